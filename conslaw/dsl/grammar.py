@@ -1,0 +1,182 @@
+"""Formula trees stored as a hash-consed node table, with units, SymPy conversion and evaluation.
+
+A formula is a node id in a ``NodeTable``; sub-formulas are shared between formulas. Leaves are
+``input`` (a data column) and ``param`` (a trainable scalar). Parameters are numbered ``c0, c1,
+...`` in depth-first, left-to-right order, the order used by SymPy conversion and evaluation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional, Sequence
+
+import numpy as np
+import sympy
+
+from conslaw.dsl.operators import FREE, OPERATORS, Unit
+from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension, format_unit
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node: ``op`` is ``"input"``, ``"param"`` or an operator name."""
+
+    op: str
+    children: tuple[int, ...]
+    size: int
+    unit: Unit
+    has_input: bool
+    n_params: int
+    column: int = -1
+
+
+class NodeTable:
+    """An append-only table of nodes over named input columns."""
+
+    def __init__(self, columns: Sequence[str], dimensions: Sequence[Dimension]) -> None:
+        self.columns = tuple(columns)
+        self.dimensions = tuple(dimensions)
+        self.nodes: list[Node] = []
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def __getitem__(self, node_id: int) -> Node:
+        return self.nodes[node_id]
+
+    # ---- structure -------------------------------------------------------------------------
+    def parameter_units(self, node_id: int) -> list[Dimension]:
+        """Each parameter's unit (DFS order) when the formula ``node_id`` has its own unit."""
+        node = self.nodes[node_id]
+        if node.unit is FREE:
+            raise ValueError("a formula with a free unit has no definite parameter units")
+        units: list[Dimension] = []
+        self._resolve(node_id, node.unit, units)
+        return units
+
+    def _resolve(self, node_id: int, target: Dimension, out: list[Dimension]) -> None:
+        node = self.nodes[node_id]
+        if node.op == "param":
+            out.append(target)
+            return
+        if node.op == "input":
+            return
+        children = [self.nodes[c] for c in node.children]
+        if node.op in ("+", "-"):
+            for child_id in node.children:
+                self._resolve(child_id, target, out)
+        elif node.op in ("*", "/"):
+            left, right = children
+            if left.unit is FREE and right.unit is FREE:
+                raise ValueError("a product of two free-unit factors has a redundant parameter")
+            if left.unit is FREE:
+                left_target = target / right.unit if node.op == "*" else target * right.unit
+                self._resolve(node.children[0], left_target, out)
+                self._resolve(node.children[1], right.unit, out)
+            else:
+                right_target = target / left.unit if node.op == "*" else left.unit / target
+                self._resolve(node.children[0], left.unit, out)
+                self._resolve(node.children[1], right_target, out)
+        elif node.op in ("sin", "cos"):
+            self._resolve(node.children[0], ANGLE, out)
+        elif node.op in ("exp", "log"):
+            self._resolve(node.children[0], DIMENSIONLESS, out)
+        else:  # powers and abs: the argument's own unit, fixed since scale-redundant ops never take FREE
+            child = children[0]
+            self._resolve(node.children[0], child.unit, out)
+
+    def linear_parameters(self, node_id: int) -> list[bool]:
+        """For each parameter (DFS order): does the formula depend on it affinely?"""
+        flags: list[bool] = []
+        self._linear(node_id, True, flags)
+        return flags
+
+    def _linear(self, node_id: int, affine_context: bool, out: list[bool]) -> None:
+        node = self.nodes[node_id]
+        if node.op == "param":
+            out.append(affine_context)
+            return
+        if node.n_params == 0:
+            return
+        if node.op in ("+", "-"):
+            for child_id in node.children:
+                self._linear(child_id, affine_context, out)
+        elif node.op == "*":
+            left_id, right_id = node.children
+            self._linear(left_id, affine_context and self.nodes[right_id].n_params == 0, out)
+            self._linear(right_id, affine_context and self.nodes[left_id].n_params == 0, out)
+        elif node.op == "/":
+            numerator_id, denominator_id = node.children
+            self._linear(numerator_id,
+                         affine_context and self.nodes[denominator_id].n_params == 0, out)
+            self._linear(denominator_id, False, out)
+        else:
+            for child_id in node.children:
+                self._linear(child_id, False, out)
+
+    # ---- conversion ------------------------------------------------------------------------
+    def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None) -> sympy.Expr:
+        """SymPy expression: columns as symbols, parameters ``c0..`` or the given values."""
+        counter = iter(range(self.nodes[node_id].n_params))
+        symbols = [sympy.Symbol(name) for name in self.columns]
+
+        def build(nid: int) -> sympy.Expr:
+            node = self.nodes[nid]
+            if node.op == "input":
+                return symbols[node.column]
+            if node.op == "param":
+                k = next(counter)
+                if parameter_values is None:
+                    return sympy.Symbol(f"c{k}")
+                return sympy.Float(float(parameter_values[k]), 15)
+            return OPERATORS[node.op].sympy(*[build(c) for c in node.children])
+
+        return build(node_id)
+
+    def to_text(self, node_id: int) -> str:
+        """A SymPy-parsable template string such as ``c0*cos(q) + p**2``."""
+        return str(self.to_sympy(node_id))
+
+    def unit_text(self, node_id: int) -> str:
+        unit = self.nodes[node_id].unit
+        return "free" if unit is FREE else format_unit(unit)
+
+
+class Evaluator:
+    """Evaluates formulas of a ``NodeTable`` on a fixed data array, with numpy or torch.
+
+    Parameter-free sub-formulas are computed once and cached, since many formulas share them.
+    Parameter values may be scalars or arrays that broadcast against the data's sample axis
+    (e.g. shape (G, 1) evaluates G parameter settings at once, giving (G, N)).
+    """
+
+    def __init__(self, table: NodeTable, data: Any, backend: str = "numpy") -> None:
+        if backend not in ("numpy", "torch"):
+            raise ValueError(f"unknown backend {backend!r}")
+        self.table = table
+        self.backend = backend
+        self.columns = [data[:, i] for i in range(data.shape[1])]
+        self._cache: dict[int, Any] = {}
+
+    def __call__(self, node_id: int, parameters: Sequence[Any] = ()) -> Any:
+        values = iter(parameters)
+        if self.backend == "numpy":
+            with np.errstate(all="ignore"):
+                return self._evaluate(node_id, values)
+        return self._evaluate(node_id, values)
+
+    def _evaluate(self, node_id: int, parameters: Iterator[Any]) -> Any:
+        node = self.table.nodes[node_id]
+        if node.n_params == 0 and node_id in self._cache:
+            return self._cache[node_id]
+        if node.op == "input":
+            result = self.columns[node.column]
+        elif node.op == "param":
+            return next(parameters)
+        else:
+            operator = OPERATORS[node.op]
+            kernel = operator.numpy if self.backend == "numpy" else operator.torch
+            result = kernel(*[self._evaluate(child, parameters) for child in node.children])
+        if node.n_params == 0:
+            self._cache[node_id] = result
+        return result

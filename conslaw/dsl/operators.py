@@ -1,0 +1,100 @@
+"""The DSL's operators, defined as data: arity, commutativity, unit rule and numeric kernels.
+
+Each unit rule maps the children's units to the result unit, or ``INVALID``. A unit is a
+``Dimension`` or ``FREE``: a sub-formula scaled by a trainable parameter can take any unit,
+because the parameter takes the unit its context needs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Optional, Union
+
+import numpy as np
+import sympy
+import torch
+
+from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension
+
+
+class _Free:
+    """The unit of a sub-formula containing a parameter in a scaling position: any unit."""
+
+    def __repr__(self) -> str:
+        return "FREE"
+
+
+FREE = _Free()
+INVALID = None
+Unit = Union[Dimension, _Free]
+
+
+def _same_unit(a: Unit, b: Unit) -> Optional[Unit]:
+    if a is FREE:
+        return b
+    if b is FREE:
+        return a
+    return a if a == b else INVALID
+
+
+def _product_unit(a: Unit, b: Unit) -> Optional[Unit]:
+    return FREE if FREE in (a, b) else a * b
+
+
+def _quotient_unit(a: Unit, b: Unit) -> Optional[Unit]:
+    return FREE if FREE in (a, b) else a / b
+
+
+def _power_rule(power: Fraction) -> Callable[[Unit], Optional[Unit]]:
+    return lambda a: FREE if a is FREE else a ** power
+
+
+def _angle_argument(a: Unit) -> Optional[Unit]:
+    return DIMENSIONLESS if (a is FREE or a == ANGLE) else INVALID
+
+
+def _dimensionless_argument(a: Unit) -> Optional[Unit]:
+    return DIMENSIONLESS if (a is FREE or a.is_dimensionless) else INVALID
+
+
+def _same_as_argument(a: Unit) -> Optional[Unit]:
+    return a
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One DSL operator. ``scale_redundant``: applying it to a FREE argument only rescales a parameter."""
+
+    name: str
+    arity: int
+    unit_rule: Callable[..., Optional[Unit]]
+    numpy: Callable
+    torch: Callable
+    sympy: Callable
+    commutative: bool = False
+    scale_redundant: bool = False
+
+
+OPERATORS: dict[str, Operator] = {
+    "+": Operator("+", 2, _same_unit, np.add, torch.add, lambda a, b: a + b, commutative=True),
+    "-": Operator("-", 2, _same_unit, np.subtract, torch.sub, lambda a, b: a - b),
+    "*": Operator("*", 2, _product_unit, np.multiply, torch.mul, lambda a, b: a * b,
+                  commutative=True),
+    "/": Operator("/", 2, _quotient_unit, np.divide, torch.div, lambda a, b: a / b),
+    "sin": Operator("sin", 1, _angle_argument, np.sin, torch.sin, sympy.sin),
+    "cos": Operator("cos", 1, _angle_argument, np.cos, torch.cos, sympy.cos),
+    "square": Operator("square", 1, _power_rule(Fraction(2)), np.square, torch.square,
+                       lambda a: a ** 2, scale_redundant=True),
+    # Opt-in operators (the richer vocabulary); same unit discipline.
+    "cube": Operator("cube", 1, _power_rule(Fraction(3)), lambda a: a ** 3, lambda a: a ** 3,
+                     lambda a: a ** 3, scale_redundant=True),
+    "sqrt": Operator("sqrt", 1, _power_rule(Fraction(1, 2)), np.sqrt, torch.sqrt, sympy.sqrt,
+                     scale_redundant=True),
+    "exp": Operator("exp", 1, _dimensionless_argument, np.exp, torch.exp, sympy.exp),
+    "log": Operator("log", 1, _dimensionless_argument, np.log, torch.log, sympy.log),
+    "abs": Operator("abs", 1, _same_as_argument, np.abs, torch.abs, sympy.Abs,
+                    scale_redundant=True),
+}
+
+PAPER_OPERATORS = ("+", "-", "*", "/", "sin", "cos", "square")
+EXTENDED_OPERATORS = ("cube", "sqrt", "exp", "log", "abs")

@@ -1,0 +1,190 @@
+"""Physical dimensions as exact exponent vectors, with angle as a dimension of its own.
+
+pint parses unit strings at the boundary (``parse_unit``); inside conslaw a unit is a
+``Dimension``: a tuple of ``Fraction`` exponents over the base dimensions listed in
+``dimensions.txt`` (SI's seven plus angle).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from fractions import Fraction
+from importlib import resources
+from typing import Iterable
+
+from conslaw.errors import ConslawError, UsageError
+
+
+def _read_vocabulary() -> tuple[tuple[str, str, str], ...]:
+    text = resources.files("conslaw.dsl").joinpath("dimensions.txt").read_text()
+    rows = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, pint_dimension, symbol = line.split()
+            rows.append((name, pint_dimension, symbol))
+    return tuple(rows)
+
+
+BASE_DIMENSIONS = _read_vocabulary()
+BASE_NAMES = tuple(name for name, _, _ in BASE_DIMENSIONS)
+BASE_SYMBOLS = tuple(symbol for _, _, symbol in BASE_DIMENSIONS)
+_ANGLE_INDEX = BASE_NAMES.index("angle")
+
+
+@dataclass(frozen=True, order=True)
+class Dimension:
+    """An exact exponent vector over ``BASE_NAMES``; hashable and immutable."""
+
+    exponents: tuple[Fraction, ...]
+
+    @classmethod
+    def of(cls, **powers: int | Fraction) -> "Dimension":
+        unknown = set(powers) - set(BASE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown base dimension(s): {sorted(unknown)}")
+        return cls(tuple(Fraction(powers.get(name, 0)) for name in BASE_NAMES))
+
+    def __mul__(self, other: "Dimension") -> "Dimension":
+        return Dimension(tuple(a + b for a, b in zip(self.exponents, other.exponents)))
+
+    def __truediv__(self, other: "Dimension") -> "Dimension":
+        return Dimension(tuple(a - b for a, b in zip(self.exponents, other.exponents)))
+
+    def __pow__(self, power: int | Fraction) -> "Dimension":
+        power = Fraction(power)
+        return Dimension(tuple(a * power for a in self.exponents))
+
+    @property
+    def is_dimensionless(self) -> bool:
+        return not any(self.exponents)
+
+    @property
+    def is_angle(self) -> bool:
+        return self == ANGLE
+
+    def __str__(self) -> str:
+        return format_unit(self)
+
+    def __repr__(self) -> str:
+        return f"Dimension({format_unit(self)!r})"
+
+
+DIMENSIONLESS = Dimension(tuple(Fraction(0) for _ in BASE_NAMES))
+ANGLE = Dimension.of(angle=1)
+
+
+def _power_text(symbol: str, exponent: Fraction) -> str:
+    if exponent == 1:
+        return symbol
+    if exponent.denominator == 1:
+        return f"{symbol}**{exponent.numerator}"
+    return f"{symbol}**({exponent.numerator}/{exponent.denominator})"
+
+
+def format_unit(dimension: Dimension) -> str:
+    """Coherent SI text such as ``kg**2*m**4/s**2`` (``1`` when dimensionless); pint parses it."""
+    numerator = [
+        _power_text(sym, e) for sym, e in zip(BASE_SYMBOLS, dimension.exponents) if e > 0
+    ]
+    denominator = [
+        _power_text(sym, -e) for sym, e in zip(BASE_SYMBOLS, dimension.exponents) if e < 0
+    ]
+    text = "*".join(numerator) or "1"
+    if len(denominator) == 1:
+        text += "/" + denominator[0]
+    elif denominator:
+        text += "/(" + "*".join(denominator) + ")"
+    return text
+
+
+def latex_unit(dimension: Dimension) -> str:
+    r"""The unit typeset for LaTeX, e.g. ``\mathrm{kg}^{2}\,\mathrm{m}^{4}\,\mathrm{s}^{-2}``."""
+    parts = []
+    for symbol, exponent in zip(BASE_SYMBOLS, dimension.exponents):
+        if exponent == 0:
+            continue
+        power = "" if exponent == 1 else "^{" + str(exponent) + "}"
+        parts.append(r"\mathrm{" + symbol + "}" + power)
+    return r"\,".join(parts) if parts else "1"
+
+
+@functools.lru_cache(maxsize=1)
+def _registry():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+@functools.lru_cache(maxsize=1)
+def _root_unit_dimensions() -> dict[str, Dimension]:
+    """pint's root unit names (kilogram, meter, radian, ...) mapped to conslaw dimensions."""
+    registry = _registry()
+    mapping: dict[str, Dimension] = {}
+    for name, pint_dimension, symbol in BASE_DIMENSIONS:
+        root = registry.get_root_units(symbol)[1]
+        (root_name,) = root._units.keys()
+        mapping[root_name] = Dimension.of(**{name: 1})
+    return mapping
+
+
+@dataclass(frozen=True)
+class ParsedUnit:
+    """A user's unit string resolved to a dimension and the factor that converts to coherent SI."""
+
+    text: str
+    dimension: Dimension
+    to_si: float
+
+
+@functools.lru_cache(maxsize=256)
+def parse_unit(text: str) -> ParsedUnit:
+    """Parse a pint unit string; angle units keep an angle exponent. Raises ``ConslawError``."""
+    import pint
+
+    cleaned = text.strip()
+    if not cleaned:
+        raise ConslawError("empty unit string")
+    registry = _registry()
+    try:
+        factor, root = registry.get_root_units(registry.parse_units(cleaned))
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        raise ConslawError(f"unknown unit {cleaned!r} ({type(exc).__name__})") from None
+    except Exception as exc:  # pint's tokenizer raises assorted errors on malformed text
+        raise ConslawError(f"unknown unit {cleaned!r} ({type(exc).__name__})") from None
+    roots = _root_unit_dimensions()
+    dimension = DIMENSIONLESS
+    for name, power in root._units.items():
+        if name not in roots:
+            raise ConslawError(f"unit {cleaned!r} has a dimension conslaw does not model ({name})")
+        dimension = dimension * roots[name] ** Fraction(power).limit_denominator(1000)
+    return ParsedUnit(cleaned, dimension, float(factor))
+
+
+def parse_units_spec(spec: str) -> dict[str, ParsedUnit]:
+    """Parse ``"q=rad,p=kg*m**2/s"`` into an ordered mapping column -> ``ParsedUnit``."""
+    if spec is None or not spec.strip():
+        raise UsageError("--units is empty; expected e.g. \"q=rad,p=kg*m**2/s\"")
+    units: dict[str, ParsedUnit] = {}
+    for item in spec.split(","):
+        if "=" not in item:
+            raise UsageError(f"--units entry {item.strip()!r} is not of the form name=unit")
+        name, unit = (part.strip() for part in item.split("=", 1))
+        if not name.isidentifier():
+            raise UsageError(f"--units entry {item.strip()!r}: {name!r} is not a valid column name")
+        if not unit:
+            raise UsageError(f"--units entry {item.strip()!r} has no unit after '='")
+        if name in units:
+            raise UsageError(f"--units names column {name!r} twice")
+        try:
+            units[name] = parse_unit(unit)
+        except ConslawError as exc:
+            raise UsageError(f"--units entry for {name!r}: {exc}") from None
+    return units
+
+
+def dimension_product(dimensions: Iterable[Dimension]) -> Dimension:
+    result = DIMENSIONLESS
+    for dimension in dimensions:
+        result = result * dimension
+    return result
