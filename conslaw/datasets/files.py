@@ -1,0 +1,193 @@
+"""User data files (CSV with a header row, or NPZ with one array per column) in long format."""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from conslaw.datasets.tables import (
+    BLOCK_TEST_FRACTION,
+    build_trajectories,
+    check_fraction,
+    numeric_column,
+    split_block,
+    split_by_trajectory,
+    warn_constant_columns,
+)
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.dsl.units import ParsedUnit, format_unit, parse_unit, parse_units_spec
+from conslaw.errors import ConslawError
+
+TIME_DIMENSION = parse_unit("s").dimension
+
+
+def si_factor(unit: ParsedUnit) -> float:
+    """The factor from ``unit`` to coherent SI (kg, m, s, rad, ...).
+
+    Computed as a ratio to the coherent SI unit of the same dimension, so that it stays right
+    whatever base (gram or kilogram) ``ParsedUnit.to_si`` is relative to.
+    """
+    return unit.to_si / parse_unit(format_unit(unit.dimension)).to_si
+
+
+def resolve_units(units: str | Mapping[str, str | ParsedUnit]) -> dict[str, ParsedUnit]:
+    """``"q=rad,p=kg*m**2/s"`` or ``{"q": "rad", ...}`` to an ordered column -> ``ParsedUnit``."""
+    if isinstance(units, str):
+        return parse_units_spec(units)
+    if not isinstance(units, Mapping) or not units:
+        raise ConslawError(f"units must be a non-empty 'name=unit,...' string or mapping, got {units!r}")
+    parsed: dict[str, ParsedUnit] = {}
+    for column, unit in units.items():
+        if isinstance(unit, ParsedUnit):
+            parsed[column] = unit
+            continue
+        try:
+            parsed[column] = parse_unit(str(unit))
+        except ConslawError as exc:
+            raise ConslawError(f"column {column!r}: {exc}") from None
+    return parsed
+
+
+def _read_csv(path: Path) -> dict[str, np.ndarray]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ConslawError(f"data file {str(path)!r} is empty")
+    header = [name.strip() for name in rows[0]]
+    if len(rows) == 1:
+        raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise ConslawError(f"data file {str(path)!r}: column(s) {duplicates} appear more than once in the header")
+    for index, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            raise ConslawError(
+                f"data file {str(path)!r} row {index}: {len(row)} fields, but the header has {len(header)}"
+            )
+    body = np.array([[cell.strip() for cell in row] for row in rows[1:]], dtype=object)
+    return {name: body[:, index] for index, name in enumerate(header)}
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            table = {name: np.asarray(archive[name]) for name in archive.files}
+    except (ValueError, OSError) as exc:
+        raise ConslawError(f"data file {str(path)!r} is not a readable NPZ archive ({exc})") from None
+    if not table:
+        raise ConslawError(f"data file {str(path)!r} is empty (no arrays)")
+    lengths = {}
+    for name, array in table.items():
+        if array.ndim != 1:
+            raise ConslawError(f"data file {str(path)!r}: array {name!r} has shape {array.shape}; columns must be 1-D")
+        lengths[name] = array.shape[0]
+    if len(set(lengths.values())) > 1:
+        raise ConslawError(f"data file {str(path)!r}: columns have different lengths {lengths}")
+    if not next(iter(lengths.values())):
+        raise ConslawError(f"data file {str(path)!r} is empty (no rows)")
+    return table
+
+
+def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a CSV or NPZ file into column name -> 1-D array (CSV cells stay text)."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConslawError(f"data file {str(file)!r} not found")
+    suffix = file.suffix.lower()
+    if suffix == ".npz":
+        return _read_npz(file)
+    if suffix in (".csv", ".txt"):
+        if file.stat().st_size == 0:
+            raise ConslawError(f"data file {str(file)!r} is empty")
+        return _read_csv(file)
+    raise ConslawError(f"data file {str(file)!r}: unsupported format {suffix or '(no suffix)'!r}; use .csv or .npz")
+
+
+def _require_column(table: Mapping[str, np.ndarray], column: str, role: str, path: Path) -> np.ndarray:
+    if column not in table:
+        raise ConslawError(
+            f"{role} column {column!r} not found in {path.name}; available columns: {', '.join(table)}"
+        )
+    return table[column]
+
+
+def load_file(
+    path: str | os.PathLike,
+    units: str | Mapping[str, str | ParsedUnit],
+    *,
+    trajectory_column: str = "trajectory",
+    time_column: str = "t",
+    test_fraction: float = 0.5,
+    seed: int = 0,
+    block_test_fraction: float = BLOCK_TEST_FRACTION,
+) -> TrajectoryDataset:
+    """Load a long-format CSV/NPZ file as a ``TrajectoryDataset`` in coherent SI units.
+
+    The state columns are exactly those named in ``units`` (other columns are ignored). A
+    unit given for ``time_column`` sets the time unit (seconds otherwise). Without
+    ``trajectory_column`` the file is one trajectory, split in time (last
+    ``block_test_fraction`` is test); otherwise whole trajectories are split by a seeded
+    shuffle with ``test_fraction`` of them in test. Derivatives are finite differences in t.
+    """
+    file = Path(path)
+    parsed = resolve_units(units)
+    test_fraction = check_fraction("test_fraction", test_fraction)
+    block_test_fraction = check_fraction("block_test_fraction", block_test_fraction)
+    table = read_table(file)
+
+    time_factor = 1.0
+    if time_column in parsed:
+        time_unit = parsed.pop(time_column)
+        if time_unit.dimension != TIME_DIMENSION:
+            raise ConslawError(f"time column {time_column!r} has unit {time_unit.text!r}, which is not a time")
+        time_factor = si_factor(time_unit)
+    if trajectory_column in parsed:
+        raise ConslawError(f"column {trajectory_column!r} is the trajectory column; it cannot be a state in units")
+    if not parsed:
+        raise ConslawError("units names no state column (only the time column)")
+
+    t = numeric_column(_require_column(table, time_column, "time", file), time_column) * time_factor
+    columns = tuple(parsed)
+    states = np.stack(
+        [numeric_column(_require_column(table, c, "state", file), c) * si_factor(parsed[c]) for c in columns],
+        axis=1,
+    )
+    trajectory_ids = table.get(trajectory_column)
+    ids, trajectories = build_trajectories(
+        trajectory_ids,
+        t,
+        states,
+        single_label=f"the single trajectory (no column {trajectory_column!r} in the file)",
+    )
+    warn_constant_columns(columns, states)
+
+    if len(trajectories) == 1:
+        train_piece, test_piece = split_block(trajectories[0], block_test_fraction)
+        train, test, test_ids = [train_piece], [test_piece], []
+        split = f"one trajectory: contiguous time blocks, last {block_test_fraction:.0%} test"
+    else:
+        train, test, test_indices = split_by_trajectory(trajectories, test_fraction, seed)
+        test_ids = [ids[i] for i in test_indices]
+        split = f"by trajectory: seeded shuffle (seed {seed}), {len(test)} of {len(trajectories)} test"
+
+    return TrajectoryDataset(
+        name=file.stem,
+        columns=columns,
+        dimensions=tuple(parsed[c].dimension for c in columns),
+        train=train,
+        test=test,
+        units={c: parsed[c].text for c in columns},
+        derivatives="finite-difference",
+        metadata={
+            "source": str(file),
+            "trajectory_ids": ids,
+            "test_trajectory_ids": test_ids,
+            "split": split,
+            "to_si": {c: si_factor(parsed[c]) for c in columns},
+            "time_to_si": time_factor,
+            "rows": int(t.shape[0]),
+        },
+    )

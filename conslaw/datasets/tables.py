@@ -1,0 +1,184 @@
+"""Long-format tables to trajectories: validation, finite differences and train/test splits.
+
+Shared by the user-file loader and the Schmidt & Lipson loader. Every bad input raises a
+``ConslawError`` whose one-line message names the culprit (row, column, value or trajectory).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Hashable, Sequence
+
+import numpy as np
+
+from conslaw.datasets.types import Trajectory
+from conslaw.errors import ConslawError
+
+MIN_SAMPLES = 3
+"""A trajectory needs at least this many samples (a second-order finite difference needs 3)."""
+
+BLOCK_TEST_FRACTION = 0.2
+"""A single trajectory is split in time: its last 20 % is the test block (as HNN's real pendulum)."""
+
+
+def check_noise(noise: object) -> float:
+    """Return ``noise`` as a float, or raise if it is not a finite number >= 0."""
+    try:
+        value = float(noise)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConslawError(f"noise must be a number >= 0, got {noise!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ConslawError(f"noise must be a finite number >= 0, got {noise!r}")
+    return value
+
+
+def check_fraction(name: str, value: object) -> float:
+    """Return ``value`` as a float in the open interval (0, 1), or raise naming the option."""
+    try:
+        fraction = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConslawError(f"{name} must be a number between 0 and 1, got {value!r}") from None
+    if not 0.0 < fraction < 1.0:
+        raise ConslawError(f"{name} must be strictly between 0 and 1, got {value!r}")
+    return fraction
+
+
+def numeric_column(values: Sequence[object] | np.ndarray, column: str, row_label: str = "row") -> np.ndarray:
+    """Convert one column to float64; text raises naming row, column and value, NaN/inf too.
+
+    Rows are reported 1-based as data rows (the header is not counted).
+    """
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":
+        numbers = array.astype(np.float64)
+    else:
+        try:
+            numbers = array.astype(np.float64)
+        except (TypeError, ValueError):
+            for index, value in enumerate(array.tolist()):
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise ConslawError(
+                        f"column {column!r} {row_label} {index + 1}: value {value!r} is not a number"
+                    ) from None
+            raise ConslawError(f"column {column!r} holds values that are not numbers") from None
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if bad.size:
+        index = int(bad[0])
+        raise ConslawError(
+            f"column {column!r} {row_label} {index + 1}: value {float(numbers[index])!r} is not finite"
+            + (f" ({bad.size} non-finite values in this column)" if bad.size > 1 else "")
+        )
+    return numbers
+
+
+def group_rows(trajectory_ids: np.ndarray | None, n_rows: int) -> list[tuple[Hashable, np.ndarray]]:
+    """Row indices of each trajectory, in order of first appearance; ``None`` means one trajectory."""
+    if trajectory_ids is None:
+        return [(0, np.arange(n_rows))]
+    keys = [str(v) if not isinstance(v, (int, np.integer)) else int(v) for v in trajectory_ids.tolist()]
+    groups: dict[Hashable, list[int]] = {}
+    for row, key in enumerate(keys):
+        groups.setdefault(key, []).append(row)
+    return [(key, np.asarray(rows)) for key, rows in groups.items()]
+
+
+def finite_difference(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dx/dt by second-order finite differences on the actual (possibly non-uniform) times."""
+    return np.gradient(x, t, axis=0, edge_order=2)
+
+
+def build_trajectories(
+    trajectory_ids: np.ndarray | None,
+    t: np.ndarray,
+    x: np.ndarray,
+    *,
+    dxdt: np.ndarray | None = None,
+    row_label: str = "row",
+    single_label: str = "the single trajectory",
+) -> tuple[list[Hashable], list[Trajectory]]:
+    """Group validated long-format rows into trajectories, with finite differences if no ``dxdt``.
+
+    Raises when a trajectory has fewer than ``MIN_SAMPLES`` samples or its time is not strictly
+    increasing (naming the trajectory id and the offending row, 1-based over the whole table).
+    """
+    ids: list[Hashable] = []
+    trajectories: list[Trajectory] = []
+    for key, rows in group_rows(trajectory_ids, len(t)):
+        label = single_label if trajectory_ids is None else f"trajectory {key!r}"
+        if rows.size < MIN_SAMPLES:
+            raise ConslawError(
+                f"{label} has {rows.size} sample(s); at least {MIN_SAMPLES} are needed"
+            )
+        times = t[rows]
+        steps = np.diff(times)
+        bad = np.flatnonzero(steps <= 0)
+        if bad.size:
+            row = int(rows[bad[0] + 1]) + 1
+            raise ConslawError(
+                f"{label}: time is not strictly increasing at {row_label} {row} "
+                f"(t={float(times[bad[0] + 1])!r} after t={float(times[bad[0]])!r})"
+            )
+        states = x[rows]
+        rates = dxdt[rows] if dxdt is not None else finite_difference(times, states)
+        ids.append(key)
+        trajectories.append(Trajectory(t=times, x=states, dxdt=rates))
+    return ids, trajectories
+
+
+def warn_constant_columns(columns: Sequence[str], x: np.ndarray) -> None:
+    """Warn (not fail) for each state column that has one value everywhere."""
+    for index, column in enumerate(columns):
+        if x.shape[0] and np.all(x[:, index] == x[0, index]):
+            warnings.warn(
+                f"state column {column!r} is constant ({float(x[0, index])!r}) everywhere; "
+                "it cannot take part in a conservation law",
+                stacklevel=3,
+            )
+
+
+def split_block(trajectory: Trajectory, test_fraction: float = BLOCK_TEST_FRACTION) -> tuple[Trajectory, Trajectory]:
+    """Split one trajectory in time: the first ``int(n*(1-f))`` samples train, the rest test.
+
+    The test block is enlarged to ``MIN_SAMPLES`` samples when the fraction gives fewer.
+    """
+    n = len(trajectory)
+    n_train = min(int(n * (1.0 - test_fraction)), n - MIN_SAMPLES)
+    if n_train < MIN_SAMPLES:
+        raise ConslawError(
+            f"a single trajectory of {n} samples is too short to split into train and test "
+            f"blocks of at least {MIN_SAMPLES} samples each"
+        )
+
+    def piece(part: slice) -> Trajectory:
+        dxdt = None if trajectory.dxdt is None else trajectory.dxdt[part]
+        return Trajectory(t=trajectory.t[part], x=trajectory.x[part], dxdt=dxdt)
+
+    return piece(slice(0, n_train)), piece(slice(n_train, n))
+
+
+def split_by_trajectory(
+    trajectories: Sequence[Trajectory], test_fraction: float, seed: int
+) -> tuple[list[Trajectory], list[Trajectory], np.ndarray]:
+    """Seeded shuffle, then ``round(n*f)`` trajectories (at least 1, at most n-1) go to test.
+
+    Returns train, test and the test indices (sorted, into ``trajectories``). Both splits keep
+    the original order of the trajectories.
+    """
+    n = len(trajectories)
+    n_test = min(max(int(round(n * test_fraction)), 1), n - 1)
+    order = np.random.RandomState(seed).permutation(n)
+    test_indices = np.sort(order[:n_test])
+    is_test = np.zeros(n, dtype=bool)
+    is_test[test_indices] = True
+    train = [trajectories[i] for i in range(n) if not is_test[i]]
+    test = [trajectories[i] for i in range(n) if is_test[i]]
+    return train, test, test_indices
+
+
+def add_state_noise(x: np.ndarray, noise: float, rng: np.random.RandomState) -> np.ndarray:
+    """Gaussian noise of standard deviation ``noise`` (SI units of each column) on states."""
+    if noise == 0.0:
+        return x
+    return x + rng.standard_normal(x.shape) * noise
