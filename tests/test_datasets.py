@@ -21,7 +21,7 @@ from conslaw.datasets import (
     window_long_trajectories,
 )
 from conslaw.dsl.units import ANGLE, parse_unit
-from conslaw.errors import ConslawError
+from conslaw.errors import ConslawError, UsageError
 
 SIMULATED = list(SYSTEMS)
 
@@ -51,7 +51,7 @@ def test_registry_lists_every_system_and_rejects_unknown_names():
     names = list_datasets()
     for name in ("pendulum", "spring", "oscillator2d", "coupled-springs", "double-pendulum", "two-body", "real-pendulum"):
         assert name in names
-    with pytest.raises(ConslawError, match="unknown dataset 'pendulumm'.*pendulum, spring"):
+    with pytest.raises(UsageError, match="unknown dataset 'pendulumm'.*pendulum, spring"):
         load_dataset("pendulumm")
     assert describe_dataset("spring")["options"]["k"] == {"default": 2.0, "unit": "N/m", "description": SYSTEMS["spring"].constants[1].description}
 
@@ -140,7 +140,7 @@ def test_noise_touches_states_only_and_keeps_the_initial_states():
 
 @pytest.mark.parametrize("noise", [-0.1, float("nan"), "abc"])
 def test_invalid_noise_is_rejected(noise):
-    with pytest.raises(ConslawError, match="noise"):
+    with pytest.raises(UsageError, match="noise"):
         load_dataset("spring", noise=noise)
 
 
@@ -152,7 +152,7 @@ def test_constants_are_options_and_reach_the_laws_and_field():
     pendulum = load_dataset("pendulum", m="1", l="2", g="9.81", n_trajectories="6")
     assert pendulum.true_law == "p**2/8 - 981*cos(q)/50"
     assert len(pendulum.train) == 3 and len(pendulum.test) == 3
-    with pytest.raises(ConslawError, match="no option.*mass.*valid options: m, l, g"):
+    with pytest.raises(UsageError, match="no option.*mass.*valid options: m, l, g"):
         load_dataset("pendulum", mass=1.0)
     with pytest.raises(ConslawError, match="option k=-1"):
         load_dataset("spring", k=-1)
@@ -280,7 +280,7 @@ def test_npz_and_kilogram_units(tmp_path):
         (["0,0,1", "0,1,abc", "0,2,3"], "x=m", r"column 'x' row 2: value 'abc' is not a number"),
         (["0,0,1", "0,x1,2", "0,2,3"], "x=m", r"column 't' row 2: value 'x1' is not a number"),
         (["0,0,1", "0,1,2", "0,2,3"], "y=m", r"state column 'y' not found.*available columns: trajectory, t, x"),
-        (["0,0,1", "0,1,2", "0,2,3"], "x=furlongz", r"unknown unit 'furlongz'"),
+        (["0,0,1", "0,1,2", "0,2,3"], "x=furlongz", r"'x': unknown unit 'furlongz'"),
         (["0,0,1", "0,1,2", "0,2,3", "7,0,1", "7,1,2"], "x=m", r"trajectory '7' has 2 sample\(s\)"),
         (["0,0,1", "0,1,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': time is not strictly increasing at row 3"),
         (["0,0,1", "0,1", "0,2,3"], "x=m", r"row 2: 2 fields, but the header has 3"),
@@ -291,6 +291,7 @@ def test_bad_csv_input_names_the_culprit(tmp_path, rows, units, pattern):
     with pytest.raises(ConslawError, match=pattern) as caught:
         load_file(path, units)
     assert "\n" not in str(caught.value)
+    assert isinstance(caught.value, UsageError) == ("unit" in pattern)  # exit 2 for options, 1 for data
 
 
 def test_empty_missing_and_unsupported_files(tmp_path):

@@ -19,7 +19,7 @@ from conslaw.datasets.tables import (
 )
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.dsl.units import ParsedUnit, format_unit, parse_unit, parse_units_spec
-from conslaw.errors import ConslawError
+from conslaw.errors import ConslawError, UsageError
 
 TIME_DIMENSION = parse_unit("s").dimension
 
@@ -38,7 +38,7 @@ def resolve_units(units: str | Mapping[str, str | ParsedUnit]) -> dict[str, Pars
     if isinstance(units, str):
         return parse_units_spec(units)
     if not isinstance(units, Mapping) or not units:
-        raise ConslawError(f"units must be a non-empty 'name=unit,...' string or mapping, got {units!r}")
+        raise UsageError(f"units must be a non-empty 'name=unit,...' string or mapping, got {units!r}")
     parsed: dict[str, ParsedUnit] = {}
     for column, unit in units.items():
         if isinstance(unit, ParsedUnit):
@@ -47,7 +47,7 @@ def resolve_units(units: str | Mapping[str, str | ParsedUnit]) -> dict[str, Pars
         try:
             parsed[column] = parse_unit(str(unit))
         except ConslawError as exc:
-            raise ConslawError(f"column {column!r}: {exc}") from None
+            raise UsageError(f"units entry for {column!r}: {exc}") from None
     return parsed
 
 
@@ -142,12 +142,12 @@ def load_file(
     if time_column in parsed:
         time_unit = parsed.pop(time_column)
         if time_unit.dimension != TIME_DIMENSION:
-            raise ConslawError(f"time column {time_column!r} has unit {time_unit.text!r}, which is not a time")
+            raise UsageError(f"time column {time_column!r} has unit {time_unit.text!r}, which is not a time")
         time_factor = si_factor(time_unit)
     if trajectory_column in parsed:
-        raise ConslawError(f"column {trajectory_column!r} is the trajectory column; it cannot be a state in units")
+        raise UsageError(f"column {trajectory_column!r} is the trajectory column; it cannot be a state in units")
     if not parsed:
-        raise ConslawError("units names no state column (only the time column)")
+        raise UsageError("units names no state column (only the time column)")
 
     t = numeric_column(_require_column(table, time_column, "time", file), time_column) * time_factor
     columns = tuple(parsed)

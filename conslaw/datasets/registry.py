@@ -13,7 +13,7 @@ from conslaw.datasets.systems import ATOL, RTOL, SYSTEMS, SystemSpec, integrate
 from conslaw.datasets.tables import check_fraction, check_noise
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import parse_unit
-from conslaw.errors import ConslawError
+from conslaw.errors import UsageError
 
 SIMULATION_OPTIONS = ("t_end", "n_points", "n_trajectories", "test_fraction", "relative_noise")
 
@@ -66,7 +66,7 @@ def describe_dataset(name: str) -> dict[str, Any]:
 
 def _spec(name: str) -> SystemSpec | RecordedSpec:
     if name not in REGISTRY:
-        raise ConslawError(f"unknown dataset {name!r}; valid names: {', '.join(REGISTRY)}")
+        raise UsageError(f"unknown dataset {name!r}; valid names: {', '.join(REGISTRY)}")
     return REGISTRY[name]
 
 
@@ -78,24 +78,24 @@ def _as_bool(name: str, value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConslawError(f"option {name}={value!r} is not a boolean (true/false)")
+    raise UsageError(f"option {name}={value!r} is not a boolean (true/false)")
 
 
 def _as_positive(name: str, value: Any, *, integer: bool = False, minimum: float = 0.0) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ConslawError(f"option {name}={value!r} is not a number") from None
+        raise UsageError(f"option {name}={value!r} is not a number") from None
     if not math.isfinite(number) or number <= minimum or (integer and number != int(number)):
         kind = "an integer" if integer else "a finite number"
-        raise ConslawError(f"option {name}={value!r} must be {kind} > {minimum:g}")
+        raise UsageError(f"option {name}={value!r} must be {kind} > {minimum:g}")
     return int(number) if integer else number
 
 
 def _check_option_names(name: str, options: dict[str, Any], valid: list[str]) -> None:
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ConslawError(f"dataset {name!r} has no option(s) {', '.join(unknown)}; valid options: {', '.join(valid)}")
+        raise UsageError(f"dataset {name!r} has no option(s) {', '.join(unknown)}; valid options: {', '.join(valid)}")
 
 
 def load_dataset(
@@ -105,7 +105,7 @@ def load_dataset(
 
     ``noise`` adds Gaussian noise of that standard deviation (SI units of each column, or a
     fraction of each column's spread with ``relative_noise=True``) to the states only; exact
-    derivatives stay clean. Raises ``ConslawError`` for an unknown name or a bad option.
+    derivatives stay clean. Raises ``UsageError`` (a ``ConslawError``) for an unknown name or a bad option.
     """
     spec = _spec(name)
     noise = check_noise(noise)
@@ -128,7 +128,7 @@ def _resolve_options(spec: SystemSpec, options: dict[str, Any]) -> tuple[dict[st
     for low in (n for n in constant_names if n.endswith("_min")):
         high = low[: -len("_min")] + "_max"
         if high in values and values[low] >= values[high]:  # type: ignore[operator]
-            raise ConslawError(f"option {low}={values[low]} must be smaller than {high}={values[high]}")
+            raise UsageError(f"option {low}={values[low]} must be smaller than {high}={values[high]}")
     flags = {flag: _as_bool(flag, options.get(flag, False)) for flag in spec.flags}
     constants = spec.finalize(values, flags) if spec.finalize else values
     settings: dict[str, Any] = {

@@ -28,7 +28,7 @@ from conslaw.datasets.tables import (
 )
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS, ParsedUnit
-from conslaw.errors import ConslawError
+from conslaw.errors import ConslawError, UsageError
 
 REAL_PENDULUM_FILE = "real_pend_h_1.txt"
 REAL_PENDULUM_SHA256 = "45d92988198b89a5933f5a53e67aa819d06937516f71a462ac09e1307d8b3411"
@@ -107,14 +107,14 @@ def load_schmidt_lipson(
         unknown = sorted(set(parsed) - set(state_names))
         missing = [n for n in state_names if n not in parsed]
         if unknown or missing:
-            raise ConslawError(
+            raise UsageError(
                 f"{file.name}: units must name exactly the states {state_names}; "
                 f"missing {missing}, unknown {unknown}"
             )
     rename = dict(rename or {})
     column_names = tuple(rename.get(n, n) for n in state_names)
     if len(set(column_names)) != len(column_names):
-        raise ConslawError(f"rename gives duplicate column names {column_names}")
+        raise UsageError(f"rename gives duplicate column names {column_names}")
 
     factors = np.array([si_factor(parsed[n]) for n in state_names])
     n_states = len(state_names)

@@ -15,7 +15,7 @@ import numpy as np
 import sympy
 from scipy.integrate import solve_ivp
 
-from conslaw.errors import ConslawError
+from conslaw.errors import ConslawError, UsageError
 
 RTOL = 1e-10
 ATOL = 1e-12
@@ -181,7 +181,7 @@ def _oscillator2d_finalize(values: dict[str, float | None], flags: dict[str, boo
     if values["ky"] is None:
         values["ky"] = 2.0 * kx if flags["anisotropic"] else kx
     elif flags["anisotropic"] and values["ky"] == kx:
-        raise ConslawError(f"oscillator2d: anisotropic=True but kx == ky == {kx}")
+        raise UsageError(f"oscillator2d: anisotropic=True but kx == ky == {kx}")
     return values  # type: ignore[return-value]
 
 
@@ -218,8 +218,8 @@ OSCILLATOR2D = SystemSpec(
     flags=("anisotropic",),
     finalize=_oscillator2d_finalize,
     notes=(
-        "isotropic: energy_x, energy_y and angular_momentum are functionally independent (energy = their sum's part); "
-        "anisotropic with an irrational frequency ratio: energy_x and energy_y only",
+        "isotropic: energy_x, energy_y and angular_momentum are functionally independent; energy = energy_x + energy_y",
+        "anisotropic: energy_x and energy_y (a third, non-polynomial invariant exists only for rational sqrt(ky/kx))",
     ),
 )
 

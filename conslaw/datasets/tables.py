@@ -12,7 +12,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from conslaw.datasets.types import Trajectory
-from conslaw.errors import ConslawError
+from conslaw.errors import ConslawError, UsageError
 
 MIN_SAMPLES = 3
 """A trajectory needs at least this many samples (a second-order finite difference needs 3)."""
@@ -26,9 +26,9 @@ def check_noise(noise: object) -> float:
     try:
         value = float(noise)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConslawError(f"noise must be a number >= 0, got {noise!r}") from None
+        raise UsageError(f"noise must be a number >= 0, got {noise!r}") from None
     if not math.isfinite(value) or value < 0:
-        raise ConslawError(f"noise must be a finite number >= 0, got {noise!r}")
+        raise UsageError(f"noise must be a finite number >= 0, got {noise!r}")
     return value
 
 
@@ -37,9 +37,9 @@ def check_fraction(name: str, value: object) -> float:
     try:
         fraction = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConslawError(f"{name} must be a number between 0 and 1, got {value!r}") from None
+        raise UsageError(f"{name} must be a number between 0 and 1, got {value!r}") from None
     if not 0.0 < fraction < 1.0:
-        raise ConslawError(f"{name} must be strictly between 0 and 1, got {value!r}")
+        raise UsageError(f"{name} must be strictly between 0 and 1, got {value!r}")
     return fraction
 
 

@@ -5,7 +5,7 @@ from typing import Sequence
 
 from conslaw.datasets.tables import MIN_SAMPLES
 from conslaw.datasets.types import Trajectory
-from conslaw.errors import ConslawError
+from conslaw.errors import UsageError
 
 DEFAULT_WINDOW = 25
 """Samples per window; a trajectory longer than ``2 * DEFAULT_WINDOW`` samples is windowed."""
@@ -13,7 +13,7 @@ DEFAULT_WINDOW = 25
 
 def _check_window(window: int) -> int:
     if isinstance(window, bool) or int(window) != window or window < MIN_SAMPLES:
-        raise ConslawError(f"window must be an integer >= {MIN_SAMPLES}, got {window!r}")
+        raise UsageError(f"window must be an integer >= {MIN_SAMPLES}, got {window!r}")
     return int(window)
 
 
