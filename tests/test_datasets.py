@@ -212,6 +212,15 @@ def test_schmidt_lipson_loader_reads_derivative_columns(tmp_path):
     np.testing.assert_allclose(first.dxdt[:, 0], first.x[:, 1])  # do == v in the file
 
 
+@needs_data
+def test_load_file_reads_the_schmidt_lipson_format():
+    dataset = load_file(DATA_DIR / "real_pend_h_1.txt", "o=rad,v=rad/s", trajectory_column="trial")
+    reference = load_dataset("real-pendulum", data_dir=str(DATA_DIR))
+    assert dataset.columns == ("o", "v") and dataset.metadata["rows"] == 556
+    np.testing.assert_array_equal(dataset.train[0].x, reference.train[0].x)
+    np.testing.assert_array_equal(dataset.test[0].dxdt, reference.test[0].dxdt)
+
+
 def test_real_pendulum_without_data_dir_says_where_to_get_the_file(monkeypatch, tmp_path):
     monkeypatch.delenv("CONSLAW_DATA_DIR", raising=False)
     with pytest.raises(ConslawError, match="CONSLAW_DATA_DIR.*Schmidt & Lipson.*doi:10.1126"):

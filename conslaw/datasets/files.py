@@ -91,8 +91,53 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     return table
 
 
+def read_schmidt_lipson(path: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """Read a Schmidt & Lipson file: (state names, all column names, values (rows, columns)).
+
+    Format: a header ``% name1 name2 ...`` naming the states, then whitespace-separated rows
+    ``trial t name1 ...``, optionally followed by one derivative column ``d<name>`` per state.
+    """
+    if not path.is_file():
+        raise ConslawError(f"data file {str(path)!r} not found")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise ConslawError(f"data file {str(path)!r} is empty")
+    if not lines[0].lstrip().startswith("%"):
+        raise ConslawError(
+            f"data file {str(path)!r}: first line {lines[0][:40]!r} is not a '% name ...' header"
+        )
+    names = lines[0].lstrip()[1:].split()
+    if not names:
+        raise ConslawError(f"data file {str(path)!r}: the '%' header names no columns")
+    rows = [line.split() for line in lines[1:] if not line.lstrip().startswith("%")]
+    if not rows:
+        raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
+    width = len(rows[0])
+    if width not in (2 + len(names), 2 + 2 * len(names)):
+        raise ConslawError(
+            f"data file {str(path)!r}: {width} columns per row, but the header names {len(names)} "
+            f"state(s), so expected {2 + len(names)} (trial t states) or {2 + 2 * len(names)} (with derivatives)"
+        )
+    for index, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise ConslawError(f"data file {str(path)!r} row {index}: {len(row)} fields, expected {width}")
+    columns = ["trial", "t", *names] + ([f"d{name}" for name in names] if width > 2 + len(names) else [])
+    text = np.array(rows, dtype=object)
+    values = np.stack([numeric_column(text[:, i], column) for i, column in enumerate(columns)], axis=1)
+    return names, columns, values
+
+
+def _starts_with_percent_header(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                return line.lstrip().startswith("%")
+    return False
+
+
 def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a CSV or NPZ file into column name -> 1-D array (CSV cells stay text)."""
+    """Read a CSV, NPZ or Schmidt & Lipson file into column name -> 1-D array (CSV cells stay text)."""
     file = Path(path)
     if not file.is_file():
         raise ConslawError(f"data file {str(file)!r} not found")
@@ -102,6 +147,9 @@ def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if suffix in (".csv", ".txt"):
         if file.stat().st_size == 0:
             raise ConslawError(f"data file {str(file)!r} is empty")
+        if _starts_with_percent_header(file):
+            _, columns, values = read_schmidt_lipson(file)
+            return {column: values[:, i] for i, column in enumerate(columns)}
         return _read_csv(file)
     raise ConslawError(f"data file {str(file)!r}: unsupported format {suffix or '(no suffix)'!r}; use .csv or .npz")
 

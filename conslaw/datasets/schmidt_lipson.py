@@ -14,14 +14,13 @@ from typing import Mapping
 
 import numpy as np
 
-from conslaw.datasets.files import resolve_units, si_factor
+from conslaw.datasets.files import read_schmidt_lipson, resolve_units, si_factor
 from conslaw.datasets.tables import (
     add_state_noise,
     build_trajectories,
     check_fraction,
     check_noise,
     finite_difference,
-    numeric_column,
     split_block,
     split_by_trajectory,
     warn_constant_columns,
@@ -39,38 +38,6 @@ REAL_PENDULUM_PROVENANCE = (
     "at commit 5e83faf93e8f4990e63821c49d0ce5926a96cc94"
 )
 DATA_DIR_VARIABLE = "CONSLAW_DATA_DIR"
-
-
-def _read_schmidt_lipson(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    if not path.is_file():
-        raise ConslawError(f"data file {str(path)!r} not found")
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    lines = [line for line in lines if line.strip()]
-    if not lines:
-        raise ConslawError(f"data file {str(path)!r} is empty")
-    if not lines[0].lstrip().startswith("%"):
-        raise ConslawError(
-            f"data file {str(path)!r}: first line {lines[0][:40]!r} is not a '% name ...' header"
-        )
-    names = lines[0].lstrip()[1:].split()
-    if not names:
-        raise ConslawError(f"data file {str(path)!r}: the '%' header names no columns")
-    rows = [line.split() for line in lines[1:] if not line.lstrip().startswith("%")]
-    if not rows:
-        raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
-    width = len(rows[0])
-    if width not in (2 + len(names), 2 + 2 * len(names)):
-        raise ConslawError(
-            f"data file {str(path)!r}: {width} columns per row, but the header names {len(names)} "
-            f"state(s), so expected {2 + len(names)} (trial t states) or {2 + 2 * len(names)} (with derivatives)"
-        )
-    for index, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise ConslawError(f"data file {str(path)!r} row {index}: {len(row)} fields, expected {width}")
-    columns = ["trial", "t", *names] + ([f"d{name}" for name in names] if width > 2 + len(names) else [])
-    text = np.array(rows, dtype=object)
-    values = np.stack([numeric_column(text[:, i], column) for i, column in enumerate(columns)], axis=1)
-    return names, columns, values
 
 
 def load_schmidt_lipson(
@@ -95,7 +62,7 @@ def load_schmidt_lipson(
     file = Path(path)
     test_fraction = check_fraction("test_fraction", test_fraction)
     noise = check_noise(noise)
-    state_names, columns, values = _read_schmidt_lipson(file)
+    state_names, columns, values = read_schmidt_lipson(file)
     if units is None:
         warnings.warn(
             f"{file.name}: no units given; its states {state_names} are treated as dimensionless",
