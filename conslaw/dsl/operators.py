@@ -23,6 +23,9 @@ class _Free:
     def __repr__(self) -> str:
         return "FREE"
 
+    def __reduce__(self) -> str:
+        return "FREE"  # unpickles to this module's singleton, so ``is FREE`` holds in workers
+
 
 FREE = _Free()
 INVALID = None

@@ -147,7 +147,10 @@ def parse_unit(text: str) -> ParsedUnit:
         raise ConslawError("empty unit string")
     registry = _registry()
     try:
-        factor, root = registry.get_root_units(registry.parse_units(cleaned))
+        parsed = registry.parse_units(cleaned)
+        _, root = registry.get_root_units(parsed)
+        # pint's root unit for mass is the gram; coherent SI (the mks base system) uses the kilogram.
+        factor = registry.Quantity(1.0, parsed).to_base_units().magnitude
     except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
         raise ConslawError(f"unknown unit {cleaned!r} ({type(exc).__name__})") from None
     except Exception as exc:  # pint's tokenizer raises assorted errors on malformed text

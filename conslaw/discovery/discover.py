@@ -1,0 +1,271 @@
+"""The discovery stage: enumerate, fit on true and random data, accept, merge, rank, and mark
+a maximal functionally independent set of laws.
+
+A formula is **accepted** when, with ``threshold`` = 100 by default,
+
+* its ratio on the training data is ``threshold`` times lower than on the random control
+  (its parameters refitted there, as the paper does);
+* the same holds on held-out test trajectories, with the training fit (so that a formula
+  fitted to quirks of the training data is not accepted);
+* its random-control ratio is at least ``MIN_RANDOM_RATIO``: a lower one means the formula's
+  gradient is dominated by poles or fast oscillations inside the data's range, where the ratio
+  says nothing about conservation.
+
+The candidate list holds every accepted law (variants of one law merged) and the
+``NEAR_MISSES`` best-ranked rejected formulas; ``counts`` covers all of them.
+
+Ranking (accepted first) is by description length ``log10(max(R, R_FLOOR)) + NODE_COST * size``:
+a formula must be ``10**NODE_COST`` times better conserved per extra node to outrank a simpler
+one, and ratios below ``R_FLOOR`` (numerical precision) tie.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional, Protocol
+
+import numpy as np
+import sympy
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.fit import fit_chunk
+from conslaw.discovery.score import SegmentedStates, segment_trajectories
+from conslaw.dsl.enumerate import FormulaSpace, enumerate_formulas
+from conslaw.dsl.grammar import Evaluator
+from conslaw.dsl.operators import PAPER_OPERATORS
+from conslaw.dsl.units import format_unit
+from conslaw.errors import UsageError
+from conslaw.parallel import run_parallel
+from conslaw.symmetry import numerical_independence
+
+R_FLOOR = 1e-12
+NODE_COST = 0.5
+MIN_RANDOM_RATIO = 1e-4
+SAME_LAW = 1e-6
+INDEPENDENCE_RTOL = 1e-2
+NEAR_MISSES = 100
+
+
+@dataclass
+class DiscoveryConfig:
+    """Every option of the discovery stage."""
+
+    depth: int = 7
+    operators: tuple[str, ...] = PAPER_OPERATORS
+    threshold: float = 100.0
+    window: int = 25
+    seed: int = 0
+    jobs: int = 1
+    backend: str = "loky"
+    scheduler: Optional[str] = None
+    chunk_size: int = 250
+    grid_states: int = 256
+
+    def __post_init__(self) -> None:
+        if self.threshold <= 1:
+            raise UsageError(f"--threshold must be > 1, got {self.threshold}")
+        if self.chunk_size < 1:
+            raise UsageError(f"chunk size must be >= 1, got {self.chunk_size}")
+        self.operators = tuple(self.operators)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CheckpointStore(Protocol):
+    """Where finished chunks are kept, so that an interrupted run resumes without redoing them."""
+
+    def load(self, name: str) -> Any: ...
+
+    def save(self, name: str, value: Any) -> None: ...
+
+
+@dataclass
+class DiscoveryResult:
+    """The discovery stage's output: ranked candidates (dicts in result.json's schema)."""
+
+    candidates: list[dict]
+    laws: list[int]
+    counts: dict
+    timings: dict
+    space_summary: dict
+    config: dict = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> list[dict]:
+        return [c for c in self.candidates if c["accepted"]]
+
+    @property
+    def independent(self) -> list[dict]:
+        return [c for c in self.candidates if c["independent"]]
+
+
+def prepare_data(dataset: TrajectoryDataset, config: DiscoveryConfig):
+    """Training, random-control and test states, segmented."""
+    train = segment_trajectories(dataset.train, config.window)
+    test = segment_trajectories(dataset.test, config.window) if dataset.test else None
+    if test is not None:
+        test = SegmentedStates(test.x, test.segment, train.scale)
+    return train, train.random_control(config.seed), test
+
+
+def _description_length(ratio: float, size: int) -> float:
+    return float(np.log10(max(ratio, R_FLOOR)) + NODE_COST * size)
+
+
+def _is_accepted(record: dict, threshold: float) -> bool:
+    random_ratio = record["ratio_random"]
+    held_out = record["ratio_test"] if record["ratio_test"] is not None else record["ratio_true"]
+    ratios = (record["ratio_true"], held_out, random_ratio)
+    if record["status"] != "ok" or None in ratios or not np.all(np.isfinite(ratios)):
+        return False
+    if random_ratio < MIN_RANDOM_RATIO:
+        return False
+    return record["ratio_true"] * threshold <= random_ratio and held_out * threshold <= random_ratio
+
+
+def _rounded(value: float, digits: int = 6) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def _candidate(space: FormulaSpace, record: dict, accepted: bool) -> dict:
+    table, node = space.table, record["node"]
+    parameters = record["parameters"]
+    units = table.parameter_units(node)
+    expression = table.to_sympy(node, [_rounded(v) for v in parameters])
+    return {
+        "rank": None,
+        "expression": str(expression),
+        "template": table.to_text(node),
+        "parameters": {f"c{k}": {"value": float(v), "unit": format_unit(u)}
+                       for k, (v, u) in enumerate(zip(parameters, units))},
+        "unit": table.unit_text(node),
+        "latex": sympy.latex(expression),
+        "size": table[node].size,
+        "conservation": {"true": record["ratio_true"], "random": record["ratio_random"],
+                         "test": record["ratio_test"]},
+        "accepted": accepted,
+        "independent": False,
+        "origin": "formula",
+        "variants": 0,
+        "_node": node,
+        "_parameters": parameters,
+    }
+
+
+def _law_signatures(space: FormulaSpace, candidates: list[dict], states: np.ndarray) -> np.ndarray:
+    """Each law's values at reference states, centred and scaled to unit norm."""
+    evaluator = Evaluator(space.table, states)
+    rows = []
+    for candidate in candidates:
+        values = np.broadcast_to(evaluator(candidate["_node"], candidate["_parameters"]),
+                                 (len(states),)).astype(float)
+        values = values - values.mean()
+        norm = np.linalg.norm(values)
+        rows.append(values / norm if norm > 0 and np.isfinite(norm) else np.zeros_like(values))
+    return np.array(rows)
+
+
+def merge_same_laws(candidates: list[dict], signatures: np.ndarray) -> list[dict]:
+    """Keep the first (best-ranked) of each group of candidates that are one law up to
+    a*g + b; the kept one counts its merged variants."""
+    kept: list[int] = []
+    for index, candidate in enumerate(candidates):
+        similarity = np.abs(signatures[kept] @ signatures[index]) if kept else np.array([])
+        match = np.flatnonzero(similarity >= 1 - SAME_LAW)
+        if match.size:
+            candidates[kept[match[0]]]["variants"] += 1
+        else:
+            kept.append(index)
+    return [candidates[i] for i in kept]
+
+
+def mark_independent(candidates: list[dict], columns: tuple[str, ...], states: SegmentedStates) -> list[int]:
+    """Greedy maximal functionally independent subset (in rank order) of the given laws,
+    by the rank of their stacked gradients at the data states (coordinates scaled by spread)."""
+    if not candidates:
+        return []
+    symbols = sympy.symbols(columns)
+    scaled = {s: float(k) * s for s, k in zip(symbols, states.scale)}
+    laws = [sympy.sympify(c["expression"], locals=dict(zip(columns, symbols))).xreplace(scaled)
+            for c in candidates]
+    rng = np.random.default_rng(0)
+    points = states.x[rng.choice(len(states.x), min(len(states.x), 200), replace=False)]
+    _, subset = numerical_independence(laws, columns, points / states.scale, rtol=INDEPENDENCE_RTOL)
+    for i in subset:
+        candidates[i]["independent"] = True
+    return subset
+
+
+def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = None, *,
+             space: Optional[FormulaSpace] = None, checkpoint: Optional[CheckpointStore] = None,
+             progress: Optional[Callable[[int, int], None]] = None) -> DiscoveryResult:
+    """Find the formulas conserved along ``dataset``'s training trajectories.
+
+    ``progress(done, total)`` is called after each fitted chunk; ``checkpoint`` keeps the
+    enumeration-independent fitted chunks so that a resumed run skips them.
+    """
+    config = config or DiscoveryConfig()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    if space is None:
+        space = enumerate_formulas(dataset.columns, dataset.dimensions, config.depth,
+                                   operators=config.operators, seed=config.seed)
+    timings["enumerate_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    train, control, test = prepare_data(dataset, config)
+    chunks = [space.roots[i:i + config.chunk_size]
+              for i in range(0, len(space.roots), config.chunk_size)]
+    records: list[Optional[list[dict]]] = [
+        checkpoint.load(f"fit-chunk-{i}") if checkpoint is not None else None
+        for i in range(len(chunks))]
+    pending = [i for i, done in enumerate(records) if done is None]
+    batch = max(config.jobs, 1) * 2
+    for offset in range(0, len(pending), batch):
+        wave = pending[offset:offset + batch]
+        results = run_parallel(
+            fit_chunk,
+            [(space.table, chunks[i], train, control, test, config.grid_states, config.seed)
+             for i in wave],
+            jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
+        for i, result in zip(wave, results):
+            records[i] = result
+            if checkpoint is not None:
+                checkpoint.save(f"fit-chunk-{i}", result)
+        if progress is not None:
+            progress(sum(len(chunks[i]) for i, r in enumerate(records) if r is not None),
+                     len(space.roots))
+    timings["fit_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    flat = [record for chunk in records for record in chunk]
+    usable = [r for r in flat if r["status"] in ("ok", "degenerate")]
+    usable.sort(key=lambda r: (_description_length(r["ratio_true"], space.table[r["node"]].size),
+                               r["node"]))
+    accepted_records = [r for r in usable if _is_accepted(r, config.threshold)]
+    near_misses = [r for r in usable if not _is_accepted(r, config.threshold)][:NEAR_MISSES]
+    accepted = [_candidate(space, r, True) for r in accepted_records]
+    if accepted:
+        accepted = merge_same_laws(accepted, _law_signatures(space, accepted, control.x[:256]))
+    candidates = accepted + [_candidate(space, r, False) for r in near_misses]
+    for rank, candidate in enumerate(candidates, start=1):
+        candidate["rank"] = rank
+    independent = mark_independent(accepted, dataset.columns, train)
+    for candidate in candidates:
+        candidate.pop("_node")
+        candidate.pop("_parameters")
+    timings["rank_s"] = time.perf_counter() - start
+    counts = {
+        "enumerated": len(space.roots),
+        "fitted": len(flat),
+        "non_finite": sum(1 for r in flat if r["status"] == "non_finite"),
+        "constant": sum(1 for r in flat if r["status"] == "constant"),
+        "degenerate": sum(1 for r in flat if r["status"] == "degenerate"),
+        "accepted_formulas": len(accepted_records),
+        "accepted": len(accepted),
+        "independent": len(independent),
+    }
+    timings["formulas_per_second"] = len(flat) / max(timings["fit_s"], 1e-9)
+    return DiscoveryResult(candidates, [candidates[i]["rank"] for i in independent], counts,
+                           timings, space.summary(), config.to_dict())

@@ -1,0 +1,26 @@
+"""Shared fixtures: the Schmidt & Lipson recording, when the data directory is available."""
+import os
+from pathlib import Path
+
+import pytest
+
+from conslaw.datasets import load_dataset
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def data_dir():
+    configured = os.environ.get("CONSLAW_DATA_DIR")
+    if configured and (Path(configured) / "real_pend_h_1.txt").exists():
+        return configured
+    if (SHARED_DATA / "real_pend_h_1.txt").exists():
+        return str(SHARED_DATA)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_pendulum():
+    directory = data_dir()
+    if directory is None:
+        pytest.skip("the Schmidt & Lipson data directory (CONSLAW_DATA_DIR) is not available")
+    return load_dataset("real-pendulum", data_dir=directory)
