@@ -1,0 +1,327 @@
+"""The run's figures (matplotlib, Agg backend, PNG in ``<run>/plots/``).
+
+- ``phase_<a>_<b>.png``: the data in each canonical (coordinate, momentum) plane with the level
+  sets of every independent law (other coordinates at their median);
+- ``laws_along_test.png``: each law along the test trajectories, normalised so flat = conserved;
+- ``rollouts.png``: model rollouts (vanilla, Noether, oracle) against the truth (when given);
+- ``conservation_ratio.png``: conservation ratio on true vs random data for the top candidates.
+"""
+from __future__ import annotations
+
+import io
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import sympy  # noqa: E402
+
+from conslaw.datasets.types import TrajectoryDataset  # noqa: E402
+from conslaw.dsl.units import Dimension, format_unit  # noqa: E402
+from matplotlib.mathtext import MathTextParser  # noqa: E402
+
+from conslaw.report.export import column_symbols, latex_column, latex_law, latex_unit_text, law_expression  # noqa: E402
+from conslaw.report.rundir import PLOTS_DIR, atomic_save_bytes  # noqa: E402
+
+#: Dimension of action (kg m^2/s): a coordinate times its conjugate momentum has it (angles ignored).
+ACTION = Dimension.of(mass=1, length=2, time=-1)
+_ANGLE_MASK = tuple(e != 0 for e in Dimension.of(angle=1).exponents)
+MAX_LAW_PANELS = 4
+MAX_TEST_TRAJECTORIES = 8
+MAX_ROLLOUT_TRAJECTORIES = 3
+MAX_RATIO_CANDIDATES = 15
+DEFAULT_ACCEPTANCE_FACTOR = 100.0
+GRID_POINTS = 200
+SPREAD_SAMPLES = 4096
+DPI = 110
+TITLE_LAW_CHARACTERS = 60
+_MATHTEXT = MathTextParser("path")
+
+METHOD_STYLES = {
+    "truth": dict(color="black", linewidth=2.2, label="truth"),
+    "vanilla": dict(color="tab:red", linewidth=1.3, label="vanilla MLP"),
+    "finetune": dict(color="tab:orange", linewidth=1.3, linestyle=":", label="fine-tuning control"),
+    "tailored": dict(color="tab:purple", linewidth=1.3, linestyle="-.", label="tailored (selected law)"),
+    "noether": dict(color="tab:blue", linewidth=1.5, label="Noether (meta-tailored)"),
+    "oracle": dict(color="tab:green", linewidth=1.3, linestyle="--", label="oracle (true law)"),
+    "hnn": dict(color="tab:brown", linewidth=1.3, linestyle=(0, (1, 1)), label="HNN"),
+}
+
+
+def _numpy_law(candidate: Mapping[str, Any], columns: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """``g(x)`` over ``(..., d)`` arrays from a candidate's expression."""
+    symbols = column_symbols(columns)
+    function = sympy.lambdify([symbols[c] for c in columns], law_expression(candidate, columns), modules="numpy")
+
+    def evaluate(x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            values = function(*np.moveaxis(x, -1, 0))
+        return np.broadcast_to(np.asarray(values, dtype=float), x.shape[:-1])
+
+    return evaluate
+
+
+def canonical_pairs(dataset: TrajectoryDataset) -> list[tuple[int, int]]:
+    """Column pairs whose dimensions multiply to an action (q, p), each column used once; the
+    first two columns when there is none."""
+    dims = [Dimension(tuple(Fraction(0) if angle else e for e, angle in zip(d.exponents, _ANGLE_MASK)))
+            for d in dataset.dimensions]
+    pairs, used = [], set()
+    for i in range(len(dims)):
+        for j in range(i + 1, len(dims)):
+            if i not in used and j not in used and dims[i] * dims[j] == ACTION:
+                pairs.append((i, j))
+                used |= {i, j}
+    if not pairs and len(dims) >= 2:
+        pairs = [(0, 1)]
+    return pairs
+
+
+def _independent_laws(result: Mapping[str, Any]) -> list[dict]:
+    by_rank = {c["rank"]: c for c in result.get("candidates") or []}
+    laws = [by_rank[r] for r in result.get("laws") or [] if r in by_rank]
+    return laws[:MAX_LAW_PANELS]
+
+
+def _math_or_text(latex: str, plain: str) -> str:
+    """``$latex$`` when matplotlib's mathtext can typeset it, else the plain text."""
+    try:
+        _MATHTEXT.parse(f"${latex}$")
+    except Exception:  # mathtext raises ValueError or pyparsing errors on unsupported commands
+        return plain
+    return f"${latex}$"
+
+
+def _unit_label(unit: Optional[str]) -> str:
+    return _math_or_text(latex_unit_text(unit), unit or "?") if unit else "?"
+
+
+def _axis_label(dataset: TrajectoryDataset, index: int) -> str:
+    name = dataset.columns[index]
+    unit = format_unit(dataset.dimensions[index])
+    return f"{_math_or_text(latex_column(name), name)} [{_unit_label(unit)}]"
+
+
+def _short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _law_text(law: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """The law typeset (4 significant digits), or shortened plain text when too long for a title."""
+    plain = str(law["expression"])
+    if len(plain) > TITLE_LAW_CHARACTERS:
+        return _short(plain, TITLE_LAW_CHARACTERS)
+    return _math_or_text(latex_law(law, columns, digits=4), plain)
+
+
+def _law_label(law: Mapping[str, Any], columns: Sequence[str]) -> str:
+    return f"law #{law['rank']}: {_law_text(law, columns)}"
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return atomic_save_bytes(path, buffer.getvalue())
+
+
+def _spread(law: Callable[[np.ndarray], np.ndarray], states: np.ndarray, seed: int = 0) -> float:
+    """Std of the law over states drawn uniformly in the data's bounding box (robust to every
+    trajectory having the same value)."""
+    rng = np.random.default_rng(seed)
+    low, high = states.min(axis=0), states.max(axis=0)
+    samples = rng.uniform(low, high, size=(SPREAD_SAMPLES, states.shape[1]))
+    values = law(samples)
+    values = values[np.isfinite(values)]
+    return float(values.std()) if values.size else float("nan")
+
+
+def plot_phase_portraits(plots_dir: Path, result: Mapping[str, Any], dataset: TrajectoryDataset) -> list[Path]:
+    """One figure per canonical pair: data as lines, each independent law's level sets as contours."""
+    columns = list(dataset.columns)
+    laws = _independent_laws(result)
+    states = np.concatenate([dataset.stacked("train"), dataset.stacked("test")])
+    median = np.median(states, axis=0)
+    paths = []
+    for a, b in canonical_pairs(dataset):
+        panels = max(len(laws), 1)
+        figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.6), squeeze=False)
+        pad_a = 0.05 * (np.ptp(states[:, a]) or 1.0)
+        pad_b = 0.05 * (np.ptp(states[:, b]) or 1.0)
+        grid_a = np.linspace(states[:, a].min() - pad_a, states[:, a].max() + pad_a, GRID_POINTS)
+        grid_b = np.linspace(states[:, b].min() - pad_b, states[:, b].max() + pad_b, GRID_POINTS)
+        mesh_a, mesh_b = np.meshgrid(grid_a, grid_b)
+        grid = np.broadcast_to(median, mesh_a.shape + (len(columns),)).copy()
+        grid[..., a], grid[..., b] = mesh_a, mesh_b
+        for panel, axis in enumerate(axes[0]):
+            for k, trajectory in enumerate(dataset.train):
+                axis.plot(trajectory.x[:, a], trajectory.x[:, b], color="0.65", linewidth=0.8,
+                          label="training trajectories" if k == 0 else None)
+            for k, trajectory in enumerate(dataset.test):
+                axis.plot(trajectory.x[:, a], trajectory.x[:, b], color="black", linewidth=1.0,
+                          label="test trajectories" if k == 0 else None)
+            if laws:
+                law = laws[panel]
+                values = _numpy_law(law, columns)(grid)
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    levels = np.unique(np.quantile(finite, np.linspace(0.02, 0.98, 14)))
+                    contours = axis.contour(mesh_a, mesh_b, values, levels=levels, cmap="viridis",
+                                            linewidths=1.2)
+                    colorbar = figure.colorbar(contours, ax=axis)
+                    colorbar.set_label(f"law value [{_unit_label(law.get('unit'))}]")
+                axis.set_title(f"{_law_label(law, columns)}\ncoloured lines: its level sets", fontsize=10)
+            else:
+                axis.set_title("no independent law was found", fontsize=10)
+            axis.set_xlabel(_axis_label(dataset, a))
+            axis.set_ylabel(_axis_label(dataset, b))
+            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
+        others = [c for i, c in enumerate(columns) if i not in (a, b)]
+        if others:
+            note = (f"level sets drawn with {', '.join(others)} fixed at their median, so the "
+                    "trajectories (which move in those coordinates too) need not follow them")
+        else:
+            note = "the trajectories of a conserved law run along its level sets"
+        figure.suptitle(f"{dataset.name}: phase portrait {columns[a]}–{columns[b]}\n{note}", fontsize=11)
+        figure.tight_layout()
+        paths.append(_save(figure, plots_dir / f"phase_{columns[a]}_{columns[b]}.png"))
+    return paths
+
+
+def plot_laws_along_test(plots_dir: Path, result: Mapping[str, Any], dataset: TrajectoryDataset) -> list[Path]:
+    """Each independent law along the test trajectories, minus its trajectory mean, over its spread."""
+    laws = _independent_laws(result)
+    if not laws or not dataset.test:
+        return []
+    columns = list(dataset.columns)
+    states = np.concatenate([dataset.stacked("train"), dataset.stacked("test")])
+    trajectories = dataset.test[:MAX_TEST_TRAJECTORIES]
+    figure, axes = plt.subplots(len(laws), 1, figsize=(8.5, 2.9 * len(laws)), squeeze=False)
+    contrast = columns[0]
+    contrast_spread = float(np.std(states[:, 0])) or 1.0
+    for axis, law in zip(axes[:, 0], laws):
+        g = _numpy_law(law, columns)
+        spread = _spread(g, states) or 1.0
+        largest = 0.0
+        for k, trajectory in enumerate(trajectories):
+            values = g(trajectory.x)
+            normalised = (values - values.mean()) / spread
+            largest = max(largest, float(np.nanmax(np.abs(normalised))))
+            axis.plot(trajectory.t, normalised, linewidth=1.2, label=f"test trajectory {k + 1}")
+        first = trajectories[0]
+        axis.plot(first.t, (first.x[:, 0] - first.x[:, 0].mean()) / contrast_spread, color="0.6",
+                  linestyle="--", linewidth=1.0, label=f"for contrast: {contrast} on trajectory 1")
+        axis.set_title(f"{_law_label(law, columns)}   (largest deviation: {largest:.2g} × spread)",
+                       fontsize=10)
+        axis.set_xlabel("time t [s]")
+        axis.set_ylabel("(law − trajectory mean)\n/ spread of law")
+        axis.axhline(0.0, color="black", linewidth=0.6)
+        axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    figure.suptitle(f"{dataset.name}: discovered laws along the test trajectories (a flat line = conserved)\n"
+                    "spread = std of the law over the data's range; the dashed grey line is a "
+                    "coordinate scaled the same way", fontsize=10)
+    figure.tight_layout()
+    return [_save(figure, plots_dir / "laws_along_test.png")]
+
+
+def plot_rollouts(plots_dir: Path, result: Mapping[str, Any], dataset: TrajectoryDataset,
+                  rollouts: Mapping[str, Any]) -> list[Path]:
+    """Rollouts of each method against the truth, per coordinate (and the top law) vs time.
+
+    ``rollouts``: ``"times"`` ``(time,)`` or ``(traj, time)``, ``"truth"`` and one array per method,
+    each ``(traj, time, d)``.
+    """
+    methods = [key for key in rollouts if key != "times"]
+    if "truth" in methods:
+        methods = ["truth"] + [m for m in methods if m != "truth"]
+    arrays = {m: np.asarray(rollouts[m], dtype=float) for m in methods}
+    n_traj = min(MAX_ROLLOUT_TRAJECTORIES, *(a.shape[0] for a in arrays.values()))
+    times = np.asarray(rollouts["times"], dtype=float)
+    laws = _independent_laws(result)
+    columns = list(dataset.columns)
+    panels = len(columns) + (1 if laws else 0)
+    figure, axes = plt.subplots(n_traj, panels, figsize=(4.2 * panels, 2.8 * n_traj), squeeze=False)
+    law = _numpy_law(laws[0], columns) if laws else None
+    for row in range(n_traj):
+        t = times[row] if times.ndim == 2 else times
+        for column in range(panels):
+            axis = axes[row, column]
+            for method in methods:
+                series = arrays[method][row]
+                y = series[:, column] if column < len(columns) else law(series)
+                style = METHOD_STYLES.get(method, dict(label=method, linewidth=1.2))
+                axis.plot(t[: len(y)], y, **style)
+            if column < len(columns):
+                axis.set_ylabel(_axis_label(dataset, column))
+                axis.set_title(f"test trajectory {row + 1}: {columns[column]}", fontsize=10)
+            else:
+                axis.set_ylabel(f"law #{laws[0]['rank']} [{_unit_label(laws[0].get('unit'))}]")
+                axis.set_title(f"test trajectory {row + 1}: {_law_label(laws[0], columns)}", fontsize=10)
+            axis.set_xlabel("time t [s]")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9,
+                  bbox_to_anchor=(0.5, -0.02))
+    figure.suptitle(f"{dataset.name}: long-horizon rollouts from each test trajectory's initial state",
+                    fontsize=11)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    return [_save(figure, plots_dir / "rollouts.png")]
+
+
+def _acceptance_factor(result: Mapping[str, Any]) -> float:
+    config = result.get("config") or {}
+    return float(config.get("acceptance_factor") or DEFAULT_ACCEPTANCE_FACTOR)
+
+
+def plot_conservation_ratios(plots_dir: Path, result: Mapping[str, Any]) -> list[Path]:
+    """Horizontal log bars of the conservation ratio on true and random data, best candidates first,
+    with each candidate's acceptance threshold (random ratio / factor) marked."""
+    candidates = sorted(result.get("candidates") or [], key=lambda c: c["rank"])[:MAX_RATIO_CANDIDATES]
+    rows = [(c, (c.get("conservation") or {}).get("true"), (c.get("conservation") or {}).get("random"))
+            for c in candidates]
+    rows = [(c, t, r) for c, t, r in rows if t is not None and r is not None and t > 0 and r > 0]
+    if not rows:
+        return []
+    factor = _acceptance_factor(result)
+    figure, axis = plt.subplots(figsize=(10, 0.5 * len(rows) + 1.8))
+    positions = np.arange(len(rows))[::-1]
+    height = 0.38
+    axis.barh(positions + height / 2, [t for _, t, _ in rows], height, color="tab:blue",
+              label="on the true trajectories")
+    axis.barh(positions - height / 2, [r for _, _, r in rows], height, color="tab:orange",
+              label="on random data (control)")
+    for k, (position, (candidate, _, random)) in enumerate(zip(positions, rows)):
+        axis.plot([random / factor] * 2, [position - 0.45, position + 0.45], color="black", linewidth=2,
+                  label=f"acceptance threshold: random / {factor:g}" if k == 0 else None)
+    axis.set_xscale("log")
+    axis.set_yticks(positions)
+    axis.set_yticklabels([f"#{c['rank']} {_short(str(c['expression']), 40)}"
+                          + ("  ✓ accepted" if c.get("accepted") else "  ✗ rejected") for c, _, _ in rows],
+                         fontsize=9)
+    axis.set_xlabel("conservation ratio (within-trajectory variance / spread; lower = better conserved)")
+    axis.set_title(f"{result.get('dataset', {}).get('name', '')}: conservation on true vs random data, "
+                   f"top {len(rows)} candidates\naccepted when the blue bar ends left of the black "
+                   f"mark ({factor:g}× better than random)", fontsize=10)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.3 / len(rows)), ncol=3, fontsize=8)
+    figure.tight_layout()
+    return [_save(figure, plots_dir / "conservation_ratio.png")]
+
+
+def make_plots(run_dir: Union[str, "os.PathLike[str]"], result: Mapping[str, Any], dataset: TrajectoryDataset,
+               rollouts: Optional[Mapping[str, Any]] = None) -> list[Path]:
+    """Write every figure into ``<run_dir>/plots/`` and return their paths.
+
+    ``rollouts`` (optional): ``{"times": (time,) or (traj, time), "truth": (traj, time, d),
+    "vanilla": ..., "noether": ..., "oracle": ...}`` for the test trajectories.
+    """
+    plots_dir = Path(os.fspath(run_dir)) / PLOTS_DIR
+    paths = plot_phase_portraits(plots_dir, result, dataset)
+    paths += plot_laws_along_test(plots_dir, result, dataset)
+    if rollouts is not None:
+        paths += plot_rollouts(plots_dir, result, dataset, rollouts)
+    paths += plot_conservation_ratios(plots_dir, result)
+    return paths
