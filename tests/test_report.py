@@ -75,7 +75,7 @@ def pendulum_result() -> dict:
         "dataset": {"name": "pendulum", "columns": list(PENDULUM_COLUMNS),
                     "units": {"q": "rad", "p": "kg*m**2/s"}, "trajectories": {"train": 4, "test": 3},
                     "true_law": "p**2 - 3*cos(q)"},
-        "config": {"depth": 5, "seed": 0, "acceptance_factor": 100.0},
+        "config": {"depth": 5, "seed": 0, "threshold": 100.0},
         "counts": {"enumerated": 120, "fitted": 118, "non_finite": 2, "accepted": 2},
         "timings": {"enumerate_s": 0.1, "fit_s": 0.5},
         "candidates": candidates,
@@ -259,6 +259,37 @@ def test_overwrite_keeps_the_old_result_until_the_new_run_finishes(tmp_path, pen
     assert resumed.finalize() == path
     assert load_result(path)["counts"]["enumerated"] == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_checkpoint_store_lets_a_resumed_stage_skip_finished_chunks(tmp_path):
+    chunks = [np.arange(k, k + 5, dtype=float) for k in range(0, 30, 5)]
+    fitted = []
+
+    def stage(store, fail_after=None):
+        """A chunked stage written like discovery's: look up each chunk, compute the missing ones."""
+        results = []
+        for i, chunk in enumerate(chunks):
+            stored = store.load(f"fit-chunk-{i}")
+            if stored is None:
+                if fail_after is not None and len(fitted) == fail_after:
+                    raise KeyboardInterrupt
+                fitted.append(i)
+                stored = {"sum": float(np.sum(chunk ** 2))}
+                store.save(f"fit-chunk-{i}", stored)
+            results.append(stored["sum"])
+        return results
+
+    run = RunDirectory(tmp_path / "run")
+    run.write_config({"depth": 3})
+    with pytest.raises(KeyboardInterrupt):
+        stage(run.store(".json"), fail_after=4)
+    run.close()
+    resumed = RunDirectory(tmp_path / "run", resume=True)
+    resumed.write_config({"depth": 3})
+    assert stage(resumed.store(".json")) == [float(np.sum(c ** 2)) for c in chunks]
+    assert fitted == [0, 1, 2, 3, 4, 5]  # chunks 0-3 were not fitted again
+    assert resumed.store().load("fit-chunk-0") is None  # another format is another key
+    assert (tmp_path / "run" / "checkpoints" / "fit-chunk-5.json").is_file()
 
 
 def test_default_run_path_and_log_level(tmp_path):

@@ -2,6 +2,7 @@
 from conslaw.report.export import EXPORT_FORMATS, export_laws, load_result, load_torch_laws
 from conslaw.report.files import write_result_files
 from conslaw.report.rundir import (
+    CheckpointStore,
     RunDirectory,
     atomic_save_bytes,
     atomic_save_npz,
@@ -14,7 +15,7 @@ from conslaw.report.rundir import (
 from conslaw.report.summary import format_summary, progress_bar
 
 __all__ = [
-    "EXPORT_FORMATS", "RunDirectory", "atomic_save_bytes", "atomic_save_npz", "atomic_save_pickle",
+    "CheckpointStore", "EXPORT_FORMATS", "RunDirectory", "atomic_save_bytes", "atomic_save_npz", "atomic_save_pickle",
     "atomic_save_torch", "atomic_write_json", "atomic_write_text", "default_run_path", "export_laws",
     "format_summary", "load_result", "load_torch_laws", "progress_bar", "write_result_files",
 ]

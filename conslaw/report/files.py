@@ -20,7 +20,7 @@ FALLBACK_LATEX_CANDIDATES = 10
 CSV_COLUMNS = (
     "rank", "expression", "template", "unit", "parameters",
     "conservation_true", "conservation_random", "conservation_test",
-    "accepted", "independent", "origin",
+    "accepted", "independent", "origin", "size", "variants",
     "tailoring_best_inner_lr", "tailoring_train_loss", "meta_train_loss", "meta_diverged",
 )
 
@@ -63,6 +63,8 @@ def candidate_row(candidate: Mapping[str, Any]) -> dict[str, str]:
         "accepted": candidate.get("accepted"),
         "independent": candidate.get("independent"),
         "origin": candidate.get("origin"),
+        "size": candidate.get("size"),
+        "variants": candidate.get("variants"),
         "tailoring_best_inner_lr": tailoring.get("best_inner_lr"),
         "tailoring_train_loss": tailoring.get("train_loss"),
         "meta_train_loss": meta.get("train_loss"),

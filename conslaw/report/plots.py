@@ -98,7 +98,9 @@ def _math_or_text(latex: str, plain: str) -> str:
 
 
 def _unit_label(unit: Optional[str]) -> str:
-    return _math_or_text(latex_unit_text(unit), unit or "?") if unit else "?"
+    if not unit:
+        return "?"
+    return "dimensionless" if unit == "1" else _math_or_text(latex_unit_text(unit), unit)
 
 
 def _axis_label(dataset: TrajectoryDataset, index: int) -> str:
@@ -273,41 +275,60 @@ def plot_rollouts(plots_dir: Path, result: Mapping[str, Any], dataset: Trajector
 
 
 def _acceptance_factor(result: Mapping[str, Any]) -> float:
+    """The true-vs-random acceptance factor: ``config["threshold"]`` (discovery's option name),
+    also looked up under ``config["discovery"]``; 100 (the paper's) when absent."""
     config = result.get("config") or {}
-    return float(config.get("acceptance_factor") or DEFAULT_ACCEPTANCE_FACTOR)
+    nested = config.get("discovery") if isinstance(config.get("discovery"), Mapping) else {}
+    return float(config.get("threshold") or nested.get("threshold") or DEFAULT_ACCEPTANCE_FACTOR)
 
 
 def plot_conservation_ratios(plots_dir: Path, result: Mapping[str, Any]) -> list[Path]:
     """Horizontal log bars of the conservation ratio on true and random data, best candidates first,
-    with each candidate's acceptance threshold (random ratio / factor) marked."""
+    with each candidate's acceptance threshold (random ratio / factor) marked. A ratio of exactly 0
+    is drawn at the axis floor and labelled."""
     candidates = sorted(result.get("candidates") or [], key=lambda c: c["rank"])[:MAX_RATIO_CANDIDATES]
     rows = [(c, (c.get("conservation") or {}).get("true"), (c.get("conservation") or {}).get("random"))
             for c in candidates]
-    rows = [(c, t, r) for c, t, r in rows if t is not None and r is not None and t > 0 and r > 0]
+    rows = [(c, t, r) for c, t, r in rows
+            if t is not None and r is not None and np.isfinite([t, r]).all() and min(t, r) >= 0]
     if not rows:
         return []
     factor = _acceptance_factor(result)
-    figure, axis = plt.subplots(figsize=(10, 0.5 * len(rows) + 1.8))
+    positive = [v for _, t, r in rows for v in (t, r, r / factor) if v > 0]
+    floor = min(positive) / 10 if positive else 1e-16
+    height_inches = 0.5 * len(rows) + 2.2
+    figure, axis = plt.subplots(figsize=(10, height_inches))
     positions = np.arange(len(rows))[::-1]
     height = 0.38
-    axis.barh(positions + height / 2, [t for _, t, _ in rows], height, color="tab:blue",
+    axis.barh(positions + height / 2, [max(t, floor) for _, t, _ in rows], height, color="tab:blue",
               label="on the true trajectories")
-    axis.barh(positions - height / 2, [r for _, _, r in rows], height, color="tab:orange",
+    axis.barh(positions - height / 2, [max(r, floor) for _, _, r in rows], height, color="tab:orange",
               label="on random data (control)")
-    for k, (position, (candidate, _, random)) in enumerate(zip(positions, rows)):
+    for k, (position, (_, true, random)) in enumerate(zip(positions, rows)):
         axis.plot([random / factor] * 2, [position - 0.45, position + 0.45], color="black", linewidth=2,
                   label=f"acceptance threshold: random / {factor:g}" if k == 0 else None)
+        if true == 0:
+            axis.text(floor * 6, position + height / 2, "exactly 0", va="center", fontsize=8)
+    held_out = [(position, (c.get("conservation") or {}).get("test")) for position, (c, _, _) in zip(positions, rows)]
+    held_out = [(position, value) for position, value in held_out if value is not None and np.isfinite(value)]
+    if held_out:
+        axis.scatter([max(v, floor) for _, v in held_out], [p + height / 2 for p, _ in held_out], marker="D",
+                     s=28, facecolor="white", edgecolor="navy", zorder=3,
+                     label="on held-out test trajectories (training fit)")
     axis.set_xscale("log")
+    axis.set_xlim(left=floor / 2)
     axis.set_yticks(positions)
     axis.set_yticklabels([f"#{c['rank']} {_short(str(c['expression']), 40)}"
                           + ("  ✓ accepted" if c.get("accepted") else "  ✗ rejected") for c, _, _ in rows],
                          fontsize=9)
     axis.set_xlabel("conservation ratio (within-trajectory variance / spread; lower = better conserved)")
     axis.set_title(f"{result.get('dataset', {}).get('name', '')}: conservation on true vs random data, "
-                   f"top {len(rows)} candidates\naccepted when the blue bar ends left of the black "
-                   f"mark ({factor:g}× better than random)", fontsize=10)
-    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.3 / len(rows)), ncol=3, fontsize=8)
-    figure.tight_layout()
+                   f"top {len(rows)} candidates\nto be accepted, the blue bar and the diamond must end "
+                   f"left of the black mark ({factor:g}× better than random);\nformulas whose random ratio "
+                   f"is tiny (degenerate) are rejected too", fontsize=10)
+    handles, labels = axis.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
+    figure.tight_layout(rect=(0, 0.6 / height_inches, 1, 1))
     return [_save(figure, plots_dir / "conservation_ratio.png")]
 
 

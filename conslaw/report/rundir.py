@@ -368,6 +368,16 @@ class RunDirectory:
         except Exception as error:  # a checkpoint from an incompatible build or a damaged disk
             raise ConslawError(f"checkpoint {path} cannot be read ({type(error).__name__}: {error})") from None
 
+    @property
+    def checkpoint_dir(self) -> Path:
+        """``checkpoints/`` of the current work directory (e.g. a cache directory for models)."""
+        return self.work_path / CHECKPOINT_DIR
+
+    def store(self, suffix: str = ".pkl") -> "CheckpointStore":
+        """A ``load(name) -> value | None`` / ``save(name, value)`` view of the checkpoints, the
+        protocol of ``conslaw.discovery.discover`` and the tailoring pipeline."""
+        return CheckpointStore(self, suffix)
+
     # ------------------------------------------------------------------ completion
 
     def finalize(self) -> Path:
@@ -415,3 +425,22 @@ class RunDirectory:
                 self.finalize()
         finally:
             self.close()
+
+
+class CheckpointStore:
+    """Checkpoints of a run as ``load``/``save`` by key; each key is stored as ``<key><suffix>``
+    (``.pkl``, ``.json``, ``.npz`` or ``.pt``), so keys may contain dots; ``/`` makes subfolders."""
+
+    def __init__(self, run: RunDirectory, suffix: str = ".pkl") -> None:
+        if suffix not in (".pkl", ".json", ".npz", ".pt"):
+            raise ValueError(f"checkpoint suffix {suffix!r} is not one of .pkl, .json, .npz, .pt")
+        self.run = run
+        self.suffix = suffix
+
+    def load(self, name: str) -> Any:
+        """The stored value, or ``None`` when that piece of work has not been done yet."""
+        key = name + self.suffix
+        return self.run.load_checkpoint(key) if self.run.has_checkpoint(key) else None
+
+    def save(self, name: str, value: Any) -> None:
+        self.run.save_checkpoint(name + self.suffix, value)
