@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence, Union
 
@@ -381,3 +382,50 @@ def numerical_independence(laws: Sequence[LawLike], columns: Sequence[str], X: n
         if median_rank(subset + [index]) > len(subset):
             subset.append(index)
     return len(subset), subset
+
+
+def flow_on_plane(G: LawLike, pairs: CanonicalPairs, plane: tuple[str, str], base_point: Mapping[str, float],
+                  extent: float = 1.5, n_grid: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """G's symmetry vector field on a grid in ``plane`` (other variables fixed at ``base_point``).
+
+    Returns grid coordinates U, V (n_grid, n_grid) and the components dU, dV of (δa, δb).
+    """
+    columns = _pair_columns(pairs)
+    for name in plane:
+        if name not in columns:
+            raise ConslawError(f"symmetry flow: plane variable {name!r} is not in the canonical pairs")
+    generator = symmetry_generator(G, pairs)
+    table = _symbol_table(columns)
+    fixed = {table[name]: float(base_point.get(name, 0.0)) for name in columns if name not in plane}
+    axis = np.linspace(-extent, extent, n_grid)
+    U, V = np.meshgrid(axis, axis)
+    components = []
+    for name in plane:
+        function = sp.lambdify([table[plane[0]], table[plane[1]]], generator[name].xreplace(fixed), modules="numpy")
+        components.append(np.broadcast_to(np.asarray(function(U, V), dtype=float), U.shape))
+    return U, V, components[0], components[1]
+
+
+def plot_symmetry_flows(laws: Mapping[str, LawLike], pairs: CanonicalPairs, planes: Sequence[tuple[str, str]],
+                        base_point: Optional[Mapping[str, float]] = None, energy: Optional[LawLike] = None,
+                        extent: float = 1.5):
+    """A matplotlib figure: one row per law, one column per plane, arrows of the generated flow.
+
+    Each panel title carries the recognised symmetry (``describe_symmetry``), cut at the colon.
+    """
+    import matplotlib.pyplot as plt
+
+    base_point = base_point or {}
+    figure, axes = plt.subplots(len(laws), len(planes), figsize=(3.2 * len(planes), 3.0 * len(laws)), squeeze=False)
+    for row, (name, law) in enumerate(laws.items()):
+        kind = textwrap.fill(describe_symmetry(law, pairs, energy).split(":")[0], 34)
+        for column, plane in enumerate(planes):
+            U, V, dU, dV = flow_on_plane(law, pairs, plane, base_point, extent)
+            axis = axes[row, column]
+            axis.quiver(U, V, dU, dV, angles="xy", color="tab:blue")
+            axis.set_xlabel(plane[0])
+            axis.set_ylabel(plane[1])
+            axis.set_aspect("equal")
+            axis.set_title(f"{name}: {kind}", fontsize=7)
+    figure.tight_layout()
+    return figure

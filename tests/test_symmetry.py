@@ -8,6 +8,8 @@ from conslaw.symmetry import (
     as_expression,
     bracket_table,
     describe_symmetry,
+    flow_on_plane,
+    plot_symmetry_flows,
     numerical_independence,
     parse_canonical_pairs,
     poisson_bracket,
@@ -151,3 +153,20 @@ def test_numerical_independence_agrees_with_symbolic():
 def test_numerical_independence_rejects_wrong_shape():
     with pytest.raises(ConslawError, match=r"\(n, 4\)"):
         numerical_independence([H_ISO], COLUMNS, np.zeros((5, 3)))
+
+
+def test_flow_on_plane_and_figure():
+    U, V, dU, dV = flow_on_plane(L, PAIRS, ("x", "y"), {"px": 0.3, "py": -0.2}, n_grid=5)
+    np.testing.assert_allclose(dU, -V)
+    np.testing.assert_allclose(dV, U)
+    U, V, dU, dV = flow_on_plane(H_ISO, PAIRS, ("x", "px"), {"y": 1.0, "py": 0.5}, n_grid=5)
+    np.testing.assert_allclose(dU, V)  # δx = px
+    np.testing.assert_allclose(dV, -U)  # δpx = -x
+    with pytest.raises(ConslawError, match="'z'"):
+        flow_on_plane(L, PAIRS, ("x", "z"), {})
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figure = plot_symmetry_flows({"H": H_ISO, "L": L}, PAIRS, [("x", "y"), ("x", "px")], energy=H_ISO)
+    titles = [axis.get_title() for axis in figure.axes]
+    assert len(titles) == 4 and titles[0].startswith("H: time translation") and titles[2].startswith("L: rotation")
