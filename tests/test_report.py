@@ -33,6 +33,7 @@ from conslaw.report import (
     write_result_files,
 )
 from conslaw.report.plots import canonical_pairs, make_plots
+from conslaw.tailoring.stats import paired_comparison, summarize
 
 PENDULUM_COLUMNS = ("q", "p")
 
@@ -67,10 +68,15 @@ def pendulum_result() -> dict:
     per_seed = {m: list(np.round(base + 0.004 * rng.standard_normal(3), 5))
                 for m, base in [("vanilla", 0.05), ("finetune", 0.04), ("tailored", 0.036),
                                 ("noether", 0.03), ("oracle", 0.029), ("hnn", 0.045)]}
-    evaluation = {f"{m}_rmse": float(np.mean(v)) for m, v in per_seed.items()}
-    evaluation.update(seeds=[0, 1, 2], per_seed=per_seed,
-                      ci95={"noether_vs_vanilla": [-0.03, -0.01], "noether_vs_finetune": [-0.02, -0.004]},
-                      wins={"noether_vs_vanilla": 3, "noether_vs_finetune": 3})
+    per_seed["hnn"][1] = None  # a method may miss a seed (e.g. diverged)
+    # the layout conslaw.tailoring.pipeline writes: means, summaries, paired comparisons
+    summary = {m: summarize([v for v in values if v is not None]) for m, values in per_seed.items()}
+    paired = {f"{m}_vs_{r}": paired_comparison(per_seed[m], per_seed[r])
+              for m, r in [("noether", "vanilla"), ("noether", "finetune"), ("hnn", "vanilla")]}
+    evaluation = {f"{m}_rmse": summary[m]["mean"] for m in per_seed}
+    evaluation.update(seeds=[0, 1, 2], per_seed=per_seed, summary=summary, paired=paired,
+                      ci95={k: v["ci95"] for k, v in paired.items()}, wins={k: v["wins"] for k, v in paired.items()},
+                      true_law="p**2 - 3*cos(q)")
     return {
         "dataset": {"name": "pendulum", "columns": list(PENDULUM_COLUMNS),
                     "units": {"q": "rad", "p": "kg*m**2/s"}, "trajectories": {"train": 4, "test": 3},
@@ -350,7 +356,9 @@ def test_latex_export_parses_back_and_matches(pendulum_result):
         np.testing.assert_allclose(function(q, p), _law_values(candidate["expression"], q, p), rtol=1e-5)
         assert unit == r"\mathrm{kg}^{2}\,\mathrm{m}^{4}\,\mathrm{s}^{-2}" or int(rank) == 2
     assert r"\begin{tabular}" in text and "Conservation ratio" in text
-    assert r"Noether (meta-tailored) & $p^{2} - 2.99 \cos{\left(q \right)}$ & $0.0" in text
+    noether = pendulum_result["evaluation"]["summary"]["noether"]
+    rmse = f"${noether['mean']:.3g} \\pm {noether['std']:.3g}$"
+    assert f"Noether (meta-tailored) & $p^{{2}} - 2.99 \\cos{{\\left(q \\right)}}$ & {rmse}" in text
     assert r"Oracle (true law) & $p^{2} - 3 \cos{\left(q \right)}$" in text
 
 
@@ -464,11 +472,21 @@ def test_summary_lists_laws_table_and_paths(tmp_path, pendulum_result):
     text = format_summary(pendulum_result, paths)
     assert "p**2 - 2.99*cos(q)" in text and "sqrt(p**2 + 2.5) - 1.31*cos(q)" in text
     assert re.search(r"1\s+p\*\*2 - 2\.99\*cos\(q\)\s+kg\*\*2\*m\*\*4/s\*\*2\s+2\.1e-09 / 0\.31\s+yes\s+yes", text)
-    noether = pendulum_result["evaluation"]["per_seed"]["noether"]
-    mean, std = np.mean(noether), np.std(noether, ddof=1)
-    assert f"Noether (meta-tailored)  p**2 - 2.99*cos(q)" in text
-    assert f"{mean:.3g} ± {std:.3g}" in text and "0.0423" in text  # ours beside the paper's
-    assert "noether_vs_vanilla: [-0.03, -0.01]" in text
+    evaluation = pendulum_result["evaluation"]
+    noether = evaluation["per_seed"]["noether"]
+    mean, std, median = np.mean(noether), np.std(noether, ddof=1), np.median(noether)
+    row = next(line for line in text.splitlines() if line.startswith("Noether (meta-tailored)"))
+    assert row.split() == ["Noether", "(meta-tailored)", "p**2", "-", "2.99*cos(q)", f"{mean:.3g}", "±",
+                           f"{std:.3g}", f"{median:.3g}", "0.0423"]  # ours beside the paper's
+    hnn = [v for v in evaluation["per_seed"]["hnn"] if v is not None]
+    assert f"HNN" in text and f"{np.mean(hnn):.3g} ± {np.std(hnn, ddof=1):.3g}" in text
+    low, high = evaluation["paired"]["noether_vs_vanilla"]["ci95"]
+    wins = evaluation["paired"]["noether_vs_vanilla"]["wins"]
+    assert f"noether_vs_vanilla: mean difference" in text and f"[{low:.3g}, {high:.3g}], wins {wins}/3" in text
+    assert "hnn_vs_vanilla" in text and "wins" in text
+    # without the pipeline's summaries, the statistics come from per_seed alone
+    bare = dict(pendulum_result, evaluation={"seeds": [0, 1, 2], "per_seed": evaluation["per_seed"]})
+    assert f"{mean:.3g} ± {std:.3g}" in format_summary(bare, [])
     assert all(str(path) in text for path in paths)
     no_eval = dict(pendulum_result, evaluation=None, selected=None)
     assert "RMSE" not in format_summary(no_eval, [])

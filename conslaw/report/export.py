@@ -13,6 +13,7 @@ import json
 import keyword
 import math
 import re
+import statistics
 import sys
 import uuid
 from pathlib import Path
@@ -174,27 +175,35 @@ def latex_unit_text(unit: Optional[str]) -> str:
 
 
 def _latex_number(value: Optional[float]) -> str:
+    """Three significant digits, as the terminal table shows them; powers of ten as ``\\cdot 10^{k}``."""
     if value is None or not math.isfinite(value):
         return r"\text{n/a}"
-    return sympy.latex(sympy.Float(value, 3))
+    text = f"{value:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
-def _seed_values(evaluation: Mapping[str, Any], method: str) -> list[float]:
-    values = (evaluation.get("per_seed") or {}).get(method) or []
-    return [float(v) for v in values if v is not None and math.isfinite(v)]
+def rmse_stats(evaluation: Mapping[str, Any], method: str) -> Optional[dict]:
+    """``{"mean", "std", "median", "n"}`` of a method's test RMSE over seeds, or None when absent.
 
-
-def rmse_stats(evaluation: Mapping[str, Any], method: str) -> Optional[tuple[float, Optional[float], int]]:
-    """(mean, std or None, number of seeds) of a method's test RMSE, or None when absent."""
-    values = _seed_values(evaluation, method)
+    Uses ``evaluation["summary"][method]`` when the pipeline wrote it, else computes it from
+    ``per_seed`` (sample std), else falls back to ``<method>_rmse`` alone.
+    """
+    summary = (evaluation.get("summary") or {}).get(method)
+    if summary and summary.get("mean") is not None:
+        return {key: summary.get(key) for key in ("mean", "std", "median", "n")}
+    values = [float(v) for v in (evaluation.get("per_seed") or {}).get(method) or []
+              if v is not None and math.isfinite(v)]
     if values:
-        mean = sum(values) / len(values)
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-        return mean, std, len(values)
+        std = statistics.stdev(values) if len(values) > 1 else None
+        return {"mean": statistics.fmean(values), "std": std, "median": statistics.median(values),
+                "n": len(values)}
     mean = evaluation.get(f"{method}_rmse")
     if mean is None or not math.isfinite(mean):
         return None
-    return float(mean), None, 1
+    return {"mean": float(mean), "std": None, "median": None, "n": 1}
 
 
 def evaluation_methods(evaluation: Mapping[str, Any]) -> list[str]:
@@ -211,15 +220,15 @@ def method_formula(result: Mapping[str, Any], method: str) -> Optional[str]:
         selected = result.get("selected") or {}
         return selected.get("expression")
     if method == "oracle":
-        return (result.get("dataset") or {}).get("true_law")
+        return (result.get("dataset") or {}).get("true_law") or (result.get("evaluation") or {}).get("true_law")
     return None
 
 
-def _latex_rmse(stats: Optional[tuple[float, Optional[float], int]]) -> str:
+def _latex_rmse(stats: Optional[dict]) -> str:
     if stats is None:
         return "--"
-    mean, std, _ = stats
-    return f"${_latex_number(mean)}$" if std is None else f"${_latex_number(mean)} \\pm {_latex_number(std)}$"
+    mean, std = stats["mean"], stats.get("std")
+    return f"${_latex_number(mean)}$" if not std else f"${_latex_number(mean)} \\pm {_latex_number(std)}$"
 
 
 def _latex_formula_text(text: Optional[str], columns: Sequence[str]) -> str:

@@ -41,16 +41,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [line(header), "  ".join("-" * width for width in widths)] + [line(row) for row in rows]
 
 
-def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
-    if isinstance(value, Mapping):
-        return [item for key, sub in value.items() for item in _flatten(f"{prefix} {key}".strip(), sub)]
-    return [(prefix, value)]
-
-
 def _interval_text(value: Any) -> str:
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return f"[{_number(value[0])}, {_number(value[1])}]"
-    return _number(value) if isinstance(value, (int, float)) else str(value)
+    return _number(value) if isinstance(value, (int, float)) or value is None else str(value)
 
 
 def candidate_table(result: Mapping[str, Any], max_rows: int = SUMMARY_ROWS) -> list[str]:
@@ -74,27 +68,49 @@ def candidate_table(result: Mapping[str, Any], max_rows: int = SUMMARY_ROWS) -> 
     return lines
 
 
+def _comparison_lines(evaluation: Mapping[str, Any]) -> list[str]:
+    """One line per paired comparison (``noether_vs_vanilla`` ...): mean difference, 95 % CI, wins."""
+    paired = evaluation.get("paired") or {}
+    ci95, wins = evaluation.get("ci95") or {}, evaluation.get("wins") or {}
+    lines = []
+    for key in list(paired) + [k for k in list(ci95) + list(wins) if k not in paired]:
+        if any(line.startswith(f"  {key}:") for line in lines):
+            continue
+        entry = paired.get(key) or {}
+        interval = entry.get("ci95", ci95.get(key))
+        won = entry.get("wins", wins.get(key))
+        parts = []
+        if entry.get("mean_diff") is not None:
+            parts.append(f"mean difference {entry['mean_diff']:+.3g}")
+        if interval is not None:
+            parts.append(f"95% CI {_interval_text(interval)}")
+        if won is not None:
+            parts.append(f"wins {won}/{entry['n']}" if entry.get("n") else f"wins {won}")
+        lines.append(f"  {key}: " + (", ".join(parts) or "n/a"))
+    return lines
+
+
 def evaluation_table(result: Mapping[str, Any]) -> list[str]:
-    """Table 1: method, formula, test RMSE mean ± std (and the paper's number where it has one)."""
+    """Table 1: method, formula, test RMSE mean ± std and median (and the paper's number where it
+    has one), then the paired comparisons (negative difference = the method is better)."""
     evaluation = result.get("evaluation") or {}
     paper = PAPER_RMSE.get((result.get("dataset") or {}).get("name", ""), {})
     rows = []
     for method in evaluation_methods(evaluation):
         stats = rmse_stats(evaluation, method)
         if stats is None:
-            rmse = "n/a"
+            rmse, median = "n/a", "n/a"
         else:
-            mean, std, _ = stats
-            rmse = _number(mean) if std is None else f"{_number(mean)} ± {_number(std)}"
-        row = [METHOD_NAMES.get(method, method), _shorten(method_formula(result, method)), rmse]
+            rmse = _number(stats["mean"]) + (f" ± {_number(stats['std'])}" if stats.get("std") else "")
+            median = _number(stats.get("median"))
+        row = [METHOD_NAMES.get(method, method), _shorten(method_formula(result, method)), rmse, median]
         rows.append(row + ([_number(paper.get(method)) if method in paper else "-"] if paper else []))
-    header = ["method", "formula", "test RMSE (mean ± std)"] + (["paper"] if paper else [])
+    header = ["method", "formula", "test RMSE mean ± std", "median"] + (["paper (1 seed)"] if paper else [])
     seeds = evaluation.get("seeds") or []
     lines = [f"Long-horizon test RMSE over {len(seeds) or 1} seed(s):"] + _table(header, rows)
-    for key, value in _flatten("", evaluation.get("ci95") or {}):
-        lines.append(f"  paired difference 95% CI, {key}: {_interval_text(value)}")
-    for key, value in _flatten("", evaluation.get("wins") or {}):
-        lines.append(f"  seeds won, {key}: {_interval_text(value)}")
+    comparisons = _comparison_lines(evaluation)
+    if comparisons:
+        lines += ["Paired per-seed differences (method - reference; negative = method better):"] + comparisons
     return lines
 
 
