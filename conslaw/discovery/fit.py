@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from conslaw.discovery.score import SegmentedStates, gradient_form, smallest_ratio, within_segment_form
-from conslaw.dsl.grammar import Evaluator, NodeTable
+from conslaw.dsl.grammar import GradientEvaluator, NodeTable
 
 COARSE_POINTS = {1: 17, 2: 9}
 MAX_RANDOM_GRID = 400
@@ -46,34 +46,20 @@ def _base_log_scales(table: NodeTable, scale: np.ndarray) -> np.ndarray:
 
 
 class _Probe:
-    """Evaluators on states and on states shifted by +-h along each column (for gradients)."""
+    """Exact values and input-gradients of formulas on one set of states."""
 
     def __init__(self, table: NodeTable, data: SegmentedStates):
         self.data = data
-        self.steps = 1e-5 * data.scale
-        self.center = Evaluator(table, data.x)
-        self.shifted = []
-        for i, h in enumerate(self.steps):
-            offset = np.zeros(data.x.shape[1])
-            offset[i] = h
-            self.shifted.append((Evaluator(table, data.x + offset), Evaluator(table, data.x - offset)))
+        self.evaluator = GradientEvaluator(table, data.x)
 
     def basis(self, node: int, parameter_sets: list[list]) -> tuple[np.ndarray, np.ndarray]:
         """Values (G, N, k) and gradients (G, N, k, d) of the basis functions given by
         ``parameter_sets`` (one parameter list per basis function)."""
-        n = self.data.x.shape[0]
-
-        def evaluate(evaluator):
-            columns = [np.asarray(evaluator(node, params), dtype=float) for params in parameter_sets]
-            columns = [np.broadcast_to(c, np.broadcast_shapes(c.shape, (1, n))) for c in columns]
-            size = max(c.shape[0] for c in columns)
-            return np.stack([np.broadcast_to(c, (size, n)) for c in columns], axis=-1)
-
-        values = evaluate(self.center)
-        with np.errstate(all="ignore"):
-            gradients = np.stack(
-                [(evaluate(plus) - evaluate(minus)) / (2 * h)
-                 for (plus, minus), h in zip(self.shifted, self.steps)], axis=-1)
+        n, d = self.data.x.shape
+        pairs = [self.evaluator(node, params) for params in parameter_sets]
+        size = max([np.shape(v)[0] if np.ndim(v) == 2 else 1 for v, _ in pairs])
+        values = np.stack([np.broadcast_to(v, (size, n)) for v, _ in pairs], axis=-1)
+        gradients = np.stack([np.broadcast_to(g, (size, n, d)) for _, g in pairs], axis=-2)
         return values, gradients
 
 

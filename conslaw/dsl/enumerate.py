@@ -56,6 +56,7 @@ class FormulaSpace:
     counts_by_size: dict[int, int]
     removed: dict[str, int]
     raw_counts_by_size: dict[int, int]
+    commutative_counts_by_size: dict[int, int]
     seconds: float
     metadata: dict = field(default_factory=dict)
 
@@ -79,6 +80,7 @@ class FormulaSpace:
             "formulas_by_size": dict(self.counts_by_size),
             "formulas_up_to_size": cumulative,
             "unit_valid_trees_by_size": dict(self.raw_counts_by_size),
+            "unit_valid_trees_modulo_commutativity_by_size": dict(self.commutative_counts_by_size),
             "removed": dict(self.removed),
             "seconds": round(self.seconds, 4),
         }
@@ -159,10 +161,12 @@ class _Enumerator:
 
     @staticmethod
     def _value_signature(values: np.ndarray, unit) -> tuple:
-        scale = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+        """Values rounded relative to their largest finite magnitude (non-finite ones marked)."""
+        finite = np.isfinite(values)
+        scale = float(np.max(np.abs(values[finite]))) if finite.any() else 1.0
         scale = scale if scale > 0 else 1.0
-        rounded = np.round(values / scale, 9)
-        return (unit, scale.round(9) if np.isfinite(scale) else -1.0, rounded.tobytes())
+        rounded = np.where(finite, np.round(values / scale, 9), 0.0)
+        return (unit, round(scale, 9), rounded.tobytes(), finite.tobytes())
 
     def _try(self, op: str, children: tuple[int, ...], size: int) -> None:
         operator = OPERATORS[op]
@@ -259,9 +263,14 @@ class _Enumerator:
 
 
 def count_unit_valid_trees(
-    dimensions: Sequence[Dimension], depth: int, operators: Sequence[str], parameters: bool = True
+    dimensions: Sequence[Dimension], depth: int, operators: Sequence[str], parameters: bool = True,
+    *, commutative: bool = False,
 ) -> dict[int, int]:
-    """Number of unit-valid trees of each size, before any other pruning (a dynamic program)."""
+    """Number of unit-valid trees of each size before any other pruning (a dynamic program).
+
+    With ``commutative=True``, ``a + b`` and ``b + a`` (and ``a * b``, ``b * a``) count once:
+    the paper's stated pruning (units and commutativity).
+    """
     by_size: dict[int, Counter] = {1: Counter(dimensions)}
     if parameters:
         by_size[1][FREE] += 1
@@ -276,11 +285,23 @@ def count_unit_valid_trees(
                         counts[result] += n
                 continue
             for left_size in range(1, size - 1):
-                for left_unit, n_left in by_size[left_size].items():
-                    for right_unit, n_right in by_size[size - 1 - left_size].items():
+                right_size = size - 1 - left_size
+                if commutative and operator.commutative and left_size > right_size:
+                    continue
+                left_items = list(by_size[left_size].items())
+                right_items = list(by_size[right_size].items())
+                for i, (left_unit, n_left) in enumerate(left_items):
+                    for j, (right_unit, n_right) in enumerate(right_items):
                         result = operator.unit_rule(left_unit, right_unit)
-                        if result is not INVALID:
-                            counts[result] += n_left * n_right
+                        if result is INVALID:
+                            continue
+                        pairs = n_left * n_right
+                        if commutative and operator.commutative and left_size == right_size:
+                            if i > j:
+                                continue
+                            if i == j:
+                                pairs = n_left * (n_left + 1) // 2
+                        counts[result] += pairs
         by_size[size] = counts
     return {size: int(sum(c.values())) for size, c in by_size.items()}
 
@@ -313,6 +334,7 @@ def enumerate_formulas(
     enumerator.run(depth, progress)
     seconds = time.perf_counter() - start
     raw = count_unit_valid_trees(dimensions, depth, operators, parameters)
+    commutative = count_unit_valid_trees(dimensions, depth, operators, parameters, commutative=True)
     return FormulaSpace(
         table=enumerator.table,
         roots=enumerator.roots,
@@ -322,6 +344,7 @@ def enumerate_formulas(
         counts_by_size={s: int(enumerator.counts_by_size.get(s, 0)) for s in range(1, depth + 1)},
         removed=dict(enumerator.removed),
         raw_counts_by_size=raw,
+        commutative_counts_by_size=commutative,
         seconds=seconds,
     )
 

@@ -66,7 +66,12 @@ def _same_as_argument(a: Unit) -> Optional[Unit]:
 
 @dataclass(frozen=True)
 class Operator:
-    """One DSL operator. ``scale_redundant``: applying it to a FREE argument only rescales a parameter."""
+    """One DSL operator.
+
+    ``partials(*args, result)`` gives the derivative of the result with respect to each argument
+    (numpy), for exact forward-mode gradients. ``scale_redundant``: applying the operator to a
+    FREE argument only rescales a parameter.
+    """
 
     name: str
     arity: int
@@ -74,29 +79,37 @@ class Operator:
     numpy: Callable
     torch: Callable
     sympy: Callable
+    partials: Callable[..., tuple]
     commutative: bool = False
     scale_redundant: bool = False
 
 
 OPERATORS: dict[str, Operator] = {
-    "+": Operator("+", 2, _same_unit, np.add, torch.add, lambda a, b: a + b, commutative=True),
-    "-": Operator("-", 2, _same_unit, np.subtract, torch.sub, lambda a, b: a - b),
+    "+": Operator("+", 2, _same_unit, np.add, torch.add, lambda a, b: a + b,
+                  lambda a, b, r: (1.0, 1.0), commutative=True),
+    "-": Operator("-", 2, _same_unit, np.subtract, torch.sub, lambda a, b: a - b,
+                  lambda a, b, r: (1.0, -1.0)),
     "*": Operator("*", 2, _product_unit, np.multiply, torch.mul, lambda a, b: a * b,
-                  commutative=True),
-    "/": Operator("/", 2, _quotient_unit, np.divide, torch.div, lambda a, b: a / b),
-    "sin": Operator("sin", 1, _angle_argument, np.sin, torch.sin, sympy.sin),
-    "cos": Operator("cos", 1, _angle_argument, np.cos, torch.cos, sympy.cos),
+                  lambda a, b, r: (b, a), commutative=True),
+    "/": Operator("/", 2, _quotient_unit, np.divide, torch.div, lambda a, b: a / b,
+                  lambda a, b, r: (1.0 / b, -r / b)),
+    "sin": Operator("sin", 1, _angle_argument, np.sin, torch.sin, sympy.sin,
+                    lambda a, r: (np.cos(a),)),
+    "cos": Operator("cos", 1, _angle_argument, np.cos, torch.cos, sympy.cos,
+                    lambda a, r: (-np.sin(a),)),
     "square": Operator("square", 1, _power_rule(Fraction(2)), np.square, torch.square,
-                       lambda a: a ** 2, scale_redundant=True),
+                       lambda a: a ** 2, lambda a, r: (2.0 * a,), scale_redundant=True),
     # Opt-in operators (the richer vocabulary); same unit discipline.
     "cube": Operator("cube", 1, _power_rule(Fraction(3)), lambda a: a ** 3, lambda a: a ** 3,
-                     lambda a: a ** 3, scale_redundant=True),
+                     lambda a: a ** 3, lambda a, r: (3.0 * a * a,), scale_redundant=True),
     "sqrt": Operator("sqrt", 1, _power_rule(Fraction(1, 2)), np.sqrt, torch.sqrt, sympy.sqrt,
-                     scale_redundant=True),
-    "exp": Operator("exp", 1, _dimensionless_argument, np.exp, torch.exp, sympy.exp),
-    "log": Operator("log", 1, _dimensionless_argument, np.log, torch.log, sympy.log),
+                     lambda a, r: (0.5 / r,), scale_redundant=True),
+    "exp": Operator("exp", 1, _dimensionless_argument, np.exp, torch.exp, sympy.exp,
+                    lambda a, r: (r,)),
+    "log": Operator("log", 1, _dimensionless_argument, np.log, torch.log, sympy.log,
+                    lambda a, r: (1.0 / a,)),
     "abs": Operator("abs", 1, _same_as_argument, np.abs, torch.abs, sympy.Abs,
-                    scale_redundant=True),
+                    lambda a, r: (np.sign(a),), scale_redundant=True),
 }
 
 PAPER_OPERATORS = ("+", "-", "*", "/", "sin", "cos", "square")
