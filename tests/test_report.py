@@ -30,7 +30,9 @@ from conslaw.report import (
     load_result,
     load_torch_laws,
     progress_bar,
+    read_rollouts,
     write_result_files,
+    write_rollouts,
 )
 from conslaw.report.plots import canonical_pairs, make_plots
 from conslaw.tailoring.stats import paired_comparison, summarize
@@ -439,7 +441,12 @@ def _is_png(path) -> bool:
 
 
 def test_plots_are_written(tmp_path, pendulum_result, pendulum_dataset):
-    paths = make_plots(tmp_path, pendulum_result, pendulum_dataset, rollouts=_rollouts(pendulum_dataset))
+    rollouts = _rollouts(pendulum_dataset)
+    assert read_rollouts(tmp_path) is None
+    write_rollouts(tmp_path, rollouts)
+    stored = read_rollouts(tmp_path)
+    assert set(stored) == set(rollouts) and np.array_equal(stored["vanilla"], rollouts["vanilla"])
+    paths = make_plots(tmp_path, pendulum_result, pendulum_dataset, rollouts=stored)
     assert [p.name for p in paths] == ["phase_q_p.png", "laws_along_test.png", "rollouts.png",
                                        "conservation_ratio.png"]
     assert all(p.parent == tmp_path / "plots" and _is_png(p) for p in paths)

@@ -7,10 +7,14 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
+import numpy as np
+
 from conslaw.report.export import export_latex, select_laws
-from conslaw.report.rundir import atomic_write_json, atomic_write_text
+from conslaw.errors import ConslawError
+from conslaw.report.rundir import atomic_save_npz, atomic_write_json, atomic_write_text
 
 RESULT_FILE = "result.json"
+ROLLOUTS_FILE = "rollouts.npz"
 CANDIDATES_FILE = "candidates.csv"
 FORMULAS_FILE = "formulas.tex"
 
@@ -109,3 +113,24 @@ def write_result_files(run_dir: Union[str, "os.PathLike[str]"], result: Mapping[
         atomic_write_text(directory / CANDIDATES_FILE, table),
         atomic_write_text(directory / FORMULAS_FILE, latex),
     ]
+
+
+def write_rollouts(run_dir: Union[str, "os.PathLike[str]"], rollouts: Mapping[str, Any]) -> Path:
+    """Store the test rollouts (``"times"``, ``"truth"`` and one ``(traj, time, d)`` array per
+    method) as ``rollouts.npz``, so that ``conslaw plot RUN`` can redraw them without the models."""
+    arrays = {name: np.asarray(value, dtype=float) for name, value in rollouts.items()}
+    if "times" not in arrays:
+        raise ValueError("rollouts need a 'times' array")
+    return atomic_save_npz(Path(os.fspath(run_dir)) / ROLLOUTS_FILE, arrays)
+
+
+def read_rollouts(run_dir: Union[str, "os.PathLike[str]"]) -> Optional[dict[str, np.ndarray]]:
+    """The rollouts stored by :func:`write_rollouts`, or ``None`` when the run has none."""
+    path = Path(os.fspath(run_dir)) / ROLLOUTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as error:
+        raise ConslawError(f"cannot read {path}: {error}") from None

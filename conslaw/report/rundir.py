@@ -411,7 +411,7 @@ class RunDirectory:
 
     def output_paths(self) -> list[Path]:
         """The result files present in the run (result, tables, config, log, plots), for a summary."""
-        names = ("result.json", "candidates.csv", "formulas.tex", CONFIG_FILE, LOG_FILE)
+        names = ("result.json", "candidates.csv", "formulas.tex", "rollouts.npz", CONFIG_FILE, LOG_FILE)
         paths = [self.work_path / name for name in names if (self.work_path / name).is_file()]
         paths += sorted(self.plots_dir.glob("*.png")) if self.plots_dir.is_dir() else []
         return paths
