@@ -81,7 +81,8 @@ def pendulum_result() -> dict:
                       true_law="p**2 - 3*cos(q)")
     return {
         "dataset": {"name": "pendulum", "columns": list(PENDULUM_COLUMNS),
-                    "units": {"q": "rad", "p": "kg*m**2/s"}, "trajectories": {"train": 4, "test": 3},
+                    "units": {"q": "deg", "p": "kg*m**2/s"}, "si_units": {"q": "rad", "p": "kg*m**2/s"},
+                    "trajectories": {"train": 4, "test": 3},
                     "true_law": "p**2 - 3*cos(q)"},
         "config": {"depth": 5, "seed": 0, "threshold": 100.0},
         "counts": {"enumerated": 120, "fitted": 118, "non_finite": 2, "accepted": 2},
@@ -381,6 +382,7 @@ def test_python_export_is_a_working_numpy_module(pendulum_result):
     tree = ast.parse(source)
     imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert imports == {"numpy"}
+    assert "q [rad], p [kg*m**2/s]" in ast.get_docstring(tree)  # the laws take SI states, not deg
     namespace: dict = {}
     exec(compile(tree, "laws.py", "exec"), namespace)
     assert namespace["COLUMNS"] == PENDULUM_COLUMNS
@@ -514,3 +516,20 @@ def test_latex_keeps_multi_letter_columns_apart():
               "candidates": [_candidate(1, "x*py - y*px + 0.5*theta_1", "", {}, "kg*m**2/s", 1e-12, 0.2, True, True)]}
     text = export_laws(result, "latex", None)
     assert r"g_{1} &= - \mathit{px} \cdot y + \mathit{py} \cdot x + 0.5 \cdot \theta_{1} &&" in text
+
+
+def test_code_exports_with_column_names_that_clash(tmp_path):
+    """Columns named like the generated code's own names (x, states, torch, lambda) still work."""
+    columns = ["x", "states", "torch", "lambda"]
+    result = {"dataset": {"name": "clash", "columns": columns}, "laws": [1],
+              "candidates": [_candidate(1, "x*states + 0.5*torch**2 - sin(x)", "", {}, "1", 1e-9, 0.2, True, True)]}
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(6, 4))
+    expected = values[:, 0] * values[:, 1] + 0.5 * values[:, 2] ** 2 - np.sin(values[:, 0])
+    namespace: dict = {}
+    exec(export_laws(result, "python", None), namespace)
+    np.testing.assert_allclose(namespace["law_1"](*values.T), expected, rtol=1e-12)
+    path = tmp_path / "laws.py"
+    path.write_text(export_laws(result, "torch", None))
+    (_, _, g), = load_torch_laws(path)
+    np.testing.assert_allclose(g(torch.tensor(values)).numpy(), expected, rtol=1e-12)

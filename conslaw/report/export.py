@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import sympy
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
 import conslaw
@@ -103,13 +104,30 @@ def _format_number(value: Optional[float], digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+#: Names the generated modules use themselves; a column with one of them is renamed.
+_MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "LAWS"})
+
+
 def _safe_identifiers(columns: Sequence[str]) -> dict[str, str]:
-    """Column -> Python argument name (a keyword such as ``lambda`` becomes ``lambda_``)."""
-    return {name: name + "_" if keyword.iskeyword(name) else name for name in columns}
+    """Column -> Python variable name: a keyword (``lambda``) or a name the module needs itself
+    (``torch``, ``states``, ...) gets trailing underscores until it is free."""
+    taken = set(columns) | _MODULE_NAMES
+    names = {}
+    for column in columns:
+        name = column
+        if keyword.iskeyword(name) or name in _MODULE_NAMES:
+            while name in taken or keyword.iskeyword(name):
+                name += "_"
+            taken.add(name)
+        names[column] = name
+    return names
 
 
 def _units_line(result: Mapping[str, Any], columns: Sequence[str]) -> str:
-    units = (result.get("dataset") or {}).get("units") or {}
+    """The columns with the units the laws take them in: the coherent SI units the states were
+    converted to (``si_units``; e.g. rad for a column recorded in deg), else the declared ones."""
+    dataset = result.get("dataset") or {}
+    units = dataset.get("si_units") or dataset.get("units") or {}
     return ", ".join(f"{name} [{units.get(name, '?')}]" for name in columns)
 
 
@@ -224,6 +242,16 @@ def method_formula(result: Mapping[str, Any], method: str) -> Optional[str]:
     return None
 
 
+def is_selected(candidate: Mapping[str, Any], selected: Optional[Mapping[str, Any]]) -> bool:
+    """Whether ``candidate`` is the law tailoring selected (same rank when both have one, else the
+    same expression)."""
+    if not selected:
+        return False
+    if selected.get("rank") is not None and candidate.get("rank") is not None:
+        return selected["rank"] == candidate["rank"]
+    return selected.get("expression") == candidate.get("expression")
+
+
 def _latex_rmse(stats: Optional[dict]) -> str:
     if stats is None:
         return "--"
@@ -242,7 +270,7 @@ def export_latex(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -
     when the run was evaluated, a ``tabular`` of the prediction RMSE per method (Table 1)."""
     columns = dataset_columns(result)
     evaluation = result.get("evaluation") or {}
-    selected_expression = (result.get("selected") or {}).get("expression")
+    selected = result.get("selected") or {}
     noether = rmse_stats(evaluation, "noether") if evaluation else None
     lines = ["% " + line for line in _header_lines(result, columns)]
     lines += ["% Needs amsmath (align). Ratios: mean within-trajectory variance / spread, on true and random data.", ""]
@@ -259,7 +287,7 @@ def export_latex(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -
     for law in laws:
         conservation = law.get("conservation") or {}
         ratio = f"${_latex_number(conservation.get('true'))}$ / ${_latex_number(conservation.get('random'))}$"
-        rmse = _latex_rmse(noether) if law.get("expression") == selected_expression else "--"
+        rmse = _latex_rmse(noether) if is_selected(law, selected) else "--"
         lines.append(f"${latex_law(law, columns)}$ & ${latex_unit_text(law.get('unit'))}$ & {ratio} & {rmse} \\\\")
     lines += [r"\hline", r"\end{tabular}"]
     if evaluation:
@@ -299,12 +327,20 @@ def _law_docstring(law: Mapping[str, Any]) -> str:
             f'conservation ratio {_ratio_text(law)}."""')
 
 
+def _print_code(printer: Any, expr: sympy.Expr, law: Mapping[str, Any], target: str) -> str:
+    try:
+        return printer.doprint(expr)
+    except PrintMethodNotImplementedError as error:
+        reason = str(error).splitlines()[0]
+        raise ConslawError(f"law {law.get('expression')!r} has no {target} equivalent ({reason})") from None
+
+
 def export_python(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -> str:
     """A self-contained numpy module: ``law_<rank>(<columns>)`` per law, ``COLUMNS`` and ``LAWS``."""
     columns = dataset_columns(result)
     names = _safe_identifiers(columns)
     renamed = {sympy.Symbol(c, real=True): sympy.Symbol(names[c], real=True) for c in columns}
-    printer = NumPyPrinter({"fully_qualified_modules": True})
+    printer = NumPyPrinter({"fully_qualified_modules": True, "strict": True})
     usage = ("Each law_<rank>(...) takes one numpy array (or float) per state column, in COLUMNS order,\n"
              "and returns the law's value. LAWS lists (name, columns, function).")
     lines = [_module_docstring(result, columns, usage), "import numpy", "",
@@ -313,7 +349,7 @@ def export_python(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) 
     for law in laws:
         expr = law_expression(law, columns).xreplace(renamed)
         lines += ["", f"def {law_name(law)}({arguments}):", _law_docstring(law),
-                  f"    return {printer.doprint(expr)}", ""]
+                  f"    return {_print_code(printer, expr, law, 'numpy')}", ""]
     lines += ["", "LAWS = [" + ", ".join(f"({law_name(l)!r}, COLUMNS, {law_name(l)})" for l in laws) + "]"]
     for module in sorted(printer.module_imports):
         if module != "numpy":
@@ -335,7 +371,7 @@ def export_torch(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -
     names = _safe_identifiers(columns)
     renamed = {sympy.Symbol(c, real=True): sympy.Symbol(names[c], real=True) for c in columns}
     printer = TorchLawPrinter()
-    usage = ("Each law_<rank>(x) maps a (..., d) tensor of states (columns in COLUMNS order) to (...)\n"
+    usage = ("Each law_<rank>(states) maps a (..., d) tensor of states (columns in COLUMNS order) to (...)\n"
              "values; LAWS lists (name, columns, function). Use one as a Noether loss with\n"
              "conslaw.tailoring.NoetherLoss(law_1), or load the file with conslaw.report.load_torch_laws.")
     lines = [_module_docstring(result, columns, usage), "import math", "", "import torch", "",
@@ -343,9 +379,9 @@ def export_torch(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -
     unpack = ", ".join(names[c] for c in columns) + ("," if len(columns) == 1 else "")
     for law in laws:
         expr = law_expression(law, columns).xreplace(renamed)
-        lines += ["", f"def {law_name(law)}(x: torch.Tensor) -> torch.Tensor:", _law_docstring(law),
-                  f"    {unpack} = x.unbind(-1)",
-                  f"    return {printer.doprint(expr)} + torch.zeros_like(x[..., 0])", ""]
+        lines += ["", f"def {law_name(law)}(states: torch.Tensor) -> torch.Tensor:", _law_docstring(law),
+                  f"    {unpack} = states.unbind(-1)",
+                  f"    return {_print_code(printer, expr, law, 'torch')} + torch.zeros_like(states[..., 0])", ""]
     lines += ["", "LAWS = [" + ", ".join(f"({law_name(l)!r}, COLUMNS, {law_name(l)})" for l in laws) + "]"]
     return "\n".join(lines) + "\n"
 
