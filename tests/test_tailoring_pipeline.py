@@ -127,6 +127,17 @@ def test_checkpoint_resumes_without_recomputing(cache, tmp_path):
     assert resumed.evaluation["per_seed"]["vanilla"] == first.evaluation["per_seed"]["vanilla"]
 
 
+def test_diverging_meta_tailoring_is_marked_and_skipped_never_a_crash(cache):
+    hair_trigger = dataclasses.replace(SMALL, blowup=1e-6)  # any outer loss counts as a blow-up
+    result = run_tailoring(pendulum, CANDIDATES, cache_dir=cache, **dict(FAST, protocol=hair_trigger)).to_dict()
+    metas = [c["tailoring"]["meta"] for c in result["candidates"] if c["tailoring"]["meta"] is not None]
+    assert len(metas) == 2 and all(m["diverged"] and m["train_loss"] is None for m in metas)
+    assert result["selected"] is None
+    evaluation = result["evaluation"]
+    assert evaluation["noether_rmse"] is None and evaluation["tailored_rmse"] is None
+    assert evaluation["vanilla_rmse"] > 0 and evaluation["oracle_rmse"] is None
+
+
 def test_bad_options_raise_conslaw_errors():
     with pytest.raises(ConslawError, match="loss-form"):
         run_tailoring(pendulum, CANDIDATES, loss_form="sideways")
