@@ -20,12 +20,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 import sympy  # noqa: E402
+from matplotlib.mathtext import MathTextParser  # noqa: E402
 
 from conslaw.datasets.types import TrajectoryDataset  # noqa: E402
 from conslaw.dsl.units import Dimension, format_unit  # noqa: E402
-from matplotlib.mathtext import MathTextParser  # noqa: E402
-
-from conslaw.report.export import column_symbols, latex_column, latex_law, latex_unit_text, law_expression  # noqa: E402
+from conslaw.report.export import (  # noqa: E402
+    column_symbols,
+    latex_column,
+    latex_law,
+    latex_unit_text,
+    law_expression,
+)
 from conslaw.report.rundir import PLOTS_DIR, atomic_save_bytes  # noqa: E402
 
 #: Dimension of action (kg m^2/s): a coordinate times its conjugate momentum has it (angles ignored).
@@ -33,6 +38,7 @@ ACTION = Dimension.of(mass=1, length=2, time=-1)
 _ANGLE_MASK = tuple(e != 0 for e in Dimension.of(angle=1).exponents)
 MAX_LAW_PANELS = 4
 MAX_TEST_TRAJECTORIES = 8
+MAX_PHASE_TRAJECTORIES = {"train": 60, "test": 30}
 MAX_ROLLOUT_TRAJECTORIES = 3
 MAX_RATIO_CANDIDATES = 15
 DEFAULT_ACCEPTANCE_FACTOR = 100.0
@@ -133,14 +139,18 @@ def _save(figure: plt.Figure, path: Path) -> Path:
 
 
 def _spread(law: Callable[[np.ndarray], np.ndarray], states: np.ndarray, seed: int = 0) -> float:
-    """Std of the law over states drawn uniformly in the data's bounding box (robust to every
-    trajectory having the same value)."""
+    """The law's spread over states drawn uniformly in the data's bounding box (meaningful even when
+    every trajectory has the same value): the interquartile range / 1.349, which equals the std for
+    a normal distribution and is not inflated by a pole inside the box."""
     rng = np.random.default_rng(seed)
     low, high = states.min(axis=0), states.max(axis=0)
     samples = rng.uniform(low, high, size=(SPREAD_SAMPLES, states.shape[1]))
     values = law(samples)
     values = values[np.isfinite(values)]
-    return float(values.std()) if values.size else float("nan")
+    if not values.size:
+        return float("nan")
+    upper, lower = np.percentile(values, [75, 25])
+    return float((upper - lower) / 1.349)
 
 
 def plot_phase_portraits(plots_dir: Path, result: Mapping[str, Any], dataset: TrajectoryDataset) -> list[Path]:
@@ -161,10 +171,10 @@ def plot_phase_portraits(plots_dir: Path, result: Mapping[str, Any], dataset: Tr
         grid = np.broadcast_to(median, mesh_a.shape + (len(columns),)).copy()
         grid[..., a], grid[..., b] = mesh_a, mesh_b
         for panel, axis in enumerate(axes[0]):
-            for k, trajectory in enumerate(dataset.train):
+            for k, trajectory in enumerate(dataset.train[: MAX_PHASE_TRAJECTORIES["train"]]):
                 axis.plot(trajectory.x[:, a], trajectory.x[:, b], color="0.65", linewidth=0.8,
                           label="training trajectories" if k == 0 else None)
-            for k, trajectory in enumerate(dataset.test):
+            for k, trajectory in enumerate(dataset.test[: MAX_PHASE_TRAJECTORIES["test"]]):
                 axis.plot(trajectory.x[:, a], trajectory.x[:, b], color="black", linewidth=1.0,
                           label="test trajectories" if k == 0 else None)
             if laws:
@@ -179,12 +189,14 @@ def plot_phase_portraits(plots_dir: Path, result: Mapping[str, Any], dataset: Tr
                     colorbar.set_label(f"law value [{_unit_label(law.get('unit'))}]")
                 axis.set_title(f"{_law_label(law, columns)}\ncoloured lines: its level sets", fontsize=10)
             else:
-                axis.set_title("no independent law was found", fontsize=10)
+                axis.set_title("no independent law to overlay", fontsize=10)
             axis.set_xlabel(_axis_label(dataset, a))
             axis.set_ylabel(_axis_label(dataset, b))
             axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
         others = [c for i, c in enumerate(columns) if i not in (a, b)]
-        if others:
+        if not laws:
+            note = "the data only: the run accepted no independent law"
+        elif others:
             note = (f"level sets drawn with {', '.join(others)} fixed at their median, so the "
                     "trajectories (which move in those coordinates too) need not follow them")
         else:
@@ -225,7 +237,7 @@ def plot_laws_along_test(plots_dir: Path, result: Mapping[str, Any], dataset: Tr
         axis.axhline(0.0, color="black", linewidth=0.6)
         axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     figure.suptitle(f"{dataset.name}: discovered laws along the test trajectories (a flat line = conserved)\n"
-                    "spread = std of the law over the data's range; the dashed grey line is a "
+                    "spread = robust std of the law over the data's range; the dashed grey line is a "
                     "coordinate scaled the same way", fontsize=10)
     figure.tight_layout()
     return [_save(figure, plots_dir / "laws_along_test.png")]
