@@ -15,7 +15,7 @@ import time
 import torch
 
 from conslaw.datasets import load_dataset
-from conslaw.tailoring import run_tailoring
+from conslaw.tailoring import TailoringProtocol, run_tailoring
 
 PAPER = {  # Noether Networks Tables 1-2: vanilla, Noether Nets, oracle
     "pendulum": {"vanilla": 0.0563, "noether": 0.0423, "oracle": 0.0422},
@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--meta-epochs", type=int, default=100)
     parser.add_argument("--loss-form", default="central")
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads in the ranking process")
     parser.add_argument("--discover-depth", type=int, default=None)
     parser.add_argument("--true-law-only", action="store_true", help="rank only the true law (loss-form study)")
@@ -74,11 +75,11 @@ def main() -> None:
     results = run_tailoring(
         lambda seed: load_dataset(args.system, seed=seed), candidates, top=args.top, meta_epochs=args.meta_epochs,
         loss_form=args.loss_form, seeds=args.seeds, jobs=args.jobs, backend=args.backend,
-        cache_dir=args.cache_dir, progress=progress,
+        cache_dir=args.cache_dir, progress=progress, protocol=TailoringProtocol(dtype=args.dtype),
     )
     total = time.perf_counter() - started
     print(f"\n{args.system}: {len(candidates)} candidates, top {args.top}, {args.meta_epochs} meta epochs, "
-          f"{args.seeds} seeds, jobs {args.jobs} ({args.backend}), loss form {args.loss_form}")
+          f"{args.seeds} seeds, jobs {args.jobs} ({args.backend}), loss form {args.loss_form}, {args.dtype}")
     for stage, seconds in results.timings.items():
         print(f"  {stage:12s} {seconds:8.1f} s")
     print(f"  {'total':12s} {total:8.1f} s")
