@@ -5,7 +5,6 @@ import ast
 import copy
 import csv
 import json
-import math
 import os
 import re
 
@@ -488,10 +487,10 @@ def test_summary_lists_laws_table_and_paths(tmp_path, pendulum_result):
     assert row.split() == ["Noether", "(meta-tailored)", "p**2", "-", "2.99*cos(q)", f"{mean:.3g}", "±",
                            f"{std:.3g}", f"{median:.3g}", "0.0423"]  # ours beside the paper's
     hnn = [v for v in evaluation["per_seed"]["hnn"] if v is not None]
-    assert f"HNN" in text and f"{np.mean(hnn):.3g} ± {np.std(hnn, ddof=1):.3g}" in text
+    assert "HNN" in text and f"{np.mean(hnn):.3g} ± {np.std(hnn, ddof=1):.3g}" in text
     low, high = evaluation["paired"]["noether_vs_vanilla"]["ci95"]
     wins = evaluation["paired"]["noether_vs_vanilla"]["wins"]
-    assert f"noether_vs_vanilla: mean difference" in text and f"[{low:.3g}, {high:.3g}], wins {wins}/3" in text
+    assert "noether_vs_vanilla: mean difference" in text and f"[{low:.3g}, {high:.3g}], wins {wins}/3" in text
     assert "hnn_vs_vanilla" in text and "wins" in text
     # without the pipeline's summaries, the statistics come from per_seed alone
     bare = dict(pendulum_result, evaluation={"seeds": [0, 1, 2], "per_seed": evaluation["per_seed"]})

@@ -208,7 +208,9 @@ def plot_phase_portraits(plots_dir: Path, result: Mapping[str, Any], dataset: Tr
 
 
 def plot_laws_along_test(plots_dir: Path, result: Mapping[str, Any], dataset: TrajectoryDataset) -> list[Path]:
-    """Each independent law along the test trajectories, minus its trajectory mean, over its spread."""
+    """Each independent law along the test trajectories, minus its median on the trajectory, over
+    its spread. The y axis spans at least ±1 spread (so a conserved law looks flat, not noisy) and at
+    most the 1-99 % range of the values (a pole's spike is cut off and counted in the title)."""
     laws = _independent_laws(result)
     if not laws or not dataset.test:
         return []
@@ -221,19 +223,27 @@ def plot_laws_along_test(plots_dir: Path, result: Mapping[str, Any], dataset: Tr
     for axis, law in zip(axes[:, 0], laws):
         g = _numpy_law(law, columns)
         spread = _spread(g, states) or 1.0
-        largest = 0.0
+        curves = []
         for k, trajectory in enumerate(trajectories):
             values = g(trajectory.x)
-            normalised = (values - values.mean()) / spread
-            largest = max(largest, float(np.nanmax(np.abs(normalised))))
-            axis.plot(trajectory.t, normalised, linewidth=1.2, label=f"test trajectory {k + 1}")
+            curves.append((values - np.nanmedian(values)) / spread)
+            axis.plot(trajectory.t, curves[-1], linewidth=1.2, label=f"test trajectory {k + 1}")
         first = trajectories[0]
-        axis.plot(first.t, (first.x[:, 0] - first.x[:, 0].mean()) / contrast_spread, color="0.6",
+        axis.plot(first.t, (first.x[:, 0] - np.median(first.x[:, 0])) / contrast_spread, color="0.6",
                   linestyle="--", linewidth=1.0, label=f"for contrast: {contrast} on trajectory 1")
-        axis.set_title(f"{_law_label(law, columns)}   (largest deviation: {largest:.2g} × spread)",
+        everything = np.concatenate(curves)
+        finite = everything[np.isfinite(everything)]
+        largest = float(np.abs(finite).max()) if finite.size else float("nan")
+        limit = 1.2
+        if finite.size:
+            limit = max(limit, 1.1 * float(np.abs(np.percentile(finite, [1, 99])).max()))
+        axis.set_ylim(-limit, limit)
+        clipped = int(np.sum(np.abs(finite) > limit)) + int(everything.size - finite.size)
+        note = f"; {clipped} point{'s' if clipped > 1 else ''} off the axis" if clipped else ""
+        axis.set_title(f"{_law_label(law, columns)}   (largest deviation: {largest:.2g} × spread{note})",
                        fontsize=10)
         axis.set_xlabel("time t [s]")
-        axis.set_ylabel("(law − trajectory mean)\n/ spread of law")
+        axis.set_ylabel("(law − its median on\nthe trajectory) / spread")
         axis.axhline(0.0, color="black", linewidth=0.6)
         axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     figure.suptitle(f"{dataset.name}: discovered laws along the test trajectories (a flat line = conserved)\n"

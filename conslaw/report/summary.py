@@ -36,6 +36,7 @@ def _number(value: Optional[float]) -> str:
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Left-aligned text columns separated by two spaces, with a rule under the header."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+
     def line(cells: Sequence[str]) -> str:
         return "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
     return [line(header), "  ".join("-" * width for width in widths)] + [line(row) for row in rows]
@@ -73,9 +74,7 @@ def _comparison_lines(evaluation: Mapping[str, Any]) -> list[str]:
     paired = evaluation.get("paired") or {}
     ci95, wins = evaluation.get("ci95") or {}, evaluation.get("wins") or {}
     lines = []
-    for key in list(paired) + [k for k in list(ci95) + list(wins) if k not in paired]:
-        if any(line.startswith(f"  {key}:") for line in lines):
-            continue
+    for key in dict.fromkeys([*paired, *ci95, *wins]):
         entry = paired.get(key) or {}
         interval = entry.get("ci95", ci95.get(key))
         won = entry.get("wins", wins.get(key))
