@@ -29,6 +29,7 @@ from conslaw.report import (
     load_result,
     load_torch_laws,
     progress_bar,
+    StageProgress,
     read_rollouts,
     write_result_files,
     write_rollouts,
@@ -532,3 +533,17 @@ def test_code_exports_with_column_names_that_clash(tmp_path):
     path.write_text(export_laws(result, "torch", None))
     (_, _, g), = load_torch_laws(path)
     np.testing.assert_allclose(g(torch.tensor(values)).numpy(), expected, rtol=1e-12)
+
+
+def test_stage_progress_keeps_one_bar_per_stage(capsys):
+    with StageProgress() as progress:
+        fit = progress.for_stage("fit chunks")
+        fit(250, 1000)
+        fit(1000, 1000)
+        progress("stage1", 3, 10)
+        progress("stage1", 10, 10)
+    err = capsys.readouterr().err
+    assert "fit chunks" in err and "1000/1000" in err and "stage1" in err and "10/10" in err
+    with StageProgress(quiet=True) as progress:
+        progress("stage1", 10, 10)
+    assert capsys.readouterr().err == ""

@@ -6,7 +6,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from tqdm import tqdm
 
@@ -147,3 +147,40 @@ def progress_bar(total: Optional[int], desc: str, quiet: bool = False, unit: str
         yield bar
     finally:
         bar.close()
+
+
+class StageProgress:
+    """Progress callbacks for the stages: ``progress(stage, done, total)`` keeps one tqdm bar per
+    stage name on stderr (created on first report, closed when ``done == total``), silent when
+    ``quiet``. Fits the tailoring pipeline's ``progress`` argument directly, and discovery's
+    ``progress(done, total)`` through :meth:`for_stage`.
+    """
+
+    def __init__(self, quiet: bool = False, unit: str = "it") -> None:
+        self.quiet = quiet
+        self.unit = unit
+        self._bars: dict[str, tqdm] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr,
+                                           disable=self.quiet, dynamic_ncols=True)
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def for_stage(self, stage: str) -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` callback reporting to the bar named ``stage``."""
+        return lambda done, total: self(stage, done, total)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+    def __enter__(self) -> "StageProgress":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
