@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import torch
@@ -82,7 +83,8 @@ def main() -> None:
           f"{args.seeds} seeds, jobs {args.jobs} ({args.backend}), loss form {args.loss_form}, {args.dtype}")
     for stage, seconds in results.timings.items():
         print(f"  {stage:12s} {seconds:8.1f} s")
-    print(f"  {'total':12s} {total:8.1f} s")
+    print(f"  {'total':12s} {total:8.1f} s   (ranking-process CPU {time.process_time():.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"selected: {results.selected}")
     print()
     print(results.table())

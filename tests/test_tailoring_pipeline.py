@@ -65,7 +65,7 @@ def test_result_dict_has_the_issue_fields(baseline):
         assert tailoring["best_inner_lr"] in (0.0, 0.03, 0.3)
         assert np.isfinite(tailoring["train_loss"])
         assert tailoring["inner_lr_sweep"]["0"] == pytest.approx(result["candidates"][0]["tailoring"]["inner_lr_sweep"]["0"])
-        assert tailoring["train_loss"] == min(tailoring["inner_lr_sweep"].values())
+        assert tailoring["train_loss"] == min(v for v in tailoring["inner_lr_sweep"].values() if v is not None)
     with_meta = [c for c in result["candidates"] if c["tailoring"]["meta"] is not None]
     assert len(with_meta) == 2 and all(set(c["tailoring"]["meta"]) >= {"train_loss", "diverged"} for c in with_meta)
     assert result["selected"]["id"] in {c["id"] for c in with_meta}

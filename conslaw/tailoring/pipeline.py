@@ -267,7 +267,8 @@ def _best_lr(vanilla: float, scores: np.ndarray, protocol: TailoringProtocol) ->
     lrs = [0.0] + [lr for lr in protocol.inner_lrs if lr > 0]
     values = [vanilla] + [float(v) for v in scores]
     best = int(np.argmin(values))
-    return lrs[best], values[best], {f"{lr:.6g}": v for lr, v in zip(lrs, values)}
+    sweep = {f"{lr:.6g}": (v if np.isfinite(v) else None) for lr, v in zip(lrs, values)}  # JSON has no inf
+    return lrs[best], values[best], sweep
 
 
 def _meta(setup: _SeedSetup, loss: Optional[PointLoss], lr: float, protocol: TailoringProtocol) -> tuple:
