@@ -260,7 +260,13 @@ def plot_rollouts(plots_dir: Path, result: Mapping[str, Any], dataset: Trajector
     ``rollouts``: ``"times"`` ``(time,)`` or ``(traj, time)``, ``"truth"`` and one array per method,
     each ``(traj, time, d)``.
     """
+    if "times" not in rollouts:
+        raise ValueError("rollouts need a 'times' array beside the per-method (traj, time, d) arrays")
     methods = [key for key in rollouts if key != "times"]
+    for method in methods:
+        shape = np.shape(rollouts[method])
+        if len(shape) != 3 or shape[2] != dataset.n_state:
+            raise ValueError(f"rollouts[{method!r}] has shape {shape}; expected (traj, time, {dataset.n_state})")
     if "truth" in methods:
         methods = ["truth"] + [m for m in methods if m != "truth"]
     arrays = {m: np.asarray(rollouts[m], dtype=float) for m in methods}
