@@ -1,0 +1,272 @@
+"""The multi-term search: conserved quantities as sparse linear combinations of library terms.
+
+Stages (each timed in ``TermSearchResult.timings``):
+
+1. ``library``: build the term library and prune it on the training, test and random-control
+   states (``conslaw.terms.library``).
+2. ``forms``: term values and gradients; the conservation ratio's quadratic forms ``A``
+   (within-segment covariance) and ``B`` (gradient form) on training, test and random data,
+   exactly as ``conslaw.discovery.score`` defines them.
+3. ``dense``: the full generalized spectrum on the training data. The eigenvectors whose
+   ratio is within ``sparsity_tolerance`` of the smallest (floored at ``LIMIT_FLOOR``, the
+   forms' float64 precision) span the
+   candidate laws; how many of them pass the acceptance rule as dense laws (the whole library
+   refitted on random data) is reported, but a dense law is not a result.
+4. ``sparse``: sparse laws extracted from the candidate span (``conslaw.terms.solve.extract_laws``),
+   each accepted by the discovery stage's rule (``_is_accepted``): training and held-out test
+   ratios ``threshold`` times below the ratio of the same terms refitted on the random control,
+   which must itself reach ``MIN_RANDOM_RATIO``.
+5. ``rank``: merge, rank by description length, mark a functionally independent set with
+   ``conslaw.discovery.discover.mark_independent``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+import sympy
+from threadpoolctl import threadpool_limits
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.discover import (
+    DiscoveryConfig, _is_accepted, _rounded, mark_independent, merge_same_laws, prepare_data,
+)
+from conslaw.discovery.score import SegmentedStates
+from conslaw.dsl.units import format_unit
+from conslaw.errors import UsageError
+from conslaw.terms.library import TERM_OPERATORS, TermLibrary, build_library, prune_library, \
+    term_values_and_gradients
+from conslaw.terms.solve import (
+    LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws, generalized_spectrum, ratio_of, restricted_fit,
+)
+
+DEFAULT_SPARSITY_TOLERANCE = 4.0
+NEAR_MISSES = 10
+
+
+@dataclass
+class TermSearchResult:
+    """Multi-term candidates (dicts in result.json's candidate schema, ``origin`` "terms")."""
+
+    candidates: list[dict]
+    library: dict
+    counts: dict
+    timings: dict
+    config: dict = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> list[dict]:
+        return [c for c in self.candidates if c["accepted"]]
+
+    @property
+    def independent(self) -> list[dict]:
+        return [c for c in self.candidates if c["independent"]]
+
+
+@dataclass
+class _Forms:
+    A: np.ndarray
+    B: np.ndarray
+
+
+def quadratic_forms(values: np.ndarray, gradients: np.ndarray, data: SegmentedStates) -> _Forms:
+    """``score.within_segment_form`` and ``score.gradient_form`` of values (N, k) and gradients
+    (N, k, d), computed as matrix products (BLAS) rather than einsum: same definitions."""
+    n, k, d = gradients.shape
+    means = np.zeros((data.n_segments, k))
+    np.add.at(means, data.segment, values)
+    means /= np.bincount(data.segment)[:, None]
+    centred = values - means[data.segment]
+    weighted = centred * data.segment_weights()[:, None]
+    scaled = (gradients * data.scale).transpose(0, 2, 1).reshape(n * d, k)
+    return _Forms(weighted.T @ centred, scaled.T @ scaled / n)
+
+
+def _forms(library: TermLibrary, data: SegmentedStates) -> tuple[_Forms, np.ndarray]:
+    values, gradients = term_values_and_gradients(library, data.x, data.scale)
+    return quadratic_forms(values, gradients, data), values
+
+
+def _reference_term(law: SparseLaw, B: np.ndarray) -> int:
+    """The term with the largest scaled coefficient: the law is reported relative to it."""
+    scaled = np.abs(law.coefficients[law.support]) * np.sqrt(np.diag(B)[law.support])
+    return int(law.support[int(np.argmax(scaled))])
+
+
+def _candidate(library: TermLibrary, law: SparseLaw, reference: int, record: dict,
+               accepted: bool) -> dict:
+    """A candidate dict in the discovery schema: ``t_ref + c0*t_1 + ...``, numbers inlined."""
+    others = [int(i) for i in law.support if i != reference]
+    relative = law.coefficients / law.coefficients[reference]
+    law_unit = library.units[reference]
+    terms = [library.sympy_term(i) for i in [reference] + others]
+    symbols = [sympy.Symbol(f"c{k}") for k in range(len(others))]
+    template = sympy.Add(terms[0], *[c * t for c, t in zip(symbols, terms[1:])], evaluate=False)
+    expression = terms[0] + sum((sympy.Float(_rounded(relative[i]), 15) * t
+                                 for i, t in zip(others, terms[1:])), sympy.Integer(0))
+    return {
+        "rank": None,
+        "expression": str(expression),
+        "template": str(template),
+        "parameters": {f"c{k}": {"value": float(relative[i]),
+                                 "unit": format_unit(law_unit / library.units[i])}
+                       for k, i in enumerate(others)},
+        "unit": format_unit(law_unit),
+        "latex": sympy.latex(expression),
+        "size": law.size,
+        "conservation": {"true": record["ratio_true"], "random": record["ratio_random"],
+                         "test": record["ratio_test"]},
+        "accepted": accepted,
+        "independent": False,
+        "origin": "terms",
+        "variants": 0,
+        "terms": [library.texts[i] for i in [reference] + others],
+    }
+
+
+def find_multiterm_laws(dataset: TrajectoryDataset, **options) -> TermSearchResult:
+    """Find conserved quantities of ``dataset`` that are sparse combinations of library terms
+    (options: see ``_find_multiterm_laws``). BLAS runs single-threaded: the matrices are small
+    (at most a few hundred terms), and threaded BLAS on a loaded machine was 40x slower."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _find_multiterm_laws(dataset, **options)
+
+
+def _find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max_factors: int = 2,
+                        threshold: float = 100.0, window: int = 25, seed: int = 0,
+                        max_terms: int = 600, sparsity_tolerance: float = DEFAULT_SPARSITY_TOLERANCE,
+                        operators: Sequence[str] = TERM_OPERATORS) -> TermSearchResult:
+    """Find conserved quantities of ``dataset`` that are sparse combinations of library terms.
+
+    ``term_depth``: nodes per factor; ``max_factors``: factors per term; ``max_terms``: the
+    largest pruned library accepted (a bigger one raises ``UsageError``: lower the depth or
+    the factors); ``sparsity_tolerance``: a sparse law's training ratio may be at most this
+    many times its dense law's. Acceptance, ``threshold``, ``window`` and ``seed`` are the
+    discovery stage's.
+    """
+    if threshold <= 1:
+        raise UsageError(f"--threshold must be > 1, got {threshold}")
+    if sparsity_tolerance < 1:
+        raise UsageError(f"sparsity tolerance must be >= 1, got {sparsity_tolerance}")
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    train, control, test = prepare_data(dataset, DiscoveryConfig(window=window, seed=seed,
+                                                                 threshold=threshold))
+    full = build_library(dataset.columns, dataset.dimensions, term_depth, max_factors,
+                         operators=operators, seed=seed)
+    library = prune_library(full, [train.x, control.x] + ([test.x] if test is not None else []),
+                            seed=seed)
+    if len(library) > max_terms:
+        raise UsageError(
+            f"the pruned term library has {len(library)} terms, more than max_terms={max_terms}; "
+            "lower --term-depth or --max-factors")
+    timings["library_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    train_forms, _ = _forms(library, train)
+    control_forms, control_values = _forms(library, control)
+    test_forms = _forms(library, test)[0] if test is not None else None
+    timings["forms_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ratios, vectors = generalized_spectrum(train_forms.A, train_forms.B)
+    random_ratio = float(generalized_spectrum(control_forms.A, control_forms.B)[0][0])
+    limit = sparsity_tolerance * max(float(ratios[0]), LIMIT_FLOOR)
+    candidates = vectors[:, ratios <= limit]
+    dense_accepted = sum(
+        _is_accepted(_record(float(ratio), random_ratio, vectors[:, i], test_forms), threshold)
+        for i, ratio in enumerate(ratios[:candidates.shape[1]]))
+    timings["dense_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    records: dict[bytes, dict] = {}
+
+    def judge(law: SparseLaw) -> bool:
+        random = restricted_fit(control_forms.A, control_forms.B, law.support)[0]
+        records[law.support.tobytes()] = _record(law.ratio, random, law.coefficients, test_forms)
+        return _is_accepted(records[law.support.tobytes()], threshold)
+
+    accepted_laws, rejected_laws = extract_laws(
+        train_forms.A, train_forms.B, candidates, np.array(library.sizes), limit, judge,
+        ridge=max(float(ratios[0]), R_FLOOR))
+    timings["sparse_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    accepted = [_candidate(library, law, _reference_term(law, train_forms.B), records[law.support.tobytes()], True)
+                for law in accepted_laws]
+    if accepted:
+        accepted = merge_same_laws(
+            accepted, np.array([_signature(control_values, law) for law in accepted_laws]))
+    rejected = [_candidate(library, law, _reference_term(law, train_forms.B), records[law.support.tobytes()], False)
+                for law in rejected_laws[:NEAR_MISSES]]
+    candidates_out = accepted + rejected
+    for rank, candidate in enumerate(candidates_out, start=1):
+        candidate["rank"] = rank
+    independent = mark_independent(accepted, dataset.columns, train)
+    timings["rank_s"] = time.perf_counter() - start
+
+    counts = {
+        "library_terms": len(library),
+        "dense_spectrum": int(len(ratios)),
+        "dense_best_ratio": float(ratios[0]),
+        "dense_candidates": int(candidates.shape[1]),
+        "dense_accepted": int(dense_accepted),
+        "dense_random_ratio": random_ratio,
+        "sparse_rejected": len(rejected_laws),
+        "accepted": len(accepted),
+        "independent": len(independent),
+    }
+    config = {"term_depth": term_depth, "max_factors": max_factors, "threshold": threshold,
+              "window": window, "seed": seed, "max_terms": max_terms,
+              "sparsity_tolerance": sparsity_tolerance, "operators": list(operators)}
+    return TermSearchResult(candidates_out, library.summary(), counts, timings, config)
+
+
+def check_law(dataset: TrajectoryDataset, expression: str, *, threshold: float = 100.0,
+              window: int = 25, seed: int = 0) -> dict:
+    """The acceptance test for a given multi-term law (a SymPy string in the column names):
+    each additive term keeps its coefficient on the training and test data and is refitted on
+    the random control, as a sparse law found by the search is. Returns the fit record
+    (``ratio_true``, ``ratio_test``, ``ratio_random``) with ``accepted``."""
+    symbols = sympy.symbols(dataset.columns)
+    law = sympy.expand(sympy.sympify(expression, locals=dict(zip(dataset.columns, symbols))))
+    pairs = [arg.as_coeff_Mul() for arg in sympy.Add.make_args(law)]
+    pairs = [(float(c), t) for c, t in pairs if t.free_symbols]
+    if not pairs:
+        raise UsageError(f"law {expression!r} has no term that depends on a state column")
+    terms = [t for _, t in pairs]
+    value_function = sympy.lambdify(symbols, terms)
+    gradient_function = sympy.lambdify(symbols, [[sympy.diff(t, s) for s in symbols] for t in terms])
+    train, control, test = prepare_data(dataset, DiscoveryConfig(window=window, seed=seed,
+                                                                 threshold=threshold))
+
+    def forms(data: SegmentedStates) -> _Forms:
+        columns = data.x.T
+        with np.errstate(all="ignore"):
+            values = np.stack([np.broadcast_to(v, (len(data.x),)) for v in value_function(*columns)], -1)
+            gradients = np.stack([np.stack([np.broadcast_to(g, (len(data.x),)) for g in row], -1)
+                                  for row in gradient_function(*columns)], axis=1)
+        return quadratic_forms(values.astype(float), gradients.astype(float), data)
+
+    coefficients = np.array([c for c, _ in pairs])
+    train_forms, control_forms = forms(train), forms(control)
+    random_ratio = restricted_fit(control_forms.A, control_forms.B, np.arange(len(terms)))[0]
+    record = _record(ratio_of(coefficients, train_forms.A, train_forms.B), random_ratio,
+                     coefficients, forms(test) if test is not None else None)
+    return {**record, "accepted": _is_accepted(record, threshold)}
+
+
+def _record(ratio: float, random_ratio: float, coefficients: np.ndarray,
+            test_forms: Optional[_Forms]) -> dict:
+    """The fields of a discovery fit record that ``_is_accepted`` reads."""
+    test = ratio_of(coefficients, test_forms.A, test_forms.B) if test_forms is not None else None
+    return {"status": "ok", "ratio_true": ratio, "ratio_random": random_ratio, "ratio_test": test}
+
+
+def _signature(values: np.ndarray, law: SparseLaw) -> np.ndarray:
+    """A law's values at the random-control states, centred and unit-norm (for merging)."""
+    law_values = values @ law.coefficients
+    law_values = law_values - law_values.mean()
+    return law_values / np.linalg.norm(law_values)

@@ -1,0 +1,263 @@
+"""Linear algebra of the multi-term search: the full generalized spectrum and sparsification.
+
+A law is ``g = sum_i c_i t_i``; its conservation ratio is ``(c'Ac)/(c'Bc)`` with ``A`` the
+within-segment covariance of the term values and ``B`` the gradient form of
+``conslaw.discovery.score``. Coefficients are handled in **scaled coordinates**
+``u_i = c_i sqrt(B_ii)`` (each term's contribution to the law's gradient), where thresholds
+compare like with like.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from conslaw.discovery.score import NULL_SPACE, smallest_ratio
+
+R_FLOOR = 1e-12
+LIMIT_FLOOR = 1e-10
+NODE_COST = 0.5
+MAX_FORWARD_TERMS = 12
+ELIMINATION_TERMS = 16
+ELIMINATION_FRACTION = 0.2
+MAX_FAILURES = 5
+MAX_SWAPS = 10
+NEGLIGIBLE = 1e-6
+RESIDUAL_SPAN = 0.3
+
+
+def _diagonal_scale(B: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.clip(np.diag(B), 1e-300, None))
+
+
+def generalized_spectrum(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All eigenpairs of ``A w = lambda B w`` outside the null space of ``B`` (combinations with
+    zero gradient, i.e. constants): ratios ascending (r,) and B-normalized vectors (k, r)."""
+    diag = _diagonal_scale(B)
+    As = A / np.outer(diag, diag)
+    Bs = B / np.outer(diag, diag)
+    spectrum, basis = np.linalg.eigh(0.5 * (Bs + Bs.T))
+    keep = spectrum > NULL_SPACE * spectrum[-1]
+    transform = basis[:, keep] / np.sqrt(spectrum[keep])
+    C = transform.T @ As @ transform
+    ratios, vectors = np.linalg.eigh(0.5 * (C + C.T))
+    return np.maximum(ratios, 0.0), (transform @ vectors) / diag[:, None]
+
+
+def ratio_of(w: np.ndarray, A: np.ndarray, B: np.ndarray) -> float:
+    """The conservation ratio of coefficients ``w`` under forms ``A``, ``B``."""
+    denominator = float(w @ B @ w)
+    return max(float(w @ A @ w) / denominator, 0.0) if denominator > 0 else float("inf")
+
+
+def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[float, np.ndarray]:
+    """The best law using only the terms in ``support``: (ratio, full-length coefficients)."""
+    ratio, w = smallest_ratio(A[np.ix_(support, support)], B[np.ix_(support, support)])
+    full = np.zeros(len(A))
+    full[support] = w
+    return float(ratio), full
+
+
+def law_size(term_sizes: np.ndarray, support: np.ndarray) -> int:
+    """DSL nodes of ``t0 + c1*t1 + ...``: the terms, one ``+`` and a ``c*`` pair per extra term."""
+    return int(np.sum(term_sizes[support]) + 3 * (len(support) - 1))
+
+
+def description_length(ratio: float, size: int) -> float:
+    """The discovery ranking's rule: log10 of the ratio (floored) plus ``NODE_COST`` per node."""
+    return float(np.log10(max(ratio, R_FLOOR)) + NODE_COST * size)
+
+
+@dataclass
+class SparseLaw:
+    """A sparse combination: the kept terms, full-length coefficients and the training ratio."""
+
+    support: np.ndarray
+    coefficients: np.ndarray
+    ratio: float
+    size: int
+
+    @property
+    def description_length(self) -> float:
+        return description_length(self.ratio, self.size)
+
+
+def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
+                  term_sizes: np.ndarray) -> list[SparseLaw]:
+    """One refitted law per row of ``supports`` (n, s), as a batch of small eigenproblems."""
+    ratios, vectors = smallest_ratio(A[supports[:, :, None], supports[:, None, :]],
+                                     B[supports[:, :, None], supports[:, None, :]])
+    laws = []
+    for support, ratio, vector in zip(supports, ratios, vectors):
+        full = np.zeros(len(A))
+        full[support] = vector
+        laws.append(SparseLaw(support, full, float(ratio), law_size(term_sizes, support)))
+    return laws
+
+
+def forward_selection(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
+                      limit: float, max_terms: int = MAX_FORWARD_TERMS) -> list[SparseLaw]:
+    """Greedy forward selection from the term ``seed``: add the term whose refitted law has the
+    smallest description length until the training ratio is at most ``limit``. Returns the
+    laws met on the way (the last one within the limit, or ``[]`` if none is reached)."""
+    support = np.array([seed])
+    path = _batched_fits(A, B, support[None, :], term_sizes)
+    others = np.setdiff1d(np.arange(len(A)), support)
+    while path[-1].ratio > limit and len(support) < max_terms and others.size:
+        supports = np.sort(np.column_stack([np.tile(support, (others.size, 1)), others]), axis=1)
+        options = _batched_fits(A, B, supports, term_sizes)
+        best = min(range(len(options)), key=lambda i: options[i].description_length)
+        path.append(options[best])
+        support = options[best].support
+        others = np.setdiff1d(others, support)
+    return path if path[-1].ratio <= limit else []
+
+
+def ridge_elimination(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
+                      ridge: float) -> SparseLaw:
+    """Recursive elimination from the whole library down to ``ELIMINATION_TERMS`` terms, keeping
+    ``seed``: fit ``(A + ridge diag(B), B)`` on the current terms and drop the
+    ``ELIMINATION_FRACTION`` with the smallest scaled coefficients. The ridge penalizes the
+    large, cancelling coefficients with which a rich library fits noise; the returned law is
+    refitted on its terms without it."""
+    scale = _diagonal_scale(B)
+    regularized = A + ridge * np.diag(np.diag(B))
+    support = np.arange(len(A))
+    while len(support) > ELIMINATION_TERMS:
+        _, coefficients = restricted_fit(regularized, B, support)
+        weight = np.abs(coefficients[support] * scale[support])
+        weight[support == seed] = np.inf
+        drop = min(max(1, int(ELIMINATION_FRACTION * len(support))), len(support) - ELIMINATION_TERMS)
+        support = np.sort(support[np.argsort(weight)[drop:]])
+    return _batched_fits(A, B, support[None, :], term_sizes)[0]
+
+
+def drop_negligible(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
+                    limit: float) -> SparseLaw:
+    """Refit without the terms whose scaled coefficient is below ``NEGLIGIBLE`` x the largest,
+    if the ratio stays at most ``limit`` (removes round-off terms in one step)."""
+    scaled = np.abs(law.coefficients[law.support] * _diagonal_scale(B)[law.support])
+    support = law.support[scaled >= NEGLIGIBLE * scaled.max()]
+    if len(support) == len(law.support):
+        return law
+    refitted = _batched_fits(A, B, support[None, :], term_sizes)[0]
+    return refitted if refitted.ratio <= limit else law
+
+
+def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
+                         limit: float, preference: Callable[[SparseLaw], tuple] | None = None
+                         ) -> list[SparseLaw]:
+    """From ``law``, repeatedly drop the one term whose removal gives the smallest description
+    length while the refitted ratio stays at most ``limit``. Returns every law met within the
+    limit (all single removals at each step, so equally sparse alternatives are all kept).
+    ``preference``, a sort key, replaces the description length in choosing each removal."""
+    pool = [law]
+    current = law
+    while len(current.support) > 1:
+        subsets = np.array([np.delete(current.support, i) for i in range(len(current.support))])
+        options = [option for option in _batched_fits(A, B, subsets, term_sizes)
+                   if option.ratio <= limit]
+        if not options:
+            break
+        pool.extend(options)
+        current = min(options, key=preference or (lambda option: option.description_length))
+    return pool
+
+
+def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
+                limit: float, max_swaps: int = MAX_SWAPS) -> SparseLaw:
+    """Exchange one term of ``law`` for one outside it while that lowers the description length
+    and keeps the ratio at most ``limit`` (finds an equally sparse but simpler law, e.g. the
+    energy with the cross term ``x1*x2`` instead of a mode combination with ``p1*p2``)."""
+    for _ in range(max_swaps):
+        outside = np.setdiff1d(np.arange(len(A)), law.support)
+        if outside.size == 0:
+            break
+        supports = np.array([np.sort(np.append(np.delete(law.support, i), j))
+                             for i in range(len(law.support)) for j in outside])
+        options = [option for option in _batched_fits(A, B, supports, term_sizes)
+                   if option.ratio <= limit]
+        best = min(options, key=lambda option: option.description_length, default=None)
+        if best is None or best.description_length >= law.description_length - 1e-9:
+            break
+        law = best
+    return law
+
+
+def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate: np.ndarray,
+             limit: float) -> bool:
+    """Does ``candidate`` add a conserved direction to the span of the ``accepted`` laws?
+
+    True when the span of all of them holds one more law within ``limit`` than the accepted
+    ones alone: the generalized eigenproblem restricted to the span has ``len(accepted) + 1``
+    ratios at most ``limit``. A law that is an accepted one plus a small non-conserved part
+    (a noisy variant) does not, nor does one inside the span.
+    """
+    span = np.column_stack(accepted + [candidate])
+    ratios, _ = generalized_spectrum(span.T @ A @ span, span.T @ B @ span)
+    return len(ratios) == len(accepted) + 1 and bool(np.all(ratios <= limit))
+
+
+def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_sizes: np.ndarray,
+                 limit: float, judge: Callable[[SparseLaw], bool], ridge: float,
+                 max_failures: int = MAX_FAILURES) -> tuple[list[SparseLaw], list[SparseLaw]]:
+    """Sparse laws in (or near) the span of the dense ``candidates`` (k, p): (accepted, rejected).
+
+    Repeatedly: seed with the untried term of largest leverage in the part of the span not yet
+    explained by accepted laws, grow a law from it (``forward_selection``; if that does not
+    reach ``limit``, ``ridge_elimination`` from the whole library instead), prune it
+    (``backward_elimination``, preferring removals that leave a law not in the span of the
+    accepted ones, and keeping equally sparse alternatives; then ``swap_search`` on the best),
+    and accept, in order
+    of description length, each law that ``judge`` accepts and that adds a law to the accepted
+    ones (``adds_law``). Stops when the
+    span is explained (no direction with singular value above ``RESIDUAL_SPAN`` is left), the
+    seeds run out, or ``max_failures`` seeds in a row add nothing.
+    """
+    scale = _diagonal_scale(B)
+    accepted: list[SparseLaw] = []
+    rejected: dict[bytes, SparseLaw] = {}
+    directions = np.zeros((len(A), 0))
+    tried = np.zeros(len(A), dtype=bool)
+    failures = 0
+    basis = np.linalg.qr(candidates * scale[:, None])[0] if candidates.shape[1] else candidates
+    while basis.shape[1] and failures < max_failures:
+        left, singular, _ = np.linalg.svd(basis - directions @ (directions.T @ basis),
+                                          full_matrices=False)
+        residual = left[:, singular > RESIDUAL_SPAN]
+        if residual.shape[1] == 0:
+            break
+        leverage = np.where(tried, -1.0, np.sum(residual ** 2, axis=1))
+        seed = int(np.argmax(leverage))
+        if leverage[seed] <= 0:
+            break
+        tried[seed] = True
+        path = forward_selection(A, B, seed, term_sizes, limit)
+        law = path[-1] if path else ridge_elimination(A, B, seed, term_sizes, ridge)
+        law = drop_negligible(A, B, law, term_sizes, limit)
+        accepted_vectors = [accepted_law.coefficients for accepted_law in accepted]
+
+        def preference(option: SparseLaw) -> tuple:
+            new = adds_law(A, B, accepted_vectors, option.coefficients, limit)
+            return (not new, option.description_length)
+
+        pool = backward_elimination(A, B, law, term_sizes, limit, preference) \
+            if law.ratio <= limit else []
+        if pool:
+            pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit))
+        added = False
+        for option in sorted(pool, key=lambda option: (option.description_length, option.size)):
+            if not adds_law(A, B, [law.coefficients for law in accepted], option.coefficients, limit):
+                continue
+            if judge(option):
+                accepted.append(option)
+                vector = option.coefficients * scale
+                outside = vector - directions @ (directions.T @ vector)
+                directions = np.column_stack([directions, outside / np.linalg.norm(outside)])
+                added = True
+            else:
+                rejected.setdefault(option.support.tobytes(), option)
+        failures = 0 if added else failures + 1
+    accepted.sort(key=lambda law: (law.description_length, law.size))
+    return accepted, sorted(rejected.values(), key=lambda law: (law.description_length, law.size))
