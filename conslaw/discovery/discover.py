@@ -12,7 +12,7 @@ A formula is **accepted** when, with ``threshold`` = 100 by default,
   says nothing about conservation.
 
 The candidate list holds every accepted law (variants of one law merged) and the
-``NEAR_MISSES`` best-ranked rejected formulas; ``counts`` covers all of them.
+``NEAR_MISSES`` rejected formulas that came nearest to acceptance; ``counts`` covers all.
 
 Ranking (accepted first) is by description length ``log10(max(R, R_FLOOR)) + NODE_COST * size``:
 a formula must be ``10**NODE_COST`` times better conserved per extra node to outrank a simpler
@@ -113,6 +113,15 @@ def _description_length(ratio: float, size: int) -> float:
     return float(np.log10(max(ratio, R_FLOOR)) + NODE_COST * size)
 
 
+def _rejection_order(true_ratio: float, random_ratio: Optional[float]) -> tuple:
+    """Rejected formulas, nearest to acceptance first; ill-conditioned controls last."""
+    if random_ratio is None or not np.isfinite(random_ratio) or not np.isfinite(true_ratio):
+        return (2, 0.0)
+    if random_ratio < MIN_RANDOM_RATIO:
+        return (1, float(np.log10(max(true_ratio, R_FLOOR))))
+    return (0, float(np.log10(max(true_ratio, R_FLOOR) / random_ratio)))
+
+
 def _is_accepted(record: dict, threshold: float) -> bool:
     random_ratio = record["ratio_random"]
     held_out = record["ratio_test"] if record["ratio_test"] is not None else record["ratio_true"]
@@ -174,7 +183,8 @@ def merge_same_laws(candidates: list[dict], signatures: np.ndarray) -> list[dict
         similarity = np.abs(signatures[kept] @ signatures[index]) if kept else np.array([])
         match = np.flatnonzero(similarity >= 1 - SAME_LAW)
         if match.size:
-            candidates[kept[match[0]]]["variants"] += 1
+            representative = candidates[kept[match[0]]]
+            representative["variants"] = representative.get("variants", 0) + 1
         else:
             kept.append(index)
     return [candidates[i] for i in kept]
@@ -195,6 +205,47 @@ def mark_independent(candidates: list[dict], columns: tuple[str, ...], states: S
     for i in subset:
         candidates[i]["independent"] = True
     return subset
+
+
+def _expression_signatures(candidates: list[dict], columns: tuple[str, ...],
+                           states: np.ndarray) -> np.ndarray:
+    """Like ``_law_signatures``, from the candidates' expressions (any origin)."""
+    symbols = sympy.symbols(columns)
+    rows = []
+    for candidate in candidates:
+        expression = sympy.sympify(candidate["expression"], locals=dict(zip(columns, symbols)))
+        function = sympy.lambdify(symbols, expression, "numpy")
+        with np.errstate(all="ignore"):
+            values = np.broadcast_to(np.asarray(function(*states.T), dtype=float), (len(states),))
+        values = values - values.mean()
+        norm = np.linalg.norm(values)
+        rows.append(values / norm if norm > 0 and np.isfinite(norm) else np.zeros_like(values))
+    return np.array(rows)
+
+
+def merge_candidate_lists(lists: list[list[dict]], dataset: TrajectoryDataset,
+                          window: int) -> tuple[list[dict], list[int]]:
+    """Merge ranked candidate lists (whole-formula and multi-term searches) into one: accepted
+    laws first, ranked by description length, each law shown once; then the rejected ones.
+    Returns the candidates (re-ranked) and the ranks of a maximal independent set."""
+    def order(candidate: dict) -> float:
+        return _description_length(candidate["conservation"]["true"], candidate["size"])
+
+    accepted = sorted((c for group in lists for c in group if c["accepted"]), key=order)
+    rejected = sorted((c for group in lists for c in group if not c["accepted"]),
+                      key=lambda c: _rejection_order(c["conservation"]["true"],
+                                                     c["conservation"]["random"]))
+    train, control, _ = prepare_data(dataset, DiscoveryConfig(window=window))
+    if accepted:
+        accepted = merge_same_laws(
+            accepted, _expression_signatures(accepted, dataset.columns, control.x[:256]))
+    for candidate in accepted + rejected:
+        candidate["independent"] = False
+    independent = mark_independent(accepted, dataset.columns, train)
+    candidates = accepted + rejected
+    for rank, candidate in enumerate(candidates, start=1):
+        candidate["rank"] = rank
+    return candidates, [candidates[i]["rank"] for i in independent]
 
 
 def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = None, *,
@@ -244,7 +295,9 @@ def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = Non
     usable.sort(key=lambda r: (_description_length(r["ratio_true"], space.table[r["node"]].size),
                                r["node"]))
     accepted_records = [r for r in usable if _is_accepted(r, config.threshold)]
-    near_misses = [r for r in usable if not _is_accepted(r, config.threshold)][:NEAR_MISSES]
+    near_misses = sorted((r for r in usable if not _is_accepted(r, config.threshold)),
+                         key=lambda r: _rejection_order(r["ratio_true"], r["ratio_random"]))
+    near_misses = near_misses[:NEAR_MISSES]
     accepted = [_candidate(space, r, True) for r in accepted_records]
     if accepted:
         accepted = merge_same_laws(accepted, _law_signatures(space, accepted, control.x[:256]))

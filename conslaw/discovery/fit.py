@@ -90,8 +90,9 @@ class FormulaFitter:
     def _ratios(self, probe: _Probe, node: int, linear: list[bool],
                 nonlinear_values: Optional[np.ndarray]):
         values, gradients = probe.basis(node, self._parameter_sets(linear, nonlinear_values))
-        values[..., 1:] -= values[..., :1]
-        gradients[..., 1:, :] -= gradients[..., :1, :]
+        with np.errstate(all="ignore"):
+            values[..., 1:] -= values[..., :1]
+            gradients[..., 1:, :] -= gradients[..., :1, :]
         finite = np.isfinite(values).all(axis=(-2, -1)) & np.isfinite(gradients).all(axis=(-3, -2, -1))
         values = np.where(finite[:, None, None], values, 0.0)
         gradients = np.where(finite[:, None, None, None], gradients, 0.0)

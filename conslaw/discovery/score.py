@@ -25,6 +25,7 @@ from conslaw.datasets.types import Trajectory
 from conslaw.datasets.windows import window_long_trajectories
 
 NULL_SPACE = 1e-10
+NEGLIGIBLE = 1e-20
 EXCLUDED = 1e30
 
 
@@ -86,9 +87,15 @@ def smallest_ratio(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray
     combination of basis functions with zero gradient, i.e. a constant) are excluded, so a
     rank-deficient basis is handled. The ratio is recomputed from the original forms.
     """
-    diag = np.sqrt(np.clip(np.einsum("...ii->...i", B), 1e-300, None))
-    As = A / diag[..., :, None] / diag[..., None, :]
-    Bs = B / diag[..., :, None] / diag[..., None, :]
+    diagonal = np.einsum("...ii->...i", B)
+    # A basis function whose gradient is negligible next to the others' is a constant up to
+    # rounding (e.g. q*(1/q)); it is dropped rather than rescaled into a spurious direction.
+    negligible = diagonal <= NEGLIGIBLE * diagonal.max(axis=-1, keepdims=True)
+    diag = np.sqrt(np.where(negligible, 1.0, diagonal))
+    keep_basis = (~negligible).astype(float)
+    mask = keep_basis[..., :, None] * keep_basis[..., None, :]
+    As = A / diag[..., :, None] / diag[..., None, :] * mask
+    Bs = B / diag[..., :, None] / diag[..., None, :] * mask
     spectrum, basis = np.linalg.eigh(0.5 * (Bs + np.swapaxes(Bs, -1, -2)))
     keep = spectrum > NULL_SPACE * spectrum[..., -1:]
     transform = basis * np.where(keep, 1.0 / np.sqrt(np.where(keep, spectrum, 1.0)), 0.0)[..., None, :]

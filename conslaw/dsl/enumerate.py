@@ -20,7 +20,8 @@ Pruning, in the order it is applied to each candidate (each step counted in ``re
 
 Roots (the formulas returned) are further filtered: ``free_unit`` (a formula whose unit is free
 is a constant multiple of another formula), ``constant_offset`` (``g + c`` conserves exactly what
-``g`` does) and ``affine_duplicate`` (equal to an earlier root up to ``a*g + b`` at the probes).
+``g`` does) and ``affine_duplicate`` (equal to an earlier root up to ``a*g + b`` at the probes,
+for each of the two parameter values, e.g. ``q*(p - c/q)`` is ``p*q - c``).
 """
 from __future__ import annotations
 
@@ -223,10 +224,16 @@ class _Enumerator:
             self.removed["constant_offset"] += 1
             return
         finite = np.isfinite(values)
-        centred = np.where(finite, values - values[finite].mean(), 0.0)
-        centred /= np.abs(centred).max()
-        pivot = centred[np.argmax(np.abs(centred) > 1e-6)]
-        signature = np.round(centred * np.sign(pivot), 8).tobytes() + finite.tobytes()
+        signature = finite.tobytes()
+        # Per parameter value: the formula up to a*g + b (a constant offset or scale never
+        # changes what is conserved, and the offset may depend on the parameter).
+        for half, half_finite in zip(np.split(values, 2), np.split(finite, 2)):
+            if not half_finite.any():
+                continue
+            centred = np.where(half_finite, half - half[half_finite].mean(), 0.0)
+            centred /= np.abs(centred).max()
+            pivot = centred[np.argmax(np.abs(centred) > 1e-6)]
+            signature += np.round(centred * np.sign(pivot), 8).tobytes()
         if signature in self.seen_roots:
             self.removed["affine_duplicate"] += 1
             return

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Optional, Union
 
+import operator
+
 import numpy as np
 import sympy
-import torch
 
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension
 
@@ -64,12 +65,18 @@ def _same_as_argument(a: Unit) -> Optional[Unit]:
     return a
 
 
+def _method(name: str) -> Callable:
+    """A kernel calling the tensor method ``name`` (so the table needs no torch import)."""
+    return lambda argument: getattr(argument, name)()
+
+
 @dataclass(frozen=True)
 class Operator:
     """One DSL operator.
 
-    ``partials(*args, result)`` gives the derivative of the result with respect to each argument
-    (numpy), for exact forward-mode gradients. ``scale_redundant``: applying the operator to a
+    ``numpy`` and ``torch`` are the kernels for each backend. ``partials(*args, result)``
+    gives the derivative of the result with respect to each argument (numpy), for exact
+    forward-mode gradients. ``scale_redundant``: applying the operator to a
     FREE argument only rescales a parameter.
     """
 
@@ -85,30 +92,30 @@ class Operator:
 
 
 OPERATORS: dict[str, Operator] = {
-    "+": Operator("+", 2, _same_unit, np.add, torch.add, lambda a, b: a + b,
+    "+": Operator("+", 2, _same_unit, np.add, operator.add, lambda a, b: a + b,
                   lambda a, b, r: (1.0, 1.0), commutative=True),
-    "-": Operator("-", 2, _same_unit, np.subtract, torch.sub, lambda a, b: a - b,
+    "-": Operator("-", 2, _same_unit, np.subtract, operator.sub, lambda a, b: a - b,
                   lambda a, b, r: (1.0, -1.0)),
-    "*": Operator("*", 2, _product_unit, np.multiply, torch.mul, lambda a, b: a * b,
+    "*": Operator("*", 2, _product_unit, np.multiply, operator.mul, lambda a, b: a * b,
                   lambda a, b, r: (b, a), commutative=True),
-    "/": Operator("/", 2, _quotient_unit, np.divide, torch.div, lambda a, b: a / b,
+    "/": Operator("/", 2, _quotient_unit, np.divide, operator.truediv, lambda a, b: a / b,
                   lambda a, b, r: (1.0 / b, -r / b)),
-    "sin": Operator("sin", 1, _angle_argument, np.sin, torch.sin, sympy.sin,
+    "sin": Operator("sin", 1, _angle_argument, np.sin, _method("sin"), sympy.sin,
                     lambda a, r: (np.cos(a),)),
-    "cos": Operator("cos", 1, _angle_argument, np.cos, torch.cos, sympy.cos,
+    "cos": Operator("cos", 1, _angle_argument, np.cos, _method("cos"), sympy.cos,
                     lambda a, r: (-np.sin(a),)),
-    "square": Operator("square", 1, _power_rule(Fraction(2)), np.square, torch.square,
+    "square": Operator("square", 1, _power_rule(Fraction(2)), np.square, _method("square"),
                        lambda a: a ** 2, lambda a, r: (2.0 * a,), scale_redundant=True),
     # Opt-in operators (the richer vocabulary); same unit discipline.
     "cube": Operator("cube", 1, _power_rule(Fraction(3)), lambda a: a ** 3, lambda a: a ** 3,
                      lambda a: a ** 3, lambda a, r: (3.0 * a * a,), scale_redundant=True),
-    "sqrt": Operator("sqrt", 1, _power_rule(Fraction(1, 2)), np.sqrt, torch.sqrt, sympy.sqrt,
+    "sqrt": Operator("sqrt", 1, _power_rule(Fraction(1, 2)), np.sqrt, _method("sqrt"), sympy.sqrt,
                      lambda a, r: (0.5 / r,), scale_redundant=True),
-    "exp": Operator("exp", 1, _dimensionless_argument, np.exp, torch.exp, sympy.exp,
+    "exp": Operator("exp", 1, _dimensionless_argument, np.exp, _method("exp"), sympy.exp,
                     lambda a, r: (r,)),
-    "log": Operator("log", 1, _dimensionless_argument, np.log, torch.log, sympy.log,
+    "log": Operator("log", 1, _dimensionless_argument, np.log, _method("log"), sympy.log,
                     lambda a, r: (1.0 / a,)),
-    "abs": Operator("abs", 1, _same_as_argument, np.abs, torch.abs, sympy.Abs,
+    "abs": Operator("abs", 1, _same_as_argument, np.abs, _method("abs"), sympy.Abs,
                     lambda a, r: (np.sign(a),), scale_redundant=True),
 }
 
