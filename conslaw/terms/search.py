@@ -43,6 +43,8 @@ from conslaw.terms.solve import (
 )
 
 DEFAULT_SPARSITY_TOLERANCE = 4.0
+MAX_TERMS = 600
+MIN_CONSTRAINTS_PER_TERM = 2
 NEAR_MISSES = 10
 
 
@@ -126,26 +128,29 @@ def _candidate(library: TermLibrary, law: SparseLaw, reference: int, record: dic
     }
 
 
-def find_multiterm_laws(dataset: TrajectoryDataset, **options) -> TermSearchResult:
-    """Find conserved quantities of ``dataset`` that are sparse combinations of library terms
-    (options: see ``_find_multiterm_laws``). BLAS runs single-threaded: the matrices are small
-    (at most a few hundred terms), and threaded BLAS on a loaded machine was 40x slower."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _find_multiterm_laws(dataset, **options)
-
-
-def _find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max_factors: int = 2,
+def find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max_factors: int = 2,
                         threshold: float = 100.0, window: int = 25, seed: int = 0,
-                        max_terms: int = 600, sparsity_tolerance: float = DEFAULT_SPARSITY_TOLERANCE,
+                        max_terms: int = MAX_TERMS,
+                        sparsity_tolerance: float = DEFAULT_SPARSITY_TOLERANCE,
                         operators: Sequence[str] = TERM_OPERATORS) -> TermSearchResult:
     """Find conserved quantities of ``dataset`` that are sparse combinations of library terms.
 
-    ``term_depth``: nodes per factor; ``max_factors``: factors per term; ``max_terms``: the
+    ``term_depth``: DSL nodes per factor; ``max_factors``: factors per term; ``max_terms``: the
     largest pruned library accepted (a bigger one raises ``UsageError``: lower the depth or
     the factors); ``sparsity_tolerance``: a sparse law's training ratio may be at most this
-    many times its dense law's. Acceptance, ``threshold``, ``window`` and ``seed`` are the
-    discovery stage's.
+    many times the smallest dense ratio (floored at ``LIMIT_FLOOR``); ``operators``: the DSL
+    operators of the factors. ``threshold``, ``window`` and ``seed`` are the discovery stage's.
+    BLAS runs single-threaded: the matrices are small (a few hundred terms), and threaded BLAS
+    on a loaded 2-core machine was 40x slower.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _search(dataset, term_depth, max_factors, threshold, window, seed, max_terms,
+                       sparsity_tolerance, tuple(operators))
+
+
+def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, threshold: float,
+            window: int, seed: int, max_terms: int, sparsity_tolerance: float,
+            operators: tuple[str, ...]) -> TermSearchResult:
     if threshold <= 1:
         raise UsageError(f"--threshold must be > 1, got {threshold}")
     if sparsity_tolerance < 1:
@@ -162,6 +167,13 @@ def _find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max
         raise UsageError(
             f"the pruned term library has {len(library)} terms, more than max_terms={max_terms}; "
             "lower --term-depth or --max-factors")
+    constraints = len(train.x) - train.n_segments
+    if len(library) * MIN_CONSTRAINTS_PER_TERM > constraints:
+        raise UsageError(
+            f"the pruned term library has {len(library)} terms but the training data give only "
+            f"{constraints} within-segment constraints (states minus segments; at least "
+            f"{MIN_CONSTRAINTS_PER_TERM} per term needed); lower --term-depth or --max-factors, "
+            "or use more trajectories")
     timings["library_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -188,19 +200,21 @@ def _find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max
         records[law.support.tobytes()] = _record(law.ratio, random, law.coefficients, test_forms)
         return _is_accepted(records[law.support.tobytes()], threshold)
 
+    def candidate(law: SparseLaw, accepted: bool) -> dict:
+        return _candidate(library, law, _reference_term(law, train_forms.B),
+                          records[law.support.tobytes()], accepted)
+
     accepted_laws, rejected_laws = extract_laws(
         train_forms.A, train_forms.B, candidates, np.array(library.sizes), limit, judge,
         ridge=max(float(ratios[0]), R_FLOOR))
     timings["sparse_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    accepted = [_candidate(library, law, _reference_term(law, train_forms.B), records[law.support.tobytes()], True)
-                for law in accepted_laws]
+    accepted = [candidate(law, True) for law in accepted_laws]
     if accepted:
         accepted = merge_same_laws(
             accepted, np.array([_signature(control_values, law) for law in accepted_laws]))
-    rejected = [_candidate(library, law, _reference_term(law, train_forms.B), records[law.support.tobytes()], False)
-                for law in rejected_laws[:NEAR_MISSES]]
+    rejected = [candidate(law, False) for law in rejected_laws[:NEAR_MISSES]]
     candidates_out = accepted + rejected
     for rank, candidate in enumerate(candidates_out, start=1):
         candidate["rank"] = rank
