@@ -18,10 +18,10 @@ from typing import Any, Callable, Optional, Protocol, Sequence, Union
 import numpy as np
 import sympy
 import torch
-from joblib import Parallel, delayed
 
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.errors import ConslawError
+from conslaw.parallel import run_parallel
 from conslaw.tailoring.integrate import rollout
 from conslaw.tailoring.laws import parse_law
 from conslaw.tailoring.loss import LOSS_FORMS, NoetherLoss
@@ -280,7 +280,7 @@ def _meta(setup: _SeedSetup, loss: Optional[PointLoss], lr: float, protocol: Tai
     )
     rmse = np.inf if result.diverged else _model_rmse(setup, result.params, loss, lr, protocol, "train")
     diverged = result.diverged or not np.isfinite(rmse)
-    final = result.outer_losses[-1] if result.outer_losses else None
+    final = result.outer_losses[-1] if result.outer_losses and np.isfinite(result.outer_losses[-1]) else None
     return result.params, (None if diverged else rmse), final, diverged
 
 
@@ -439,6 +439,7 @@ def run_tailoring(
     seeds: Union[int, Sequence[int]] = 1,
     jobs: int = 1,
     backend: str = "loky",
+    scheduler: Optional[str] = None,
     cache_dir: Union[str, Path, None] = None,
     progress: Optional[Progress] = None,
     checkpoint: Optional[Checkpoint] = None,
@@ -449,9 +450,10 @@ def run_tailoring(
 
     ``dataset`` is a :class:`TrajectoryDataset` (seeds then vary the model init only) or a
     callable ``seed -> TrajectoryDataset`` (seed k fixes the data split and the model init).
-    Seeds are evaluated through joblib (``backend`` "loky", "threading" or "dask" with ``jobs``
-    workers). Pretrained models are cached in ``cache_dir``; ``checkpoint`` stores per-candidate
-    and per-seed results so an interrupted run resumes. ``protocol`` overrides the remaining knobs.
+    Seeds are evaluated through :func:`conslaw.parallel.run_parallel` (joblib ``backend`` "loky",
+    "threading", "sequential", or "dask" with an optional ``scheduler`` address), ``jobs`` at a
+    time. Pretrained models are cached in ``cache_dir``; ``checkpoint`` stores per-candidate and
+    per-seed results so an interrupted run resumes. ``protocol`` overrides the remaining knobs.
     """
     if loss_form not in LOSS_FORMS:
         raise ConslawError(f"unknown --loss-form {loss_form!r}; choose one of {', '.join(LOSS_FORMS)}")
@@ -526,7 +528,7 @@ def run_tailoring(
     # Evaluation on every seed (the ranking seed reuses its selected lr and meta model).
     started = time.perf_counter()
     true_law = ranking_data.true_law
-    threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 and backend != "threading" else None
+    threads = max(1, torch.get_num_threads() // jobs) if jobs > 1 and backend in ("loky", "dask") else None
     per_seed: dict[int, dict] = {}
     for seed in seed_list:
         stored = checkpoint.load(f"seed{seed}/evaluation") if checkpoint else None
@@ -538,17 +540,16 @@ def run_tailoring(
         if winner.id in meta_params:
             known["params"]["noether"] = meta_params[winner.id]
     todo = [s for s in seed_list if s not in per_seed]
-    jobs_list = [
-        delayed(_evaluate_seed)(dataset, seed, protocol, cache_dir, None if winner is None else winner.law,
-                                true_law, known if seed == ranking_seed else None, threads)
-        for seed in todo
-    ]
-    for done, outcome in enumerate(Parallel(n_jobs=jobs, backend=backend, return_as="generator")(jobs_list), 1):
-        per_seed[outcome["seed"]] = outcome
-        if checkpoint:
-            checkpoint.save(f"seed{outcome['seed']}/evaluation", outcome)
+    wave_size = max(jobs, 1)
+    for offset in range(0, len(todo), wave_size):  # waves of `jobs` seeds, checkpointed after each
+        tasks = [(dataset, seed, protocol, cache_dir, None if winner is None else winner.law, true_law,
+                  known if seed == ranking_seed else None, threads) for seed in todo[offset:offset + wave_size]]
+        for outcome in run_parallel(_evaluate_seed, tasks, jobs=jobs, backend=backend, scheduler=scheduler):
+            per_seed[outcome["seed"]] = outcome
+            if checkpoint:
+                checkpoint.save(f"seed{outcome['seed']}/evaluation", outcome)
         if progress:
-            progress("evaluation", done, len(todo))
+            progress("evaluation", min(offset + wave_size, len(todo)), len(todo))
     evaluation = _aggregate([per_seed[s] for s in seed_list], true_law)
     timings["evaluation"] = time.perf_counter() - started
 
