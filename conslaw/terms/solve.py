@@ -166,10 +166,13 @@ def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_size
 
 
 def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                limit: float, max_swaps: int = MAX_SWAPS) -> SparseLaw:
-    """Exchange one term of ``law`` for one outside it while that lowers the description length
-    and keeps the ratio at most ``limit`` (finds an equally sparse but simpler law, e.g. the
-    energy with the cross term ``x1*x2`` instead of a mode combination with ``p1*p2``)."""
+                limit: float, preference: Callable[[SparseLaw], tuple] | None = None,
+                max_swaps: int = MAX_SWAPS) -> SparseLaw:
+    """Exchange one term of ``law`` for one outside it while that improves ``preference`` (a
+    sort key; by default the description length) and keeps the ratio at most ``limit``: finds
+    an equally sparse but simpler law, e.g. the energy with the cross term ``x1*x2`` instead of
+    a mode combination with ``p1*p2``."""
+    key = preference or (lambda option: (option.description_length,))
     for _ in range(max_swaps):
         outside = np.setdiff1d(np.arange(len(A)), law.support)
         if outside.size == 0:
@@ -178,8 +181,8 @@ def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.nda
                              for i in range(len(law.support)) for j in outside])
         options = [option for option in _batched_fits(A, B, supports, term_sizes)
                    if option.ratio <= limit]
-        best = min(options, key=lambda option: option.description_length, default=None)
-        if best is None or best.description_length >= law.description_length - 1e-9:
+        best = min(options, key=key, default=None)
+        if best is None or not key(best) < key(law):
             break
         law = best
     return law
@@ -209,9 +212,10 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
     reach ``limit``, ``ridge_elimination`` from the whole library instead), prune it
     (``backward_elimination``, preferring removals that leave a law not in the span of the
     accepted ones, and keeping equally sparse alternatives; then ``swap_search`` on the best),
-    and accept, in order
-    of description length, each law that ``judge`` accepts and that adds a law to the accepted
-    ones (``adds_law``). Stops when the
+    and accept
+    the first law, in order of description length, that adds a law to the accepted ones
+    (``adds_law``) and that ``judge`` accepts (one per seed, so that the next law is again
+    searched for with the accepted ones known). Stops when the
     span is explained (no direction with singular value above ``RESIDUAL_SPAN`` is left), the
     seeds run out, or ``max_failures`` seeds in a row add nothing.
     """
@@ -245,7 +249,7 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
         pool = backward_elimination(A, B, law, term_sizes, limit, preference) \
             if law.ratio <= limit else []
         if pool:
-            pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit))
+            pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit, preference))
         added = False
         for option in sorted(pool, key=lambda option: (option.description_length, option.size)):
             if not adds_law(A, B, [law.coefficients for law in accepted], option.coefficients, limit):
@@ -256,6 +260,7 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
                 outside = vector - directions @ (directions.T @ vector)
                 directions = np.column_stack([directions, outside / np.linalg.norm(outside)])
                 added = True
+                break
             else:
                 rejected.setdefault(option.support.tobytes(), option)
         failures = 0 if added else failures + 1
