@@ -20,6 +20,7 @@ one, and ratios below ``R_FLOOR`` (numerical precision) tie.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional, Protocol
@@ -29,7 +30,7 @@ import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.fit import fit_chunk
-from conslaw.discovery.score import SegmentedStates, segment_trajectories
+from conslaw.discovery.score import SegmentedStates, segment_trajectories, within_segment_form
 from conslaw.dsl.enumerate import FormulaSpace, enumerate_formulas
 from conslaw.dsl.grammar import Evaluator
 from conslaw.dsl.operators import PAPER_OPERATORS
@@ -44,6 +45,7 @@ MIN_RANDOM_RATIO = 1e-4
 SAME_LAW = 1e-6
 INDEPENDENCE_RTOL = 1e-2
 NEAR_MISSES = 100
+PREDICTABLE = 10.0
 
 
 @dataclass
@@ -133,6 +135,17 @@ def _is_accepted(record: dict, threshold: float) -> bool:
     return record["ratio_true"] * threshold <= random_ratio and held_out * threshold <= random_ratio
 
 
+def _transcendental_base(space: FormulaSpace, node: int) -> bool:
+    """Whether the formula's parameter-free part is transcendental. Among equally good variants of
+    one law, the one that scales the transcendental term is shown (``p**2 - 3*cos(q)``, not
+    ``-p**2/3 + cos(q)``), as physicists write energies."""
+    n_params = space.table[node].n_params
+    if n_params == 0:
+        return False
+    base = space.table.to_sympy(node, [0.0] * n_params)
+    return bool(base.has(sympy.sin, sympy.cos, sympy.exp, sympy.log))
+
+
 def _rounded(value: float, digits: int = 6) -> float:
     return float(f"{value:.{digits}g}")
 
@@ -190,9 +203,41 @@ def merge_same_laws(candidates: list[dict], signatures: np.ndarray) -> list[dict
     return [candidates[i] for i in kept]
 
 
+def _law_values(candidates: list[dict], columns: tuple[str, ...], states: np.ndarray) -> np.ndarray:
+    symbols = sympy.symbols(columns)
+    rows = []
+    for candidate in candidates:
+        expression = sympy.sympify(candidate["expression"], locals=dict(zip(columns, symbols)))
+        with np.errstate(all="ignore"):
+            values = sympy.lambdify(symbols, expression, "numpy")(*states.T)
+        rows.append(np.broadcast_to(np.asarray(values, dtype=float), (len(states),)))
+    return np.array(rows)
+
+
+def _predictable(values: np.ndarray, chosen: np.ndarray, data: SegmentedStates) -> bool:
+    """Whether ``values`` is a smooth function of the ``chosen`` laws' values on the data, to
+    within its own conservation error: a cubic polynomial in the chosen laws predicts it with a
+    residual variance at most ``PREDICTABLE`` times its mean within-segment variance."""
+    standardized = (chosen - chosen.mean(axis=1, keepdims=True)) / (chosen.std(axis=1, keepdims=True) + 1e-300)
+    features = [np.ones(values.size)]
+    for degree in range(1, 4):
+        for combination in itertools.combinations_with_replacement(range(len(chosen)), degree):
+            features.append(np.prod(standardized[list(combination)], axis=0))
+    design = np.stack(features, axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+    residual = np.var(values - design @ coefficients)
+    within = float(within_segment_form(values[:, None], data)[0, 0])
+    return residual <= max(PREDICTABLE * within, 1e-10 * np.var(values))
+
+
 def mark_independent(candidates: list[dict], columns: tuple[str, ...], states: SegmentedStates) -> list[int]:
-    """Greedy maximal functionally independent subset (in rank order) of the given laws,
-    by the rank of their stacked gradients at the data states (coordinates scaled by spread)."""
+    """A maximal functionally independent subset (greedy, in rank order) of the given laws.
+
+    A law joins when (1) its gradient raises the rank of the stacked gradients of the laws
+    chosen so far at the data states (coordinates scaled by spread), and (2) the chosen laws
+    cannot predict it to within its own conservation error (so on noisy data an approximation
+    of a chosen law, like ``p**2 + k*q**2`` beside a pendulum's energy, is not a new law).
+    """
     if not candidates:
         return []
     symbols = sympy.symbols(columns)
@@ -201,7 +246,14 @@ def mark_independent(candidates: list[dict], columns: tuple[str, ...], states: S
             for c in candidates]
     rng = np.random.default_rng(0)
     points = states.x[rng.choice(len(states.x), min(len(states.x), 200), replace=False)]
-    _, subset = numerical_independence(laws, columns, points / states.scale, rtol=INDEPENDENCE_RTOL)
+    _, by_gradient = numerical_independence(laws, columns, points / states.scale,
+                                            rtol=INDEPENDENCE_RTOL)
+    values = _law_values(candidates, columns, states.x)
+    subset: list[int] = []
+    for i in by_gradient:
+        if subset and _predictable(values[i], values[subset], states):
+            continue
+        subset.append(i)
     for i in subset:
         candidates[i]["independent"] = True
     return subset
@@ -292,9 +344,10 @@ def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = Non
     start = time.perf_counter()
     flat = [record for chunk in records for record in chunk]
     usable = [r for r in flat if r["status"] in ("ok", "degenerate")]
-    usable.sort(key=lambda r: (_description_length(r["ratio_true"], space.table[r["node"]].size),
-                               r["node"]))
-    accepted_records = [r for r in usable if _is_accepted(r, config.threshold)]
+    accepted_records = sorted(
+        (r for r in usable if _is_accepted(r, config.threshold)),
+        key=lambda r: (_description_length(r["ratio_true"], space.table[r["node"]].size),
+                       _transcendental_base(space, r["node"]), r["node"]))
     near_misses = sorted((r for r in usable if not _is_accepted(r, config.threshold)),
                          key=lambda r: _rejection_order(r["ratio_true"], r["ratio_random"]))
     near_misses = near_misses[:NEAR_MISSES]
@@ -315,6 +368,7 @@ def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = Non
         "non_finite": sum(1 for r in flat if r["status"] == "non_finite"),
         "constant": sum(1 for r in flat if r["status"] == "constant"),
         "degenerate": sum(1 for r in flat if r["status"] == "degenerate"),
+        "singular": sum(1 for r in flat if r["status"] == "singular"),
         "accepted_formulas": len(accepted_records),
         "accepted": len(accepted),
         "independent": len(independent),

@@ -8,6 +8,8 @@
   spread), both signs, then refined by zooming the grid around the best point. Every grid point
   is evaluated in one vectorized pass per formula, with the linear parameters projected out.
 * Grid search runs on a subsample of whole segments; the final ratio is computed on all states.
+* A fit whose gradient is carried by a handful of states (a pole inside the data) is marked
+  ``singular`` and never accepted: there the ratio's normalizer is meaningless.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ ZOOM_ROUNDS = 4
 ZOOM_POINTS = 5
 ZOOM_SHRINK = 2.5
 DEGENERATE = 1e-6
+SINGULAR_FRACTION = 0.01  # the top 1 % of states ...
+SINGULAR_SHARE = 0.5      # ... carrying over half of the squared gradient: a pole in the data
 
 
 @dataclass
@@ -35,7 +39,7 @@ class FitResult:
     node: int
     ratio: float
     parameters: np.ndarray
-    status: str  # "ok", "non_finite", "constant" or "degenerate"
+    status: str  # "ok", "non_finite", "constant", "degenerate" or "singular"
 
 
 def _base_log_scales(table: NodeTable, scale: np.ndarray) -> np.ndarray:
@@ -152,7 +156,18 @@ class FormulaFitter:
             return FitResult(node, ratio, parameters, "degenerate")
         linear_positions = [i for i, is_linear in enumerate(linear) if is_linear]
         parameters[linear_positions] = w[1:] / w[0]
+        if self._singular(node, parameters):
+            return FitResult(node, ratio, parameters, "singular")
         return FitResult(node, ratio, parameters, "ok")
+
+    def _singular(self, node: int, parameters: np.ndarray) -> bool:
+        """True when a few states dominate the formula's gradient: a pole (or a near-pole) inside
+        the data, where the ratio's normalizer, and so the ratio, means nothing."""
+        _, gradients = self.full.basis(node, [list(parameters)])
+        strength = np.sum((gradients[0, :, 0, :] * self.full.data.scale) ** 2, axis=-1)
+        top = max(1, int(np.ceil(SINGULAR_FRACTION * strength.size)))
+        total = strength.sum()
+        return bool(np.partition(strength, -top)[-top:].sum() > SINGULAR_SHARE * total)
 
     def ratio(self, node: int, parameters: Sequence[float]) -> float:
         """The conservation ratio of a formula at given parameter values (on all states)."""
@@ -202,7 +217,7 @@ def fit_chunk(table: NodeTable, nodes: Sequence[int], true_data: SegmentedStates
                   "ratio_test": None}
         if fitted.status == "ok":
             control = random_fitter.fit(node)
-            if control.status in ("ok", "degenerate"):
+            if control.status in ("ok", "degenerate", "singular"):
                 record["ratio_random"] = control.ratio
             if test_fitter is not None:
                 record["ratio_test"] = test_fitter.ratio(node, fitted.parameters)
