@@ -9,7 +9,7 @@ from conslaw.discovery.score import SegmentedStates, gradient_form, within_segme
 from conslaw.dsl.units import ANGLE, parse_unit
 from conslaw.errors import ConslawError, UsageError
 from conslaw.terms import build_library, check_law, find_multiterm_laws, prune_library
-from conslaw.terms.search import quadratic_forms
+from conslaw.terms.search import SEARCH_TOLERANCE, quadratic_forms
 from conslaw.terms.solve import (
     LIMIT_FLOOR, backward_elimination, forward_selection, generalized_spectrum, restricted_fit,
 )
@@ -58,9 +58,9 @@ def test_sparsification_finds_planted_support_and_keeps_the_ratio():
     forms = quadratic_forms(values, gradients, data)
     sizes = np.arange(1, 11)
     limit = 4 * LIMIT_FLOOR
-    path = forward_selection(forms.A, forms.B, 1, sizes, limit)
-    assert path and path[-1].ratio <= limit
-    pool = backward_elimination(forms.A, forms.B, path[-1], sizes, limit)
+    grown = forward_selection(forms.A, forms.B, 1, sizes, limit)
+    assert grown is not None and grown.ratio <= limit
+    pool = backward_elimination(forms.A, forms.B, grown, sizes, limit)
     best = min(pool, key=lambda law: law.description_length)
     assert list(best.support) == [1, 4, 6]
     np.testing.assert_allclose(best.coefficients / best.coefficients[1], planted, atol=1e-9)
@@ -126,13 +126,25 @@ def _dimension_of(term, units):
     return result if result is not None else ANGLE / ANGLE
 
 
-def test_sparse_laws_stay_within_tolerance_of_the_dense_ratio(double_pendulum):
+def test_sparse_laws_stay_within_tolerance(double_pendulum):
     _, result = double_pendulum
-    limit = result.config["sparsity_tolerance"] * max(result.counts["dense_best_ratio"], LIMIT_FLOOR)
-    for candidate in result.accepted:
-        assert candidate["conservation"]["true"] <= limit
+    assert result.counts["search_limit"] == pytest.approx(
+        SEARCH_TOLERANCE * max(result.counts["dense_best_ratio"], LIMIT_FLOOR))
+    ratios = [c["conservation"]["true"] for c in result.accepted]
+    precision = result.config["sparsity_tolerance"] * max(min(ratios), LIMIT_FLOOR)
+    assert all(ratio <= min(precision, result.counts["search_limit"]) for ratio in ratios)
     assert result.library["counts"]["kept"] == result.counts["library_terms"]
     assert set(result.timings) >= {"library_s", "forms_s", "dense_s", "sparse_s", "rank_s"}
+
+
+def test_noisy_double_pendulum_energy_is_the_only_law():
+    dataset = load_dataset("double-pendulum", noise=0.01, relative_noise=True)
+    result = find_multiterm_laws(dataset)
+    assert len(result.accepted) == 1
+    energy = result.accepted[0]
+    assert sorted(energy["terms"]) == sorted(
+        ["w1**2", "w2**2", "w1*w2*cos(q1 - q2)", "cos(q1)", "cos(q2)"])
+    assert energy["conservation"]["test"] * 100 <= energy["conservation"]["random"]
 
 
 def test_e_and_e_squared_are_one_law():

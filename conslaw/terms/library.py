@@ -21,6 +21,7 @@ Pruning, in order (each step's removals are counted in ``TermLibrary.removed``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations_with_replacement
 from typing import Sequence
 
@@ -52,12 +53,16 @@ class TermLibrary:
     terms: list[tuple[int, ...]]
     units: list[Dimension]
     sizes: list[int]
-    texts: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """Each term as SymPy text (computed on first use: pruning needs no text)."""
+        return [str(self.sympy_term(i)) for i in range(len(self.terms))]
 
     def sympy_term(self, index: int) -> sympy.Expr:
         return sympy.Mul(*[self.table.to_sympy(self.factors[f]) for f in self.terms[index]])
@@ -66,7 +71,7 @@ class TermLibrary:
         keep = list(keep)
         return TermLibrary(self.table, self.factors, [self.terms[i] for i in keep],
                            [self.units[i] for i in keep], [self.sizes[i] for i in keep],
-                           [self.texts[i] for i in keep], dict(self.counts), dict(self.removed))
+                           dict(self.counts), dict(self.removed))
 
     def summary(self) -> dict:
         return {"factors": len(self.factors), "terms": len(self.terms),
@@ -89,7 +94,8 @@ def _trigonometric_lift(table: NodeTable, roots: list[int], operators: Sequence[
 def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_depth: int,
                   max_factors: int, *, operators: Sequence[str] = TERM_OPERATORS,
                   seed: int = 0) -> TermLibrary:
-    """All products of up to ``max_factors`` factors (unpruned), ordered simple to complex."""
+    """All products of up to ``max_factors`` factors (unpruned), ordered simple to complex:
+    by size, then number of factors, then enumeration order of the factors."""
     if isinstance(term_depth, bool) or not isinstance(term_depth, int) or term_depth < 1:
         raise UsageError(f"--term-depth must be an integer >= 1, got {term_depth!r}")
     if isinstance(max_factors, bool) or not isinstance(max_factors, int) or max_factors < 1:
@@ -107,12 +113,11 @@ def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_
     for count in range(1, max_factors + 1):
         for combination in combinations_with_replacement(range(len(factors)), count):
             size = sum(factor_sizes[f] for f in combination) + count - 1
-            text = str(sympy.Mul(*[table.to_sympy(factors[f]) for f in combination]))
             unit = dimension_product(table[factors[f]].unit for f in combination)
-            records.append((size, count, text, combination, unit))
+            records.append((size, count, combination, unit))
     records.sort(key=lambda r: r[:3])
-    library = TermLibrary(table, factors, [r[3] for r in records], [r[4] for r in records],
-                          [r[0] for r in records], [r[2] for r in records])
+    library = TermLibrary(table, factors, [r[2] for r in records], [r[3] for r in records],
+                          [r[0] for r in records])
     library.counts = {"factors": len(factors), "lifted_factors": len(factors) - len(space.roots),
                       "products": len(records)}
     return library

@@ -8,12 +8,13 @@ Stages (each timed in ``TermSearchResult.timings``):
    (within-segment covariance) and ``B`` (gradient form) on training, test and random data,
    exactly as ``conslaw.discovery.score`` defines them.
 3. ``dense``: the full generalized spectrum on the training data. The eigenvectors whose
-   ratio is within ``sparsity_tolerance`` of the smallest (floored at ``LIMIT_FLOOR``, the
-   forms' float64 precision) span the
-   candidate laws; how many of them pass the acceptance rule as dense laws (the whole library
-   refitted on random data) is reported, but a dense law is not a result.
+   ratio is within ``SEARCH_TOLERANCE`` of the smallest (floored at ``LIMIT_FLOOR``, the
+   forms' float64 precision) span the candidate laws; how many of them pass the acceptance
+   rule as dense laws (the whole library refitted on random data) is reported, but a dense
+   law is not a result (see docs/terms.md).
 4. ``sparse``: sparse laws extracted from the candidate span (``conslaw.terms.solve.extract_laws``),
-   each accepted by the discovery stage's rule (``_is_accepted``): training and held-out test
+   all within ``sparsity_tolerance`` of the best one's ratio, each accepted by the discovery
+   stage's rule (``_is_accepted``): training and held-out test
    ratios ``threshold`` times below the ratio of the same terms refitted on the random control,
    which must itself reach ``MIN_RANDOM_RATIO``.
 5. ``rank``: merge, rank by description length, mark a functionally independent set with
@@ -42,7 +43,8 @@ from conslaw.terms.solve import (
     LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws, generalized_spectrum, ratio_of, restricted_fit,
 )
 
-DEFAULT_SPARSITY_TOLERANCE = 4.0
+DEFAULT_SPARSITY_TOLERANCE = 2.5
+SEARCH_TOLERANCE = 10.0
 MAX_TERMS = 600
 MIN_CONSTRAINTS_PER_TERM = 2
 NEAR_MISSES = 10
@@ -137,9 +139,11 @@ def find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max_
 
     ``term_depth``: DSL nodes per factor; ``max_factors``: factors per term; ``max_terms``: the
     largest pruned library accepted (a bigger one raises ``UsageError``: lower the depth or
-    the factors); ``sparsity_tolerance``: a sparse law's training ratio may be at most this
-    many times the smallest dense ratio (floored at ``LIMIT_FLOOR``); ``operators``: the DSL
-    operators of the factors. ``threshold``, ``window`` and ``seed`` are the discovery stage's.
+    the factors); ``operators``: the DSL operators of the factors. Sparse laws are searched
+    for with training ratios up to ``SEARCH_TOLERANCE`` times the smallest dense ratio
+    (floored at ``LIMIT_FLOOR``); ``sparsity_tolerance``: every accepted law must then be
+    within this factor of the best accepted law's ratio (the noise floor), else the search is
+    rerun with that limit. ``threshold``, ``window`` and ``seed`` are the discovery stage's.
     BLAS runs single-threaded: the matrices are small (a few hundred terms), and threaded BLAS
     on a loaded 2-core machine was 40x slower.
     """
@@ -185,7 +189,7 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
     start = time.perf_counter()
     ratios, vectors = generalized_spectrum(train_forms.A, train_forms.B)
     random_ratio = float(generalized_spectrum(control_forms.A, control_forms.B)[0][0])
-    limit = sparsity_tolerance * max(float(ratios[0]), LIMIT_FLOOR)
+    limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
     candidates = vectors[:, ratios <= limit]
     dense_accepted = sum(
         _is_accepted(_record(float(ratio), random_ratio, vectors[:, i], test_forms), threshold)
@@ -204,9 +208,17 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
         return _candidate(library, law, _reference_term(law, train_forms.B),
                           records[law.support.tobytes()], accepted)
 
-    accepted_laws, rejected_laws = extract_laws(
-        train_forms.A, train_forms.B, candidates, np.array(library.sizes), limit, judge,
-        ridge=max(float(ratios[0]), R_FLOOR))
+    def extract(law_limit: float) -> tuple[list[SparseLaw], list[SparseLaw]]:
+        return extract_laws(train_forms.A, train_forms.B, candidates, np.array(library.sizes),
+                            law_limit, judge, ridge=max(float(ratios[0]), R_FLOOR))
+
+    accepted_laws, rejected_laws = extract(limit)
+    passes = 1
+    if accepted_laws:
+        precision = sparsity_tolerance * max(min(law.ratio for law in accepted_laws), LIMIT_FLOOR)
+        if any(law.ratio > precision for law in accepted_laws):
+            accepted_laws, rejected_laws = extract(precision)
+            passes = 2
     timings["sparse_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -216,8 +228,8 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
             accepted, np.array([_signature(control_values, law) for law in accepted_laws]))
     rejected = [candidate(law, False) for law in rejected_laws[:NEAR_MISSES]]
     candidates_out = accepted + rejected
-    for rank, candidate in enumerate(candidates_out, start=1):
-        candidate["rank"] = rank
+    for rank, entry in enumerate(candidates_out, start=1):
+        entry["rank"] = rank
     independent = mark_independent(accepted, dataset.columns, train)
     timings["rank_s"] = time.perf_counter() - start
 
@@ -228,6 +240,8 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
         "dense_candidates": int(candidates.shape[1]),
         "dense_accepted": int(dense_accepted),
         "dense_random_ratio": random_ratio,
+        "search_limit": limit,
+        "sparse_passes": passes,
         "sparse_rejected": len(rejected_laws),
         "accepted": len(accepted),
         "independent": len(independent),

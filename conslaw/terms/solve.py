@@ -97,21 +97,18 @@ def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
 
 
 def forward_selection(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
-                      limit: float, max_terms: int = MAX_FORWARD_TERMS) -> list[SparseLaw]:
+                      limit: float, max_terms: int = MAX_FORWARD_TERMS) -> SparseLaw | None:
     """Greedy forward selection from the term ``seed``: add the term whose refitted law has the
-    smallest description length until the training ratio is at most ``limit``. Returns the
-    laws met on the way (the last one within the limit, or ``[]`` if none is reached)."""
-    support = np.array([seed])
-    path = _batched_fits(A, B, support[None, :], term_sizes)
-    others = np.setdiff1d(np.arange(len(A)), support)
-    while path[-1].ratio > limit and len(support) < max_terms and others.size:
-        supports = np.sort(np.column_stack([np.tile(support, (others.size, 1)), others]), axis=1)
-        options = _batched_fits(A, B, supports, term_sizes)
-        best = min(range(len(options)), key=lambda i: options[i].description_length)
-        path.append(options[best])
-        support = options[best].support
-        others = np.setdiff1d(others, support)
-    return path if path[-1].ratio <= limit else []
+    smallest description length until the training ratio is at most ``limit``. Returns that
+    law, or None if ``max_terms`` terms do not reach the limit."""
+    law = _batched_fits(A, B, np.array([[seed]]), term_sizes)[0]
+    others = np.setdiff1d(np.arange(len(A)), law.support)
+    while law.ratio > limit and len(law.support) < max_terms and others.size:
+        supports = np.sort(np.column_stack([np.tile(law.support, (others.size, 1)), others]), axis=1)
+        law = min(_batched_fits(A, B, supports, term_sizes),
+                  key=lambda option: option.description_length)
+        others = np.setdiff1d(others, law.support)
+    return law if law.ratio <= limit else None
 
 
 def ridge_elimination(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
@@ -208,16 +205,15 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
     """Sparse laws in (or near) the span of the dense ``candidates`` (k, p): (accepted, rejected).
 
     Repeatedly: seed with the untried term of largest leverage in the part of the span not yet
-    explained by accepted laws, grow a law from it (``forward_selection``; if that does not
-    reach ``limit``, ``ridge_elimination`` from the whole library instead), prune it
-    (``backward_elimination``, preferring removals that leave a law not in the span of the
-    accepted ones, and keeping equally sparse alternatives; then ``swap_search`` on the best),
-    and accept
-    the first law, in order of description length, that adds a law to the accepted ones
-    (``adds_law``) and that ``judge`` accepts (one per seed, so that the next law is again
-    searched for with the accepted ones known). Stops when the
-    span is explained (no direction with singular value above ``RESIDUAL_SPAN`` is left), the
-    seeds run out, or ``max_failures`` seeds in a row add nothing.
+    explained by accepted laws; grow a law from it (``forward_selection``; if that does not
+    reach ``limit``, ``ridge_elimination`` from the whole library instead); prune it
+    (``drop_negligible``, then ``backward_elimination`` preferring removals that leave a law
+    not in the span of the accepted ones and keeping equally sparse alternatives, then
+    ``swap_search`` on the best); accept the first alternative, in order of description
+    length, that adds a law to the accepted ones (``adds_law``) and that ``judge`` accepts.
+    One law per seed, so that each law is searched for with the previous ones known. Stops
+    when the span is explained (no direction with singular value above ``RESIDUAL_SPAN`` is
+    left), the seeds run out, or ``max_failures`` seeds in a row add nothing.
     """
     scale = _diagonal_scale(B)
     accepted: list[SparseLaw] = []
@@ -237,8 +233,8 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
         if leverage[seed] <= 0:
             break
         tried[seed] = True
-        path = forward_selection(A, B, seed, term_sizes, limit)
-        law = path[-1] if path else ridge_elimination(A, B, seed, term_sizes, ridge)
+        law = forward_selection(A, B, seed, term_sizes, limit) \
+            or ridge_elimination(A, B, seed, term_sizes, ridge)
         law = drop_negligible(A, B, law, term_sizes, limit)
         accepted_vectors = [accepted_law.coefficients for accepted_law in accepted]
 
@@ -252,7 +248,7 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
             pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit, preference))
         added = False
         for option in sorted(pool, key=lambda option: (option.description_length, option.size)):
-            if not adds_law(A, B, [law.coefficients for law in accepted], option.coefficients, limit):
+            if not adds_law(A, B, accepted_vectors, option.coefficients, limit):
                 continue
             if judge(option):
                 accepted.append(option)
@@ -261,8 +257,7 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
                 directions = np.column_stack([directions, outside / np.linalg.norm(outside)])
                 added = True
                 break
-            else:
-                rejected.setdefault(option.support.tobytes(), option)
+            rejected.setdefault(option.support.tobytes(), option)
         failures = 0 if added else failures + 1
     accepted.sort(key=lambda law: (law.description_length, law.size))
     return accepted, sorted(rejected.values(), key=lambda law: (law.description_length, law.size))
