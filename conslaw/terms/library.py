@@ -67,11 +67,12 @@ class TermLibrary:
     def sympy_term(self, index: int) -> sympy.Expr:
         return sympy.Mul(*[self.table.to_sympy(self.factors[f]) for f in self.terms[index]])
 
-    def subset(self, keep: Sequence[int]) -> "TermLibrary":
+    def subset(self, keep: Sequence[int], removed: dict[str, int] | None = None) -> "TermLibrary":
+        """The terms at positions ``keep``; ``removed`` adds pruning counts."""
         keep = list(keep)
         return TermLibrary(self.table, self.factors, [self.terms[i] for i in keep],
                            [self.units[i] for i in keep], [self.sizes[i] for i in keep],
-                           dict(self.counts), dict(self.removed))
+                           {**self.counts, "kept": len(keep)}, {**self.removed, **(removed or {})})
 
     def summary(self) -> dict:
         return {"factors": len(self.factors), "terms": len(self.terms),
@@ -199,7 +200,4 @@ def prune_library(library: TermLibrary, states: Sequence[np.ndarray], seed: int 
     diagonal[:min(r.shape)] = np.abs(np.diag(r))  # columns beyond the number of states are dependent
     independent = diagonal > RANK_TOLERANCE
     removed["linearly_dependent"] = int((~independent).sum())
-    pruned = library.subset(keep[independent])
-    pruned.removed = removed
-    pruned.counts = {**library.counts, "kept": len(pruned)}
-    return pruned
+    return library.subset(keep[independent], removed)

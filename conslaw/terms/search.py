@@ -32,7 +32,8 @@ from threadpoolctl import threadpool_limits
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.discover import (
-    DiscoveryConfig, _is_accepted, _rounded, mark_independent, merge_same_laws, prepare_data,
+    MIN_RANDOM_RATIO, DiscoveryConfig, _is_accepted, _rounded, mark_independent, merge_same_laws,
+    prepare_data,
 )
 from conslaw.discovery.score import SegmentedStates
 from conslaw.dsl.units import format_unit
@@ -73,6 +74,9 @@ class TermSearchResult:
 class _Forms:
     A: np.ndarray
     B: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> "_Forms":
+        return _Forms(self.A[np.ix_(keep, keep)], self.B[np.ix_(keep, keep)])
 
 
 def quadratic_forms(values: np.ndarray, gradients: np.ndarray, data: SegmentedStates) -> _Forms:
@@ -184,6 +188,17 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
     train_forms, _ = _forms(library, train)
     control_forms, control_values = _forms(library, control)
     test_forms = _forms(library, test)[0] if test is not None else None
+    # A term whose own random-control ratio is below MIN_RANDOM_RATIO has a gradient dominated
+    # by poles inside the data's range (discovery's rule): it would make any law containing it
+    # look conserved.
+    with np.errstate(all="ignore"):
+        term_random = np.diag(control_forms.A) / np.diag(control_forms.B)
+    keep = np.flatnonzero(term_random >= MIN_RANDOM_RATIO)
+    if len(keep) < len(library):
+        library = library.subset(keep, removed={"pole": len(library) - len(keep)})
+        train_forms, control_forms = train_forms.subset(keep), control_forms.subset(keep)
+        test_forms = test_forms.subset(keep) if test_forms is not None else None
+        control_values = control_values[:, keep]
     timings["forms_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
