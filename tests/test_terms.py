@@ -134,6 +134,7 @@ def test_sparse_laws_stay_within_tolerance(double_pendulum):
     precision = result.config["sparsity_tolerance"] * max(min(ratios), LIMIT_FLOOR)
     assert all(ratio <= min(precision, result.counts["search_limit"]) for ratio in ratios)
     assert result.library["counts"]["kept"] == result.counts["library_terms"]
+    assert list(result.library["size_after"].values())[-1] == result.counts["library_terms"]
     assert set(result.timings) >= {"library_s", "forms_s", "dense_s", "sparse_s", "rank_s"}
 
 

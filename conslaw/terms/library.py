@@ -75,8 +75,15 @@ class TermLibrary:
                            {**self.counts, "kept": len(keep)}, {**self.removed, **(removed or {})})
 
     def summary(self) -> dict:
+        """Sizes: ``counts`` (factors, products, kept), ``removed`` per pruning step, and
+        ``size_after`` each step in order, starting from the products."""
+        size_after, size = {}, self.counts.get("products", len(self.terms))
+        for step, count in self.removed.items():
+            size -= count
+            size_after[step] = size
         return {"factors": len(self.factors), "terms": len(self.terms),
-                "counts": dict(self.counts), "removed": dict(self.removed)}
+                "counts": dict(self.counts), "removed": dict(self.removed),
+                "size_after": size_after}
 
 
 def _trigonometric_lift(table: NodeTable, roots: list[int], operators: Sequence[str]) -> list[int]:
