@@ -105,7 +105,7 @@ def _key_values(items: tuple[str, ...]) -> dict:
               help="Accept when conserved this many times better than on random data.")
 @click.option("--window", default=25, show_default=True, type=int,
               help="Samples per window when long recordings are cut.")
-@click.option("--mode", type=click.Choice(["formulas", "terms", "both"]), default="formulas",
+@click.option("--mode", type=click.Choice(["formulas", "terms", "both"]), default="both",
               show_default=True, help="Whole-formula search, multi-term search, or both.")
 @click.option("--term-depth", default=3, show_default=True, type=int)
 @click.option("--max-factors", default=2, show_default=True, type=int)

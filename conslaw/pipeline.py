@@ -49,7 +49,7 @@ class SearchOptions:
     jobs: int = 1
     backend: str = "loky"
     scheduler: Optional[str] = None
-    mode: str = "formulas"
+    mode: str = "both"
     term_depth: int = 3
     max_factors: int = 2
     tailor: bool = True
@@ -150,9 +150,14 @@ def _terms(options: SearchOptions, dataset: TrajectoryDataset, run: RunDirectory
         return None
     from conslaw.terms import find_multiterm_laws
 
-    return _stage(run, "terms", lambda: find_multiterm_laws(
-        dataset, term_depth=options.term_depth, max_factors=options.max_factors,
-        threshold=options.threshold, window=options.window, seed=options.seed))
+    def search() -> dict:
+        result = find_multiterm_laws(
+            dataset, term_depth=options.term_depth, max_factors=options.max_factors,
+            threshold=options.threshold, window=options.window, seed=options.seed)
+        return {"candidates": result.candidates, "library": result.library,
+                "counts": result.counts, "timings": result.timings}
+
+    return _stage(run, "terms", search)
 
 
 def _merged_candidates(formulas: Optional[dict], terms: Optional[dict], dataset: TrajectoryDataset,

@@ -8,7 +8,8 @@ from conslaw.discovery.discover import mark_independent, prepare_data, Discovery
 from conslaw.discovery.score import SegmentedStates, gradient_form, within_segment_form
 from conslaw.dsl.units import ANGLE, parse_unit
 from conslaw.errors import ConslawError, UsageError
-from conslaw.terms import build_library, check_law, find_multiterm_laws, merge_candidates, prune_library
+from conslaw.discovery.discover import merge_candidate_lists
+from conslaw.terms import build_library, check_law, find_multiterm_laws, prune_library
 from conslaw.terms.search import SEARCH_TOLERANCE, quadratic_forms
 from conslaw.terms.solve import (
     LIMIT_FLOOR, backward_elimination, forward_selection, generalized_spectrum, restricted_fit,
@@ -189,14 +190,13 @@ def test_bad_input_is_a_clear_error():
 
 def test_same_law_from_both_searches_is_shown_once():
     dataset = load_dataset("pendulum", n_trajectories=10)
-    train, control, _ = prepare_data(dataset, DiscoveryConfig())
     terms = find_multiterm_laws(dataset)
     assert len(terms.accepted) == 1 and terms.accepted[0]["size"] == 7
     formula = {**terms.accepted[0], "expression": "p**2 - 3.0*cos(q)", "origin": "formula",
                "rank": 1}
     spurious = {**formula, "expression": "p*q", "accepted": False, "size": 3}
-    merged, laws = merge_candidates([formula, spurious], terms.candidates, dataset.columns,
-                                    train, control.x[:256])
+    merged, laws = merge_candidate_lists([[formula, spurious], terms.candidates], dataset,
+                                         window=25)
     assert [c["origin"] for c in merged] == ["formula", "formula"]
     assert merged[0]["variants"] == 1 and not merged[1]["accepted"]
     assert laws == [1] and [c["rank"] for c in merged] == [1, 2]

@@ -262,13 +262,8 @@ def mark_independent(candidates: list[dict], columns: tuple[str, ...], states: S
 def _expression_signatures(candidates: list[dict], columns: tuple[str, ...],
                            states: np.ndarray) -> np.ndarray:
     """Like ``_law_signatures``, from the candidates' expressions (any origin)."""
-    symbols = sympy.symbols(columns)
     rows = []
-    for candidate in candidates:
-        expression = sympy.sympify(candidate["expression"], locals=dict(zip(columns, symbols)))
-        function = sympy.lambdify(symbols, expression, "numpy")
-        with np.errstate(all="ignore"):
-            values = np.broadcast_to(np.asarray(function(*states.T), dtype=float), (len(states),))
+    for values in _law_values(candidates, columns, states):
         values = values - values.mean()
         norm = np.linalg.norm(values)
         rows.append(values / norm if norm > 0 and np.isfinite(norm) else np.zeros_like(values))
@@ -283,8 +278,8 @@ def merge_candidate_lists(lists: list[list[dict]], dataset: TrajectoryDataset,
     def order(candidate: dict) -> float:
         return _description_length(candidate["conservation"]["true"], candidate["size"])
 
-    accepted = sorted((c for group in lists for c in group if c["accepted"]), key=order)
-    rejected = sorted((c for group in lists for c in group if not c["accepted"]),
+    accepted = sorted((dict(c) for group in lists for c in group if c["accepted"]), key=order)
+    rejected = sorted((dict(c) for group in lists for c in group if not c["accepted"]),
                       key=lambda c: _rejection_order(c["conservation"]["true"],
                                                      c["conservation"]["random"]))
     train, control, _ = prepare_data(dataset, DiscoveryConfig(window=window))

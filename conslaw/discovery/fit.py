@@ -18,6 +18,7 @@ from itertools import product
 from typing import Optional, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from conslaw.discovery.score import SegmentedStates, gradient_form, smallest_ratio, within_segment_form
 from conslaw.dsl.grammar import GradientEvaluator, NodeTable
@@ -204,8 +205,14 @@ def fit_chunk(table: NodeTable, nodes: Sequence[int], true_data: SegmentedStates
               grid_states: int = 256, seed: int = 0) -> list[dict]:
     """Fit a chunk of formulas on the true data and on the random control; one dict each.
 
-    This is the unit of parallel work (joblib/dask) and of checkpointing.
+    This is the unit of parallel work (joblib/dask) and of checkpointing. BLAS runs
+    single-threaded: the matrices are tiny and parallelism comes from the chunks.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_chunk(table, nodes, true_data, random_data, test_data, grid_states, seed)
+
+
+def _fit_chunk(table, nodes, true_data, random_data, test_data, grid_states, seed) -> list[dict]:
     true_fitter = FormulaFitter(table, true_data, grid_states=grid_states, seed=seed)
     random_fitter = FormulaFitter(table, random_data, grid_states=grid_states, seed=seed)
     test_fitter = FormulaFitter(table, test_data, grid_states=grid_states, seed=seed) if test_data else None
