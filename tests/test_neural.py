@@ -118,8 +118,9 @@ def test_noether_loss_forms():
     embed = law_embedding("q**2 + p**2", ["q", "p"])
     start = torch.tensor([1.0, 0.0])
     predictions = torch.tensor([[0.0, 1.0], [2.0, 0.0]])
-    # form a: (1-1)^2 and (4-1)^2 averaged; form b: (1-1)^2 and (4-1)^2 averaged as well
+    # g = q^2 + p^2: g(x0) = 1; predictions g = 1, 4 -> form a averages (1-1)^2 and (4-1)^2
     assert float(noether_loss(embed, {}, start, predictions, "a")) == pytest.approx(4.5)
+    # predictions g = 4, 4 -> form a: 9 and 9; form b: (4-1)^2 and (4-4)^2
     predictions = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
     assert float(noether_loss(embed, {}, start, predictions, "a")) == pytest.approx(9.0)
     assert float(noether_loss(embed, {}, start, predictions, "b")) == pytest.approx(4.5)

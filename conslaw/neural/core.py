@@ -54,10 +54,11 @@ def noether_loss(embed: EmbedFn, phi: Params, start: torch.Tensor, predictions: 
 
 @dataclass(frozen=True)
 class Tailoring:
-    """How predictions are tailored: the embedding, the loss form and the inner step size.
+    """How predictions are tailored: the embedding function g and the Noether loss form.
 
-    The inner learning rate is ``exp(meta["log_inner_lr"])``; ``meta["embedding"]`` holds
-    the embedding parameters phi (an empty dict for a fixed, e.g. symbolic, law).
+    The learnable parts live in a separate ``meta`` dict (see ``initial_meta``):
+    ``meta["embedding"]`` holds phi (empty for a fixed, e.g. symbolic, law) and the inner
+    learning rate is ``exp(meta["log_inner_lr"])``.
     """
 
     embed: EmbedFn
