@@ -172,19 +172,39 @@ def load_file(
     seed: int = 0,
     block_test_fraction: float = BLOCK_TEST_FRACTION,
 ) -> TrajectoryDataset:
-    """Load a long-format CSV/NPZ file as a ``TrajectoryDataset`` in coherent SI units.
+    """Load a long-format CSV/NPZ file as a ``TrajectoryDataset`` in coherent SI units
+    (see ``dataset_from_table`` for the columns, units and split)."""
+    file = Path(path)
+    return dataset_from_table(
+        read_table(file), units, name=file.stem, source=str(file),
+        trajectory_column=trajectory_column, time_column=time_column,
+        test_fraction=test_fraction, seed=seed, block_test_fraction=block_test_fraction)
+
+
+def dataset_from_table(
+    table: Mapping[str, np.ndarray],
+    units: str | Mapping[str, str | ParsedUnit],
+    *,
+    name: str,
+    source: str,
+    trajectory_column: str = "trajectory",
+    time_column: str = "t",
+    test_fraction: float = 0.5,
+    seed: int = 0,
+    block_test_fraction: float = BLOCK_TEST_FRACTION,
+) -> TrajectoryDataset:
+    """A long-format table (column name -> values) as a ``TrajectoryDataset`` in coherent SI.
 
     The state columns are exactly those named in ``units`` (other columns are ignored). A
     unit given for ``time_column`` sets the time unit (seconds otherwise). Without
-    ``trajectory_column`` the file is one trajectory, split in time (last
+    ``trajectory_column`` the table is one trajectory, split in time (last
     ``block_test_fraction`` is test); otherwise whole trajectories are split by a seeded
     shuffle with ``test_fraction`` of them in test. Derivatives are finite differences in t.
     """
-    file = Path(path)
+    file = Path(source)
     parsed = resolve_units(units)
     test_fraction = check_fraction("test_fraction", test_fraction)
     block_test_fraction = check_fraction("block_test_fraction", block_test_fraction)
-    table = read_table(file)
 
     time_factor = 1.0
     if time_column in parsed:
@@ -222,7 +242,7 @@ def load_file(
         split = f"by trajectory: seeded shuffle (seed {seed}), {len(test)} of {len(trajectories)} test"
 
     return TrajectoryDataset(
-        name=file.stem,
+        name=name,
         columns=columns,
         dimensions=tuple(parsed[c].dimension for c in columns),
         train=train,
@@ -230,7 +250,7 @@ def load_file(
         units={c: parsed[c].text for c in columns},
         derivatives="finite-difference",
         metadata={
-            "source": str(file),
+            "source": source,
             "trajectory_ids": ids,
             "test_trajectory_ids": test_ids,
             "split": split,

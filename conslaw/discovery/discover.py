@@ -283,9 +283,11 @@ def merge_candidate_lists(lists: list[list[dict]], dataset: TrajectoryDataset,
                       key=lambda c: _rejection_order(c["conservation"]["true"],
                                                      c["conservation"]["random"]))
     train, control, _ = prepare_data(dataset, DiscoveryConfig(window=window))
+    reference = control.x[:256]
     if accepted:
-        accepted = merge_same_laws(
-            accepted, _expression_signatures(accepted, dataset.columns, control.x[:256]))
+        accepted = merge_same_laws(accepted, _expression_signatures(accepted, dataset.columns, reference))
+    if rejected:
+        rejected = merge_same_laws(rejected, _expression_signatures(rejected, dataset.columns, reference))
     for candidate in accepted + rejected:
         candidate["independent"] = False
     independent = mark_independent(accepted, dataset.columns, train)
@@ -347,9 +349,13 @@ def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = Non
                          key=lambda r: _rejection_order(r["ratio_true"], r["ratio_random"]))
     near_misses = near_misses[:NEAR_MISSES]
     accepted = [_candidate(space, r, True) for r in accepted_records]
+    rejected = [_candidate(space, r, False) for r in near_misses]
+    reference = control.x[:256]
     if accepted:
-        accepted = merge_same_laws(accepted, _law_signatures(space, accepted, control.x[:256]))
-    candidates = accepted + [_candidate(space, r, False) for r in near_misses]
+        accepted = merge_same_laws(accepted, _law_signatures(space, accepted, reference))
+    if rejected:
+        rejected = merge_same_laws(rejected, _law_signatures(space, rejected, reference))
+    candidates = accepted + rejected
     for rank, candidate in enumerate(candidates, start=1):
         candidate["rank"] = rank
     independent = mark_independent(accepted, dataset.columns, train)
