@@ -38,7 +38,7 @@ def main() -> None:
     print(f"{'system':<14}{'operators':<10}{'formulas':>10}{'seconds':>10}{'formulas/s':>12}"
           f"{'peak MB':>10}{'x depth-1':>10}")
     for name, (columns, units) in SYSTEMS.items():
-        for label, operators in [("paper", PAPER_OPERATORS), ("+sqrt", PAPER_OPERATORS + ("sqrt",)),
+        for label, operators in [("paper", PAPER_OPERATORS),
                                  ("extended", PAPER_OPERATORS + EXTENDED_OPERATORS)]:
             if name == "oscillator2d" and label != "paper":
                 continue
@@ -49,6 +49,17 @@ def main() -> None:
             shallower = time.perf_counter() - start
             print(f"{name:<14}{label:<10}{len(space):>10}{seconds:>10.2f}{len(space) / seconds:>12.0f}"
                   f"{peak / 2**20:>10.0f}{seconds / shallower:>10.1f}")
+    print("\ncost of each opt-in operator on the pendulum: formulas (seconds) by depth")
+    columns, units = SYSTEMS["pendulum"]
+    dimensions = [parse_unit(u).dimension for u in units]
+    print(f"{'operators':<16}" + "".join(f"{d:>16}" for d in range(4, args.depth + 1)))
+    for extra in ((),) + tuple((op,) for op in EXTENDED_OPERATORS):
+        cells = []
+        for depth in range(4, args.depth + 1):
+            start = time.perf_counter()
+            space = enumerate_formulas(columns, dimensions, depth, operators=PAPER_OPERATORS + extra)
+            cells.append(f"{len(space)} ({time.perf_counter() - start:.2f})")
+        print(f"{'paper' + ''.join('+' + e for e in extra):<16}" + "".join(f"{c:>16}" for c in cells))
     space, _, _ = measure(*SYSTEMS["pendulum"], args.depth, PAPER_OPERATORS)
     print("\npendulum pruning (candidates removed at each step):")
     for step, removed in space.removed.items():

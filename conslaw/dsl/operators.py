@@ -111,6 +111,11 @@ OPERATORS: dict[str, Operator] = {
                      lambda a: a ** 3, lambda a, r: (3.0 * a * a,), scale_redundant=True),
     "sqrt": Operator("sqrt", 1, _power_rule(Fraction(1, 2)), np.sqrt, _method("sqrt"), sympy.sqrt,
                      lambda a, r: (0.5 / r,), scale_redundant=True),
+    "inv": Operator("inv", 1, _power_rule(Fraction(-1)), lambda a: 1.0 / a, lambda a: 1.0 / a,
+                    lambda a: 1 / a, lambda a, r: (-r * r,), scale_redundant=True),
+    "rsqrt": Operator("rsqrt", 1, _power_rule(Fraction(-1, 2)), lambda a: a ** -0.5,
+                      _method("rsqrt"), lambda a: 1 / sympy.sqrt(a), lambda a, r: (-0.5 * r / a,),
+                      scale_redundant=True),
     "exp": Operator("exp", 1, _dimensionless_argument, np.exp, _method("exp"), sympy.exp,
                     lambda a, r: (r,)),
     "log": Operator("log", 1, _dimensionless_argument, np.log, _method("log"), sympy.log,
@@ -120,4 +125,4 @@ OPERATORS: dict[str, Operator] = {
 }
 
 PAPER_OPERATORS = ("+", "-", "*", "/", "sin", "cos", "square")
-EXTENDED_OPERATORS = ("cube", "sqrt", "exp", "log", "abs")
+EXTENDED_OPERATORS = ("cube", "sqrt", "inv", "rsqrt", "exp", "log", "abs")
