@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--meta-epochs", type=int, default=100)
     parser.add_argument("--loss-form", default="central")
-    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--dtype", default="float32", choices=["float64", "float32"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads in the ranking process")
     parser.add_argument("--discover-depth", type=int, default=None)
     parser.add_argument("--true-law-only", action="store_true", help="rank only the true law (loss-form study)")
