@@ -228,8 +228,11 @@ def _attach_tailoring(candidates: list[dict], tailoring: dict) -> None:
 
 
 def build_result(options: SearchOptions, dataset: TrajectoryDataset, formulas: Optional[dict],
-                 terms: Optional[dict], tailoring: Optional[dict], symmetries: Optional[dict]) -> dict:
-    candidates, laws = _merged_candidates(formulas, terms, dataset, options)
+                 terms: Optional[dict], ranked: tuple[list[dict], list[int]],
+                 tailoring: Optional[dict], symmetries: Optional[dict]) -> dict:
+    """result.json's content from each stage's output (``ranked``: the merged candidates and
+    the ranks of the independent laws)."""
+    candidates, laws = ranked
     if tailoring is not None:
         _attach_tailoring(candidates, tailoring)
     counts = dict(formulas["counts"]) if formulas else {"enumerated": 0, "fitted": 0, "non_finite": 0}
@@ -281,11 +284,11 @@ def run_search(options: SearchOptions, echo: Callable[[str], None] = print) -> d
         LOGGER.info("conslaw %s search on %s", conslaw.__version__, dataset.name)
         formulas = _discovery(options, dataset, run) if options.mode != "terms" else None
         terms = _terms(options, dataset, run)
-        candidates, _ = _merged_candidates(formulas, terms, dataset, options)
-        tailoring = _tailoring(options, dataset, candidates, run)
+        ranked = _merged_candidates(formulas, terms, dataset, options)
+        tailoring = _tailoring(options, dataset, ranked[0], run)
         rollouts = tailoring.pop("rollouts", None) if tailoring else None
-        symmetries = _symmetries(options, dataset, candidates)
-        result = build_result(options, dataset, formulas, terms, tailoring, symmetries)
+        symmetries = _symmetries(options, dataset, ranked[0])
+        result = build_result(options, dataset, formulas, terms, ranked, tailoring, symmetries)
         write_result_files(run, result)
         if rollouts:
             write_rollouts(run, rollouts)

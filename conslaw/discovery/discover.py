@@ -175,17 +175,20 @@ def _candidate(space: FormulaSpace, record: dict, accepted: bool) -> dict:
     }
 
 
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Each row centred and scaled to unit norm (zeros where that is not finite)."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    usable = (norms > 0) & np.isfinite(norms)
+    return np.where(usable, centred / np.where(usable, norms, 1.0), 0.0)
+
+
 def _law_signatures(space: FormulaSpace, candidates: list[dict], states: np.ndarray) -> np.ndarray:
     """Each law's values at reference states, centred and scaled to unit norm."""
     evaluator = Evaluator(space.table, states)
-    rows = []
-    for candidate in candidates:
-        values = np.broadcast_to(evaluator(candidate["_node"], candidate["_parameters"]),
-                                 (len(states),)).astype(float)
-        values = values - values.mean()
-        norm = np.linalg.norm(values)
-        rows.append(values / norm if norm > 0 and np.isfinite(norm) else np.zeros_like(values))
-    return np.array(rows)
+    return _unit_rows(np.array([
+        np.broadcast_to(evaluator(c["_node"], c["_parameters"]), (len(states),)).astype(float)
+        for c in candidates]))
 
 
 def merge_same_laws(candidates: list[dict], signatures: np.ndarray) -> list[dict]:
@@ -262,12 +265,7 @@ def mark_independent(candidates: list[dict], columns: tuple[str, ...], states: S
 def _expression_signatures(candidates: list[dict], columns: tuple[str, ...],
                            states: np.ndarray) -> np.ndarray:
     """Like ``_law_signatures``, from the candidates' expressions (any origin)."""
-    rows = []
-    for values in _law_values(candidates, columns, states):
-        values = values - values.mean()
-        norm = np.linalg.norm(values)
-        rows.append(values / norm if norm > 0 and np.isfinite(norm) else np.zeros_like(values))
-    return np.array(rows)
+    return _unit_rows(_law_values(candidates, columns, states))
 
 
 def merge_candidate_lists(lists: list[list[dict]], dataset: TrajectoryDataset,
