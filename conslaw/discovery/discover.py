@@ -82,16 +82,10 @@ class CheckpointStore(Protocol):
     def save(self, name: str, value: Any) -> None: ...
 
 
-@dataclass
-class DiscoveryResult:
-    """The discovery stage's output: ranked candidates (dicts in result.json's schema)."""
+class RankedCandidates:
+    """Views of a ranked ``candidates`` list (dicts in result.json's candidate schema)."""
 
     candidates: list[dict]
-    laws: list[int]
-    counts: dict
-    timings: dict
-    space_summary: dict
-    config: dict = field(default_factory=dict)
 
     @property
     def accepted(self) -> list[dict]:
@@ -100,6 +94,18 @@ class DiscoveryResult:
     @property
     def independent(self) -> list[dict]:
         return [c for c in self.candidates if c["independent"]]
+
+
+@dataclass
+class DiscoveryResult(RankedCandidates):
+    """The discovery stage's output: ranked candidates, counts and timings."""
+
+    candidates: list[dict]
+    laws: list[int]
+    counts: dict
+    timings: dict
+    space_summary: dict
+    config: dict = field(default_factory=dict)
 
 
 def prepare_data(dataset: TrajectoryDataset, config: DiscoveryConfig):
@@ -124,7 +130,7 @@ def _rejection_order(true_ratio: float, random_ratio: Optional[float]) -> tuple:
     return (0, float(np.log10(max(true_ratio, R_FLOOR) / random_ratio)))
 
 
-def _is_accepted(record: dict, threshold: float) -> bool:
+def is_accepted(record: dict, threshold: float) -> bool:
     random_ratio = record["ratio_random"]
     held_out = record["ratio_test"] if record["ratio_test"] is not None else record["ratio_true"]
     ratios = (record["ratio_true"], held_out, random_ratio)
@@ -146,7 +152,7 @@ def _transcendental_base(space: FormulaSpace, node: int) -> bool:
     return bool(base.has(sympy.sin, sympy.cos, sympy.exp, sympy.log))
 
 
-def _rounded(value: float, digits: int = 6) -> float:
+def rounded(value: float, digits: int = 6) -> float:
     return float(f"{value:.{digits}g}")
 
 
@@ -154,7 +160,7 @@ def _candidate(space: FormulaSpace, record: dict, accepted: bool) -> dict:
     table, node = space.table, record["node"]
     parameters = record["parameters"]
     units = table.parameter_units(node)
-    expression = table.to_sympy(node, [_rounded(v) for v in parameters])
+    expression = table.to_sympy(node, [rounded(v) for v in parameters])
     return {
         "rank": None,
         "expression": str(expression),
@@ -340,10 +346,10 @@ def discover(dataset: TrajectoryDataset, config: Optional[DiscoveryConfig] = Non
     flat = [record for chunk in records for record in chunk]
     usable = [r for r in flat if r["status"] in ("ok", "degenerate")]
     accepted_records = sorted(
-        (r for r in usable if _is_accepted(r, config.threshold)),
+        (r for r in usable if is_accepted(r, config.threshold)),
         key=lambda r: (_description_length(r["ratio_true"], space.table[r["node"]].size),
                        _transcendental_base(space, r["node"]), r["node"]))
-    near_misses = sorted((r for r in usable if not _is_accepted(r, config.threshold)),
+    near_misses = sorted((r for r in usable if not is_accepted(r, config.threshold)),
                          key=lambda r: _rejection_order(r["ratio_true"], r["ratio_random"]))
     near_misses = near_misses[:NEAR_MISSES]
     accepted = [_candidate(space, r, True) for r in accepted_records]

@@ -14,7 +14,7 @@ Stages (each timed in ``TermSearchResult.timings``):
    law is not a result (see docs/terms.md).
 4. ``sparse``: sparse laws extracted from the candidate span (``conslaw.terms.solve.extract_laws``),
    all within ``sparsity_tolerance`` of the best one's ratio, each accepted by the discovery
-   stage's rule (``_is_accepted``): training and held-out test
+   stage's rule (``is_accepted``): training and held-out test
    ratios ``threshold`` times below the ratio of the same terms refitted on the random control,
    which must itself reach ``MIN_RANDOM_RATIO``.
 5. ``rank``: merge, rank by description length, mark a functionally independent set with
@@ -32,8 +32,8 @@ from threadpoolctl import threadpool_limits
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.discover import (
-    MIN_RANDOM_RATIO, DiscoveryConfig, _is_accepted, _rounded, mark_independent, merge_same_laws,
-    prepare_data,
+    MIN_RANDOM_RATIO, DiscoveryConfig, RankedCandidates, is_accepted, mark_independent,
+    merge_same_laws, prepare_data, rounded,
 )
 from conslaw.discovery.score import SegmentedStates
 from conslaw.dsl.units import format_unit
@@ -52,7 +52,7 @@ NEAR_MISSES = 10
 
 
 @dataclass
-class TermSearchResult:
+class TermSearchResult(RankedCandidates):
     """Multi-term candidates (dicts in result.json's candidate schema, ``origin`` "terms")."""
 
     candidates: list[dict]
@@ -60,14 +60,6 @@ class TermSearchResult:
     counts: dict
     timings: dict
     config: dict = field(default_factory=dict)
-
-    @property
-    def accepted(self) -> list[dict]:
-        return [c for c in self.candidates if c["accepted"]]
-
-    @property
-    def independent(self) -> list[dict]:
-        return [c for c in self.candidates if c["independent"]]
 
 
 @dataclass
@@ -112,7 +104,7 @@ def _candidate(library: TermLibrary, law: SparseLaw, reference: int, record: dic
     terms = [library.sympy_term(i) for i in [reference] + others]
     symbols = [sympy.Symbol(f"c{k}") for k in range(len(others))]
     template = sympy.Add(terms[0], *[c * t for c, t in zip(symbols, terms[1:])], evaluate=False)
-    expression = terms[0] + sum((sympy.Float(_rounded(relative[i]), 15) * t
+    expression = terms[0] + sum((sympy.Float(rounded(relative[i]), 15) * t
                                  for i, t in zip(others, terms[1:])), sympy.Integer(0))
     return {
         "rank": None,
@@ -207,7 +199,7 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
     candidates = vectors[:, ratios <= limit]
     dense_accepted = sum(
-        _is_accepted(_record(float(ratio), random_ratio, vectors[:, i], test_forms), threshold)
+        is_accepted(_record(float(ratio), random_ratio, vectors[:, i], test_forms), threshold)
         for i, ratio in enumerate(ratios[:candidates.shape[1]]))
     timings["dense_s"] = time.perf_counter() - start
 
@@ -217,7 +209,7 @@ def _search(dataset: TrajectoryDataset, term_depth: int, max_factors: int, thres
     def judge(law: SparseLaw) -> bool:
         random = restricted_fit(control_forms.A, control_forms.B, law.support)[0]
         records[law.support.tobytes()] = _record(law.ratio, random, law.coefficients, test_forms)
-        return _is_accepted(records[law.support.tobytes()], threshold)
+        return is_accepted(records[law.support.tobytes()], threshold)
 
     def candidate(law: SparseLaw, accepted: bool) -> dict:
         return _candidate(library, law, _reference_term(law, train_forms.B),
@@ -298,12 +290,12 @@ def check_law(dataset: TrajectoryDataset, expression: str, *, threshold: float =
     random_ratio = restricted_fit(control_forms.A, control_forms.B, np.arange(len(terms)))[0]
     record = _record(ratio_of(coefficients, train_forms.A, train_forms.B), random_ratio,
                      coefficients, forms(test) if test is not None else None)
-    return {**record, "accepted": _is_accepted(record, threshold)}
+    return {**record, "accepted": is_accepted(record, threshold)}
 
 
 def _record(ratio: float, random_ratio: float, coefficients: np.ndarray,
             test_forms: Optional[_Forms]) -> dict:
-    """The fields of a discovery fit record that ``_is_accepted`` reads."""
+    """The fields of a discovery fit record that ``is_accepted`` reads."""
     test = ratio_of(coefficients, test_forms.A, test_forms.B) if test_forms is not None else None
     return {"status": "ok", "ratio_true": ratio, "ratio_random": random_ratio, "ratio_test": test}
 
