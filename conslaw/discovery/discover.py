@@ -131,6 +131,8 @@ def _rejection_order(true_ratio: float, random_ratio: Optional[float]) -> tuple:
 
 
 def is_accepted(record: dict, threshold: float) -> bool:
+    """The acceptance rule of the module docstring, on a fit record (``ratio_true``,
+    ``ratio_random``, ``ratio_test``, ``status``)."""
     random_ratio = record["ratio_random"]
     held_out = record["ratio_test"] if record["ratio_test"] is not None else record["ratio_true"]
     ratios = (record["ratio_true"], held_out, random_ratio)
@@ -153,6 +155,7 @@ def _transcendental_base(space: FormulaSpace, node: int) -> bool:
 
 
 def rounded(value: float, digits: int = 6) -> float:
+    """``value`` to ``digits`` significant digits, as fitted numbers are shown in expressions."""
     return float(f"{value:.{digits}g}")
 
 
