@@ -188,8 +188,8 @@ def _tailoring(options: SearchOptions, dataset: TrajectoryDataset, candidates: l
         result = run_tailoring(
             _dataset_source(options, dataset), laws, top=options.top, inner_lrs=options.inner_lrs,
             meta_epochs=options.meta_epochs, loss_form=options.loss_form, seeds=options.seeds,
-            jobs=options.jobs, backend=options.backend, cache_dir=run.checkpoint_dir / "models",
-            progress=progress, checkpoint=run.store(".json"))
+            jobs=options.jobs, backend=options.backend, scheduler=options.scheduler,
+            cache_dir=run.checkpoint_dir / "models", progress=progress, checkpoint=run.store())
     finally:
         for bar in bars.values():
             bar.close()

@@ -138,3 +138,23 @@ def test_export_formats_round_trip(tmp_path):
     assert str(sympy.sympify(law)) in exported
     bad = conslaw("export", str(out), "--format", "docx")
     assert bad.returncode == 2 and "docx" in bad.stderr
+
+
+def test_full_pipeline_small_writes_evaluation_rollouts_and_plots(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("search", "--dataset", "pendulum", "--mode", "terms", "--seeds", "1",
+                    "--meta-epochs", "2", "--top", "2", "--inner-lrs", "0.1", "--quiet",
+                    "--out", str(out))
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "result.json").read_text())
+    selected = sympy.expand(sympy.sympify(saved["selected"]["expression"]))
+    q, p = sympy.symbols("q p")
+    assert float(selected.coeff(sympy.cos(q)) / selected.coeff(p**2)) == pytest.approx(-3, rel=1e-2)
+    evaluation = saved["evaluation"]
+    for method in ("vanilla", "finetune", "tailored", "noether", "oracle", "hnn"):
+        assert np.isfinite(evaluation[f"{method}_rmse"]), method
+    assert saved["candidates"][0]["tailoring"]["best_inner_lr"] in (0.0, 0.1)
+    with np.load(out / "rollouts.npz") as rollouts:
+        assert {"times", "truth", "vanilla", "noether", "oracle"} <= set(rollouts.files)
+        assert rollouts["noether"].shape == rollouts["truth"].shape
+    assert {p.name for p in (out / "plots").glob("*.png")} >= {"rollouts.png", "phase_q_p.png"}

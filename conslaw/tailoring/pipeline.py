@@ -216,6 +216,15 @@ def _rollout_rmse(
     return np.where(np.isfinite(rmse), rmse, np.inf)
 
 
+def _test_paths(make_field: Callable[[int], Callable[[torch.Tensor], torch.Tensor]],
+                setup: "_SeedSetup", method: str) -> list:
+    """Predicted states (B, T, d) from the initial states of the first test time grid, as
+    nested lists so that JSON checkpoints can keep them."""
+    group = setup.test[0]
+    with torch.no_grad():
+        return rollout(make_field(group.x0.shape[0]), group.x0, group.t, method).tolist()
+
+
 class _StackedLoss:
     """Several Noether losses over one batch: rows ``[i*rows, (i+1)*rows)`` use loss i."""
 
@@ -321,14 +330,17 @@ class TailoringResults:
     evaluation: dict
     protocol: dict
     timings: dict = field(default_factory=dict)
+    rollouts: Optional[dict] = None
 
     def to_dict(self) -> dict:
+        """result.json's tailoring fields, plus ``"rollouts"`` (arrays, for rollouts.npz)."""
         return {
             "candidates": [c.to_dict() for c in self.candidates],
             "selected": self.selected,
             "evaluation": self.evaluation,
             "protocol": self.protocol,
             "timings": self.timings,
+            "rollouts": self.rollouts,
         }
 
     def table(self) -> str:
@@ -359,6 +371,8 @@ class TailoringResults:
 def _evaluate_seed(source: DatasetSource, seed: int, protocol: TailoringProtocol, cache_dir,
                    selected_law: Optional[sympy.Expr], true_law: Optional[str],
                    known: Optional[dict], threads: Optional[int]) -> dict:
+    """Every method's test RMSE on one seed; on the ranking seed (``known`` given) also the
+    test rollouts of the first time grid (``"rollouts"``: times, truth and one array a method)."""
     if threads:
         torch.set_num_threads(threads)
     dataset = source(seed) if callable(source) else source
@@ -366,6 +380,13 @@ def _evaluate_seed(source: DatasetSource, seed: int, protocol: TailoringProtocol
     known = known or {}
     out: dict[str, Any] = {"seed": seed, "inner_lr": {}}
     out["vanilla"] = _model_rmse(setup, setup.params, None, 0.0, protocol, "test")
+    paths = None
+    if known is not None:
+        group = setup.test[0]
+        paths = {"times": group.t.tolist(), "truth": group.truth.tolist(),
+                 "vanilla": _test_paths(lambda size: TailoredField(
+                     setup.mlp, setup.params, None, 0.0, protocol.inner_steps, protocol.engine),
+                     setup, protocol.integrator)}
     if setup.hnn is not None:
         out["hnn"] = float(_rollout_rmse(lambda size: setup.hnn, setup.test, 1, protocol.integrator)[0])
     control = meta_tailor(setup.mlp, setup.params, None, setup.x_train, setup.dxdt_train, 0.0,
@@ -400,6 +421,14 @@ def _evaluate_seed(source: DatasetSource, seed: int, protocol: TailoringProtocol
                 out[method] = None
                 continue
         out[method] = _model_rmse(setup, params, loss.pointwise, lr, protocol, "test")
+        if paths is not None:
+            paths[method] = _test_paths(lambda size: TailoredField(
+                setup.mlp, params, loss.pointwise, lr, protocol.inner_steps, protocol.engine),
+                setup, protocol.integrator)
+    if paths is not None:
+        if "oracle" in laws and "oracle" not in paths and "noether" in paths:
+            paths["oracle"] = paths["noether"]  # the same law: the same model and rollout
+        out["rollouts"] = paths
     return out
 
 
@@ -550,6 +579,7 @@ def run_tailoring(
                 checkpoint.save(f"seed{outcome['seed']}/evaluation", outcome)
         if progress:
             progress("evaluation", min(offset + wave_size, len(todo)), len(todo))
+    rollouts = per_seed[ranking_seed].pop("rollouts", None) if ranking_seed in per_seed else None
     evaluation = _aggregate([per_seed[s] for s in seed_list], true_law)
     timings["evaluation"] = time.perf_counter() - started
 
@@ -557,5 +587,5 @@ def run_tailoring(
     protocol_dict.update(training=asdict(protocol.training), loss_dt=setup.loss_dt, ranking_seed=ranking_seed)
     return TailoringResults(
         candidates=[results[c.id] for c in normalized], selected=selected, evaluation=evaluation,
-        protocol=protocol_dict, timings=timings,
+        protocol=protocol_dict, timings=timings, rollouts=rollouts,
     )
