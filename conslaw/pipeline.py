@@ -220,6 +220,26 @@ def _symmetries(options: SearchOptions, dataset: TrajectoryDataset, candidates: 
             "note": "time-dependent laws are out of scope: every law is a function of the state"}
 
 
+def _symmetry_figure(run: RunDirectory, symmetries: dict, dataset: TrajectoryDataset) -> Path:
+    """plots/symmetry_flows.png: the flow each independent law generates, on the plane of each
+    canonical pair and, with two or more pairs, on the plane of the first two coordinates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from conslaw.symmetry import plot_symmetry_flows
+
+    pairs = [tuple(pair) for pair in symmetries["pairs"]]
+    planes = list(pairs) + ([(pairs[0][0], pairs[1][0])] if len(pairs) > 1 else [])
+    medians = dict(zip(dataset.columns, np.median(dataset.stacked("train"), axis=0)))
+    laws = {f"{name} = {entry['law']}": entry["law"] for name, entry in symmetries["generators"].items()}
+    figure = plot_symmetry_flows(laws, pairs, planes, base_point=medians,
+                                 energy=symmetries["energy"])
+    path = run.plots_dir / "symmetry_flows.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
 def _attach_tailoring(candidates: list[dict], tailoring: dict) -> None:
     by_id = {entry["id"]: entry["tailoring"] for entry in tailoring["candidates"]}
     for candidate in candidates:
@@ -275,6 +295,10 @@ def run_search(options: SearchOptions, echo: Callable[[str], None] = print) -> d
                                             quiet=options.quiet, log_level=options.log_level)
         run.write_config(options.to_dict())  # checks the conslaw version, records --jobs etc.
     dataset = load_search_dataset(options)  # bad input fails here, before any file is touched
+    if options.canonical:
+        from conslaw.symmetry import parse_canonical_pairs
+
+        parse_canonical_pairs(options.canonical, dataset.columns)
     if options.resume is None:
         out = Path(options.out) if options.out else default_run_path(dataset.name)
         run = RunDirectory(out, overwrite=options.overwrite)
@@ -294,6 +318,8 @@ def run_search(options: SearchOptions, echo: Callable[[str], None] = print) -> d
             write_rollouts(run, rollouts)
         if options.plots:
             make_plots(run, result, dataset, rollouts)
+            if symmetries and symmetries["generators"]:
+                _symmetry_figure(run, symmetries, dataset)
         LOGGER.info("run complete")
     if not options.quiet:
         echo(format_summary(result, run.output_paths()))

@@ -158,3 +158,24 @@ def test_full_pipeline_small_writes_evaluation_rollouts_and_plots(tmp_path):
         assert {"times", "truth", "vanilla", "noether", "oracle"} <= set(rollouts.files)
         assert rollouts["noether"].shape == rollouts["truth"].shape
     assert {p.name for p in (out / "plots").glob("*.png")} >= {"rollouts.png", "phase_q_p.png"}
+
+
+def test_canonical_pairs_give_generators_brackets_and_the_flow_figure(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("search", "--dataset", "oscillator2d", "--mode", "terms", "--no-tailor",
+                    "--canonical", "x:px,y:py", "--quiet", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    symmetries = json.loads((out / "result.json").read_text())["symmetries"]
+    assert symmetries["pairs"] == [["x", "px"], ["y", "py"]]
+    x, y, px, py = sympy.symbols("x y px py")
+    for entry in symmetries["generators"].values():
+        law = sympy.sympify(entry["law"])
+        assert sympy.simplify(sympy.sympify(entry["generator"]["x"]) - sympy.diff(law, px)) == 0
+        assert sympy.simplify(sympy.sympify(entry["generator"]["px"]) + sympy.diff(law, x)) == 0
+    # Every independent law commutes with the energy (each is conserved).
+    assert all(b["zero"] for b in symmetries["brackets"] if b["right"] == "H")
+    assert (out / "plots" / "symmetry_flows.png").is_file()
+    bad = conslaw("search", "--dataset", "oscillator2d", "--canonical", "x:q", "--no-tailor",
+                  "--out", str(tmp_path / "bad"))
+    assert bad.returncode != 0 and "q" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()  # rejected before the run directory is made

@@ -181,8 +181,11 @@ def plot_phase_portraits(plots_dir: Path, result: Mapping[str, Any], dataset: Tr
                 law = laws[panel]
                 values = _numpy_law(law, columns)(grid)
                 finite = values[np.isfinite(values)]
-                if finite.size:
-                    levels = np.unique(np.quantile(finite, np.linspace(0.02, 0.98, 14)))
+                levels = np.unique(np.quantile(finite, np.linspace(0.02, 0.98, 14))) if finite.size else []
+                if len(levels) < 2:  # the law does not vary on this plane (it lives on another pair)
+                    axis.text(0.5, 0.5, "law constant on this plane", transform=axis.transAxes,
+                              ha="center", va="center", fontsize=9, color="0.3")
+                else:
                     contours = axis.contour(mesh_a, mesh_b, values, levels=levels, cmap="viridis",
                                             linewidths=1.2)
                     colorbar = figure.colorbar(contours, ax=axis)
