@@ -231,7 +231,9 @@ class _Enumerator:
             if not half_finite.any():
                 continue
             centred = np.where(half_finite, half - half[half_finite].mean(), 0.0)
-            centred /= np.abs(centred).max()
+            peak = np.abs(centred).max()
+            if peak > 0:  # constant for this parameter value: the signature keeps the zeros
+                centred /= peak
             pivot = centred[np.argmax(np.abs(centred) > 1e-6)]
             signature += np.round(centred * np.sign(pivot), 8).tobytes()
         if signature in self.seen_roots:
