@@ -170,3 +170,12 @@ def test_flow_on_plane_and_figure():
     figure = plot_symmetry_flows({"H": H_ISO, "L": L}, PAIRS, [("x", "y"), ("x", "px")], energy=H_ISO)
     titles = [axis.get_title() for axis in figure.axes]
     assert len(titles) == 4 and titles[0].startswith("H: time translation") and titles[2].startswith("L: rotation")
+
+
+def test_partial_energy_generates_time_translation_of_its_degree_of_freedom():
+    pairs = parse_canonical_pairs("x:px,y:py")
+    energy = "(px**2 + py**2)/2 + (x**2 + y**2)/2"
+    text = describe_symmetry("px**2 + x**2", pairs, energy)
+    assert text.startswith("time translation of the (x, px) degree(s) of freedom alone")
+    assert "rate 2" in text
+    assert describe_symmetry("px*py + x*y", pairs, energy).startswith("unrecognised")
