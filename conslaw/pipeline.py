@@ -17,9 +17,10 @@ import numpy as np
 import conslaw
 from conslaw.datasets import TrajectoryDataset, load_dataset, load_file
 from conslaw.discovery import DiscoveryConfig, discover
+from conslaw.discovery.discover import merge_candidate_lists
 from conslaw.dsl import PAPER_OPERATORS, enumerate_formulas
 from conslaw.dsl.units import format_unit, parse_units_spec
-from conslaw.errors import ConslawError, UsageError
+from conslaw.errors import UsageError
 from conslaw.report import (
     RunDirectory, default_run_path, format_summary, progress_bar, write_result_files, write_rollouts,
 )
@@ -163,8 +164,6 @@ def _terms(options: SearchOptions, dataset: TrajectoryDataset, run: RunDirectory
 def _merged_candidates(formulas: Optional[dict], terms: Optional[dict], dataset: TrajectoryDataset,
                        options: SearchOptions) -> tuple[list[dict], list[int]]:
     """One ranked list: accepted laws of both searches (the same law shown once), then the rest."""
-    from conslaw.discovery.discover import merge_candidate_lists
-
     lists = [r["candidates"] for r in (formulas, terms) if r is not None]
     return merge_candidate_lists(lists, dataset, options.window)
 

@@ -9,7 +9,7 @@ import sympy
 import torch
 
 from conslaw.dsl import (
-    ANGLE, DIMENSIONLESS, FREE, Dimension, Evaluator, NodeTable, Node, enumerate_formulas,
+    ANGLE, DIMENSIONLESS, FREE, Dimension, Evaluator, enumerate_formulas,
     format_unit, parse_unit, parse_units_spec,
 )
 from conslaw.dsl.operators import OPERATORS

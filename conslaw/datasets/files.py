@@ -18,19 +18,10 @@ from conslaw.datasets.tables import (
     warn_constant_columns,
 )
 from conslaw.datasets.types import TrajectoryDataset
-from conslaw.dsl.units import ParsedUnit, format_unit, parse_unit, parse_units_spec
+from conslaw.dsl.units import ParsedUnit, parse_unit, parse_units_spec
 from conslaw.errors import ConslawError, UsageError
 
 TIME_DIMENSION = parse_unit("s").dimension
-
-
-def si_factor(unit: ParsedUnit) -> float:
-    """The factor from ``unit`` to coherent SI (kg, m, s, rad, ...).
-
-    Computed as a ratio to the coherent SI unit of the same dimension, so that it stays right
-    whatever base (gram or kilogram) ``ParsedUnit.to_si`` is relative to.
-    """
-    return unit.to_si / parse_unit(format_unit(unit.dimension)).to_si
 
 
 def resolve_units(units: str | Mapping[str, str | ParsedUnit]) -> dict[str, ParsedUnit]:
@@ -211,7 +202,7 @@ def dataset_from_table(
         time_unit = parsed.pop(time_column)
         if time_unit.dimension != TIME_DIMENSION:
             raise UsageError(f"time column {time_column!r} has unit {time_unit.text!r}, which is not a time")
-        time_factor = si_factor(time_unit)
+        time_factor = time_unit.to_si
     if trajectory_column in parsed:
         raise UsageError(f"column {trajectory_column!r} is the trajectory column; it cannot be a state in units")
     if not parsed:
@@ -220,7 +211,7 @@ def dataset_from_table(
     t = numeric_column(_require_column(table, time_column, "time", file), time_column) * time_factor
     columns = tuple(parsed)
     states = np.stack(
-        [numeric_column(_require_column(table, c, "state", file), c) * si_factor(parsed[c]) for c in columns],
+        [numeric_column(_require_column(table, c, "state", file), c) * parsed[c].to_si for c in columns],
         axis=1,
     )
     trajectory_ids = table.get(trajectory_column)
@@ -254,7 +245,7 @@ def dataset_from_table(
             "trajectory_ids": ids,
             "test_trajectory_ids": test_ids,
             "split": split,
-            "to_si": {c: si_factor(parsed[c]) for c in columns},
+            "to_si": {c: parsed[c].to_si for c in columns},
             "time_to_si": time_factor,
             "rows": int(t.shape[0]),
         },

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 
-from conslaw.datasets.files import read_schmidt_lipson, resolve_units, si_factor
+from conslaw.datasets.files import read_schmidt_lipson, resolve_units
 from conslaw.datasets.tables import (
     add_state_noise,
     build_trajectories,
@@ -83,7 +83,7 @@ def load_schmidt_lipson(
     if len(set(column_names)) != len(column_names):
         raise UsageError(f"rename gives duplicate column names {column_names}")
 
-    factors = np.array([si_factor(parsed[n]) for n in state_names])
+    factors = np.array([parsed[n].to_si for n in state_names])
     n_states = len(state_names)
     x = values[:, 2 : 2 + n_states] * factors
     given_rates = len(columns) == 2 + 2 * n_states

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -59,7 +59,6 @@ class FormulaSpace:
     raw_counts_by_size: dict[int, int]
     commutative_counts_by_size: dict[int, int]
     seconds: float
-    metadata: dict = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
