@@ -239,6 +239,30 @@ def _symmetry_figure(run: RunDirectory, symmetries: dict, dataset: TrajectoryDat
     return path
 
 
+def _independence(candidates: list[dict], laws: list[int], dataset: TrajectoryDataset) -> dict:
+    """The independent set's size (numerical test) beside the exact generic rank of the
+    Jacobian of those laws and of every accepted law (symbolic test). Fitted coefficients are
+    first rationalized (relative tolerance 1e-6), so that a law fitted as ``1.00000*px**2 + x**2``
+    is taken as ``px**2 + x**2`` and exact identities between laws can hold."""
+    import sympy
+
+    from conslaw.symmetry import symbolic_independence
+
+    def exact(candidate: dict) -> sympy.Expr:
+        return sympy.nsimplify(sympy.sympify(candidate["expression"]), tolerance=1e-6, rational=True)
+
+    accepted = [exact(c) for c in candidates if c["accepted"]]
+    chosen = [exact(c) for c in candidates if c["rank"] in laws]
+    return {
+        "numerical": len(laws),
+        "symbolic_rank_of_independent": symbolic_independence(chosen, dataset.columns)[0] if chosen else 0,
+        "symbolic_rank_of_accepted": symbolic_independence(accepted, dataset.columns)[0] if accepted else 0,
+        "note": "on noisy data an approximation of a law (accepted, not independent) can raise the "
+                "exact rank of the accepted set; the numerical test judges it within its "
+                "conservation error",
+    }
+
+
 def _attach_tailoring(candidates: list[dict], tailoring: dict) -> None:
     by_id = {entry["id"]: entry["tailoring"] for entry in tailoring["candidates"]}
     for candidate in candidates:
@@ -277,6 +301,7 @@ def build_result(options: SearchOptions, dataset: TrajectoryDataset, formulas: O
         "timings": timings,
         "candidates": candidates,
         "laws": laws,
+        "independence": _independence(candidates, laws, dataset),
         "selected": tailoring["selected"] if tailoring else None,
         "evaluation": tailoring["evaluation"] if tailoring else None,
         "tailoring_protocol": tailoring["protocol"] if tailoring else None,

@@ -179,3 +179,26 @@ def test_canonical_pairs_give_generators_brackets_and_the_flow_figure(tmp_path):
                   "--out", str(tmp_path / "bad"))
     assert bad.returncode != 0 and "q" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists()  # rejected before the run directory is made
+
+
+def test_search_runs_end_to_end_on_a_dask_local_cluster(tmp_path):
+    out = tmp_path / "run"
+    result = invoke("search", "--dataset", "spring", "--mode", "formulas", "--backend", "dask",
+                    "--jobs", "2", "--out", str(out), *QUICK)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "result.json").read_text())
+    local = tmp_path / "local"
+    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(local),
+                  *QUICK).exit_code == 0
+    assert saved["candidates"] == json.loads((local / "result.json").read_text())["candidates"]
+    assert saved["config"]["backend"] == "dask"
+
+
+def test_independence_is_checked_numerically_and_symbolically(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("search", "--dataset", "oscillator2d", "--mode", "terms", "--out", str(out),
+                  *QUICK).exit_code == 0
+    independence = json.loads((out / "result.json").read_text())["independence"]
+    assert independence["numerical"] == 3
+    assert independence["symbolic_rank_of_independent"] == 3
+    assert independence["symbolic_rank_of_accepted"] == 3  # the fourth law is a function of them
