@@ -52,7 +52,7 @@ def main(debug: bool) -> None:
 @click.option("--count", "count_only", is_flag=True, help="Print only the total.")
 def enumerate_command(units_spec: str, depth: int, operators: str | None, count_only: bool) -> None:
     """List every dimensionally valid formula up to DEPTH nodes, one per line."""
-    from conslaw.dsl import PAPER_OPERATORS, enumerate_formulas, parse_units_spec
+    from conslaw.dsl import enumerate_formulas, parse_units_spec
 
     units = parse_units_spec(units_spec)
     chosen = PAPER_OPERATORS if operators is None else [o.strip() for o in operators.split(",")]
