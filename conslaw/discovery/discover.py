@@ -159,29 +159,38 @@ def rounded(value: float, digits: int = 6) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def _candidate(space: FormulaSpace, record: dict, accepted: bool) -> dict:
-    table, node = space.table, record["node"]
-    parameters = record["parameters"]
-    units = table.parameter_units(node)
-    expression = table.to_sympy(node, [rounded(v) for v in parameters])
+def candidate_dict(expression: sympy.Expr, template: str, parameters: dict, unit: str, size: int,
+                   record: dict, accepted: bool, origin: str, **extra: Any) -> dict:
+    """One candidate in result.json's schema (shared by the whole-formula and multi-term
+    searches). ``parameters``: name -> {"value", "unit"}; ``record``: the fit's ratios."""
     return {
         "rank": None,
         "expression": str(expression),
-        "template": table.to_text(node),
-        "parameters": {f"c{k}": {"value": float(v), "unit": format_unit(u)}
-                       for k, (v, u) in enumerate(zip(parameters, units))},
-        "unit": table.unit_text(node),
+        "template": template,
+        "parameters": parameters,
+        "unit": unit,
         "latex": sympy.latex(expression),
-        "size": table[node].size,
+        "size": size,
         "conservation": {"true": record["ratio_true"], "random": record["ratio_random"],
                          "test": record["ratio_test"]},
         "accepted": accepted,
         "independent": False,
-        "origin": "formula",
+        "origin": origin,
         "variants": 0,
-        "_node": node,
-        "_parameters": parameters,
+        **extra,
     }
+
+
+def _candidate(space: FormulaSpace, record: dict, accepted: bool) -> dict:
+    table, node = space.table, record["node"]
+    parameters = record["parameters"]
+    units = table.parameter_units(node)
+    return candidate_dict(
+        table.to_sympy(node, [rounded(v) for v in parameters]), table.to_text(node),
+        {f"c{k}": {"value": float(v), "unit": format_unit(u)}
+         for k, (v, u) in enumerate(zip(parameters, units))},
+        table.unit_text(node), table[node].size, record, accepted, "formula",
+        _node=node, _parameters=parameters)
 
 
 def _unit_rows(rows: np.ndarray) -> np.ndarray:

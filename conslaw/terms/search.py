@@ -32,8 +32,8 @@ from threadpoolctl import threadpool_limits
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.discover import (
-    MIN_RANDOM_RATIO, DiscoveryConfig, RankedCandidates, is_accepted, mark_independent,
-    merge_same_laws, prepare_data, rounded,
+    MIN_RANDOM_RATIO, DiscoveryConfig, RankedCandidates, candidate_dict, is_accepted,
+    mark_independent, merge_same_laws, prepare_data, rounded,
 )
 from conslaw.discovery.score import SegmentedStates
 from conslaw.dsl.units import format_unit
@@ -106,24 +106,12 @@ def _candidate(library: TermLibrary, law: SparseLaw, reference: int, record: dic
     template = sympy.Add(terms[0], *[c * t for c, t in zip(symbols, terms[1:])], evaluate=False)
     expression = terms[0] + sum((sympy.Float(rounded(relative[i]), 15) * t
                                  for i, t in zip(others, terms[1:])), sympy.Integer(0))
-    return {
-        "rank": None,
-        "expression": str(expression),
-        "template": str(template),
-        "parameters": {f"c{k}": {"value": float(relative[i]),
-                                 "unit": format_unit(law_unit / library.units[i])}
-                       for k, i in enumerate(others)},
-        "unit": format_unit(law_unit),
-        "latex": sympy.latex(expression),
-        "size": law.size,
-        "conservation": {"true": record["ratio_true"], "random": record["ratio_random"],
-                         "test": record["ratio_test"]},
-        "accepted": accepted,
-        "independent": False,
-        "origin": "terms",
-        "variants": 0,
-        "terms": [library.texts[i] for i in [reference] + others],
-    }
+    return candidate_dict(
+        expression, str(template),
+        {f"c{k}": {"value": float(relative[i]), "unit": format_unit(law_unit / library.units[i])}
+         for k, i in enumerate(others)},
+        format_unit(law_unit), law.size, record, accepted, "terms",
+        terms=[library.texts[i] for i in [reference] + others])
 
 
 def find_multiterm_laws(dataset: TrajectoryDataset, *, term_depth: int = 3, max_factors: int = 2,
