@@ -107,7 +107,7 @@ class FormulaFitter:
         B = np.where(zero[:, None, None], np.eye(B.shape[-1]), B)
         ratios, weights = smallest_ratio(A, B)
         ratios = np.where(finite & ~zero, ratios, np.inf)
-        return ratios, weights, finite, zero, B
+        return ratios, weights, finite, zero, B, gradients
 
     def _grid(self, scales: list[float]) -> np.ndarray:
         count = COARSE_POINTS.get(len(scales), 5)
@@ -143,7 +143,8 @@ class FormulaFitter:
             units = self.table.parameter_units(node)
             scales = [self.natural_scale(units[i]) for i in nonlinear_positions]
             nonlinear_values = self._search(node, linear, scales)[None, :]
-        ratios, weights, finite, zero, B = self._ratios(self.full, node, linear, nonlinear_values)
+        ratios, weights, finite, zero, B, gradients = self._ratios(self.full, node, linear,
+                                                                   nonlinear_values)
         ratio, w = float(ratios[0]), weights[0]
         parameters = np.zeros(n_params)
         if nonlinear_positions:
@@ -157,15 +158,14 @@ class FormulaFitter:
             return FitResult(node, ratio, parameters, "degenerate")
         linear_positions = [i for i, is_linear in enumerate(linear) if is_linear]
         parameters[linear_positions] = w[1:] / w[0]
-        if self._singular(node, parameters):
+        if self._singular(np.einsum("nkd,k->nd", gradients[0], w)):
             return FitResult(node, ratio, parameters, "singular")
         return FitResult(node, ratio, parameters, "ok")
 
-    def _singular(self, node: int, parameters: np.ndarray) -> bool:
-        """True when a few states dominate the formula's gradient: a pole (or a near-pole) inside
-        the data, where the ratio's normalizer, and so the ratio, means nothing."""
-        _, gradients = self.full.basis(node, [list(parameters)])
-        strength = np.sum((gradients[0, :, 0, :] * self.full.data.scale) ** 2, axis=-1)
+    def _singular(self, gradient: np.ndarray) -> bool:
+        """True when a few states dominate the fitted formula's gradient (N, d), any scale: a
+        pole (or near-pole) inside the data, where the ratio's normalizer means nothing."""
+        strength = np.sum((gradient * self.full.data.scale) ** 2, axis=-1)
         top = max(1, int(np.ceil(SINGULAR_FRACTION * strength.size)))
         total = strength.sum()
         return bool(np.partition(strength, -top)[-top:].sum() > SINGULAR_SHARE * total)
