@@ -1,0 +1,84 @@
+"""Options as data: every configurable value is a dataclass field declared once with ``option``.
+
+Each stage has a frozen configuration dataclass (``DataConfig``, ``DiscoveryConfig``,
+``TermsConfig``, ``TailoringConfig``, ``RunConfig``) whose fields carry their default, help text,
+command-line flag and, where the flag's text needs one, a parser. ``conslaw.config.SearchConfig``
+nests them. The command line builds its click options from these fields (``conslaw.cli``), and
+``config.json`` stores them, so each default and each help line is written exactly once.
+
+Field metadata keys (all optional but ``help``):
+
+- ``flag``: the command-line flag (default ``--<name-with-dashes>``); ``negate=True`` makes a
+  boolean that defaults to True a switch such as ``--no-plots``;
+- ``parse``: ``str -> value`` for flags whose text is not a plain int, float or string;
+- ``choices``: the allowed values, shown in ``--help`` and checked by click;
+- ``neutral``: changes how a run executes or prints, never its numbers (``--jobs``, ``--quiet``),
+  so ``--resume`` may change it;
+- ``cli``: False for options of the Python API only.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from conslaw.errors import UsageError
+
+
+def option(default: Any, help: str, *, flag: Optional[str] = None,
+           parse: Optional[Callable[[str], Any]] = None, choices: Optional[Sequence[str]] = None,
+           metavar: Optional[str] = None, negate: bool = False, neutral: bool = False,
+           cli: bool = True) -> Any:
+    """A dataclass field with its command-line description (see the module docstring)."""
+    metadata = {"help": help, "flag": flag, "parse": parse, "choices": choices,
+                "metavar": metavar, "negate": negate, "neutral": neutral, "cli": cli}
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def flag_of(field: dataclasses.Field) -> str:
+    """The command-line flag of an option field."""
+    return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+
+
+def option_fields(config_class: type) -> Iterator[tuple[str, dataclasses.Field]]:
+    """``(dotted path, field)`` of every option of a (nested) configuration class."""
+    for field in dataclasses.fields(config_class):
+        kind = field.type if isinstance(field.type, type) else None
+        default_kind = type(field.default_factory()) if field.default_factory is not dataclasses.MISSING \
+            else type(field.default)
+        nested = kind if kind is not None and dataclasses.is_dataclass(kind) else default_kind
+        if dataclasses.is_dataclass(nested) and "help" not in field.metadata:
+            for path, inner in option_fields(nested):
+                yield f"{field.name}.{path}", inner
+        else:
+            yield field.name, field
+
+
+def parse_list(text: str, item: Callable[[str], Any] = str, name: str = "option") -> tuple:
+    """``"a, b,c"`` -> ``(item("a"), item("b"), item("c"))``; a UsageError naming ``name``."""
+    parts = [part.strip() for part in str(text).split(",") if part.strip()]
+    try:
+        return tuple(item(part) for part in parts)
+    except ValueError:
+        raise UsageError(f"{name} must be a comma-separated list, got {text!r}") from None
+
+
+def parse_key_values(items: Sequence[str], name: str = "--option") -> dict:
+    """``("a=1", "b-c=x")`` -> ``{"a": "1", "b_c": "x"}``; a UsageError naming ``name``."""
+    values = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"{name} {item!r} is not of the form KEY=VALUE")
+        key, value = item.split("=", 1)
+        values[key.strip().replace("-", "_")] = value.strip()
+    return values
+
+
+def require(condition: bool, config: Any, name: str, rule: str) -> None:
+    """Raise a UsageError naming the flag of ``config``'s field ``name`` unless ``condition``."""
+    if condition:
+        return
+    field = next(f for f in dataclasses.fields(config) if f.name == name)
+    raise UsageError(f"{flag_of(field)} {rule}, got {getattr(config, name)!r}")
