@@ -1,61 +1,189 @@
-"""Discovery speed on the pendulum at depth 7 (whole-formula search).
+"""Discovery speed, measured side by side in one run: seconds per stage, formulas fitted per second,
+peak memory, and speed-ups as ratios.
 
-Prints per-stage wall times, formulas fitted per second and peak RSS, and the speed-ups of
-``--jobs 2`` over ``--jobs 1`` and of a 2-worker dask LocalCluster over a 1-worker one, all
-measured in this process on the same formula space.
+    python benchmarks/bench_discovery.py                        # pendulum, depth 7, --jobs 2
+    python benchmarks/bench_discovery.py --baseline f514f9e     # also that commit's code, alternating
+    python benchmarks/bench_discovery.py --system double-pendulum --options rate=200,t_end=2,n_trajectories=30 \
+        --jobs 1 2                                              # --jobs 2 over --jobs 1
+
+Every run is a fresh process (so that each pays its imports and its worker start, as a user's run
+does) with this tree, or an extracted copy of ``--baseline``, first on its path; runs of
+different code and job counts alternate, ``--repeat`` times each, and the best of each is
+reported with the load average around it. Stages: the worker pool's start, prepare (segments,
+null, control), enumerate, fit (every formula on the training data, held-out and control
+scoring, workers' start included; formulas/s counts the formulas of the space), laws (the
+candidates' records made laws, SymPy), rank (``rank_laws``). CPU seconds are counted too (the
+searching process, and each worker with psutil), since on a shared machine wall times measure
+the neighbours as much as the code: the search's CPU on its longest path (the process plus its
+busiest worker) is what its wall time would be on idle cores. Peak memory is the largest
+resident set of the run's process and of any of its workers. Each run also prints a digest of
+its ranked laws (accepted ones with coefficients, then the next best), which must agree between
+the code versions.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from pathlib import Path
 
-from conslaw.datasets import load_dataset
-from conslaw.discovery import DiscoveryConfig, discover
-from conslaw.dsl import enumerate_formulas
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(dataset, space, **options):
-    start = time.perf_counter()
-    result = discover(dataset, DiscoveryConfig(**options), space=space)
-    return result, time.perf_counter() - start
+def _dataset(system: str, options: str):
+    from conslaw.datasets import load_dataset, make_variant
+
+    if system == "real-pendulum":
+        return load_dataset(system, data_dir=os.environ.get("CONSLAW_DATA_DIR", str(ROOT.parent / "shared" / "data")))
+    values = dict(item.split("=") for item in options.split(",") if item)
+    return make_variant(system, **{k: float(v) if "." in v or k in ("rate", "t_end", "noise") else int(v)
+                                   for k, v in values.items()}).dataset
+
+
+def measure(system: str, options: str, depth: int, jobs: int) -> dict:
+    """One discovery (formulas only) with ``jobs`` loky workers; timings and a result digest."""
+    import warnings
+
+    from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
+    from conslaw.discovery.formula_search import search_formulas
+    from conslaw.discovery.ranking import rank_laws
+    from conslaw.dsl.enumerate import enumerate_formulas
+    from conslaw.law import StateColumns
+    from conslaw.parallel import WorkerPool
+
+    warnings.simplefilter("ignore")
+    dataset = _dataset(system, options)
+    seconds, load = {}, os.getloadavg()[0]
+    clock = time.perf_counter()
+    with WorkerPool(jobs=jobs) as pool:
+        seconds["pool"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        data = ConservationData.prepare(dataset, 2.0, NULL_DRAWS, 0)
+        seconds["prepare"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        space = enumerate_formulas(dataset.columns, dataset.dimensions, depth, seed=0)
+        seconds["enumerate"] = time.perf_counter() - clock
+        clock, cpu = time.perf_counter(), time.process_time()
+        outcome = search_formulas(space, data, StateColumns.from_dataset(dataset), threshold=100.0,
+                                  keep=200, seed=0, pool=pool)
+        seconds["fit"] = outcome.timings["fit_s"]
+        seconds["laws"] = time.perf_counter() - clock - seconds["fit"]
+        workers = _workers_cpu()
+    cpu = time.process_time() - cpu
+    clock = time.perf_counter()
+    laws = rank_laws(outcome.candidates, data, 100.0, 0)
+    seconds["rank"] = time.perf_counter() - clock
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    digest = [f"{law.template} {[round(p.value, 9) for p in law.parameters]} {law.evidence.ratio:.6g}"
+              + (" accepted" if law.accepted else "") for law in laws[:sum(law.accepted for law in laws) + 5]]
+    return {"seconds": seconds, "formulas": len(space), "peak_mb": peak / 1024, "digest": digest,
+            "load": [load, os.getloadavg()[0]], "counts": outcome.counts,
+            "cpu": {"search": cpu, "workers": workers}}
+
+
+def _workers_cpu() -> list[float]:
+    """CPU seconds of each worker process so far (their start included); [] without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return []
+    return [sum(child.cpu_times()[:2]) for child in psutil.Process().children(recursive=True)]
+
+
+def _extract(revision: str) -> str:
+    directory = tempfile.mkdtemp(prefix="conslaw-baseline-")
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "conslaw"], check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    return directory
+
+
+def _run(tree: str, args: argparse.Namespace, jobs: int) -> dict:
+    environment = dict(os.environ, PYTHONPATH=tree)
+    command = [sys.executable, __file__, "--measure", args.system, args.options, str(args.depth), str(jobs)]
+    output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+STAGES = ("prepare", "enumerate", "fit", "laws", "rank")
+
+
+def _total(result: dict) -> float:
+    return sum(result["seconds"][stage] for stage in STAGES)
+
+
+def _critical_cpu(result: dict) -> float:
+    """The search's CPU seconds on its longest path: the calling process plus its busiest worker
+    (what the wall time would be on otherwise idle cores)."""
+    return result["cpu"]["search"] + max(result["cpu"]["workers"], default=0.0)
+
+
+def _report(name: str, result: dict) -> None:
+    seconds = result["seconds"]
+    stages = "  ".join(f"{stage} {value:5.2f}" for stage, value in seconds.items())
+    print(f"{name:<26} {stages}  discovery {_total(result):6.2f} s  "
+          f"{result['formulas'] / seconds['fit']:6.0f} formulas/s  search CPU {result['cpu']['search']:.2f} s "
+          f"+ workers {sum(result['cpu']['workers']):.2f} s  peak {result['peak_mb']:4.0f} MB  "
+          f"load {result['load'][0]:.1f}-{result['load'][1]:.1f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dataset", default="pendulum")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--system", default="pendulum")
+    parser.add_argument("--options", default="", help="make_variant options, e.g. rate=200,noise=0.05")
     parser.add_argument("--depth", type=int, default=7)
-    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[2])
+    parser.add_argument("--baseline", help="a git revision whose code runs beside this tree's")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    dataset = load_dataset(args.dataset)
-    start = time.perf_counter()
-    space = enumerate_formulas(dataset.columns, dataset.dimensions, args.depth)
-    enumerate_s = time.perf_counter() - start
+    if args.measure:
+        system, options, depth, jobs = args.measure
+        print(json.dumps(measure(system, options, int(depth), int(jobs))))
+        return
+    trees = {"this tree": str(ROOT)}
+    if args.baseline:
+        trees[f"baseline {args.baseline}"] = _extract(args.baseline)
+    print(f"{args.system} {args.options} depth {args.depth}; {os.cpu_count()} CPUs; "
+          f"load {os.getloadavg()[0]:.1f}")
+    best: dict = {}
+    for _ in range(args.repeat):
+        for label, tree in trees.items():
+            for jobs in args.jobs:
+                result = _run(tree, args, jobs)
+                key = f"{label}, jobs {jobs}"
+                if key not in best or result["seconds"]["fit"] < best[key]["seconds"]["fit"]:
+                    best[key] = result
+    for key, result in best.items():
+        _report(key, result)
+    first = next(iter(best.values()))
+    for key, result in best.items():
+        if result["digest"] != first["digest"]:
+            print(f"RESULTS DIFFER: {key}")
+    print("ranked laws:", *first["digest"], sep="\n  ")
+    _ratios(best, trees, args.jobs)
 
-    timings = {}
-    for jobs in (1, 2):
-        result, seconds = run(dataset, space, depth=args.depth, jobs=jobs)
-        timings[f"joblib jobs={jobs}"] = seconds
-        if jobs == 2:
-            print(f"{args.dataset}, depth {args.depth}: {len(space)} formulas, "
-                  f"top law {result.candidates[0]['expression']}")
-            print(f"  enumerate   {enumerate_s:6.2f} s")
-            for stage in ("fit_s", "rank_s"):
-                print(f"  {stage[:-2]:<11} {result.timings[stage]:6.2f} s")
-            print(f"  total       {enumerate_s + seconds:6.2f} s  (target <= 20 s on 2 cores)")
-            print(f"  fitted      {result.timings['formulas_per_second']:6.0f} formulas/s")
-    if not args.skip_dask:
-        for workers in (1, 2):
-            _, seconds = run(dataset, space, depth=args.depth, jobs=workers, backend="dask")
-            timings[f"dask workers={workers}"] = seconds
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  peak RSS    {peak_mb:6.0f} MB (this process)")
-    for name, seconds in timings.items():
-        print(f"  {name:<18} {seconds:6.2f} s")
-    print(f"  speed-up joblib 2 vs 1: {timings['joblib jobs=1'] / timings['joblib jobs=2']:.2f}x")
-    if not args.skip_dask:
-        print(f"  speed-up dask 2 vs 1 workers: "
-              f"{timings['dask workers=1'] / timings['dask workers=2']:.2f}x")
+
+def _ratios(best: dict, trees: dict, jobs: list[int]) -> None:
+    labels = list(trees)
+    for j in jobs:
+        if len(labels) > 1:
+            new, old = best[f"{labels[0]}, jobs {j}"], best[f"{labels[1]}, jobs {j}"]
+            print(f"speed-up over the baseline, jobs {j}: fit {old['seconds']['fit'] / new['seconds']['fit']:.1f}x, "
+                  f"discovery {_total(old) / _total(new):.1f}x, search CPU on the longest path "
+                  f"{_critical_cpu(old) / _critical_cpu(new):.1f}x")
+    for label in labels:
+        if 1 in jobs and 2 in jobs:
+            one, two = best[f"{label}, jobs 1"], best[f"{label}, jobs 2"]
+            print(f"{label}: --jobs 2 over --jobs 1: fit {one['seconds']['fit'] / two['seconds']['fit']:.2f}x wall, "
+                  f"{_critical_cpu(one) / _critical_cpu(two):.2f}x by CPU on the longest path")
 
 
 if __name__ == "__main__":

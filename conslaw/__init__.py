@@ -1,14 +1,22 @@
 """conslaw: discover conservation laws in trajectory data and use them as Noether losses."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):
     """Lazy exports, so that ``import conslaw`` (and the CLI) start without loading torch."""
-    if name in ("ConservationSearch", "Law"):
-        from conslaw import api
+    if name == "ConservationSearch":
+        from conslaw.engine import ConservationSearch
 
-        return getattr(api, name)
+        return ConservationSearch
+    if name == "Law":
+        from conslaw.law import Law
+
+        return Law
+    if name == "SearchConfig":
+        from conslaw.config import SearchConfig
+
+        return SearchConfig
     if name == "NoetherLoss":
         from conslaw.tailoring import NoetherLoss
 
@@ -16,4 +24,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'conslaw' has no attribute {name!r}")
 
 
-__all__ = ["ConservationSearch", "Law", "NoetherLoss", "__version__"]
+__all__ = ["ConservationSearch", "Law", "NoetherLoss", "SearchConfig", "__version__"]

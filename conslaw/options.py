@@ -38,8 +38,9 @@ def option(default: Any, help: str, *, flag: Optional[str] = None,
 
 
 def flag_of(field: dataclasses.Field) -> str:
-    """The command-line flag of an option field."""
-    return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+    """The command-line flag of an option field (``--no-<name>`` for a negated switch)."""
+    default = "--" + ("no-" if field.metadata.get("negate") else "") + field.name.replace("_", "-")
+    return field.metadata.get("flag") or default
 
 
 def option_fields(config_class: type) -> Iterator[tuple[str, dataclasses.Field]]:

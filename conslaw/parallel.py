@@ -1,19 +1,382 @@
-"""Parallel execution through joblib, so that a dask.distributed cluster runs the same tasks.
+"""One worker pool per search: large inputs sent to each worker once, results streamed back.
 
-``backend`` is a joblib backend name ("loky", "threading", "sequential") or "dask". With
-"dask", ``scheduler`` is a scheduler address (``tcp://host:8786``); without one, a
-``LocalCluster`` of ``jobs`` single-threaded worker processes on loopback is started for the call.
+    with WorkerPool(jobs=2) as pool:
+        data = pool.share((table, states))      # sent to each worker once
+        chunks = split_chunks(len(table), pool.workers, min_size=50)
+        for index, records in pool.as_completed(fit, [(data, chunk) for chunk in chunks]):
+            checkpoint.save(f"chunk-{index}", records)
+
+A task is a tuple of positional arguments (anything else is the single argument); every
+``Shared`` handle among them reaches the function as the object it stands for.
+
+Backends and how a shared object travels:
+
+- "sequential": tasks run in order in the calling process; the handle holds the object.
+- "threading": a thread pool of the calling process; the handle holds the object. For work that
+  releases the GIL; the caller's BLAS and torch thread settings are left as they are.
+- "loky" (default): joblib's loky worker processes, started once per pool. ``share`` writes the
+  object once to a file in a temporary directory (``TMPDIR``): a pickle (protocol 5, cloudpickle)
+  and, aligned after it, its numpy arrays' buffers. Each worker maps the file and unpickles it on
+  its first task that needs it and keeps it: the arrays are read-only views of the mapped file,
+  so the workers share their pages. With one job, loky and threading run in the calling process.
+- "dask": a ``distributed.Client``; ``share`` is ``client.scatter(obj, broadcast=True)``, one copy
+  per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
+  client connects to that cluster (``jobs`` is then ignored: the cluster's threads are the
+  workers); without one, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
+  127.0.0.1 is started once per pool.
+
+Shared objects are read-only by contract. Worker processes (loky, dask) run BLAS, OpenMP and
+torch single-threaded, so that ``jobs`` workers use ``jobs`` cores: the matrices of a fitting
+task are tiny and the parallelism comes from the tasks.
+
+An existing dask cluster: install conslaw (the same version) in the Python environment of every
+worker, or put its source directory on the workers' ``PYTHONPATH``; then start
+``dask scheduler --host HOST`` once and ``dask worker tcp://HOST:8786 --nthreads 1`` on each
+machine (one process per core), and run with ``--backend dask --scheduler tcp://HOST:8786``.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
-from typing import Any, Callable, Iterable, Optional, Sequence
+import dataclasses
+import math
+import mmap
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import uuid
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
+import joblib
 from joblib import Parallel, delayed, parallel_config
 
 from conslaw.errors import UsageError
+from conslaw.options import option, require
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
+CONNECT_TIMEOUT = 5.0  # seconds to reach a dask scheduler
+WORKER_TIMEOUT = 30.0  # seconds for the first dask worker to join it
+_SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ParallelConfig:
+    """How a search spreads its work over cores; it never changes the numbers (neutral options).
+
+    ``jobs`` defaults to 0, every core this process may use (``joblib.cpu_count()``: the CPU
+    affinity and a container's CPU quota): the fitting tasks are independent and CPU-bound, so
+    a second core nearly halves a search, and ``--jobs N`` caps it on a shared machine. The 0
+    itself is stored, so that a run's configuration reads the same on every machine.
+    """
+
+    jobs: int = option(0, "Worker processes (0: every usable core).", neutral=True)
+    backend: str = option("loky", "Parallel backend: joblib's loky processes, threads, none, or "
+                          "dask.distributed.", choices=BACKENDS, neutral=True)
+    scheduler: Optional[str] = option(None, "Address of an existing dask scheduler "
+                                      "(tcp://host:8786); needs --backend dask.",
+                                      metavar="ADDRESS", neutral=True)
+
+    def __post_init__(self) -> None:
+        jobs_ok = isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and self.jobs >= 0
+        require(jobs_ok, self, "jobs", "must be an integer >= 0 (0: every usable core)")
+        if self.backend not in BACKENDS:
+            raise UsageError(f"unknown --backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        require(not self.scheduler or self.backend == "dask", self, "scheduler",
+                f"needs --backend dask (not {self.backend!r})")
+
+    @property
+    def workers(self) -> int:
+        """``jobs``, with 0 resolved to the number of usable cores."""
+        return self.jobs or joblib.cpu_count()
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Shared:
+    """A handle to an object a pool sent to its workers (``WorkerPool.share``); put it in tasks."""
+
+    token: str
+    path: Optional[str] = None  # loky: the file that each worker maps and unpickles once
+    layout: tuple = ()  # loky: the pickle's size, then (offset, size) of each array buffer
+    value: Any = dataclasses.field(default=None, repr=False)  # in-process backends: the object
+    future: Any = dataclasses.field(default=None, repr=False)  # dask: the scattered future
+
+    def __reduce__(self):
+        return Shared, (self.token, self.path, self.layout)  # what travels with a loky task
+
+
+_LOADED: dict[str, Any] = {}  # worker side: token -> shared object loaded from its file
+_LIMITED = False  # worker side: BLAS, OpenMP and torch limited to one thread
+_ALIGN = 64  # bytes: array buffers in a shared file start at multiples of this
+
+
+def _dump(obj: Any, path: str) -> tuple:
+    """Write ``obj`` as a pickle (protocol 5, by cloudpickle, so that ``__main__``'s classes and
+    functions travel by value) followed by its arrays' buffers, aligned; returns the layout."""
+    import cloudpickle
+
+    buffers: list = []
+    data = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    places, offset = [], len(data)
+    with open(path, "wb") as stream:
+        stream.write(data)
+        for buffer in buffers:
+            raw = buffer.raw()
+            padding = -offset % _ALIGN
+            stream.write(b"\0" * padding)
+            places.append((offset + padding, raw.nbytes))
+            stream.write(raw)
+            offset += padding + raw.nbytes
+    return (len(data), tuple(places))
+
+
+def _load(path: str, layout: tuple) -> Any:
+    """The object of a shared file, its arrays read-only views of the mapped file."""
+    with open(path, "rb") as stream:
+        view = memoryview(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
+    size, places = layout
+    return pickle.loads(view[:size], buffers=[view[start:start + n] for start, n in places])
+
+
+def _resolve(argument: Any) -> Any:
+    if not isinstance(argument, Shared):
+        return argument
+    if argument.path is None:
+        return argument.value
+    if argument.token not in _LOADED:
+        _LOADED[argument.token] = _load(argument.path, argument.layout)
+    return _LOADED[argument.token]
+
+
+def _run_task(function: Callable[..., Any], args: Sequence[Any]) -> Any:
+    """Run one task in the calling process or a thread: handles resolved, thread settings kept."""
+    return function(*(_resolve(argument) for argument in args))
+
+
+def _run_in_worker(function: Callable[..., Any], args: Sequence[Any]) -> Any:
+    """Run one task in a worker process, whose first task makes it single-threaded."""
+    global _LIMITED
+    if not _LIMITED:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
+        _LIMITED = True
+    return _run_task(function, args)
+
+
+def _arguments(task: Any, shared: Optional[Shared]) -> tuple:
+    args = task if isinstance(task, tuple) else (task,)
+    return args if shared is None else (shared, *args)
+
+
+def split_chunks(total: int, workers: int, *, per_worker: int = 8, min_size: int = 1,
+                 max_size: Optional[int] = None) -> list[range]:
+    """``range(total)`` cut into contiguous chunks, about ``per_worker`` of them per worker.
+
+    Several chunks per worker balance uneven costs (a worker that drew cheap chunks takes more);
+    ``min_size`` keeps each task long enough to amortise its overhead (about a millisecond for
+    loky or dask), and ``max_size`` bounds the work a crash loses; ``max_size`` wins over
+    ``min_size``, which wins over ``per_worker``. Sizes differ by at most one. The bounds depend
+    on ``workers``, so a caller that checkpoints chunks should name them by their bounds.
+    """
+    if total <= 0:
+        return []
+    size = max(math.ceil(total / (max(workers, 1) * max(per_worker, 1))), min_size, 1)
+    if max_size is not None:
+        size = min(size, max(max_size, 1))
+    count = math.ceil(total / size)
+    bounds = [total * i // count for i in range(count + 1)]
+    return [range(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
+class WorkerPool:
+    """Workers opened once (a ``with`` block) and reused by every stage of a search.
+
+    ``jobs`` 0 or None means every usable core; see the module docstring for the backends.
+    """
+
+    def __init__(self, jobs: Optional[int] = 0, backend: str = "loky",
+                 scheduler: Optional[str] = None) -> None:
+        self.config = ParallelConfig(0 if jobs is None else jobs, backend, scheduler)
+        self._executor: Optional[concurrent.futures.Executor] = None
+        self._client: Any = None
+        self._cluster: Any = None
+        self._directory: Optional[str] = None
+        self._shared: list[Shared] = []
+        self._open = False
+
+    @classmethod
+    def from_config(cls, config: ParallelConfig) -> "WorkerPool":
+        return cls(config.jobs, config.backend, config.scheduler)
+
+    @property
+    def in_process(self) -> bool:
+        """Whether tasks run in the calling process (sequential, or one loky/threading job)."""
+        return self.config.backend == "sequential" or (
+            self.config.backend != "dask" and self.config.workers == 1)
+
+    @property
+    def workers(self) -> int:
+        """How many tasks run at once: for a dask cluster, the sum of its workers' threads."""
+        if self._client is not None:
+            return max(sum(self._client.nthreads().values()), 1)
+        return 1 if self.in_process else self.config.workers
+
+    def __enter__(self) -> "WorkerPool":
+        try:
+            if self.config.backend == "dask":
+                self._open_dask()
+            elif not self.in_process:
+                self._open_local()
+        except BaseException:
+            self.close()
+            raise
+        self._open = True
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.close()
+
+    def _open_local(self) -> None:
+        if self.config.backend == "threading":
+            self._executor = concurrent.futures.ThreadPoolExecutor(self.config.workers)
+            return
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        self._executor = ProcessPoolExecutor(self.config.workers, env=_SINGLE_THREADED)
+        self._executor.submit(os.getpid)  # the workers start (import) while the caller shares
+
+    def _open_dask(self) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.config.scheduler:
+            self._client = _connect(self.config.scheduler)
+            return
+        # dask's nanny gives each worker process the single-threaded environment.
+        self._cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
+                                     processes=True, host="127.0.0.1", dashboard_address=None)
+        self._client = Client(self._cluster)
+
+    def close(self) -> None:
+        """Stop the workers (after their running tasks) and drop the shared objects."""
+        self._open = False
+        if self._executor is not None:  # pending tasks were cancelled by as_completed
+            self._executor.shutdown(wait=True)
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+        self._executor = self._client = self._cluster = self._directory = None
+        self._shared = []
+
+    def share(self, obj: Any) -> Shared:
+        """Send ``obj`` (read-only) to every worker once; tasks refer to it by the handle."""
+        self._require_open()
+        token = uuid.uuid4().hex
+        if self._client is not None:
+            future = self._client.scatter([obj], broadcast=True, hash=False)[0]
+            handle = Shared(token, future=future)
+        elif self._executor is not None and self.config.backend == "loky":
+            if self._directory is None:
+                self._directory = tempfile.mkdtemp(prefix="conslaw-shared-")
+            path = os.path.join(self._directory, f"{token}.pickle")
+            handle = Shared(token, path=path, layout=_dump(obj, path))
+        else:
+            handle = Shared(token, value=obj)
+        self._shared.append(handle)
+        return handle
+
+    def map(self, function: Callable[..., Any], tasks: Iterable[Any],
+            shared: Optional[Shared] = None) -> list[Any]:
+        """``[function(*task) for task in tasks]`` run by the workers; ``shared`` comes first."""
+        tasks = list(tasks)
+        results: list[Any] = [None] * len(tasks)
+        for index, result in self.as_completed(function, tasks, shared):
+            results[index] = result
+        return results
+
+    def as_completed(self, function: Callable[..., Any], tasks: Iterable[Any],
+                     shared: Optional[Shared] = None) -> Iterator[tuple[int, Any]]:
+        """Yield ``(task index, result)`` as each task finishes (in order when in process).
+
+        A task's exception is raised when its result is reached; stopping early (or an
+        exception) cancels the tasks not yet started.
+        """
+        self._require_open()
+        calls = [_arguments(task, shared) for task in tasks]
+        if self.in_process:
+            for index, args in enumerate(calls):
+                yield index, _run_task(function, args)
+            return
+        if self._client is not None:
+            yield from self._dask_completed(function, calls)
+            return
+        run = _run_task if self.config.backend == "threading" else _run_in_worker
+        futures = {self._executor.submit(run, function, args): i for i, args in enumerate(calls)}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _dask_completed(self, function: Callable[..., Any],
+                        calls: list[tuple]) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        # Lists, not tuples, so that dask looks inside for the shared futures and nothing else.
+        arguments = [[a.future if isinstance(a, Shared) else a for a in args] for args in calls]
+        futures = self._client.map(_run_in_worker, [function] * len(calls), arguments, pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                yield index[future.key], future.result()
+        finally:
+            self._client.cancel(futures)
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise RuntimeError("WorkerPool is not open: use it in a with block")
+
+
+def _connect(address: str) -> Any:
+    """A ``Client`` of the cluster at ``address`` whose workers run this conslaw (or a UsageError)."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)
+    except Exception as exc:  # a timeout, a malformed address, or a server that is not dask
+        reason = (str(exc).splitlines() or [""])[0][:120]
+        raise UsageError(f"--scheduler {address!r}: no dask scheduler answered within "
+                         f"{CONNECT_TIMEOUT:g} s ({type(exc).__name__}: {reason})") from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        versions = set(client.run(_conslaw_version).values())
+    except TimeoutError:
+        client.close()
+        raise UsageError(f"--scheduler {address!r}: no dask worker joined "
+                         f"within {WORKER_TIMEOUT:g} s") from None
+    except Exception as exc:  # a worker's error, such as ModuleNotFoundError: no conslaw
+        client.close()
+        raise UsageError(f"--scheduler {address!r}: workers cannot import conslaw "
+                         f"({type(exc).__name__}); install it on every worker or put it on "
+                         "their PYTHONPATH") from None
+    if versions != {_conslaw_version()}:
+        client.close()
+        raise UsageError(f"--scheduler {address!r}: workers run conslaw {sorted(versions)}, "
+                         f"this process {_conslaw_version()}")
+    return client
+
+
+def _conslaw_version() -> str:
+    from conslaw import __version__
+
+    return __version__
 
 
 @contextlib.contextmanager
@@ -35,7 +398,12 @@ def _dask_client(jobs: int, scheduler: Optional[str]):
 
 def run_parallel(function: Callable[..., Any], tasks: Iterable[Sequence[Any]], *, jobs: int = 1,
                  backend: str = "loky", scheduler: Optional[str] = None) -> list[Any]:
-    """``[function(*task) for task in tasks]``, run by joblib (or dask) in order."""
+    """``[function(*task) for task in tasks]``, run by joblib (or dask) in order.
+
+    Replaced by :class:`WorkerPool` (one pool per search, data sent once); kept only until
+    discovery and tailoring call the pool, then deleted. It starts a dask cluster per call and
+    pickles every argument into every task.
+    """
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     if jobs < 1:

@@ -1,4 +1,4 @@
-"""Data sets: built-in generators, the Schmidt & Lipson loader, user files, validation, windows."""
+"""Data sets: built-in generators, the Schmidt & Lipson loader, user files and validation."""
 from __future__ import annotations
 
 import os
@@ -17,8 +17,6 @@ from conslaw.datasets import (
     load_dataset,
     load_file,
     load_schmidt_lipson,
-    split_into_windows,
-    window_long_trajectories,
 )
 from conslaw.dsl.units import ANGLE, parse_unit
 from conslaw.errors import ConslawError, UsageError
@@ -49,11 +47,13 @@ def _law_values(dataset: TrajectoryDataset, law: str, x: np.ndarray) -> np.ndarr
 # ------------------------------------------------------------------ registry and generators
 def test_registry_lists_every_system_and_rejects_unknown_names():
     names = list_datasets()
-    for name in ("pendulum", "spring", "oscillator2d", "coupled-springs", "double-pendulum", "two-body", "real-pendulum"):
+    for name in ("pendulum", "spring", "oscillator2d", "coupled-springs", "double-pendulum", "two-body", "real-pendulum",
+                 "kepler", "predator-prey", "three-body", "three-oscillators", "rigid-body"):
         assert name in names
     with pytest.raises(UsageError, match="unknown dataset 'pendulumm'.*pendulum, spring"):
         load_dataset("pendulumm")
-    assert describe_dataset("spring")["options"]["k"] == {"default": 2.0, "unit": "N/m", "description": SYSTEMS["spring"].constants[1].description}
+    assert describe_dataset("spring")["options"]["k"] == {"default": 2.0, "unit": "N/m", "description": "spring constant (defaults give HNN's H = q**2 + p**2)"}
+    assert describe_dataset("two-body")["coordinates"] == ["native", "velocities", "polar"]
 
 
 @pytest.mark.parametrize("name, n_points", [("pendulum", 45), ("spring", 30)])
@@ -110,18 +110,37 @@ def test_true_laws_have_zero_derivative_along_the_true_field(name):
 
 
 @pytest.mark.parametrize("name", SIMULATED)
-def test_true_field_matches_finite_differences_and_generation_is_fast(name):
-    import time
-
-    start = time.perf_counter()
-    load_dataset(name)
-    assert time.perf_counter() - start < 2.0
+def test_stored_derivatives_are_the_rates_of_the_stored_states(name):
     dataset = load_dataset(name, n_trajectories=4, n_points=1201)
     for trajectory in dataset.train + dataset.test:
-        np.testing.assert_allclose(trajectory.dxdt, dataset.true_field(trajectory.x), rtol=1e-12, atol=1e-12)
         estimate = np.gradient(trajectory.x, trajectory.t, axis=0, edge_order=2)
         scale = np.abs(trajectory.dxdt).max()
         assert np.abs(estimate - trajectory.dxdt).max() < 1e-3 * scale
+
+
+CANONICAL = {  # canonical systems, with non-default masses so that no factor hides behind a 1
+    "pendulum": {"m": 0.7, "l": 1.3},
+    "spring": {"m": 0.7},
+    "oscillator2d": {"m": 0.7, "ky": 3.0},
+    "coupled-springs": {"m2": 1.1},
+    "two-body": {"m": 0.7},
+    "kepler": {"m": 0.7},
+    "three-body": {"m2": 1.1},
+}
+
+
+@pytest.mark.parametrize("name", CANONICAL)
+def test_canonical_fields_are_hamiltons_equations_of_the_energy(name):
+    # The field and the energy are written separately in the spec; here each checks the other:
+    # dq/dt = dH/dp and dp/dt = -dH/dq, with the positions the first half of the columns.
+    dataset = load_dataset(name, n_trajectories=4, **CANONICAL[name])
+    half = dataset.n_state // 2
+    symbols = sympy.symbols(dataset.columns)
+    energy = sympy.sympify(dataset.true_law, locals=dict(zip(dataset.columns, symbols)))
+    states = np.concatenate([t.x for t in dataset.train + dataset.test])[::5]
+    gradient = np.stack([_law_values(dataset, str(sympy.diff(energy, s)), states) for s in symbols], axis=1)
+    hamilton = np.concatenate([gradient[:, half:], -gradient[:, :half]], axis=1)
+    np.testing.assert_allclose(dataset.true_field(states), hamilton, rtol=1e-10, atol=1e-10 * np.abs(hamilton).max())
 
 
 def test_noise_touches_states_only_and_keeps_the_initial_states():
@@ -188,6 +207,91 @@ def test_multi_term_systems_have_the_documented_energy_terms():
     assert np.all(energies < 0), "every Kepler orbit must be bound"
 
 
+def _named_laws(dataset: TrajectoryDataset, x: np.ndarray) -> dict[str, np.ndarray]:
+    return {n: _law_values(dataset, law, x) for n, law in zip(dataset.metadata["true_law_names"], dataset.true_laws)}
+
+
+def _eccentricities(name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    dataset = load_dataset(name)
+    laws = _named_laws(dataset, np.stack([t.x for t in dataset.train + dataset.test])[:, :1])
+    m, k = 1.0, 2.0  # the defaults
+    return np.hypot(laws["runge_lenz_x"], laws["runge_lenz_y"])[:, 0] / (m * k), laws
+
+
+def test_kepler_orbits_are_eccentric_and_bound_so_that_three_laws_are_exercised():
+    eccentricity, laws = _eccentricities("kepler")
+    assert np.all(laws["energy"] < 0)
+    assert eccentricity.min() < 0.15 and eccentricity.max() > 0.65 and np.median(eccentricity) > 0.35
+    # |A|**2 = m**2 k**2 + 2 m E L**2 ties the four laws to three independent ones
+    np.testing.assert_allclose(
+        laws["runge_lenz_x"] ** 2 + laws["runge_lenz_y"] ** 2, 4.0 + 2.0 * laws["energy"] * laws["angular_momentum"] ** 2
+    )
+    assert load_dataset("kepler", n_trajectories=2).metadata["n_independent_laws"] == 3
+    two_body_eccentricity, _ = _eccentricities("two-body")
+    assert two_body_eccentricity.max() <= 0.45  # two-body stays as documented
+
+
+def test_predator_prey_invariant_and_populations():
+    dataset = load_dataset("predator-prey")
+    assert dataset.columns == ("x", "y") and dataset.units == {"x": "1", "y": "1"}
+    assert dataset.true_law == "x/10 + 2*y/5 - 2*log(x)/5 - 11*log(y)/10"
+    x = np.stack([t.x for t in dataset.train + dataset.test])
+    assert x.min() > 0
+    # every trajectory goes round the equilibrium (d/c, a/b) = (4, 2.75) within the span
+    assert np.all((x[..., 0].min(axis=1) < 4) & (x[..., 0].max(axis=1) > 4))
+    other = load_dataset("predator-prey", a=2, b=1, c=0.5, d=1.5, n_trajectories=2)
+    assert other.true_law == "x/2 + y - 3*log(x)/2 - 2*log(y)"
+    np.testing.assert_allclose(other.true_field(np.array([[3.0, 2.0]])), [[2 * 3 - 1 * 3 * 2, 0.5 * 3 * 2 - 1.5 * 2]])
+
+
+def test_three_body_stays_well_separated_and_its_energy_is_the_plain_newtonian_one():
+    dataset = load_dataset("three-body")
+    assert len(dataset.columns) == 12 and dataset.metadata["n_independent_laws"] == 4
+    x = np.stack([t.x for t in dataset.train + dataset.test])
+    bodies = x[..., :6].reshape(x.shape[:2] + (3, 2))
+    distance = {(i, j): np.linalg.norm(bodies[..., i, :] - bodies[..., j, :], axis=-1) for i, j in ((0, 1), (0, 2), (1, 2))}
+    assert distance[0, 1].min() > 0.25 and min(distance[0, 2].min(), distance[1, 2].min()) > 1.5
+    state = x[0, 0]
+    masses, g = np.array([1.0, 0.8, 0.6]), 1.5
+    momenta = state[6:].reshape(3, 2)
+    kinetic = ((momenta**2).sum(axis=1) / (2 * masses)).sum()
+    potential = -sum(g * masses[i] * masses[j] / np.linalg.norm(state[2 * i : 2 * i + 2] - state[2 * j : 2 * j + 2])
+                     for i, j in distance)
+    np.testing.assert_allclose(_law_values(dataset, dataset.true_law, state[None])[0], kinetic + potential, rtol=1e-13)
+
+
+def test_three_oscillators_energy_is_the_sum_of_the_mode_energies():
+    dataset = load_dataset("three-oscillators", n_trajectories=4)
+    assert dataset.columns == ("x1", "x2", "x3", "v1", "v2", "v3") and dataset.metadata["n_independent_laws"] == 3
+    energy = sympy.sympify(dataset.true_law)
+    x1, x2, x3, v2 = sympy.symbols("x1 x2 x3 v2")
+    assert energy.coeff(v2**2) == sympy.Rational(13, 20) and energy.coeff(x1 * x2) == sympy.Rational(-6, 5)
+    assert energy.coeff(x2 * x3) == sympy.Rational(-4, 5) and energy.coeff(x1 * x3) == 0
+    states = np.random.RandomState(2).uniform(-1, 1, size=(50, 6))
+    laws = _named_laws(dataset, states)
+    modes = laws["mode1_energy"] + laws["mode2_energy"] + laws["mode3_energy"]
+    np.testing.assert_allclose(modes, laws["energy"], rtol=1e-12)
+
+
+def test_rigid_body_laws_and_the_exactly_conserved_spin_of_a_symmetric_top():
+    dataset = load_dataset("rigid-body")
+    assert dataset.columns == ("w1", "w2", "w3") and dataset.units == {"w1": "rad/s", "w2": "rad/s", "w3": "rad/s"}
+    assert dataset.true_laws == ("w1**2/2 + 4*w2**2/5 + 5*w3**2/4", "w1**2 + 64*w2**2/25 + 25*w3**2/4")
+    assert dataset.metadata["n_independent_laws"] == 2
+    top = load_dataset("rigid-body", I1=1.6, n_trajectories=4)
+    assert top.metadata["true_law_names"][-1] == "spin_3" and top.true_laws[-1] == "w3"
+    for trajectory in top.train + top.test:
+        assert np.all(trajectory.x[:, 2] == trajectory.x[0, 2])  # dw3/dt = (I1 - I2) w1 w2 / I3 = 0 exactly
+
+
+def test_declared_units_of_simulated_data_are_si():
+    dataset = load_dataset("pendulum", n_trajectories=2)
+    assert dataset.to_si == {"q": 1.0, "p": 1.0} and dataset.time_unit == "s" and dataset.time_to_si == 1.0
+    np.testing.assert_array_equal(dataset.declared(dataset.train[0].x), dataset.train[0].x)
+    with pytest.raises(ValueError, match="to_si names column"):
+        TrajectoryDataset("d", ("q",), dataset.dimensions[:1], dataset.train, dataset.test, to_si={"p": 2.0})
+
+
 # ------------------------------------------------------------------ Schmidt & Lipson
 @needs_data
 def test_real_pendulum_loads_in_time_order_and_splits_80_20():
@@ -209,6 +313,7 @@ def test_schmidt_lipson_loader_reads_derivative_columns(tmp_path):
     assert sum(len(t) for t in dataset.train + dataset.test) == 493
     first = dataset.train[0]
     np.testing.assert_allclose(first.x[0, 0], np.pi / 2 * np.pi / 180)  # deg -> rad
+    assert dataset.to_si == pytest.approx({"q": np.pi / 180, "w": np.pi / 180})
     np.testing.assert_allclose(first.dxdt[:, 0], first.x[:, 1])  # do == v in the file
 
 
@@ -257,6 +362,9 @@ def test_csv_long_format_converts_degrees_and_splits_by_trajectory(tmp_path):
     assert np.abs(trajectory.x[:, 0]).max() <= 60 * np.pi / 180 + 1e-12
     np.testing.assert_allclose(trajectory.dxdt[5:-5, 0], trajectory.x[5:-5, 1], rtol=2e-3, atol=2e-4)
     assert dataset.derivatives == "finite-difference" and dataset.units == {"theta": "deg", "omega": "deg/s"}
+    assert dataset.to_si == pytest.approx({"theta": np.pi / 180, "omega": np.pi / 180}) and dataset.time_unit == "s"
+    first_train_id = next(i for i in all_ids if i not in dataset.metadata["test_trajectory_ids"])
+    np.testing.assert_allclose(dataset.declared(trajectory.x)[0, 0], 10.0 * (int(first_train_id) + 1))  # degrees as in the file
 
 
 def test_single_trajectory_file_is_split_in_time(tmp_path):
@@ -265,6 +373,7 @@ def test_single_trajectory_file_is_split_in_time(tmp_path):
     (train,), (test,) = dataset.train, dataset.test
     assert len(train) == 80 and len(test) == 20 and train.t[-1] < test.t[0]
     np.testing.assert_allclose(test.t[-1], 2e-3)  # ms -> s
+    assert dataset.time_unit == "ms" and dataset.time_to_si == pytest.approx(1e-3)
 
 
 def test_npz_and_kilogram_units(tmp_path):
@@ -332,25 +441,3 @@ def test_constant_state_column_warns_but_loads(tmp_path):
     assert dataset.n_state == 2
 
 
-# ------------------------------------------------------------------ windows
-def _trajectory(n: int) -> Trajectory:
-    t = np.linspace(0, 1, n)
-    return Trajectory(t=t, x=np.stack([t, t**2], axis=1), dxdt=np.stack([np.ones(n), 2 * t], axis=1))
-
-
-def test_windows_are_consecutive_and_short_remainders_dropped():
-    windows = split_into_windows([_trajectory(103), _trajectory(52)], 25)
-    assert [len(w) for w in windows] == [25, 25, 25, 25, 3, 25, 25]
-    np.testing.assert_array_equal(np.concatenate([w.t for w in windows[:5]]), _trajectory(103).t)
-    np.testing.assert_array_equal(windows[1].dxdt, _trajectory(103).dxdt[25:50])
-    kept = window_long_trajectories([_trajectory(50), _trajectory(51)], 25)
-    assert [len(w) for w in kept] == [50, 25, 25]
-    with pytest.raises(ConslawError, match="window must be an integer >= 3"):
-        split_into_windows([_trajectory(10)], 2)
-
-
-@needs_data
-def test_real_pendulum_windows():
-    dataset = load_dataset("real-pendulum", data_dir=str(DATA_DIR))
-    windows = window_long_trajectories(dataset.train)
-    assert [len(w) for w in windows] == [25] * 17 + [19]

@@ -1,5 +1,7 @@
 """The units-aware DSL: dimension algebra, unit rules, enumeration, pruning and conversions."""
+import dataclasses
 from fractions import Fraction
+import hashlib
 import subprocess
 import sys
 
@@ -9,11 +11,17 @@ import sympy
 import torch
 
 from conslaw.dsl import (
-    ANGLE, DIMENSIONLESS, FREE, Dimension, Evaluator, enumerate_formulas,
-    format_unit, parse_unit, parse_units_spec,
+    ANGLE, DIMENSIONLESS, EXTENDED_OPERATORS, FREE, PAPER_OPERATORS, Dimension, EnumerationConfig,
+    Evaluator, count_unit_valid_trees, enumerate_formulas, estimate_enumeration, format_unit,
+    parse_unit, parse_units_spec,
 )
 from conslaw.dsl.operators import OPERATORS
+from conslaw.dsl.signatures import (
+    constant_rows, root_signatures, round_scales, value_signatures,
+)
+from conslaw.dsl.unit_table import UnitTable
 from conslaw.errors import ConslawError, UsageError
+from conslaw.options import flag_of
 
 PENDULUM = (["q", "p"], [parse_unit("rad").dimension, parse_unit("kg*m**2/s").dimension])
 SPRING = (["q", "p"], [parse_unit("m").dimension, parse_unit("kg*m/s").dimension])
@@ -171,6 +179,8 @@ def test_cli_enumerate_output_parses():
     (["--units", "q=rad,p=kg*m**2/s", "--depth", "0"], "depth"),
     (["--units", "q=rad,p=parsecz"], "parsecz"),
     (["--units", "q rad"], "q rad"),
+    (["--units", "q=rad,p=kg*m**2/s", "--depth", "12"], "--depth 12 would enumerate about"),
+    (["--units", "q=rad,p=kg*m**2/s", "--operators", "+,foo"], "unknown operator 'foo'"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, culprit):
     result = subprocess.run([sys.executable, "-m", "conslaw", "enumerate", *args],
@@ -179,3 +189,211 @@ def test_cli_bad_input_is_one_line_exit_2(args, culprit):
     assert culprit in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ---- pinned output ---------------------------------------------------------------------------
+# Fingerprints of the enumeration computed with the per-candidate implementation (commit
+# 1f7acef) before it was vectorized: the number of roots, a hash of every root's prefix text in
+# order, and the candidates removed at each pruning step. A faster enumerator must reproduce
+# them exactly (same formulas, same order, same pruning).
+PINNED_SYSTEMS = {
+    "pendulum": (["q", "p"], ["rad", "kg*m**2/s"]),
+    "spring": (["q", "p"], ["m", "kg*m/s"]),
+    "oscillator2d": (["x", "y", "px", "py"], ["m", "m", "kg*m/s", "kg*m/s"]),
+}
+ALL_OPERATORS = PAPER_OPERATORS + EXTENDED_OPERATORS
+REMOVED_ORDER = ("unit_invalid", "commutative", "trivial", "redundant_parameter", "associative",
+                 "constant", "observational", "free_unit", "constant_offset", "affine_duplicate")
+PINNED = [  # system, depth, operators, parameters, roots, sha256[:16], removed (REMOVED_ORDER)
+    ("pendulum", 8, PAPER_OPERATORS, True, 12546, "1af685be77fdd132",
+     (18624, 12542, 7, 1662, 8866, 101, 3182, 2410, 1826, 3329)),
+    ("spring", 7, PAPER_OPERATORS, True, 1449, "3f293b4090caf519",
+     (2515, 1662, 7, 338, 1186, 70, 478, 414, 280, 467)),
+    ("oscillator2d", 6, PAPER_OPERATORS, True, 2106, "0a1c85ab62e20d68",
+     (3624, 2076, 7, 196, 1324, 36, 490, 284, 272, 428)),
+    ("pendulum", 6, ALL_OPERATORS, True, 8327, "b531498badbf6008",
+     (10135, 4012, 14, 792, 1214, 346, 8178, 540, 604, 1636)),
+    ("spring", 6, ALL_OPERATORS, True, 4506, "4e1b6a28eac2a99c",
+     (6883, 2640, 14, 600, 876, 159, 5353, 362, 394, 815)),
+    ("pendulum", 7, PAPER_OPERATORS, False, 864, "416c1deb44347228",
+     (2089, 982, 0, 0, 488, 47, 448, 0, 0, 281)),
+    ("oscillator2d", 6, ("+", "*", "square", "rsqrt"), False, 974, "b264dc8436d47d2c",
+     (684, 1412, 0, 0, 96, 12, 248, 0, 0, 170)),
+    pytest.param("pendulum", 9, PAPER_OPERATORS, True, 52240, "6ee8a1c0d6066b2e",
+                 (79793, 54196, 7, 6616, 39514, 364, 14415, 9592, 7142, 13599),
+                 marks=pytest.mark.slow),
+    pytest.param("oscillator2d", 7, PAPER_OPERATORS, True, 8784, "e86311df8e05239e",
+                 (17042, 11864, 7, 1012, 9514, 168, 3122, 1590, 1176, 2682),
+                 marks=pytest.mark.slow),
+    pytest.param("spring", 7, ALL_OPERATORS, True, 23497, "683bc513fab648e8",
+                 (36010, 14706, 14, 2758, 5020, 770, 27845, 1789, 1987, 5442),
+                 marks=pytest.mark.slow),
+]
+
+
+def prefix_texts(table):
+    """Every node of the table as prefix text, e.g. ``(+ (square p) (* c (cos q)))``."""
+    text = []
+    for node in table.nodes:
+        if node.op == "input":
+            text.append(table.columns[node.column])
+        elif node.op == "param":
+            text.append("c")
+        else:
+            text.append("(" + " ".join([node.op] + [text[c] for c in node.children]) + ")")
+    return text
+
+
+@pytest.mark.parametrize("system, depth, operators, parameters, roots, digest, removed", PINNED)
+def test_enumeration_output_is_pinned(system, depth, operators, parameters, roots, digest, removed):
+    columns, units = PINNED_SYSTEMS[system]
+    space = enumerate_formulas(columns, [parse_unit(u).dimension for u in units], depth,
+                               operators=operators, parameters=parameters)
+    text = prefix_texts(space.table)
+    ordered = "\n".join(text[root] for root in space.roots)
+    assert len(space.roots) == roots
+    assert tuple(space.removed[step] for step in REMOVED_ORDER) == removed
+    assert hashlib.sha256(ordered.encode()).hexdigest()[:16] == digest
+PINNED.append(pytest.param(
+    "pendulum", 10, PAPER_OPERATORS, True, 216882, "0df8c6f80c37da16",
+    (341830, 236708, 7, 26506, 179880, 512, 63815, 39628, 28502, 60642), marks=pytest.mark.slow))
+
+
+# ---- batched signatures against the per-candidate definitions they replace -------------------
+# The per-candidate definitions of commit 1f7acef (enumerate.py), kept as the reference.
+def reference_value_signature(values, unit):
+    finite = np.isfinite(values)
+    scale = float(np.max(np.abs(values[finite]))) if finite.any() else 1.0
+    scale = scale if scale > 0 else 1.0
+    rounded = np.where(finite, np.round(values / scale, 9), 0.0)
+    return (unit, round(scale, 9), rounded.tobytes(), finite.tobytes())
+
+
+def reference_is_constant(values):
+    for half in np.split(values, 2):
+        finite = half[np.isfinite(half)]
+        if finite.size and np.ptp(finite) > 1e-9 * max(1.0, float(np.max(np.abs(finite)))):
+            return False
+    return True
+
+
+def reference_root_signature(values):
+    finite = np.isfinite(values)
+    signature = finite.tobytes()
+    for half, half_finite in zip(np.split(values, 2), np.split(finite, 2)):
+        if not half_finite.any():
+            continue
+        centred = np.where(half_finite, half - half[half_finite].mean(), 0.0)
+        peak = np.abs(centred).max()
+        if peak > 0:
+            centred /= peak
+        pivot = centred[np.argmax(np.abs(centred) > 1e-6)]
+        signature += np.round(centred * np.sign(pivot), 8).tobytes()
+    return signature
+
+
+def classes(signatures):
+    """Each item's equivalence class, numbered by first occurrence."""
+    first = {}
+    return [first.setdefault(s, len(first)) for s in signatures]
+
+
+def test_batched_signatures_partition_like_the_per_candidate_definitions():
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((30, 32)) * np.exp(rng.uniform(-3, 3, size=(30, 1)))
+    base[5:10, :16] = 1.5  # constant for the first parameter value
+    base[10:12] = 0.0
+    holes = rng.random(base.shape) < 0.15
+    holes[:8] = False
+    base[holes] = rng.choice([np.nan, np.inf, -np.inf], size=holes.sum())
+    base[12, 16:] = np.nan  # no finite value for the second parameter value
+    with np.errstate(all="ignore"):
+        values = np.concatenate([base, 3.0 * base - 2.0, -0.5 * base + 7.0, base, base * 1e-3])
+    units = np.repeat([0, 1, 0, 0, 1], len(base))  # the fourth block repeats the first
+    with np.errstate(all="ignore"):
+        expected_roots = classes(reference_root_signature(row) for row in values)
+        expected_values = classes(reference_value_signature(row, unit)
+                                  for row, unit in zip(values, units))
+    assert classes(root_signatures(values)) == expected_roots
+    assert classes(value_signatures(values, units)) == expected_values
+    assert len(set(expected_roots)) < 60 and len(set(expected_values)) < len(values) - 25
+    assert constant_rows(values).tolist() == [reference_is_constant(row) for row in values]
+    scales = np.concatenate([np.exp(rng.uniform(np.log(1e-6), np.log(1e12), 20000)),
+                             np.arange(1, 5000) * 1e-9 + 5e-10, [1e300, 3.0, 0.5e-9]])
+    assert round_scales(scales).tolist() == [round(s, 9) for s in scales.tolist()]
+
+
+def test_vectorized_unit_rules_equal_the_scalar_rules():
+    space = enumerate_formulas(*PENDULUM, depth=4, operators=ALL_OPERATORS)
+    units = list({node.unit: None for node in space.table.nodes}) + [DIMENSIONLESS, ANGLE]
+    table = UnitTable(PENDULUM[1], ALL_OPERATORS, depth=5)  # one more power on depth-4 units
+    ids = np.array([table.of(unit) for unit in units])
+    first, second = np.meshgrid(ids, ids, indexing="ij")
+    for name in ALL_OPERATORS:
+        rule = OPERATORS[name].unit_rule
+        if OPERATORS[name].arity == 1:
+            got = table.apply(rule, ids)
+            expected = [rule(unit) for unit in units]
+        else:
+            got = table.apply(rule, first.ravel(), second.ravel())
+            expected = [rule(a, b) for a in units for b in units]
+        assert [None if g < 0 else table.unit(g) for g in got] == expected, name
+
+
+def test_unit_valid_tree_counts_match_the_reference():
+    # shared/reference/enumeration-counts.md, section 3a (L0 and L1a, cumulative to 10 nodes)
+    for (columns, dimensions), raw, commutative in [(PENDULUM, 20264558, 8503777),
+                                                    (SPRING, 13991696, 5805677)]:
+        assert sum(count_unit_valid_trees(dimensions, 10, PAPER_OPERATORS).values()) == raw
+        assert sum(count_unit_valid_trees(dimensions, 10, PAPER_OPERATORS,
+                                          commutative=True).values()) == commutative
+
+
+# ---- budget ---------------------------------------------------------------------------------
+def test_depth_12_is_refused_after_a_small_probe_with_one_line_naming_depth():
+    grown = []
+    with pytest.raises(UsageError) as error:
+        enumerate_formulas(*PENDULUM, depth=12, progress=grown.append)
+    message = str(error.value)
+    assert message.startswith("--depth 12 would enumerate about ")
+    assert "--max-formulas" in message and "\n" not in message
+    # Refused once size 8 is grown: a few % of the work of depth 10 (the probe), never size 9+.
+    assert max(grown) == 8
+
+
+def test_budget_names_the_limit_passed_and_can_be_raised():
+    with pytest.raises(UsageError, match=r"--depth 8 .* raise --max-formulas$"):
+        enumerate_formulas(*PENDULUM, depth=8, max_formulas=5_000)
+    with pytest.raises(UsageError, match=r"raise --max-memory-gb$"):
+        enumerate_formulas(*PENDULUM, depth=8, max_memory_gb=0.001)
+    assert len(enumerate_formulas(*PENDULUM, depth=8, max_formulas=20_000)) == 12546
+    assert len(enumerate_formulas(*PENDULUM, depth=8, max_formulas=None,
+                                  max_memory_gb=None)) == 12546
+
+
+@pytest.mark.parametrize("system, depth", [
+    ("pendulum", 8), ("pendulum", 9), ("spring", 9), ("oscillator2d", 8),
+    pytest.param("pendulum", 10, marks=pytest.mark.slow),
+])
+def test_estimate_is_within_a_factor_of_two(system, depth):
+    columns, units = PINNED_SYSTEMS[system]
+    dimensions = [parse_unit(u).dimension for u in units]
+    estimate = estimate_enumeration(columns, dimensions, depth)
+    space = enumerate_formulas(columns, dimensions, depth)
+    assert not estimate.exact
+    assert 0.5 < estimate.formulas / len(space) < 2.0
+    assert 0.5 < estimate.nodes / len(space.table.nodes) < 2.0
+
+
+def test_enumeration_config_declares_its_options_once():
+    config = EnumerationConfig()
+    assert config.depth == 7 and config.operators == PAPER_OPERATORS
+    assert EnumerationConfig(operators="+log").operators == PAPER_OPERATORS + ("log",)
+    by_name = {field.name: field for field in dataclasses.fields(EnumerationConfig)}
+    assert "plain list replaces the default set" in by_name["operators"].metadata["help"]
+    assert "+op adds to it" in by_name["operators"].metadata["help"]
+    assert flag_of(by_name["max_formulas"]) == "--max-formulas"
+    with pytest.raises(UsageError, match="--depth must be an integer >= 1"):
+        EnumerationConfig(depth=0)
+    with pytest.raises(UsageError, match="--max-memory-gb"):
+        EnumerationConfig(max_memory_gb=0)

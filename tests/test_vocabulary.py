@@ -1,14 +1,19 @@
 """The opt-in vocabulary: rational powers, sqrt, exp, log and abs under the same unit rules."""
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy
 
 from conslaw.datasets import load_dataset
-from conslaw.dsl import DIMENSIONLESS, FREE, EXTENDED_OPERATORS, PAPER_OPERATORS, enumerate_formulas, parse_unit
+from conslaw.dsl import (
+    DIMENSIONLESS, FREE, EXTENDED_OPERATORS, PAPER_OPERATORS, enumerate_formulas, parse_unit,
+    resolve_operators,
+)
 from conslaw.dsl.grammar import GradientEvaluator
 from conslaw.dsl.operators import OPERATORS
+from conslaw.errors import UsageError
 from conslaw.terms import find_multiterm_laws
 
 METRE = parse_unit("m").dimension
@@ -60,3 +65,32 @@ def test_kepler_energy_is_reachable_with_rational_powers():
     # (px**2 + py**2)/(2m) - k/r, up to scale: the ratio of the coefficients is -2 m k.
     assert float(energy.coeff(r_inv) / energy.coeff(px**2)) == pytest.approx(-2 * m * k, rel=1e-3)
     assert top["independent"]
+
+
+def test_operator_specification_replaces_or_adds():
+    assert resolve_operators("+,-,*,sin") == ("+", "-", "*", "sin")
+    assert resolve_operators("+log,+rsqrt") == PAPER_OPERATORS + ("log", "rsqrt")
+    assert resolve_operators("default,+log") == PAPER_OPERATORS + ("log",)
+    assert resolve_operators(" + , * ,+,*") == ("+", "*")  # "+" alone is addition; no duplicates
+    assert resolve_operators("+square,+log,+log") == PAPER_OPERATORS + ("log",)
+    assert resolve_operators(("+", "*", "square", "rsqrt")) == ("+", "*", "square", "rsqrt")
+    for spec, culprit in [("+,foo", "'foo'"), ("+bar", "'bar'"), ("", "no operator given")]:
+        with pytest.raises(UsageError) as error:
+            resolve_operators(spec)
+        message = str(error.value)
+        assert culprit in message and "\n" not in message
+        assert message.startswith("--operators: ") and "rsqrt" in message  # lists the valid ones
+
+
+def test_an_added_operator_reaches_the_enumeration():
+    dims = [METRE, parse_unit("kg*m/s").dimension]
+    space = enumerate_formulas(["q", "p"], dims, 3, operators="+rsqrt")
+    assert space.operators == PAPER_OPERATORS + ("rsqrt",)
+    assert "1/sqrt(q**2)" in {space.table.to_text(r) for r in space.roots}
+
+
+def test_every_operator_is_documented():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "dsl.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
+            if line.startswith("| `")}
+    assert set(OPERATORS) <= rows

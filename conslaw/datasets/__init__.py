@@ -1,28 +1,35 @@
-"""Data sets: built-in simulated systems, the Schmidt & Lipson recordings and user files.
+"""Data sets: built-in simulated systems, their variants, the Schmidt & Lipson recordings and user files.
 
-Every loader returns a ``TrajectoryDataset`` in coherent SI units (see ``types.py``).
+Every loader returns a ``TrajectoryDataset`` in coherent SI units, with the units each column
+was declared in and their factors to SI (see ``types.py``).
 """
-from conslaw.datasets.files import load_file
+from conslaw.datasets.files import load_file, units_spec, write_csv
 from conslaw.datasets.registry import REGISTRY, describe_dataset, list_datasets, load_dataset
-from conslaw.datasets.schmidt_lipson import load_real_pendulum, load_schmidt_lipson
-from conslaw.datasets.systems import SYSTEMS, Constant, SystemSpec
+from conslaw.datasets.schmidt_lipson import load_real_pendulum, load_schmidt_lipson, read_schmidt_lipson
+from conslaw.datasets.systems import SYSTEMS, Constant, CoordinateMap, SystemSpec
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
-from conslaw.datasets.windows import DEFAULT_WINDOW, split_into_windows, window_long_trajectories
+from conslaw.datasets.variants import Variant, list_coordinates, make_variant, user_coordinates, user_variants
 
 __all__ = [
-    "DEFAULT_WINDOW",
     "REGISTRY",
     "SYSTEMS",
     "Constant",
+    "CoordinateMap",
     "SystemSpec",
     "Trajectory",
     "TrajectoryDataset",
+    "Variant",
     "describe_dataset",
+    "list_coordinates",
     "list_datasets",
     "load_dataset",
     "load_file",
     "load_real_pendulum",
     "load_schmidt_lipson",
-    "split_into_windows",
-    "window_long_trajectories",
+    "make_variant",
+    "read_schmidt_lipson",
+    "units_spec",
+    "user_coordinates",
+    "user_variants",
+    "write_csv",
 ]

@@ -4,45 +4,29 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Hashable, Mapping
 
 import numpy as np
 
+from conslaw.datasets.schmidt_lipson import read_schmidt_lipson
 from conslaw.datasets.tables import (
     BLOCK_TEST_FRACTION,
+    TIME_DIMENSION,
     build_trajectories,
     check_fraction,
     numeric_column,
+    resolve_units,
     split_block,
     split_by_trajectory,
     warn_constant_columns,
 )
-from conslaw.datasets.types import TrajectoryDataset
-from conslaw.dsl.units import ParsedUnit, parse_unit, parse_units_spec
+from conslaw.datasets.types import Trajectory, TrajectoryDataset
+from conslaw.dsl.units import ParsedUnit
 from conslaw.errors import ConslawError, UsageError
-
-TIME_DIMENSION = parse_unit("s").dimension
-
-
-def resolve_units(units: str | Mapping[str, str | ParsedUnit]) -> dict[str, ParsedUnit]:
-    """``"q=rad,p=kg*m**2/s"`` or ``{"q": "rad", ...}`` to an ordered column -> ``ParsedUnit``."""
-    if isinstance(units, str):
-        return parse_units_spec(units)
-    if not isinstance(units, Mapping) or not units:
-        raise UsageError(f"units must be a non-empty 'name=unit,...' string or mapping, got {units!r}")
-    parsed: dict[str, ParsedUnit] = {}
-    for column, unit in units.items():
-        if isinstance(unit, ParsedUnit):
-            parsed[column] = unit
-            continue
-        try:
-            parsed[column] = parse_unit(str(unit))
-        except ConslawError as exc:
-            raise UsageError(f"units entry for {column!r}: {exc}") from None
-    return parsed
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:
+    """A CSV file with a header row as column name -> text cells; ragged rows and duplicate names raise."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     if not rows:
@@ -63,6 +47,7 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """An NPZ archive of equally long 1-D arrays as column name -> array."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             table = {name: np.asarray(archive[name]) for name in archive.files}
@@ -82,44 +67,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     return table
 
 
-def read_schmidt_lipson(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """Read a Schmidt & Lipson file: (state names, all column names, values (rows, columns)).
-
-    Format: a header ``% name1 name2 ...`` naming the states, then whitespace-separated rows
-    ``trial t name1 ...``, optionally followed by one derivative column ``d<name>`` per state.
-    """
-    if not path.is_file():
-        raise ConslawError(f"data file {str(path)!r} not found")
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    lines = [line for line in lines if line.strip()]
-    if not lines:
-        raise ConslawError(f"data file {str(path)!r} is empty")
-    if not lines[0].lstrip().startswith("%"):
-        raise ConslawError(
-            f"data file {str(path)!r}: first line {lines[0][:40]!r} is not a '% name ...' header"
-        )
-    names = lines[0].lstrip()[1:].split()
-    if not names:
-        raise ConslawError(f"data file {str(path)!r}: the '%' header names no columns")
-    rows = [line.split() for line in lines[1:] if not line.lstrip().startswith("%")]
-    if not rows:
-        raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
-    width = len(rows[0])
-    if width not in (2 + len(names), 2 + 2 * len(names)):
-        raise ConslawError(
-            f"data file {str(path)!r}: {width} columns per row, but the header names {len(names)} "
-            f"state(s), so expected {2 + len(names)} (trial t states) or {2 + 2 * len(names)} (with derivatives)"
-        )
-    for index, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise ConslawError(f"data file {str(path)!r} row {index}: {len(row)} fields, expected {width}")
-    columns = ["trial", "t", *names] + ([f"d{name}" for name in names] if width > 2 + len(names) else [])
-    text = np.array(rows, dtype=object)
-    values = np.stack([numeric_column(text[:, i], column) for i, column in enumerate(columns)], axis=1)
-    return names, columns, values
-
-
 def _starts_with_percent_header(path: Path) -> bool:
+    """Whether the first non-blank line starts with ``%`` (a Schmidt & Lipson file)."""
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if line.strip():
@@ -146,6 +95,7 @@ def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def _require_column(table: Mapping[str, np.ndarray], column: str, role: str, path: Path) -> np.ndarray:
+    """The column's values, or a ``ConslawError`` listing the available columns."""
     if column not in table:
         raise ConslawError(
             f"{role} column {column!r} not found in {path.name}; available columns: {', '.join(table)}"
@@ -170,6 +120,32 @@ def load_file(
         read_table(file), units, name=file.stem, source=str(file),
         trajectory_column=trajectory_column, time_column=time_column,
         test_fraction=test_fraction, seed=seed, block_test_fraction=block_test_fraction)
+
+
+def _pop_time_unit(parsed: dict[str, ParsedUnit], time_column: str, trajectory_column: str) -> ParsedUnit:
+    """Remove the time column's unit from ``parsed`` (seconds if absent); check what remains."""
+    time_unit = ParsedUnit("s", TIME_DIMENSION, 1.0)
+    if time_column in parsed:
+        time_unit = parsed.pop(time_column)
+        if time_unit.dimension != TIME_DIMENSION:
+            raise UsageError(f"time column {time_column!r} has unit {time_unit.text!r}, which is not a time")
+    if trajectory_column in parsed:
+        raise UsageError(f"column {trajectory_column!r} is the trajectory column; it cannot be a state in units")
+    if not parsed:
+        raise UsageError("units names no state column (only the time column)")
+    return time_unit
+
+
+def _split(
+    ids: list[Hashable], trajectories: list[Trajectory], test_fraction: float, block_test_fraction: float, seed: int
+) -> tuple[list[Trajectory], list[Trajectory], list[Hashable], str]:
+    """One trajectory is split in time; several are split whole by a seeded shuffle."""
+    if len(trajectories) == 1:
+        train_piece, test_piece = split_block(trajectories[0], block_test_fraction)
+        return [train_piece], [test_piece], [], f"one trajectory: contiguous time blocks, last {block_test_fraction:.0%} test"
+    train, test, test_indices = split_by_trajectory(trajectories, test_fraction, seed)
+    split = f"by trajectory: seeded shuffle (seed {seed}), {len(test)} of {len(trajectories)} test"
+    return train, test, [ids[i] for i in test_indices], split
 
 
 def dataset_from_table(
@@ -197,17 +173,8 @@ def dataset_from_table(
     test_fraction = check_fraction("test_fraction", test_fraction)
     block_test_fraction = check_fraction("block_test_fraction", block_test_fraction)
 
-    time_factor = 1.0
-    if time_column in parsed:
-        time_unit = parsed.pop(time_column)
-        if time_unit.dimension != TIME_DIMENSION:
-            raise UsageError(f"time column {time_column!r} has unit {time_unit.text!r}, which is not a time")
-        time_factor = time_unit.to_si
-    if trajectory_column in parsed:
-        raise UsageError(f"column {trajectory_column!r} is the trajectory column; it cannot be a state in units")
-    if not parsed:
-        raise UsageError("units names no state column (only the time column)")
-
+    time_unit = _pop_time_unit(parsed, time_column, trajectory_column)
+    time_factor = time_unit.to_si
     t = numeric_column(_require_column(table, time_column, "time", file), time_column) * time_factor
     columns = tuple(parsed)
     states = np.stack(
@@ -223,15 +190,7 @@ def dataset_from_table(
     )
     warn_constant_columns(columns, states)
 
-    if len(trajectories) == 1:
-        train_piece, test_piece = split_block(trajectories[0], block_test_fraction)
-        train, test, test_ids = [train_piece], [test_piece], []
-        split = f"one trajectory: contiguous time blocks, last {block_test_fraction:.0%} test"
-    else:
-        train, test, test_indices = split_by_trajectory(trajectories, test_fraction, seed)
-        test_ids = [ids[i] for i in test_indices]
-        split = f"by trajectory: seeded shuffle (seed {seed}), {len(test)} of {len(trajectories)} test"
-
+    train, test, test_ids, split = _split(ids, trajectories, test_fraction, block_test_fraction, seed)
     return TrajectoryDataset(
         name=name,
         columns=columns,
@@ -245,8 +204,50 @@ def dataset_from_table(
             "trajectory_ids": ids,
             "test_trajectory_ids": test_ids,
             "split": split,
-            "to_si": {c: parsed[c].to_si for c in columns},
-            "time_to_si": time_factor,
             "rows": int(t.shape[0]),
         },
+        to_si={c: parsed[c].to_si for c in columns},
+        time_unit=time_unit.text,
+        time_to_si=time_factor,
     )
+
+
+def units_spec(dataset: TrajectoryDataset, time_column: str = "t") -> str:
+    """The ``--units`` text that reads back a file written by ``write_csv`` (time unit first).
+
+    E.g. ``"t=ms,theta=deg,omega=deg/s"``.
+    """
+    return ",".join([f"{time_column}={dataset.time_unit}", *(f"{c}={dataset.units[c]}" for c in dataset.columns)])
+
+
+def write_csv(
+    dataset: TrajectoryDataset,
+    path: str | os.PathLike,
+    *,
+    trajectory_column: str = "trajectory",
+    time_column: str = "t",
+    splits: tuple[str, ...] = ("train", "test"),
+) -> Path:
+    """Write a data set as a long-format CSV in its declared units; returns the path.
+
+    Columns: ``trajectory_column`` (0, 1, ... over the train then the test trajectories),
+    ``time_column`` (in ``dataset.time_unit``) and the state columns, each in its declared
+    unit (SI value / ``to_si``), printed with 17 significant digits so that ``load_file(path,
+    units_spec(dataset))`` reads the same numbers back to rounding. Derivatives are not written.
+    """
+    clashes = sorted({trajectory_column, time_column} & set(dataset.columns))
+    if clashes or trajectory_column == time_column:
+        raise UsageError(f"trajectory and time column names must differ from each other and from the states; clash: {clashes}")
+    unknown = [s for s in splits if s not in ("train", "test")]
+    if unknown:
+        raise UsageError(f"splits must be 'train' and/or 'test', got {unknown}")
+    trajectories = [trajectory for split in splits for trajectory in getattr(dataset, split)]
+    blocks = [
+        np.column_stack([np.full(len(tr), i), tr.t / dataset.time_to_si, dataset.declared(tr.x)])
+        for i, tr in enumerate(trajectories)
+    ]
+    file = Path(path)
+    header = ",".join([trajectory_column, time_column, *dataset.columns])
+    formats = ["%d"] + ["%.17g"] * (1 + dataset.n_state)
+    np.savetxt(file, np.concatenate(blocks), fmt=formats, delimiter=",", header=header, comments="")
+    return file

@@ -10,17 +10,18 @@ import hashlib
 import os
 import warnings
 from pathlib import Path
-from typing import Mapping
+from typing import Hashable, Mapping
 
 import numpy as np
 
-from conslaw.datasets.files import read_schmidt_lipson, resolve_units
 from conslaw.datasets.tables import (
     add_state_noise,
     build_trajectories,
     check_fraction,
     check_noise,
     finite_difference,
+    numeric_column,
+    resolve_units,
     split_block,
     split_by_trajectory,
     warn_constant_columns,
@@ -38,6 +39,92 @@ REAL_PENDULUM_PROVENANCE = (
     "at commit 5e83faf93e8f4990e63821c49d0ce5926a96cc94"
 )
 DATA_DIR_VARIABLE = "CONSLAW_DATA_DIR"
+
+
+def read_schmidt_lipson(path: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """Read a Schmidt & Lipson file: (state names, all column names, values (rows, columns)).
+
+    Format: a header ``% name1 name2 ...`` naming the states, then whitespace-separated rows
+    ``trial t name1 ...``, optionally followed by one derivative column ``d<name>`` per state.
+    """
+    if not path.is_file():
+        raise ConslawError(f"data file {str(path)!r} not found")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise ConslawError(f"data file {str(path)!r} is empty")
+    if not lines[0].lstrip().startswith("%"):
+        raise ConslawError(
+            f"data file {str(path)!r}: first line {lines[0][:40]!r} is not a '% name ...' header"
+        )
+    names = lines[0].lstrip()[1:].split()
+    if not names:
+        raise ConslawError(f"data file {str(path)!r}: the '%' header names no columns")
+    rows = [line.split() for line in lines[1:] if not line.lstrip().startswith("%")]
+    if not rows:
+        raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
+    width = len(rows[0])
+    if width not in (2 + len(names), 2 + 2 * len(names)):
+        raise ConslawError(
+            f"data file {str(path)!r}: {width} columns per row, but the header names {len(names)} "
+            f"state(s), so expected {2 + len(names)} (trial t states) or {2 + 2 * len(names)} (with derivatives)"
+        )
+    for index, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise ConslawError(f"data file {str(path)!r} row {index}: {len(row)} fields, expected {width}")
+    columns = ["trial", "t", *names] + ([f"d{name}" for name in names] if width > 2 + len(names) else [])
+    text = np.array(rows, dtype=object)
+    values = np.stack([numeric_column(text[:, i], column) for i, column in enumerate(columns)], axis=1)
+    return names, columns, values
+
+
+def _state_units(
+    file: Path, state_names: list[str], units: Mapping[str, str | ParsedUnit] | None
+) -> dict[str, ParsedUnit]:
+    """The unit of each state named in the header: ``units`` must name exactly those states.
+
+    Without ``units`` every state is dimensionless, with a warning.
+    """
+    if units is None:
+        warnings.warn(
+            f"{file.name}: no units given; its states {state_names} are treated as dimensionless",
+            stacklevel=3,
+        )
+        return {n: ParsedUnit("1", DIMENSIONLESS, 1.0) for n in state_names}
+    parsed = resolve_units(units)
+    unknown = sorted(set(parsed) - set(state_names))
+    missing = [n for n in state_names if n not in parsed]
+    if unknown or missing:
+        raise UsageError(
+            f"{file.name}: units must name exactly the states {state_names}; "
+            f"missing {missing}, unknown {unknown}"
+        )
+    return parsed
+
+
+def _with_noise(
+    trajectories: list[Trajectory], noise: float, seed: int, *, recompute_rates: bool
+) -> list[Trajectory]:
+    """Gaussian state noise from ``RandomState(seed)``, trajectory by trajectory; finite differences redone if asked."""
+    rng = np.random.RandomState(seed)
+    noisy = []
+    for trajectory in trajectories:
+        states = add_state_noise(trajectory.x, noise, rng)
+        rates = finite_difference(trajectory.t, states) if recompute_rates else trajectory.dxdt
+        noisy.append(Trajectory(t=trajectory.t, x=states, dxdt=rates))
+    return noisy
+
+
+def _split_trials(
+    ids: list[Hashable], trajectories: list[Trajectory], test_fraction: float, seed: int
+) -> tuple[list[Trajectory], list[Trajectory], str]:
+    """One trial is split in time (HNN's last block); several are split whole by a seeded shuffle."""
+    if len(trajectories) == 1:
+        train_piece, test_piece = split_block(trajectories[0], test_fraction)
+        split = f"one trial in time order: first {len(train_piece)} samples train, last {len(test_piece)} test"
+        return [train_piece], [test_piece], split
+    train, test, test_indices = split_by_trajectory(trajectories, test_fraction, seed)
+    return train, test, f"by trial: test trials {[ids[i] for i in test_indices]}"
 
 
 def load_schmidt_lipson(
@@ -63,21 +150,7 @@ def load_schmidt_lipson(
     test_fraction = check_fraction("test_fraction", test_fraction)
     noise = check_noise(noise)
     state_names, columns, values = read_schmidt_lipson(file)
-    if units is None:
-        warnings.warn(
-            f"{file.name}: no units given; its states {state_names} are treated as dimensionless",
-            stacklevel=2,
-        )
-        parsed = {n: ParsedUnit("1", DIMENSIONLESS, 1.0) for n in state_names}
-    else:
-        parsed = resolve_units(units)
-        unknown = sorted(set(parsed) - set(state_names))
-        missing = [n for n in state_names if n not in parsed]
-        if unknown or missing:
-            raise UsageError(
-                f"{file.name}: units must name exactly the states {state_names}; "
-                f"missing {missing}, unknown {unknown}"
-            )
+    parsed = _state_units(file, state_names, units)
     rename = dict(rename or {})
     column_names = tuple(rename.get(n, n) for n in state_names)
     if len(set(column_names)) != len(column_names):
@@ -93,21 +166,9 @@ def load_schmidt_lipson(
     ids, trajectories = build_trajectories(trial_ids, values[:, 1], x, dxdt=dxdt)
     warn_constant_columns(column_names, x)
     if noise > 0:
-        rng = np.random.RandomState(seed)
-        noisy = []
-        for trajectory in trajectories:
-            states = add_state_noise(trajectory.x, noise, rng)
-            rates = trajectory.dxdt if given_rates else finite_difference(trajectory.t, states)
-            noisy.append(Trajectory(t=trajectory.t, x=states, dxdt=rates))
-        trajectories = noisy
+        trajectories = _with_noise(trajectories, noise, seed, recompute_rates=not given_rates)
 
-    if len(trajectories) == 1:
-        train_piece, test_piece = split_block(trajectories[0], test_fraction)
-        train, test = [train_piece], [test_piece]
-        split = f"one trial in time order: first {len(train_piece)} samples train, last {len(test_piece)} test"
-    else:
-        train, test, test_indices = split_by_trajectory(trajectories, test_fraction, seed)
-        split = f"by trial: test trials {[ids[i] for i in test_indices]}"
+    train, test, split = _split_trials(ids, trajectories, test_fraction, seed)
     return TrajectoryDataset(
         name=name or file.stem,
         columns=column_names,
@@ -126,6 +187,7 @@ def load_schmidt_lipson(
             "noise": noise,
             "derivatives_from": "file columns" if given_rates else "np.gradient on the recorded times",
         },
+        to_si={c: parsed[n].to_si for c, n in zip(column_names, state_names)},
     )
 
 

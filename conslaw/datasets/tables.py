@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Hashable, Sequence
+from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
 from conslaw.datasets.types import Trajectory
+from conslaw.dsl.units import ParsedUnit, parse_unit, parse_units_spec
 from conslaw.errors import ConslawError, UsageError
 
 MIN_SAMPLES = 3
@@ -19,6 +20,26 @@ MIN_SAMPLES = 3
 
 BLOCK_TEST_FRACTION = 0.2
 """A single trajectory is split in time: its last 20 % is the test block (as HNN's real pendulum)."""
+
+TIME_DIMENSION = parse_unit("s").dimension
+
+
+def resolve_units(units: str | Mapping[str, str | ParsedUnit]) -> dict[str, ParsedUnit]:
+    """``"q=rad,p=kg*m**2/s"`` or ``{"q": "rad", ...}`` to an ordered column -> ``ParsedUnit``."""
+    if isinstance(units, str):
+        return parse_units_spec(units)
+    if not isinstance(units, Mapping) or not units:
+        raise UsageError(f"units must be a non-empty 'name=unit,...' string or mapping, got {units!r}")
+    parsed: dict[str, ParsedUnit] = {}
+    for column, unit in units.items():
+        if isinstance(unit, ParsedUnit):
+            parsed[column] = unit
+            continue
+        try:
+            parsed[column] = parse_unit(str(unit))
+        except ConslawError as exc:
+            raise UsageError(f"units entry for {column!r}: {exc}") from None
+    return parsed
 
 
 def check_noise(noise: object) -> float:

@@ -1,6 +1,7 @@
 """The plain data type every later stage receives: trajectories with units, split into train/test."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -25,9 +26,13 @@ class Trajectory:
 class TrajectoryDataset:
     """Trajectories of one system, with each state column's name and physical dimension.
 
-    ``true_law`` is a SymPy-parsable string in the column names (the known conserved
-    quantity, for the oracle), ``true_field`` maps states (n, d) to exact dx/dt (n, d).
-    ``derivatives`` is ``"exact"`` or ``"finite-difference"``.
+    States, times and derivatives are stored in coherent SI units. ``units`` holds the unit
+    text the data were declared in (e.g. ``deg``), ``to_si`` the factor of each column from
+    that declared unit to SI (SI value = factor x declared value; 1.0 when the declared unit
+    is the SI one), and ``time_unit`` / ``time_to_si`` the same for the time column, so a law
+    found in SI can be reported in the user's units. ``true_law`` is a SymPy-parsable string in
+    the column names (the known conserved quantity, for the oracle; in SI values), ``true_field``
+    maps states (n, d) to exact dx/dt (n, d). ``derivatives`` is ``"exact"`` or ``"finite-difference"``.
     """
 
     name: str
@@ -41,20 +46,41 @@ class TrajectoryDataset:
     true_field: Optional[Callable[[np.ndarray], np.ndarray]] = None
     derivatives: str = "exact"
     metadata: dict = field(default_factory=dict)
+    to_si: dict[str, float] = field(default_factory=dict)
+    time_unit: str = "s"
+    time_to_si: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.units:
             self.units = {c: format_unit(d) for c, d in zip(self.columns, self.dimensions)}
+        unknown = sorted(set(self.to_si) - set(self.columns))
+        if unknown:
+            raise ValueError(f"to_si names column(s) {unknown} that the data set does not have")
+        self.to_si = {c: float(self.to_si.get(c, 1.0)) for c in self.columns}
+        for name, factor in [*self.to_si.items(), ("time", self.time_to_si)]:
+            if not (math.isfinite(factor) and factor > 0):
+                raise ValueError(f"to_si factor of {name!r} must be a finite number > 0, got {factor!r}")
 
     @property
     def n_state(self) -> int:
+        """The number of state columns."""
         return len(self.columns)
+
+    @property
+    def si_factors(self) -> np.ndarray:
+        """The ``to_si`` factors in column order, shape (d,)."""
+        return np.array([self.to_si[c] for c in self.columns])
+
+    def declared(self, x: np.ndarray) -> np.ndarray:
+        """States (..., d) in SI converted to the declared units (the values as the user recorded them)."""
+        return np.asarray(x) / self.si_factors
 
     def stacked(self, split: str = "train") -> np.ndarray:
         """All states of a split as one (N, d) array."""
         return np.concatenate([trajectory.x for trajectory in getattr(self, split)], axis=0)
 
     def summary(self) -> dict:
+        """Name, columns, units, sizes and the true law, as plain JSON-ready values."""
         return {
             "name": self.name,
             "columns": list(self.columns),

@@ -1,36 +1,81 @@
-"""Fit each formula's parameters to minimize its conservation ratio, in batches.
+"""Fit the parameters of many formulas at once to minimize their conservation ratios.
 
 * Parameters that enter a formula affinely are solved in closed form: for fixed nonlinear
-  parameters the formula is ``w . a(x)``, and the best ``w`` is the smallest generalized
-  eigenvector of the ratio's quadratic forms (``score.smallest_ratio``).
+  parameters the formula is ``w . a(x)`` and the best ``w`` is the smallest generalized
+  eigenvector of (smooth form on the truth, within form on the null) (``forms.smallest_ratio``).
 * Nonlinear parameters (inside ``sin``/``cos``, squares, denominators) are searched on a grid of
   magnitudes around each parameter's natural scale (derived from its unit and the data's
-  spread), both signs, then refined by zooming the grid around the best point. Every grid point
-  is evaluated in one vectorized pass per formula, with the linear parameters projected out.
-* Grid search runs on a subsample of whole segments; the final ratio is computed on all states.
-* A fit whose gradient is carried by a handful of states (a pole inside the data) is marked
-  ``singular`` and never accepted: there the ratio's normalizer is meaningless.
+  spread), both signs, then refined by zooming around the best point (``grids``).
+* The grid search runs on a subsample of whole segments; the final ratio uses all of them.
+
+A fit ends with a status: ``ok``; ``non_finite`` (NaN or inf at some state); ``scale`` (values
+beyond ``MAX_MAGNITUDE`` or all below ``MIN_MAGNITUDE``: rounding would decide the ratio);
+``constant`` (does not move under the null); ``unresolved`` (varies faster than the sampling
+resolves: on the null, under ``RESOLVED`` of its variance is smooth); ``degenerate`` (the best
+combination drops the formula's own parameter-free part). The ratio a fit reports is the judged
+one (``forms.judged_ratio``), with its standard error.
+
+How the work is shared: a formula whose parameters are all nonlinear (most of them) is one
+function, judged by ``function_forms`` with the functions of many formulas and grid points laid
+side by side; each formula is evaluated on its whole grid at once, costly sub-formulas on a
+coarse grid once for every formula that shares them (``GridEvaluator``). Formulas with linear
+parameters are judged as bases, many formulas stacked in one batch of small eigenproblems.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from conslaw.discovery.score import SegmentedStates, gradient_form, smallest_ratio, within_segment_form
-from conslaw.dsl.grammar import GradientEvaluator, NodeTable
+from conslaw.discovery.basis import Basis, basis_status, judge_basis
+from conslaw.discovery.forms import judged_ratios
+from conslaw.discovery.function_forms import FunctionForms
+from conslaw.discovery.grids import (
+    ZOOM_ROUNDS, ZOOM_SHRINK, coarse_axes, coarse_step, coarse_subset, mirrored_rows, parameters,
+    points, zoom_axes, zoom_centre,
+)
+from conslaw.discovery.segments import Segments
+from conslaw.dsl.grammar import GridEvaluator, NodeTable
+from conslaw.dsl.units import Dimension
 
-COARSE_POINTS = {1: 17, 2: 9}
-MAX_RANDOM_GRID = 400
-ZOOM_ROUNDS = 4
-ZOOM_POINTS = 5
-ZOOM_SHRINK = 2.5
-DEGENERATE = 1e-6
-SINGULAR_FRACTION = 0.01  # the top 1 % of states ...
-SINGULAR_SHARE = 0.5      # ... carrying over half of the squared gradient: a pole in the data
+GROUP_BYTES = 8 << 20
+"""Values of this many bytes (formulas x grid points x states) are judged together."""
+
+
+@dataclass(frozen=True)
+class FitData:
+    """Segments to judge conservation on (``truth``) and the null's surrogates of them."""
+
+    truth: Segments
+    null: Segments
+
+    @property
+    def states(self) -> np.ndarray:
+        return np.concatenate([self.truth.x, self.null.x])
+
+    @property
+    def n_truth(self) -> int:
+        return len(self.truth.x)
+
+    def subsample(self, max_states: int, seed: int) -> "FitData":
+        """Whole segments of each part, chosen at random, about ``max_states`` states in all."""
+        rng = np.random.default_rng(seed)
+        return FitData(_some_segments(self.truth, max_states // 2, rng),
+                       _some_segments(self.null, max_states // 2, rng))
+
+
+def _some_segments(segments: Segments, max_states: int, rng: np.random.Generator) -> Segments:
+    if len(segments.x) <= max_states:
+        return segments
+    counts = np.diff(segments.starts)
+    chosen, total = [], 0
+    for k in rng.permutation(segments.n_segments):
+        if total + counts[k] > max_states and len(chosen) >= 2:
+            break
+        chosen.append(int(k))
+        total += counts[k]
+    return segments.select(sorted(chosen))
 
 
 @dataclass
@@ -39,194 +84,197 @@ class FitResult:
 
     node: int
     ratio: float
+    error: float
     parameters: np.ndarray
-    status: str  # "ok", "non_finite", "constant", "degenerate" or "singular"
+    status: str
 
 
-def _base_log_scales(table: NodeTable, scale: np.ndarray) -> np.ndarray:
+def _base_log_scales(table: NodeTable, spread: np.ndarray) -> np.ndarray:
     """Log-scales of the base dimensions that best explain the columns' spreads (least squares)."""
     matrix = np.array([[float(e) for e in d.exponents] for d in table.dimensions])
-    solution, *_ = np.linalg.lstsq(matrix, np.log(scale), rcond=None)
+    solution, *_ = np.linalg.lstsq(matrix, np.log(np.where(spread > 0, spread, 1.0)), rcond=None)
     return solution
 
 
 class _Probe:
-    """Exact values and input-gradients of formulas on one set of states."""
+    """One ``FitData``: its states' evaluator and the forms of the ratio on it."""
 
-    def __init__(self, table: NodeTable, data: SegmentedStates):
+    def __init__(self, table: NodeTable, data: FitData) -> None:
         self.data = data
-        self.evaluator = GradientEvaluator(table, data.x)
+        self.evaluator = GridEvaluator(table, data.states)
+        self.forms = FunctionForms(data.truth, data.null)
+        self.size = len(data.states)
 
-    def basis(self, node: int, parameter_sets: list[list]) -> tuple[np.ndarray, np.ndarray]:
-        """Values (G, N, k) and gradients (G, N, k, d) of the basis functions given by
-        ``parameter_sets`` (one parameter list per basis function)."""
-        n, d = self.data.x.shape
-        pairs = [self.evaluator(node, params) for params in parameter_sets]
-        size = max([np.shape(v)[0] if np.ndim(v) == 2 else 1 for v, _ in pairs])
-        values = np.stack([np.broadcast_to(v, (size, n)) for v, _ in pairs], axis=-1)
-        gradients = np.stack([np.broadcast_to(g, (size, n, d)) for _, g in pairs], axis=-2)
-        return values, gradients
+    def values(self, node: int, parameters: Sequence, shape: tuple = (1,),
+               remember: bool = False) -> np.ndarray:
+        """Values (G, N) of a formula at parameter values broadcasting to grid ``shape``."""
+        values = self.evaluator(node, parameters, remember=remember)
+        shape = tuple(shape) + (self.size,)
+        return (values if values.shape == shape else np.broadcast_to(values, shape)).reshape(-1, self.size)
+
+    def judge(self, values: np.ndarray, judged: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+        """The judged ratios and their errors (inf where not ``judged``) of functions' values
+        (F, N)."""
+        ratios, errors = np.full(len(values), np.inf), np.full(len(values), np.inf)
+        rows = np.flatnonzero(judged)
+        if len(rows):
+            split = self.data.n_truth
+            ratios[rows], errors[rows] = judged_ratios(values[rows, :split], values[rows, split:],
+                                                       self.data.truth, self.data.null)
+        return ratios, errors
+
+
+def _groups(sizes: Sequence[int], limit: int) -> list[range]:
+    """Consecutive index ranges whose ``sizes`` add up to at most ``limit`` (at least one each)."""
+    groups, start, total = [], 0, 0
+    for i, size in enumerate(sizes):
+        if i > start and total + size > limit:
+            groups.append(range(start, i))
+            start, total = i, 0
+        total += size
+    return groups + [range(start, len(sizes))] if len(sizes) else groups
 
 
 class FormulaFitter:
-    """Fits formulas of one ``NodeTable`` to one set of segmented states."""
+    """Fits formulas of one ``NodeTable`` to one ``FitData``, many at a time."""
 
-    def __init__(self, table: NodeTable, data: SegmentedStates, *, grid_states: int = 256,
+    def __init__(self, table: NodeTable, data: FitData, *, grid_states: int = 512,
                  seed: int = 0) -> None:
         self.table = table
         self.full = _Probe(table, data)
-        self.grid = _Probe(table, _subsample(data, grid_states, seed))
-        self.log_scales = _base_log_scales(table, data.scale)
+        self.grid = _Probe(table, data.subsample(grid_states, seed))
+        self.log_scales = _base_log_scales(table, data.truth.x.std(axis=0))
 
-    def natural_scale(self, unit) -> float:
+    def natural_scale(self, unit: Dimension) -> float:
         return float(np.exp(np.dot([float(e) for e in unit.exponents], self.log_scales)))
 
-    def _parameter_sets(self, linear: list[bool], nonlinear_values: Optional[np.ndarray]):
-        """Parameter lists giving a0 (all linear parameters 0) and each a_j (linear j at 1)."""
-        columns = iter([] if nonlinear_values is None else list(nonlinear_values.T[:, :, None]))
-        nonlinear = [next(columns) if not is_linear else None for is_linear in linear]
-        linear_positions = [i for i, is_linear in enumerate(linear) if is_linear]
-        sets = []
-        for active in [None] + linear_positions:
-            sets.append([nonlinear[i] if not linear[i] else float(i == active)
-                         for i in range(len(linear))])
-        return sets
+    def _scales(self, node: int, linear: list[bool]) -> list[float]:
+        units = self.table.parameter_units(node)
+        return [self.natural_scale(units[i]) for i, is_linear in enumerate(linear) if not is_linear]
 
-    def _ratios(self, probe: _Probe, node: int, linear: list[bool],
-                nonlinear_values: Optional[np.ndarray]):
-        values, gradients = probe.basis(node, self._parameter_sets(linear, nonlinear_values))
-        with np.errstate(all="ignore"):
-            values[..., 1:] -= values[..., :1]
-            gradients[..., 1:, :] -= gradients[..., :1, :]
-        finite = np.isfinite(values).all(axis=(-2, -1)) & np.isfinite(gradients).all(axis=(-3, -2, -1))
-        values = np.where(finite[:, None, None], values, 0.0)
-        gradients = np.where(finite[:, None, None, None], gradients, 0.0)
-        A = within_segment_form(values, probe.data)
-        B = gradient_form(gradients, probe.data)
-        zero = np.einsum("...ii->...", B) <= 0
-        B = np.where(zero[:, None, None], np.eye(B.shape[-1]), B)
-        ratios, weights = smallest_ratio(A, B)
-        ratios = np.where(finite & ~zero, ratios, np.inf)
-        return ratios, weights, finite, zero, B, gradients
+    def fit(self, nodes: Sequence[int]) -> list[FitResult]:
+        """Each formula's best parameters, status and judged ratio (in the order of ``nodes``)."""
+        linear = {node: self.table.linear_parameters(node) for node in nodes}
+        single = [node for node in nodes if not any(linear[node])]
+        best: dict[int, np.ndarray] = {}
+        for n in sorted({len(linear[node]) for node in single} - {0}):
+            group = [node for node in single if len(linear[node]) == n]
+            best.update(zip(group, self._search(group, np.array([self._scales(node, linear[node])
+                                                                  for node in group]))))
+        for node in nodes:
+            if any(linear[node]) and not all(linear[node]):
+                best[node] = self._search_basis(node, linear[node], self._scales(node, linear[node]))
+        results = {r.node: r for r in self._final_single(single, best)}
+        basis = Basis(self.table, linear, best)
+        results.update((r.node, r) for r in self._final_basis([n for n in nodes if any(linear[n])], basis))
+        self.full.evaluator.forget()
+        return [results[node] for node in nodes]
 
-    def _grid(self, scales: list[float]) -> np.ndarray:
-        count = COARSE_POINTS.get(len(scales), 5)
-        magnitudes = np.logspace(-2, 2, count)
-        axes = [np.concatenate([-magnitudes[::-1], magnitudes]) * s for s in scales]
-        grid = np.array(list(product(*axes)))
-        if len(grid) > MAX_RANDOM_GRID:
-            keep = np.random.default_rng(0).choice(len(grid), MAX_RANDOM_GRID, replace=False)
-            grid = grid[np.sort(keep)]
-        return grid
-
-    def _search(self, node: int, linear: list[bool], scales: list[float]) -> np.ndarray:
-        """The best nonlinear parameter values: coarse grid, then zoomed grids (log-magnitude)."""
-        grid = self._grid(scales)
-        ratios = self._ratios(self.grid, node, linear, grid)[0]
-        best = grid[int(np.argmin(ratios))]
-        half_width = 4.0 / (COARSE_POINTS.get(len(scales), 5) - 1)  # decades per coarse step
+    def _search(self, nodes: list[int], scales: np.ndarray) -> np.ndarray:
+        """The best values (F, n) of the n nonlinear parameters of one-function formulas: the
+        coarse grid, then ``ZOOM_ROUNDS`` zoomed grids (log-magnitude), each round for all
+        formulas at once. A zoom grid's centre is the previous best, whose ratio is known."""
+        axes, subset = coarse_axes(scales), coarse_subset(scales.shape[1])
+        if subset is None:
+            parts = [mirrored_rows(self.table, node, axes[f],
+                                   self._grid_values(node, parameters(axes[f]), remember=True))
+                     for f, node in enumerate(nodes)]
+            judged = self._ratios([(rows,) for rows, _ in parts])
+            ratios = [expand(r) for (_, expand), r in zip(parts, judged)]
+        else:
+            ratios = self._ratios([(self._grid_values(node, parameters(axes[f], subset), remember=True),)
+                                   for f, node in enumerate(nodes)])
+        index = np.array([int(np.argmin(r)) for r in ratios])
+        best, least = points(axes, index, subset), np.array([r[i] for r, i in zip(ratios, index)])
+        width, centre = coarse_step(scales.shape[1]), zoom_centre(scales.shape[1])
         for _ in range(ZOOM_ROUNDS):
-            offsets = np.linspace(-half_width, half_width, ZOOM_POINTS)
-            axes = [np.sign(b) * np.abs(b) * 10.0 ** offsets for b in best]
-            grid = np.array(list(product(*axes)))
-            ratios = self._ratios(self.grid, node, linear, grid)[0]
-            best = grid[int(np.argmin(ratios))]
-            half_width /= ZOOM_SHRINK
+            axes = zoom_axes(best, width)
+            rows = [self._grid_values(node, parameters(axes[f])) for f, node in enumerate(nodes)]
+            ratios = np.insert(np.array(self._ratios([(r[:centre], r[centre + 1:]) for r in rows])),
+                               centre, least, axis=1)
+            index = np.argmin(ratios, axis=1)
+            best, least = points(axes, index), ratios[np.arange(len(nodes)), index]
+            width /= ZOOM_SHRINK
         return best
 
-    def fit(self, node: int) -> FitResult:
-        n_params = self.table[node].n_params
-        linear = self.table.linear_parameters(node)
-        nonlinear_positions = [i for i, is_linear in enumerate(linear) if not is_linear]
-        nonlinear_values = None
-        if nonlinear_positions:
-            units = self.table.parameter_units(node)
-            scales = [self.natural_scale(units[i]) for i in nonlinear_positions]
-            nonlinear_values = self._search(node, linear, scales)[None, :]
-        ratios, weights, finite, zero, B, gradients = self._ratios(self.full, node, linear,
-                                                                   nonlinear_values)
-        ratio, w = float(ratios[0]), weights[0]
-        parameters = np.zeros(n_params)
-        if nonlinear_positions:
-            parameters[nonlinear_positions] = nonlinear_values[0]
-        if not finite[0]:
-            return FitResult(node, np.inf, parameters, "non_finite")
-        if zero[0] or not np.isfinite(ratio):
-            return FitResult(node, np.inf, parameters, "constant")
-        scaled = w * np.sqrt(np.diag(B[0]))
-        if abs(scaled[0]) < DEGENERATE * np.linalg.norm(scaled):
-            return FitResult(node, ratio, parameters, "degenerate")
-        linear_positions = [i for i, is_linear in enumerate(linear) if is_linear]
-        parameters[linear_positions] = w[1:] / w[0]
-        if self._singular(np.einsum("nkd,k->nd", gradients[0], w)):
-            return FitResult(node, ratio, parameters, "singular")
-        return FitResult(node, ratio, parameters, "ok")
+    def _grid_values(self, node: int, values: list, remember: bool = False) -> np.ndarray:
+        """A formula's values (G, N) on the subsample at the grid points given by ``values``."""
+        return self.grid.values(node, values, np.broadcast_shapes(*[np.shape(v)[:-1] for v in values]),
+                                remember)
 
-    def _singular(self, gradient: np.ndarray) -> bool:
-        """True when a few states dominate the fitted formula's gradient (N, d), any scale: a
-        pole (or near-pole) inside the data, where the ratio's normalizer means nothing."""
-        strength = np.sum((gradient * self.full.data.scale) ** 2, axis=-1)
-        top = max(1, int(np.ceil(SINGULAR_FRACTION * strength.size)))
-        total = strength.sum()
-        return bool(np.partition(strength, -top)[-top:].sum() > SINGULAR_SHARE * total)
+    def _ratios(self, rows: list[tuple]) -> list[np.ndarray]:
+        """The fit ratios of each formula's rows of values (grid points, in pieces), judged
+        together."""
+        sizes = [sum(len(piece) for piece in pieces) for pieces in rows]
+        ratios = []
+        for group in _groups(sizes, GROUP_BYTES // (8 * self.grid.size)):
+            judged = self.grid.forms.ratios(np.concatenate([piece for i in group for piece in rows[i]]))
+            ratios += np.split(judged, np.cumsum([sizes[i] for i in group])[:-1])
+        return ratios
 
-    def ratio(self, node: int, parameters: Sequence[float]) -> float:
-        """The conservation ratio of a formula at given parameter values (on all states)."""
-        params = [float(p) for p in parameters]
-        values, gradients = self.full.basis(node, [params])
-        if not (np.isfinite(values).all() and np.isfinite(gradients).all()):
-            return float("inf")
-        A = within_segment_form(values, self.full.data)
-        B = gradient_form(gradients, self.full.data)
-        return float(A[0, 0, 0] / B[0, 0, 0]) if B[0, 0, 0] > 0 else float("inf")
+    def _search_basis(self, node: int, linear: list[bool], scales: list[float]) -> np.ndarray:
+        """The same search for a formula with linear parameters too (a basis at every point)."""
+        basis = Basis(self.table, {node: linear}, {})
+        axes, subset = coarse_axes(np.array([scales])), coarse_subset(len(scales))
+        width = coarse_step(len(scales))
+        for round_ in range(ZOOM_ROUNDS + 1):
+            values = basis.values(self.grid, node, parameters(axes[0], subset))
+            index = int(np.argmin(judge_basis(values, self.grid.data).ratios))
+            best = points(axes, np.array([index]), subset)
+            if round_ < ZOOM_ROUNDS:
+                axes, subset = zoom_axes(best, width), None
+                width /= ZOOM_SHRINK
+        return best[0]
 
+    def _final_single(self, nodes: list[int], best: dict[int, np.ndarray]) -> list[FitResult]:
+        """One-function formulas on all segments, at their best nonlinear values."""
+        parameters = [list(best.get(node, [])) for node in nodes]
+        statuses, values, weights = self._judge_single(nodes, parameters)
+        return self._results(nodes, statuses, values * weights[:, None],
+                             [np.array(p, float) for p in parameters])
 
-def _subsample(data: SegmentedStates, max_states: int, seed: int) -> SegmentedStates:
-    """Whole segments, chosen at random, totalling at most ``max_states`` states (at least two)."""
-    if len(data.x) <= max_states:
-        return data
-    rng = np.random.default_rng(seed)
-    counts = np.bincount(data.segment)
-    order = rng.permutation(len(counts))
-    chosen, total = [], 0
-    for s in order:
-        if total + counts[s] > max_states and len(chosen) >= 2:
-            break
-        chosen.append(s)
-        total += counts[s]
-    mask = np.isin(data.segment, chosen)
-    relabel = {s: i for i, s in enumerate(sorted(chosen))}
-    segment = np.array([relabel[s] for s in data.segment[mask]])
-    return SegmentedStates(data.x[mask], segment, data.scale)
+    def _results(self, nodes: list[int], statuses: list[str], laws: np.ndarray,
+                 parameters: list[np.ndarray]) -> list[FitResult]:
+        """Fit results from statuses and the fitted laws' values (F, N): an ``ok`` law is judged,
+        and is ``unresolved`` when the judged ratio is not finite."""
+        ratios, errors = self.full.judge(laws, [status == "ok" for status in statuses])
+        return [FitResult(node, float(ratio), float(error), params,
+                          "unresolved" if status == "ok" and not np.isfinite(ratio) else status)
+                for node, status, ratio, error, params in zip(nodes, statuses, ratios, errors, parameters)]
 
+    def _judge_single(self, nodes: list[int], parameters: list[list]) -> tuple:
+        """Statuses of one-function formulas at given parameters on all segments, their values
+        scaled to unit peak (F, N) and the weights of these in the fitted laws (F,)."""
+        values = np.empty((len(nodes), self.full.size))
+        for i, (node, params) in enumerate(zip(nodes, parameters)):
+            values[i] = self.full.values(node, params)[0]
+        judgement = self.full.forms.judge(values)
+        statuses = np.select([~judgement.finite, ~judgement.in_range, ~judgement.moves, ~judgement.resolved],
+                             ["non_finite", "scale", "constant", "unresolved"], "ok")
+        return [str(status) for status in statuses], values, judgement.weight
 
-def fit_chunk(table: NodeTable, nodes: Sequence[int], true_data: SegmentedStates,
-              random_data: SegmentedStates, test_data: Optional[SegmentedStates],
-              grid_states: int = 256, seed: int = 0) -> list[dict]:
-    """Fit a chunk of formulas on the true data and on the random control; one dict each.
+    def _final_basis(self, nodes: list[int], basis: Basis) -> list[FitResult]:
+        """Formulas with linear parameters on all segments, stacked by basis size."""
+        results = []
+        for size in sorted({basis.size(node) for node in nodes}):
+            same = [node for node in nodes if basis.size(node) == size]
+            for group in _groups([size] * len(same), GROUP_BYTES // (8 * self.full.size)):
+                results += self._judge_bases([same[i] for i in group], basis)
+        return results
 
-    This is the unit of parallel work (joblib/dask) and of checkpointing. BLAS runs
-    single-threaded: the matrices are tiny and parallelism comes from the chunks.
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_chunk(table, nodes, true_data, random_data, test_data, grid_states, seed)
+    def _judge_bases(self, nodes: list[int], basis: Basis) -> list[FitResult]:
+        batch = judge_basis(np.stack([basis.final_values(self.full, node) for node in nodes]),
+                            self.full.data)
+        statuses = [basis_status(batch, i) for i in range(len(nodes))]
+        laws = np.stack([batch.values[i] @ batch.scaled_weights[i] for i in range(len(nodes))])
+        parameters = [basis.parameters(node, batch, i, status == "ok")
+                      for i, (node, status) in enumerate(zip(nodes, statuses))]
+        return self._results(nodes, statuses, laws, parameters)
 
-
-def _fit_chunk(table, nodes, true_data, random_data, test_data, grid_states, seed) -> list[dict]:
-    true_fitter = FormulaFitter(table, true_data, grid_states=grid_states, seed=seed)
-    random_fitter = FormulaFitter(table, random_data, grid_states=grid_states, seed=seed)
-    test_fitter = FormulaFitter(table, test_data, grid_states=grid_states, seed=seed) if test_data else None
-    results = []
-    for node in nodes:
-        fitted = true_fitter.fit(node)
-        record = {"node": int(node), "status": fitted.status, "ratio_true": fitted.ratio,
-                  "parameters": fitted.parameters.tolist(), "ratio_random": None,
-                  "ratio_test": None}
-        if fitted.status == "ok":
-            control = random_fitter.fit(node)
-            if control.status in ("ok", "degenerate", "singular"):
-                record["ratio_random"] = control.ratio
-            if test_fitter is not None:
-                record["ratio_test"] = test_fitter.ratio(node, fitted.parameters)
-        results.append(record)
-    return results
+    def ratios(self, nodes: Sequence[int], parameters: Sequence[Sequence[float]]) -> list[float]:
+        """The judged conservation ratio of each formula at given parameter values."""
+        parameters = [[float(p) for p in params] for params in parameters]
+        statuses, values, _ = self._judge_single(list(nodes), parameters)
+        ratios, _ = self.full.judge(values, [status == "ok" for status in statuses])
+        self.full.evaluator.forget()
+        return [float(ratio) for ratio in ratios]

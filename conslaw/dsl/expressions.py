@@ -2,12 +2,16 @@
 
 Every law text in conslaw, from a result file, the command line or a user, goes through
 ``parse_expression``: the column names are bound to real SymPy symbols first, so a column named
-``E``, ``I``, ``S``, ``N``, ``O`` or ``Q`` is a column, never one of SymPy's constants. Compiled
-evaluators come from SymPy printers (``NumPyPrinter``, ``sympy.printing.pytorch.TorchPrinter``)
-through ``lambdify``; both take states shaped ``(..., d)`` and return ``(...)``.
+``E``, ``I``, ``S``, ``N``, ``O`` or ``Q`` is a column, never one of SymPy's constants. Evaluators
+take states shaped ``(..., d)`` and return ``(...)``: numpy by walking the expression tree (cheap
+for the hundreds of candidates a search judges), torch compiled by SymPy's ``TorchPrinter``;
+gradients are symbolic derivatives evaluated the same way.
 """
 from __future__ import annotations
 
+import functools
+import keyword
+import re
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -17,6 +21,17 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from conslaw.errors import ConslawError
 
 ExpressionLike = Union[str, sympy.Expr]
+
+
+def exact_float(value: float) -> sympy.Float:
+    """A fitted number as a SymPy float that prints, and parses back, as the same double."""
+    return sympy.Float(repr(float(value)))
+
+
+def full_precision(expression: sympy.Expr) -> sympy.Expr:
+    """The expression with every float re-created by ``exact_float`` (arithmetic between SymPy
+    floats can leave a product at 15 printed digits although it holds a full double)."""
+    return expression.xreplace({f: exact_float(f) for f in expression.atoms(sympy.Float)})
 
 
 def column_symbols(columns: Sequence[str]) -> dict[str, sympy.Symbol]:
@@ -33,8 +48,14 @@ def parse_expression(law: ExpressionLike, columns: Sequence[str]) -> sympy.Expr:
     """
     symbols = column_symbols(columns)
     if isinstance(law, str):
+        # A column named like a Python keyword (lambda) is read under a stand-in name.
+        stand_ins = {name: f"_column_{index}" for index, name in enumerate(columns) if keyword.iskeyword(name)}
+        text, names = law, dict(symbols)
+        for name, stand_in in stand_ins.items():
+            text = re.sub(rf"\b{name}\b", stand_in, text)
+            names[stand_in] = symbols[name]
         try:
-            expression = sympy.parse_expr(law, local_dict=dict(symbols))
+            expression = sympy.parse_expr(text, local_dict=names)
         except Exception as error:  # SymPy raises SyntaxError, TokenError, TypeError, ...
             raise ConslawError(f"cannot parse law {law!r}: {error}") from None
     elif isinstance(law, sympy.Basic):
@@ -51,22 +72,37 @@ def parse_expression(law: ExpressionLike, columns: Sequence[str]) -> sympy.Expr:
     return expression
 
 
-def _lambdify(expression: sympy.Expr, columns: Sequence[str], modules, printer) -> Callable:
-    symbols = column_symbols(columns)
-    try:
-        return sympy.lambdify([symbols[c] for c in columns], expression, modules=modules,
-                              printer=printer)
-    except PrintMethodNotImplementedError as error:
-        reason = str(error).splitlines()[0]
-        raise ConslawError(f"law {expression} uses a function that cannot be compiled ({reason})") from None
+_NUMPY_FUNCTIONS: dict = {
+    sympy.sin: np.sin, sympy.cos: np.cos, sympy.tan: np.tan, sympy.exp: np.exp, sympy.log: np.log,
+    sympy.Abs: np.abs, sympy.sign: np.sign, sympy.sinh: np.sinh, sympy.cosh: np.cosh,
+    sympy.tanh: np.tanh, sympy.atan: np.arctan, sympy.asin: np.arcsin, sympy.acos: np.arccos,
+}
+
+
+def _interpret(expression: sympy.Expr, values: dict[sympy.Symbol, np.ndarray]) -> np.ndarray:
+    """The expression's value on numpy arrays, walking its tree (no code is generated: a law is
+    evaluated at once, where compiling it with ``lambdify`` costs milliseconds)."""
+    if expression.is_Symbol:
+        return values[expression]
+    if expression.is_Number or expression.is_NumberSymbol:
+        return np.float64(float(expression))
+    arguments = [_interpret(argument, values) for argument in expression.args]
+    if expression.is_Add:
+        return functools.reduce(np.add, arguments)
+    if expression.is_Mul:
+        return functools.reduce(np.multiply, arguments)
+    if expression.is_Pow:
+        return np.power(arguments[0], arguments[1])
+    function = _NUMPY_FUNCTIONS.get(expression.func)
+    if function is None:
+        raise ConslawError(f"law uses {expression.func}, which conslaw cannot evaluate with numpy")
+    return function(*arguments)
 
 
 def numpy_function(law: ExpressionLike, columns: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
     """``g(states)`` for numpy arrays of states ``(..., d)``, returning ``(...)`` floats."""
-    from sympy.printing.numpy import NumPyPrinter
-
     expression = parse_expression(law, columns)
-    compiled = _lambdify(expression, columns, "numpy", NumPyPrinter({"strict": True}))
+    symbols = [column_symbols(columns)[c] for c in columns]
 
     def evaluate(states: np.ndarray) -> np.ndarray:
         states = np.asarray(states, dtype=float)
@@ -74,7 +110,7 @@ def numpy_function(law: ExpressionLike, columns: Sequence[str]) -> Callable[[np.
             raise ConslawError(f"states have {states.shape[-1]} columns; the law takes {len(columns)} "
                                f"({', '.join(columns)})")
         with np.errstate(all="ignore"):
-            values = compiled(*np.moveaxis(states, -1, 0))
+            values = _interpret(expression, dict(zip(symbols, np.moveaxis(states, -1, 0))))
         return np.broadcast_to(np.asarray(values, dtype=float), states.shape[:-1]).copy()
 
     return evaluate
@@ -90,7 +126,13 @@ def torch_function(law: ExpressionLike, columns: Sequence[str]) -> Callable:
     from sympy.printing.pytorch import TorchPrinter
 
     expression = parse_expression(law, columns)
-    compiled = _lambdify(expression, columns, [{"torch": torch}], TorchPrinter({"strict": True}))
+    symbols = column_symbols(columns)
+    try:
+        compiled = sympy.lambdify([symbols[c] for c in columns], expression, modules=[{"torch": torch}],
+                                  printer=TorchPrinter({"strict": True}), docstring_limit=0)
+    except PrintMethodNotImplementedError as error:
+        reason = str(error).splitlines()[0]
+        raise ConslawError(f"law {expression} uses a function with no torch equivalent ({reason})") from None
 
     def evaluate(states: "torch.Tensor") -> "torch.Tensor":
         if states.shape[-1] != len(columns):
@@ -100,4 +142,22 @@ def torch_function(law: ExpressionLike, columns: Sequence[str]) -> Callable:
         return values + torch.zeros_like(states[..., 0])  # a constant broadcasts to the batch shape
 
     evaluate.expression = expression  # type: ignore[attr-defined]
+    return evaluate
+
+
+@functools.lru_cache(maxsize=4096)
+def _partials(expression: sympy.Expr, columns: tuple[str, ...]) -> tuple[sympy.Expr, ...]:
+    symbols = column_symbols(columns)
+    return tuple(sympy.diff(expression, symbols[c]) for c in columns)
+
+
+def gradient_function(law: ExpressionLike, columns: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """``grad g(states)`` for numpy states ``(..., d)``, returning ``(..., d)``: the one way
+    conslaw differentiates a law (symbolically, then evaluated as ``numpy_function`` does)."""
+    partials = [numpy_function(partial, columns)
+                for partial in _partials(parse_expression(law, columns), tuple(columns))]
+
+    def evaluate(states: np.ndarray) -> np.ndarray:
+        return np.stack([partial(states) for partial in partials], axis=-1)
+
     return evaluate

@@ -7,13 +7,19 @@ A formula is a node id in a ``NodeTable``; sub-formulas are shared between formu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 import numpy as np
-import sympy
+
+if TYPE_CHECKING:
+    import sympy
 
 from conslaw.dsl.operators import FREE, OPERATORS, Unit
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension, format_unit
+
+SYMMETRY = {"cos": 1, "square": 1, "abs": 1, "sin": -1, "cube": -1, "inv": -1}
+"""Operators f with f(-x) = s * f(x) bitwise, s = 1 (even) or -1 (odd): libm computes sin and
+cos from |x|, and a power or reciprocal of -x only changes sign."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +120,42 @@ class NodeTable:
             for child_id in node.children:
                 self._linear(child_id, False, out)
 
+    def parity(self, node_id: int, flipped: Sequence[bool]) -> int:
+        """1 when the formula's value stays the same, bitwise, if the parameters marked in
+        ``flipped`` (DFS order) change sign; -1 when it changes sign; 0 when neither is known.
+        Exact in floating point: negation commutes with +, -, *, / and with odd operators, and
+        ``cos``, ``square`` and ``abs`` of a negated argument are unchanged (``SYMMETRY``)."""
+        return self._parity(node_id, flipped, 0)
+
+    def _parity(self, node_id: int, flipped: Sequence[bool], start: int) -> int:
+        node = self.nodes[node_id]
+        if node.n_params == 0:
+            return 1
+        if node.op == "param":
+            return -1 if flipped[start] else 1
+        parities = []
+        for child in node.children:
+            parities.append(self._parity(child, flipped, start))
+            start += self.nodes[child].n_params
+        if node.op in ("*", "/"):
+            return parities[0] * parities[1]
+        if node.op in ("+", "-"):
+            return parities[0] if parities[0] == parities[1] else 0
+        if parities[0] == 1:
+            return 1
+        return SYMMETRY.get(node.op, 0) if parities[0] == -1 else 0
+
     # ---- conversion ------------------------------------------------------------------------
-    def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None) -> sympy.Expr:
+    def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None) -> "sympy.Expr":
         """SymPy expression: columns as symbols, parameters ``c0..`` or the given values."""
+        import sympy  # imported here: fitting workers never convert to SymPy
+
+        from conslaw.dsl.expressions import exact_float
+
         counter = iter(range(self.nodes[node_id].n_params))
         symbols = [sympy.Symbol(name) for name in self.columns]
 
-        def build(nid: int) -> sympy.Expr:
+        def build(nid: int) -> "sympy.Expr":
             node = self.nodes[nid]
             if node.op == "input":
                 return symbols[node.column]
@@ -128,7 +163,7 @@ class NodeTable:
                 k = next(counter)
                 if parameter_values is None:
                     return sympy.Symbol(f"c{k}")
-                return sympy.Float(float(parameter_values[k]), 15)
+                return exact_float(parameter_values[k])
             return OPERATORS[node.op].sympy(*[build(c) for c in node.children])
 
         return build(node_id)
@@ -222,3 +257,94 @@ class Evaluator:
         if node.n_params == 0:
             self._cache[node_id] = result
         return result
+
+
+REMEMBERED = frozenset({"sin", "cos", "exp", "log", "sqrt", "rsqrt"})
+"""Operators whose values with parameters ``GridEvaluator`` remembers: the costly ones."""
+
+
+def _mirrored(name: str, argument: np.ndarray, sign: int) -> np.ndarray:
+    """``OPERATORS[name]`` of ``argument`` (G.., N), computed on half of its grid points: the
+    argument at the point-reflected point (every grid axis reversed: flat index G-1-i) is
+    ``sign`` times the argument at the point, so there the value is ``sign * SYMMETRY[name]``
+    times the value (``cos(c*p)`` on a grid symmetric in sign)."""
+    rows = argument.reshape(-1, argument.shape[-1])
+    upper = OPERATORS[name].numpy(rows[len(rows) // 2:])
+    lower = upper[len(rows) % 2:][::-1]
+    negated = sign < 0 and SYMMETRY[name] < 0
+    return np.concatenate([-lower if negated else lower, upper]).reshape(argument.shape)
+
+
+def _symmetric(values: Any) -> bool:
+    """Whether parameter values on a grid axis are symmetric in sign (``v[::-1] == -v``)."""
+    flat = np.ravel(values)
+    return len(flat) > 1 and np.array_equal(flat[::-1], -flat)
+
+
+class GridEvaluator:
+    """Evaluates formulas of a ``NodeTable`` on fixed states at many parameter settings (numpy).
+
+    Parameter values broadcast against the states' axis, which is the last: parameter i of a
+    d-parameter product grid shaped ``(G_i,) + (1,) * (d - i)`` gives values ``(G_0, .., N)``,
+    each sub-formula evaluated only on the axes of the parameters it holds (``cos(c0*p)`` G_0
+    times, however large the grid). Parameter-free sub-formulas are computed once (until
+    ``forget``). With ``remember=True`` (a coarse grid, which formulas share) a costly
+    sub-formula with parameters (``REMEMBERED``) is kept under its parameter values, up to
+    ``memory_bytes`` in all and 1/256 of it each, and ``sin``/``cos`` of an argument even or odd
+    in its parameters (``NodeTable.parity``) on a grid symmetric in sign are computed on half of
+    the points. The values are those of ``Evaluator``: the same numpy kernels on the same numbers.
+    """
+
+    def __init__(self, table: NodeTable, states: np.ndarray, memory_bytes: int = 64 << 20) -> None:
+        self.table = table
+        self.columns = [np.ascontiguousarray(states[:, i], dtype=float) for i in range(states.shape[1])]
+        self.memory_bytes = memory_bytes
+        self._cache: dict[int, np.ndarray] = {}
+        self._memory: dict[tuple, np.ndarray] = {}
+        self._used = 0
+
+    def __call__(self, node_id: int, parameters: Sequence[Any] = (), remember: bool = False) -> np.ndarray:
+        keys = tuple((np.shape(p), np.asarray(p, float).tobytes()) for p in parameters) \
+            if remember else None
+        with np.errstate(all="ignore"):
+            return self._evaluate(node_id, list(parameters), 0, keys)
+
+    def forget(self) -> None:
+        """Drop the parameter-free values."""
+        self._cache.clear()
+
+    def _evaluate(self, node_id: int, parameters: list, start: int, keys: Optional[tuple]) -> np.ndarray:
+        node = self.table.nodes[node_id]
+        if node.n_params == 0:
+            if node_id not in self._cache:
+                self._cache[node_id] = self._apply(node, parameters, start, None)
+            return self._cache[node_id]
+        if node.op == "param":
+            return parameters[start]
+        key = (node_id, keys[start:start + node.n_params]) \
+            if keys is not None and node.op in REMEMBERED else None
+        if key is not None and key in self._memory:
+            return self._memory[key]
+        result = self._apply(node, parameters, start, keys, mirror=keys is not None)
+        if key is not None and result.nbytes <= self.memory_bytes // 256 \
+                and self._used + result.nbytes <= self.memory_bytes:
+            self._memory[key] = result
+            self._used += result.nbytes
+        return result
+
+    def _apply(self, node: Node, parameters: list, start: int, keys: Optional[tuple],
+               mirror: bool = False) -> np.ndarray:
+        if node.op == "input":
+            return self.columns[node.column]
+        arguments = []
+        for child in node.children:
+            arguments.append(self._evaluate(child, parameters, start, keys))
+            start += self.table.nodes[child].n_params
+        if mirror and node.op in ("sin", "cos"):
+            child = node.children[0]
+            count = self.table.nodes[child].n_params
+            own = parameters[start - count:start]
+            sign = self.table.parity(child, [True] * count)
+            if sign and all(_symmetric(values) for values in own):
+                return _mirrored(node.op, arguments[0], sign)
+        return np.asarray(OPERATORS[node.op].numpy(*arguments), dtype=float)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
 import operator
 
 import numpy as np
-import sympy
 
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension
+from conslaw.errors import UsageError
 
 
 class _Free:
@@ -33,36 +33,47 @@ INVALID = None
 Unit = Union[Dimension, _Free]
 
 
-def _same_unit(a: Unit, b: Unit) -> Optional[Unit]:
-    if a is FREE:
-        return b
-    if b is FREE:
-        return a
-    return a if a == b else INVALID
+@dataclass(frozen=True)
+class UnitRule:
+    """How an operator combines its children's units, as data (``kind`` is one of ``KINDS``).
+
+    Calling it on units applies the rule to one candidate; ``conslaw.dsl.unit_table`` applies the
+    same kinds to whole arrays of interned unit ids.
+    """
+
+    kind: str
+    power: Fraction = Fraction(1)
+
+    KINDS = ("equal", "product", "quotient", "power", "angle", "dimensionless", "identity")
+
+    def __call__(self, *units: Unit) -> Optional[Unit]:
+        first = units[0]
+        if self.kind == "equal":
+            other = units[1]
+            if first is FREE:
+                return other
+            return first if (other is FREE or first == other) else INVALID
+        if self.kind in ("product", "quotient"):
+            if FREE in units:
+                return FREE
+            return first * units[1] if self.kind == "product" else first / units[1]
+        if self.kind == "power":
+            return FREE if first is FREE else first ** self.power
+        if self.kind == "angle":
+            return DIMENSIONLESS if (first is FREE or first == ANGLE) else INVALID
+        if self.kind == "dimensionless":
+            return DIMENSIONLESS if (first is FREE or first.is_dimensionless) else INVALID
+        return first  # identity
 
 
-def _product_unit(a: Unit, b: Unit) -> Optional[Unit]:
-    return FREE if FREE in (a, b) else a * b
+def _sympy(name: str) -> Callable:
+    """SymPy's function ``name``, imported on first use (fitting workers never need SymPy)."""
+    def apply(*arguments):
+        import sympy
 
+        return getattr(sympy, name)(*arguments)
 
-def _quotient_unit(a: Unit, b: Unit) -> Optional[Unit]:
-    return FREE if FREE in (a, b) else a / b
-
-
-def _power_rule(power: Fraction) -> Callable[[Unit], Optional[Unit]]:
-    return lambda a: FREE if a is FREE else a ** power
-
-
-def _angle_argument(a: Unit) -> Optional[Unit]:
-    return DIMENSIONLESS if (a is FREE or a == ANGLE) else INVALID
-
-
-def _dimensionless_argument(a: Unit) -> Optional[Unit]:
-    return DIMENSIONLESS if (a is FREE or a.is_dimensionless) else INVALID
-
-
-def _same_as_argument(a: Unit) -> Optional[Unit]:
-    return a
+    return apply
 
 
 def _method(name: str) -> Callable:
@@ -82,7 +93,7 @@ class Operator:
 
     name: str
     arity: int
-    unit_rule: Callable[..., Optional[Unit]]
+    unit_rule: UnitRule
     numpy: Callable
     torch: Callable
     sympy: Callable
@@ -92,37 +103,67 @@ class Operator:
 
 
 OPERATORS: dict[str, Operator] = {
-    "+": Operator("+", 2, _same_unit, np.add, operator.add, lambda a, b: a + b,
+    "+": Operator("+", 2, UnitRule("equal"), np.add, operator.add, lambda a, b: a + b,
                   lambda a, b, r: (1.0, 1.0), commutative=True),
-    "-": Operator("-", 2, _same_unit, np.subtract, operator.sub, lambda a, b: a - b,
+    "-": Operator("-", 2, UnitRule("equal"), np.subtract, operator.sub, lambda a, b: a - b,
                   lambda a, b, r: (1.0, -1.0)),
-    "*": Operator("*", 2, _product_unit, np.multiply, operator.mul, lambda a, b: a * b,
+    "*": Operator("*", 2, UnitRule("product"), np.multiply, operator.mul, lambda a, b: a * b,
                   lambda a, b, r: (b, a), commutative=True),
-    "/": Operator("/", 2, _quotient_unit, np.divide, operator.truediv, lambda a, b: a / b,
+    "/": Operator("/", 2, UnitRule("quotient"), np.divide, operator.truediv, lambda a, b: a / b,
                   lambda a, b, r: (1.0 / b, -r / b)),
-    "sin": Operator("sin", 1, _angle_argument, np.sin, _method("sin"), sympy.sin,
+    "sin": Operator("sin", 1, UnitRule("angle"), np.sin, _method("sin"), _sympy("sin"),
                     lambda a, r: (np.cos(a),)),
-    "cos": Operator("cos", 1, _angle_argument, np.cos, _method("cos"), sympy.cos,
+    "cos": Operator("cos", 1, UnitRule("angle"), np.cos, _method("cos"), _sympy("cos"),
                     lambda a, r: (-np.sin(a),)),
-    "square": Operator("square", 1, _power_rule(Fraction(2)), np.square, _method("square"),
+    "square": Operator("square", 1, UnitRule("power", Fraction(2)), np.square, _method("square"),
                        lambda a: a ** 2, lambda a, r: (2.0 * a,), scale_redundant=True),
     # Opt-in operators (the richer vocabulary); same unit discipline.
-    "cube": Operator("cube", 1, _power_rule(Fraction(3)), lambda a: a ** 3, lambda a: a ** 3,
-                     lambda a: a ** 3, lambda a, r: (3.0 * a * a,), scale_redundant=True),
-    "sqrt": Operator("sqrt", 1, _power_rule(Fraction(1, 2)), np.sqrt, _method("sqrt"), sympy.sqrt,
-                     lambda a, r: (0.5 / r,), scale_redundant=True),
-    "inv": Operator("inv", 1, _power_rule(Fraction(-1)), lambda a: 1.0 / a, lambda a: 1.0 / a,
-                    lambda a: 1 / a, lambda a, r: (-r * r,), scale_redundant=True),
-    "rsqrt": Operator("rsqrt", 1, _power_rule(Fraction(-1, 2)), lambda a: a ** -0.5,
-                      _method("rsqrt"), lambda a: 1 / sympy.sqrt(a), lambda a, r: (-0.5 * r / a,),
+    "cube": Operator("cube", 1, UnitRule("power", Fraction(3)), lambda a: a ** 3,
+                     lambda a: a ** 3, lambda a: a ** 3, lambda a, r: (3.0 * a * a,),
+                     scale_redundant=True),
+    "sqrt": Operator("sqrt", 1, UnitRule("power", Fraction(1, 2)), np.sqrt, _method("sqrt"),
+                     _sympy("sqrt"), lambda a, r: (0.5 / r,), scale_redundant=True),
+    "inv": Operator("inv", 1, UnitRule("power", Fraction(-1)), lambda a: 1.0 / a,
+                    lambda a: 1.0 / a, lambda a: 1 / a, lambda a, r: (-r * r,),
+                    scale_redundant=True),
+    "rsqrt": Operator("rsqrt", 1, UnitRule("power", Fraction(-1, 2)), lambda a: a ** -0.5,
+                      _method("rsqrt"), lambda a: 1 / _sympy("sqrt")(a), lambda a, r: (-0.5 * r / a,),
                       scale_redundant=True),
-    "exp": Operator("exp", 1, _dimensionless_argument, np.exp, _method("exp"), sympy.exp,
+    "exp": Operator("exp", 1, UnitRule("dimensionless"), np.exp, _method("exp"), _sympy("exp"),
                     lambda a, r: (r,)),
-    "log": Operator("log", 1, _dimensionless_argument, np.log, _method("log"), sympy.log,
+    "log": Operator("log", 1, UnitRule("dimensionless"), np.log, _method("log"), _sympy("log"),
                     lambda a, r: (1.0 / a,)),
-    "abs": Operator("abs", 1, _same_as_argument, np.abs, _method("abs"), sympy.Abs,
+    "abs": Operator("abs", 1, UnitRule("identity"), np.abs, _method("abs"), _sympy("Abs"),
                     lambda a, r: (np.sign(a),), scale_redundant=True),
 }
 
 PAPER_OPERATORS = ("+", "-", "*", "/", "sin", "cos", "square")
 EXTENDED_OPERATORS = ("cube", "sqrt", "inv", "rsqrt", "exp", "log", "abs")
+
+
+def resolve_operators(spec: Union[str, Sequence[str]], name: str = "--operators"
+                      ) -> tuple[str, ...]:
+    """The operator set named by ``spec``: ``"+,-,*,sin"`` replaces the default set,
+    ``"+log,+rsqrt"`` adds to it, ``"default"`` stands for it (``"default,+log"``).
+
+    A plain list is the set; ``+op`` entries are appended to it (to the default set when the
+    list has no plain entry). ``+`` alone is the addition operator. Duplicates are dropped and
+    the order is kept. An unknown operator or an empty list is a one-line ``UsageError``.
+    """
+    entries = [part.strip() for part in spec.split(",")] if isinstance(spec, str) else list(spec)
+    entries = [entry for entry in entries if entry]
+    plain, added = [], []
+    for entry in entries:
+        if entry in OPERATORS or entry == "default":
+            plain.append(entry)
+        else:
+            added.append(entry[1:] if entry.startswith("+") and len(entry) > 1 else entry)
+    unknown = [entry for entry in added if entry not in OPERATORS]
+    if unknown or not entries:
+        culprit = f"unknown operator {unknown[0]!r}" if unknown else "no operator given"
+        raise UsageError(f"{name}: {culprit}; valid: {', '.join(OPERATORS)} (a list replaces "
+                         f"the default set {' '.join(PAPER_OPERATORS)}; +op adds to it)")
+    chosen = []
+    for entry in (plain or ["default"]) + added:
+        chosen.extend(PAPER_OPERATORS if entry == "default" else [entry])
+    return tuple(dict.fromkeys(chosen))

@@ -1,22 +1,13 @@
-"""Run directories, result files, exports, plots and the terminal summary of a conslaw run."""
-from conslaw.report.export import EXPORT_FORMATS, export_laws, load_result, load_torch_laws
-from conslaw.report.files import read_rollouts, write_result_files, write_rollouts
-from conslaw.report.rundir import (
-    CheckpointStore,
-    RunDirectory,
-    atomic_save_bytes,
-    atomic_save_npz,
-    atomic_save_pickle,
-    atomic_save_torch,
-    atomic_write_json,
-    atomic_write_text,
-    default_run_path,
-)
-from conslaw.report.summary import StageProgress, format_summary, progress_bar
+"""Everything a run writes and shows: run directories, result files, exports, plots, the summary."""
+from conslaw.report.export import EXPORT_FORMATS, export_laws, load_law_module, select_laws
+from conslaw.report.outputs import read_rollouts, write_outputs, write_run
+from conslaw.report.progress import StageProgress
+from conslaw.report.rundir import RunDirectory, default_run_path
+from conslaw.report.summary import format_summary, law_table
+from conslaw.report.table1 import METHOD_LABELS, table1_text
 
 __all__ = [
-    "CheckpointStore", "EXPORT_FORMATS", "RunDirectory", "StageProgress", "atomic_save_bytes", "atomic_save_npz", "atomic_save_pickle",
-    "atomic_save_torch", "atomic_write_json", "atomic_write_text", "default_run_path", "export_laws",
-    "format_summary", "load_result", "load_torch_laws", "progress_bar", "read_rollouts", "write_result_files",
-    "write_rollouts",
+    "EXPORT_FORMATS", "METHOD_LABELS", "RunDirectory", "StageProgress", "default_run_path", "export_laws",
+    "format_summary", "law_table", "load_law_module", "read_rollouts", "select_laws", "table1_text",
+    "write_outputs", "write_run",
 ]

@@ -1,431 +1,218 @@
-"""Export discovered laws from a result.json as LaTeX, SymPy, a numpy module, a torch module or JSON.
+"""Export laws as LaTeX, SymPy, a numpy module, a torch module or JSON, from the ``Law`` records.
 
-Every format is produced by a SymPy printer from the parsed law (``sympy.latex``, ``srepr``/``str``,
-``NumPyPrinter``, conslaw's ``TorchLawPrinter``), never by pasting expression strings.
+Every law text is printed by a SymPy printer (``sympy.latex``, ``sstr``/``srepr``,
+``NumPyPrinter``, ``sympy.printing.pytorch.TorchPrinter``) from the law's expression, never pasted
+together. Numbers keep full precision (every digit of the double) except in LaTeX (6 significant
+digits). Columns are in the units the data were declared in (``units="declared"``, the default:
+e.g. ``cos(0.017453292519943295*theta)`` for a ``theta`` in degrees) or in coherent SI
+(``units="si"``); every export says which, and gives each fitted parameter with its unit.
 
-Which laws: by default the independent laws (``result["laws"]``; the accepted ones if that list
-is empty). ``top=N`` exports the N best-ranked candidates instead, accepted or not.
+Which laws: the independent ones by default (the accepted ones when none is marked
+independent); ``top=N``: the N best candidates, accepted or not.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
-import keyword
-import math
-import re
-import statistics
 import sys
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
-from sympy.printing.numpy import NumPyPrinter
 
 import conslaw
-from conslaw.dsl.units import latex_unit, parse_unit
+from conslaw.dsl.expressions import column_symbols, full_precision
+from conslaw.dsl.units import format_unit, latex_unit
 from conslaw.errors import ConslawError, UsageError
-from conslaw.report.rundir import to_jsonable
+from conslaw.law import UNIT_VIEWS, Law
+from conslaw.report.atomic import to_jsonable
+from conslaw.report.printing import latex_law, law_text, number, python_names
+from conslaw.report.records import Source, column_units, dataset_label, resolve
+from conslaw.report.table1 import table1_latex
 
 EXPORT_FORMATS = ("latex", "sympy", "python", "torch", "json")
-
-#: Significant digits of fitted numbers in LaTeX (the other formats keep full precision).
-LATEX_DIGITS = 6
-
-#: Display names of the evaluation's methods, in table order (issue 10's key names).
-METHOD_NAMES = {
-    "vanilla": "Vanilla MLP",
-    "finetune": "Fine-tuning control",
-    "tailored": "Tailored, selected law",
-    "noether": "Noether (meta-tailored)",
-    "oracle": "Oracle (true law)",
-    "hnn": "HNN",
-}
+UNIT_NOTES = {"declared": "the columns in the units the data were declared in",
+              "si": "the columns in coherent SI units"}
 
 
-# --------------------------------------------------------------------------- shared helpers
-
-
-def column_symbols(columns: Sequence[str]) -> dict[str, sympy.Symbol]:
-    """One real SymPy symbol per column (names such as ``E``, ``S`` or ``I`` stay plain symbols)."""
-    return {name: sympy.Symbol(name, real=True) for name in columns}
-
-
-def dataset_columns(result: Mapping[str, Any]) -> list[str]:
-    try:
-        return list(result["dataset"]["columns"])
-    except (KeyError, TypeError):
-        raise ConslawError("result.json has no dataset.columns: not a conslaw result") from None
-
-
-def law_expression(candidate: Mapping[str, Any], columns: Sequence[str]) -> sympy.Expr:
-    """Parse a candidate's ``expression`` onto the column symbols; ConslawError naming it if bad."""
-    text = candidate.get("expression")
-    symbols = column_symbols(columns)
-    try:
-        expr = sympy.parse_expr(str(text), local_dict=dict(symbols))
-    except Exception as error:  # SymPy raises SyntaxError, TokenError, TypeError, ...
-        raise ConslawError(f"candidate {candidate.get('rank')}: cannot parse expression {text!r} ({error})") from None
-    unknown = sorted(s.name for s in expr.free_symbols if s.name not in symbols)
-    if unknown:
-        raise ConslawError(
-            f"candidate {candidate.get('rank')}: expression {text!r} uses {', '.join(unknown)}, "
-            f"not a column ({', '.join(columns)})"
-        )
-    return expr
-
-
-def select_laws(result: Mapping[str, Any], top: Optional[int] = None) -> list[dict]:
-    """The candidates to export, best first (see the module docstring for the rule)."""
-    candidates = sorted(result.get("candidates") or [], key=lambda c: c["rank"])
+def select_laws(laws: Sequence[Law], top: Optional[int] = None) -> list[Law]:
+    """The laws to export, best first (see the module docstring)."""
+    ordered = sorted(laws, key=lambda law: law.rank)
     if top is not None:
         if top < 1:
             raise UsageError(f"--top must be at least 1, got {top}")
-        if not candidates:
+        if not ordered:
             raise ConslawError("the run has no candidates to export")
-        return candidates[:top]
-    by_rank = {c["rank"]: c for c in candidates}
-    chosen = [by_rank[rank] for rank in result.get("laws") or [] if rank in by_rank]
-    chosen = chosen or [c for c in candidates if c.get("accepted")]
+        return ordered[:top]
+    chosen = [law for law in ordered if law.independent] or [law for law in ordered if law.accepted]
     if not chosen:
-        raise ConslawError("the run accepted no law; pass --top N to export the N best candidates anyway")
+        raise ConslawError("the run accepted no law: pass --top N to export the N best candidates anyway")
     return chosen
 
 
-def law_name(candidate: Mapping[str, Any]) -> str:
-    """``law_<rank>``: the function name used by the python and torch exports."""
-    return f"law_{candidate['rank']}"
+def _header(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> list[str]:
+    which = f"the {top} best candidates, accepted or not" if top is not None else "the independent laws"
+    columns = ", ".join(f"{name} [{unit}]" for name, unit in column_units(laws[0].columns, units).items())
+    return [f"Conservation laws found by conslaw {conslaw.__version__} in {dataset_label(result)!r}: {which}.",
+            f"Units: {units} ({UNIT_NOTES[units]}): {columns}."]
 
 
-def _format_number(value: Optional[float], digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.{digits}g}"
+def _parameters(law: Law) -> str:
+    """``c0 = 3.0000000000099156 [kg**2*m**4/s**2]`` for each parameter of the SI template."""
+    if not law.parameters:
+        return f"template (coherent SI): {law.template}, no fitted parameter"
+    values = "; ".join(f"{p.name} = {p.value!r} [{format_unit(p.unit)}]" for p in law.parameters)
+    return f"template (coherent SI): {law.template} with {values}"
 
 
-#: Names the generated modules use themselves; a column with one of them is renamed.
-_MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "LAWS"})
-
-
-def _safe_identifiers(columns: Sequence[str]) -> dict[str, str]:
-    """Column -> Python variable name: a keyword (``lambda``) or a name the module needs itself
-    (``torch``, ``states``, ...) gets trailing underscores until it is free."""
-    taken = set(columns) | _MODULE_NAMES
-    names = {}
-    for column in columns:
-        name = column
-        if keyword.iskeyword(name) or name in _MODULE_NAMES:
-            while name in taken or keyword.iskeyword(name):
-                name += "_"
-            taken.add(name)
-        names[column] = name
-    return names
-
-
-def _units_line(result: Mapping[str, Any], columns: Sequence[str]) -> str:
-    """The columns with the units the laws take them in: the coherent SI units the states were
-    converted to (``si_units``; e.g. rad for a column recorded in deg), else the declared ones."""
-    dataset = result.get("dataset") or {}
-    units = dataset.get("si_units") or dataset.get("units") or {}
-    return ", ".join(f"{name} [{units.get(name, '?')}]" for name in columns)
-
-
-def _header_lines(result: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    name = (result.get("dataset") or {}).get("name", "?")
-    return [
-        f"Conservation laws found by conslaw {conslaw.__version__} in dataset {name!r}.",
-        f"State columns in coherent SI units: {_units_line(result, columns)}.",
-    ]
-
-
-def _ratio_text(candidate: Mapping[str, Any]) -> str:
-    conservation = candidate.get("conservation") or {}
-    return f"true {_format_number(conservation.get('true'))}, random {_format_number(conservation.get('random'))}"
+def _describe(law: Law) -> str:
+    marks = ", ".join(word for word, flag in (("independent", law.independent), ("Pareto front", law.pareto))
+                      if flag)
+    evidence = law.evidence
+    return (f"Rank {law.rank}: {law.quality}{', ' + marks if marks else ''}; value in {format_unit(law.unit)}; "
+            f"ratio {number(evidence.ratio)} ± {number(evidence.error)}, held-out {number(evidence.ratio_test)}, "
+            f"control {number(evidence.ratio_control)}")
 
 
 # --------------------------------------------------------------------------- LaTeX
 
 
-def _latex_escape(text: str) -> str:
-    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
-    return "".join(replacements.get(ch, ch) for ch in text)
-
-
-def _round_floats(expr: sympy.Expr, digits: int) -> sympy.Expr:
-    return expr.xreplace({f: sympy.Float(f, digits) for f in expr.atoms(sympy.Float)})
-
-
-def _multi_letter_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
-    """Columns that LaTeX would read as a product of letters (``px`` as p times x), set upright-italic
-    as one name: ``\\mathit{px}``. Greek names (``theta``) and subscripts (``x_1``) need nothing."""
-    names = {}
-    for column in columns:
-        symbol = sympy.Symbol(column, real=True)
-        typeset = sympy.latex(symbol)
-        if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2,}", typeset):
-            names[symbol] = r"\mathit{" + typeset + "}"
-    return names
-
-
-def latex_column(column: str) -> str:
-    """One column name typeset as in :func:`latex_law`."""
-    symbol = sympy.Symbol(column, real=True)
-    return _multi_letter_names([column]).get(symbol, sympy.latex(symbol))
-
-
-def latex_law(candidate: Mapping[str, Any], columns: Sequence[str], digits: int = LATEX_DIGITS) -> str:
-    """The law typeset by ``sympy.latex``, its fitted numbers to ``digits`` significant digits.
-
-    With multi-letter column names products get an explicit ``\\cdot``, so ``px y`` cannot be misread.
-    """
-    expr = _round_floats(law_expression(candidate, columns), digits)
-    names = _multi_letter_names(columns)
-    if names:
-        return sympy.latex(expr, symbol_names=names, mul_symbol="dot")
-    return sympy.latex(expr)
-
-
-def latex_unit_text(unit: Optional[str]) -> str:
-    """A conslaw unit string (``kg**2*m**4/s**2``) typeset for LaTeX math mode."""
-    return latex_unit(parse_unit(unit).dimension) if unit else "?"
-
-
-def _latex_number(value: Optional[float]) -> str:
-    """Three significant digits, as the terminal table shows them; powers of ten as ``\\cdot 10^{k}``."""
-    if value is None or not math.isfinite(value):
-        return r"\text{n/a}"
-    text = f"{value:.3g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
-
-
-def rmse_stats(evaluation: Mapping[str, Any], method: str) -> Optional[dict]:
-    """``{"mean", "std", "median", "n"}`` of a method's test RMSE over seeds, or None when absent.
-
-    Uses ``evaluation["summary"][method]`` when the pipeline wrote it, else computes it from
-    ``per_seed`` (sample std), else falls back to ``<method>_rmse`` alone.
-    """
-    summary = (evaluation.get("summary") or {}).get(method)
-    if summary and summary.get("mean") is not None:
-        return {key: summary.get(key) for key in ("mean", "std", "median", "n")}
-    values = [float(v) for v in (evaluation.get("per_seed") or {}).get(method) or []
-              if v is not None and math.isfinite(v)]
-    if values:
-        std = statistics.stdev(values) if len(values) > 1 else None
-        return {"mean": statistics.fmean(values), "std": std, "median": statistics.median(values),
-                "n": len(values)}
-    mean = evaluation.get(f"{method}_rmse")
-    if mean is None or not math.isfinite(mean):
-        return None
-    return {"mean": float(mean), "std": None, "median": None, "n": 1}
-
-
-def evaluation_methods(evaluation: Mapping[str, Any]) -> list[str]:
-    """Methods present in an evaluation, known ones in table order, then any others."""
-    present = {key[: -len("_rmse")] for key in evaluation if key.endswith("_rmse")}
-    present |= set(evaluation.get("per_seed") or {})
-    known = [m for m in METHOD_NAMES if m in present]
-    return known + sorted(present - set(METHOD_NAMES))
-
-
-def method_formula(result: Mapping[str, Any], method: str) -> Optional[str]:
-    """The law a method used: the selected law for the tailored rows, the true law for the oracle."""
-    if method in ("noether", "tailored"):
-        selected = result.get("selected") or {}
-        return selected.get("expression")
-    if method == "oracle":
-        return (result.get("dataset") or {}).get("true_law") or (result.get("evaluation") or {}).get("true_law")
-    return None
-
-
-def is_selected(candidate: Mapping[str, Any], selected: Optional[Mapping[str, Any]]) -> bool:
-    """Whether ``candidate`` is the law tailoring selected (same rank when both have one, else the
-    same expression)."""
-    if not selected:
-        return False
-    if selected.get("rank") is not None and candidate.get("rank") is not None:
-        return selected["rank"] == candidate["rank"]
-    return selected.get("expression") == candidate.get("expression")
-
-
-def _latex_rmse(stats: Optional[dict]) -> str:
-    if stats is None:
-        return "--"
-    mean, std = stats["mean"], stats.get("std")
-    return f"${_latex_number(mean)}$" if not std else f"${_latex_number(mean)} \\pm {_latex_number(std)}$"
-
-
-def _latex_formula_text(text: Optional[str], columns: Sequence[str]) -> str:
-    if not text:
-        return "--"
-    return "$" + latex_law({"expression": text, "rank": "-"}, columns) + "$"
-
-
-def export_latex(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -> str:
-    """An ``align`` block of the laws with units, a ``tabular`` of law / unit / ratios / RMSE and,
-    when the run was evaluated, a ``tabular`` of the prediction RMSE per method (Table 1)."""
-    columns = dataset_columns(result)
-    evaluation = result.get("evaluation") or {}
-    selected = result.get("selected") or {}
-    noether = rmse_stats(evaluation, "noether") if evaluation else None
-    lines = ["% " + line for line in _header_lines(result, columns)]
-    lines += ["% Needs amsmath (align). Ratios: mean within-trajectory variance / spread, on true and random data.", ""]
-    lines.append(r"\begin{align}")
+def export_latex(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> str:
+    """An ``align`` block of the laws with their units, a ``tabular`` of their parameters and
+    evidence and, when the run was evaluated, Table 1. Needs amsmath."""
+    lines = ["% " + line for line in _header(result, laws, units, top)]
+    lines += ["% Fitted numbers to 6 significant digits (full precision: --format sympy, python or json).",
+              "% Needs amsmath (align).", r"\begin{align}"]
     for i, law in enumerate(laws):
         end = r" \\" if i < len(laws) - 1 else ""
-        lines.append(
-            f"  g_{{{law['rank']}}} &= {latex_law(law, columns)} && "
-            f"[{latex_unit_text(law.get('unit'))}]{end}"
-        )
-    lines += [r"\end{align}", ""]
-    lines += [r"\begin{tabular}{llll}", r"\hline",
-              r"Law & Unit & Conservation ratio (true / random) & Test RMSE \\", r"\hline"]
+        lines.append(f"  g_{{{law.rank}}} &= {latex_law(law, units)} && [{latex_unit(law.unit)}]{end}")
+    lines += [r"\end{align}", "", r"\begin{tabular}{llll}", r"\hline",
+              r"Law & Quality & Parameters (coherent SI) & Ratio $\pm$ error, held-out, control \\", r"\hline"]
     for law in laws:
-        conservation = law.get("conservation") or {}
-        ratio = f"${_latex_number(conservation.get('true'))}$ / ${_latex_number(conservation.get('random'))}$"
-        rmse = _latex_rmse(noether) if is_selected(law, selected) else "--"
-        lines.append(f"${latex_law(law, columns)}$ & ${latex_unit_text(law.get('unit'))}$ & {ratio} & {rmse} \\\\")
+        parameters = ", ".join(f"${sympy.latex(sympy.Symbol(p.name))} = {sympy.latex(sympy.Float(p.value, 6))}"
+                               f"\\,{latex_unit(p.unit)}$" for p in law.parameters) or "--"
+        evidence = law.evidence
+        ratios = (f"{number(evidence.ratio)} $\\pm$ {number(evidence.error)}, {number(evidence.ratio_test)}, "
+                  f"{number(evidence.ratio_control)}")
+        lines.append(f"$g_{{{law.rank}}}$ & {law.quality} & {parameters} & {ratios} \\\\")
     lines += [r"\hline", r"\end{tabular}"]
-    if evaluation:
-        seeds = evaluation.get("seeds") or []
-        lines += ["", f"% Long-horizon test rollout RMSE, mean $\\pm$ std over {len(seeds) or 1} seed(s).",
-                  r"\begin{tabular}{lll}", r"\hline", r"Method & Law & RMSE \\", r"\hline"]
-        for method in evaluation_methods(evaluation):
-            label = _latex_escape(METHOD_NAMES.get(method, method))
-            formula = _latex_formula_text(method_formula(result, method), columns)
-            lines.append(f"{label} & {formula} & {_latex_rmse(rmse_stats(evaluation, method))} \\\\")
-        lines += [r"\hline", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
+    table = table1_latex(result, laws)
+    return "\n".join(lines + ([""] + table if table else [])) + "\n"
 
 
-# --------------------------------------------------------------------------- SymPy, numpy, torch, JSON
+# --------------------------------------------------------------------------- SymPy
 
 
-def export_sympy(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -> str:
-    """Per law a comment, its ``str`` and its ``srepr``; each line after the label parses with
-    ``sympy.sympify`` (the ``srepr`` keeps the symbols' ``real=True`` assumption)."""
-    columns = dataset_columns(result)
-    lines = ["# " + line for line in _header_lines(result, columns)]
-    lines.append("# Each 'str:' and 'srepr:' line parses with sympy.sympify(text after the label).")
+def export_sympy(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> str:
+    """Per law a comment, its ``sstr`` and its ``srepr``: ``sympy.sympify`` reads the srepr back
+    exactly (a column named ``E`` or ``I`` stays a real symbol); the str line reads back with
+    ``sympy.parse_expr(text, local_dict=symbols)``."""
+    lines = ["# " + line for line in _header(result, laws, units, top)]
+    lines += ["# Each law: 'str:' (readable; parse with the columns bound as symbols) and 'srepr:'",
+              "# (exact: sympy.sympify(text)). Numbers at full precision."]
     for law in laws:
-        expr = law_expression(law, columns)
-        lines += ["", f"# {law_name(law)}: rank {law['rank']}, unit {law.get('unit')}, ratio {_ratio_text(law)}",
-                  f"str: {sympy.sstr(expr)}", f"srepr: {sympy.srepr(expr)}"]
+        expression = full_precision(law.sympy(units))
+        lines += ["", f"# law_{law.rank}: {_describe(law)}", f"# {_parameters(law)}",
+                  f"str: {sympy.sstr(expression)}", f"srepr: {sympy.srepr(expression)}"]
     return "\n".join(lines) + "\n"
 
 
-def _module_docstring(result: Mapping[str, Any], columns: Sequence[str], usage: str) -> str:
-    return '"""' + "\n".join(_header_lines(result, columns) + ["", usage]) + '\n"""'
+# --------------------------------------------------------------------------- numpy and torch modules
 
 
-def _law_docstring(law: Mapping[str, Any]) -> str:
-    return (f'    """Rank {law["rank"]}: {law.get("expression")}  [{law.get("unit")}]; '
-            f'conservation ratio {_ratio_text(law)}."""')
-
-
-def _print_code(printer: Any, expr: sympy.Expr, law: Mapping[str, Any], target: str) -> str:
+def _code(printer: Any, law: Law, units: str, names: Mapping[str, str], target: str) -> str:
+    symbols = column_symbols(law.columns.names)
+    renamed = {symbols[c]: sympy.Symbol(names[c], real=True) for c in law.columns.names}
     try:
-        return printer.doprint(expr)
+        return printer.doprint(full_precision(law.sympy(units)).xreplace(renamed))
     except PrintMethodNotImplementedError as error:
-        reason = str(error).splitlines()[0]
-        raise ConslawError(f"law {law.get('expression')!r} has no {target} equivalent ({reason})") from None
+        raise ConslawError(f"law {law.rank} ({law.text()}) has no {target} form: "
+                           f"{str(error).splitlines()[0]}") from None
 
 
-def export_python(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -> str:
-    """A self-contained numpy module: ``law_<rank>(<columns>)`` per law, ``COLUMNS`` and ``LAWS``."""
-    columns = dataset_columns(result)
-    names = _safe_identifiers(columns)
-    renamed = {sympy.Symbol(c, real=True): sympy.Symbol(names[c], real=True) for c in columns}
-    printer = NumPyPrinter({"fully_qualified_modules": True, "strict": True})
-    usage = ("Each law_<rank>(...) takes one numpy array (or float) per state column, in COLUMNS order,\n"
-             "and returns the law's value. LAWS lists (name, columns, function).")
-    lines = [_module_docstring(result, columns, usage), "import numpy", "",
-             f"COLUMNS = {tuple(columns)!r}", ""]
-    arguments = ", ".join(names[c] for c in columns)
+def _module(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int],
+            kind: str) -> str:
+    """A module with ``COLUMNS``, ``UNITS``, ``law_<rank>(states)`` per law and ``LAWS``."""
+    if kind == "numpy":
+        from sympy.printing.numpy import NumPyPrinter
+
+        printer: Any = NumPyPrinter({"fully_qualified_modules": True, "strict": True})
+        signature, unpack, zeros = "(states)", "numpy.moveaxis(numpy.asarray(states, dtype=float), -1, 0)", \
+            "numpy.zeros(numpy.shape(states)[:-1])"
+    else:
+        from sympy.printing.pytorch import TorchPrinter
+
+        printer = TorchPrinter({"strict": True})
+        signature, unpack, zeros = "(states: torch.Tensor) -> torch.Tensor", "states.unbind(-1)", \
+            "torch.zeros_like(states[..., 0])"
+    columns = laws[0].columns.names
+    names = python_names(columns)
+    usage = (f"Each law_<rank>(states) maps {kind} states (..., {len(columns)}), columns in COLUMNS order, to "
+             "(...) values; LAWS lists (name, columns, function). Numbers at full precision.")
+    body = []
     for law in laws:
-        expr = law_expression(law, columns).xreplace(renamed)
-        lines += ["", f"def {law_name(law)}({arguments}):", _law_docstring(law),
-                  f"    return {_print_code(printer, expr, law, 'numpy')}", ""]
-    lines += ["", "LAWS = [" + ", ".join(f"({law_name(l)!r}, COLUMNS, {law_name(l)})" for l in laws) + "]"]
-    for module in sorted(printer.module_imports):
-        if module != "numpy":
-            lines.insert(1, f"import {module}")
-    return "\n".join(lines) + "\n"
+        body += ["", "", f"def law_{law.rank}{signature}:",
+                 f'    """{_describe(law)}.\n\n    {_parameters(law)}.\n    """',
+                 f"    {', '.join(names[c] for c in columns)}{',' if len(columns) == 1 else ''} = {unpack}",
+                 f"    return {_code(printer, law, units, names, kind)} + {zeros}"]
+    imports = sorted({kind} | {m.split(".")[0] for m in printer.module_imports})
+    header = '"""' + "\n".join(_header(result, laws, units, top) + ["", usage]) + '\n"""'
+    return "\n".join([header] + [f"import {m}" for m in imports] + [
+        "", f"COLUMNS = {tuple(columns)!r}", f"UNITS = {units!r}"] + body + [
+        "", "", "LAWS = [" + ", ".join(f"('law_{law.rank}', COLUMNS, law_{law.rank})" for law in laws) + "]"]) + "\n"
 
 
-def export_torch(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -> str:
-    """A torch module: ``law_<rank>(x)`` maps a ``(..., d)`` state tensor to ``(...)`` values.
+def export_python(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> str:
+    """A self-contained numpy module (printed by ``NumPyPrinter``)."""
+    return _module(result, laws, units, top, "numpy")
 
-    Contract (what :func:`load_torch_laws` and ``NoetherLoss`` rely on): the module defines
-    ``COLUMNS`` (the state columns, in order) and ``LAWS = [(name, columns, function)]``; each
-    function is a plain callable ``g(x)`` composable with ``torch.func``, so
-    ``NoetherLoss(module.law_1)`` works directly.
-    """
-    from conslaw.tailoring.laws import TorchLawPrinter
 
-    columns = dataset_columns(result)
-    names = _safe_identifiers(columns)
-    renamed = {sympy.Symbol(c, real=True): sympy.Symbol(names[c], real=True) for c in columns}
-    printer = TorchLawPrinter()
-    usage = ("Each law_<rank>(states) maps a (..., d) tensor of states (columns in COLUMNS order) to (...)\n"
-             "values; LAWS lists (name, columns, function). Use one as a Noether loss with\n"
-             "conslaw.tailoring.NoetherLoss(law_1), or load the file with conslaw.report.load_torch_laws.")
-    lines = [_module_docstring(result, columns, usage), "import math", "", "import torch", "",
-             f"COLUMNS = {tuple(columns)!r}", ""]
-    unpack = ", ".join(names[c] for c in columns) + ("," if len(columns) == 1 else "")
+def export_torch(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> str:
+    """A torch module (printed by ``TorchPrinter``): each ``law_<rank>`` keeps the input's dtype,
+    composes with ``torch.func`` and is a law ``NoetherLoss`` accepts."""
+    return _module(result, laws, units, top, "torch")
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def export_json(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> str:
+    """The laws, their parameters, units and evidence as JSON; ``expression`` is in the chosen
+    units at full precision, ``expression_si`` in coherent SI, ``srepr`` the chosen one for
+    ``sympy.sympify`` (exact, whatever the column names)."""
+    entries = []
     for law in laws:
-        expr = law_expression(law, columns).xreplace(renamed)
-        lines += ["", f"def {law_name(law)}(states: torch.Tensor) -> torch.Tensor:", _law_docstring(law),
-                  f"    {unpack} = states.unbind(-1)",
-                  f"    return {_print_code(printer, expr, law, 'torch')} + torch.zeros_like(states[..., 0])", ""]
-    lines += ["", "LAWS = [" + ", ".join(f"({law_name(l)!r}, COLUMNS, {law_name(l)})" for l in laws) + "]"]
-    return "\n".join(lines) + "\n"
-
-
-def export_json(result: Mapping[str, Any], laws: Sequence[Mapping[str, Any]]) -> str:
-    """``{"dataset": ..., "laws": [candidate, ...]}`` as indented JSON."""
-    payload = {"dataset": result.get("dataset"), "laws": list(laws)}
+        entry = law.to_dict()
+        entry.update(expression=law_text(law, units), expression_si=law_text(law, "si"),
+                     srepr=sympy.srepr(full_precision(law.sympy(units))), latex=latex_law(law, units))
+        entry.pop("expression_declared", None)
+        entries.append(entry)
+    payload = {"conslaw_version": conslaw.__version__, "dataset": dataset_label(result), "units": units,
+               "columns": column_units(laws[0].columns, units),
+               "selection": "top" if top is not None else "independent", "laws": entries}
     return json.dumps(to_jsonable(payload), indent=2, allow_nan=False) + "\n"
 
 
-_EXPORTERS: dict[str, Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], str]] = {
-    "latex": export_latex,
-    "sympy": export_sympy,
-    "python": export_python,
-    "torch": export_torch,
+EXPORTERS: dict[str, Callable[[Mapping[str, Any], Sequence[Law], str, Optional[int]], str]] = {
+    "latex": export_latex, "sympy": export_sympy, "python": export_python, "torch": export_torch,
     "json": export_json,
 }
 
 
-def export_laws(result: Mapping[str, Any], fmt: str, top: Optional[int] = None) -> str:
-    """The laws of ``result`` (a loaded result.json) as text in format ``fmt``.
-
-    ``fmt`` is one of :data:`EXPORT_FORMATS`; anything else raises :class:`UsageError`.
-    """
-    if fmt not in _EXPORTERS:
+def export_laws(source: Source, fmt: str, top: Optional[int] = None, units: str = "declared") -> str:
+    """The laws of a search or result dict as text in format ``fmt`` (one of ``EXPORT_FORMATS``)."""
+    if fmt not in EXPORTERS:
         raise UsageError(f"--format {fmt!r} is unknown; choose one of {', '.join(EXPORT_FORMATS)}")
-    return _EXPORTERS[fmt](result, select_laws(result, top))
+    if units not in UNIT_VIEWS:
+        raise UsageError(f"--units {units!r} is unknown; choose one of {', '.join(UNIT_VIEWS)}")
+    result, laws = resolve(source)
+    return EXPORTERS[fmt](result, select_laws(laws, top), units, top)
 
 
-def load_result(run: Path | str) -> dict:
-    """Read ``result.json`` from a run directory (or the file itself); ConslawError naming it if absent."""
-    path = Path(run)
-    if path.is_dir():
-        path = path / "result.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConslawError(f"{path} does not exist: is {run} a finished conslaw run?") from None
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConslawError(f"cannot read {path}: {error}") from None
-
-
-def load_torch_laws(path: Path | str) -> list[tuple[str, tuple[str, ...], Callable]]:
-    """Import a file written by ``--format torch`` and return its ``LAWS`` list."""
+def load_law_module(path: Union[str, Path]) -> list[tuple[str, tuple[str, ...], Callable]]:
+    """Import a file written by ``--format python`` or ``--format torch``; its ``LAWS`` list."""
     path = Path(path)
     spec = importlib.util.spec_from_file_location(f"conslaw_laws_{uuid.uuid4().hex}", path)
     if spec is None or spec.loader is None or not path.is_file():
@@ -439,5 +226,5 @@ def load_torch_laws(path: Path | str) -> list[tuple[str, tuple[str, ...], Callab
         sys.modules.pop(spec.name, None)
     laws = getattr(module, "LAWS", None)
     if not isinstance(laws, list):
-        raise ConslawError(f"{path} defines no LAWS list: not a conslaw torch export")
+        raise ConslawError(f"{path} defines no LAWS list: not a conslaw python or torch export")
     return [(name, tuple(columns), function) for name, columns, function in laws]

@@ -1,147 +1,37 @@
-"""Run directories: atomic file writes, config.json, the log file, checkpoints and resume.
+"""Run directories: config.json, the log file, checkpoints, resume and overwrite.
 
-A run directory holds everything one ``conslaw search`` produced (see docs/output.md). Every file
-is written atomically: the bytes go to a temporary file in the same directory, are fsync'ed, and
-the temporary file is renamed over the target with ``os.replace``. A reader (or a crash) therefore
-sees either the old file or the new one, never half a file.
-
-``--overwrite`` never destroys an earlier result before the new run has finished: the new run is
-written into a staging sibling ``.<name>.staging`` and swapped in by :meth:`RunDirectory.finalize`.
+A run directory holds everything one ``conslaw search`` produced (see docs/output.md); every file
+in it is written atomically (``conslaw.report.atomic``). ``--overwrite`` never destroys an
+earlier result before the new run has finished: the new run is written into a staging sibling
+``.<name>.staging`` and swapped in by :meth:`RunDirectory.finalize`.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _datetime
 import io
 import json
 import logging
-import math
 import os
 import pickle
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Callable, Iterable, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
 import conslaw
 from conslaw.errors import ConslawError, UsageError
-
-PathLike = Union[str, "os.PathLike[str]"]
+from conslaw.report.atomic import (
+    PathLike, atomic_save_npz, atomic_save_pickle, atomic_save_torch, atomic_write_json, fsync_directory,
+    to_jsonable,
+)
 
 CONFIG_FILE = "config.json"
 LOG_FILE = "conslaw.log"
 CHECKPOINT_DIR = "checkpoints"
 PLOTS_DIR = "plots"
 LOGGER_NAME = "conslaw"
-
-#: Options that change how a run is executed or displayed but never its numbers; a resume may
-#: change them freely (e.g. resume a ``--jobs 1`` run with ``--jobs 2`` or on a dask cluster).
-RESULT_NEUTRAL_OPTIONS = frozenset(
-    {"out", "resume", "overwrite", "jobs", "backend", "scheduler", "quiet", "log_level", "debug"}
-)
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable (best effort: not every platform can open a directory)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Write via ``write(file)`` to a temporary sibling, fsync it and rename it onto ``path``."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise ConslawError(f"cannot write {target}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(target.parent)
-    return target
-
-
-def atomic_save_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; returns the path."""
-    return _atomic_write(path, lambda handle: handle.write(data))
-
-
-def atomic_write_text(path: PathLike, text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically; returns the path."""
-    return atomic_save_bytes(path, text.encode("utf-8"))
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON types from numpy scalars/arrays, paths, tuples and sets.
-
-    Non-finite floats become ``null`` (strict JSON has no NaN or Infinity), so the files load in
-    any JSON reader, not only Python's.
-    """
-    if isinstance(value, Mapping):
-        return {str(key): to_jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [to_jsonable(item) for item in items]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"cannot store a {type(value).__name__} in JSON: {value!r}")
-
-
-def atomic_write_json(path: PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented, strict JSON (see :func:`to_jsonable`) atomically."""
-    text = json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
-    return atomic_write_text(path, text)
-
-
-def atomic_save_npz(path: PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Save named arrays as a compressed ``.npz`` atomically (loaded with ``np.load``)."""
-    return _atomic_write(path, lambda handle: np.savez_compressed(handle, **dict(arrays)))
-
-
-def atomic_save_torch(path: PathLike, obj: Any) -> Path:
-    """``torch.save(obj)`` atomically (a state dict, tensors, ...)."""
-    import torch
-
-    return _atomic_write(path, lambda handle: torch.save(obj, handle))
-
-
-def atomic_save_pickle(path: PathLike, obj: Any) -> Path:
-    """Pickle ``obj`` atomically."""
-    return _atomic_write(path, lambda handle: pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-# --------------------------------------------------------------------------- run directories
-
 
 def default_run_path(dataset_name: str, now: Optional[_datetime.datetime] = None) -> Path:
     """``runs/<dataset>-<YYYYmmdd-HHMMSS>`` relative to the working directory."""
@@ -256,44 +146,23 @@ class RunDirectory:
 
     # ------------------------------------------------------------------ config
 
-    def write_config(self, options: Mapping[str, Any], ignore: Iterable[str] = RESULT_NEUTRAL_OPTIONS) -> Path:
-        """Store every option and the conslaw version in ``config.json``.
-
-        On a resume, check first that the options which change results (all but ``ignore``)
-        match the stored ones; a difference raises :class:`ConslawError` naming the option.
-        The stored config is then updated with the new execution options (``--jobs`` etc.).
-        """
-        record = {"conslaw_version": conslaw.__version__, "options": to_jsonable(dict(options))}
-        config_path = self.file(CONFIG_FILE)
-        if self.resume and config_path.is_file():
-            self.check_config(record["options"], ignore)
-        return atomic_write_json(config_path, record)
+    def write_config(self, config: Mapping[str, Any]) -> Path:
+        """Store the search's configuration and the conslaw version in ``config.json``."""
+        record = {"conslaw_version": conslaw.__version__, "config": to_jsonable(dict(config))}
+        return atomic_write_json(self.file(CONFIG_FILE), record)
 
     def read_config(self) -> dict:
-        """The stored ``config.json`` (``{"conslaw_version", "options"}``)."""
+        """The stored configuration (``SearchConfig.to_dict()``), after checking that this conslaw
+        version wrote it."""
         path = self.file(CONFIG_FILE)
         try:
-            return json.loads(path.read_text())
+            stored = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise ConslawError(f"cannot read {path}: {error}") from None
-
-    def check_config(self, options: Mapping[str, Any], ignore: Iterable[str] = RESULT_NEUTRAL_OPTIONS) -> None:
-        """Raise :class:`ConslawError` naming the first option whose value differs from the stored run."""
-        stored = self.read_config()
-        if stored.get("conslaw_version") != conslaw.__version__:
-            raise ConslawError(
-                f"--resume {self.path}: the run was made by conslaw {stored.get('conslaw_version')}, "
-                f"this is {conslaw.__version__}; start a new run"
-            )
-        old, new = stored.get("options", {}), to_jsonable(dict(options))
-        ignored = set(ignore)
-        for name in sorted((set(old) | set(new)) - ignored):
-            if old.get(name) != new.get(name):
-                option = "--" + name.replace("_", "-")
-                raise ConslawError(
-                    f"--resume {self.path}: option {option} was {old.get(name)!r}, now {new.get(name)!r}; "
-                    f"resume with the same options or start a new run"
-                )
+        if stored.get("conslaw_version") != conslaw.__version__ or "config" not in stored:
+            raise ConslawError(f"--resume {self.path}: the run was made by conslaw "
+                               f"{stored.get('conslaw_version')}, this is {conslaw.__version__}; start a new run")
+        return stored["config"]
 
     # ------------------------------------------------------------------ logging
 
@@ -373,10 +242,9 @@ class RunDirectory:
         """``checkpoints/`` of the current work directory (e.g. a cache directory for models)."""
         return self.work_path / CHECKPOINT_DIR
 
-    def store(self, suffix: str = ".pkl") -> "CheckpointStore":
-        """A ``load(name) -> value | None`` / ``save(name, value)`` view of the checkpoints, the
-        protocol of ``conslaw.discovery.discover`` and the tailoring pipeline."""
-        return CheckpointStore(self, suffix)
+    def store(self) -> "RunCheckpoints":
+        """The run's checkpoints as a ``conslaw.checkpoints.Checkpoints`` store (pickles)."""
+        return RunCheckpoints(self)
 
     # ------------------------------------------------------------------ completion
 
@@ -397,7 +265,7 @@ class RunDirectory:
             if self.path.exists():
                 os.replace(self.path, retired)
             os.replace(self.staging_path, self.path)
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
             shutil.rmtree(retired, ignore_errors=True)
             self.work_path = self.path
             if reattach:
@@ -427,20 +295,17 @@ class RunDirectory:
             self.close()
 
 
-class CheckpointStore:
-    """Checkpoints of a run as ``load``/``save`` by key; each key is stored as ``<key><suffix>``
-    (``.pkl``, ``.json``, ``.npz`` or ``.pt``), so keys may contain dots; ``/`` makes subfolders."""
+class RunCheckpoints:
+    """A run directory's checkpoints as ``load``/``save`` by key (``conslaw.checkpoints.Checkpoints``);
+    each key is a pickle ``checkpoints/<key>.pkl``, and ``/`` in a key makes subfolders."""
 
-    def __init__(self, run: RunDirectory, suffix: str = ".pkl") -> None:
-        if suffix not in (".pkl", ".json", ".npz", ".pt"):
-            raise ValueError(f"checkpoint suffix {suffix!r} is not one of .pkl, .json, .npz, .pt")
+    def __init__(self, run: RunDirectory) -> None:
         self.run = run
-        self.suffix = suffix
 
     def load(self, name: str) -> Any:
         """The stored value, or ``None`` when that piece of work has not been done yet."""
-        key = name + self.suffix
+        key = name + ".pkl"
         return self.run.load_checkpoint(key) if self.run.has_checkpoint(key) else None
 
     def save(self, name: str, value: Any) -> None:
-        self.run.save_checkpoint(name + self.suffix, value)
+        self.run.save_checkpoint(name + ".pkl", value)

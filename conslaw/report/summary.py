@@ -1,186 +1,130 @@
-"""The end-of-run terminal summary and the progress bars of the long stages."""
+"""The end-of-run summary on the terminal, and the law table (``ConservationSearch.table()``).
+
+``format_summary(result, paths, brief)``: each search's account, the law table, the warnings, the
+selected law with every candidate tailoring meta-tailored, Table 1 and the files written.
+``brief`` (``--quiet``) keeps the law table, the warnings, the selected law and Table 1.
+"""
 from __future__ import annotations
 
-import contextlib
-import math
 import os
-import sys
-from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
-from tqdm import tqdm
-
-from conslaw.report.export import METHOD_NAMES, evaluation_methods, method_formula, rmse_stats
-
-#: The paper's single-seed test RMSE (Alet, Doblar et al. 2021, Tables 1-2), shown beside ours.
-PAPER_RMSE = {
-    "pendulum": {"vanilla": 0.0563, "noether": 0.0423, "oracle": 0.0422},
-    "spring": {"vanilla": 0.0174, "noether": 0.0165, "oracle": 0.0166},
-}
+from conslaw.law import Law
+from conslaw.report.printing import TABLE_DIGITS, law_text, number, text_table
+from conslaw.report.records import dataset_label, laws_from_result, threshold
+from conslaw.report.table1 import table1_text
 
 SUMMARY_ROWS = 10
-LAW_WIDTH = 44
+LAW_WIDTH = 48
+SEARCHES = ("formulas", "terms")
+QUALITY = {"exact": "exact", "approximate": "approx.", "rejected": "rejected"}
 
 
-def _shorten(text: Optional[str], width: int = LAW_WIDTH) -> str:
-    text = text or "-"
+def _shorten(text: str, width: int = LAW_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _number(value: Optional[float]) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.3g}"
+def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "declared") -> list[str]:
+    """The hall of fame: rank, law (numbers to 6 significant digits), unit, quality, marks
+    (I = independent, P = Pareto front of ratio against size), the judged ratio ± its error,
+    the held-out and control ratios, and how much the law varies (median / worst)."""
+    shown = list(laws)[: rows or len(laws)]
+    body = []
+    for law in shown:
+        evidence = law.evidence
+        marks = ("I" if law.independent else "") + ("P" if law.pareto else "")
+        body.append([str(law.rank), _shorten(law_text(law, units, TABLE_DIGITS)), str(law.unit),
+                     QUALITY.get(law.quality, law.quality), marks or "-",
+                     f"{number(evidence.ratio)} ± {number(evidence.error, 2)}", number(evidence.ratio_test),
+                     number(evidence.ratio_control),
+                     f"{number(evidence.variation.get('median'), 2)} / {number(evidence.variation.get('max'), 2)}"])
+    header = ["rank", f"law ({units} units)", "unit", "quality", "marks", "ratio ± error", "held-out",
+              "control", "variation med / max"]
+    lines = text_table(header, body)
+    if len(laws) > len(shown):
+        lines.append(f"... {len(laws) - len(shown)} more candidates (candidates.csv has them all)")
+    return lines + ["marks: I = independent, P = Pareto front (ratio against size)"]
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned text columns separated by two spaces, with a rule under the header."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
-    return [line(header), "  ".join("-" * width for width in widths)] + [line(row) for row in rows]
-
-
-def _interval_text(value: Any) -> str:
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return f"[{_number(value[0])}, {_number(value[1])}]"
-    return _number(value) if isinstance(value, (int, float)) or value is None else str(value)
-
-
-def candidate_table(result: Mapping[str, Any], max_rows: int = SUMMARY_ROWS) -> list[str]:
-    """The ranked candidates: rank, law, unit, ratio true / random, accepted, independent."""
-    candidates = sorted(result.get("candidates") or [], key=lambda c: c["rank"])
-    rows = []
-    for candidate in candidates[:max_rows]:
-        conservation = candidate.get("conservation") or {}
-        rows.append([
-            str(candidate["rank"]),
-            _shorten(candidate.get("expression")),
-            candidate.get("unit") or "-",
-            f"{_number(conservation.get('true'))} / {_number(conservation.get('random'))}",
-            "yes" if candidate.get("accepted") else "no",
-            "yes" if candidate.get("independent") else "no",
-        ])
-    header = ["rank", "law", "unit", "ratio true / random", "accepted", "independent"]
-    lines = _table(header, rows)
-    if len(candidates) > max_rows:
-        lines.append(f"... {len(candidates) - max_rows} more candidates in candidates.csv")
-    return lines
-
-
-def _comparison_lines(evaluation: Mapping[str, Any]) -> list[str]:
-    """One line per paired comparison (``noether_vs_vanilla`` ...): mean difference, 95 % CI, wins."""
-    paired = evaluation.get("paired") or {}
-    ci95, wins = evaluation.get("ci95") or {}, evaluation.get("wins") or {}
+def search_lines(result: Mapping[str, Any]) -> list[str]:
+    """One line per search: what it did, or the one-line reason it could not run."""
+    searches = result.get("searches") or {}
+    mode = ((result.get("config") or {}).get("discovery") or {}).get("mode")
     lines = []
-    for key in dict.fromkeys([*paired, *ci95, *wins]):
-        entry = paired.get(key) or {}
-        interval = entry.get("ci95", ci95.get(key))
-        won = entry.get("wins", wins.get(key))
-        parts = []
-        if entry.get("mean_diff") is not None:
-            parts.append(f"mean difference {entry['mean_diff']:+.3g}")
-        if interval is not None:
-            parts.append(f"95% CI {_interval_text(interval)}")
-        if won is not None:
-            parts.append(f"wins {won}/{entry['n']}" if entry.get("n") else f"wins {won}")
-        lines.append(f"  {key}: " + (", ".join(parts) or "n/a"))
-    return lines
-
-
-def evaluation_table(result: Mapping[str, Any]) -> list[str]:
-    """Table 1: method, formula, test RMSE mean ± std and median (and the paper's number where it
-    has one), then the paired comparisons (negative difference = the method is better)."""
-    evaluation = result.get("evaluation") or {}
-    paper = PAPER_RMSE.get((result.get("dataset") or {}).get("name", ""), {})
-    rows = []
-    for method in evaluation_methods(evaluation):
-        stats = rmse_stats(evaluation, method)
-        if stats is None:
-            rmse, median = "n/a", "n/a"
+    for name in [*SEARCHES, *(name for name in searches if name not in SEARCHES)]:
+        account = searches.get(name)
+        if account is None:
+            lines += [f"  {name}: not run (--mode {mode})"] if mode else []
+        elif not account.get("ran"):
+            lines.append(f"  {name}: did not run: {account.get('reason') or 'no reason given'}")
         else:
-            rmse = _number(stats["mean"]) + (f" ± {_number(stats['std'])}" if stats.get("std") else "")
-            median = _number(stats.get("median"))
-        row = [METHOD_NAMES.get(method, method), _shorten(method_formula(result, method)), rmse, median]
-        rows.append(row + ([_number(paper.get(method)) if method in paper else "-"] if paper else []))
-    header = ["method", "formula", "test RMSE mean ± std", "median"] + (["paper (1 seed)"] if paper else [])
-    seeds = evaluation.get("seeds") or []
-    lines = [f"Long-horizon test RMSE over {len(seeds) or 1} seed(s):"] + _table(header, rows)
-    comparisons = _comparison_lines(evaluation)
-    if comparisons:
-        lines += ["Paired per-seed differences (method - reference; negative = method better):"] + comparisons
+            counts = ", ".join(f"{value} {key}" for key, value in (account.get("counts") or {}).items() if value)
+            partial = (f"; partial: {account.get('reason') or 'the time budget ran out'}"
+                       if account.get("partial") else "")
+            lines.append(f"  {name}: ran: {counts or 'no counts'}{partial}")
     return lines
 
 
-def format_summary(result: Mapping[str, Any], paths: Sequence[Union[str, "os.PathLike[str]"]]) -> str:
-    """The end-of-run text: counts, the ranked table, Table 1 when evaluated, and the files written."""
-    dataset = result.get("dataset") or {}
-    counts = result.get("counts") or {}
-    lines = [
-        f"conslaw on {dataset.get('name', '?')}: {counts.get('enumerated', '?')} formulas enumerated, "
-        f"{counts.get('fitted', '?')} fitted, {counts.get('non_finite', '?')} non-finite dropped, "
-        f"{counts.get('accepted', '?')} accepted; independent laws: ranks "
-        f"{', '.join(str(rank) for rank in result.get('laws') or []) or 'none'}",
-        "",
-    ]
-    lines += candidate_table(result)
-    selected = result.get("selected")
-    if selected:
-        lines += ["", f"Selected Noether loss: {selected.get('expression')}"]
-    if result.get("evaluation"):
-        lines += [""] + evaluation_table(result)
-    if paths:
-        lines += ["", "Written:"] + [f"  {Path(os.fspath(path))}" for path in paths]
+def _overview(result: Mapping[str, Any], laws: Sequence[Law]) -> str:
+    accepted = [law for law in laws if law.accepted]
+    exact = sum(law.quality == "exact" for law in accepted)
+    independent = ", ".join(str(law.rank) for law in laws if law.independent)
+    return (f"conslaw on {dataset_label(result)}: {len(laws)} candidates, {len(accepted)} accepted "
+            f"({exact} exact, {len(accepted) - exact} approximate); independent: "
+            f"{'rank ' + independent if independent else 'none'}; "
+            f"accepted = conserved {threshold(result):g}x better than by chance, on training and held-out data")
+
+
+def tailoring_lines(result: Mapping[str, Any], laws: Sequence[Law], brief: bool) -> list[str]:
+    """The selected law and every candidate meta-tailored in stage 2 (all, when not ``brief``)."""
+    tailoring = result.get("tailoring")
+    if not tailoring:
+        return []
+    by_rank = {law.rank: law for law in laws}
+    candidates = tailoring.get("candidates") or []
+
+    def law_of(entry: Mapping[str, Any]) -> str:
+        law = by_rank.get(entry.get("rank"))
+        return _shorten(law_text(law, "declared", TABLE_DIGITS) if law else str(entry.get("expression")))
+
+    selected = tailoring.get("selected")
+    lines = [f"Selected Noether loss: rank {selected['rank']}: {law_of(selected)} (inner lr "
+             f"{number(selected.get('inner_lr'))}, training RMSE {number(selected.get('train_rmse'))})"
+             if selected else "Selected Noether loss: none (every meta-tailoring diverged)"]
+    meta = [entry for entry in candidates if entry.get("stage2") is not None]
+    if brief or not meta:
+        return lines
+    meta.sort(key=lambda entry: (entry["stage2"].get("train_rmse") is None,
+                                 entry["stage2"].get("train_rmse") or 0.0, entry.get("rank") or 0))
+    rows = [[str(entry.get("rank")), law_of(entry), "yes" if entry.get("accepted") else "no",
+             number(entry["stage1"].get("inner_lr")), number(entry["stage1"].get("train_rmse"), 4),
+             "diverged" if entry["stage2"].get("diverged") else number(entry["stage2"].get("train_rmse"), 4),
+             "*" if selected and entry.get("rank") == selected.get("rank") else ""] for entry in meta]
+    untailored = (candidates[0]["stage1"].get("sweep") or {}).get("0") if candidates else None
+    lines += [f"Stage 1 tailored {len(candidates)} candidates on training rollouts (untailored training RMSE "
+              f"{number(untailored, 4)}); the best {len(meta)} were meta-tailored (stage 2):"]
+    return lines + text_table(["rank", "law", "accepted", "inner lr", "stage-1 RMSE", "stage-2 RMSE", "selected"],
+                              rows)
+
+
+def format_summary(result: Mapping[str, Any], paths: Sequence[Union[str, "os.PathLike[str]"]] = (),
+                   brief: bool = False) -> str:
+    """The end-of-run text (see the module docstring)."""
+    laws = laws_from_result(result)
+    lines = [_overview(result, laws)]
+    searches = search_lines(result)
+    if searches and not brief:
+        lines += ["searches:"] + searches
+    lines += [""] + law_table(laws, SUMMARY_ROWS)
+    warnings = result.get("warnings") or []
+    if warnings:
+        lines += ["", "warnings:"] + [f"  {warning}" for warning in warnings]
+    tailoring = tailoring_lines(result, laws, brief)
+    if tailoring:
+        lines += [""] + tailoring
+    table = table1_text(result, laws)
+    if table:
+        lines += [""] + table
+    if paths and not brief:
+        lines += ["", "written:"] + [f"  {os.fspath(path)}" for path in paths]
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def progress_bar(total: Optional[int], desc: str, quiet: bool = False, unit: str = "it") -> Iterator[tqdm]:
-    """A tqdm bar on stderr with counts and ETA, silent when ``quiet``; closed on exit.
-
-    ``with progress_bar(len(chunks), "fit chunks", quiet) as bar: ... bar.update(1)``
-    """
-    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=quiet, dynamic_ncols=True,
-               leave=True)
-    try:
-        yield bar
-    finally:
-        bar.close()
-
-
-class StageProgress:
-    """Progress callbacks for the stages: ``progress(stage, done, total)`` keeps one tqdm bar per
-    stage name on stderr (created on first report, closed when ``done == total``), silent when
-    ``quiet``. Fits the tailoring pipeline's ``progress`` argument directly, and discovery's
-    ``progress(done, total)`` through :meth:`for_stage`.
-    """
-
-    def __init__(self, quiet: bool = False, unit: str = "it") -> None:
-        self.quiet = quiet
-        self.unit = unit
-        self._bars: dict[str, tqdm] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        bar = self._bars.get(stage)
-        if bar is None:
-            bar = self._bars[stage] = tqdm(total=total, desc=stage, unit=self.unit, file=sys.stderr,
-                                           disable=self.quiet, dynamic_ncols=True)
-        bar.total = total
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    def for_stage(self, stage: str) -> Callable[[int, int], None]:
-        """A ``progress(done, total)`` callback reporting to the bar named ``stage``."""
-        return lambda done, total: self(stage, done, total)
-
-    def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-
-    def __enter__(self) -> "StageProgress":
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()

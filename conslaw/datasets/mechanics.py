@@ -1,0 +1,129 @@
+"""Mechanical systems outside the canonical (q, p) form: ``double-pendulum`` and ``rigid-body``."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from conslaw.datasets.specs import Constant, Constants, SystemSpec, always, template_laws, with_unit_noise
+
+
+# ---------------------------------------------------------------- double pendulum
+def _double_pendulum_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """The double pendulum's equations of motion in angles and angular velocities."""
+    q1, q2, w1, w2 = (x[..., i] for i in range(4))
+    m1, m2, l1, l2, g = c["m1"], c["m2"], c["l1"], c["l2"], c["g"]
+    delta = q1 - q2
+    denominator = 2 * m1 + m2 - m2 * np.cos(2 * delta)
+    dw1 = (
+        -g * (2 * m1 + m2) * np.sin(q1)
+        - m2 * g * np.sin(q1 - 2 * q2)
+        - 2 * np.sin(delta) * m2 * (w2**2 * l2 + w1**2 * l1 * np.cos(delta))
+    ) / (l1 * denominator)
+    dw2 = (
+        2 * np.sin(delta) * (w1**2 * l1 * (m1 + m2) + g * (m1 + m2) * np.cos(q1) + w2**2 * l2 * m2 * np.cos(delta))
+    ) / (l2 * denominator)
+    return np.stack([w1, w2, dw1, dw2], axis=-1)
+
+
+def _double_pendulum_sample(
+    rng: np.random.RandomState, n: int, n_points: int, c: Constants
+) -> tuple[np.ndarray, np.ndarray]:
+    """Angles U[-max_angle, max_angle], rates U[-max_rate, max_rate]."""
+    angles = rng.uniform(-c["max_angle"], c["max_angle"], size=(n, 2))
+    rates = rng.uniform(-c["max_rate"], c["max_rate"], size=(n, 2))
+    return with_unit_noise(rng, np.concatenate([angles, rates], axis=1), n_points)
+
+
+DOUBLE_PENDULUM = SystemSpec(
+    name="double-pendulum",
+    description="planar double pendulum in angles from the downward vertical and angular velocities",
+    columns=("q1", "q2", "w1", "w2"),
+    units=("rad", "rad", "rad/s", "rad/s"),
+    constants=(
+        Constant("m1", 1.0, "kg", "upper bob mass"),
+        Constant("m2", 0.8, "kg", "lower bob mass"),
+        Constant("l1", 1.0, "m", "upper rod length"),
+        Constant("l2", 0.7, "m", "lower rod length"),
+        Constant("g", 9.81, "m/s**2", "gravitational acceleration"),
+        Constant("max_angle", 1.0, "rad", "initial angles drawn from U[-max_angle, max_angle]"),
+        Constant("max_rate", 1.0, "rad/s", "initial angular velocities drawn from U[-max_rate, max_rate]"),
+    ),
+    field=_double_pendulum_field,
+    laws=template_laws(
+        ("q1", "q2", "w1", "w2"),
+        [
+            (
+                "energy",
+                "(m1 + m2)*l1**2*w1**2/2 + m2*l2**2*w2**2/2 + m2*l1*l2*w1*w2*cos(q1 - q2)"
+                " - (m1 + m2)*g*l1*cos(q1) - m2*g*l2*cos(q2)",
+                always,
+            )
+        ],
+    ),
+    independent_laws=lambda c: 1,
+    sample=_double_pendulum_sample,
+    initial_conditions="q1, q2 ~ U[-max_angle, max_angle]; w1, w2 ~ U[-max_rate, max_rate]",
+    t_end=3.0,
+    n_points=45,
+    notes=("generically chaotic: the energy is the only global conserved quantity",),
+)
+
+
+
+
+# ---------------------------------------------------------------- torque-free rigid body
+def _rigid_body_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """Euler's equations in the body frame: I1 dw1/dt = (I2 - I3) w2 w3 and cyclic."""
+    w1, w2, w3 = x[..., 0], x[..., 1], x[..., 2]
+    i1, i2, i3 = c["I1"], c["I2"], c["I3"]
+    return np.stack([(i2 - i3) * w2 * w3 / i1, (i3 - i1) * w3 * w1 / i2, (i1 - i2) * w1 * w2 / i3], axis=-1)
+
+
+def _rigid_body_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """Body-frame rates U[-max_rate, max_rate]."""
+    return with_unit_noise(rng, rng.uniform(-c["max_rate"], c["max_rate"], size=(n, 3)), n_points)
+
+
+def _equal(first: str, second: str) -> Callable[[Constants], bool]:
+    """A law that holds when two principal moments are equal (a symmetric top)."""
+
+    def applies(c: Constants) -> bool:
+        return c[first] == c[second]
+
+    return applies
+
+
+RIGID_BODY = SystemSpec(
+    name="rigid-body",
+    description="torque-free rigid body, body-frame angular velocities (Euler's equations): "
+    "E = (I1 w1**2 + I2 w2**2 + I3 w3**2)/2, |L|**2 = I1**2 w1**2 + I2**2 w2**2 + I3**2 w3**2",
+    columns=("w1", "w2", "w3"),
+    units=("rad/s", "rad/s", "rad/s"),
+    constants=(
+        Constant("I1", 1.0, "kg*m**2", "principal moment of inertia about body axis 1"),
+        Constant("I2", 1.6, "kg*m**2", "principal moment of inertia about body axis 2"),
+        Constant("I3", 2.5, "kg*m**2", "principal moment of inertia about body axis 3"),
+        Constant("max_rate", 2.0, "rad/s", "initial w1, w2, w3 drawn from U[-max_rate, max_rate]"),
+    ),
+    field=_rigid_body_field,
+    laws=template_laws(
+        ("w1", "w2", "w3"),
+        [
+            ("energy", "(I1*w1**2 + I2*w2**2 + I3*w3**2)/2", always),
+            ("angular_momentum_squared", "I1**2*w1**2 + I2**2*w2**2 + I3**2*w3**2", always),
+            ("spin_1", "w1", _equal("I2", "I3")),
+            ("spin_2", "w2", _equal("I1", "I3")),
+            ("spin_3", "w3", _equal("I1", "I2")),
+        ],
+    ),
+    independent_laws=lambda c: 3 if c["I1"] == c["I2"] == c["I3"] else 2,
+    sample=_rigid_body_sample,
+    initial_conditions="w1, w2, w3 ~ U[-max_rate, max_rate]",
+    t_end=5.0,
+    n_points=75,
+    notes=(
+        "non-canonical, three columns: the kinetic energy and |L|**2 are the two independent laws",
+        "with two equal moments the third body-frame rate is conserved too (listed as spin_k)",
+    ),
+)

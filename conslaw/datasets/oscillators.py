@@ -1,0 +1,241 @@
+"""Linear oscillators: ``oscillator2d``, ``coupled-springs`` and ``three-oscillators``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from conslaw.datasets.specs import (
+    Constant,
+    Constants,
+    SystemSpec,
+    always,
+    law_from_template,
+    scaled_coordinates,
+    template_laws,
+    with_unit_noise,
+)
+from conslaw.errors import UsageError
+
+
+def normal_mode_energies(
+    mass: np.ndarray, stiffness: np.ndarray, positions: sympy.Matrix, momenta: sympy.Matrix
+) -> list[tuple[str, sympy.Expr]]:
+    """The energy of each normal mode of ``M x'' = -K x`` (mass and stiffness matrices).
+
+    Modes solve K v = w**2 M v with V^T M V = 1; mode i has coordinate a_i = (V^T M x)_i and
+    rate da_i/dt = (V^T p)_i, so its energy is (V^T p)_i**2/2 + w_i**2 a_i**2/2. The
+    energies sum to p^T M^-1 p/2 + x^T K x/2. ``momenta`` is p, or M v for velocities.
+    """
+    inverse_sqrt_mass = np.diag(1.0 / np.sqrt(np.diag(mass)))
+    omega_squared, w = np.linalg.eigh(inverse_sqrt_mass @ stiffness @ inverse_sqrt_mass)
+    modes = inverse_sqrt_mass @ w
+    laws = []
+    for i in range(len(omega_squared)):
+        coordinate = (sympy.Matrix(modes[:, i]).T * sympy.Matrix(mass) * positions)[0]
+        rate = (sympy.Matrix(modes[:, i]).T * momenta)[0]
+        mode_energy = sympy.expand(rate**2 / 2 + sympy.Float(omega_squared[i]) * coordinate**2 / 2)
+        laws.append((f"mode{i + 1}_energy", mode_energy))
+    return laws
+
+
+# ---------------------------------------------------------------- 2D oscillator
+def _oscillator2d_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """dx/dt = px/m, dpx/dt = -kx x, and the same along y."""
+    px, py = x[..., 2], x[..., 3]
+    return np.stack([px / c["m"], py / c["m"], -c["kx"] * x[..., 0], -c["ky"] * x[..., 1]], axis=-1)
+
+
+def _oscillator2d_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """x, y ~ U[-A, A]; momenta ~ U[-A, A] sqrt(m k) (equal energy scales)."""
+    u = rng.uniform(-1.0, 1.0, size=(n, 4))
+    scale = c["amplitude"] * np.array([1.0, 1.0, math.sqrt(c["m"] * c["kx"]), math.sqrt(c["m"] * c["ky"])])
+    return with_unit_noise(rng, u * scale, n_points)
+
+
+def _oscillator2d_finalize(values: dict[str, float | None], flags: dict[str, bool]) -> dict[str, float]:
+    """ky defaults to kx (2 kx when anisotropic); anisotropic with ky == kx is an error."""
+    kx = values["kx"]
+    if values["ky"] is None:
+        values["ky"] = 2.0 * kx if flags["anisotropic"] else kx
+    elif flags["anisotropic"] and values["ky"] == kx:
+        raise UsageError(f"oscillator2d: anisotropic=True but kx == ky == {kx}")
+    return values  # type: ignore[return-value]
+
+
+def _isotropic(c: Constants) -> bool:
+    """Whether kx == ky (then the angular momentum is conserved)."""
+    return c["kx"] == c["ky"]
+
+
+OSCILLATOR2D = SystemSpec(
+    name="oscillator2d",
+    description="2D harmonic oscillator: H = (px**2 + py**2)/(2 m) + (kx x**2 + ky y**2)/2",
+    columns=("x", "y", "px", "py"),
+    units=("m", "m", "kg*m/s", "kg*m/s"),
+    constants=(
+        Constant("m", 0.5, "kg", "mass"),
+        Constant("kx", 2.0, "N/m", "spring constant along x"),
+        Constant("ky", None, "N/m", "spring constant along y (default kx; 2*kx when anisotropic)"),
+        Constant("amplitude", 1.0, "m", "initial x, y drawn from U[-amplitude, amplitude]"),
+    ),
+    field=_oscillator2d_field,
+    laws=template_laws(
+        ("x", "y", "px", "py"),
+        [
+            ("energy", "(px**2 + py**2)/(2*m) + (kx*x**2 + ky*y**2)/2", always),
+            ("angular_momentum", "x*py - y*px", _isotropic),
+            ("energy_x", "px**2/(2*m) + kx*x**2/2", always),
+            ("energy_y", "py**2/(2*m) + ky*y**2/2", always),
+        ],
+    ),
+    independent_laws=lambda c: 3 if _isotropic(c) else 2,
+    sample=_oscillator2d_sample,
+    initial_conditions="x, y ~ U[-A, A]; px ~ U[-A, A]*sqrt(m kx), py ~ U[-A, A]*sqrt(m ky) (A = amplitude)",
+    t_end=3.0,
+    n_points=45,
+    flags=("anisotropic",),
+    finalize=_oscillator2d_finalize,
+    notes=(
+        "isotropic: energy_x, energy_y and angular_momentum are functionally independent; energy = energy_x + energy_y",
+        "anisotropic: energy_x and energy_y (a third, non-polynomial invariant exists only for rational sqrt(ky/kx))",
+    ),
+    coordinates=(
+        scaled_coordinates(
+            "velocities", ("x", "y", "vx", "vy"), ("m", "m", "m/s", "m/s"), ("x", "y", "px", "py"),
+            ("1", "1", "1/m", "1/m"), "positions x, y and velocities vx = px/m, vy = py/m",
+        ),
+    ),
+)
+
+
+# ---------------------------------------------------------------- coupled springs
+def _stiffness(c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """Mass and stiffness matrices of wall-k1-m1-k2-m2-k3-wall."""
+    mass = np.diag([c["m1"], c["m2"]])
+    stiffness = np.array([[c["k1"] + c["k2"], -c["k2"]], [-c["k2"], c["k2"] + c["k3"]]])
+    return mass, stiffness
+
+
+def _coupled_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """Hamilton's equations of the two coupled springs."""
+    x1, x2, p1, p2 = (x[..., i] for i in range(4))
+    force1 = -(c["k1"] + c["k2"]) * x1 + c["k2"] * x2
+    force2 = c["k2"] * x1 - (c["k2"] + c["k3"]) * x2
+    return np.stack([p1 / c["m1"], p2 / c["m2"], force1, force2], axis=-1)
+
+
+def _coupled_laws(c: Constants) -> list[tuple[str, sympy.Expr]]:
+    """The energy and the two normal-mode energies."""
+    columns = ("x1", "x2", "p1", "p2")
+    energy = law_from_template(
+        "p1**2/(2*m1) + p2**2/(2*m2) + k1*x1**2/2 + k2*(x2 - x1)**2/2 + k3*x2**2/2", columns, c
+    )
+    mass, stiffness = _stiffness(c)
+    positions = sympy.Matrix(sympy.symbols("x1 x2"))
+    momenta = sympy.Matrix(sympy.symbols("p1 p2"))
+    return [("energy", energy), *normal_mode_energies(mass, stiffness, positions, momenta)]
+
+
+def _coupled_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ U[-A, A]; p_i ~ U[-A, A] sqrt(m_i mean(k))."""
+    a = c["amplitude"]
+    k_mean = (c["k1"] + c["k2"] + c["k3"]) / 3.0
+    u = rng.uniform(-1.0, 1.0, size=(n, 4))
+    scale = a * np.array([1.0, 1.0, math.sqrt(c["m1"] * k_mean), math.sqrt(c["m2"] * k_mean)])
+    return with_unit_noise(rng, u * scale, n_points)
+
+
+COUPLED_SPRINGS = SystemSpec(
+    name="coupled-springs",
+    description="two masses on a line, wall-k1-m1-k2-m2-k3-wall: H = p1**2/(2 m1) + p2**2/(2 m2) "
+    "+ k1 x1**2/2 + k2 (x2 - x1)**2/2 + k3 x2**2/2",
+    columns=("x1", "x2", "p1", "p2"),
+    units=("m", "m", "kg*m/s", "kg*m/s"),
+    constants=(
+        Constant("m1", 1.0, "kg", "first mass"),
+        Constant("m2", 1.5, "kg", "second mass"),
+        Constant("k1", 2.0, "N/m", "spring wall-m1"),
+        Constant("k2", 1.0, "N/m", "spring m1-m2 (the coupling)"),
+        Constant("k3", 3.0, "N/m", "spring m2-wall"),
+        Constant("amplitude", 0.5, "m", "initial displacements drawn from U[-amplitude, amplitude]"),
+    ),
+    field=_coupled_field,
+    laws=_coupled_laws,
+    independent_laws=lambda c: 2,
+    sample=_coupled_sample,
+    initial_conditions="x1, x2 ~ U[-A, A]; p_i ~ U[-A, A]*sqrt(m_i*(k1+k2+k3)/3) (A = amplitude)",
+    t_end=5.0,
+    n_points=50,
+    notes=("the two normal-mode energies are independent; the total energy is their sum",),
+    coordinates=(
+        scaled_coordinates(
+            "velocities", ("x1", "x2", "v1", "v2"), ("m", "m", "m/s", "m/s"), ("x1", "x2", "p1", "p2"),
+            ("1", "1", "1/m1", "1/m2"), "positions x1, x2 and velocities v_i = p_i/m_i",
+        ),
+    ),
+)
+
+
+# ---------------------------------------------------------------- three coupled oscillators
+def _chain3(c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """Mass and stiffness matrices of wall-k1-m1-k2-m2-k3-m3-k4-wall."""
+    k1, k2, k3, k4 = c["k1"], c["k2"], c["k3"], c["k4"]
+    stiffness = np.array([[k1 + k2, -k2, 0.0], [-k2, k2 + k3, -k3], [0.0, -k3, k3 + k4]])
+    return np.diag([c["m1"], c["m2"], c["m3"]]), stiffness
+
+
+def _three_oscillators_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """dx/dt = v, dv/dt = -M^-1 K x."""
+    mass, stiffness = _chain3(c)
+    acceleration = -(x[..., :3] @ stiffness.T) / np.diag(mass)
+    return np.concatenate([x[..., 3:], acceleration], axis=-1)
+
+
+def _three_oscillators_laws(c: Constants) -> list[tuple[str, sympy.Expr]]:
+    """The energy and the three normal-mode energies, in positions and velocities."""
+    columns = ("x1", "x2", "x3", "v1", "v2", "v3")
+    energy = law_from_template(
+        "m1*v1**2/2 + m2*v2**2/2 + m3*v3**2/2 + k1*x1**2/2 + k2*(x2 - x1)**2/2 + k3*(x3 - x2)**2/2 + k4*x3**2/2",
+        columns, c,
+    )
+    mass, stiffness = _chain3(c)
+    positions = sympy.Matrix(sympy.symbols("x1 x2 x3"))
+    momenta = sympy.Matrix(mass) * sympy.Matrix(sympy.symbols("v1 v2 v3"))
+    return [("energy", energy), *normal_mode_energies(mass, stiffness, positions, momenta)]
+
+
+def _three_oscillators_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """x_i ~ U[-A, A]; v_i ~ U[-A, A] sqrt(mean(k)/m_i)."""
+    k_mean = (c["k1"] + c["k2"] + c["k3"] + c["k4"]) / 4.0
+    masses = np.array([c["m1"], c["m2"], c["m3"]])
+    scale = c["amplitude"] * np.concatenate([np.ones(3), np.sqrt(k_mean / masses)])
+    return with_unit_noise(rng, rng.uniform(-1.0, 1.0, size=(n, 6)) * scale, n_points)
+
+
+THREE_OSCILLATORS = SystemSpec(
+    name="three-oscillators",
+    description="three masses on a line, wall-k1-m1-k2-m2-k3-m3-k4-wall, in positions and velocities: "
+    "E = sum m_i v_i**2/2 + k1 x1**2/2 + k2 (x2-x1)**2/2 + k3 (x3-x2)**2/2 + k4 x3**2/2",
+    columns=("x1", "x2", "x3", "v1", "v2", "v3"),
+    units=("m", "m", "m", "m/s", "m/s", "m/s"),
+    constants=(
+        Constant("m1", 1.0, "kg", "first mass"),
+        Constant("m2", 1.3, "kg", "second mass"),
+        Constant("m3", 0.7, "kg", "third mass"),
+        Constant("k1", 2.0, "N/m", "spring wall-m1"),
+        Constant("k2", 1.2, "N/m", "spring m1-m2"),
+        Constant("k3", 0.8, "N/m", "spring m2-m3"),
+        Constant("k4", 1.7, "N/m", "spring m3-wall"),
+        Constant("amplitude", 0.5, "m", "initial displacements drawn from U[-amplitude, amplitude]"),
+    ),
+    field=_three_oscillators_field,
+    laws=_three_oscillators_laws,
+    independent_laws=lambda c: 3,
+    sample=_three_oscillators_sample,
+    initial_conditions="x_i ~ U[-A, A]; v_i ~ U[-A, A]*sqrt(mean(k)/m_i) (A = amplitude)",
+    t_end=5.0,
+    n_points=75,
+    notes=("the three normal-mode energies are independent (for distinct frequencies); the energy is their sum",),
+)

@@ -1,0 +1,70 @@
+"""Where a search's trajectories come from: a built-in data set or the user's file."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+from conslaw.datasets.files import load_file
+from conslaw.datasets.registry import load_dataset
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.errors import UsageError
+from conslaw.options import option, parse_key_values
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The data of a search: exactly one of ``dataset`` (built-in) or ``data`` (a file)."""
+
+    dataset: Optional[str] = option(None, "A built-in data set (pendulum, spring, real-pendulum, "
+                                    "oscillator2d, ...).")
+    data: Optional[str] = option(None, "A CSV or NPZ file in long format: a trajectory id column, "
+                                 "a time column and the state columns.", metavar="FILE")
+    units: Optional[str] = option(None, 'Each state column and its unit, e.g. "q=deg,p=kg*m**2/s"; '
+                                  "a unit for the time column sets the time unit; other columns "
+                                  "are ignored.")
+    trajectory_column: str = option("trajectory", "The file's trajectory id column (without it the "
+                                    "file is one trajectory).")
+    time_column: str = option("t", "The file's time column.")
+    data_dir: Optional[str] = option(None, "Directory of the Schmidt & Lipson files (default: "
+                                     "$CONSLAW_DATA_DIR).")
+    options: tuple[str, ...] = option((), "A built-in system's option KEY=VALUE, repeatable "
+                                      "(e.g. anisotropic=true, n_points=450).", flag="--option",
+                                      metavar="KEY=VALUE")
+    noise: float = option(0.0, "Gaussian noise (SI units of each column) added to a built-in "
+                          "system's simulated states.")
+
+    def __post_init__(self) -> None:
+        if (self.dataset is None) == (self.data is None):
+            raise UsageError("give exactly one of --dataset NAME or --data FILE")
+        if self.data is not None:
+            if not self.units:
+                raise UsageError('--data needs --units naming the state columns, e.g. "q=rad,p=kg*m**2/s"')
+            if self.noise:
+                raise UsageError("--noise applies to built-in systems only, not to --data files")
+            if self.options:
+                raise UsageError("--option sets a built-in system's constants; it does not apply to --data files")
+        elif self.units:
+            raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
+        parse_key_values(self.options)
+
+    @property
+    def system_options(self) -> dict:
+        return parse_key_values(self.options)
+
+
+def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
+    """The data set ``config`` names; ``seed`` draws a simulated system's trajectories and split."""
+    if config.data is not None:
+        return load_file(config.data, config.units, trajectory_column=config.trajectory_column,
+                         time_column=config.time_column, seed=seed)
+    return load_dataset(config.dataset, seed=seed, noise=config.noise, data_dir=config.data_dir,
+                        **config.system_options)
+
+
+def data_for_seeds(config: DataConfig, dataset: TrajectoryDataset
+                   ) -> Union[TrajectoryDataset, Callable[[int], TrajectoryDataset]]:
+    """What the evaluation over seeds uses: a simulated system is drawn anew for each seed (new
+    trajectories and split); recorded data keep their split, and seeds vary the models only."""
+    if config.data is not None or dataset.true_field is None:
+        return dataset
+    return lambda seed: load_data(config, seed)

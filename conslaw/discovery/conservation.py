@@ -1,0 +1,116 @@
+"""The data every conservation judgement is made on: segments, their surrogates and the control.
+
+``ConservationData.prepare(dataset, window, draws, seed)`` computes, once per search:
+
+- ``train``: the training segments against their null (``draws`` surrogate draws);
+- ``test``: the held-out segments against their own null (None without test trajectories);
+- ``control``: one more surrogate draw of the training segments, judged against the training
+  null: data with the same motion and none of the structure, on which a template refitted tells
+  how low its ratio gets by chance (``Evidence.ratio_control``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.fit import FitData
+from conslaw.discovery.segments import (
+    Segments, build_segments, check_sampling, motion_time, segment_trajectories,
+)
+from conslaw.discovery.surrogate import still_columns, surrogate_draw
+from conslaw.options import option, require
+
+CONTROL_SEED_OFFSET = 7919
+NULL_DRAWS = 2
+"""Surrogate draws that make up the null (each as many segments as the data)."""
+MODES = ("formulas", "terms", "both")
+
+
+def _positive_or_none(text: str) -> Optional[float]:
+    return None if str(text).strip().lower() in ("", "none", "0") else float(text)
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """How conservation is judged and which searches run (options of the discovery stage)."""
+
+    mode: str = option("both", "Whole-formula search, multi-term search, or both.", choices=MODES)
+    threshold: float = option(100.0, "Accept a law conserved this many times better, on the training "
+                              "and the held-out trajectories, than by chance (its template refitted "
+                              "on surrogate data) and than a quantity that merely moves with the data.")
+    window: float = option(2.0, "Window length in motion times (the lag at which the state "
+                           "decorrelates to 1/2); trajectories longer than a window are cut. "
+                           "0 keeps whole trajectories.")
+    keep: int = option(200, "Rejected candidates kept beside the accepted laws, best first (the pool "
+                       "the tailoring stage ranks).")
+    max_seconds: Optional[float] = option(None, "Time budget per search in seconds; a search that "
+                                          "runs out returns the best found so far, marked partial.",
+                                          parse=_positive_or_none)
+
+    def __post_init__(self) -> None:
+        require(self.mode in MODES, self, "mode", f"must be one of {', '.join(MODES)}")
+        require(self.threshold > 1, self, "threshold", "must be > 1")
+        require(self.window >= 0, self, "window", "must be >= 0")
+        require(self.keep >= 0, self, "keep", "must be >= 0")
+        require(self.max_seconds is None or self.max_seconds > 0, self, "max_seconds", "must be > 0")
+
+
+def concatenate(parts: Sequence[Segments]) -> Segments:
+    """Several ``Segments`` as one (segments in order)."""
+    times, states, source = [], [], []
+    for part in parts:
+        for k in range(part.n_segments):
+            piece = part.part(k)
+            times.append(part.time[piece])
+            states.append(part.x[piece])
+            source.append(part.source[k])
+    return build_segments(times, states, source)
+
+
+def null_of(segments: Segments, draws: int, rng: np.random.Generator) -> Segments:
+    """``draws`` surrogate draws of ``segments``, as one ``Segments``."""
+    still = still_columns(segments)
+    return concatenate([surrogate_draw(segments, still, rng) for _ in range(draws)])
+
+
+@dataclass(frozen=True)
+class ConservationData:
+    """Training, held-out and control data, each with its null; see the module docstring."""
+
+    train: FitData
+    test: Optional[FitData]
+    control: FitData
+    motion_seconds: float
+    window_seconds: float
+    still: tuple[bool, ...]
+
+    @classmethod
+    def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
+        seconds = motion_time(dataset.train)
+        check_sampling(dataset.train, seconds)
+        rng = np.random.default_rng(seed)
+        train = segment_trajectories(dataset.train, window, seconds, "training")
+        train_null = null_of(train, draws, rng)
+        test = None
+        if dataset.test:
+            segments = segment_trajectories(dataset.test, window, seconds, "test")
+            test = FitData(segments, null_of(segments, draws, rng))
+        control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
+        control = FitData(surrogate_draw(train, still_columns(train), control_rng), train_null)
+        return cls(FitData(train, train_null), test, control, seconds,
+                   window * seconds if np.isfinite(seconds) else float("inf"),
+                   tuple(bool(s) for s in still_columns(train)))
+
+    def summary(self) -> dict:
+        """For result.json: the time scales and segment counts the judgement used."""
+        return {
+            "motion_time_s": self.motion_seconds if np.isfinite(self.motion_seconds) else None,
+            "window_s": self.window_seconds if np.isfinite(self.window_seconds) else None,
+            "train_segments": self.train.truth.n_segments,
+            "test_segments": self.test.truth.n_segments if self.test else 0,
+            "null_segments": self.train.null.n_segments,
+            "still_columns": list(self.still),
+        }

@@ -1,0 +1,60 @@
+"""Units as evidence: point at a declared unit that keeps a better law out of reach.
+
+A unit decides which operators may touch a column: only an angle enters ``sin`` and ``cos``, only
+a dimensionless quantity ``exp`` and ``log``. When no exact law was found, each column whose
+declared unit bars it from such operators is tried once more as if it were an angle (or
+dimensionless), with a small whole-formula search. If that finds an exact law, or one conserved
+``BETTER`` times better than the best law found, a one-line warning names the column and its
+declared unit. The right unit is not guessed: the warning only says which declaration to check.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import numpy as np
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.dsl.units import ANGLE, DIMENSIONLESS, format_unit
+from conslaw.law import Law
+
+BETTER = 100.0
+DEPTH = 5
+"""Depth of the small search that tries a column under another dimension."""
+
+BARRED = ((ANGLE, ("sin", "cos"), "sin and cos"), (DIMENSIONLESS, ("exp", "log"), "exp and log"))
+
+
+def _best_ratio(laws: Sequence[Law]) -> float:
+    ratios = [law.evidence.ratio for law in laws if law.accepted]
+    return min(ratios) if ratios else float("inf")
+
+
+def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Sequence[str],
+                  search: Callable[[TrajectoryDataset], list[Law]]) -> list[str]:
+    """Warnings for columns whose declared unit keeps a better law out of reach (see the module
+    docstring); ``search`` ranks the laws of a data set with the trial dimensions."""
+    if any(law.accepted and law.quality == "exact" for law in laws):
+        return []
+    best = _best_ratio(laws)
+    warnings = []
+    for index, (column, dimension) in enumerate(zip(dataset.columns, dataset.dimensions)):
+        for trial, needed, names in BARRED:
+            if dimension == trial or not set(needed) & set(operators):
+                continue
+            dimensions = tuple(trial if j == index else d for j, d in enumerate(dataset.dimensions))
+            found = search(dataclasses.replace(dataset, dimensions=dimensions))
+            exact = any(law.accepted and law.quality == "exact" for law in found)
+            ratio = _best_ratio(found)
+            if exact or ratio * BETTER <= best:
+                if exact:
+                    gain = "exactly (none of the laws found is)"
+                elif np.isfinite(best):
+                    gain = f"{best / ratio:.3g} times better than the best law found"
+                else:
+                    gain = "well enough to be accepted (no law was found otherwise)"
+                declared = dataset.units.get(column, format_unit(dimension))
+                warnings.append(f"column {column!r} is declared in {declared}, which keeps it out of "
+                                f"{names}; a law using it there is conserved {gain}: check its unit in --units")
+                break
+    return warnings

@@ -1,0 +1,104 @@
+"""The whole-formula search: fit every enumerated formula, judge it, keep the candidates.
+
+Each formula is fitted on the training segments against their null. One whose training ratio is
+at most ``1 / threshold`` is scored on the held-out trajectories with the training fit; one that
+passes there too has its template refitted on the control (surrogate against null), which says
+how low its ratio gets by chance. The search returns, unranked, every formula that passed the
+training and held-out tests and the ``keep`` best of the others by training ratio (the pool the
+tailoring stage ranks); ``conslaw.discovery.ranking`` then accepts, merges and orders them.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from conslaw.checkpoints import Checkpoints
+from conslaw.discovery.chunks import FittingJob, fit_chunk, release
+from conslaw.discovery.conservation import ConservationData
+from conslaw.dsl.enumerate import FormulaSpace
+from conslaw.dsl.grammar import NodeTable
+from conslaw.law import Evidence, Law, Parameter, StateColumns
+from conslaw.parallel import WorkerPool
+
+CHUNK = 128
+"""Formulas per task: fixed, so that checkpoints are found again by a resume with other --jobs."""
+GRID_STATES = 512
+STATUSES = ("ok", "non_finite", "scale", "constant", "unresolved", "degenerate")
+
+
+@dataclass
+class SearchOutcome:
+    """Unranked candidate laws of one search, with its counts and timings."""
+
+    candidates: list[Law]
+    counts: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    partial: bool = False
+    reason: Optional[str] = None
+
+
+def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
+    """The law of a fit record (its parameters at full precision, each with its unit)."""
+    node, values = record["node"], record["parameters"]
+    units = table.parameter_units(node) if values else []
+    return Law(
+        expression=columns.parse(table.to_sympy(node, values)),
+        columns=columns, unit=table[node].unit, size=table[node].size, origin="formula",
+        template=table.to_text(node),
+        parameters=tuple(Parameter(f"c{k}", float(v), u) for k, (v, u) in enumerate(zip(values, units))),
+        evidence=Evidence(record["ratio"], record["ratio_test"], record["ratio_control"],
+                          record["error"]))
+
+
+def _fit_all(space: FormulaSpace, job: FittingJob, pool: WorkerPool, max_seconds: Optional[float],
+             checkpoints: Optional[Checkpoints], progress: Optional[Callable[[int, int], None]]
+             ) -> tuple[list[dict], bool]:
+    """Every chunk's records (checkpointed ones loaded, the rest fitted by the pool as they
+    finish); True when the time budget ran out first."""
+    started = time.perf_counter()
+    chunks = [space.roots[i:i + CHUNK] for i in range(0, len(space.roots), CHUNK)]
+    keys = [f"formulas/chunk-{i}" for i in range(len(chunks))]
+    records = {i: checkpoints.load(key) for i, key in enumerate(keys)} if checkpoints else {}
+    records = {i: chunk for i, chunk in records.items() if chunk is not None}
+    pending = [i for i in range(len(chunks)) if i not in records]
+    partial = False
+    if pending:
+        shared = pool.share(job)
+        for index, result in pool.as_completed(fit_chunk, [(shared, chunks[i]) for i in pending]):
+            records[pending[index]] = result
+            if checkpoints is not None:
+                checkpoints.save(keys[pending[index]], result)
+            if progress is not None:
+                progress(sum(len(chunks[i]) for i in records), len(space.roots))
+            if max_seconds is not None and time.perf_counter() - started > max_seconds \
+                    and len(records) < len(chunks):
+                partial = True
+                break
+    return [record for i in sorted(records) for record in records[i]], partial
+
+
+def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateColumns, *,
+                    threshold: float, keep: int, seed: int, pool: WorkerPool,
+                    max_seconds: Optional[float] = None, grid_states: int = GRID_STATES,
+                    checkpoints: Optional[Checkpoints] = None,
+                    progress: Optional[Callable[[int, int], None]] = None) -> SearchOutcome:
+    """Fit every formula of ``space`` (see the module docstring) with the workers of ``pool``."""
+    started = time.perf_counter()
+    job = FittingJob(space.table, data.train, data.test, data.control, threshold, grid_states, seed)
+    try:
+        flat, partial = _fit_all(space, job, pool, max_seconds, checkpoints, progress)
+    finally:
+        release()  # what an in-process pool's fitters remember
+    seconds = time.perf_counter() - started
+    passed = [r for r in flat if r["ratio_control"] is not None]
+    others = sorted((r for r in flat if r["status"] == "ok" and r["ratio_control"] is None),
+                    key=lambda r: (r["ratio"], r["node"]))[:keep]
+    candidates = [formula_law(space.table, r, columns) for r in passed + others]
+    counts = {status: sum(1 for r in flat if r["status"] == status) for status in STATUSES}
+    counts.update(enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
+    timings = {"enumerate_s": space.seconds, "fit_s": seconds,
+               "formulas_per_second": len(flat) / max(seconds, 1e-9)}
+    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(space.roots)} formulas" \
+        if partial else None
+    return SearchOutcome(candidates, counts, timings, partial, reason)

@@ -1,0 +1,222 @@
+"""The one ranker: accept, complete the evidence, merge variants, order, label, mark independence.
+
+Every search (whole formulas, multi-term) returns unranked candidates; ``rank_laws`` is the only
+place where candidates are accepted, merged, ordered and marked, once per search, with the
+search's seed.
+
+- **Accepted**: ``max(ratio, ratio_test) * threshold <= min(ratio_control, 1)``: conserved
+  ``threshold`` times better on the training and the held-out trajectories than by chance (the
+  template refitted on surrogate data), and than a quantity that merely moves with the data.
+- **Order**: evidence first. Accepted laws come first, by ratio; laws whose ratios agree within
+  ``TIE_SIGMAS`` standard errors are equal within their noise, and among them the simpler
+  (fewer nodes) comes first. Rejected candidates follow, by ratio.
+- **Merged**: candidates equal up to ``a*g + b`` on reference surrogate states are one law,
+  shown once (the best-ranked) with a ``variants`` count.
+- **Quality**: an accepted law whose ratio is within ``TIE_SIGMAS`` standard errors of 0 is
+  ``exact`` (conserved to within the data's noise); any other accepted law is ``approximate``.
+- **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
+  approximate ones): a law joins when its gradient raises the rank of the chosen laws'
+  stacked gradients at the data states, and when a cubic polynomial of the chosen laws does
+  not predict it to within its own within-segment variation. An approximate law is never marked
+  independent beside an exact one.
+- **Pareto**: an accepted law no other accepted law beats in both ratio and size.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Sequence
+
+import numpy as np
+import sympy
+
+from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.forms import segment_variation
+from conslaw.discovery.paper_ratio import paper_ratios, random_segments
+from conslaw.discovery.segments import Segments
+from conslaw.dsl.expressions import gradient_function
+from conslaw.law import Evidence, Law
+
+TIE_SIGMAS = 2.0
+RATIO_FLOOR = 1e-15
+SAME_LAW = 1e-6
+PREDICTABLE = 10.0
+INDEPENDENCE_RTOL = 1e-2
+REFERENCE_STATES = 512
+GRADIENT_STATES = 200
+PAPER_REJECTED = 20
+"""Rejected candidates, after the accepted laws, that get the paper's ratio for comparison."""
+
+
+def is_accepted(evidence: Evidence, threshold: float) -> bool:
+    """The acceptance rule of the module docstring."""
+    if evidence.ratio_control is None:
+        return False
+    worst = max(evidence.ratio, evidence.ratio_test if evidence.ratio_test is not None else 0.0)
+    return bool(np.isfinite(worst) and worst * threshold <= min(evidence.ratio_control, 1.0))
+
+
+def _values(law: Law, states: np.ndarray) -> np.ndarray:
+    return law.numpy("si")(states)
+
+
+def _with_variation(law: Law, data: ConservationData) -> Law:
+    """The evidence completed with the law's variation along the segments and across them, each
+    relative to its typical range along a surrogate segment."""
+    truth, null = data.train.truth, data.train.null
+    values = _values(law, data.train.states)
+    on_truth, on_null = values[:len(truth.x)], values[len(truth.x):]
+    ranges = np.maximum.reduceat(on_truth, truth.starts[:-1]) - np.minimum.reduceat(on_truth, truth.starts[:-1])
+    null_range = float(np.median(np.maximum.reduceat(on_null, null.starts[:-1])
+                                 - np.minimum.reduceat(on_null, null.starts[:-1])))
+    means = np.add.reduceat(on_truth * truth.weight, truth.starts[:-1])
+    scale = null_range if null_range > 0 else np.inf
+    variation = {"median": float(np.median(ranges) / scale), "max": float(np.max(ranges) / scale)}
+    return law.replace(evidence=dataclasses.replace(law.evidence, variation=variation,
+                                                    spread=float(np.std(means) / scale)))
+
+
+def _tied(a: Law, b: Law) -> bool:
+    ea, eb = a.evidence, b.evidence
+    return eb.ratio <= ea.ratio + TIE_SIGMAS * (ea.error + eb.error) + RATIO_FLOOR
+
+
+def _scaled_plain_terms(law: Law) -> int:
+    """How many additive terms free of transcendental functions carry a fitted number: among
+    equally good variants of one law the one with fewest is shown, as physicists write energies
+    (``p**2 - 3*cos(q)``, not ``-0.333*p**2 + cos(q)``)."""
+    count = 0
+    for term in sympy.Add.make_args(sympy.expand(law.expression)):
+        coefficient, rest = term.as_coeff_Mul()
+        plain = not rest.has(sympy.sin, sympy.cos, sympy.exp, sympy.log)
+        count += int(plain and abs(abs(float(coefficient)) - 1.0) > 1e-9)
+    return count
+
+
+def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
+    """Laws by ratio, each group equal within noise ordered by size (see the module docstring)."""
+    remaining = sorted(laws, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+    ordered: list[Law] = []
+    while remaining:
+        leader = remaining[0]
+        group = [law for law in remaining if _tied(leader, law)]
+        ordered += sorted(group, key=lambda law: (law.size, _scaled_plain_terms(law),
+                                                  law.evidence.ratio, str(law.expression)))
+        remaining = [law for law in remaining if not _tied(leader, law)]
+    return ordered
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    usable = (norms > 0) & np.isfinite(norms)
+    return np.where(usable, centred / np.where(usable, norms, 1.0), 0.0)
+
+
+def merge_variants(laws: Sequence[Law], states: np.ndarray) -> list[Law]:
+    """Keep the first of each group of laws equal up to ``a*g + b`` at ``states``."""
+    if not laws:
+        return []
+    signatures = _unit_rows(np.array([_values(law, states) for law in laws]))
+    kept: list[int] = []
+    variants: dict[int, int] = {}
+    for index in range(len(laws)):
+        similarity = np.abs(signatures[kept] @ signatures[index]) if kept else np.array([])
+        match = np.flatnonzero(similarity >= 1 - SAME_LAW)
+        if match.size:
+            variants[kept[match[0]]] = variants.get(kept[match[0]], 0) + 1
+        else:
+            kept.append(index)
+    return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]
+
+
+def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], states: np.ndarray,
+                   spread: np.ndarray) -> int:
+    """The median over states of the rank of the expressions' stacked gradients (scaled by the
+    columns' spreads, each gradient normalised)."""
+    gradients = np.stack([gradient_function(e, columns)(states) * spread for e in expressions], axis=1)
+    gradients = gradients[np.all(np.isfinite(gradients), axis=(1, 2))]
+    if not len(gradients):
+        return 0
+    norms = np.linalg.norm(gradients, axis=2, keepdims=True)
+    unit = np.divide(gradients, norms, out=np.zeros_like(gradients), where=norms > 0)
+    singular = np.linalg.svd(unit, compute_uv=False)
+    pointwise = np.sum((singular > INDEPENDENCE_RTOL * singular[:, :1]) & (singular[:, :1] > 0), axis=1)
+    return int(np.median(pointwise))
+
+
+def functionally_dependent(expression: sympy.Expr, on: Sequence[sympy.Expr], columns: Sequence[str],
+                           states: np.ndarray) -> bool:
+    """Whether ``expression`` is a function of the laws ``on`` at the ``states`` (its gradient
+    adds nothing to the rank of theirs): how a found law is checked against the true ones."""
+    spread = np.where(states.std(axis=0) > 0, states.std(axis=0), 1.0)
+    return _gradient_rank([*on, expression], columns, states, spread) <= _gradient_rank(on, columns, states, spread)
+
+
+def _predictable(values: np.ndarray, chosen: np.ndarray, within: float) -> bool:
+    """Whether a cubic polynomial of the ``chosen`` laws' values predicts ``values`` to within
+    ``PREDICTABLE`` times the law's own within-segment variance."""
+    standardized = (chosen - chosen.mean(axis=1, keepdims=True)) / (chosen.std(axis=1, keepdims=True) + 1e-300)
+    features = [np.ones(values.size)]
+    for degree in range(1, 4):
+        for combination in itertools.combinations_with_replacement(range(len(chosen)), degree):
+            features.append(np.prod(standardized[list(combination)], axis=0))
+    design = np.stack(features, axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+    residual = float(np.var(values - design @ coefficients))
+    return residual <= max(PREDICTABLE * within, 1e-10 * float(np.var(values)))
+
+
+def independent_set(laws: Sequence[Law], data: ConservationData, seed: int) -> list[int]:
+    """Positions (in ``laws``' order) of a maximal functionally independent subset."""
+    truth = data.train.truth
+    rng = np.random.default_rng(seed)
+    points = truth.x[rng.choice(len(truth.x), min(len(truth.x), GRADIENT_STATES), replace=False)]
+    spread = truth.x.std(axis=0)
+    values = np.array([_values(law, truth.x) for law in laws])
+    chosen: list[int] = []
+    for i, law in enumerate(laws):
+        expressions = [laws[j].expression for j in chosen] + [law.expression]
+        if _gradient_rank(expressions, law.columns.names, points, spread) <= len(chosen):
+            continue
+        within = float(np.mean(segment_variation(values[i], truth)))
+        if chosen and _predictable(values[i], values[chosen], within):
+            continue
+        chosen.append(i)
+    return chosen
+
+
+def _pareto(laws: Sequence[Law]) -> list[bool]:
+    return [not any(other.evidence.ratio <= law.evidence.ratio and other.size <= law.size
+                    and (other.evidence.ratio < law.evidence.ratio or other.size < law.size)
+                    for other in laws) for law in laws]
+
+
+def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
+    """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
+    laws = [_with_variation(law, data) for law in candidates]
+    accepted = order_by_evidence([law for law in laws if is_accepted(law.evidence, threshold)])
+    rejected = sorted((law for law in laws if not is_accepted(law.evidence, threshold)),
+                      key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+    reference = data.train.null.x[:REFERENCE_STATES]
+    accepted = merge_variants(accepted, reference)
+    rejected = merge_variants(rejected, reference)
+    accepted = [law.replace(accepted=True, quality="exact" if law.evidence.ratio <= TIE_SIGMAS
+                            * law.evidence.error + RATIO_FLOOR else "approximate") for law in accepted]
+    exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
+    eligible = exact or list(range(len(accepted)))
+    chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed)}
+    front = _pareto(accepted)
+    accepted = [law.replace(independent=i in chosen, pareto=front[i]) for i, law in enumerate(accepted)]
+    rejected = [law.replace(accepted=False, quality="rejected", independent=False, pareto=False)
+                for law in rejected]
+    ranked = [law.replace(rank=rank) for rank, law in enumerate(accepted + rejected, start=1)]
+    random = random_segments(data.train.truth, seed)
+    return [_with_paper_ratio(law, data, random) if law.rank <= len(accepted) + PAPER_REJECTED else law
+            for law in ranked]
+
+
+def _with_paper_ratio(law: Law, data: ConservationData, random: Segments) -> Law:
+    """The law with the paper's true-vs-random ratios in its evidence (``paper_ratio``)."""
+    evidence = dataclasses.replace(law.evidence, paper=paper_ratios(law, data.train.truth, random))
+    return law.replace(evidence=evidence)

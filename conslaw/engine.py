@@ -1,0 +1,220 @@
+"""The engine: ``ConservationSearch``, the only orchestration of a search (the CLI is a layer on it).
+
+    search = ConservationSearch(units={"q": "rad", "p": "kg*m**2/s"}, depth=5)
+    search.fit(trajectories, times=times)     # discovery: both searches, one ranking
+    print(search.table())                     # the hall of fame
+    search.sympy(0), search.latex(0), search.torch(0), search.numpy(0)
+    search.tailor()                           # rank the laws as Noether losses (stage 3)
+    ConservationSearch.from_run("runs/pendulum-...")
+
+Options are those of ``conslaw.config.SearchConfig``, given as a config or by name
+(``depth=5``). Every stage asks a ``Checkpoints`` store for finished work first, so a run
+directory given as the store makes a search resumable.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+import conslaw
+from conslaw.checkpoints import Checkpoints, MemoryCheckpoints
+from conslaw.config import SearchConfig
+from conslaw.datasets.files import dataset_from_table
+from conslaw.datasets.source import data_for_seeds, load_data
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.discover import Discovery, discover
+from conslaw.errors import ConslawError, UsageError
+from conslaw.law import Law, StateColumns
+from conslaw.parallel import WorkerPool
+
+LOGGER = logging.getLogger("conslaw")
+Progress = Callable[[str, int, int], None]
+DataLike = Union[TrajectoryDataset, Sequence[np.ndarray], None]
+
+
+class ConservationSearch:
+    """Find the quantities conserved along trajectories, and rank them by usefulness.
+
+    After ``fit``: ``laws_`` (every candidate, ranked: accepted laws first), ``dataset_``,
+    ``discovery_`` (the judging data's summary and each search's account). After ``tailor``:
+    ``tailoring_`` (result.json's tailoring section) and each law's ``tailoring`` entry.
+    """
+
+    def __init__(self, config: Optional[SearchConfig] = None, *,
+                 units: Optional[Mapping[str, str]] = None, **options: Any) -> None:
+        self.config = (config or SearchConfig()).with_options(**options)
+        self.units = dict(units) if units else None
+        self.dataset_: Optional[TrajectoryDataset] = None
+        self.discovery_: Optional[Discovery] = None
+        self.laws_: list[Law] = []
+        self.tailoring_: Optional[dict] = None
+        self.rollouts_: Optional[dict] = None
+        self.symmetries_: Optional[dict] = None
+        self.stored_: Optional[dict] = None  # result.json of a search rebuilt by from_run
+
+    # ------------------------------------------------------------------ data
+    def _arrays(self, trajectories: Sequence[np.ndarray], times: Optional[Sequence[np.ndarray]]
+                ) -> TrajectoryDataset:
+        if not self.units:
+            raise UsageError("units are needed to fit arrays: ConservationSearch(units={...})")
+        columns = list(self.units)
+        table: dict[str, list] = {"trajectory": [], "t": [], **{c: [] for c in columns}}
+        for index, states in enumerate(np.asarray(x, dtype=float) for x in trajectories):
+            if states.ndim != 2 or states.shape[1] != len(columns):
+                raise UsageError(f"trajectory {index} has shape {states.shape}; expected (n, {len(columns)})")
+            t = np.arange(len(states), dtype=float) if times is None else np.asarray(times[index], float)
+            table["trajectory"].append(np.full(len(states), index))
+            table["t"].append(t)
+            for j, column in enumerate(columns):
+                table[column].append(states[:, j])
+        merged = {name: np.concatenate(values) for name, values in table.items()}
+        return dataset_from_table(merged, self.units, name="arrays", source="<arrays>",
+                                  seed=self.config.run.seed)
+
+    def load(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None) -> TrajectoryDataset:
+        """The data set a fit would use (bad input fails here, with a one-line error)."""
+        if isinstance(data, TrajectoryDataset):
+            return data
+        if data is not None:
+            return self._arrays(data, times)
+        if self.config.data is None:
+            raise UsageError("no data: pass trajectories to fit(), or --dataset/--data")
+        return load_data(self.config.data, self.config.run.seed)
+
+    # ------------------------------------------------------------------ stages
+    def fit(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None, *,
+            checkpoints: Optional[Checkpoints] = None, progress: Optional[Progress] = None,
+            pool: Optional[WorkerPool] = None) -> "ConservationSearch":
+        """Discover the laws of ``data`` (a ``TrajectoryDataset``, a list of (n, d) arrays in the
+        declared ``units`` with optional ``times``, or None for the configured data)."""
+        self.dataset_ = self.load(data, times)
+        store = checkpoints if checkpoints is not None else MemoryCheckpoints()
+        with (pool or WorkerPool.from_config(self.config.parallel)) as workers:
+            self.discovery_ = discover(self.dataset_, self.config.discovery, self.config.enumeration,
+                                       self.config.terms, seed=self.config.run.seed, pool=workers,
+                                       checkpoints=store, progress=progress)
+        self.laws_ = self.discovery_.laws
+        return self
+
+    def tailor(self, *, checkpoints: Optional[Checkpoints] = None, progress: Optional[Progress] = None,
+               cache_dir: Optional[Union[str, Path]] = None) -> "ConservationSearch":
+        """Rank the laws as Noether losses and evaluate the winner over seeds (stage 3)."""
+        from conslaw.tailoring import TailoringCandidate, run_tailoring
+
+        self._require_fit()
+        candidates = [TailoringCandidate(str(law.rank), law.expression, law.accepted, law.rank,
+                                         law.independent) for law in self.laws_]
+        source = data_for_seeds(self.config.data, self.dataset_) if self.config.data else self.dataset_
+        results = run_tailoring(source, candidates, self.config.tailoring, checkpoints=checkpoints,
+                                progress=progress, cache_dir=cache_dir)
+        self.tailoring_ = results.to_dict()
+        by_id = {entry["id"]: entry for entry in self.tailoring_.get("candidates", [])}
+        self.laws_ = [law.replace(tailoring=by_id.get(str(law.rank), {}).get("tailoring"))
+                      for law in self.laws_]
+        return self
+
+    def analyse_symmetries(self) -> "ConservationSearch":
+        """With canonical pairs configured: each independent law's symmetry and the brackets."""
+        from conslaw.discovery.symmetry import symmetry_report
+
+        self._require_fit()
+        if self.config.run.canonical:
+            self.symmetries_ = symmetry_report(self.config.run.canonical, self.independent_laws_,
+                                               self.dataset_)
+        return self
+
+    def run(self, data: DataLike = None, *, checkpoints: Optional[Checkpoints] = None,
+            progress: Optional[Progress] = None, cache_dir: Optional[Union[str, Path]] = None
+            ) -> "ConservationSearch":
+        """Every stage the configuration asks for: discovery, symmetries, tailoring."""
+        self.fit(data, checkpoints=checkpoints, progress=progress)
+        self.analyse_symmetries()
+        if self.config.tailoring.tailor and self.accepted_laws_:
+            self.tailor(checkpoints=checkpoints, progress=progress, cache_dir=cache_dir)
+        return self
+
+    # ------------------------------------------------------------------ results
+    def _require_fit(self) -> None:
+        if self.dataset_ is None and self.discovery_ is None:
+            raise ConslawError("the search has not been fitted: call fit() first")
+
+    @property
+    def accepted_laws_(self) -> list[Law]:
+        return [law for law in self.laws_ if law.accepted]
+
+    @property
+    def independent_laws_(self) -> list[Law]:
+        return [law for law in self.laws_ if law.independent]
+
+    def _law(self, index: int) -> Law:
+        self._require_fit()
+        if not -len(self.laws_) <= index < len(self.laws_):
+            raise UsageError(f"law index {index} is out of range: the search has {len(self.laws_)} candidates")
+        return self.laws_[index]
+
+    def sympy(self, index: int = 0, units: str = "declared"):
+        """The ``index``-th candidate (0 = the best) as a SymPy expression."""
+        return self._law(index).sympy(units)
+
+    def latex(self, index: int = 0, units: str = "declared") -> str:
+        return self._law(index).latex(units)
+
+    def numpy(self, index: int = 0, units: str = "declared"):
+        return self._law(index).numpy(units)
+
+    def torch(self, index: int = 0, units: str = "declared"):
+        return self._law(index).torch(units)
+
+    def table(self, rows: Optional[int] = None, units: str = "declared") -> str:
+        """The hall of fame (see ``conslaw.report.summary.law_table``)."""
+        from conslaw.report.summary import law_table
+
+        self._require_fit()
+        return "\n".join(law_table(self.laws_, rows, units))
+
+    def result(self) -> dict:
+        """result.json's content, derived from the laws and the stages' accounts."""
+        self._require_fit()
+        discovery = self.discovery_
+        dataset = self.dataset_
+        stored = self.stored_ or {}
+        return {
+            "conslaw_version": conslaw.__version__,
+            "dataset": dataset.summary() if dataset is not None else stored.get("dataset"),
+            "columns": StateColumns.from_dataset(dataset).to_dict() if dataset is not None
+            else stored.get("columns"),
+            "config": self.config.to_dict(),
+            "conservation": discovery.conservation if discovery else None,
+            "searches": discovery.searches if discovery else None,
+            "space": discovery.space if discovery else None,
+            "independence": discovery.independence if discovery else None,
+            "warnings": discovery.warnings if discovery else [],
+            "candidates": [law.to_dict() for law in self.laws_],
+            "independent": [law.rank for law in self.laws_ if law.independent],
+            "pareto": [law.rank for law in self.laws_ if law.pareto],
+            "tailoring": self.tailoring_,
+            "symmetries": self.symmetries_,
+        }
+
+    @classmethod
+    def from_run(cls, path: Union[str, Path]) -> "ConservationSearch":
+        """A search rebuilt from a run directory's result.json (laws, configuration)."""
+        file = Path(path) / "result.json" if Path(path).is_dir() else Path(path)
+        try:
+            stored = json.loads(file.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConslawError(f"cannot read {file}: {error}") from None
+        search = cls(SearchConfig.from_dict(stored["config"]))
+        columns = StateColumns.from_dict(stored["columns"])
+        search.laws_ = [Law.from_dict(entry, columns) for entry in stored["candidates"]]
+        search.stored_ = stored
+        search.tailoring_ = stored.get("tailoring")
+        search.symmetries_ = stored.get("symmetries")
+        search.discovery_ = Discovery(search.laws_, stored.get("conservation") or {},
+                                      stored.get("searches") or {}, stored.get("space"),
+                                      stored.get("independence"), stored.get("warnings") or [])
+        return search

@@ -1,0 +1,200 @@
+"""The law record: one typed object from discovery through ranking, tailoring, export and the API.
+
+A ``Law`` holds its expression in coherent SI (the units every stage computes in) with full
+precision, the state columns it is written in, its unit, its fitted parameters with their units,
+the evidence that it is conserved, and what ranking and tailoring decided about it.
+``result.json``'s candidate entries are ``Law.to_dict()`` and are read back by ``Law.from_dict``.
+
+Every law has two views. ``units="si"``: the columns in coherent SI (a column recorded in ``deg``
+enters as radians). ``units="declared"`` (the default everywhere a user sees a law): the columns
+in the units the user declared, e.g. ``cos(0.0174533*theta)`` for a ``theta`` given in degrees,
+so that it can be evaluated on the user's own data as given.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+import sympy
+
+from conslaw.dsl.expressions import (
+    column_symbols, exact_float, full_precision, numpy_function, parse_expression, torch_function,
+)
+from conslaw.dsl.units import Dimension, format_unit, parse_unit
+from conslaw.errors import UsageError
+
+UNIT_VIEWS = ("declared", "si")
+LATEX_DIGITS = 6
+"""Significant digits of fitted numbers in LaTeX; every other form keeps full precision."""
+
+
+@dataclass(frozen=True)
+class StateColumns:
+    """The state columns: names, dimensions, declared unit text and factors to coherent SI."""
+
+    names: tuple[str, ...]
+    dimensions: tuple[Dimension, ...]
+    declared: tuple[str, ...]
+    to_si: tuple[float, ...]
+
+    @classmethod
+    def from_dataset(cls, dataset: Any) -> "StateColumns":
+        """The columns of a ``TrajectoryDataset`` (declared units and factors where it has them)."""
+        declared = tuple(dataset.units.get(c, format_unit(d))
+                         for c, d in zip(dataset.columns, dataset.dimensions))
+        return cls(tuple(dataset.columns), tuple(dataset.dimensions), declared,
+                   tuple(float(dataset.to_si.get(c, 1.0)) for c in dataset.columns))
+
+    def parse(self, law: Any) -> sympy.Expr:
+        """A law (text or SymPy) over these columns; see ``conslaw.dsl.expressions``."""
+        return parse_expression(law, self.names)
+
+    def declared_form(self, expression: sympy.Expr) -> sympy.Expr:
+        """The SI expression rewritten for columns in their declared units."""
+        symbols = column_symbols(self.names)
+        return expression.xreplace({symbols[c]: exact_float(k) * symbols[c]
+                                    for c, k in zip(self.names, self.to_si) if k != 1.0})
+
+    def to_dict(self) -> dict:
+        return {"names": list(self.names), "units": [format_unit(d) for d in self.dimensions],
+                "declared": list(self.declared), "to_si": list(self.to_si)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "StateColumns":
+        return cls(tuple(data["names"]), tuple(parse_unit(u).dimension for u in data["units"]),
+                   tuple(data["declared"]), tuple(float(k) for k in data["to_si"]))
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A fitted parameter: its template name (``c0``), value and unit (coherent SI)."""
+
+    name: str
+    value: float
+    unit: Dimension
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "unit": format_unit(self.unit)}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well a law is conserved (see docs/discovery.md for every definition).
+
+    ``ratio``: its smooth within-segment variation over the null's, on the training segments
+    (fitted there); ``ratio_test``: the same on held-out trajectories with the training fit;
+    ``ratio_control``: the same template refitted on surrogate data against another surrogate
+    (how low the ratio gets by chance); ``error``: the standard error of ``ratio``;
+    ``variation``: median and worst relative variation along the trajectories (range over the
+    law's typical magnitude); ``spread``: the variation of its per-trajectory means, on the
+    same scale; ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison.
+    """
+
+    ratio: float
+    ratio_test: Optional[float] = None
+    ratio_control: Optional[float] = None
+    error: float = 0.0
+    variation: Mapping[str, float] = field(default_factory=dict)
+    spread: Optional[float] = None
+    paper: Optional[Mapping[str, Optional[float]]] = None
+
+    @property
+    def margin(self) -> Optional[float]:
+        """How many times better conserved than by chance: control ratio over the larger of the
+        training and held-out ratios (None before the control is computed)."""
+        if self.ratio_control is None:
+            return None
+        worst = max(self.ratio, self.ratio_test if self.ratio_test is not None else 0.0)
+        return float("inf") if worst <= 0 else self.ratio_control / worst
+
+    def to_dict(self) -> dict:
+        return {"ratio": self.ratio, "ratio_test": self.ratio_test,
+                "ratio_control": self.ratio_control, "margin": self.margin, "error": self.error,
+                "variation": dict(self.variation), "spread": self.spread,
+                "paper": dict(self.paper) if self.paper is not None else None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
+        return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
+                   data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
+                   data.get("paper"))
+
+
+@dataclass(frozen=True)
+class Law:
+    """One candidate conservation law and everything conslaw found out about it."""
+
+    expression: sympy.Expr
+    columns: StateColumns
+    unit: Dimension
+    size: int
+    origin: str
+    template: str
+    parameters: tuple[Parameter, ...]
+    evidence: Evidence
+    terms: tuple[str, ...] = ()
+    accepted: bool = False
+    quality: str = "rejected"
+    independent: bool = False
+    pareto: bool = False
+    rank: int = 0
+    variants: int = 0
+    tailoring: Optional[Mapping[str, Any]] = None
+
+    def replace(self, **changes: Any) -> "Law":
+        return dataclasses.replace(self, **changes)
+
+    def sympy(self, units: str = "declared") -> sympy.Expr:
+        """The expression over the columns in their declared units (default) or in SI."""
+        if units not in UNIT_VIEWS:
+            raise UsageError(f"units must be one of {', '.join(UNIT_VIEWS)}, got {units!r}")
+        return self.expression if units == "si" else self.columns.declared_form(self.expression)
+
+    def text(self, units: str = "declared") -> str:
+        return sympy.sstr(self.sympy(units))
+
+    def latex(self, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
+        """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits."""
+        expression = self.sympy(units)
+        rounded = expression.xreplace({f: sympy.Float(f, digits) for f in expression.atoms(sympy.Float)})
+        return sympy.latex(rounded)
+
+    def numpy(self, units: str = "declared") -> Callable[[np.ndarray], np.ndarray]:
+        """``g(states)`` over numpy states ``(..., d)`` in the chosen units."""
+        return numpy_function(self.sympy(units), self.columns.names)
+
+    def torch(self, units: str = "declared") -> Callable:
+        """``g(states)`` over torch tensors ``(..., d)`` in the chosen units (keeps the dtype)."""
+        return torch_function(self.sympy(units), self.columns.names)
+
+    def to_dict(self) -> dict:
+        """result.json's candidate entry."""
+        return {
+            "rank": self.rank, "expression": str(full_precision(self.expression)),
+            "expression_declared": str(full_precision(self.sympy("declared"))), "latex": self.latex(),
+            "template": self.template,
+            "parameters": {p.name: p.to_dict() for p in self.parameters},
+            "unit": format_unit(self.unit), "size": self.size, "origin": self.origin,
+            "terms": list(self.terms), "conservation": self.evidence.to_dict(),
+            "accepted": self.accepted, "quality": self.quality, "independent": self.independent,
+            "pareto": self.pareto, "variants": self.variants, "tailoring": self.tailoring,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], columns: StateColumns) -> "Law":
+        """A law back from its result.json entry (the SI expression, parsed onto the columns)."""
+        parameters = tuple(Parameter(name, float(entry["value"]), parse_unit(entry["unit"]).dimension)
+                           for name, entry in (data.get("parameters") or {}).items())
+        return cls(columns.parse(data["expression"]), columns, parse_unit(data["unit"]).dimension,
+                   int(data["size"]), data["origin"], data["template"], parameters,
+                   Evidence.from_dict(data["conservation"]), tuple(data.get("terms") or ()),
+                   bool(data["accepted"]), data.get("quality", "rejected"),
+                   bool(data.get("independent")), bool(data.get("pareto")), int(data["rank"]),
+                   int(data.get("variants") or 0), data.get("tailoring"))
+
+
+def rounded(value: float, digits: int = 6) -> float:
+    """``value`` to ``digits`` significant digits (for tables; laws keep full precision)."""
+    return float(f"{value:.{digits}g}")

@@ -1,0 +1,115 @@
+"""How the report writes a law: numbers at full precision or rounded, LaTeX names, Python names.
+
+Every text is made by a SymPy printer from the law's expression; this module only prepares the
+expression (its floats) and the printers' settings:
+
+- floats at full precision come from ``conslaw.dsl.expressions.full_precision``, so ``sstr``,
+  ``srepr`` and the code printers write every digit;
+- :func:`rounded`: each float to ``digits`` significant digits (LaTeX, tables, figure titles);
+- :func:`latex_law`: ``sympy.latex`` with multi-letter column names set as one name;
+- :func:`python_names`: the column names as Python identifiers free of the generated modules' own.
+"""
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from typing import Optional, Sequence
+
+import sympy
+
+from conslaw.dsl.expressions import column_symbols, full_precision
+from conslaw.law import LATEX_DIGITS, Law
+
+TABLE_DIGITS = 6
+"""Significant digits of the fitted numbers in tables and figures (files keep full precision)."""
+MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "UNITS", "LAWS"})
+"""Names the generated python and torch modules use themselves."""
+
+
+def rounded(expression: sympy.Expr, digits: int) -> sympy.Expr:
+    """The expression with every float to ``digits`` significant digits."""
+    return expression.xreplace({f: sympy.Float(f, digits) for f in expression.atoms(sympy.Float)})
+
+
+def law_text(law: Law, units: str = "declared", digits: Optional[int] = None) -> str:
+    """``sstr`` of the law in the chosen units: full precision, or ``digits`` significant digits
+    written without trailing zeros (``3.0``, ``2.44425``)."""
+    expression = law.sympy(units)
+    if digits is None:
+        return sympy.sstr(full_precision(expression))
+    return sympy.sstr(rounded(expression, digits), full_prec=False)
+
+
+def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
+    """Columns that LaTeX would read as a product of letters (``px`` as p times x) set as one
+    name, ``\\mathit{px}``; Greek names (``theta``) and subscripts (``x_1``) need nothing."""
+    names = {}
+    for symbol in column_symbols(columns).values():
+        typeset = sympy.latex(symbol)
+        if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2,}", typeset):
+            names[symbol] = r"\mathit{" + typeset + "}"
+    return names
+
+
+def latex_column(column: str) -> str:
+    """One column name typeset as :func:`latex_law` typesets it."""
+    symbol = sympy.Symbol(column, real=True)
+    return latex_names([column]).get(symbol, sympy.latex(symbol))
+
+
+def latex_law(law: Law, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
+    """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits; with
+    multi-letter column names, products get an explicit ``\\cdot`` so ``px y`` is not ``p x y``."""
+    expression = rounded(law.sympy(units), digits)
+    names = latex_names(law.columns.names)
+    if names:
+        return sympy.latex(expression, symbol_names=names, mul_symbol="dot")
+    return sympy.latex(expression)
+
+
+def python_names(columns: Sequence[str]) -> dict[str, str]:
+    """Column -> Python identifier: a keyword (``lambda``) or a name the generated module uses
+    itself (``torch``, ``states``, ...) gets trailing underscores until it is free."""
+    taken = set(columns) | MODULE_NAMES
+    names = {}
+    for column in columns:
+        name = column
+        if keyword.iskeyword(name) or name in MODULE_NAMES:
+            while name in taken or keyword.iskeyword(name):
+                name += "_"
+            taken.add(name)
+        names[column] = name
+    return names
+
+
+def number(value: Optional[float], digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits; ``n/a`` for None, NaN or infinity."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned text columns two spaces apart, with a rule under the header."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
+    return [line(header), "  ".join("-" * width for width in widths)] + [line(row) for row in rows]
+
+
+def latex_text(text: str) -> str:
+    """Plain text escaped for LaTeX text mode (``±`` becomes ``$\\pm$``)."""
+    replacements = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
+                    "±": r"$\pm$", "−": "-"}
+    return "".join(replacements.get(character, character) for character in text)
+
+
+def latex_tabular(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A ``tabular`` of text cells (escaped here)."""
+    def line(cells: Sequence[str]) -> str:
+        return " & ".join(latex_text(str(cell)) for cell in cells) + r" \\"
+    return ([r"\begin{tabular}{" + "l" * len(header) + "}", r"\hline", line(header), r"\hline"]
+            + [line(row) for row in rows] + [r"\hline", r"\end{tabular}"])

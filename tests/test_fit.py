@@ -1,0 +1,164 @@
+"""The batched fitter gives the results of the per-formula fitter it replaced.
+
+``data/fit_reference.json`` was written by the per-formula fitter of commit f514f9e with this
+module's ``search`` (``python tests/test_fit.py`` writes it anew): for each system, the whole-formula
+search's status counts, and every candidate it returns (the formulas passing training and
+held-out data, and the 50 best of the others) with its ratios and parameters, keyed by
+template. The batched fitter must give the same statuses and candidates, ratios within 1e-9 and
+coefficients within 1e-6 relative (on this machine they are bitwise equal; the tolerances allow
+another libm). The kernels it is built from are checked bitwise against the ones they replace.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conslaw.datasets import load_dataset, make_variant
+from conslaw.discovery.basis import judge_basis
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
+from conslaw.discovery.forms import judged_ratio, judged_ratios
+from conslaw.discovery.formula_search import search_formulas
+from conslaw.discovery.function_forms import FunctionForms
+from conslaw.dsl.enumerate import enumerate_formulas
+from conslaw.dsl.grammar import Evaluator, GridEvaluator
+from conslaw.law import StateColumns
+from conslaw.parallel import WorkerPool
+
+REFERENCE = Path(__file__).parent / "data" / "fit_reference.json"
+KEEP = 50
+SYSTEMS = {  # name: (data set, depth)
+    "pendulum": (lambda directory: make_variant("pendulum").dataset, 7),
+    "spring": (lambda directory: make_variant("spring").dataset, 7),
+    "real-pendulum": (lambda directory: load_dataset("real-pendulum", data_dir=directory), 7),
+    "dense-noisy-pendulum": (lambda directory: make_variant("pendulum", rate=300, noise=0.05).dataset, 7),
+    "coupled-springs": (lambda directory: make_variant("coupled-springs").dataset, 6),
+}
+SLOW = ("dense-noisy-pendulum", "coupled-springs")
+
+
+def search(system: str, directory: str | None) -> dict:
+    """The search's counts and candidates on ``system`` (the reference's format)."""
+    make, depth = SYSTEMS[system]
+    warnings.simplefilter("ignore")
+    dataset = make(directory)
+    data = ConservationData.prepare(dataset, 2.0, NULL_DRAWS, 0)
+    space = enumerate_formulas(dataset.columns, dataset.dimensions, depth, seed=0)
+    with WorkerPool(jobs=1) as pool:
+        outcome = search_formulas(space, data, StateColumns.from_dataset(dataset), threshold=100.0,
+                                  keep=KEEP, seed=0, pool=pool)
+    candidates = {law.template: [law.evidence.ratio, law.evidence.ratio_test, law.evidence.ratio_control,
+                                 [p.value for p in law.parameters]] for law in outcome.candidates}
+    return {"counts": outcome.counts, "candidates": candidates}
+
+
+def _close(new, old, rtol: float) -> bool:
+    new, old = np.asarray(new, dtype=float), np.asarray(old, dtype=float)
+    return new.shape == old.shape and bool(np.all((new == old) | (np.abs(new - old) <= rtol * np.abs(old))))
+
+
+@pytest.mark.parametrize("system", [pytest.param(s, marks=pytest.mark.slow) if s in SLOW else s
+                                    for s in SYSTEMS])
+def test_search_gives_the_reference_results(system):
+    from conftest import data_dir
+
+    directory = data_dir()
+    if system == "real-pendulum" and directory is None:
+        pytest.skip("the Schmidt & Lipson data directory is not available")
+    reference = json.loads(REFERENCE.read_text())[system]
+    result = search(system, directory)
+    assert result["counts"] == reference["counts"]
+    assert result["candidates"].keys() == reference["candidates"].keys()
+    for template, (ratio, test, control, parameters) in reference["candidates"].items():
+        new = result["candidates"][template]
+        assert _close(new[0], ratio, 1e-9), template
+        assert (new[1] is None) == (test is None) and (test is None or _close(new[1], test, 1e-9)), template
+        assert (new[2] is None) == (control is None) and (control is None or _close(new[2], control, 1e-9))
+        assert _close(new[3], parameters, 1e-6), template
+
+
+@pytest.fixture(scope="module")
+def pendulum():
+    dataset = make_variant("pendulum").dataset
+    data = ConservationData.prepare(dataset, 2.0, NULL_DRAWS, 0).train
+    return enumerate_formulas(dataset.columns, dataset.dimensions, 6, seed=0), data
+
+
+def test_grid_evaluation_is_bitwise_the_evaluators(pendulum):
+    space, data = pendulum
+    table, states = space.table, data.states
+    grid, plain = GridEvaluator(table, states), Evaluator(table, states)
+    axis = np.concatenate([-np.logspace(-2, 2, 9)[::-1], np.logspace(-2, 2, 9)])
+    for node in space.roots:
+        n = table[node].n_params
+        if n == 1:
+            values = grid(node, [axis[:, None]], remember=True)
+            assert np.array_equal(values, plain(node, [axis[:, None]]), equal_nan=True)
+        elif n == 2:  # a product grid on two axes equals its points listed one by one
+            values = grid(node, [axis[:, None, None], axis[:, None]], remember=True)
+            points = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+            listed = plain(node, [points[:, :1], points[:, 1:]])
+            assert np.array_equal(values.reshape(-1, len(states)), np.broadcast_to(listed, (len(points), len(states))),
+                                  equal_nan=True)
+
+
+def test_parity_is_exact(pendulum):
+    space, data = pendulum
+    table, evaluator = space.table, Evaluator(space.table, data.states)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for node in space.roots:
+        n = table[node].n_params
+        for flipped in ([True] * n, [i == 0 for i in range(n)]) if n else ():
+            sign = table.parity(node, flipped)
+            if sign:
+                values = rng.uniform(0.1, 3.0, n) * rng.choice([-1, 1], n)
+                mirrored = np.where(flipped, -values, values)
+                with np.errstate(all="ignore"):
+                    assert np.array_equal(evaluator(node, list(mirrored)), sign * evaluator(node, list(values)),
+                                          equal_nan=True), table.to_text(node)
+                checked += 1
+    assert checked > 100
+
+
+def test_sin_and_cos_are_symmetric_bitwise():
+    """The grid mirroring assumes libm computes sin and cos from |x|."""
+    x = np.random.default_rng(1).normal(scale=[[1.0], [30.0], [1e4]], size=(3, 100_000)).ravel()
+    assert np.array_equal(np.cos(-x), np.cos(x)) and np.array_equal(np.sin(-x), -np.sin(x))
+
+
+def test_function_forms_are_bitwise_the_basis_judgement(pendulum):
+    _, data = pendulum
+    x = data.states
+    with np.errstate(divide="ignore"):
+        values = np.array([np.cos(c * x[:, 1]) * x[:, 0] ** 2 + x[:, 1] for c in np.linspace(-3, 3, 40)]
+                          + [x[:, 1] ** 2 - 3 * np.cos(x[:, 0]), x[:, 0] * 0, x[:, 0] / 0.0, 1e200 * x[:, 0],
+                             np.sin(60 * x[:, 0])])
+    judged = FunctionForms(data.truth, data.null).judge(values.copy())
+    basis = judge_basis(values[:, :, None].copy(), data)
+    for name in ("finite", "moves", "resolved"):
+        assert np.array_equal(getattr(judged, name), getattr(basis, name))
+    assert np.array_equal(judged.ratio, basis.ratios)
+    assert np.array_equal(judged.weight[basis.moves], basis.scaled_weights[basis.moves, 0])
+
+
+def test_judged_ratios_are_each_laws_own(pendulum):
+    _, data = pendulum
+    x, n = data.states, data.n_truth
+    laws = np.array([np.cos(c * x[:, 1]) + x[:, 0] ** 2 for c in np.linspace(0.1, 3, 20)]
+                    + [x[:, 1] ** 2 - 3 * np.cos(x[:, 0]), np.round(x[:, 0], 1)])
+    ratios, errors = judged_ratios(laws[:, :n], laws[:, n:], data.truth, data.null)
+    alone = np.array([judged_ratio(law[:n], law[n:], data.truth, data.null) for law in laws])
+    assert np.array_equal(ratios, alone[:, 0]) and np.array_equal(errors, alone[:, 1])
+
+
+if __name__ == "__main__":  # write the reference with the fitter on PYTHONPATH
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import data_dir
+
+    REFERENCE.parent.mkdir(exist_ok=True)
+    REFERENCE.write_text(json.dumps({s: search(s, data_dir()) for s in SYSTEMS}, indent=0))

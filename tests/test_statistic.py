@@ -1,0 +1,133 @@
+"""The conservation statistic: invariant to sampling, windows and time units; a null that moves
+like the data; conserved inputs pass, slow movers and spiky functions do not."""
+import numpy as np
+import pytest
+
+from conslaw.datasets import make_variant
+from conslaw.datasets.types import Trajectory
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
+from conslaw.discovery.forms import judged_ratio
+from conslaw.discovery.segments import motion_time, segment_trajectories
+from conslaw.discovery.surrogate import still_columns
+from conslaw.dsl.expressions import numpy_function
+
+WINDOW = 2.0
+
+
+def ratio(variant_or_dataset, law, window=WINDOW, part="train"):
+    """The judged ratio and its standard error of ``law`` (text or SymPy) on a data set."""
+    dataset = getattr(variant_or_dataset, "dataset", variant_or_dataset)
+    data = getattr(ConservationData.prepare(dataset, window, NULL_DRAWS, 0), part)
+    g = numpy_function(law, dataset.columns)
+    return judged_ratio(g(data.truth.x), g(data.null.x), data.truth, data.null)
+
+
+@pytest.mark.parametrize("system, coordinates", [
+    ("pendulum", "velocities"), ("double-pendulum", "native"), ("two-body", "velocities"),
+    ("predator-prey", "native")])
+def test_motion_time_does_not_depend_on_sampling_or_time_unit(system, coordinates):
+    default = make_variant(system, coordinates=coordinates)
+    dense = make_variant(system, coordinates=coordinates, oversample=10)
+    milliseconds = make_variant(system, coordinates=coordinates, oversample=3, time_unit="ms")
+    reference = motion_time(default.dataset.train)
+    assert np.isfinite(reference)
+    assert motion_time(dense.dataset.train) == pytest.approx(reference, rel=0.1)
+    assert motion_time(milliseconds.dataset.train) == pytest.approx(reference, rel=0.1)
+
+
+@pytest.mark.parametrize("system, coordinates", [
+    ("pendulum", "velocities"), ("spring", "native"), ("double-pendulum", "native"),
+    ("two-body", "velocities"), ("three-oscillators", "native")])
+@pytest.mark.parametrize("oversample", [1, 10])
+def test_bare_inputs_sums_and_differences_are_not_conserved_at_any_rate(system, coordinates, oversample):
+    variant = make_variant(system, coordinates=coordinates, oversample=oversample)
+    columns = variant.dataset.columns
+    for law in [*columns, f"{columns[0]} + {columns[1]}", f"{columns[0]} - {columns[-1]}"]:
+        value, _ = ratio(variant, law)
+        assert 0.3 < value < 3, (law, value)
+
+
+@pytest.mark.parametrize("system, coordinates", [
+    ("pendulum", "velocities"), ("oscillator2d", "native"), ("double-pendulum", "native"),
+    ("kepler", "velocities"), ("predator-prey", "native"), ("rigid-body", "native")])
+def test_true_laws_are_conserved_to_rounding_and_to_within_noise(system, coordinates):
+    clean = make_variant(system, coordinates=coordinates, oversample=4)
+    noisy = make_variant(system, coordinates=coordinates, oversample=4, noise=0.05)
+    for name, law in clean.laws.items():
+        assert ratio(clean, law)[0] < 1e-12, name
+        value, error = ratio(noisy, law)
+        assert value <= 3 * error + 1e-6, (name, value, error)
+
+
+def test_a_cyclic_coordinates_momentum_is_a_conserved_input():
+    clean = make_variant("two-body", coordinates="polar")
+    noisy = make_variant("two-body", coordinates="polar", noise=0.01)
+    for variant in (clean, noisy):
+        data = ConservationData.prepare(variant.dataset, WINDOW, NULL_DRAWS, 0)
+        assert list(data.still) == [column == "pphi" for column in variant.dataset.columns]
+        value, error = ratio(variant, "pphi")
+        assert value <= max(3 * error, 1e-12)
+    assert ratio(clean, "pr")[0] > 0.3  # the radial momentum moves
+
+
+def test_quantities_that_move_slowly_are_not_conserved():
+    """Trajectories far shorter than the motion: every column barely moves, and still a bare input
+    or a combination of inputs is judged as unconserved as it is on long trajectories."""
+    short = make_variant("pendulum", coordinates="velocities", t_end=0.15, oversample=2)
+    assert ratio(short, short.laws["energy"])[0] < 1e-12
+    for law in ("theta", "omega", "theta + omega", "theta*omega"):
+        assert ratio(short, law)[0] > 0.3, law
+
+
+def test_spiky_powers_and_poles_do_not_look_conserved():
+    variant = make_variant("pendulum")
+    for law in ("p**16*q**16", "p**4*q**8", "p**4*q**4", "(p**2*q**2 - 1.8)**2"):
+        assert ratio(variant, law)[0] > 0.1, law
+    kepler = make_variant("kepler")
+    assert ratio(kepler, "1/sqrt(x**2 + y**2)")[0] > 0.1
+
+
+def test_formulas_faster_than_the_sampling_are_not_judged():
+    variant = make_variant("pendulum")
+    assert ratio(variant, "sin(40*q)")[0] == np.inf
+    assert ratio(make_variant("pendulum", oversample=20), "sin(40*q)")[0] > 0.3
+
+
+@pytest.mark.parametrize("law, exact", [("p**2 - 3*cos(q)", True), ("p**2 + q**2", False), ("q", False)])
+def test_ratio_does_not_change_with_resampling_subsampling_time_unit_or_cutting(law, exact):
+    reference, _ = ratio(make_variant("pendulum"), law)
+    variants = [make_variant("pendulum", oversample=10), make_variant("pendulum", oversample=10, subsample=5),
+                make_variant("pendulum", oversample=2, time_unit="ms")]
+    for variant in variants:
+        value, _ = ratio(variant, law)
+        assert value < 1e-12 if exact else value == pytest.approx(reference, rel=0.3)
+
+
+def test_cut_recordings_give_the_same_segments_as_whole_ones():
+    """One long recording, or the same recording cut by the user into pieces longer than a window,
+    is segmented into the same windows (up to the pieces' edges)."""
+    variant = make_variant("pendulum", t_end=12.0, n_trajectories=6, oversample=2)
+    whole = variant.dataset.train
+    seconds = motion_time(whole)
+    pieces = [Trajectory(tr.t[part], tr.x[part]) for tr in whole
+              for part in np.array_split(np.arange(len(tr)), 2)]
+    count_whole = segment_trajectories(whole, WINDOW, seconds).n_segments
+    count_cut = segment_trajectories(pieces, WINDOW, seconds).n_segments
+    assert abs(count_whole - count_cut) <= len(whole)
+    assert motion_time(pieces) == pytest.approx(seconds, rel=0.1)
+
+
+def test_white_noise_columns_and_constant_columns_do_not_move():
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 10, 200)
+    trajectories = [Trajectory(t, np.stack([np.sin(t + k), np.full_like(t, k) + 0.01 * rng.standard_normal(t.size),
+                                            np.full_like(t, 2.0 * k)], axis=1)) for k in range(6)]
+    segments = segment_trajectories(trajectories, WINDOW, motion_time(trajectories))
+    assert still_columns(segments).tolist() == [False, True, True]
+
+
+def test_too_short_trajectories_are_named():
+    t = np.linspace(0, 1, 3)
+    with pytest.warns(UserWarning, match="training trajectory 0 has 3 samples"):
+        segment_trajectories([Trajectory(t, np.zeros((3, 2))), Trajectory(np.linspace(0, 1, 9), np.ones((9, 2)))],
+                             WINDOW, 1.0)
