@@ -17,8 +17,8 @@ from conslaw.dsl.budget import EnumerationConfig
 from conslaw.errors import UsageError
 from conslaw.options import flag_of, option, require
 from conslaw.parallel import ParallelConfig
-from conslaw.tailoring import TailoringConfig
-from conslaw.terms import TermsConfig
+from conslaw.tailoring.protocol import TailoringConfig
+from conslaw.terms.term_config import TermsConfig
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

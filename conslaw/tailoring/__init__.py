@@ -1,25 +1,27 @@
-"""Noether tailoring: candidate laws as losses that adapt a learned dynamics model at prediction time."""
-from conslaw.tailoring.integrate import SOLVERS, rollout
-from conslaw.tailoring.laws import TorchLawPrinter, law_to_torch, parse_law
-from conslaw.tailoring.loss import LOSS_FORMS, NoetherLoss
-from conslaw.tailoring.models import HNN, MLP, TrainingConfig, pretrained_model, train_derivative_model
-from conslaw.tailoring.pipeline import (
-    DEFAULT_INNER_LRS,
-    Candidate,
-    CandidateResult,
-    Checkpoint,
-    JsonCheckpoint,
-    TailoringProtocol,
-    TailoringResults,
-    run_tailoring,
-)
-from conslaw.tailoring.stats import paired_comparison, summarize
-from conslaw.tailoring.tailor import MetaResult, TailoredField, meta_tailor, model_params, tailored_predict
+"""Noether tailoring: candidate laws as losses that adapt a learned dynamics model at prediction time.
 
-__all__ = [
-    "DEFAULT_INNER_LRS", "HNN", "LOSS_FORMS", "MLP", "SOLVERS", "Candidate", "CandidateResult", "Checkpoint",
-    "JsonCheckpoint", "MetaResult", "NoetherLoss", "TailoredField", "TailoringProtocol", "TailoringResults",
-    "TorchLawPrinter", "TrainingConfig", "law_to_torch", "meta_tailor", "model_params", "paired_comparison",
-    "parse_law", "pretrained_model", "rollout", "run_tailoring", "summarize", "tailored_predict",
-    "train_derivative_model",
-]
+The options (``TailoringConfig``) import no torch; everything else is imported on first use, so
+that building a configuration or the command line does not load torch.
+"""
+from importlib import import_module
+from typing import Any
+
+from conslaw.tailoring.protocol import DEFAULT_INNER_LRS, TailoringConfig
+
+_LAZY = {
+    "rollout": "integrate", "SOLVERS": "integrate", "LOSS_FORMS": "loss", "NoetherLoss": "loss",
+    "HNN": "models", "MLP": "models", "TrainingConfig": "models", "pretrained_model": "models",
+    "train_derivative_model": "models", "Candidate": "pipeline", "CandidateResult": "pipeline",
+    "TailoringResults": "pipeline", "run_tailoring": "pipeline", "paired_comparison": "stats",
+    "summarize": "stats", "MetaResult": "tailor", "TailoredField": "tailor", "meta_tailor": "tailor",
+    "model_params": "tailor", "tailored_predict": "tailor", "law_to_torch": "laws",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'conslaw.tailoring' has no attribute {name!r}")
+    return getattr(import_module(f"conslaw.tailoring.{_LAZY[name]}"), name)
+
+
+__all__ = ["DEFAULT_INNER_LRS", "TailoringConfig", *_LAZY]
