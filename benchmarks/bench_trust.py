@@ -4,7 +4,7 @@ function of the system's true laws), whether rank 1 is a true law, how many inde
 laws were found against how many exist, and seconds.
 
     python benchmarks/bench_trust.py [--systems pendulum spring ...] [--rate 200] [--jobs 2]
-        [--noises 0 0.01 0.05] [--depth 7] [--json out.json]
+        [--noises 0 0.01 0.05] [--depth 7] [--mode both] [--json out.json]
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--noises", type=float, nargs="*", default=[0.0, 0.01, 0.05])
     parser.add_argument("--depth", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--mode", default="both", choices=("formulas", "terms", "both"))
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = []
@@ -53,7 +54,8 @@ def main() -> None:
         for noise in args.noises:
             variant = make_variant(system, coordinates=user_coordinates(system), rate=args.rate, noise=noise)
             started = time.perf_counter()
-            search = ConservationSearch(depth=args.depth, jobs=args.jobs, tailor=False).fit(variant.dataset)
+            search = ConservationSearch(depth=args.depth, jobs=args.jobs, mode=args.mode,
+                                        tailor=False).fit(variant.dataset)
             seconds = time.perf_counter() - started
             row = {"system": system, "label": variant.label, "noise": noise, "seconds": seconds,
                    **judge(variant, search)}

@@ -112,9 +112,9 @@ class ConservationSearch:
         results = run_tailoring(source, candidates, self.config.tailoring, checkpoints=checkpoints,
                                 progress=progress, cache_dir=cache_dir)
         self.tailoring_ = results.to_dict()
+        self.rollouts_ = results.rollouts
         by_id = {entry["id"]: entry for entry in self.tailoring_.get("candidates", [])}
-        self.laws_ = [law.replace(tailoring=by_id.get(str(law.rank), {}).get("tailoring"))
-                      for law in self.laws_]
+        self.laws_ = [law.replace(tailoring=by_id.get(str(law.rank))) for law in self.laws_]
         return self
 
     def analyse_symmetries(self) -> "ConservationSearch":

@@ -4,8 +4,10 @@ A unit decides which operators may touch a column: only an angle enters ``sin`` 
 a dimensionless quantity ``exp`` and ``log``. When no exact law was found, each column whose
 declared unit bars it from such operators is tried once more as if it were an angle (or
 dimensionless), with a small whole-formula search. If that finds an exact law, or one conserved
-``BETTER`` times better than the best law found, a one-line warning names the column and its
-declared unit. The right unit is not guessed: the warning only says which declaration to check.
+``BETTER`` times better than the best (approximate) law found, a one-line warning names the
+column and its declared unit. An approximate law found only under the trial unit is no evidence:
+a cosine with a fitted frequency imitates a square on any data (measured on the coupled springs).
+The right unit is not guessed: the warning only says which declaration to check.
 """
 from __future__ import annotations
 
@@ -46,13 +48,9 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
             found = search(dataclasses.replace(dataset, dimensions=dimensions))
             exact = any(law.accepted and law.quality == "exact" for law in found)
             ratio = _best_ratio(found)
-            if exact or ratio * BETTER <= best:
-                if exact:
-                    gain = "exactly (none of the laws found is)"
-                elif np.isfinite(best):
-                    gain = f"{best / ratio:.3g} times better than the best law found"
-                else:
-                    gain = "well enough to be accepted (no law was found otherwise)"
+            if exact or (np.isfinite(best) and ratio * BETTER <= best):
+                gain = "exactly (none of the laws found is)" if exact \
+                    else f"{best / ratio:.3g} times better than the best law found"
                 declared = dataset.units.get(column, format_unit(dimension))
                 warnings.append(f"column {column!r} is declared in {declared}, which keeps it out of "
                                 f"{names}; a law using it there is conserved {gain}: check its unit in --units")
