@@ -1,202 +1,190 @@
-"""Multi-term search: library validity, the eigenproblem, sparsity, independence, acceptance."""
+"""Multi-term search: library, pruning and sizing, the laws it finds and their numbers."""
 import numpy as np
 import pytest
 import sympy
 
-from conslaw.datasets import Trajectory, TrajectoryDataset, load_dataset
-from conslaw.discovery.discover import mark_independent, prepare_data, DiscoveryConfig
-from conslaw.discovery.score import SegmentedStates, gradient_form, within_segment_form
-from conslaw.dsl.units import ANGLE, parse_unit
-from conslaw.errors import ConslawError, UsageError
-from conslaw.discovery.discover import merge_candidate_lists
-from conslaw.terms import build_library, check_law, find_multiterm_laws, prune_library
-from conslaw.terms.search import SEARCH_TOLERANCE, quadratic_forms
-from conslaw.terms.solve import (
-    LIMIT_FLOOR, backward_elimination, forward_selection, generalized_spectrum, restricted_fit,
-)
+from conslaw.datasets import load_dataset
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.ranking import functionally_dependent, rank_laws
+from conslaw.dsl.operators import resolve_operators
+from conslaw.dsl.units import DIMENSIONLESS
+from conslaw.errors import ConslawError
+from conslaw.law import StateColumns
+from conslaw.terms import TermsConfig, check_law, search_terms
+from conslaw.terms.judging import magnitude
+from conslaw.terms.library import build_library, prune_library, term_values
 
-BUILT_IN = ["pendulum", "spring", "oscillator2d", "coupled-springs", "double-pendulum", "two-body"]
+THRESHOLD = 100.0
+
+
+def run(dataset, operators="default", seed=0, keep=10, max_seconds=None, **config):
+    """The search as discovery runs it, and the ranked laws."""
+    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, seed)
+    columns = StateColumns.from_dataset(dataset)
+    outcome = search_terms(dataset, data, columns, TermsConfig(**{"vocabulary": "default", **config}),
+                           operators=resolve_operators(operators), threshold=THRESHOLD, keep=keep,
+                           seed=seed, max_seconds=max_seconds)
+    return outcome, rank_laws(outcome.candidates, data, THRESHOLD, seed)
+
+
+def coefficients(law):
+    """The law's coefficients by term (SymPy term -> float), normalized to the first term's."""
+    expression = sympy.expand(law.sympy("si"))
+    pairs = dict(reversed(term.as_coeff_Mul()) for term in sympy.Add.make_args(expression))
+    return {str(term): float(value) for term, value in pairs.items()}
+
+
+def accepted(laws):
+    return [law for law in laws if law.accepted]
 
 
 @pytest.fixture(scope="module")
-def double_pendulum():
-    dataset = load_dataset("double-pendulum")
-    return dataset, find_multiterm_laws(dataset)
+def spring():
+    dataset = load_dataset("spring", m=0.5, k=3.0, n_trajectories=24)
+    return dataset, *run(dataset)
 
 
-def planted_forms(seed=0, n_segments=12, per_segment=20, k=8, d=3):
-    """Random term values and gradients in which ``planted`` is constant on every segment."""
-    rng = np.random.default_rng(seed)
-    segment = np.repeat(np.arange(n_segments), per_segment)
-    data = SegmentedStates(rng.normal(size=(len(segment), d)), segment, rng.uniform(0.5, 2.0, d))
-    planted = np.zeros(k)
-    planted[[1, 4, 6]] = [1.0, -2.5, 0.7]
-    values = rng.normal(size=(len(segment), k))
-    level = rng.normal(size=n_segments)[segment]
-    values[:, 6] = (level - values @ np.where(np.arange(k) == 6, 0.0, planted)) / planted[6]
-    gradients = rng.normal(size=(len(segment), k, d))
-    return values, gradients, data, planted
+def test_spring_energy_has_the_right_coefficient(spring):
+    _, outcome, laws = spring
+    law = accepted(laws)[0]
+    assert law.origin == "terms" and law.quality == "exact" and law.independent
+    c = coefficients(law)
+    assert set(c) == {"p**2", "q**2"}
+    # p**2/(2m) + k q**2/2: the q**2 coefficient over the p**2 one is k*m.
+    assert c["q**2"] / c["p**2"] == pytest.approx(3.0 * 0.5, rel=1e-9)
+    assert outcome.counts["library_terms"] >= 2 and not outcome.partial
+    assert set(outcome.timings) >= {"library_s", "forms_s", "dense_s", "sparse_s", "total_s"}
 
 
-def test_quadratic_forms_are_the_discovery_definitions():
-    values, gradients, data, _ = planted_forms()
-    forms = quadratic_forms(values, gradients, data)
-    np.testing.assert_allclose(forms.A, within_segment_form(values, data), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(forms.B, gradient_form(gradients, data), rtol=1e-10, atol=1e-12)
+def test_law_record_has_template_units_and_full_precision(spring):
+    dataset, _, laws = spring
+    law = accepted(laws)[0]
+    (parameter,) = law.parameters
+    assert law.template in ("c0*q**2 + p**2", "c0*p**2 + q**2") and len(law.terms) == 2
+    reference, other = (sympy.sympify(t) for t in law.terms)
+    units = dict(zip(dataset.columns, dataset.dimensions))
+    unit_of = {"p**2": units["p"] ** 2, "q**2": units["q"] ** 2}
+    assert law.unit == unit_of[str(reference)]
+    assert parameter.unit == unit_of[str(reference)] / unit_of[str(other)]
+    value = [f for f in law.expression.atoms(sympy.Float)][0]
+    assert float(value) == parameter.value and repr(parameter.value) in str(law.expression)
+    assert law.size == 7
 
 
-def test_eigenproblem_recovers_planted_combination_exactly():
-    values, gradients, data, planted = planted_forms()
-    forms = quadratic_forms(values, gradients, data)
-    ratios, vectors = generalized_spectrum(forms.A, forms.B)
-    assert ratios[0] < 1e-12 and ratios[1] > 1e-3
-    found = vectors[:, 0] / vectors[1, 0]
-    np.testing.assert_allclose(found, planted, atol=1e-9)
+def test_pendulum_energy_and_no_second_law():
+    dataset = load_dataset("pendulum", n_trajectories=24, noise=0.01)
+    outcome, laws = run(dataset)
+    good = accepted(laws)
+    assert good, outcome.counts
+    c = coefficients(good[0])
+    # p**2/(2 m l**2) - m g l cos(q): the p**2 coefficient over cos(q)'s is -1/(2 m**2 g l**3).
+    assert c["p**2"] / c["cos(q)"] == pytest.approx(-1 / (2 * 0.5 ** 2 * 6.0), rel=0.02)
+    assert sum(law.independent for law in laws) == 1
+    energy = good[0].expression
+    states = dataset.train[0].x
+    for law in good:  # every accepted law is a function of the energy; no bare input
+        assert len(law.expression.free_symbols) == 2 and len(law.terms) >= 2
+        assert functionally_dependent(law.expression, [energy], dataset.columns, states)
 
 
-def test_sparsification_finds_planted_support_and_keeps_the_ratio():
-    values, gradients, data, planted = planted_forms(k=10)
-    forms = quadratic_forms(values, gradients, data)
-    sizes = np.arange(1, 11)
-    limit = 4 * LIMIT_FLOOR
-    grown = forward_selection(forms.A, forms.B, 1, sizes, limit)
-    assert grown is not None and grown.ratio <= limit
-    pool = backward_elimination(forms.A, forms.B, grown, sizes, limit)
-    best = min(pool, key=lambda law: law.description_length)
-    assert list(best.support) == [1, 4, 6]
-    np.testing.assert_allclose(best.coefficients / best.coefficients[1], planted, atol=1e-9)
-    # Removing a true term breaks conservation: no sparser law within the limit.
-    for drop in best.support:
-        assert restricted_fit(forms.A, forms.B, np.setdiff1d(best.support, [drop]))[0] > limit
-
-
-def test_library_terms_are_unit_valid_and_include_the_coupling_term():
-    dataset = load_dataset("double-pendulum")
-    library = build_library(dataset.columns, dataset.dimensions, 3, 2)
-    angles = {sympy.Symbol(c) for c, d in zip(dataset.columns, dataset.dimensions) if d == ANGLE}
-    for index, text in enumerate(library.texts):
-        term = library.sympy_term(index)
-        assert str(term) == text
-        for function in term.atoms(sympy.sin, sympy.cos):
-            assert function.args[0].free_symbols <= angles, text  # cos(w1) never enters
-        for add in term.atoms(sympy.Add):  # sums only of one unit: q1 + w1 never enters
-            units = {dataset.dimensions[dataset.columns.index(str(s))]
-                     for s in add.free_symbols}
-            assert len(units) == 1, text
-    train, control, test = prepare_data(dataset, DiscoveryConfig())
-    pruned = prune_library(library, [train.x, control.x, test.x])
-    assert "w1*w2*cos(q1 - q2)" in pruned.texts
-    assert sum(pruned.removed.values()) == len(library) - len(pruned)
-    assert pruned.removed["equal_on_data"] > 0 and pruned.removed["linearly_dependent"] > 0
-
-
-def test_double_pendulum_energy_with_coefficients_and_units(double_pendulum):
-    dataset, result = double_pendulum
-    assert len(result.accepted) == 1, [c["expression"] for c in result.accepted]  # no spurious law
-    energy = result.accepted[0]
-    assert energy["origin"] == "terms" and energy["independent"]
-    truth = sympy.expand(sympy.sympify(dataset.true_law))
-    template = sympy.sympify(energy["template"])
-    reference = sympy.sympify(energy["terms"][0])
-    found = {reference: 1.0}
-    found.update({template.coeff(sympy.Symbol(name)): p["value"]
-                  for name, p in energy["parameters"].items()})
-    expected = {term: float(value / truth.coeff(reference))
-                for term, value in truth.as_coefficients_dict().items()}
-    assert set(found) == set(expected)
+def test_predator_prey_with_log_gives_the_exact_invariant():
+    dataset = load_dataset("predator-prey", n_trajectories=16)
+    outcome, laws = run(dataset, operators="+log")
+    assert "log" in outcome.counts["operators"]
+    c = coefficients(accepted(laws)[0])
+    constants = {k: v["value"] for k, v in dataset.metadata["constants"].items()}
+    a, b, cc, d = (constants[k] for k in "abcd")
+    # c*x - d*log(x) + b*y - a*log(y), up to scale.
+    expected = {"x": cc, "log(x)": -d, "y": b, "log(y)": -a}
+    assert set(c) == set(expected)
     for term, value in expected.items():
-        assert found[term] == pytest.approx(value, rel=1e-6), term
-    # Each coefficient's unit makes its term match the law's unit (the reference term's).
-    law_unit = parse_unit(energy["unit"]).dimension
-    units = dict(zip(sympy.symbols(dataset.columns), dataset.dimensions))
-    for name, parameter in energy["parameters"].items():
-        term_unit = _dimension_of(template.coeff(sympy.Symbol(name)), units)
-        assert parse_unit(parameter["unit"]).dimension == law_unit / term_unit, name
-    assert energy["unit"] == "rad**2/s**2"  # the unit of the reference term w1**2
-    assert energy["parameters"]["c0"]["unit"] in ("rad**2/s**2", "1")
+        assert c[term] / c["log(y)"] == pytest.approx(value / -a, rel=1e-6)
 
 
-def _dimension_of(term, units):
-    """The dimension of a product of powers of columns and dimensionless trig functions."""
-    result = None
-    for factor, power in term.as_powers_dict().items():
-        if isinstance(factor, (sympy.sin, sympy.cos)):
-            continue
-        part = units[factor] ** int(power)
-        result = part if result is None else result * part
-    return result if result is not None else ANGLE / ANGLE
+def test_without_log_predator_prey_has_no_law():
+    dataset = load_dataset("predator-prey", n_trajectories=16)
+    outcome, laws = run(dataset)
+    assert "log" not in outcome.counts["operators"] and not accepted(laws)
 
 
-def test_sparse_laws_stay_within_tolerance(double_pendulum):
-    _, result = double_pendulum
-    assert result.counts["search_limit"] == pytest.approx(
-        SEARCH_TOLERANCE * max(result.counts["dense_best_ratio"], LIMIT_FLOOR))
-    ratios = [c["conservation"]["true"] for c in result.accepted]
-    precision = result.config["sparsity_tolerance"] * max(min(ratios), LIMIT_FLOOR)
-    assert all(ratio <= min(precision, result.counts["search_limit"]) for ratio in ratios)
-    assert result.library["counts"]["kept"] == result.counts["library_terms"]
-    assert list(result.library["size_after"].values())[-1] == result.counts["library_terms"]
-    assert set(result.timings) >= {"library_s", "forms_s", "dense_s", "sparse_s", "rank_s"}
+def test_operators_reach_the_library():
+    dataset = load_dataset("predator-prey", n_trajectories=4)
+    texts = lambda ops: {str(build_library(dataset.columns, dataset.dimensions, 3, 1,
+                                           operators=resolve_operators(ops)).sympy_term(i))
+                         for i in range(len(build_library(dataset.columns, dataset.dimensions, 3, 1,
+                                                          operators=resolve_operators(ops))))}
+    assert "log(x)" in texts("+log") and "log(x)" not in texts("default")
+    assert "x/y" in texts("default") and not any("/" in t for t in texts("+,-,*,square"))
+    kepler = load_dataset("two-body", n_trajectories=4)
+    lifted = build_library(kepler.columns, kepler.dimensions, 3, 1, operators=resolve_operators("+rsqrt"))
+    assert lifted.counts["lifted_factors"] == 2  # rsqrt of x**2 + y**2 and of px**2 + py**2
+    assert "1/sqrt(x**2 + y**2)" in {str(lifted.sympy_term(i)) for i in range(len(lifted))}
 
 
-def test_noisy_double_pendulum_energy_is_the_only_law():
-    dataset = load_dataset("double-pendulum", noise=0.01, relative_noise=True)
-    result = find_multiterm_laws(dataset)
-    assert len(result.accepted) == 1
-    energy = result.accepted[0]
-    assert sorted(energy["terms"]) == sorted(
-        ["w1**2", "w2**2", "w1*w2*cos(q1 - q2)", "cos(q1)", "cos(q2)"])
-    assert energy["conservation"]["test"] * 100 <= energy["conservation"]["random"]
+def test_pruning_removes_poles_duplicates_and_dependent_terms():
+    dataset = load_dataset("pendulum", n_trajectories=8)
+    library = build_library(dataset.columns, dataset.dimensions, 3, 2, operators=resolve_operators("default"))
+    states = np.concatenate([t.x for t in dataset.train])
+    pruned, (values,) = prune_library(library, [states])
+    assert pruned.removed["equal_on_data"] > 0 and pruned.removed["linearly_dependent"] > 0
+    texts = [pruned.text(i) for i in range(len(pruned))]
+    assert "sin(q)**2" in texts and "cos(q)**2" not in texts  # equal up to a*t + b
+    np.testing.assert_allclose(values, term_values(pruned, states))
+    centred = values - values.mean(axis=0)
+    r = np.linalg.qr(centred / np.linalg.norm(centred, axis=0), mode="r")
+    assert np.all(np.abs(np.diag(r)) > 1e-6)  # each term has a part outside the simpler ones' span
+    assert pruned.sizes == sorted(pruned.sizes)
 
 
-def test_e_and_e_squared_are_one_law():
-    dataset = load_dataset("spring")
-    train, _, _ = prepare_data(dataset, DiscoveryConfig())
-    candidates = [{"expression": "p**2 + q**2", "independent": False},
-                  {"expression": "(p**2 + q**2)**2", "independent": False}]
-    assert mark_independent(candidates, dataset.columns, train) == [0]
-    # In the search itself: the Kepler data give L and L**2, one independent law.
-    result = find_multiterm_laws(load_dataset("two-body", n_trajectories=20))
-    independent = result.independent
-    assert len(independent) == 1
-    assert len(result.accepted) >= 2
+def test_small_data_shrink_the_library_instead_of_failing():
+    dataset = load_dataset("two-body", n_trajectories=4, n_points=20)
+    outcome, _ = run(dataset)
+    counts = outcome.counts
+    assert counts["removed_too_many"] > 0 and "shrunk" in outcome.reason
+    assert 2 * counts["library_terms"] <= counts["constraints"]
+    assert outcome.candidates  # it still ran
+    six = load_dataset("three-oscillators", n_trajectories=4, n_points=20)
+    outcome, _ = run(six)
+    assert "shrunk" in outcome.reason and 2 * outcome.counts["library_terms"] <= outcome.counts["constraints"]
 
 
-@pytest.mark.parametrize("name", BUILT_IN)
-def test_true_laws_pass_and_random_combinations_do_not(name):
-    dataset = load_dataset(name, n_trajectories=20)
-    rng = np.random.default_rng(1)
-    for law in dataset.true_laws:
-        assert check_law(dataset, law)["accepted"], law
-        terms = sympy.Add.make_args(sympy.expand(sympy.sympify(law)))
-        scrambled = sum(rng.uniform(0.5, 2.0) * rng.choice([-1, 1]) * t for t in terms)
-        if len(terms) > 1:
-            assert not check_law(dataset, str(scrambled))["accepted"], scrambled
+def test_data_too_small_for_any_library_is_one_line_error():
+    dataset = load_dataset("spring", n_trajectories=2, n_points=6)
+    with pytest.raises(ConslawError) as error:
+        run(dataset)
+    assert "\n" not in str(error.value)
 
 
-def test_bad_input_is_a_clear_error():
-    dataset = load_dataset("spring", n_trajectories=4)
-    with pytest.raises(UsageError, match="term-depth"):
-        find_multiterm_laws(dataset, term_depth=0)
-    with pytest.raises(UsageError, match="max-factors"):
-        find_multiterm_laws(dataset, max_factors=0)
-    t = np.linspace(0, 1, 30)
-    one_column = TrajectoryDataset(
-        "line", ("x",), (parse_unit("m").dimension,),
-        [Trajectory(t, (t + i)[:, None]) for i in range(3)], [Trajectory(t, (t + 5)[:, None])])
-    with pytest.raises(ConslawError, match="at least 2 state columns"):
-        find_multiterm_laws(one_column)
+def test_max_seconds_returns_partial():
+    dataset = load_dataset("two-body", n_trajectories=16)
+    outcome, _ = run(dataset, max_seconds=1e-3, vocabulary="auto")
+    assert outcome.partial and "time budget" in outcome.reason
+    assert outcome.counts["vocabularies"] == 1
 
 
-def test_same_law_from_both_searches_is_shown_once():
-    dataset = load_dataset("pendulum", n_trajectories=10)
-    terms = find_multiterm_laws(dataset)
-    assert len(terms.accepted) == 1 and terms.accepted[0]["size"] == 7
-    formula = {**terms.accepted[0], "expression": "p**2 - 3.0*cos(q)", "origin": "formula",
-               "rank": 1}
-    spurious = {**formula, "expression": "p*q", "accepted": False, "size": 3}
-    merged, laws = merge_candidate_lists([[formula, spurious], terms.candidates], dataset,
-                                         window=25)
-    assert [c["origin"] for c in merged] == ["formula", "formula"]
-    assert merged[0]["variants"] == 1 and not merged[1]["accepted"]
-    assert laws == [1] and [c["rank"] for c in merged] == [1, 2]
+def test_check_law_accepts_the_true_law_and_rejects_a_wrong_coefficient():
+    dataset = load_dataset("spring", m=0.5, k=3.0, n_trajectories=16)
+    good = check_law(dataset, "p**2 + 1.5*q**2")
+    assert good.accepted and good.evidence.ratio_control > 0.1
+    assert good.terms == ("p**2", "q**2") or set(good.terms) == {"p**2", "q**2"}
+    bad = check_law(dataset, "p**2 + q**2")  # k*m is 1.5
+    assert not bad.accepted and bad.evidence.ratio > 1e-2
+    near = check_law(dataset, "p**2 + 1.3*q**2")  # approximately conserved: 100 times is a loose bar
+    assert near.evidence.ratio > 1e6 * good.evidence.ratio
+    with pytest.raises(ConslawError):
+        check_law(dataset, "3")
+
+
+def test_magnitude_keeps_conserved_directions_and_flips_alternating_ones():
+    rng = np.random.default_rng(0)
+    B = np.eye(3) * np.array([1.0, 4.0, 9.0])
+    A = np.diag([0.0, -2.0, 1.0])
+    flipped = magnitude(A, B)
+    np.testing.assert_allclose(flipped, np.diag([0.0, 2.0, 1.0]), atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(magnitude(rng.normal(size=(3, 3)) + np.eye(3), B)) >= -1e-12)
+
+
+def test_dimensionless_law_unit():
+    dataset = load_dataset("predator-prey", n_trajectories=8)
+    _, laws = run(dataset, operators="+log")
+    assert accepted(laws)[0].unit == DIMENSIONLESS

@@ -1,4 +1,5 @@
-"""The opt-in vocabulary: rational powers, sqrt, exp, log and abs under the same unit rules."""
+"""The vocabulary: rational powers, sqrt, exp, log and abs under the same unit rules, and the
+multi-term search's auto vocabulary that widens to them."""
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from conslaw.dsl import (
 from conslaw.dsl.grammar import GradientEvaluator
 from conslaw.dsl.operators import OPERATORS
 from conslaw.errors import UsageError
-from conslaw.terms import find_multiterm_laws
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.ranking import rank_laws
+from conslaw.law import StateColumns
+from conslaw.terms import TermsConfig, search_terms
+from conslaw.terms.vocabulary import WIDENING, target_laws, vocabularies
 
 METRE = parse_unit("m").dimension
 
@@ -52,19 +57,61 @@ def test_extended_enumeration_is_unit_valid_and_gradients_are_exact():
         np.testing.assert_allclose(np.broadcast_to(gradient, (20, 2)), reference, rtol=1e-6, atol=1e-9)
 
 
-def test_kepler_energy_is_reachable_with_rational_powers():
-    dataset = load_dataset("two-body")
-    result = find_multiterm_laws(dataset, term_depth=6, max_factors=1,
-                                 operators=("+", "*", "square", "rsqrt"))
-    top = result.accepted[0]
-    x, y, px, py = sympy.symbols("x y px py")
-    energy = sympy.expand(sympy.sympify(top["expression"]))
+def search(dataset, vocabulary, operators=PAPER_OPERATORS, max_seconds=None):
+    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    outcome = search_terms(dataset, data, StateColumns.from_dataset(dataset),
+                           TermsConfig(vocabulary=vocabulary), operators=operators, threshold=100.0,
+                           keep=5, seed=0, max_seconds=max_seconds)
+    return outcome, [law for law in rank_laws(outcome.candidates, data, 100.0, 0) if law.accepted]
+
+
+def test_vocabularies_widen_cumulatively_and_only_when_auto():
+    assert vocabularies("default", "default") == [PAPER_OPERATORS]
+    steps = vocabularies("default", "auto")
+    assert steps[0] == PAPER_OPERATORS and len(steps) == 1 + len(WIDENING)
+    for before, after, step in zip(steps, steps[1:], WIDENING):
+        assert after == before + step
+    assert len(vocabularies(PAPER_OPERATORS + ("log", "exp"), "auto")) == len(WIDENING)
+    assert target_laws(2) == 1 and target_laws(4) == 3
+
+
+@pytest.fixture(scope="module")
+def two_body_auto():
+    dataset = load_dataset("two-body", n_trajectories=24)
+    return dataset, *search(dataset, "auto")
+
+
+def test_auto_vocabulary_finds_the_kepler_energy(two_body_auto):
+    dataset, outcome, laws = two_body_auto
+    x, y, px, py = sympy.symbols("x y px py", real=True)
     r_inv = 1 / sympy.sqrt(x**2 + y**2)
     k = float(dataset.metadata["constants"]["k"]["value"])
     m = float(dataset.metadata["constants"]["m"]["value"])
+    found = [dict(reversed(term.as_coeff_Mul()) for term in sympy.Add.make_args(sympy.expand(law.sympy("si"))))
+             for law in laws]
+    energies = [terms for terms in found if set(terms) == {r_inv, px**2, py**2}]
+    assert energies, [law.text() for law in laws]
+    terms = energies[0]
     # (px**2 + py**2)/(2m) - k/r, up to scale: the ratio of the coefficients is -2 m k.
-    assert float(energy.coeff(r_inv) / energy.coeff(px**2)) == pytest.approx(-2 * m * k, rel=1e-3)
-    assert top["independent"]
+    assert float(terms[r_inv] / terms[px**2]) == pytest.approx(-2 * m * k, rel=1e-6)
+    assert float(terms[py**2] / terms[px**2]) == pytest.approx(1.0, rel=1e-6)
+    # 2 laws of a possible 3: every step is tried; log and exp add nothing to dimensionful columns
+    assert outcome.counts["vocabularies_tried"] == 1 + len(WIDENING)
+    assert outcome.counts["vocabularies"] == len(WIDENING)
+    assert "rsqrt" in outcome.counts["passes"][-1]["operators"]
+
+
+def test_default_vocabulary_stays_with_the_operators(two_body_auto):
+    dataset, _, _ = two_body_auto
+    outcome, laws = search(dataset, "default")
+    assert outcome.counts["vocabularies"] == 1
+    assert laws and not any("sqrt" in str(law.expression) for law in laws)
+
+
+def test_auto_stops_widening_once_the_data_hold_no_more_laws():
+    dataset = load_dataset("spring", n_trajectories=16)
+    outcome, laws = search(dataset, "auto")
+    assert outcome.counts["vocabularies"] == 1 and outcome.counts["exact_independent"] == 1
 
 
 def test_operator_specification_replaces_or_adds():

@@ -9,12 +9,11 @@ from typing import Any
 from conslaw.tailoring.protocol import DEFAULT_INNER_LRS, TailoringConfig
 
 _LAZY = {
-    "rollout": "integrate", "SOLVERS": "integrate", "LOSS_FORMS": "loss", "NoetherLoss": "loss",
-    "HNN": "models", "MLP": "models", "TrainingConfig": "models", "pretrained_model": "models",
-    "train_derivative_model": "models", "Candidate": "pipeline", "CandidateResult": "pipeline",
-    "TailoringResults": "pipeline", "run_tailoring": "pipeline", "paired_comparison": "stats",
-    "summarize": "stats", "MetaResult": "tailor", "TailoredField": "tailor", "meta_tailor": "tailor",
-    "model_params": "tailor", "tailored_predict": "tailor", "law_to_torch": "laws",
+    "TailoringCandidate": "results", "TailoringResults": "results", "run_tailoring": "pipeline",
+    "NoetherLoss": "loss", "combined_weights": "loss", "rollout": "integrate", "rollout_rmse": "integrate",
+    "MLP": "models", "HNN": "models", "train_ensemble": "models", "pretrained_params": "models",
+    "Block": "tailor", "Ensemble": "tailor", "meta_tailor": "tailor", "tailored_predict": "tailor",
+    "paired_comparison": "stats", "summarize": "stats",
 }
 
 

@@ -1,7 +1,10 @@
-"""Fixed-step integrators behind one entry point, ``rollout(field, x0, t, method="rk4")``."""
+"""Fixed-step integrators behind one entry point, ``rollout(field, x0, t, method="rk4")``: the one
+RK4 (and Euler, midpoint) of conslaw's tailoring."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
+
+import numpy as np
 
 import torch
 
@@ -34,8 +37,8 @@ SOLVERS: dict[str, Callable[[Field, torch.Tensor, torch.Tensor], torch.Tensor]] 
 
 
 def rollout(field: Field, x0: torch.Tensor, t: torch.Tensor, method: str = "rk4") -> torch.Tensor:
-    """Integrate ``dx/dt = field(x)`` from ``x0`` ``(B, d)`` over the grid ``t`` ``(T,)``, one step
-    per grid interval. Returns ``(B, T, d)`` with ``[:, 0] = x0``."""
+    """Integrate ``dx/dt = field(x)`` from ``x0`` ``(..., d)`` over the grid ``t`` ``(T,)``, one step
+    per grid interval. Returns ``(..., T, d)`` with ``[..., 0, :] = x0``."""
     if method not in SOLVERS:
         raise ConslawError(f"unknown integrator {method!r}; choose one of {', '.join(sorted(SOLVERS))}")
     step = SOLVERS[method]
@@ -43,4 +46,21 @@ def rollout(field: Field, x0: torch.Tensor, t: torch.Tensor, method: str = "rk4"
     states = [x0]
     for h in torch.diff(t):
         states.append(step(field, states[-1], h))
-    return torch.stack(states, dim=1)
+    return torch.stack(states, dim=-2)
+
+
+def rollout_rmse(field: Field, groups: Sequence, method: str = "rk4") -> np.ndarray:
+    """Each member's rollout RMSE, pooled over its trajectories, times and coordinates.
+
+    ``groups`` hold ``t`` ``(T,)`` and ``truth`` ``(M, B, T, d)`` (``conslaw.tailoring.splits.Group``);
+    every trajectory is integrated from its first state over its own grid by ``field`` on
+    ``(M, B, d)``. Returns ``(M,)``, inf where a rollout is not finite.
+    """
+    squared, count = 0.0, 0
+    with torch.no_grad():
+        for group in groups:
+            predicted = rollout(field, group.truth[:, :, 0], group.t, method)
+            squared = squared + ((predicted - group.truth) ** 2).flatten(1).sum(1).double().numpy()
+            count += group.truth[0].numel()
+    rmse = np.sqrt(np.asarray(squared) / count)
+    return np.where(np.isfinite(rmse), rmse, np.inf)

@@ -1,92 +1,87 @@
-"""The Noether loss: how much a model's prediction breaks a conserved quantity g.
+"""The Noether loss: how much a derivative model's prediction breaks one or more conserved quantities.
 
-For a derivative model ``f(x) = dx/dt`` (the HNN baseline) three forms are offered:
+For a model ``f(x) = dx/dt`` and laws ``g_1..g_k`` (SymPy expressions over the state columns,
+compiled by ``conslaw.dsl.expressions.torch_function``), the loss per state is
+``sum_j w_j * D_j(x, f)**2`` with ``D_j`` one of:
 
-- ``forward``  : ``|g(x) - g(x + f(x) dt)|^2``, the paper's one-sided finite difference. Biased:
-  an explicit Euler step of the TRUE field changes g by O(dt^2) (for the spring it raises the
-  energy by a factor ``1 + 4 dt^2``), so the loss pushes the model toward dissipation.
-- ``central``  : ``|g(x - f dt/2) - g(x + f dt/2)|^2``, zero for the true field up to O(dt^3),
-  exactly zero for a quadratic g (the default; see docs/protocol.md for the measurement).
-- ``analytic`` : ``(dt * grad g(x) . f(x))^2``, the dt -> 0 limit of both, via autograd.
+- ``forward``  : ``g(x + f dt) - g(x)``, the paper's one-sided difference. Biased: an Euler step of
+  the TRUE field changes g by O(dt^2), so the loss pushes the model toward dissipation.
+- ``central``  : ``g(x + f dt/2) - g(x - f dt/2)``, zero for the true field up to O(dt^3) and
+  exactly zero for a quadratic g (the default; see docs/protocol.md).
+- ``analytic`` : ``dt * grad g(x) . f(x)``, the dt -> 0 limit of both (a Jacobian-vector product).
 
-For a step model ``x_{t+1} = f(x_t)`` :meth:`NoetherLoss.sequence` gives the paper's equation 2:
-``reference="x0"`` is 2(a) (every prediction against the ground-truth input), ``"previous"`` is 2(b).
+One law has weight 1; "all laws at once" gives each law the weight ``1 / spread**2`` so that every
+law counts on the same scale (``combined_weights``).
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
+import numpy as np
+import sympy
 import torch
 
+from conslaw.dsl.expressions import ExpressionLike, numpy_function, torch_function
 from conslaw.errors import ConslawError
-from conslaw.tailoring.laws import LawLike, law_to_torch
-
-LOSS_FORMS = ("forward", "central", "analytic")
-SEQUENCE_REFERENCES = ("x0", "previous")
+from conslaw.tailoring.protocol import LOSS_FORMS
 
 
-def _squared(difference: torch.Tensor, state_rank: int) -> torch.Tensor:
-    """|difference|^2, summing a trailing embedding axis when g is vector-valued."""
-    squared = difference**2
-    return squared.sum(-1) if squared.dim() > state_rank - 1 else squared
+LawLike = Union[ExpressionLike, Callable[[torch.Tensor], torch.Tensor]]
 
 
-class NoetherLoss(torch.nn.Module):
-    """A conservation law turned into a loss on a model's predictions.
+def _compiled(law: LawLike, columns: Optional[Sequence[str]]) -> Callable[[torch.Tensor], torch.Tensor]:
+    if callable(law) and not isinstance(law, sympy.Basic):
+        return law  # already a torch function of the states (e.g. an exported law)
+    if columns is None:
+        raise ConslawError(f"law {law!r} needs the state columns to compile")
+    return torch_function(law, columns)
 
-    ``law`` is a SymPy expression, a string in ``columns``, a result.json candidate dict (key
-    ``"expression"``) or a callable ``g(x: (..., d)) -> (...)`` (or ``(..., k)``).
-    ``forward(x, dxdt)`` returns the mean loss over the batch, :meth:`pointwise` the per-state loss.
-    """
 
-    def __init__(
-        self,
-        law: LawLike,
-        form: str = "central",
-        dt: float = 0.1,
-        columns: Optional[Sequence[str]] = None,
-    ) -> None:
-        super().__init__()
+class NoetherLoss:
+    """The per-state loss ``pointwise(x, dxdt)`` of the laws' change along the model's step, and
+    its batch mean ``loss(x, dxdt)``. ``laws``: one law or a sequence of them, each a SymPy
+    expression, a text in ``columns``, or a torch function of the states ``(..., d) -> (...)``."""
+
+    def __init__(self, laws: Union[LawLike, Sequence[LawLike]], columns: Optional[Sequence[str]] = None, *,
+                 form: str = "central", dt: float = 0.1, weights: Optional[Sequence[float]] = None) -> None:
         if form not in LOSS_FORMS:
             raise ConslawError(f"unknown Noether loss form {form!r}; choose one of {', '.join(LOSS_FORMS)}")
         if not dt > 0:
-            raise ConslawError(f"the Noether loss time step dt must be positive, got {dt!r}")
-        self.law: Callable[[torch.Tensor], torch.Tensor] = law_to_torch(law, columns)
-        self.form = form
-        self.dt = float(dt)
+            raise ConslawError(f"the Noether loss time step must be positive, got {dt!r}")
+        laws = list(laws) if isinstance(laws, (list, tuple)) else [laws]
+        if not laws:
+            raise ConslawError("a Noether loss needs at least one law")
+        self.functions = [_compiled(law, columns) for law in laws]
+        self.form, self.dt = form, float(dt)
+        self.weights = tuple(float(w) for w in (weights if weights is not None else [1.0] * len(laws)))
+        if len(self.weights) != len(self.functions):
+            raise ConslawError(f"{len(self.weights)} weights for {len(self.functions)} laws")
+
+    def values(self, x: torch.Tensor) -> torch.Tensor:
+        """Every law at ``x`` ``(..., d)``: ``(..., k)``."""
+        return torch.stack([g(x) for g in self.functions], dim=-1)
 
     def pointwise(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
         """Loss per state: ``x`` and the model's ``dxdt`` are ``(..., d)``, the result ``(...)``."""
-        g, dt = self.law, self.dt
         if self.form == "forward":
-            return _squared(g(x) - g(x + dxdt * dt), x.dim())
-        if self.form == "central":
-            return _squared(g(x - dxdt * (dt / 2)) - g(x + dxdt * (dt / 2)), x.dim())
-        _, directional = torch.func.jvp(g, (x,), (dxdt,))  # grad g(x) . f(x), also for vector g
-        return _squared(dt * directional, x.dim())
+            change = self.values(x + dxdt * self.dt) - self.values(x)
+        elif self.form == "central":
+            change = self.values(x + dxdt * (self.dt / 2)) - self.values(x - dxdt * (self.dt / 2))
+        else:
+            change = self.dt * torch.func.jvp(self.values, (x,), (dxdt,))[1]
+        weights = torch.tensor(self.weights, dtype=x.dtype)
+        return (change ** 2 * weights).sum(-1)
 
-    def forward(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
-        """Mean loss over all states of the batch."""
+    def __call__(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
+        """The mean loss over every state of the batch."""
         return self.pointwise(x, dxdt).mean()
 
-    def sequence(self, x0: torch.Tensor, predictions: torch.Tensor, reference: str = "x0") -> torch.Tensor:
-        """Equation 2 for a step model: ``x0`` ``(..., d)``, ``predictions`` ``(..., T, d)``.
 
-        ``reference="x0"`` sums ``|g(x0) - g(x_t)|^2`` over t (2a); ``"previous"`` sums
-        ``|g(x_{t-1}) - g(x_t)|^2`` with ``x_{-1} = x0`` (2b). Returns ``(...)``.
-        """
-        if reference not in SEQUENCE_REFERENCES:
-            raise ConslawError(
-                f"unknown sequence reference {reference!r}; choose one of {', '.join(SEQUENCE_REFERENCES)}"
-            )
-        values = self.law(predictions)  # (..., T) or (..., T, k)
-        start = self.law(x0.unsqueeze(-2))  # (..., 1) or (..., 1, k)
-        time_axis = predictions.dim() - 2
-        if reference == "x0":
-            before = start.expand_as(values)
-        else:
-            before = torch.cat([start, values.narrow(time_axis, 0, values.shape[time_axis] - 1)], dim=time_axis)
-        return _squared(values - before, predictions.dim()).sum(-1)
-
-    def extra_repr(self) -> str:
-        return f"law={self.law!r}, form={self.form!r}, dt={self.dt:g}"
+def combined_weights(laws: Sequence[ExpressionLike], columns: Sequence[str], states: np.ndarray) -> list[float]:
+    """``1 / spread**2`` of each law over ``states`` (its standard deviation on the training
+    states), so that each law of a combined loss counts on the same scale."""
+    weights = []
+    for law in laws:
+        spread = float(np.nanstd(numpy_function(law, columns)(states)))
+        weights.append(1.0 / spread ** 2 if np.isfinite(spread) and spread > 0 else 0.0)
+    return weights

@@ -1,35 +1,37 @@
-"""The HNN baselines (Greydanus et al. 2019): a derivative MLP and a Hamiltonian neural network.
+"""The learned dynamics models and their training: the MLP to tailor and the HNN baseline.
 
 Both follow ``greydanus/hamiltonian-nn`` (``nn_models.py``, ``experiment-*/train.py``): two tanh
-hidden layers of 200 units, orthogonal weight init, a bias-free output layer, Adam lr 1e-3 with
-weight decay 1e-4, full-batch training on dx/dt in float32 for ``total_steps + 1 = 2001`` steps
-(HNN loops ``range(total_steps + 1)``). Trained models are cached by content so they train once.
+hidden layers (200 units), orthogonal weight init, a bias-free output layer, full-batch Adam on the
+dx/dt mean squared error for ``total_steps + 1 = 2001`` steps. The models of every seed train
+together as one vectorized ensemble (``torch.func.stack_module_state`` + ``vmap`` +
+``functional_call``; Adam is elementwise, so this is exactly one Adam per model), and trained
+weights are cached on disk with ``joblib.Memory``.
 """
 from __future__ import annotations
 
-import hashlib
-import threading
-from dataclasses import dataclass
+import copy
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
+import joblib
 import numpy as np
 import torch
+from torch.func import functional_call, stack_module_state, vmap
 
 from conslaw.errors import ConslawError
 
-_INIT_LOCK = threading.Lock()  # seeding + init touches torch's global RNG
+Params = dict[str, torch.Tensor]
+MODEL_KINDS = ("mlp", "hnn")
 
 
 class MLP(torch.nn.Module):
-    """``n_in -> hidden -> ... -> n_out`` with tanh, orthogonal init and a bias-free output layer."""
+    """``n_in -> hidden -> hidden -> n_out`` with tanh, orthogonal init and a bias-free output layer."""
 
     def __init__(self, n_in: int, hidden: int = 200, n_out: Optional[int] = None, depth: int = 2) -> None:
         super().__init__()
         widths = [n_in] + [hidden] * depth + [n_in if n_out is None else n_out]
         self.linears = torch.nn.ModuleList(
-            torch.nn.Linear(a, b, bias=i < depth) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))
-        )
+            torch.nn.Linear(a, b, bias=i < depth) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
         for layer in self.linears:
             torch.nn.init.orthogonal_(layer.weight)
 
@@ -42,8 +44,8 @@ class MLP(torch.nn.Module):
 class HNN(torch.nn.Module):
     """A Hamiltonian network: an MLP gives a scalar H(q, p); the field is (dH/dp, -dH/dq).
 
-    States are ``(q_1..q_k, p_1..p_k)``. HNN's repository outputs two scalars and keeps the
-    solenoidal one for this field; a single scalar output is the same model class.
+    States are ``(q_1..q_k, p_1..p_k)``. The gradient is taken with ``torch.func.grad``, so the
+    model composes with ``vmap`` and ``functional_call`` like the MLP.
     """
 
     def __init__(self, n_in: int, hidden: int = 200) -> None:
@@ -53,80 +55,56 @@ class HNN(torch.nn.Module):
         self.hamiltonian = MLP(n_in, hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        training_graph = torch.is_grad_enabled()  # keep the graph when the caller differentiates
-        with torch.enable_grad():
-            state = x if x.requires_grad else x.detach().requires_grad_(True)
-            energy = self.hamiltonian(state).sum()
-            dh = torch.autograd.grad(energy, state, create_graph=training_graph)[0]
+        dh = torch.func.grad(lambda state: self.hamiltonian(state).sum())(x)
         half = x.shape[-1] // 2
         return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
-    """HNN's training recipe (``experiment-*/train.py``)."""
-
-    hidden: int = 200
-    steps: int = 2001
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-
-
-def build_model(kind: str, n_state: int, seed: int, hidden: int = 200) -> torch.nn.Module:
-    """A freshly initialised ``"mlp"`` or ``"hnn"`` with a seeded init (float32)."""
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+def build_model(kind: str, n_state: int, seed: int, hidden: int) -> torch.nn.Module:
+    """A freshly initialised float32 ``"mlp"`` or ``"hnn"``, its init seeded by ``seed``."""
+    if kind not in MODEL_KINDS:
+        raise ConslawError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if kind == "mlp":
-            return MLP(n_state, hidden)
-        if kind == "hnn":
-            return HNN(n_state, hidden)
-    raise ConslawError(f"unknown model kind {kind!r}; choose 'mlp' or 'hnn'")
+        return MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden)
 
 
-def train_derivative_model(
-    model: torch.nn.Module, x: np.ndarray, dxdt: np.ndarray, config: TrainingConfig = TrainingConfig()
-) -> torch.nn.Module:
-    """Full-batch Adam on the dx/dt mean squared error, in float32, as HNN's train.py."""
-    inputs = torch.as_tensor(x, dtype=torch.float32)
-    targets = torch.as_tensor(dxdt, dtype=torch.float32)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    for _ in range(config.steps):
+def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[int], hidden: int,
+                   steps: int, lr: float, weight_decay: float) -> dict[str, np.ndarray]:
+    """Train one model per seed on its own data, ``x``/``dxdt`` ``(S, N, d)``, as one vectorized
+    ensemble; returns the trained parameters stacked ``(S, ...)`` as float32 arrays."""
+    models = [build_model(kind, x.shape[-1], seed, hidden) for seed in seeds]
+    params, buffers = stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+    inputs, targets = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(dxdt, dtype=torch.float32)
+
+    def member_loss(p: Params, b: Params, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        return ((functional_call(base, (p, b), (xs,)) - ys) ** 2).mean()
+
+    losses = vmap(member_loss)
+    optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
+    for _ in range(steps):
         optimiser.zero_grad()
-        loss = ((model(inputs) - targets) ** 2).mean()
-        loss.backward()
+        losses(params, buffers, inputs, targets).sum().backward()  # the sum keeps members independent
         optimiser.step()
-    return model
+    return {name: value.detach().numpy().copy() for name, value in params.items()}
 
 
-def _fingerprint(kind: str, seed: int, x: np.ndarray, dxdt: np.ndarray, config: TrainingConfig) -> str:
-    digest = hashlib.sha1()
-    digest.update(f"{kind}|{seed}|{config}".encode())
-    for array in (x, dxdt):
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def pretrained_model(
-    kind: str,
-    x: np.ndarray,
-    dxdt: np.ndarray,
-    seed: int,
-    config: TrainingConfig = TrainingConfig(),
-    cache_dir: Union[str, Path, None] = None,
-) -> torch.nn.Module:
-    """A trained ``"mlp"``/``"hnn"``; loaded from ``cache_dir`` when the same data, seed and
-    recipe were trained before, else trained and saved there."""
-    model = build_model(kind, x.shape[1], seed, config.hidden)
-    path = None
-    if cache_dir is not None:
-        path = Path(cache_dir) / f"{kind}-{_fingerprint(kind, seed, x, dxdt, config)}.pt"
-        if path.exists():
-            model.load_state_dict(torch.load(path, weights_only=True))
-            return model
-    train_derivative_model(model, x, dxdt, config)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".tmp{threading.get_ident()}")
-        torch.save(model.state_dict(), temporary)
-        temporary.replace(path)
-    return model
+def pretrained_params(kind: str, x: Sequence[np.ndarray], dxdt: Sequence[np.ndarray], seeds: Sequence[int],
+                      *, hidden: int, steps: int, lr: float, weight_decay: float,
+                      cache_dir: Union[str, Path, None] = None, vectorize: bool = True) -> list[Params]:
+    """The trained parameters of one ``kind`` model per seed (seed k trained on ``x[k]``,
+    ``dxdt[k]``). Seeds whose data have the same shape train as one ensemble when ``vectorize``;
+    results are cached in ``cache_dir`` (``joblib.Memory``) by data, seed and recipe."""
+    train = joblib.Memory(str(cache_dir), verbose=0).cache(train_ensemble) if cache_dir else train_ensemble
+    recipe = dict(hidden=hidden, steps=steps, lr=lr, weight_decay=weight_decay)
+    batches = [[k] for k in range(len(seeds))]
+    if vectorize and len({a.shape for a in x}) == 1:
+        batches = [list(range(len(seeds)))]
+    out: list[Params] = [{} for _ in seeds]
+    for batch in batches:
+        stacked = train(kind, np.stack([x[k] for k in batch]).astype(np.float32),
+                        np.stack([dxdt[k] for k in batch]).astype(np.float32), [seeds[k] for k in batch], **recipe)
+        for position, k in enumerate(batch):
+            out[k] = {name: torch.as_tensor(value[position]) for name, value in stacked.items()}
+    return out

@@ -1,77 +1,38 @@
-"""Tailoring and meta-tailoring with torch.func.
+"""Tailoring and meta-tailoring of an ensemble of models, vectorized with ``torch.func``.
 
-Tailoring (Alet et al. 2020; Noether Networks eq. 3): for each query state x, take k inner SGD
-steps ``theta <- theta - lr * grad_theta L(x, f_theta(x))`` and predict with the adapted
-parameters. Every query gets its own parameters; a batch of queries is adapted in one call.
+Tailoring (Alet et al. 2020; Noether Networks eq. 3): for each query state x, take ``steps`` inner
+SGD steps ``theta <- theta - lr * grad_theta L(x, f_theta(x))`` and predict with the adapted
+parameters; every query has its own parameters. For the MLP with one step this has an exact closed
+form (``_rank1_predict``): the per-query loss depends on theta only through ``f_theta(x)``, so each
+weight gradient is the rank-one ``delta_i a_i^T`` and the adapted layer is
+``W' a' = W a' - lr delta_i (a_i . a')``; nothing per query is materialised. Other models, or more
+steps, use ``vmap`` over queries of ``grad`` through ``functional_call``.
 
-Two engines compute the same thing:
-
-- ``"vmap"``: ``vmap`` over queries of ``grad`` of the per-query loss through ``functional_call``;
-  any model, any number of inner steps.
-- ``"rank1"``: an exact closed form for :class:`~conslaw.tailoring.models.MLP` and one inner step.
-  The per-query loss depends on theta only through ``f_theta(x)`` at that one x, so each weight
-  gradient is the rank-one outer product ``delta_i a_i^T`` and the adapted layer acts as
-  ``W' a' = W a' - lr delta_i (a_i . a')``. No per-query weight copies are materialised, which
-  makes it ~10-50x faster; the tests check it against the vmap engine and a per-query loop.
-
-``"auto"`` picks ``rank1`` when it applies. Both engines are pure functions of a parameter dict,
-so ``torch.func.grad`` over them gives the second-order meta-gradient (MAML-style).
+An ``Ensemble`` is a list of ``Block``s: each block is one loss (or none) with ``m`` members, each
+member its own parameters and inner lr; a block is ``vmap``-ed over its members. States are laid
+out ``(members, batch, d)``. ``meta_tailor`` trains every member's parameters at once (second
+order, through ``torch.func.grad_and_value``), each member independently.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, grad_and_value, vmap
 
-from conslaw.errors import ConslawError
-from conslaw.tailoring.models import MLP
+from conslaw.tailoring.models import MLP, Params
 
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
-Params = dict[str, torch.Tensor]
-ENGINES = ("auto", "vmap", "rank1")
 
 
-def model_params(model: torch.nn.Module, dtype: torch.dtype = torch.float64) -> Params:
-    """A detached copy of the model's parameters (the functional state tailoring works on)."""
-    return {name: value.detach().to(dtype).clone() for name, value in model.named_parameters()}
-
-
-def _resolve_engine(model: torch.nn.Module, engine: str, steps: int) -> str:
-    if engine not in ENGINES:
-        raise ConslawError(f"unknown tailoring engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "auto":
-        return "rank1" if isinstance(model, MLP) and steps == 1 else "vmap"
-    if engine == "rank1" and not (isinstance(model, MLP) and steps == 1):
-        raise ConslawError("the rank1 tailoring engine needs the MLP baseline and one inner step")
-    return engine
-
-
-def _vmap_predict(
-    model: torch.nn.Module, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor, steps: int
-) -> torch.Tensor:
-    def query_loss(query_params: Params, query: torch.Tensor) -> torch.Tensor:
-        return loss(query, functional_call(model, query_params, (query,)))
-
-    def adapt_and_predict(shared: Params, query: torch.Tensor, query_lr: torch.Tensor) -> torch.Tensor:
-        adapted = shared
-        for _ in range(steps):
-            gradient = grad(query_loss)(adapted, query)
-            adapted = {name: adapted[name] - query_lr * gradient[name] for name in adapted}
-        return functional_call(model, adapted, (query,))
-
-    return vmap(adapt_and_predict, in_dims=(None, 0, 0))(params, x, lr)
-
-
-def _rank1_predict(
-    model: MLP, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor
-) -> torch.Tensor:
+def _rank1_predict(model: MLP, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
     depth = len(model.linears)
     weights = [params[f"linears.{i}.weight"] for i in range(depth)]
     biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
-    inputs = [x]  # input of every layer at the shared parameters
+    inputs = [x]  # every layer's input at the shared parameters
     for i in range(depth - 1):
         inputs.append(torch.tanh(F.linear(inputs[i], weights[i], biases[i])))
     output = F.linear(inputs[-1], weights[-1], biases[-1])
@@ -80,105 +41,159 @@ def _rank1_predict(
     for i in range(depth - 1, 0, -1):
         delta = (delta @ weights[i]) * (1 - inputs[i] ** 2)
         deltas.insert(0, delta)
-    step = lr.unsqueeze(-1)
     adapted = x
     for i in range(depth):
         overlap = (inputs[i] * adapted).sum(-1, keepdim=True) + (0.0 if biases[i] is None else 1.0)
-        pre = F.linear(adapted, weights[i], biases[i]) - step * deltas[i] * overlap
+        pre = F.linear(adapted, weights[i], biases[i]) - lr * deltas[i] * overlap
         adapted = torch.tanh(pre) if i < depth - 1 else pre
     return adapted
 
 
-def tailored_predict(
-    model: torch.nn.Module,
-    params: Params,
-    loss: Optional[PointLoss],
-    x: torch.Tensor,
-    lr: Union[float, torch.Tensor],
-    *,
-    steps: int = 1,
-    engine: str = "auto",
-) -> torch.Tensor:
-    """dx/dt at each row of ``x`` ``(N, d)`` after ``steps`` inner steps on that row's loss.
+def _vmap_predict(model: torch.nn.Module, params: Params, loss: PointLoss, x: torch.Tensor,
+                  lr: torch.Tensor, steps: int) -> torch.Tensor:
+    def query_loss(query_params: Params, query: torch.Tensor) -> torch.Tensor:
+        return loss(query, functional_call(model, query_params, (query,)))
 
-    ``lr`` is one inner learning rate or one per row ``(N,)``. ``lr == 0`` or ``loss=None`` is
-    the untailored model.
-    """
-    if loss is None or (not torch.is_tensor(lr) and lr == 0):
+    def adapt_and_predict(query: torch.Tensor) -> torch.Tensor:
+        adapted = params
+        for _ in range(steps):
+            gradient = grad(query_loss)(adapted, query)
+            adapted = {name: adapted[name] - lr * gradient[name] for name in adapted}
+        return functional_call(model, adapted, (query,))
+
+    return vmap(adapt_and_predict)(x)
+
+
+def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[PointLoss], x: torch.Tensor,
+                     lr: torch.Tensor, steps: int = 1) -> torch.Tensor:
+    """dx/dt at each row of ``x`` ``(N, d)`` after ``steps`` inner steps at inner lr ``lr`` (a
+    scalar tensor) on that row's loss; ``loss=None`` is the untailored model."""
+    if loss is None:
         return functional_call(model, params, (x,))
-    lr = torch.as_tensor(lr, dtype=x.dtype).expand(x.shape[0])
-    if _resolve_engine(model, engine, steps) == "rank1":
+    if isinstance(model, MLP) and steps == 1:
         return _rank1_predict(model, params, loss, x, lr)
     return _vmap_predict(model, params, loss, x, lr, steps)
 
 
 @dataclass
-class TailoredField:
-    """``x -> dx/dt`` of the tailored model, to hand to :func:`~conslaw.tailoring.integrate.rollout`."""
+class Block:
+    """Members sharing one loss: ``params`` stacked ``(m, ...)``, inner ``lrs`` ``(m,)``."""
+
+    loss: Optional[PointLoss]
+    params: Params
+    lrs: torch.Tensor
+
+    @property
+    def size(self) -> int:
+        return int(self.lrs.shape[0])
+
+
+def shared_block(loss: Optional[PointLoss], params: Params, lrs: Sequence[float], dtype: torch.dtype) -> Block:
+    """``len(lrs)`` members with the same ``params`` (expanded, not copied) and their own lr."""
+    lr_tensor = torch.as_tensor(list(lrs), dtype=dtype)
+    return Block(loss, {k: v.to(dtype).expand(len(lrs), *v.shape) for k, v in params.items()}, lr_tensor)
+
+
+@dataclass
+class Ensemble:
+    """Blocks of members; ``field(x)`` maps ``(members, batch, d)`` to each member's tailored dx/dt."""
 
     model: torch.nn.Module
-    params: Params
-    loss: Optional[PointLoss]
-    lr: Union[float, torch.Tensor]
+    blocks: list[Block]
     steps: int = 1
-    engine: str = "auto"
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return tailored_predict(self.model, self.params, self.loss, x, self.lr, steps=self.steps, engine=self.engine)
+    @property
+    def size(self) -> int:
+        return sum(block.size for block in self.blocks)
+
+    def split(self) -> list["Ensemble"]:
+        """One ensemble per member (the one-model-at-a-time path)."""
+        return [Ensemble(self.model, [Block(b.loss, {k: v[i:i + 1] for k, v in b.params.items()}, b.lrs[i:i + 1])],
+                         self.steps) for b in self.blocks for i in range(b.size)]
+
+    def field(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, start = [], 0
+        for block in self.blocks:
+            def member(p: Params, lr: torch.Tensor, xs: torch.Tensor, loss=block.loss) -> torch.Tensor:
+                return tailored_predict(self.model, p, loss, xs, lr, self.steps)
+
+            outputs.append(vmap(member)(block.params, block.lrs, x[start:start + block.size]))
+            start += block.size
+        return torch.cat(outputs)
 
 
 @dataclass
 class MetaResult:
-    """Meta-tailored parameters with the outer loss per epoch (before its step) and a divergence flag."""
+    """Meta-tailored ensemble, each member's last finite outer loss and divergence flag."""
 
-    params: Params
-    outer_losses: list[float] = field(default_factory=list)
-    diverged: bool = False
+    ensemble: Ensemble
+    outer_losses: np.ndarray
+    diverged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
-def meta_tailor(
-    model: torch.nn.Module,
-    params: Params,
-    loss: Optional[PointLoss],
-    x: torch.Tensor,
-    dxdt: torch.Tensor,
-    lr: float,
-    *,
-    epochs: int = 100,
-    outer_lr: float = 1e-4,
-    weight_decay: float = 1e-4,
-    steps: int = 1,
-    engine: str = "auto",
-    blowup: float = 1e3,
-) -> MetaResult:
-    """Train ``params`` so that the dx/dt MSE AFTER the inner step is low (second-order gradients
-    through ``torch.func.grad``). One epoch = one full-batch Adam step over all rows of ``x``.
+def _finite_members(gradients: list[Params], sizes: list[int]) -> torch.Tensor:
+    """``(members,)``: True where every gradient entry of that member is finite."""
+    return torch.cat([torch.stack([torch.isfinite(g.reshape(size, -1)).all(1) for g in gradient.values()]).all(0)
+                      for gradient, size in zip(gradients, sizes)])
 
-    With ``lr == 0`` (or ``loss=None``) this is plain fine-tuning: the control. A non-finite outer
-    loss or gradient, or an outer loss above ``blowup`` times the untailored model's MSE, stops
-    training with ``diverged=True``.
-    """
-    current = {name: value.detach().clone().requires_grad_(True) for name, value in params.items()}
-    optimiser = torch.optim.Adam(current.values(), lr=outer_lr, weight_decay=weight_decay)
 
-    def outer_loss(trial: Params) -> torch.Tensor:
-        predicted = tailored_predict(model, trial, loss, x, lr, steps=steps, engine=engine)
-        return ((predicted - dxdt) ** 2).mean()
-
-    result = MetaResult(params=current)
+def _step(optimiser: torch.optim.Optimizer, params: list[Params], gradients: list[Params],
+          alive: torch.Tensor, sizes: list[int]) -> None:
+    """One Adam step of the living members; the diverged ones keep their parameters."""
+    masks = torch.split(alive, sizes)
+    frozen = []
+    for p, gradient, mask in zip(params, gradients, masks):
+        for name, tensor in p.items():
+            shape = (-1,) + (1,) * (tensor.dim() - 1)
+            tensor.grad = torch.where(mask.view(shape), torch.nan_to_num(gradient[name]), 0.0)
+            frozen.append((tensor, mask, tensor.detach()[~mask].clone()))
+    optimiser.step()
     with torch.no_grad():
-        untailored = float(((functional_call(model, current, (x,)) - dxdt) ** 2).mean())
-    ceiling = blowup * max(untailored, torch.finfo(x.dtype).tiny)
-    for _ in range(epochs):
-        gradients, value = grad_and_value(outer_loss)(current)
-        value = float(value.detach())
-        result.outer_losses.append(value)
-        finite = all(torch.isfinite(g).all() for g in gradients.values())
-        if not (finite and value <= ceiling):  # also catches NaN
-            result.diverged = True
+        for tensor, mask, kept in frozen:
+            tensor[~mask] = kept
+
+
+def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epochs: int, outer_lr: float,
+                weight_decay: float, blowup: float,
+                progress: Optional[Callable[[int, int], None]] = None) -> MetaResult:
+    """Train every member so that its dx/dt MSE on ``x``/``dxdt`` ``(members, N, d)`` AFTER the
+    inner step is low: ``epochs`` full-batch Adam steps (one epoch = one step), second order.
+
+    A member whose outer loss or gradient is non-finite, or whose outer loss passes ``blowup``
+    times its untailored MSE, is frozen and marked diverged; the others go on unaffected.
+    """
+    blocks = [replace(b, params={k: v.detach().clone() for k, v in b.params.items()}) for b in ensemble.blocks]
+    params = [b.params for b in blocks]
+    for p in params:
+        for tensor in p.values():
+            tensor.requires_grad_(True)
+    flat = [t for p in params for t in p.values()]
+    optimiser = torch.optim.Adam(flat, lr=outer_lr, weight_decay=weight_decay)
+
+    def losses(trial: list[Params]) -> torch.Tensor:
+        trial_blocks = [replace(b, params=p) for b, p in zip(blocks, trial)]
+        predicted = Ensemble(ensemble.model, trial_blocks, ensemble.steps).field(x)
+        return ((predicted - dxdt) ** 2).mean(dim=(1, 2))
+
+    def total(trial: list[Params]) -> tuple[torch.Tensor, torch.Tensor]:
+        values = losses(trial)
+        return torch.nan_to_num(values, nan=0.0, posinf=0.0).sum(), values.detach()
+
+    with torch.no_grad():
+        untailored = Ensemble(ensemble.model, [replace(b, loss=None) for b in blocks]).field(x)
+        ceiling = blowup * ((untailored - dxdt) ** 2).mean(dim=(1, 2)).clamp_min(torch.finfo(x.dtype).tiny)
+    alive = torch.ones(ensemble.size, dtype=torch.bool)
+    last = np.full(ensemble.size, np.nan)
+    for epoch in range(epochs):
+        gradients, (_, values) = grad_and_value(total, has_aux=True)(params)
+        finite = torch.isfinite(values) & (values <= ceiling)
+        alive &= finite & _finite_members(gradients, [b.size for b in blocks])
+        last = np.where(alive.numpy(), values.numpy(), last)
+        if not alive.any():
             break
-        for name, tensor in current.items():
-            tensor.grad = gradients[name]
-        optimiser.step()
-    result.params = {name: value.detach() for name, value in current.items()}
-    return result
+        _step(optimiser, params, gradients, alive, [b.size for b in blocks])
+        if progress:
+            progress(epoch + 1, epochs)
+    diverged = (~alive).numpy()
+    return MetaResult(Ensemble(ensemble.model, [replace(b, params={k: v.detach() for k, v in p.items()})
+                                                for b, p in zip(blocks, params)], ensemble.steps), last, diverged)

@@ -1,44 +1,54 @@
 """The multi-term library: products of short, unit-valid DSL terms, evaluated and pruned.
 
-A **factor** is a parameter-free DSL formula of at most ``term_depth`` nodes (the roots of
-``enumerate_formulas(..., parameters=False)``, so ``cos(p)`` or ``q + p`` never enter), or the
-sine or cosine of an angle-valued one (``cos(q1 - q2)`` with ``term_depth=3``). A **term** is a
-product of up to ``max_factors`` factors; its unit is the product of the factors' units and its
-size the DSL node count of the product tree (factor sizes plus one ``*`` node per extra factor).
+A **factor** is a parameter-free DSL formula of at most ``term_depth`` nodes over the chosen
+operators (the roots of ``enumerate_formulas(..., parameters=False)``), plus two lifts that let
+a factor's argument be as long as ``term_depth`` itself:
+
+- the sine and cosine of every angle-valued root of two or more nodes (``cos(q1 - q2)``);
+- ``sqrt``, ``rsqrt`` and ``inv`` (those among the operators) of the sum of the squares of two
+  columns of one unit (``1/sqrt(x**2 + y**2)``, the Kepler potential).
+
+A **term** is a product of up to ``max_factors`` factors; its unit is the product of the factors'
+units and its size the DSL node count of the product tree (factor sizes plus one ``*`` node per
+extra factor). Factors that are not finite, out of range or constant on the data are dropped
+before any product is formed. Terms are ordered simple to complex (``build_library``).
 
 Pruning, in order (each step's removals are counted in ``TermLibrary.removed``):
 
-1. ``non_finite``: a term that is not finite at some training, test or random-control state.
-2. ``constant``: a term with no spread over those states (it cannot carry a law).
-3. ``equal_on_data``: a term equal to a simpler one up to ``a*t + b`` at those states
-   (``w1*w1`` and ``w1**2``, ``sin(q)**2`` and ``cos(q)**2``): the conservation ratio cannot
-   tell them apart.
-4. ``linearly_dependent``: a term in the span of simpler ones at those states
-   (``cos(q1)*cos(q2)`` once ``cos(q1 - q2)`` and ``sin(q1)*sin(q2)`` are in), found by an
-   unpivoted QR factorization of the centred, unit-norm term matrix with the terms ordered
-   from simple to complex: a diagonal entry of R below ``RANK_TOLERANCE`` is a dependent term.
+1. ``non_finite``: a term not finite at some training, held-out or control state (truth or null);
+2. ``out_of_range``: a term whose peak magnitude is beyond ``MAX_MAGNITUDE`` or below
+   ``MIN_MAGNITUDE`` (rounding, not the data, would decide its forms);
+3. ``constant``: a term with no spread over those states;
+4. ``equal_on_data``: equal to a simpler term up to ``a*t + b`` (``sin(q)**2``, ``cos(q)**2``);
+5. ``linearly_dependent``: in the span of simpler terms, by an unpivoted QR factorization of the
+   centred, unit-norm term matrix ordered simple to complex (a diagonal entry of R below
+   ``RANK_TOLERANCE``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from itertools import combinations_with_replacement
+from itertools import combinations, combinations_with_replacement
 from typing import Sequence
 
 import numpy as np
 import sympy
 from threadpoolctl import threadpool_limits
 
+from conslaw.discovery.function_forms import MAX_MAGNITUDE, MIN_MAGNITUDE
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.dsl.grammar import Evaluator, Node, NodeTable
+from conslaw.dsl.operators import OPERATORS
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension, dimension_product
-from conslaw.errors import ConslawError, UsageError
+from conslaw.errors import ConslawError
 
-TERM_OPERATORS = ("+", "-", "*", "sin", "cos", "square")
-PRUNING_STEPS = ("non_finite", "constant", "equal_on_data", "linearly_dependent")
+PRUNING_STEPS = ("non_finite", "out_of_range", "constant", "equal_on_data", "linearly_dependent")
 RANK_TOLERANCE = 1e-6
 DUPLICATE_DIGITS = 8
-GRADIENT_STEP = 1e-5
+NORM_OPERATORS = ("sqrt", "rsqrt", "inv")
+"""Operators applied to sums of squares of two same-unit columns when they are chosen."""
+PRUNING_STATES = 4096
+"""States (a fixed, evenly spaced subset) on which terms are compared for equality and rank."""
+CHUNK = 256
 
 
 @dataclass
@@ -59,152 +69,195 @@ class TermLibrary:
     def __len__(self) -> int:
         return len(self.terms)
 
-    @cached_property
-    def texts(self) -> list[str]:
-        """Each term as SymPy text (computed on first use: pruning needs no text)."""
-        return [str(self.sympy_term(i)) for i in range(len(self.terms))]
-
     def sympy_term(self, index: int) -> sympy.Expr:
         return sympy.Mul(*[self.table.to_sympy(self.factors[f]) for f in self.terms[index]])
 
+    def text(self, index: int) -> str:
+        return str(self.sympy_term(index))
+
     def subset(self, keep: Sequence[int], removed: dict[str, int] | None = None) -> "TermLibrary":
-        """The terms at positions ``keep``; ``removed`` adds pruning counts."""
-        keep = list(keep)
+        """The terms at positions ``keep`` (in that order); ``removed`` adds pruning counts."""
+        keep = [int(i) for i in keep]
         return TermLibrary(self.table, self.factors, [self.terms[i] for i in keep],
                            [self.units[i] for i in keep], [self.sizes[i] for i in keep],
-                           {**self.counts, "kept": len(keep)}, {**self.removed, **(removed or {})})
+                           dict(self.counts), {**self.removed, **(removed or {})})
 
     def summary(self) -> dict:
-        """Sizes: ``counts`` (factors, products, kept), ``removed`` per pruning step, and
-        ``size_after`` each step in order, starting from the products."""
-        size_after, size = {}, self.counts.get("products", len(self.terms))
-        for step, count in self.removed.items():
-            size -= count
-            size_after[step] = size
-        return {"factors": len(self.factors), "terms": len(self.terms),
-                "counts": dict(self.counts), "removed": dict(self.removed),
-                "size_after": size_after}
+        """Factors, products, what each pruning or sizing step removed, and the final size."""
+        return {**self.counts, **{f"removed_{k}": v for k, v in self.removed.items()},
+                "library_terms": len(self.terms)}
 
 
-def _trigonometric_lift(table: NodeTable, roots: list[int], operators: Sequence[str]) -> list[int]:
-    """sin/cos of every angle-valued root of two or more nodes (single columns are roots already)."""
+def _lift(table: NodeTable, roots: list[int], dimensions: Sequence[Dimension],
+          operators: Sequence[str]) -> list[int]:
+    """The lifted factors of the module docstring (new nodes of ``table``)."""
     lifted = []
     for root in roots:
         node = table[root]
-        if node.unit != ANGLE or node.size < 2:
+        if node.unit == ANGLE and node.size >= 2:
+            lifted += [table.add(Node(op, (root,), node.size + 1, DIMENSIONLESS, True, 0))
+                       for op in ("sin", "cos") if op in operators]
+    norms = [op for op in NORM_OPERATORS if op in operators]
+    if not norms:
+        return lifted
+    leaves = {table[r].column: r for r in roots if table[r].op == "input"}
+    for a, b in combinations(sorted(leaves), 2):
+        unit = dimensions[a]
+        if unit != dimensions[b]:
             continue
-        for op in ("sin", "cos"):
-            if op in operators:
-                lifted.append(table.add(Node(op, (root,), node.size + 1, DIMENSIONLESS, True, 0)))
+        squares = [table.add(Node("square", (leaves[c],), 2, unit ** 2, True, 0)) for c in (a, b)]
+        total = table.add(Node("+", tuple(squares), 5, unit ** 2, True, 0))
+        lifted += [table.add(Node(op, (total,), 6, OPERATORS[op].unit_rule(unit ** 2), True, 0))
+                   for op in norms]
     return lifted
 
 
+def _usable_factors(table: NodeTable, factors: list[int], states: Sequence[np.ndarray]) -> list[int]:
+    """The factors finite, within range and not constant at all ``states`` (a product of such
+    factors is finite; one of the others is not, or carries nothing)."""
+    usable = np.ones(len(factors), dtype=bool)
+    low, high = np.full(len(factors), np.inf), np.full(len(factors), -np.inf)
+    for part in states:
+        evaluator = Evaluator(table, np.asarray(part, dtype=float))
+        for i, factor in enumerate(factors):
+            values = np.broadcast_to(np.asarray(evaluator(factor), dtype=float), (len(part),))
+            peak = np.abs(values).max(initial=0.0)
+            usable[i] &= bool(np.isfinite(values).all() and MIN_MAGNITUDE <= peak <= MAX_MAGNITUDE)
+            low[i], high[i] = min(low[i], values.min(initial=np.inf)), max(high[i], values.max(initial=-np.inf))
+    return [f for f, ok, a, b in zip(factors, usable, low, high) if ok and b > a]
+
+
 def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_depth: int,
-                  max_factors: int, *, operators: Sequence[str] = TERM_OPERATORS,
-                  seed: int = 0) -> TermLibrary:
-    """All products of up to ``max_factors`` factors (unpruned), ordered simple to complex:
-    by size, then number of factors, then enumeration order of the factors."""
-    if isinstance(term_depth, bool) or not isinstance(term_depth, int) or term_depth < 1:
-        raise UsageError(f"--term-depth must be an integer >= 1, got {term_depth!r}")
-    if isinstance(max_factors, bool) or not isinstance(max_factors, int) or max_factors < 1:
-        raise UsageError(f"--max-factors must be an integer >= 1, got {max_factors!r}")
+                  max_factors: int, *, operators: Sequence[str], seed: int = 0,
+                  states: Sequence[np.ndarray] = ()) -> TermLibrary:
+    """All products of up to ``max_factors`` factors (unpruned), ordered simple to complex;
+    with ``states``, of the factors usable there only (``_usable_factors``).
+
+    The order is by size, a lifted factor counting as ``term_depth + 1`` nodes (its argument is
+    one unit-valid block, so that a library shrunk to its simplest terms keeps the lifts it was
+    widened for), then number of factors, then factor order."""
     if len(columns) < 2:
         raise ConslawError(
             f"multi-term search needs at least 2 state columns, got {len(columns)} ({', '.join(columns)}): "
             "a quantity conserved by a one-dimensional flow is a constant")
     space = enumerate_formulas(columns, dimensions, term_depth, operators=operators,
-                               parameters=False, seed=seed)
+                               parameters=False, seed=seed, max_formulas=None, max_memory_gb=None)
     table = space.table
-    factors = list(space.roots) + _trigonometric_lift(table, list(space.roots), operators)
-    factor_sizes = [table[f].size for f in factors]
+    lifted = _lift(table, list(space.roots), dimensions, space.operators)
+    candidates = list(space.roots) + lifted
+    factors = _usable_factors(table, candidates, states) if len(states) else candidates
+    sizes = [table[f].size for f in factors]
+    ranks = [min(size, term_depth + 1) if f in lifted else size for f, size in zip(factors, sizes)]
     records = []
     for count in range(1, max_factors + 1):
         for combination in combinations_with_replacement(range(len(factors)), count):
-            size = sum(factor_sizes[f] for f in combination) + count - 1
-            unit = dimension_product(table[factors[f]].unit for f in combination)
-            records.append((size, count, combination, unit))
-    records.sort(key=lambda r: r[:3])
-    library = TermLibrary(table, factors, [r[2] for r in records], [r[3] for r in records],
-                          [r[0] for r in records])
-    library.counts = {"factors": len(factors), "lifted_factors": len(factors) - len(space.roots),
-                      "products": len(records)}
+            records.append((sum(ranks[f] for f in combination) + count - 1, count, combination,
+                            sum(sizes[f] for f in combination) + count - 1))
+    records.sort()
+    units = [dimension_product(table[factors[f]].unit for f in r[2]) for r in records]
+    library = TermLibrary(table, factors, [r[2] for r in records], units, [r[3] for r in records])
+    library.counts = {"factors": len(factors), "lifted_factors": len(set(factors) & set(lifted)),
+                      "unusable_factors": len(candidates) - len(factors), "products": len(records)}
     return library
 
 
-def _factor_values(library: TermLibrary, states: np.ndarray) -> np.ndarray:
-    """Factor values (N, f+1); the last column is the constant 1 used to pad short products."""
+def factor_values(library: TermLibrary, states: np.ndarray) -> np.ndarray:
+    """Factor values (N, f+1); the last column is the constant 1 that pads short products."""
     evaluator = Evaluator(library.table, states)
     columns = [np.broadcast_to(np.asarray(evaluator(f), dtype=float), (len(states),))
                for f in library.factors]
     return np.stack(columns + [np.ones(len(states))], axis=1)
 
 
-def _padded_terms(library: TermLibrary) -> np.ndarray:
+def _product_index(library: TermLibrary) -> np.ndarray:
+    """Factor positions (k, m) of each term, padded with the constant factor."""
     width = max((len(t) for t in library.terms), default=1)
     pad = len(library.factors)
-    return np.array([list(t) + [pad] * (width - len(t)) for t in library.terms], dtype=np.int64)
+    return np.array([list(t) + [pad] * (width - len(t)) for t in library.terms],
+                    dtype=np.int64).reshape(len(library.terms), width)
+
+
+def _products(factors: np.ndarray, index: np.ndarray) -> np.ndarray:
+    values = factors[:, index[:, 0]]
+    with np.errstate(all="ignore"):
+        for j in range(1, index.shape[1]):
+            values *= factors[:, index[:, j]]
+    return values
 
 
 def term_values(library: TermLibrary, states: np.ndarray) -> np.ndarray:
     """Term values (N, k) at ``states`` (N, d)."""
-    with np.errstate(all="ignore"):
-        return np.prod(_factor_values(library, states)[:, _padded_terms(library)], axis=2)
+    return _products(factor_values(library, states), _product_index(library))
 
 
-def term_values_and_gradients(library: TermLibrary, states: np.ndarray,
-                              scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Term values (N, k) and gradients (N, k, d); factor gradients by central differences
-    with step ``GRADIENT_STEP * scale`` per column, products by the product rule."""
-    index = _padded_terms(library)
-    values = _factor_values(library, states)
-    steps = GRADIENT_STEP * np.asarray(scale, dtype=float)
-    with np.errstate(all="ignore"):
-        factor_gradients = np.stack(
-            [(_factor_values(library, states + h * e) - _factor_values(library, states - h * e)) / (2 * h)
-             for h, e in zip(steps, np.eye(states.shape[1]))], axis=-1)
-        gathered = values[:, index]                       # (N, k, m)
-        gathered_gradients = factor_gradients[:, index]   # (N, k, m, d)
-        term = np.prod(gathered, axis=2)
-        gradient = np.zeros(term.shape + (states.shape[1],))
-        for j in range(index.shape[1]):
-            others = np.prod(np.delete(gathered, j, axis=2), axis=2)
-            gradient += gathered_gradients[:, :, j, :] * others[..., None]
-    return term, gradient
+def _usable(factors: Sequence[np.ndarray], index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per term, over all parts: finite everywhere; and magnitude within range. Computed
+    ``CHUNK`` terms at a time, so that an unpruned library never lies in memory at once."""
+    finite, in_range = np.ones(len(index), dtype=bool), np.ones(len(index), dtype=bool)
+    for start in range(0, len(index), CHUNK):
+        rows = slice(start, start + CHUNK)
+        for part in factors:
+            values = _products(part, index[rows])
+            usable = np.isfinite(values)
+            finite[rows] &= usable.all(axis=0)
+            peak = np.where(usable, np.abs(values), 0.0).max(axis=0, initial=0.0)
+            in_range[rows] &= (peak <= MAX_MAGNITUDE) & (peak >= MIN_MAGNITUDE)
+    return finite, in_range
 
 
-def prune_library(library: TermLibrary, states: Sequence[np.ndarray], seed: int = 0) -> TermLibrary:
-    """Remove non-finite, constant, duplicate and linearly dependent terms (see module doc),
-    judged on the stacked ``states``; the order of the kept terms is preserved."""
-    stacked = np.concatenate([np.asarray(s, dtype=float) for s in states], axis=0)
-    values = term_values(library, stacked)
-    removed = dict.fromkeys(PRUNING_STEPS, 0)
-
-    finite = np.isfinite(values).all(axis=0)
-    removed["non_finite"] = int((~finite).sum())
-    keep = np.flatnonzero(finite)
-    centred = values[:, keep] - values[:, keep].mean(axis=0)
-    norms = np.linalg.norm(centred, axis=0)
-    magnitude = np.abs(values[:, keep]).max(axis=0)
-    varying = norms > 1e-12 * np.maximum(magnitude, 1e-300) * np.sqrt(len(stacked))
-    removed["constant"] = int((~varying).sum())
-    keep, unit = keep[varying], centred[:, varying] / norms[varying]
-
-    direction = np.random.default_rng(seed).standard_normal(len(stacked))
-    unit = unit * np.where(direction @ unit < 0, -1.0, 1.0)
+def _distinct(unit: np.ndarray, seed: int) -> list[int]:
+    """Positions of the first of each group of columns equal up to sign (rounded)."""
+    direction = np.random.default_rng(seed).standard_normal(len(unit))
+    signed = np.round(unit * np.where(direction @ unit < 0, -1.0, 1.0), DUPLICATE_DIGITS)
     seen: set[bytes] = set()
     distinct = []
-    for position in range(unit.shape[1]):
-        signature = np.round(unit[:, position], DUPLICATE_DIGITS).tobytes()
+    for position in range(signed.shape[1]):
+        signature = signed[:, position].tobytes()
         if signature not in seen:
             seen.add(signature)
             distinct.append(position)
-    removed["equal_on_data"] = unit.shape[1] - len(distinct)
-    keep, unit = keep[distinct], unit[:, distinct]
+    return distinct
 
+
+def _independent(values: np.ndarray, removed: dict[str, int], seed: int) -> np.ndarray:
+    """Positions of the varying, distinct, linearly independent columns of ``values``."""
+    centred = values - values.mean(axis=0)
+    norms = np.linalg.norm(centred, axis=0)
+    varying = np.flatnonzero(norms > 1e-12 * np.abs(values).max(axis=0) * np.sqrt(len(values)))
+    removed["constant"] = values.shape[1] - len(varying)
+    unit = centred[:, varying] / norms[varying]
+    distinct = _distinct(unit, seed)
+    removed["equal_on_data"] = unit.shape[1] - len(distinct)
+    unit = unit[:, distinct]
     diagonal = np.zeros(unit.shape[1])
     with threadpool_limits(limits=1, user_api="blas"):
         r = np.linalg.qr(unit, mode="r")
     diagonal[:min(r.shape)] = np.abs(np.diag(r))  # columns beyond the number of states are dependent
     independent = diagonal > RANK_TOLERANCE
     removed["linearly_dependent"] = int((~independent).sum())
-    return library.subset(keep[independent], removed)
+    return varying[distinct][independent]
+
+
+def prune_library(library: TermLibrary, parts: Sequence[np.ndarray], seed: int = 0
+                  ) -> tuple[TermLibrary, list[np.ndarray]]:
+    """Remove the terms of the module docstring's pruning steps: finiteness and range judged at
+    all states of ``parts``, the rest on ``PRUNING_STATES`` evenly spaced among them. Returns
+    the pruned library (order preserved) and its values on each part."""
+    factors = [factor_values(library, np.asarray(p, dtype=float)) for p in parts]
+    index = _product_index(library)
+    finite, in_range = _usable(factors, index)
+    removed = {"non_finite": int((~finite).sum()), "out_of_range": int((finite & ~in_range).sum())}
+    keep = np.flatnonzero(finite & in_range)
+    stacked = np.concatenate(factors)
+    sample = stacked[np.unique(np.linspace(0, len(stacked) - 1, PRUNING_STATES).astype(int))]
+    keep = keep[_independent(_products(sample, index[keep]), removed, seed)]
+    return library.subset(keep, removed), [_products(part, index[keep]) for part in factors]
+
+
+def simplest(library: TermLibrary, allowed: int, step: str) -> TermLibrary:
+    """The ``allowed`` simplest terms (the library is ordered simple to complex: the most complex
+    go first, by DSL size, then number of factors, then factor order); the rest are counted as
+    removed by ``step``."""
+    if len(library) <= allowed:
+        return library
+    return library.subset(range(allowed), {step: len(library) - allowed})

@@ -1,19 +1,20 @@
-"""Linear algebra of the multi-term search: the full generalized spectrum and sparsification.
+"""Sparsification of the multi-term search: sparse laws from the library's forms.
 
-A law is ``g = sum_i c_i t_i``; its conservation ratio is ``(c'Ac)/(c'Bc)`` with ``A`` the
-within-segment covariance of the term values and ``B`` the gradient form of
-``conslaw.discovery.score``. Coefficients are handled in **scaled coordinates**
-``u_i = c_i sqrt(B_ii)`` (each term's contribution to the law's gradient), where thresholds
-compare like with like.
+A law is ``g = sum_i c_i t_i``; its fit ratio is ``(c'Ac)/(c'Bc)`` with ``A`` the smooth form of
+the term values on the true segments and ``B`` their within form on the null
+(``conslaw.discovery.forms``, whose eigenproblem solvers are used here). Coefficients are
+handled in **scaled coordinates** ``u_i = c_i sqrt(B_ii)`` (each term's share of the law's
+variation on the null), where thresholds compare like with like.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+import time
+from typing import Callable, Optional
 
 import numpy as np
 
-from conslaw.discovery.score import NULL_SPACE, smallest_ratio
+from conslaw.discovery.forms import generalized_spectrum, smallest_ratio
 
 R_FLOOR = 1e-12
 LIMIT_FLOOR = 1e-10
@@ -29,26 +30,6 @@ RESIDUAL_SPAN = 0.3
 
 def _diagonal_scale(B: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(np.diag(B), 1e-300, None))
-
-
-def generalized_spectrum(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All eigenpairs of ``A w = lambda B w`` outside the null space of ``B`` (combinations with
-    zero gradient, i.e. constants): ratios ascending (r,) and B-normalized vectors (k, r)."""
-    diag = _diagonal_scale(B)
-    As = A / np.outer(diag, diag)
-    Bs = B / np.outer(diag, diag)
-    spectrum, basis = np.linalg.eigh(0.5 * (Bs + Bs.T))
-    keep = spectrum > NULL_SPACE * spectrum[-1]
-    transform = basis[:, keep] / np.sqrt(spectrum[keep])
-    C = transform.T @ As @ transform
-    ratios, vectors = np.linalg.eigh(0.5 * (C + C.T))
-    return np.maximum(ratios, 0.0), (transform @ vectors) / diag[:, None]
-
-
-def ratio_of(w: np.ndarray, A: np.ndarray, B: np.ndarray) -> float:
-    """The conservation ratio of coefficients ``w`` under forms ``A``, ``B``."""
-    denominator = float(w @ B @ w)
-    return max(float(w @ A @ w) / denominator, 0.0) if denominator > 0 else float("inf")
 
 
 def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[float, np.ndarray]:
@@ -201,7 +182,8 @@ def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate
 
 def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_sizes: np.ndarray,
                  limit: float, judge: Callable[[SparseLaw], bool], ridge: float,
-                 max_failures: int = MAX_FAILURES) -> tuple[list[SparseLaw], list[SparseLaw]]:
+                 max_failures: int = MAX_FAILURES, deadline: Optional[float] = None
+                 ) -> tuple[list[SparseLaw], list[SparseLaw]]:
     """Sparse laws in (or near) the span of the dense ``candidates`` (k, p): (accepted, rejected).
 
     Repeatedly: seed with the untried term of largest leverage in the part of the span not yet
@@ -213,7 +195,8 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
     length, that adds a law to the accepted ones (``adds_law``) and that ``judge`` accepts.
     One law per seed, so that each law is searched for with the previous ones known. Stops
     when the span is explained (no direction with singular value above ``RESIDUAL_SPAN`` is
-    left), the seeds run out, or ``max_failures`` seeds in a row add nothing.
+    left), the seeds run out, ``max_failures`` seeds in a row add nothing, or the clock
+    (``time.perf_counter``) passes ``deadline``.
     """
     scale = _diagonal_scale(B)
     accepted: list[SparseLaw] = []
@@ -222,7 +205,8 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
     tried = np.zeros(len(A), dtype=bool)
     failures = 0
     basis = np.linalg.qr(candidates * scale[:, None])[0] if candidates.shape[1] else candidates
-    while basis.shape[1] and failures < max_failures:
+    while basis.shape[1] and failures < max_failures and \
+            (deadline is None or time.perf_counter() < deadline):
         left, singular, _ = np.linalg.svd(basis - directions @ (directions.T @ basis),
                                           full_matrices=False)
         residual = left[:, singular > RESIDUAL_SPAN]

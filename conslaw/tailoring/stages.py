@@ -1,0 +1,195 @@
+"""The ranker of the paper: stage 1 tailors every candidate at every inner lr, stage 2 meta-tailors
+the best ``top``, and the law with the best stage-2 TRAINING rollout RMSE is selected.
+
+Both stages read training data only (the ranking seed's training trajectories and points).
+``score`` and ``meta`` are also the evaluation's kernels: each runs an ensemble of members at once
+(``vectorize=True``) or one member at a time, with the same numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from conslaw.checkpoints import Checkpoints
+from conslaw.datasets.types import Trajectory
+from conslaw.errors import ConslawError
+from conslaw.tailoring.integrate import rollout_rmse
+from conslaw.tailoring.loss import NoetherLoss
+from conslaw.tailoring.models import Params
+from conslaw.tailoring.protocol import TailoringConfig
+from conslaw.tailoring.results import TailoringCandidate
+from conslaw.tailoring.splits import shared_groups, stacked_groups
+from conslaw.tailoring.tailor import Block, Ensemble, meta_tailor, shared_block
+
+Progress = Callable[[str, int, int], None]
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class Context:
+    """What every kernel needs: the options, the model template, the columns and the loss step."""
+
+    config: TailoringConfig
+    model: torch.nn.Module
+    columns: tuple[str, ...]
+    loss_dt: float
+    progress: Optional[Progress] = None
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return DTYPES[self.config.dtype]
+
+    def loss(self, laws: Sequence[Any], weights: Optional[Sequence[float]] = None) -> NoetherLoss:
+        return NoetherLoss(laws, self.columns, form=self.config.loss_form, dt=self.loss_dt, weights=weights)
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(stage, done, total)
+
+
+def score(context: Context, blocks: list[Block], data: Sequence[Sequence[Trajectory]], *,
+          model: Optional[torch.nn.Module] = None, vectorize: bool = True) -> list[np.ndarray]:
+    """Rollout RMSE of every member of every block, member i on its trajectories ``data[i]``
+    (members counted across blocks); one array per block."""
+    model = model if model is not None else context.model
+    ensemble = Ensemble(model, blocks, context.config.inner_steps)
+    groups = stacked_groups(data, context.dtype) if vectorize else None
+    if groups is not None:
+        values = rollout_rmse(ensemble.field, groups, context.config.integrator)
+    else:
+        values = np.concatenate([rollout_rmse(member.field, shared_groups(trajectories, 1, context.dtype),
+                                              context.config.integrator)
+                                 for member, trajectories in zip(ensemble.split(), data)])
+    return list(np.split(values, np.cumsum([b.size for b in blocks])[:-1]))
+
+
+def meta(context: Context, blocks: list[Block], points: Sequence[tuple[np.ndarray, np.ndarray]], stage: str,
+         *, vectorize: bool = True) -> tuple[list[Block], np.ndarray, np.ndarray]:
+    """Meta-tailor every member of ``blocks``, member i on its training points ``points[i]``
+    (``(x, dxdt)``); returns the trained blocks, each member's last outer loss and divergence flag."""
+    config = context.config
+    ensemble = Ensemble(context.model, blocks, config.inner_steps)
+    runs = [ensemble] if vectorize and len({x.shape for x, _ in points}) == 1 else ensemble.split()
+    trained: list[Block] = []
+    outer, diverged = [], []
+    start = 0
+    for run_index, run in enumerate(runs):
+        chosen = points[start:start + run.size]
+        start += run.size
+        x = torch.as_tensor(np.stack([p[0] for p in chosen]), dtype=context.dtype)
+        dxdt = torch.as_tensor(np.stack([p[1] for p in chosen]), dtype=context.dtype)
+
+        def progress(done: int, total: int, run_index: int = run_index) -> None:
+            if done % 10 == 0 or done == total:
+                context.report(stage, run_index * total + done, len(runs) * total)
+
+        result = meta_tailor(run, x, dxdt, epochs=config.meta_epochs, outer_lr=config.outer_lr,
+                             weight_decay=config.outer_weight_decay, blowup=config.blowup, progress=progress)
+        trained += result.ensemble.blocks
+        outer.append(result.outer_losses)
+        diverged.append(result.diverged)
+    if len(runs) > 1:  # one member per run: put the members back into their blocks
+        trained = _regroup(blocks, trained)
+    return trained, np.concatenate(outer), np.concatenate(diverged)
+
+
+def _regroup(blocks: list[Block], singles: list[Block]) -> list[Block]:
+    out, start = [], 0
+    for block in blocks:
+        part = singles[start:start + block.size]
+        start += block.size
+        out.append(Block(block.loss, {k: torch.cat([s.params[k] for s in part]) for k in block.params},
+                         torch.cat([s.lrs for s in part])))
+    return out
+
+
+def sweep_record(untailored: float, scores: np.ndarray, lrs: Sequence[float]) -> dict:
+    """The inner-lr sweep of one candidate (lr 0 = untailored, which wins ties) and its best lr."""
+    values = [untailored] + [float(v) for v in scores]
+    all_lrs = [0.0] + list(lrs)
+    best = int(np.argmin(values))
+    finite = np.isfinite(values[best])
+    return {"inner_lr": all_lrs[best], "train_rmse": values[best] if finite else None,
+            "sweep": {f"{lr:g}": (v if np.isfinite(v) else None) for lr, v in zip(all_lrs, values)}}
+
+
+def ranking_pool(candidates: Sequence[TailoringCandidate], config: TailoringConfig) -> list[TailoringCandidate]:
+    """Stage 1's candidates: the top ``pool_size`` of the ranking, accepted or not (``ranked``),
+    or of the accepted laws only (``accepted``)."""
+    ordered = sorted(candidates, key=lambda c: (c.rank, c.id))
+    if config.pool == "accepted":
+        ordered = [c for c in ordered if c.accepted]
+    return ordered[:config.pool_size]
+
+
+def stage1(context: Context, pool: Sequence[TailoringCandidate], pretrained: Callable[[], Params],
+           train: Sequence[Trajectory], checkpoints: Optional[Checkpoints], *, vectorize: bool = True
+           ) -> dict[str, dict]:
+    """Every candidate at every positive inner lr: the training rollout RMSE (``candidate_chunk``
+    candidates x lrs per batched rollout) of the ``pretrained()`` model."""
+    lrs = [lr for lr in context.config.inner_lrs if lr > 0]
+    records = {c.id: checkpoints.load(f"tailoring/stage1/{c.id}") for c in pool} if checkpoints else {}
+    pending = [c for c in pool if records.get(c.id) is None]
+    if not pending:
+        return {c.id: records[c.id] for c in pool}
+    params = pretrained()
+    untailored = float(score(context, [shared_block(None, params, [0.0], context.dtype)], [train],
+                             vectorize=vectorize)[0][0])
+    chunk = context.config.candidate_chunk
+    for start in range(0, len(pending), chunk):
+        batch, blocks = [], []
+        for candidate in pending[start:start + chunk]:
+            try:
+                blocks.append(shared_block(context.loss([candidate.expression]), params, lrs, context.dtype))
+                batch.append(candidate)
+            except ConslawError as error:  # e.g. a function with no torch equivalent
+                records[candidate.id] = {"inner_lr": None, "train_rmse": None, "sweep": {}, "error": str(error)}
+        scores = score(context, blocks, [train] * (len(blocks) * len(lrs)), vectorize=vectorize) if blocks and lrs else \
+            [np.zeros(0)] * len(blocks)
+        for candidate, row in zip(batch, scores):
+            records[candidate.id] = sweep_record(untailored, row, lrs)
+        for candidate in pending[start:start + chunk]:
+            if checkpoints:
+                checkpoints.save(f"tailoring/stage1/{candidate.id}", records[candidate.id])
+        context.report("tailoring stage 1", len(pool) - len(pending) + min(start + chunk, len(pending)), len(pool))
+    return {c.id: records[c.id] for c in pool}
+
+
+def finalists(pool: Sequence[TailoringCandidate], records: dict[str, dict], top: int) -> list[TailoringCandidate]:
+    """The ``top`` candidates by stage-1 training RMSE (ties: discovery rank)."""
+    usable = [c for c in pool if records[c.id].get("train_rmse") is not None]
+    return sorted(usable, key=lambda c: (records[c.id]["train_rmse"], c.rank, c.id))[:top]
+
+
+def stage2(context: Context, chosen: Sequence[TailoringCandidate], lrs: dict[str, float],
+           pretrained: Callable[[], Params], points: tuple[np.ndarray, np.ndarray], train: Sequence[Trajectory],
+           checkpoints: Optional[Checkpoints], *, vectorize: bool = True) -> dict[str, dict]:
+    """Meta-tailor each chosen candidate at its stage-1 inner lr; its training rollout RMSE."""
+    records = {c.id: checkpoints.load(f"tailoring/stage2/{c.id}") for c in chosen} if checkpoints else {}
+    pending = [c for c in chosen if records.get(c.id) is None]
+    params = pretrained() if pending else {}
+    chunk = context.config.candidate_chunk
+    for start in range(0, len(pending), chunk):
+        batch = pending[start:start + chunk]
+        blocks = [shared_block(context.loss([c.expression]), params, [lrs[c.id]], context.dtype) for c in batch]
+        trained, outer, diverged = meta(context, blocks, [points] * len(blocks),
+                                        f"tailoring stage 2 ({start + 1}-{start + len(batch)} of {len(pending)})",
+                                        vectorize=vectorize)
+        rmse = np.concatenate(score(context, trained, [train] * len(batch), vectorize=vectorize))
+        for candidate, value, loss, failed in zip(batch, rmse, outer, diverged):
+            failed = bool(failed or not np.isfinite(value))
+            records[candidate.id] = {"train_rmse": None if failed else float(value), "diverged": failed,
+                                     "inner_lr": lrs[candidate.id], "epochs": context.config.meta_epochs,
+                                     "outer_loss": float(loss) if np.isfinite(loss) else None}
+            if checkpoints:
+                checkpoints.save(f"tailoring/stage2/{candidate.id}", records[candidate.id])
+    return {c.id: records[c.id] for c in chosen}
+
+
+def winner(chosen: Sequence[TailoringCandidate], records: dict[str, dict]) -> Optional[TailoringCandidate]:
+    """The chosen candidate with the lowest stage-2 training RMSE, or None when all diverged."""
+    usable = [c for c in chosen if not records[c.id]["diverged"]]
+    return min(usable, key=lambda c: (records[c.id]["train_rmse"], c.rank, c.id)) if usable else None

@@ -1,0 +1,56 @@
+"""Judge a user-given multi-term law on the statistic the search uses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
+from conslaw.discovery.ranking import is_accepted
+from conslaw.dsl.expressions import ExpressionLike, numpy_function
+from conslaw.errors import ConslawError
+from conslaw.law import Evidence, StateColumns
+from conslaw.terms.judging import Judge, TermValues
+
+
+@dataclass(frozen=True)
+class LawCheck:
+    """A given law's terms (each additive term without its coefficient), their coefficients,
+    its evidence and whether the acceptance rule accepts it."""
+
+    expression: sympy.Expr
+    terms: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    evidence: Evidence
+    accepted: bool
+
+
+def _split(expression: sympy.Expr) -> tuple[list[float], list[sympy.Expr]]:
+    """Coefficients and terms of the expanded law; additive constants are dropped."""
+    pairs = [term.as_coeff_Mul() for term in sympy.Add.make_args(sympy.expand(expression))]
+    pairs = [(float(c), t) for c, t in pairs if t.free_symbols]
+    return [c for c, _ in pairs], [t for _, t in pairs]
+
+
+def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, threshold: float = 100.0,
+              window: float = 2.0, seed: int = 0) -> LawCheck:
+    """Judge ``expression`` (text or SymPy over the data's columns, in SI) as a multi-term law
+    found by the search is: each additive term keeps its coefficient on the training and the
+    held-out data, and the terms are refitted on the control (``conslaw.terms.judging``)."""
+    columns = StateColumns.from_dataset(dataset)
+    law = columns.parse(expression)
+    coefficients, terms = _split(law)
+    if not terms:
+        raise ConslawError(f"law {str(expression)!r} has no term that depends on a state column")
+    functions = [numpy_function(term, columns.names) for term in terms]
+    data = ConservationData.prepare(dataset, window, NULL_DRAWS, seed)
+
+    def evaluate(states: np.ndarray) -> np.ndarray:
+        return np.stack([function(states) for function in functions], axis=1)
+
+    judge = Judge(TermValues.evaluate(evaluate, data), data)
+    evidence = judge.evidence(np.array(coefficients))
+    return LawCheck(law, tuple(str(t) for t in terms), tuple(coefficients), evidence,
+                    is_accepted(evidence, threshold))

@@ -1,0 +1,121 @@
+"""Term values on the judging data, their forms, and the evidence of a combination of terms.
+
+A combination ``g = w . t(x)`` of terms is judged as every law is (``conslaw.discovery.forms``):
+``ratio`` and ``error`` by ``judged_ratios`` on the training segments against their null,
+``ratio_test`` on the held-out segments with the same ``w``, and ``ratio_control`` with the same
+terms refitted (smallest generalized eigenpair of the smooth form on the control's surrogate
+truth and the within form on its null) and then judged there: how low these terms get by chance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.fit import FitData
+from conslaw.discovery.forms import (
+    RESOLVED, judged_ratios, segment_variation, smallest_ratio, smooth_form, within_form,
+)
+from conslaw.discovery.segments import Segments
+from conslaw.law import Evidence
+
+
+def judging_states(data: ConservationData) -> list[np.ndarray]:
+    """The states terms are evaluated on, in the order ``TermValues.from_parts`` reads them:
+    training truth and null, control truth, then held-out truth and null when there are any."""
+    parts = [data.train.truth.x, data.train.null.x, data.control.truth.x]
+    if data.control.null is not data.train.null:
+        parts.append(data.control.null.x)
+    if data.test is not None:
+        parts += [data.test.truth.x, data.test.null.x]
+    return parts
+
+
+def resolved(null_values: np.ndarray, null: Segments) -> np.ndarray:
+    """Per term (values (N, k) on the null): whether the sampling resolves it. Its ranks must
+    pass the test ``judged_ratios`` applies to a law (at least ``RESOLVED`` of their variation
+    smooth), and its values must not alternate (a smooth form above 0): a pole inside the
+    data's range, across which a term flips sign from one sample to the next, makes the smooth
+    form negative, and any combination holding it would look conserved to the fit. A spike
+    that keeps its sign (``1/r`` near a close encounter of the surrogate states) stays."""
+    ranks = np.argsort(np.argsort(null_values, axis=0), axis=0).T / max(len(null_values) - 1, 1)
+    smooth_ranks = segment_variation(ranks, null, smooth=True).mean(axis=-1)
+    smooth = segment_variation(null_values.T, null, smooth=True).mean(axis=-1)
+    return (smooth_ranks >= RESOLVED * segment_variation(ranks, null).mean(axis=-1)) & (smooth > 0)
+
+
+@dataclass(frozen=True)
+class TermValues:
+    """Term values (N, k) on the truth and the null of training, control and held-out data."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    control: tuple[np.ndarray, np.ndarray]
+    test: Optional[tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def from_parts(cls, parts: Sequence[np.ndarray], data: ConservationData) -> "TermValues":
+        """From values on ``judging_states(data)``, in that order."""
+        parts = list(parts)
+        train = (parts.pop(0), parts.pop(0))
+        control_truth = parts.pop(0)
+        control = (control_truth, parts.pop(0) if data.control.null is not data.train.null else train[1])
+        test = (parts.pop(0), parts.pop(0)) if data.test is not None else None
+        return cls(train, control, test)
+
+    @classmethod
+    def evaluate(cls, function: Callable[[np.ndarray], np.ndarray], data: ConservationData) -> "TermValues":
+        """``function(states) -> (N, k)`` on every part of the judging data."""
+        return cls.from_parts([function(states) for states in judging_states(data)], data)
+
+
+def _judged(values: tuple[np.ndarray, np.ndarray], fit: FitData, w: np.ndarray) -> tuple[float, float]:
+    ratio, error = judged_ratios((values[0] @ w)[None], (values[1] @ w)[None], fit.truth, fit.null)
+    return float(ratio[0]), float(error[0])
+
+
+def magnitude(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The smooth form ``A`` with each eigenvalue replaced by its magnitude (in the basis scaled
+    to unit ``B``-diagonal). The smooth form is the covariance of each state with the next: a
+    combination of many terms can alternate from sample to sample and make it strongly
+    negative, which a ratio clipped at 0 would call conserved; its magnitude says that such a
+    combination varies, while a conserved one (near 0 either way) stays near 0."""
+    diag = np.sqrt(np.clip(np.diag(B), 1e-300, None))
+    values, vectors = np.linalg.eigh(A / np.outer(diag, diag))
+    return (vectors * np.abs(values)) @ vectors.T * np.outer(diag, diag)
+
+
+class Judge:
+    """The forms of the term values (the fit's numerator ``A``, the smooth form's ``magnitude``
+    on the truth, and denominator ``B``, the within form on the null) and the evidence of
+    combinations of the terms."""
+
+    def __init__(self, values: TermValues, data: ConservationData) -> None:
+        self.values = values
+        self.data = data
+        self.B = within_form(values.train[1], data.train.null)
+        self.A = magnitude(smooth_form(values.train[0], data.train.truth), self.B)
+        self.B_control = within_form(values.control[1], data.control.null)
+        self.A_control = magnitude(smooth_form(values.control[0], data.control.truth), self.B_control)
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Each term's spread on the null (its coefficient times this is its share of a law)."""
+        return np.sqrt(np.clip(np.diag(self.B), 1e-300, None))
+
+    def control_fit(self, support: np.ndarray) -> np.ndarray:
+        """The terms of ``support`` refitted on the control: full-length coefficients."""
+        index = np.ix_(support, support)
+        _, w = smallest_ratio(self.A_control[index], self.B_control[index])
+        full = np.zeros(len(self.A))
+        full[support] = w
+        return full
+
+    def evidence(self, w: np.ndarray) -> Evidence:
+        """The evidence of ``g = w . t`` (see the module docstring)."""
+        ratio, error = _judged(self.values.train, self.data.train, w)
+        test = _judged(self.values.test, self.data.test, w)[0] if self.data.test is not None else None
+        control = _judged(self.values.control, self.data.control,
+                          self.control_fit(np.flatnonzero(w)))[0]
+        return Evidence(ratio, test, control, error)

@@ -1,0 +1,107 @@
+"""The tailoring kernels: Noether loss forms, the two tailoring engines, meta-tailoring, RK4, HNN."""
+import numpy as np
+import pytest
+import torch
+from torch.func import functional_call, grad
+
+from conslaw.errors import ConslawError
+from conslaw.tailoring import MLP, HNN, Block, Ensemble, NoetherLoss, combined_weights, meta_tailor, rollout
+from conslaw.tailoring.tailor import _vmap_predict, tailored_predict
+
+torch.set_num_threads(1)
+COLUMNS = ["q", "p"]
+
+
+def spring_field(x: torch.Tensor) -> torch.Tensor:
+    return torch.stack([2 * x[..., 1], -2 * x[..., 0]], -1)
+
+
+def states(n: int = 7, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def double(model: torch.nn.Module) -> dict:
+    return {k: v.detach().double() for k, v in model.named_parameters()}
+
+
+def test_central_and_analytic_losses_vanish_for_the_true_field_and_forward_does_not():
+    x = states()
+    for form, zero in (("central", True), ("analytic", True), ("forward", False)):
+        value = NoetherLoss(["q**2 + p**2"], COLUMNS, form=form, dt=0.1).pointwise(x, spring_field(x))
+        assert value.shape == (7,)
+        assert (value.abs().max() < 1e-20) == zero, form
+
+
+def test_loss_forms_agree_to_first_order_and_weights_scale_each_law():
+    x, f = states(), states(seed=1)
+    small = [NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS, form=form, dt=1e-4).pointwise(x, f)
+             for form in ("forward", "central", "analytic")]
+    torch.testing.assert_close(small[0], small[2], rtol=1e-3, atol=0)
+    torch.testing.assert_close(small[1], small[2], rtol=1e-6, atol=0)
+    one = NoetherLoss(["q**2"], COLUMNS).pointwise(x, f)
+    two = NoetherLoss(["q**2", "q**2"], COLUMNS, weights=[1.0, 3.0]).pointwise(x, f)
+    torch.testing.assert_close(two, 4 * one)
+
+
+def test_bad_loss_options_raise():
+    with pytest.raises(ConslawError, match="form"):
+        NoetherLoss(["q"], COLUMNS, form="sideways")
+    with pytest.raises(ConslawError, match="time step"):
+        NoetherLoss(["q"], COLUMNS, dt=0.0)
+
+
+def test_combined_weights_are_inverse_variances():
+    x = np.random.default_rng(0).normal(size=(100, 2))
+    weights = combined_weights(["q", "3*p"], COLUMNS, x)
+    np.testing.assert_allclose(weights, [1 / np.var(x[:, 0]), 1 / np.var(3 * x[:, 1])])
+
+
+def test_rank1_engine_equals_vmap_engine_and_a_per_query_loop():
+    torch.manual_seed(0)
+    model = MLP(2, 16)
+    params, x = double(model), states()
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    lr = torch.tensor(0.3, dtype=torch.float64)
+    fast = tailored_predict(model, params, loss, x, lr)
+    general = _vmap_predict(model, params, loss, x, lr, 1)
+    loop = []
+    for row in x:
+        g = grad(lambda p: loss(row[None], functional_call(model, p, (row[None],))).sum())(params)
+        adapted = {k: params[k] - lr * g[k] for k in params}
+        loop.append(functional_call(model, adapted, (row[None],))[0])
+    torch.testing.assert_close(fast, general, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast, torch.stack(loop), rtol=0, atol=1e-12)
+
+
+def test_rk4_is_fourth_order_on_the_spring():
+    x0 = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    errors = []
+    for steps in (20, 40):
+        t = torch.linspace(0, 1, steps + 1, dtype=torch.float64)
+        path = rollout(spring_field, x0, t)
+        exact = torch.tensor([np.cos(2.0), -np.sin(2.0)], dtype=torch.float64)
+        errors.append(float((path[0, -1] - exact).abs().max()))
+    assert path.shape == (1, 41, 2)
+    assert 12 < errors[0] / errors[1] < 20
+
+
+def test_hnn_field_is_the_symplectic_gradient_of_its_hamiltonian():
+    torch.manual_seed(0)
+    model = HNN(2, 8).double()
+    x = states()
+    dh = torch.autograd.functional.jacobian(lambda s: model.hamiltonian(s).sum(), x)
+    torch.testing.assert_close(model(x), torch.stack([dh[:, 1], -dh[:, 0]], -1))
+
+
+def test_meta_tailoring_freezes_a_diverging_member_and_trains_the_others():
+    torch.manual_seed(0)
+    model = MLP(2, 8)
+    params = {k: v.detach().double().expand(2, *v.shape).clone() for k, v in model.named_parameters()}
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    ensemble = Ensemble(model, [Block(loss, params, torch.tensor([1e-2, 1e9], dtype=torch.float64))])
+    x = states(50).expand(2, 50, 2)
+    result = meta_tailor(ensemble, x, spring_field(x), epochs=3, outer_lr=1e-3, weight_decay=0.0, blowup=10.0)
+    assert result.diverged.tolist() == [False, True]
+    trained = result.ensemble.blocks[0].params
+    assert not torch.equal(trained["linears.0.weight"][0], params["linears.0.weight"][0])
+    assert torch.equal(trained["linears.0.weight"][1], params["linears.0.weight"][1])

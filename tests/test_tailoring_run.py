@@ -1,0 +1,168 @@
+"""run_tailoring on a small pendulum: the result schema, the pool, checkpoints, the vectorized path."""
+import json
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from scipy.integrate import solve_ivp
+
+from conslaw.checkpoints import MemoryCheckpoints
+from conslaw.datasets.types import Trajectory, TrajectoryDataset
+from conslaw.dsl.units import DIMENSIONLESS
+from conslaw.errors import UsageError
+from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
+from conslaw.tailoring.splits import hnn_split
+
+torch.set_num_threads(1)
+
+LAWS = [("p**2 - 3*cos(q)", True, True), ("q**2 + p**2", False, False), ("p**2 - 2.5*cos(q)", True, False),
+        ("q*p", False, False)]
+CANDIDATES = [TailoringCandidate(str(rank), sympy.sympify(law), accepted, rank, independent)
+              for rank, (law, accepted, independent) in enumerate(LAWS)]
+SMALL = TailoringConfig(top=2, seeds=2, hidden=16, train_steps=100, meta_epochs=3, inner_lrs=(0.03, 0.3),
+                        candidate_chunk=2, threads=1)
+
+
+def pendulum_field(x: np.ndarray) -> np.ndarray:
+    return np.stack([2 * x[..., 1], -3 * np.sin(x[..., 0])], -1)
+
+
+def pendulum(seed: int = 0, samples: int = 6, points: int = 10) -> TrajectoryDataset:
+    """HNN's pendulum (dq/dt = 2p, dp/dt = -3 sin q, radius U[1.3, 2.3]), shortened for speed."""
+    rng = np.random.RandomState(seed)
+    t = np.linspace(0.0, 3.0 * (points - 1) / 44, points)
+    trajectories = []
+    for _ in range(samples):
+        direction = rng.rand(2) * 2 - 1
+        x0 = direction / np.linalg.norm(direction) * (rng.rand() + 1.3)
+        x = solve_ivp(lambda _, y: pendulum_field(y), (0, t[-1]), x0, t_eval=t, rtol=1e-10).y.T
+        trajectories.append(Trajectory(t, x, pendulum_field(x)))
+    half = samples // 2
+    return TrajectoryDataset("pendulum", ("q", "p"), (DIMENSIONLESS, DIMENSIONLESS), trajectories[:half],
+                             trajectories[half:], true_law="p**2 - 3*cos(q)", true_field=pendulum_field)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def baseline(cache):
+    return run_tailoring(pendulum, CANDIDATES, SMALL, cache_dir=cache)
+
+
+def test_config_errors_name_the_flag():
+    with pytest.raises(UsageError, match="--tailor-pool"):
+        TailoringConfig(pool="best")
+    with pytest.raises(UsageError, match="--inner-lrs"):
+        TailoringConfig(inner_lrs=(-1.0,))
+    with pytest.raises(UsageError, match="--recording-protocol"):
+        TailoringConfig(recording_protocol="video")
+
+
+def test_result_has_the_schema_report_reads(baseline):
+    result = json.loads(json.dumps(baseline.to_dict()))
+    assert [c["id"] for c in result["candidates"]] == ["0", "1", "2", "3"]  # pool "ranked": accepted or not
+    for entry in result["candidates"]:
+        stage1 = entry["stage1"]
+        assert set(stage1["sweep"]) == {"0", "0.03", "0.3"}
+        assert stage1["train_rmse"] == min(v for v in stage1["sweep"].values() if v is not None)
+    finalists = [c for c in result["candidates"] if c["stage2"] is not None]
+    assert len(finalists) == 2 and all({"train_rmse", "diverged", "inner_lr"} <= set(c["stage2"]) for c in finalists)
+    best = min(finalists, key=lambda c: c["stage2"]["train_rmse"])
+    assert result["selected"]["id"] == best["id"] and result["selected"]["rank"] == best["rank"]
+    evaluation = result["evaluation"]
+    assert evaluation["seeds"] == [0, 1] and "t interval" in evaluation["interval"]
+    assert {"vanilla", "finetune", "tailored", "noether", "oracle", "hnn"} <= set(evaluation["summary"])
+    assert evaluation["summary"]["noether"]["n"] == 2 and len(evaluation["inner_lrs"]["noether"]) == 2
+    assert {"noether_vs_vanilla", "noether_vs_finetune", "hnn_vs_vanilla"} <= set(evaluation["paired"])
+    assert result["combined"] == {} and "combined" not in evaluation["summary"]
+    assert result["protocol"]["true_law"] == "p**2 - 3*cos(q)"
+    assert {"training", "stage1", "stage2", "evaluation"} <= set(result["timings"])
+    rollouts = baseline.rollouts
+    assert rollouts["times"].shape == (10,) and rollouts["truth"].shape == rollouts["noether"].shape == (3, 10, 2)
+
+
+def test_pool_accepted_keeps_accepted_laws_only_and_pool_size_cuts_the_ranking(cache):
+    accepted = run_tailoring(pendulum, CANDIDATES, TailoringConfig(**{**SMALL.__dict__, "pool": "accepted",
+                                                                      "seeds": 1}), cache_dir=cache)
+    assert [c["id"] for c in accepted.to_dict()["candidates"]] == ["0", "2"]
+    cut = run_tailoring(pendulum, CANDIDATES, TailoringConfig(**{**SMALL.__dict__, "pool_size": 1, "seeds": 1}),
+                        cache_dir=cache)
+    assert [c["id"] for c in cut.to_dict()["candidates"]] == ["0"]
+
+
+def test_vectorized_path_equals_one_model_at_a_time(baseline, cache):
+    sequential = run_tailoring(pendulum, CANDIDATES, SMALL, cache_dir=cache, vectorize=False).to_dict()
+    vectorized = baseline.to_dict()
+    for a, b in zip(vectorized["candidates"], sequential["candidates"]):
+        assert a["stage1"]["inner_lr"] == b["stage1"]["inner_lr"]
+        assert a["stage1"]["train_rmse"] == pytest.approx(b["stage1"]["train_rmse"], rel=1e-4)
+    for method, values in vectorized["evaluation"]["per_seed"].items():
+        np.testing.assert_allclose(values, sequential["evaluation"]["per_seed"][method], rtol=1e-3)
+
+
+def test_checkpoints_make_a_second_run_skip_the_work(cache, monkeypatch):
+    import conslaw.tailoring.models as models
+    import conslaw.tailoring.stages as stages
+
+    store, calls = MemoryCheckpoints(), {"meta": 0, "train": 0}
+    meta, train = stages.meta_tailor, models.train_ensemble
+
+    def counted_meta(*args, **kwargs):
+        calls["meta"] += 1
+        return meta(*args, **kwargs)
+
+    def counted_train(*args, **kwargs):
+        calls["train"] += 1
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(stages, "meta_tailor", counted_meta)
+    monkeypatch.setattr(models, "train_ensemble", counted_train)
+    first = run_tailoring(pendulum, CANDIDATES, SMALL, checkpoints=store)
+    assert calls["meta"] > 0 and calls["train"] == 2
+    calls.update(meta=0, train=0)
+    second = run_tailoring(pendulum, CANDIDATES, SMALL, checkpoints=store)
+    assert calls == {"meta": 0, "train": 0}
+    assert second.to_dict()["evaluation"] == first.to_dict()["evaluation"]
+    np.testing.assert_array_equal(second.rollouts["noether"], first.rollouts["noether"])
+
+
+def test_combined_method_is_evaluated_and_paired_against_noether(cache):
+    config = TailoringConfig(**{**SMALL.__dict__, "combine": True})
+    result = run_tailoring(pendulum, CANDIDATES, config, cache_dir=cache).to_dict()
+    assert result["combined"]["ids"] == ["0"] and result["combined"]["weights"][0] > 0
+    assert result["evaluation"]["summary"]["combined"]["n"] == 2
+    assert "combined_vs_noether" in result["evaluation"]["paired"]
+
+
+def test_hnn_recording_split_uses_forward_differences_and_the_test_block():
+    t = np.arange(21) * 0.5
+    x = np.stack([t ** 2, t], -1)
+    data = TrajectoryDataset("rec", ("q", "p"), (DIMENSIONLESS, DIMENSIONLESS), [Trajectory(t[:15], x[:15])],
+                             [Trajectory(t[15:], x[15:])])
+    train_x, train_dxdt, train, test = hnn_split(data)
+    # 20 samples after dropping the last: test = [16, 16 + int(20 * (1 - 0.8)) = 19), as HNN's int() gives
+    assert len(test[0].t) == 3 and test[0].t[0] == 8.0 and len(train_x) == 17
+    np.testing.assert_allclose(train_dxdt[:16, 0], t[1:17] + t[:16])  # (t1^2 - t0^2) / (t1 - t0)
+    assert len(train) == 1 and len(train[0].t) == 16
+
+
+def test_paired_statistics_on_planted_numbers():
+    comparison = paired_comparison([1.0, 2.0, 3.0, None], [2.0, 2.5, 4.5, 1.0])
+    assert comparison["n"] == 3 and comparison["wins"] == 3
+    assert comparison["mean_diff"] == pytest.approx(-1.0)
+    low, high = comparison["ci95"]
+    assert low < -1.0 < high
+
+
+@pytest.mark.slow
+def test_oracle_loss_reduces_rollout_error_on_the_pendulum(cache):
+    config = TailoringConfig(top=1, seeds=3, hidden=64, train_steps=1000, meta_epochs=20, threads=1)
+    truth = [TailoringCandidate("0", sympy.sympify("p**2 - 3*cos(q)"), True, 0, True)]
+    evaluation = run_tailoring(lambda seed: pendulum(seed, samples=16, points=30), truth, config,
+                               cache_dir=cache).to_dict()["evaluation"]
+    assert evaluation["summary"]["oracle"]["mean"] < evaluation["summary"]["vanilla"]["mean"]
+    assert evaluation["paired"]["oracle_vs_vanilla"]["wins"] >= 2
