@@ -85,6 +85,18 @@ class ConservationSearch:
             raise UsageError("no data: pass trajectories to fit(), or --dataset/--data")
         return load_data(self.config.data, self.config.run.seed)
 
+    def check_budget(self, dataset: TrajectoryDataset) -> None:
+        """Refuse, before any work or file, an enumeration estimated to pass its budget (a
+        one-line UsageError naming --depth; the enumeration itself checks again as it grows)."""
+        from conslaw.dsl.budget import check_budget, estimate_enumeration
+
+        if self.config.discovery.mode == "terms":
+            return
+        enumeration = self.config.enumeration
+        estimate = estimate_enumeration(dataset.columns, dataset.dimensions, enumeration.depth,
+                                        operators=enumeration.operators)
+        check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
+
     # ------------------------------------------------------------------ stages
     def fit(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None, *,
             checkpoints: Optional[Checkpoints] = None, progress: Optional[Progress] = None,

@@ -1,6 +1,8 @@
 """The command line end to end: search, bad input, run directories, resume, API = CLI, export."""
+import contextlib
 import json
 import subprocess
+import traceback
 import sys
 from pathlib import Path
 
@@ -17,7 +19,19 @@ QUICK = ("--no-tailor", "--depth", "5", "--quiet", "--no-plots", "--jobs", "1")
 
 
 def conslaw(*args, cwd=None):
+    """``conslaw ARGS`` in a fresh Python process, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "conslaw", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def in_process(*args, cwd=None):
+    """``conslaw ARGS`` in this process (no interpreter start-up): exit code and stderr as a user
+    sees them; an exception the CLI lets escape shows up as a traceback in stderr."""
+    with contextlib.chdir(cwd or Path.cwd()):
+        result = CliRunner().invoke(main, list(args))
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "Traceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, stderr)
 
 
 def invoke(*args):
@@ -71,7 +85,7 @@ def test_user_csv_in_degrees_gives_the_law_in_the_users_units(tmp_path):
 ])
 def test_bad_data_is_one_line_nonzero_without_traceback(tmp_path, rows, header, culprit):
     data = write_csv(tmp_path / "bad.csv", rows, header)
-    result = conslaw("search", "--data", str(data), "--units", "q=rad,p=kg*m**2/s",
+    result = in_process("search", "--data", str(data), "--units", "q=rad,p=kg*m**2/s",
                      "--out", str(tmp_path / "run"), *QUICK)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -96,8 +110,10 @@ def test_bad_data_is_one_line_nonzero_without_traceback(tmp_path, rows, header, 
 def test_bad_options_and_files(tmp_path, args, culprit, code):
     (tmp_path / "empty.csv").write_text("")
     write_csv(tmp_path / "ok.csv", oscillator_rows(2))
-    quick = [a for a in QUICK if a not in args and not (a == "5" and "--depth" in args)]
-    result = conslaw("search", *args, *quick, "--out", "run", cwd=tmp_path)
+    valued = {"--depth": "5", "--jobs": "1"}  # QUICK's options with a value, unless args set them
+    quick = [a for a in QUICK if a not in valued and a not in valued.values()]
+    quick += [a for flag, value in valued.items() if flag not in args for a in (flag, value)]
+    result = in_process("search", *args, *quick, "--out", "run", cwd=tmp_path)
     assert result.returncode == code, result.stderr
     assert culprit in result.stderr
     assert "Traceback" not in result.stderr
@@ -110,7 +126,7 @@ def test_existing_run_is_refused_and_never_destroyed(tmp_path):
     before = (out / "result.json").read_bytes()
     again = conslaw("search", "--dataset", "spring", "--out", str(out), *QUICK)
     assert again.returncode != 0 and "--overwrite" in again.stderr
-    failing = conslaw("search", "--data", str(tmp_path / "nope.csv"), "--units", "q=m,p=kg*m/s",
+    failing = in_process("search", "--data", str(tmp_path / "nope.csv"), "--units", "q=m,p=kg*m/s",
                       "--out", str(out), "--overwrite", *QUICK)
     assert failing.returncode != 0
     assert (out / "result.json").read_bytes() == before
@@ -118,8 +134,9 @@ def test_existing_run_is_refused_and_never_destroyed(tmp_path):
 
 def test_resume_finishes_an_interrupted_run_with_identical_results(tmp_path):
     full, partial = tmp_path / "full", tmp_path / "partial"
-    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(full), *QUICK).exit_code == 0
-    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(partial), *QUICK).exit_code == 0
+    deeper = (*QUICK, "--depth", "6")  # several chunks of formulas (the last --depth counts)
+    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(full), *deeper).exit_code == 0
+    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(partial), *deeper).exit_code == 0
     chunks = sorted((partial / "checkpoints" / "formulas").glob("chunk-*"))
     assert len(chunks) > 1
     for path in chunks[1:]:  # as if killed after the first chunk
@@ -138,13 +155,13 @@ def test_resume_finishes_an_interrupted_run_with_identical_results(tmp_path):
 def test_resume_with_a_changed_option_is_refused(tmp_path, args, culprit):
     out = tmp_path / "run"
     assert invoke("search", "--dataset", "spring", "--out", str(out), *QUICK).exit_code == 0
-    result = conslaw("search", "--resume", str(out), *args)
+    result = in_process("search", "--resume", str(out), *args)
     assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
 
 
 def test_resume_of_a_non_run_directory_is_refused(tmp_path):
     (tmp_path / "stuff").mkdir()
-    result = conslaw("search", "--resume", str(tmp_path / "stuff"), "--quiet")
+    result = in_process("search", "--resume", str(tmp_path / "stuff"), "--quiet")
     assert result.returncode != 0 and "not a conslaw run" in result.stderr
 
 
@@ -181,5 +198,5 @@ def test_export_formats_round_trip(tmp_path):
     law = ConservationSearch.from_run(out).laws_[0]
     exported = invoke("export", str(out), "--format", "sympy", "--top", "1").output
     assert str(law.sympy()) in exported or sympy.srepr(law.sympy()) in exported
-    bad = conslaw("export", str(out), "--format", "docx")
+    bad = in_process("export", str(out), "--format", "docx")
     assert bad.returncode == 2 and "docx" in bad.stderr

@@ -14,7 +14,6 @@ import logging
 import os
 import pickle
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Optional, Union
 
@@ -45,14 +44,12 @@ def _is_nonempty_directory(path: Path) -> bool:
 
 
 def _probe_writable(directory: Path) -> None:
-    """Create ``directory`` and check a file can be written in it; ConslawError naming it if not."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ConslawError(f"cannot write the run directory {directory}: {reason}") from None
+    """Check that ``directory`` can be created and written, without creating it (bad data found
+    later must leave no directory behind); ConslawError naming it if not."""
+    existing = next(path for path in (directory, *directory.parents) if path.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConslawError(f"cannot write the run directory {directory}: {existing} is not a "
+                           "writable directory")
 
 
 def _parse_log_level(level: Union[int, str]) -> int:
@@ -149,6 +146,7 @@ class RunDirectory:
     def write_config(self, config: Mapping[str, Any]) -> Path:
         """Store the search's configuration and the conslaw version in ``config.json``."""
         record = {"conslaw_version": conslaw.__version__, "config": to_jsonable(dict(config))}
+        self.work_path.mkdir(parents=True, exist_ok=True)
         return atomic_write_json(self.file(CONFIG_FILE), record)
 
     def read_config(self) -> dict:

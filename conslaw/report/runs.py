@@ -59,7 +59,8 @@ def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> Co
     """``conslaw search``: see the module docstring. Returns the finished search."""
     config, run = open_run(given)
     search = ConservationSearch(config)
-    dataset = search.load()  # bad data fails here, before any file is written
+    dataset = search.load()  # bad data and a runaway depth fail here, before any file is written
+    search.check_budget(dataset)
     run.write_config(config.to_dict())
     started = time.perf_counter()
     with run, StageProgress(quiet=config.run.quiet) as progress:
