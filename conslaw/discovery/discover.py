@@ -7,15 +7,16 @@ their candidates once with ``conslaw.discovery.ranking.rank_laws``.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.evidence import DEPTH, unit_warnings
+from conslaw.discovery.evidence import DEPTH, unit_warnings, uses_inside
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
@@ -117,14 +118,16 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     independence = symbolic_check([law for law in laws if law.accepted],
                                   [law for law in laws if law.independent], dataset.columns)
 
-    def small_search(trial: TrajectoryDataset) -> list[Law]:
+    def trial_search(trial: TrajectoryDataset, column: str, inside: Sequence[str]) -> list[Law]:
         space = enumerate_formulas(trial.columns, trial.dimensions, min(DEPTH, enumeration.depth),
                                    operators=enumeration.operators, seed=seed)
+        space = dataclasses.replace(space, roots=[root for root in space.roots
+                                                  if uses_inside(space.table.to_text(root), column, inside)])
         outcome = search_formulas(space, data, StateColumns.from_dataset(trial), threshold=config.threshold,
                                   keep=0, seed=seed, pool=pool)
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
-    warnings = unit_warnings(dataset, laws, enumeration.operators, small_search)
+    warnings = unit_warnings(dataset, laws, enumeration.operators, trial_search)
     for warning in warnings:
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings)

@@ -3,7 +3,9 @@
 A unit decides which operators may touch a column: only an angle enters ``sin`` and ``cos``, only
 a dimensionless quantity ``exp`` and ``log``. When no exact law was found, each column whose
 declared unit bars it from such operators is tried once more as if it were an angle (or
-dimensionless), with a small whole-formula search. If that finds an exact law, or one conserved
+dimensionless), with a whole-formula search (to the search's depth, at most ``DEPTH``) of only the
+formulas that use the column inside those operators (every other formula was judged already).
+If that finds an exact law, or one conserved
 ``BETTER`` times better than the best (approximate) law found, a one-line warning names the
 column and its declared unit. An approximate law found only under the trial unit is no evidence:
 a cosine with a fitted frequency imitates a square on any data (measured on the coupled springs).
@@ -12,6 +14,7 @@ The right unit is not guessed: the warning only says which declaration to check.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Callable, Sequence
 
 import numpy as np
@@ -21,8 +24,8 @@ from conslaw.dsl.units import ANGLE, DIMENSIONLESS, format_unit
 from conslaw.law import Law
 
 BETTER = 100.0
-DEPTH = 5
-"""Depth of the small search that tries a column under another dimension."""
+DEPTH = 7
+"""Largest depth of the search that tries a column under another dimension."""
 
 BARRED = ((ANGLE, ("sin", "cos"), "sin and cos"), (DIMENSIONLESS, ("exp", "log"), "exp and log"))
 
@@ -33,9 +36,10 @@ def _best_ratio(laws: Sequence[Law]) -> float:
 
 
 def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Sequence[str],
-                  search: Callable[[TrajectoryDataset], list[Law]]) -> list[str]:
+                  search: Callable[[TrajectoryDataset, str, Sequence[str]], list[Law]]) -> list[str]:
     """Warnings for columns whose declared unit keeps a better law out of reach (see the module
-    docstring); ``search`` ranks the laws of a data set with the trial dimensions."""
+    docstring); ``search(trial, column, operators)`` ranks the laws of the data set with the
+    trial dimensions among the formulas that use ``column`` inside one of ``operators``."""
     if any(law.accepted and law.quality == "exact" for law in laws):
         return []
     best = _best_ratio(laws)
@@ -45,7 +49,7 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
             if dimension == trial or not set(needed) & set(operators):
                 continue
             dimensions = tuple(trial if j == index else d for j, d in enumerate(dataset.dimensions))
-            found = search(dataclasses.replace(dataset, dimensions=dimensions))
+            found = search(dataclasses.replace(dataset, dimensions=dimensions), column, needed)
             exact = any(law.accepted and law.quality == "exact" for law in found)
             ratio = _best_ratio(found)
             if exact or (np.isfinite(best) and ratio * BETTER <= best):
@@ -56,3 +60,16 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
                                 f"{names}; a law using it there is conserved {gain}: check its unit in --units")
                 break
     return warnings
+
+
+def uses_inside(text: str, column: str, operators: Sequence[str]) -> bool:
+    """Whether formula ``text`` has ``column`` inside a call of one of ``operators``."""
+    for operator in operators:
+        for match in re.finditer(rf"\b{re.escape(operator)}\(", text):
+            depth, end = 1, match.end()
+            while depth and end < len(text):
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+            if re.search(rf"\b{re.escape(column)}\b", text[match.end():end]):
+                return True
+    return False

@@ -18,7 +18,8 @@ search's seed.
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
   stacked gradients at the data states, and when a cubic polynomial of the chosen laws does
   not predict it to within its own within-segment variation. An approximate law is never marked
-  independent beside an exact one.
+  independent beside an exact one, and one that the independent exact laws predict in the same
+  way is an approximation of them, not a law: it is demoted to the rejected candidates.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 """
 from __future__ import annotations
@@ -192,12 +193,33 @@ def _pareto(laws: Sequence[Law]) -> list[bool]:
                     for other in laws) for law in laws]
 
 
+def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the approximate laws that a cubic polynomial of the independent exact laws
+    predicts to within their own within-segment variation: approximations of those laws (a
+    fitted cosine imitating a square), not laws of their own."""
+    exact = [law for law in laws if law.quality == "exact" and law.independent]
+    if not exact:
+        return set()
+    truth = data.train.truth
+    chosen = np.array([_values(law, truth.x) for law in exact])
+    found = set()
+    for i, law in enumerate(laws):
+        if law.quality == "approximate":
+            values = _values(law, truth.x)
+            if _predictable(values, chosen, float(np.mean(segment_variation(values, truth)))):
+                found.add(i)
+    return found
+
+
+def _by_ratio(laws: Sequence[Law]) -> list[Law]:
+    return sorted(laws, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+
+
 def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
     laws = [_with_variation(law, data) for law in candidates]
     accepted = order_by_evidence([law for law in laws if is_accepted(law.evidence, threshold)])
-    rejected = sorted((law for law in laws if not is_accepted(law.evidence, threshold)),
-                      key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+    rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     accepted = merge_variants(accepted, reference)
     rejected = merge_variants(rejected, reference)
@@ -206,8 +228,12 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
     eligible = exact or list(range(len(accepted)))
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed)}
+    accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
+    demoted = approximations(accepted, data)
+    rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
+    accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     front = _pareto(accepted)
-    accepted = [law.replace(independent=i in chosen, pareto=front[i]) for i, law in enumerate(accepted)]
+    accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
     rejected = [law.replace(accepted=False, quality="rejected", independent=False, pareto=False)
                 for law in rejected]
     ranked = [law.replace(rank=rank) for rank, law in enumerate(accepted + rejected, start=1)]
