@@ -38,7 +38,7 @@ from conslaw.discovery.ranking import (
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
-from conslaw.terms.laws import term_law
+from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, prune_library, simplest
 from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws
 from conslaw.terms.term_config import TermsConfig
@@ -234,6 +234,7 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
     passes: list[dict] = []
     timings: dict[str, float] = {}
     reasons: list[str] = []
+    shrinks: list[str] = []
     partial, found, tried = False, 0, 0
     for index, step in enumerate(steps):
         if index and deadline is not None and time.perf_counter() > deadline:
@@ -251,8 +252,7 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
         passes.append(result.counts)
         for stage, seconds in result.timings.items():
             timings[stage] = timings.get(stage, 0.0) + seconds
-        if result.reason and result.reason not in reasons:
-            reasons.append(result.reason)
+        shrinks += [f"{result.reason} (operators {' '.join(step)})"] if result.reason else []
         if progress is not None:
             progress("multi-term search", index + 1, len(steps))
         found = exact_independent(accepted, data, seed) if accepted else 0
@@ -262,6 +262,9 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
             break
         if found >= target:
             break
+    if shrinks:
+        more = f"; likewise in {len(shrinks) - 1} more vocabularies" if len(shrinks) > 1 else ""
+        reasons.insert(0, shrinks[0] + more)
     rejected = sorted(rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
     counts = {**passes[0], "vocabularies": len(passes), "vocabularies_tried": tried,
               "target_laws": target,
