@@ -36,7 +36,7 @@ from conslaw.discovery.ranking import (
     RATIO_FLOOR, TIE_SIGMAS, independent_set, is_accepted, order_by_evidence,
 )
 from conslaw.errors import ConslawError
-from conslaw.law import Law, StateColumns
+from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, prune_library, simplest
@@ -91,7 +91,7 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, config: T
     if len(library) < 2:
         raise ConslawError(f"the term library has {len(library)} usable term(s) after pruning "
                            f"({len(full)} products): no law of 2 terms can be formed")
-    values = TermValues.from_parts([part[:, :len(library)] for part in parts], data)
+    values = TermValues.from_parts([part[:, :len(library)] for part in parts], data).normalized()
     reason = None
     if len(library) < len(pruned) or len(evaluated) < len(full):
         reason = (f"term library shrunk to its {len(library)} simplest terms (of {len(full)} products): "
@@ -102,7 +102,7 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, config: T
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
     """Evidence per support, and the acceptance test ``extract_laws`` calls."""
-    records: dict[bytes, object] = {}
+    records: dict[bytes, Evidence] = {}
 
     def accept(law: SparseLaw) -> bool:
         key = law.support.tobytes()
@@ -203,7 +203,13 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
                                                        threshold, deadline)
     scale = judge.scale
     rejected = [law for law in rejected if law.support.tobytes() in records][:keep]
-    laws = [[term_law(library, law, scale, records[law.support.tobytes()], columns) for law in group]
+    peaks = values.peaks
+
+    def law_of(law: SparseLaw) -> Law:
+        unscaled = SparseLaw(law.support, law.coefficients / peaks, law.ratio, law.size)
+        return term_law(library, unscaled, scale * peaks, records[law.support.tobytes()], columns)
+
+    laws = [[law_of(law) for law in group]
             for group in (accepted, rejected)]
     timings["sparse_s"] = time.perf_counter() - started
     counts = {**library.summary(), "operators": list(operators), **account,
