@@ -225,6 +225,40 @@ def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int) ->
     return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
 
 
+@dataclass
+class _Widening:
+    """What the passes of one search found so far."""
+
+    accepted: list[Law] = field(default_factory=list)
+    rejected: list[Law] = field(default_factory=list)
+    passes: list[dict] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    shrinks: list[str] = field(default_factory=list)
+    partial: bool = False
+    tried: int = 0
+
+    def add(self, result: PassResult, operators: Sequence[str]) -> None:
+        self.accepted += result.accepted
+        self.rejected += result.rejected
+        self.passes.append(result.counts)
+        for stage, seconds in result.timings.items():
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        if result.reason:
+            self.shrinks.append(f"{result.reason} (operators {' '.join(operators)})")
+
+    def outcome(self, keep: int, extra: dict, seconds: float) -> SearchOutcome:
+        reasons = list(self.reasons)
+        if self.shrinks:
+            more = f"; likewise in {len(self.shrinks) - 1} more vocabularies" if len(self.shrinks) > 1 else ""
+            reasons.insert(0, self.shrinks[0] + more)
+        rejected = sorted(self.rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+        counts = {**self.passes[0], "vocabularies": len(self.passes), "vocabularies_tried": self.tried,
+                  **extra, "sparse_found": len(self.accepted), "passes": self.passes}
+        return SearchOutcome(self.accepted + rejected[:keep], counts, {**self.timings, "total_s": seconds},
+                             self.partial, "; ".join(reasons) if reasons else None)
+
+
 def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
                  config: TermsConfig, *, operators: Sequence[str], threshold: float, keep: int,
                  seed: int, max_seconds: Optional[float] = None,
@@ -234,47 +268,37 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
     started = time.perf_counter()
     deadline = started + max_seconds if max_seconds else None
     steps = vocabularies(operators, config.vocabulary)
-    target = target_laws(len(columns.names))
-    accepted: list[Law] = []
-    rejected: list[Law] = []
-    passes: list[dict] = []
-    timings: dict[str, float] = {}
-    reasons: list[str] = []
-    shrinks: list[str] = []
-    partial, found, tried = False, 0, 0
+    target, found = target_laws(len(columns.names)), 0
+    state = _Widening()
     for index, step in enumerate(steps):
         if index and deadline is not None and time.perf_counter() > deadline:
-            partial = True
-            reasons.append(f"time budget of {max_seconds:g} s ran out after {index} of {len(steps)} vocabularies")
+            state.partial = True
+            state.reasons.append(f"time budget of {max_seconds:g} s ran out after {index} of "
+                                 f"{len(steps)} vocabularies")
             break
-        result = search_pass(dataset, data, columns, config, step, threshold=threshold, keep=keep,
-                             seed=seed, deadline=deadline,
-                             previous=passes[-1]["factors"] if passes else -1)
-        tried += 1
+        try:
+            result = search_pass(dataset, data, columns, config, step, threshold=threshold,
+                                 keep=keep, seed=seed, deadline=deadline,
+                                 previous=state.passes[-1]["factors"] if state.passes else -1)
+        except ConslawError as error:  # a wider vocabulary that cannot be fitted ends the widening
+            if not state.passes:
+                raise
+            state.reasons.append(f"widening to {' '.join(step)} stopped: {error}")
+            break
+        state.tried += 1
         if result is None:
             continue
-        accepted += result.accepted
-        rejected += result.rejected
-        passes.append(result.counts)
-        for stage, seconds in result.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
-        shrinks += [f"{result.reason} (operators {' '.join(step)})"] if result.reason else []
+        state.add(result, step)
         if progress is not None:
             progress("multi-term search", index + 1, len(steps))
-        found = exact_independent(accepted, data, seed) if accepted else 0
+        found = exact_independent(state.accepted, data, seed) if state.accepted else 0
         if result.partial:
-            partial = True
-            reasons.append(f"time budget of {max_seconds:g} s ran out in the sparse search")
+            state.partial = True
+            state.reasons.append(f"time budget of {max_seconds:g} s ran out in the sparse search")
             break
         if found >= target:
             break
-    if shrinks:
-        more = f"; likewise in {len(shrinks) - 1} more vocabularies" if len(shrinks) > 1 else ""
-        reasons.insert(0, shrinks[0] + more)
-    rejected = sorted(rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
-    counts = {**passes[0], "vocabularies": len(passes), "vocabularies_tried": tried,
-              "target_laws": target,
-              "exact_independent": found, "sparse_found": len(accepted), "passes": passes}
-    timings["total_s"] = time.perf_counter() - started
-    return SearchOutcome(accepted + rejected[:keep], counts, timings, partial,
-                         "; ".join(reasons) if reasons else None)
+    if progress is not None:
+        progress("multi-term search", len(steps), len(steps))
+    return state.outcome(keep, {"target_laws": target, "exact_independent": found},
+                         time.perf_counter() - started)
