@@ -1,27 +1,27 @@
-"""Benchmark the tailoring stage on the HNN pendulum (or spring): per-stage wall times and Table 1.
+"""Benchmark the tailoring stage: wall time per stage, the figures, and vectorized vs sequential.
 
-    python benchmarks/bench_tailoring.py --system pendulum --seeds 5 --jobs 2
-    python benchmarks/bench_tailoring.py --discover-depth 5     # candidates from conslaw.discovery
+    python benchmarks/bench_tailoring.py --system pendulum --seeds 5          # the defaults
+    python benchmarks/bench_tailoring.py --compare --seeds 5 --meta-epochs 20 --train-steps 300
+    python benchmarks/bench_tailoring.py --search --seeds 5                   # the whole search
 
-Without ``--discover-depth`` the candidates are a fixed list of plausible laws (the energy, rescaled
-and perturbed energies, small-angle and wrong laws), so this measures the tailoring stage alone.
+The candidates are a fixed list of plausible laws (the energy, rescaled and perturbed energies,
+small-angle and wrong laws), so the tailoring stage is measured alone; ``--search`` times
+``ConservationSearch.run`` (discovery + tailoring) instead. ``--compare`` runs the same stage
+vectorized and one model at a time and prints both wall times per stage side by side.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
 
+import sympy
 import torch
 
 from conslaw.datasets import load_dataset
-from conslaw.tailoring import TailoringProtocol, run_tailoring
-
-PAPER = {  # Noether Networks Tables 1-2: vanilla, Noether Nets, oracle
-    "pendulum": {"vanilla": 0.0563, "noether": 0.0423, "oracle": 0.0422},
-    "spring": {"vanilla": 0.0174, "noether": 0.0165, "oracle": 0.0166},
-}
+from conslaw.tailoring import TailoringCandidate, TailoringConfig, run_tailoring
 
 BUILTIN = {
     "pendulum": ["p**2 - 3*cos(q)", "p**2 - 2.99*cos(q)", "p**2 + 3*(1 - cos(q))", "2*p**2 - 6*cos(q)",
@@ -33,71 +33,93 @@ BUILTIN = {
                "q**2 + 0.5*p**2", "q**2 + 2*p**2", "q**2", "p**2", "q*p", "q", "p", "q**2 - p**2",
                "cos(q) + p**2", "q**2 + p**2 + 0.1*q*p", "sin(q)**2 + p**2"],
 }
+FIELDS = {f.name for f in dataclasses.fields(TailoringConfig)}
 
 
-def discovered_candidates(system: str, depth: int) -> list[dict]:
-    from conslaw.discovery.discover import DiscoveryConfig, discover
+def source(system: str, data_dir):
+    if system == "real-pendulum":
+        dataset = load_dataset(system, data_dir=data_dir)
+        return lambda seed: dataset
+    return lambda seed: load_dataset(system, seed=seed)
 
-    result = discover(load_dataset(system, seed=0), DiscoveryConfig(depth=depth))
-    return [{"id": str(i), "expression": c["expression"]} for i, c in enumerate(result.accepted)]
+
+def candidates(system: str) -> list[TailoringCandidate]:
+    laws = BUILTIN["spring" if system == "spring" else "pendulum"]
+    return [TailoringCandidate(str(i), sympy.sympify(law), True, i, i == 0) for i, law in enumerate(laws)]
+
+
+def run(args, config: TailoringConfig, vectorize: bool) -> tuple[dict, float]:
+    started = time.perf_counter()
+    last = [started]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if args.verbose:
+            print(f"  [{now - started:7.1f} s, +{now - last[0]:5.1f}] {stage} {done}/{total}", flush=True)
+        last[0] = now
+
+    results = run_tailoring(source(args.system, args.data_dir), candidates(args.system), config,
+                            cache_dir=args.cache_dir if vectorize else None, progress=progress, vectorize=vectorize)
+    return results.to_dict(), time.perf_counter() - started
+
+
+def search(args, config: TailoringConfig) -> None:
+    from conslaw.engine import ConservationSearch
+
+    started = time.perf_counter()
+    found = ConservationSearch(dataset=args.system, data_dir=args.data_dir, **dataclasses.asdict(config))
+    found.run(cache_dir=args.cache_dir, progress=lambda s, d, t: args.verbose and print(
+        f"  [{time.perf_counter() - started:7.1f} s] {s} {d}/{t}", flush=True))
+    print(f"whole search on {args.system}: {time.perf_counter() - started:.1f} s; tailoring timings "
+          f"{json.dumps({k: round(v, 1) for k, v in (found.tailoring_ or {}).get('timings', {}).items()})}")
+    print(f"selected: {(found.tailoring_ or {}).get('selected')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--system", default="pendulum", choices=sorted(PAPER))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--backend", default="loky")
-    parser.add_argument("--top", type=int, default=20)
-    parser.add_argument("--meta-epochs", type=int, default=100)
-    parser.add_argument("--loss-form", default="central")
-    parser.add_argument("--dtype", default="float32", choices=["float64", "float32"])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads in the ranking process")
-    parser.add_argument("--discover-depth", type=int, default=None)
-    parser.add_argument("--true-law-only", action="store_true", help="rank only the true law (loss-form study)")
+    parser.add_argument("--system", default="pendulum", choices=["pendulum", "spring", "real-pendulum"])
+    parser.add_argument("--data-dir", default=os.environ.get("CONSLAW_DATA_DIR"))
     parser.add_argument("--cache-dir", default="/tmp/conslaw-bench-cache")
-    parser.add_argument("--json", default=None, help="write result.json-style output here")
+    parser.add_argument("--compare", action="store_true", help="also run one model at a time (no cache)")
+    parser.add_argument("--search", action="store_true", help="time the whole ConservationSearch.run")
+    parser.add_argument("--verbose", action="store_true", help="print every progress call")
+    parser.add_argument("--json", default=None, help="write the tailoring section here")
+    for field in dataclasses.fields(TailoringConfig):  # every option of the stage, by its name
+        if field.name != "inner_lrs" and not isinstance(field.default, bool):
+            parser.add_argument("--" + field.name.replace("_", "-"), type=type(field.default)
+                                if field.default is not None else float, default=None)
+    parser.add_argument("--combine", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
-    started = time.perf_counter()
-    if args.discover_depth:
-        candidates = discovered_candidates(args.system, args.discover_depth)
-        print(f"discovery (depth {args.discover_depth}): {len(candidates)} accepted candidates "
-              f"in {time.perf_counter() - started:.1f} s")
-    elif args.true_law_only:
-        candidates = [{"id": "true", "expression": load_dataset(args.system, seed=0).true_law}]
-    else:
-        candidates = [{"id": str(i), "expression": e} for i, e in enumerate(BUILTIN[args.system])]
-
-    def progress(stage: str, done: int, total: int) -> None:
-        print(f"  [{time.perf_counter() - started:7.1f} s] {stage} {done}/{total}", flush=True)
-
-    results = run_tailoring(
-        lambda seed: load_dataset(args.system, seed=seed), candidates, top=args.top, meta_epochs=args.meta_epochs,
-        loss_form=args.loss_form, seeds=args.seeds, jobs=args.jobs, backend=args.backend,
-        cache_dir=args.cache_dir, progress=progress, protocol=TailoringProtocol(dtype=args.dtype),
-    )
-    total = time.perf_counter() - started
-    print(f"\n{args.system}: {len(candidates)} candidates, top {args.top}, {args.meta_epochs} meta epochs, "
-          f"{args.seeds} seeds, jobs {args.jobs} ({args.backend}), loss form {args.loss_form}, {args.dtype}")
-    for stage, seconds in results.timings.items():
-        print(f"  {stage:12s} {seconds:8.1f} s")
-    print(f"  {'total':12s} {total:8.1f} s   (ranking-process CPU {time.process_time():.1f} s; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"selected: {results.selected}")
-    print()
-    print(results.table())
-    evaluation = results.evaluation
-    paper = PAPER[args.system]
-    print(f"\npaper: vanilla {paper['vanilla']}, Noether {paper['noether']}, oracle {paper['oracle']}")
-    print("per-seed:", json.dumps(evaluation["per_seed"]))
+    options = {k: v for k, v in vars(args).items() if k in FIELDS and v is not None and v is not False}
+    config = TailoringConfig(**options)
+    print(f"{args.system}: {json.dumps(options)}; torch threads {config.threads or torch.get_num_threads()}, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if args.search:
+        search(args, config)
+        return
+    result, total = run(args, config, vectorize=True)
+    rows = [("vectorized", result["timings"], total)]
+    if args.compare:
+        sequential, seconds = run(args, config, vectorize=False)
+        rows.append(("sequential", sequential["timings"], seconds))
+    stages = ["training", "stage1", "stage2", "evaluation"]
+    print(f"{'':12s}" + "".join(f"{s:>12s}" for s in stages + ["total"]))
+    for name, timings, seconds in rows:
+        print(f"{name:12s}" + "".join(f"{timings.get(s, 0.0):11.1f}s" for s in stages) + f"{seconds:11.1f}s")
+    if args.compare:
+        print(f"{'speed-up':12s}" + "".join(f"{rows[1][1][s] / max(rows[0][1][s], 1e-9):11.1f}x" for s in stages)
+              + f"{rows[1][2] / rows[0][2]:11.1f}x")
+    print(f"selected: {result['selected']}")
+    evaluation = result["evaluation"]
+    for method, stats in evaluation["summary"].items():
+        print(f"  {method:10s} {stats['mean']:.4f} ± {stats['std']:.4f} (median {stats['median']:.4f}, n {stats['n']})"
+              if stats["mean"] is not None else f"  {method:10s} -")
+    for key, comparison in evaluation["paired"].items():
+        print(f"  {key:22s} {json.dumps(comparison)}")
     print("inner lrs:", json.dumps(evaluation["inner_lrs"]))
-    print("wins:", json.dumps(evaluation["wins"]))
-    print("ci95:", json.dumps(evaluation["ci95"]))
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump(dict(results.to_dict(), benchmark={"total_s": total, **vars(args)}), handle, indent=1)
+            json.dump(result, handle, indent=1)
 
 
 if __name__ == "__main__":

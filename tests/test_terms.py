@@ -188,3 +188,33 @@ def test_dimensionless_law_unit():
     dataset = load_dataset("predator-prey", n_trajectories=8)
     _, laws = run(dataset, operators="+log")
     assert accepted(laws)[0].unit == DIMENSIONLESS
+
+
+def test_discover_runs_the_multi_term_search():
+    from conslaw.discovery.discover import discover
+    from conslaw.dsl.budget import EnumerationConfig
+    from conslaw.parallel import WorkerPool
+
+    dataset = load_dataset("spring", n_trajectories=16)
+    found = discover(dataset, DiscoveryConfig(mode="terms"), EnumerationConfig(depth=3), TermsConfig(),
+                     seed=0, pool=WorkerPool(1, backend="sequential"))
+    account = found.searches["terms"]
+    assert account["ran"] and account["counts"]["library_terms"] >= 2 and not account["partial"]
+    assert [law.origin for law in found.independent] == ["terms"]
+
+
+@pytest.mark.slow
+def test_double_pendulum_energy_exact_and_alone():
+    dataset = load_dataset("double-pendulum")
+    outcome, laws = run(dataset, vocabulary="default")
+    good = accepted(laws)
+    assert sum(law.independent for law in laws) == 1
+    c = coefficients(good[0])
+    constants = {k: v["value"] for k, v in dataset.metadata["constants"].items()}
+    m1, m2, l1, l2, g = (constants[k] for k in ("m1", "m2", "l1", "l2", "g"))
+    # T - V with T = (m1+m2) l1**2 w1**2/2 + m2 l2**2 w2**2/2 + m2 l1 l2 w1 w2 cos(q1-q2),
+    # V = -(m1+m2) g l1 cos(q1) - m2 g l2 cos(q2); relative to the w2**2 coefficient.
+    expected = {"w1**2": (m1 + m2) * l1**2 / (m2 * l2**2), "w1*w2*cos(q1 - q2)": 2 * l1 / l2,
+                "cos(q1)": 2 * (m1 + m2) * g * l1 / (m2 * l2**2), "cos(q2)": 2 * g / l2}
+    for term, value in expected.items():
+        assert abs(c[term] / c["w2**2"]) == pytest.approx(value, rel=1e-6)

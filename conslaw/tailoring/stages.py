@@ -22,7 +22,7 @@ from conslaw.tailoring.models import Params
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate
 from conslaw.tailoring.splits import shared_groups, stacked_groups
-from conslaw.tailoring.tailor import Block, Ensemble, meta_tailor, shared_block
+from conslaw.tailoring.tailor import Block, Ensemble, PointLoss, meta_tailor, shared_block
 
 Progress = Callable[[str, int, int], None]
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -42,8 +42,9 @@ class Context:
     def dtype(self) -> torch.dtype:
         return DTYPES[self.config.dtype]
 
-    def loss(self, laws: Sequence[Any], weights: Optional[Sequence[float]] = None) -> NoetherLoss:
-        return NoetherLoss(laws, self.columns, form=self.config.loss_form, dt=self.loss_dt, weights=weights)
+    def loss(self, laws: Sequence[Any], weights: Optional[Sequence[float]] = None) -> PointLoss:
+        """The per-state Noether loss of ``laws`` under the configured form and time step."""
+        return NoetherLoss(laws, self.columns, form=self.config.loss_form, dt=self.loss_dt, weights=weights).pointwise
 
     def report(self, stage: str, done: int, total: int) -> None:
         if self.progress:

@@ -28,23 +28,38 @@ from conslaw.tailoring.models import MLP, Params
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
 
 
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """Each member's layer: ``x`` ``(M, B, i)``, ``weight`` ``(M, o, i)`` (or one shared, expanded)."""
+    if weight.stride(0) == 0:
+        return F.linear(x, weight[0], None if bias is None else bias[0])
+    out = torch.bmm(x, weight.transpose(1, 2))
+    return out if bias is None else out + bias.unsqueeze(1)
+
+
+def _backward(delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return delta @ weight[0] if weight.stride(0) == 0 else torch.bmm(delta, weight)
+
+
 def _rank1_predict(model: MLP, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    """The exact one-step tailored MLP for members stacked on the first axis: ``params`` ``(M, ...)``,
+    ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss`` maps ``(M, B, d)`` states and fields to ``(M, B)``."""
     depth = len(model.linears)
     weights = [params[f"linears.{i}.weight"] for i in range(depth)]
     biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
-    inputs = [x]  # every layer's input at the shared parameters
+    inputs = [x]  # every layer's input at the members' parameters
     for i in range(depth - 1):
-        inputs.append(torch.tanh(F.linear(inputs[i], weights[i], biases[i])))
-    output = F.linear(inputs[-1], weights[-1], biases[-1])
+        inputs.append(torch.tanh(_linear(inputs[i], weights[i], biases[i])))
+    output = _linear(inputs[-1], weights[-1], biases[-1])
     delta = grad(lambda y: loss(x, y).sum())(output)  # d loss / d output, one row per query
     deltas = [delta]
     for i in range(depth - 1, 0, -1):
-        delta = (delta @ weights[i]) * (1 - inputs[i] ** 2)
+        delta = _backward(delta, weights[i]) * (1 - inputs[i] ** 2)
         deltas.insert(0, delta)
+    step = lr.view(-1, 1, 1)
     adapted = x
     for i in range(depth):
         overlap = (inputs[i] * adapted).sum(-1, keepdim=True) + (0.0 if biases[i] is None else 1.0)
-        pre = F.linear(adapted, weights[i], biases[i]) - lr * deltas[i] * overlap
+        pre = _linear(adapted, weights[i], biases[i]) - step * deltas[i] * overlap
         adapted = torch.tanh(pre) if i < depth - 1 else pre
     return adapted
 
@@ -71,7 +86,8 @@ def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[Poin
     if loss is None:
         return functional_call(model, params, (x,))
     if isinstance(model, MLP) and steps == 1:
-        return _rank1_predict(model, params, loss, x, lr)
+        return _rank1_predict(model, {k: v.unsqueeze(0) for k, v in params.items()}, loss, x.unsqueeze(0),
+                              lr.reshape(1))[0]
     return _vmap_predict(model, params, loss, x, lr, steps)
 
 
@@ -111,7 +127,27 @@ class Ensemble:
         return [Ensemble(self.model, [Block(b.loss, {k: v[i:i + 1] for k, v in b.params.items()}, b.lrs[i:i + 1])],
                          self.steps) for b in self.blocks for i in range(b.size)]
 
+    def _stacked(self) -> Params:
+        """Every member's parameters along one axis (one shared tensor stays expanded, uncopied)."""
+        first = self.blocks[0].params
+        if all(v.stride(0) == 0 and all(b.params[k].stride(0) == 0 and b.params[k].data_ptr() == v.data_ptr()
+                                        for b in self.blocks) for k, v in first.items()):
+            return {k: v[0].expand(self.size, *v.shape[1:]) for k, v in first.items()}
+        return {k: torch.cat([b.params[k] for b in self.blocks]) for k in first}
+
+    def _loss(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
+        """Each block's loss on its own members (zero for a block without one)."""
+        parts, start = [], 0
+        for block in self.blocks:
+            rows = slice(start, start + block.size)
+            parts.append(block.loss(x[rows], dxdt[rows]) if block.loss is not None else x[rows, :, 0] * 0.0)
+            start += block.size
+        return torch.cat(parts)
+
     def field(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.model, MLP) and self.steps == 1:  # one closed-form call for every member
+            lrs = torch.cat([b.lrs if b.loss is not None else torch.zeros_like(b.lrs) for b in self.blocks])
+            return _rank1_predict(self.model, self._stacked(), self._loss, x, lrs)
         outputs, start = [], 0
         for block in self.blocks:
             def member(p: Params, lr: torch.Tensor, xs: torch.Tensor, loss=block.loss) -> torch.Tensor:

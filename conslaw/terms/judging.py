@@ -48,11 +48,27 @@ def resolved(null_values: np.ndarray, null: Segments) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TermValues:
-    """Term values (N, k) on the truth and the null of training, control and held-out data."""
+    """Term values (N, k) on the truth and the null of training, control and held-out data,
+    each term divided by ``peaks`` (its peak magnitude on the training data, or 1)."""
 
     train: tuple[np.ndarray, np.ndarray]
     control: tuple[np.ndarray, np.ndarray]
     test: Optional[tuple[np.ndarray, np.ndarray]]
+    peaks: Optional[np.ndarray] = None
+
+    def normalized(self) -> "TermValues":
+        """The values of every term scaled to unit peak magnitude on the training data: a
+        formula is judged on its shape, and the forms' kernels treat a term whose spread is
+        below ``forms.NEGLIGIBLE`` of the largest one's as a constant (``exp(x**2)`` beside
+        ``x`` would make every ordinary term one). Coefficients of the scaled terms are
+        divided by ``peaks`` to apply to the terms themselves."""
+        peaks = np.maximum(np.abs(self.train[0]).max(axis=0), np.abs(self.train[1]).max(axis=0))
+        peaks = np.where(peaks > 0, peaks, 1.0)
+
+        def scale(pair: Optional[tuple]) -> Optional[tuple]:
+            return None if pair is None else (pair[0] / peaks, pair[1] / peaks)
+
+        return TermValues(scale(self.train), scale(self.control), scale(self.test), peaks)
 
     @classmethod
     def from_parts(cls, parts: Sequence[np.ndarray], data: ConservationData) -> "TermValues":

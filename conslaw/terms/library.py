@@ -27,6 +27,7 @@ Pruning, in order (each step's removals are counted in ``TermLibrary.removed``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations, combinations_with_replacement
 from typing import Sequence
 
@@ -47,7 +48,8 @@ DUPLICATE_DIGITS = 8
 NORM_OPERATORS = ("sqrt", "rsqrt", "inv")
 """Operators applied to sums of squares of two same-unit columns when they are chosen."""
 PRUNING_STATES = 4096
-"""States (a fixed, evenly spaced subset) on which terms are compared for equality and rank."""
+"""At most this many states (evenly spaced, and about twice as many as terms) on which terms are
+compared for equality and rank: an identity holds at any states, and spread states show it."""
 CHUNK = 256
 
 
@@ -61,13 +63,18 @@ class TermLibrary:
     table: NodeTable
     factors: list[int]
     terms: list[tuple[int, ...]]
-    units: list[Dimension]
     sizes: list[int]
     counts: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    @cached_property
+    def units(self) -> list[Dimension]:
+        """Each term's unit (computed on first use: exact unit arithmetic is slow, and most
+        products are dropped before they need one)."""
+        return [dimension_product(self.table[self.factors[f]].unit for f in term) for term in self.terms]
 
     def sympy_term(self, index: int) -> sympy.Expr:
         return sympy.Mul(*[self.table.to_sympy(self.factors[f]) for f in self.terms[index]])
@@ -79,7 +86,7 @@ class TermLibrary:
         """The terms at positions ``keep`` (in that order); ``removed`` adds pruning counts."""
         keep = [int(i) for i in keep]
         return TermLibrary(self.table, self.factors, [self.terms[i] for i in keep],
-                           [self.units[i] for i in keep], [self.sizes[i] for i in keep],
+                           [self.sizes[i] for i in keep],
                            dict(self.counts), {**self.removed, **(removed or {})})
 
     def summary(self) -> dict:
@@ -154,8 +161,7 @@ def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_
             records.append((sum(ranks[f] for f in combination) + count - 1, count, combination,
                             sum(sizes[f] for f in combination) + count - 1))
     records.sort()
-    units = [dimension_product(table[factors[f]].unit for f in r[2]) for r in records]
-    library = TermLibrary(table, factors, [r[2] for r in records], units, [r[3] for r in records])
+    library = TermLibrary(table, factors, [r[2] for r in records], [r[3] for r in records])
     library.counts = {"factors": len(factors), "lifted_factors": len(set(factors) & set(lifted)),
                       "unusable_factors": len(candidates) - len(factors), "products": len(records)}
     return library
@@ -249,7 +255,8 @@ def prune_library(library: TermLibrary, parts: Sequence[np.ndarray], seed: int =
     removed = {"non_finite": int((~finite).sum()), "out_of_range": int((finite & ~in_range).sum())}
     keep = np.flatnonzero(finite & in_range)
     stacked = np.concatenate(factors)
-    sample = stacked[np.unique(np.linspace(0, len(stacked) - 1, PRUNING_STATES).astype(int))]
+    rows = min(PRUNING_STATES, 2 * len(keep) + 256)
+    sample = stacked[np.unique(np.linspace(0, len(stacked) - 1, rows).astype(int))]
     keep = keep[_independent(_products(sample, index[keep]), removed, seed)]
     return library.subset(keep, removed), [_products(part, index[keep]) for part in factors]
 

@@ -36,9 +36,9 @@ from conslaw.discovery.ranking import (
     RATIO_FLOOR, TIE_SIGMAS, independent_set, is_accepted, order_by_evidence,
 )
 from conslaw.errors import ConslawError
-from conslaw.law import Law, StateColumns
+from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
-from conslaw.terms.laws import term_law
+from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, prune_library, simplest
 from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws
 from conslaw.terms.term_config import TermsConfig
@@ -91,7 +91,7 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, config: T
     if len(library) < 2:
         raise ConslawError(f"the term library has {len(library)} usable term(s) after pruning "
                            f"({len(full)} products): no law of 2 terms can be formed")
-    values = TermValues.from_parts([part[:, :len(library)] for part in parts], data)
+    values = TermValues.from_parts([part[:, :len(library)] for part in parts], data).normalized()
     reason = None
     if len(library) < len(pruned) or len(evaluated) < len(full):
         reason = (f"term library shrunk to its {len(library)} simplest terms (of {len(full)} products): "
@@ -102,7 +102,7 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, config: T
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
     """Evidence per support, and the acceptance test ``extract_laws`` calls."""
-    records: dict[bytes, object] = {}
+    records: dict[bytes, Evidence] = {}
 
     def accept(law: SparseLaw) -> bool:
         key = law.support.tobytes()
@@ -203,7 +203,13 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
                                                        threshold, deadline)
     scale = judge.scale
     rejected = [law for law in rejected if law.support.tobytes() in records][:keep]
-    laws = [[term_law(library, law, scale, records[law.support.tobytes()], columns) for law in group]
+    peaks = values.peaks
+
+    def law_of(law: SparseLaw) -> Law:
+        unscaled = SparseLaw(law.support, law.coefficients / peaks, law.ratio, law.size)
+        return term_law(library, unscaled, scale * peaks, records[law.support.tobytes()], columns)
+
+    laws = [[law_of(law) for law in group]
             for group in (accepted, rejected)]
     timings["sparse_s"] = time.perf_counter() - started
     counts = {**library.summary(), "operators": list(operators), **account,
@@ -219,6 +225,40 @@ def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int) ->
     return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
 
 
+@dataclass
+class _Widening:
+    """What the passes of one search found so far."""
+
+    accepted: list[Law] = field(default_factory=list)
+    rejected: list[Law] = field(default_factory=list)
+    passes: list[dict] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    shrinks: list[str] = field(default_factory=list)
+    partial: bool = False
+    tried: int = 0
+
+    def add(self, result: PassResult, operators: Sequence[str]) -> None:
+        self.accepted += result.accepted
+        self.rejected += result.rejected
+        self.passes.append(result.counts)
+        for stage, seconds in result.timings.items():
+            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        if result.reason:
+            self.shrinks.append(f"{result.reason} (operators {' '.join(operators)})")
+
+    def outcome(self, keep: int, extra: dict, seconds: float) -> SearchOutcome:
+        reasons = list(self.reasons)
+        if self.shrinks:
+            more = f"; likewise in {len(self.shrinks) - 1} more vocabularies" if len(self.shrinks) > 1 else ""
+            reasons.insert(0, self.shrinks[0] + more)
+        rejected = sorted(self.rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+        counts = {**self.passes[0], "vocabularies": len(self.passes), "vocabularies_tried": self.tried,
+                  **extra, "sparse_found": len(self.accepted), "passes": self.passes}
+        return SearchOutcome(self.accepted + rejected[:keep], counts, {**self.timings, "total_s": seconds},
+                             self.partial, "; ".join(reasons) if reasons else None)
+
+
 def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
                  config: TermsConfig, *, operators: Sequence[str], threshold: float, keep: int,
                  seed: int, max_seconds: Optional[float] = None,
@@ -228,44 +268,37 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
     started = time.perf_counter()
     deadline = started + max_seconds if max_seconds else None
     steps = vocabularies(operators, config.vocabulary)
-    target = target_laws(len(columns.names))
-    accepted: list[Law] = []
-    rejected: list[Law] = []
-    passes: list[dict] = []
-    timings: dict[str, float] = {}
-    reasons: list[str] = []
-    partial, found, tried = False, 0, 0
+    target, found = target_laws(len(columns.names)), 0
+    state = _Widening()
     for index, step in enumerate(steps):
         if index and deadline is not None and time.perf_counter() > deadline:
-            partial = True
-            reasons.append(f"time budget of {max_seconds:g} s ran out after {index} of {len(steps)} vocabularies")
+            state.partial = True
+            state.reasons.append(f"time budget of {max_seconds:g} s ran out after {index} of "
+                                 f"{len(steps)} vocabularies")
             break
-        result = search_pass(dataset, data, columns, config, step, threshold=threshold, keep=keep,
-                             seed=seed, deadline=deadline,
-                             previous=passes[-1]["factors"] if passes else -1)
-        tried += 1
+        try:
+            result = search_pass(dataset, data, columns, config, step, threshold=threshold,
+                                 keep=keep, seed=seed, deadline=deadline,
+                                 previous=state.passes[-1]["factors"] if state.passes else -1)
+        except ConslawError as error:  # a wider vocabulary that cannot be fitted ends the widening
+            if not state.passes:
+                raise
+            state.reasons.append(f"widening to {' '.join(step)} stopped: {error}")
+            break
+        state.tried += 1
         if result is None:
             continue
-        accepted += result.accepted
-        rejected += result.rejected
-        passes.append(result.counts)
-        for stage, seconds in result.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
-        if result.reason and result.reason not in reasons:
-            reasons.append(result.reason)
+        state.add(result, step)
         if progress is not None:
             progress("multi-term search", index + 1, len(steps))
-        found = exact_independent(accepted, data, seed) if accepted else 0
+        found = exact_independent(state.accepted, data, seed) if state.accepted else 0
         if result.partial:
-            partial = True
-            reasons.append(f"time budget of {max_seconds:g} s ran out in the sparse search")
+            state.partial = True
+            state.reasons.append(f"time budget of {max_seconds:g} s ran out in the sparse search")
             break
         if found >= target:
             break
-    rejected = sorted(rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
-    counts = {**passes[0], "vocabularies": len(passes), "vocabularies_tried": tried,
-              "target_laws": target,
-              "exact_independent": found, "sparse_found": len(accepted), "passes": passes}
-    timings["total_s"] = time.perf_counter() - started
-    return SearchOutcome(accepted + rejected[:keep], counts, timings, partial,
-                         "; ".join(reasons) if reasons else None)
+    if progress is not None:
+        progress("multi-term search", len(steps), len(steps))
+    return state.outcome(keep, {"target_laws": target, "exact_independent": found},
+                         time.perf_counter() - started)

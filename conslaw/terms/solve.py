@@ -207,31 +207,13 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
     basis = np.linalg.qr(candidates * scale[:, None])[0] if candidates.shape[1] else candidates
     while basis.shape[1] and failures < max_failures and \
             (deadline is None or time.perf_counter() < deadline):
-        left, singular, _ = np.linalg.svd(basis - directions @ (directions.T @ basis),
-                                          full_matrices=False)
-        residual = left[:, singular > RESIDUAL_SPAN]
-        if residual.shape[1] == 0:
-            break
-        leverage = np.where(tried, -1.0, np.sum(residual ** 2, axis=1))
-        seed = int(np.argmax(leverage))
-        if leverage[seed] <= 0:
+        seed = _next_seed(basis, directions, tried)
+        if seed is None:
             break
         tried[seed] = True
-        law = forward_selection(A, B, seed, term_sizes, limit) \
-            or ridge_elimination(A, B, seed, term_sizes, ridge)
-        law = drop_negligible(A, B, law, term_sizes, limit)
         accepted_vectors = [accepted_law.coefficients for accepted_law in accepted]
-
-        def preference(option: SparseLaw) -> tuple:
-            new = adds_law(A, B, accepted_vectors, option.coefficients, limit)
-            return (not new, option.description_length)
-
-        pool = backward_elimination(A, B, law, term_sizes, limit, preference) \
-            if law.ratio <= limit else []
-        if pool:
-            pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit, preference))
         added = False
-        for option in sorted(pool, key=lambda option: (option.description_length, option.size)):
+        for option in _alternatives(A, B, seed, term_sizes, limit, ridge, accepted_vectors):
             if not adds_law(A, B, accepted_vectors, option.coefficients, limit):
                 continue
             if judge(option):
@@ -245,3 +227,34 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
         failures = 0 if added else failures + 1
     accepted.sort(key=lambda law: (law.description_length, law.size))
     return accepted, sorted(rejected.values(), key=lambda law: (law.description_length, law.size))
+
+
+def _next_seed(basis: np.ndarray, directions: np.ndarray, tried: np.ndarray) -> Optional[int]:
+    """The untried term of largest leverage in the part of the candidate span (orthonormal
+    ``basis``) not explained by the accepted laws' ``directions``; None when nothing is left."""
+    left, singular, _ = np.linalg.svd(basis - directions @ (directions.T @ basis),
+                                      full_matrices=False)
+    residual = left[:, singular > RESIDUAL_SPAN]
+    if residual.shape[1] == 0:
+        return None
+    leverage = np.where(tried, -1.0, np.sum(residual ** 2, axis=1))
+    seed = int(np.argmax(leverage))
+    return seed if leverage[seed] > 0 else None
+
+
+def _alternatives(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray, limit: float,
+                  ridge: float, accepted_vectors: list[np.ndarray]) -> list[SparseLaw]:
+    """The laws grown from ``seed`` and pruned (see ``extract_laws``), by description length."""
+    law = forward_selection(A, B, seed, term_sizes, limit) \
+        or ridge_elimination(A, B, seed, term_sizes, ridge)
+    law = drop_negligible(A, B, law, term_sizes, limit)
+
+    def preference(option: SparseLaw) -> tuple:
+        new = adds_law(A, B, accepted_vectors, option.coefficients, limit)
+        return (not new, option.description_length)
+
+    pool = backward_elimination(A, B, law, term_sizes, limit, preference) \
+        if law.ratio <= limit else []
+    if pool:
+        pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit, preference))
+    return sorted(pool, key=lambda option: (option.description_length, option.size))
