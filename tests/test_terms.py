@@ -218,3 +218,20 @@ def test_double_pendulum_energy_exact_and_alone():
                 "cos(q1)": 2 * (m1 + m2) * g * l1 / (m2 * l2**2), "cos(q2)": 2 * g / l2}
     for term, value in expected.items():
         assert abs(c[term] / c["w2**2"]) == pytest.approx(value, rel=1e-6)
+
+
+def test_a_variant_in_degrees_velocities_and_another_rate_gives_its_true_law():
+    from conslaw.datasets.variants import make_variant
+
+    variant = make_variant("pendulum", coordinates="velocities", angle_unit="deg", rate=20.0,
+                           n_trajectories=24)
+    dataset = variant.dataset
+    _, laws = run(dataset)
+    good = [law for law in accepted(laws) if law.independent]
+    assert len(good) == 1
+    states = np.concatenate([t.x for t in dataset.train])
+    assert functionally_dependent(good[0].expression, list(variant.laws.values()), dataset.columns, states)
+    truth = variant.laws[next(iter(variant.laws))]
+    values = good[0].numpy("si")(states)
+    exact = np.asarray(sympy.lambdify(sympy.symbols(dataset.columns), truth)(*states.T), dtype=float)
+    assert abs(np.corrcoef(values, exact)[0, 1]) > 1 - 1e-9  # the same law up to a*g + b
