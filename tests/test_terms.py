@@ -235,3 +235,13 @@ def test_a_variant_in_degrees_velocities_and_another_rate_gives_its_true_law():
     values = good[0].numpy("si")(states)
     exact = np.asarray(sympy.lambdify(sympy.symbols(dataset.columns), truth)(*states.T), dtype=float)
     assert abs(np.corrcoef(values, exact)[0, 1]) > 1 - 1e-9  # the same law up to a*g + b
+
+
+@pytest.mark.parametrize("bad", [{"term_depth": 0}, {"term_depth": 2.5}, {"max_factors": True},
+                                 {"max_terms": 1}, {"vocabulary": "wide"}])
+def test_bad_options_are_one_line_usage_errors(bad):
+    from conslaw.errors import UsageError
+
+    with pytest.raises(UsageError) as error:
+        TermsConfig(**bad)
+    assert "\n" not in str(error.value)
