@@ -245,3 +245,13 @@ def test_bad_options_are_one_line_usage_errors(bad):
     with pytest.raises(UsageError) as error:
         TermsConfig(**bad)
     assert "\n" not in str(error.value)
+
+
+def test_data_without_held_out_trajectories():
+    import dataclasses
+
+    dataset = dataclasses.replace(load_dataset("spring", n_trajectories=10), test=[])
+    _, laws = run(dataset)
+    law = accepted(laws)[0]
+    assert law.evidence.ratio_test is None and law.quality == "exact"
+    assert check_law(dataset, "p**2 + q**2").evidence.ratio_test is None
