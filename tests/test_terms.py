@@ -255,3 +255,11 @@ def test_data_without_held_out_trajectories():
     law = accepted(laws)[0]
     assert law.evidence.ratio_test is None and law.quality == "exact"
     assert check_law(dataset, "p**2 + q**2").evidence.ratio_test is None
+
+
+def test_keep_bounds_the_near_misses(spring):
+    dataset, _, _ = spring
+    for keep in (0, 2):
+        outcome, laws = run(dataset, keep=keep)
+        assert sum(not law.accepted for law in laws) <= keep
+        assert any(law.accepted for law in laws)
