@@ -218,3 +218,48 @@ def test_double_pendulum_energy_exact_and_alone():
                 "cos(q1)": 2 * (m1 + m2) * g * l1 / (m2 * l2**2), "cos(q2)": 2 * g / l2}
     for term, value in expected.items():
         assert abs(c[term] / c["w2**2"]) == pytest.approx(value, rel=1e-6)
+
+
+def test_a_variant_in_degrees_velocities_and_another_rate_gives_its_true_law():
+    from conslaw.datasets.variants import make_variant
+
+    variant = make_variant("pendulum", coordinates="velocities", angle_unit="deg", rate=20.0,
+                           n_trajectories=24)
+    dataset = variant.dataset
+    _, laws = run(dataset)
+    good = [law for law in accepted(laws) if law.independent]
+    assert len(good) == 1
+    states = np.concatenate([t.x for t in dataset.train])
+    assert functionally_dependent(good[0].expression, list(variant.laws.values()), dataset.columns, states)
+    truth = variant.laws[next(iter(variant.laws))]
+    values = good[0].numpy("si")(states)
+    exact = np.asarray(sympy.lambdify(sympy.symbols(dataset.columns), truth)(*states.T), dtype=float)
+    assert abs(np.corrcoef(values, exact)[0, 1]) > 1 - 1e-9  # the same law up to a*g + b
+
+
+@pytest.mark.parametrize("bad", [{"term_depth": 0}, {"term_depth": 2.5}, {"max_factors": True},
+                                 {"max_terms": 1}, {"vocabulary": "wide"}])
+def test_bad_options_are_one_line_usage_errors(bad):
+    from conslaw.errors import UsageError
+
+    with pytest.raises(UsageError) as error:
+        TermsConfig(**bad)
+    assert "\n" not in str(error.value)
+
+
+def test_data_without_held_out_trajectories():
+    import dataclasses
+
+    dataset = dataclasses.replace(load_dataset("spring", n_trajectories=10), test=[])
+    _, laws = run(dataset)
+    law = accepted(laws)[0]
+    assert law.evidence.ratio_test is None and law.quality == "exact"
+    assert check_law(dataset, "p**2 + q**2").evidence.ratio_test is None
+
+
+def test_keep_bounds_the_near_misses(spring):
+    dataset, _, _ = spring
+    for keep in (0, 2):
+        outcome, laws = run(dataset, keep=keep)
+        assert sum(not law.accepted for law in laws) <= keep
+        assert any(law.accepted for law in laws)

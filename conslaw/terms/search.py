@@ -4,17 +4,19 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
 
 1. ``library``: build the term library (``conslaw.terms.library``), evaluate at most
    ``EVALUATED_PER_TERM`` times as many of its simplest products as the data can fit, prune
-   them, and keep the simplest terms the data can fit: at most ``max_terms`` and at most one per
+   them (and the terms the sampling does not resolve, ``judging.resolved``), and keep the
+   simplest terms the data can fit: at most ``max_terms`` and at most one per
    ``MIN_CONSTRAINTS_PER_TERM`` within-segment constraints (training states minus segments).
    What was dropped is counted, and ``SearchOutcome.reason`` says so in one line.
-2. ``forms``: the smooth form of the term values on the training truth and their within form on
-   the null (and the same on the control), ``conslaw.terms.judging``.
+2. ``forms``: the magnitude of the smooth form of the term values on the training truth and
+   their within form on the null (and the same on the control), ``conslaw.terms.judging``.
 3. ``dense``: the whole generalized spectrum; the eigenvectors whose ratio is within
    ``SEARCH_TOLERANCE`` of the smallest (floored at ``LIMIT_FLOOR``) span the candidate laws.
 4. ``sparse``: sparse laws extracted from that span (``conslaw.terms.solve.extract_laws``), each
    judged like every law (``judging.Judge.evidence``) and kept when it passes the acceptance
    rule of ``conslaw.discovery.ranking``; when the laws found are not equally tight, a second
-   extraction at ``SPARSITY_TOLERANCE`` times the best one's ratio.
+   extraction at ``SPARSITY_TOLERANCE`` times the best one's ratio; under noise, one more at
+   the ``gap_limit`` of the dense spectrum.
 
 ``search_terms`` runs one pass per vocabulary (``conslaw.terms.vocabulary``) and returns the
 union of the accepted sparse laws and up to ``keep`` near misses, unranked.
@@ -77,13 +79,14 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, config: T
             f"the training data give {constraints} within-segment constraints (states minus "
             f"segments), too few for a law of 2 terms ({MIN_CONSTRAINTS_PER_TERM} per term); "
             "use more or longer trajectories")
+    states = judging_states(data)
     full = build_library(dataset.columns, dataset.dimensions, config.term_depth, config.max_factors,
-                         operators=operators, seed=seed, states=judging_states(data))
+                         operators=operators, seed=seed, states=states)
     if full.counts["factors"] == previous:
         return None
     full.counts.update(constraints=constraints, allowed_terms=allowed)
     evaluated = simplest(full, EVALUATED_PER_TERM * allowed, "unevaluated")
-    pruned, parts = prune_library(evaluated, judging_states(data), seed)
+    pruned, parts = prune_library(evaluated, states, seed)
     smooth = np.flatnonzero(resolved(parts[1], data.train.null))
     pruned = pruned.subset(smooth, {"unresolved": len(pruned) - len(smooth)})
     parts = [part[:, smooth] for part in parts]

@@ -8,22 +8,32 @@ from conslaw.options import option, require
 VOCABULARIES = ("default", "auto")
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class TermsConfig:
     """Which term library the multi-term search builds, and how large it may grow."""
 
-    term_depth: int = option(3, "Largest factor of a library term, in DSL nodes.")
+    term_depth: int = option(3, "Largest factor of a library term, in DSL nodes (sin/cos of an "
+                             "angle combination and square roots of x**2 + y**2 for two columns "
+                             "of one unit are lifted beyond it).")
     max_factors: int = option(2, "Factors per library term (a product of short formulas).")
-    max_terms: int = option(600, "Largest term library: a larger one is shrunk (simplest terms "
-                            "first) to fit this and the constraints the data give.")
+    max_terms: int = option(600, "Largest term library: a larger one, or one with fewer than 2 "
+                            "within-segment constraints per term, is shrunk to its simplest terms.")
     vocabulary: str = option("auto", "Term vocabulary: the chosen --operators only (default), or "
-                             "widened step by step (log, exp, inverse powers, square roots of "
-                             "unit-valid sums) within the search's time budget while the "
-                             "default finds fewer laws than it could (auto).", choices=VOCABULARIES)
+                             "widened step by step (log and exp, inverse powers, square roots of "
+                             "unit-valid sums) within the search's time budget while fewer "
+                             "independent exact laws are found than the data could hold, one "
+                             "less than the number of columns (auto).", choices=VOCABULARIES)
 
     def __post_init__(self) -> None:
-        require(self.term_depth >= 1, self, "term_depth", "must be at least 1")
-        require(self.max_factors >= 1, self, "max_factors", "must be at least 1")
-        require(self.max_terms >= 2, self, "max_terms", "must be at least 2")
+        require(_whole(self.term_depth) and self.term_depth >= 1, self, "term_depth",
+                "must be an integer >= 1")
+        require(_whole(self.max_factors) and self.max_factors >= 1, self, "max_factors",
+                "must be an integer >= 1")
+        require(_whole(self.max_terms) and self.max_terms >= 2, self, "max_terms",
+                "must be an integer >= 2")
         require(self.vocabulary in VOCABULARIES, self, "vocabulary",
                 f"must be one of {', '.join(VOCABULARIES)}")
