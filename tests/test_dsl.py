@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 import sympy
 import torch
+from click.testing import CliRunner
 
 from conslaw.dsl import (
     ANGLE, DIMENSIONLESS, EXTENDED_OPERATORS, FREE, PAPER_OPERATORS, Dimension, EnumerationConfig,
     Evaluator, count_unit_valid_trees, enumerate_formulas, estimate_enumeration, format_unit,
     parse_unit, parse_units_spec,
 )
+from conslaw.cli import main
 from conslaw.dsl.operators import OPERATORS
 from conslaw.dsl.signatures import (
     constant_rows, root_signatures, round_scales, value_signatures,
@@ -183,9 +185,8 @@ def test_cli_enumerate_output_parses():
     (["--units", "q=rad,p=kg*m**2/s", "--operators", "+,foo"], "unknown operator 'foo'"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, culprit):
-    result = subprocess.run([sys.executable, "-m", "conslaw", "enumerate", *args],
-                            capture_output=True, text=True)
-    assert result.returncode == 2
+    result = CliRunner().invoke(main, ["enumerate", *args])  # in-process: start-up is not the point
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert culprit in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
