@@ -32,6 +32,7 @@ from conslaw.law import Law, StateColumns
 from conslaw.parallel import WorkerPool
 
 LOGGER = logging.getLogger("conslaw")
+APPROXIMATELY_CONSERVED = 0.5
 Progress = Callable[[str, int, int], None]
 DataLike = Union[TrajectoryDataset, Sequence[np.ndarray], None]
 
@@ -110,6 +111,12 @@ class ConservationSearch:
                                        self.config.terms, seed=self.config.run.seed, pool=workers,
                                        checkpoints=store, progress=progress)
         self.laws_ = self.discovery_.laws
+        LOGGER.info("discovery: %d candidates, %d accepted, %d independent in %.1f s; searches: %s",
+                    len(self.laws_), len(self.accepted_laws_), len(self.independent_laws_),
+                    self.discovery_.conservation.get("seconds", 0.0),
+                    ", ".join(f"{name} {'partial' if account.get('partial') else 'done'}"
+                              if account.get("ran") else f"{name} not run ({account.get('reason')})"
+                              for name, account in self.discovery_.searches.items()))
         return self
 
     def tailor(self, *, checkpoints: Optional[Checkpoints] = None, progress: Optional[Progress] = None,
@@ -119,7 +126,7 @@ class ConservationSearch:
 
         self._require_fit()
         candidates = [TailoringCandidate(str(law.rank), law.expression, law.accepted, law.rank,
-                                         law.independent) for law in self.laws_]
+                                         law.independent) for law in self.tailoring_pool()]
         source = data_for_seeds(self.config.data, self.dataset_) if self.config.data else self.dataset_
         results = run_tailoring(source, candidates, self.config.tailoring, checkpoints=checkpoints,
                                 progress=progress, cache_dir=cache_dir)
@@ -127,7 +134,21 @@ class ConservationSearch:
         self.rollouts_ = results.rollouts
         by_id = {entry["id"]: entry for entry in self.tailoring_.get("candidates", [])}
         self.laws_ = [law.replace(tailoring=by_id.get(str(law.rank))) for law in self.laws_]
+        LOGGER.info("tailoring: %d candidates ranked, selected %s; seconds per stage: %s",
+                    len(by_id), (self.tailoring_.get("selected") or {}).get("expression"),
+                    ", ".join(f"{k} {v:.1f}" for k, v in (self.tailoring_.get("timings") or {}).items()
+                              if isinstance(v, (int, float))))
         return self
+
+    def tailoring_pool(self) -> list[Law]:
+        """The candidates the ranker may try, in rank order: as in the paper, the approximately
+        conserved ones (accepted, or judged ratio at most ``APPROXIMATELY_CONSERVED``: at least
+        twice as steady as a quantity that merely moves with the data), and never fewer than the
+        ``--top`` best-ranked; ``--tailor-pool`` and ``--tailor-pool-size`` then choose among them."""
+        self._require_fit()
+        steady = [law for law in self.laws_
+                  if law.accepted or law.evidence.ratio <= APPROXIMATELY_CONSERVED]
+        return steady if len(steady) >= self.config.tailoring.top else self.laws_[:self.config.tailoring.top]
 
     def analyse_symmetries(self) -> "ConservationSearch":
         """With canonical pairs configured: each independent law's symmetry and the brackets."""
