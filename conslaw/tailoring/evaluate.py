@@ -70,8 +70,10 @@ def _inner_lrs(context: Context, seeds: Seeds, losses: dict, vectorize: bool) ->
             for name in losses}
 
 
-def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vectorize: bool) -> dict[str, list]:
-    """Every method's test RMSE per seed (None where the meta-tailoring diverged)."""
+def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vectorize: bool
+                 ) -> tuple[dict[str, list], list[Block], list[str]]:
+    """Every method's test RMSE per seed (None where the meta-tailoring diverged), and the MLP
+    methods' blocks with their names (for the rollouts)."""
     dtype, n = context.dtype, len(seeds.data)
     pretrained = seeds.stacked(seeds.mlp, dtype)
     to_train = [_block(None, pretrained, [0.0] * n, dtype)]
@@ -91,8 +93,7 @@ def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vector
         hnn = score(context, [_block(None, seeds.stacked(seeds.hnn, dtype), [0.0] * n, dtype)],
                     [d.test for d in seeds.data], model=seeds.hnn_model, vectorize=vectorize)[0]
         out["hnn"] = [float(v) if np.isfinite(v) else None for v in hnn]
-    out["_blocks"] = blocks  # for the first seed's rollouts
-    return out
+    return out, blocks, names
 
 
 def first_seed_rollouts(context: Context, seeds: Seeds, blocks: list[Block], names: list[str]) -> dict:
@@ -120,12 +121,10 @@ def evaluate_seeds(context: Context, seed_ids: Sequence[int], seeds: Seeds, meth
     context.report(STAGE, 0, 3)
     lrs = _inner_lrs(context, seeds, losses, vectorize)
     context.report(STAGE, 1, 3)
-    rmse = _method_rmse(context, seeds, losses, lrs, vectorize)
-    blocks = rmse.pop("_blocks")
+    rmse, blocks, names = _method_rmse(context, seeds, losses, lrs, vectorize)
     context.report(STAGE, 3, 3)
     records = [{"seed": seed, "rmse": {name: values[k] for name, values in rmse.items()},
                 "inner_lr": {name: lrs[name][k] for name in lrs}} for k, seed in enumerate(seed_ids)]
-    names = ["vanilla"] + (["tailored"] if "noether" in losses else []) + ["finetune", *losses]
     paths = first_seed_rollouts(context, seeds, blocks, names) if rollouts else None
     return records, paths
 
