@@ -79,7 +79,10 @@ def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vector
     to_train = [_block(None, pretrained, [0.0] * n, dtype)]
     to_train += [_block(loss, pretrained, lrs[name], dtype) for name, loss in losses.items()]
     points = [(d.x, d.dxdt) for d in seeds.data] * len(to_train)
-    trained, _, diverged = meta(context, to_train, points, STAGE, vectorize=vectorize)
+    epochs = context.config.meta_epochs
+    trained, _, diverged = meta(context, to_train, points,
+                                lambda fraction: context.report(STAGE, 1 + round(fraction * epochs), epochs + 2),
+                                vectorize=vectorize)
     blocks = [_block(None, pretrained, [0.0] * n, dtype)]
     blocks += [_block(losses["noether"], pretrained, lrs["noether"], dtype)] if "noether" in losses else []
     blocks += trained
@@ -118,11 +121,12 @@ def evaluate_seeds(context: Context, seed_ids: Sequence[int], seeds: Seeds, meth
                    *, rollouts: bool, vectorize: bool = True) -> tuple[list[dict], Optional[dict]]:
     """Every method on every seed; with ``rollouts``, also the first seed's test rollouts."""
     losses = {m.name: context.loss(m.laws, m.weights) for m in methods}
-    context.report(STAGE, 0, 3)
+    total = context.config.meta_epochs + 2  # the lr sweep, the meta epochs, the test rollouts
+    context.report(STAGE, 0, total)
     lrs = _inner_lrs(context, seeds, losses, vectorize)
-    context.report(STAGE, 1, 3)
+    context.report(STAGE, 1, total)
     rmse, blocks, names = _method_rmse(context, seeds, losses, lrs, vectorize)
-    context.report(STAGE, 3, 3)
+    context.report(STAGE, total, total)
     records = [{"seed": seed, "rmse": {name: values[k] for name, values in rmse.items()},
                 "inner_lr": {name: lrs[name][k] for name in lrs}} for k, seed in enumerate(seed_ids)]
     paths = first_seed_rollouts(context, seeds, blocks, names) if rollouts else None
