@@ -137,7 +137,7 @@ def stage1(context: Context, pool: Sequence[TailoringCandidate], pretrained: Cal
     pending = [c for c in pool if records.get(c.id) is None]
     if not pending:
         return {c.id: records[c.id] for c in pool}
-    params = pretrained()
+    params = {k: v.to(context.dtype) for k, v in pretrained().items()}  # one copy, shared by every block
     untailored = float(score(context, [shared_block(None, params, [0.0], context.dtype)], [train],
                              vectorize=vectorize)[0][0])
     chunk = context.config.candidate_chunk
