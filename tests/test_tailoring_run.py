@@ -130,9 +130,15 @@ def test_checkpoints_make_a_second_run_skip_the_work(cache, monkeypatch):
     np.testing.assert_array_equal(second.rollouts["noether"], first.rollouts["noether"])
 
 
-def test_combined_method_is_evaluated_and_paired_against_noether(cache):
+def test_combined_method_is_evaluated_and_paired_against_noether_and_progress_names_the_stages(cache):
     config = TailoringConfig(**{**SMALL.__dict__, "combine": True})
-    result = run_tailoring(pendulum, CANDIDATES, config, cache_dir=cache).to_dict()
+    calls = []
+    result = run_tailoring(pendulum, CANDIDATES, config, cache_dir=cache,
+                           progress=lambda stage, done, total: calls.append((stage, done, total))).to_dict()
+    assert [stage for stage, _, _ in calls if stage.endswith("training")] == ["tailoring training"] * 2
+    assert {stage for stage, _, _ in calls} == {"tailoring training", "tailoring stage 1", "tailoring stage 2",
+                                                "tailoring evaluation"}
+    assert all(0 <= done <= total for _, done, total in calls) and calls[-1][1] == calls[-1][2]
     assert result["combined"]["ids"] == ["0"] and result["combined"]["weights"][0] > 0
     assert result["evaluation"]["summary"]["combined"]["n"] == 2
     assert "combined_vs_noether" in result["evaluation"]["paired"]

@@ -70,14 +70,19 @@ def _inner_lrs(context: Context, seeds: Seeds, losses: dict, vectorize: bool) ->
             for name in losses}
 
 
-def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vectorize: bool) -> dict[str, list]:
-    """Every method's test RMSE per seed (None where the meta-tailoring diverged)."""
+def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vectorize: bool
+                 ) -> tuple[dict[str, list], list[Block], list[str]]:
+    """Every method's test RMSE per seed (None where the meta-tailoring diverged), and the MLP
+    methods' blocks with their names (for the rollouts)."""
     dtype, n = context.dtype, len(seeds.data)
     pretrained = seeds.stacked(seeds.mlp, dtype)
     to_train = [_block(None, pretrained, [0.0] * n, dtype)]
     to_train += [_block(loss, pretrained, lrs[name], dtype) for name, loss in losses.items()]
     points = [(d.x, d.dxdt) for d in seeds.data] * len(to_train)
-    trained, _, diverged = meta(context, to_train, points, STAGE, vectorize=vectorize)
+    epochs = context.config.meta_epochs
+    trained, _, diverged = meta(context, to_train, points,
+                                lambda fraction: context.report(STAGE, 1 + round(fraction * epochs), epochs + 2),
+                                vectorize=vectorize)
     blocks = [_block(None, pretrained, [0.0] * n, dtype)]
     blocks += [_block(losses["noether"], pretrained, lrs["noether"], dtype)] if "noether" in losses else []
     blocks += trained
@@ -91,8 +96,7 @@ def _method_rmse(context: Context, seeds: Seeds, losses: dict, lrs: dict, vector
         hnn = score(context, [_block(None, seeds.stacked(seeds.hnn, dtype), [0.0] * n, dtype)],
                     [d.test for d in seeds.data], model=seeds.hnn_model, vectorize=vectorize)[0]
         out["hnn"] = [float(v) if np.isfinite(v) else None for v in hnn]
-    out["_blocks"] = blocks  # for the first seed's rollouts
-    return out
+    return out, blocks, names
 
 
 def first_seed_rollouts(context: Context, seeds: Seeds, blocks: list[Block], names: list[str]) -> dict:
@@ -117,15 +121,14 @@ def evaluate_seeds(context: Context, seed_ids: Sequence[int], seeds: Seeds, meth
                    *, rollouts: bool, vectorize: bool = True) -> tuple[list[dict], Optional[dict]]:
     """Every method on every seed; with ``rollouts``, also the first seed's test rollouts."""
     losses = {m.name: context.loss(m.laws, m.weights) for m in methods}
-    context.report(STAGE, 0, 3)
+    total = context.config.meta_epochs + 2  # the lr sweep, the meta epochs, the test rollouts
+    context.report(STAGE, 0, total)
     lrs = _inner_lrs(context, seeds, losses, vectorize)
-    context.report(STAGE, 1, 3)
-    rmse = _method_rmse(context, seeds, losses, lrs, vectorize)
-    blocks = rmse.pop("_blocks")
-    context.report(STAGE, 3, 3)
+    context.report(STAGE, 1, total)
+    rmse, blocks, names = _method_rmse(context, seeds, losses, lrs, vectorize)
+    context.report(STAGE, total, total)
     records = [{"seed": seed, "rmse": {name: values[k] for name, values in rmse.items()},
                 "inner_lr": {name: lrs[name][k] for name in lrs}} for k, seed in enumerate(seed_ids)]
-    names = ["vanilla"] + (["tailored"] if "noether" in losses else []) + ["finetune", *losses]
     paths = first_seed_rollouts(context, seeds, blocks, names) if rollouts else None
     return records, paths
 

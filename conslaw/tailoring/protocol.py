@@ -54,14 +54,16 @@ class TailoringConfig:
     integrator: str = option("rk4", "Integrator of every rollout.", choices=INTEGRATORS)
     blowup: float = option(1e3, "A rollout whose RMSE passes this many times the data's spread "
                            "counts as diverged.")
-    candidate_chunk: int = option(8, "Candidates tailored together in one vectorized batch.",
-                                  neutral=True)
+    candidate_chunk: int = option(8, "Candidates tailored (stage 1) or meta-tailored (stage 2) "
+                                  "together in one vectorized batch.", neutral=True)
     combine: bool = option(False, "Also evaluate one Noether loss built from all independent "
                            "accepted laws at once (each normalised), against the selected law.")
     hnn: bool = option(True, "Do not train and evaluate the HNN baseline.", negate=True)
-    seeds: int = option(5, "Seeds of the evaluation (each a data split and a model init).")
-    recording_protocol: str = option("split", "Real recordings: conslaw's trajectory split, or "
-                                     "the HNN paper's protocol for the pendulum recording.",
+    seeds: int = option(5, "Seeds of the evaluation: a simulated system is drawn anew for each (data "
+                        "and model init); recorded data keep their split and vary the init only.")
+    recording_protocol: str = option("split", "The data set's own train/test trajectories, or the "
+                                     "HNN paper's protocol for one recording (forward-difference "
+                                     "targets, the contiguous 80/20 split).",
                                      choices=RECORDING_PROTOCOLS)
     hidden: int = option(200, "Hidden units of the MLP and HNN (HNN paper: 200).")
     train_steps: int = option(2001, "Training steps of the MLP and HNN (HNN paper: 2001).")

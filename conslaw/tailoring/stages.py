@@ -67,10 +67,11 @@ def score(context: Context, blocks: list[Block], data: Sequence[Sequence[Traject
     return list(np.split(values, np.cumsum([b.size for b in blocks])[:-1]))
 
 
-def meta(context: Context, blocks: list[Block], points: Sequence[tuple[np.ndarray, np.ndarray]], stage: str,
-         *, vectorize: bool = True) -> tuple[list[Block], np.ndarray, np.ndarray]:
+def meta(context: Context, blocks: list[Block], points: Sequence[tuple[np.ndarray, np.ndarray]],
+         progress: Callable[[float], None], *, vectorize: bool = True) -> tuple[list[Block], np.ndarray, np.ndarray]:
     """Meta-tailor every member of ``blocks``, member i on its training points ``points[i]``
-    (``(x, dxdt)``); returns the trained blocks, each member's last outer loss and divergence flag."""
+    (``(x, dxdt)``); returns the trained blocks, each member's last outer loss and divergence flag.
+    ``progress(fraction)`` is called every 10 epochs."""
     config = context.config
     ensemble = Ensemble(context.model, blocks, config.inner_steps)
     runs = [ensemble] if vectorize and len({x.shape for x, _ in points}) == 1 else ensemble.split()
@@ -83,12 +84,12 @@ def meta(context: Context, blocks: list[Block], points: Sequence[tuple[np.ndarra
         x = torch.as_tensor(np.stack([p[0] for p in chosen]), dtype=context.dtype)
         dxdt = torch.as_tensor(np.stack([p[1] for p in chosen]), dtype=context.dtype)
 
-        def progress(done: int, total: int, run_index: int = run_index) -> None:
+        def epoch_done(done: int, total: int, run_index: int = run_index) -> None:
             if done % 10 == 0 or done == total:
-                context.report(stage, run_index * total + done, len(runs) * total)
+                progress((run_index * total + done) / (len(runs) * total))
 
         result = meta_tailor(run, x, dxdt, epochs=config.meta_epochs, outer_lr=config.outer_lr,
-                             weight_decay=config.outer_weight_decay, blowup=config.blowup, progress=progress)
+                             weight_decay=config.outer_weight_decay, blowup=config.blowup, progress=epoch_done)
         trained += result.ensemble.blocks
         outer.append(result.outer_losses)
         diverged.append(result.diverged)
@@ -136,7 +137,7 @@ def stage1(context: Context, pool: Sequence[TailoringCandidate], pretrained: Cal
     pending = [c for c in pool if records.get(c.id) is None]
     if not pending:
         return {c.id: records[c.id] for c in pool}
-    params = pretrained()
+    params = {k: v.to(context.dtype) for k, v in pretrained().items()}  # one copy, shared by every block
     untailored = float(score(context, [shared_block(None, params, [0.0], context.dtype)], [train],
                              vectorize=vectorize)[0][0])
     chunk = context.config.candidate_chunk
@@ -176,9 +177,11 @@ def stage2(context: Context, chosen: Sequence[TailoringCandidate], lrs: dict[str
     for start in range(0, len(pending), chunk):
         batch = pending[start:start + chunk]
         blocks = [shared_block(context.loss([c.expression]), params, [lrs[c.id]], context.dtype) for c in batch]
-        trained, outer, diverged = meta(context, blocks, [points] * len(blocks),
-                                        f"tailoring stage 2 ({start + 1}-{start + len(batch)} of {len(pending)})",
-                                        vectorize=vectorize)
+        def progress(fraction: float, start: int = start) -> None:
+            epochs = context.config.meta_epochs
+            context.report("tailoring stage 2", round((start + fraction * len(batch)) * epochs), len(pending) * epochs)
+
+        trained, outer, diverged = meta(context, blocks, [points] * len(blocks), progress, vectorize=vectorize)
         rmse = np.concatenate(score(context, trained, [train] * len(batch), vectorize=vectorize))
         for candidate, value, loss, failed in zip(batch, rmse, outer, diverged):
             failed = bool(failed or not np.isfinite(value))
