@@ -172,3 +172,12 @@ def test_oracle_loss_reduces_rollout_error_on_the_pendulum(cache):
                                cache_dir=cache).to_dict()["evaluation"]
     assert evaluation["summary"]["oracle"]["mean"] < evaluation["summary"]["vanilla"]["mean"]
     assert evaluation["paired"]["oracle_vs_vanilla"]["wins"] >= 2
+
+
+def test_a_law_without_a_torch_equivalent_is_recorded_not_raised(cache):
+    candidates = [CANDIDATES[0], TailoringCandidate("9", sympy.sympify("zeta(q) + p"), True, 9, False)]
+    result = run_tailoring(pendulum, candidates, TailoringConfig(**{**SMALL.__dict__, "seeds": 1}),
+                           cache_dir=cache).to_dict()
+    failed = result["candidates"][1]
+    assert "no torch equivalent" in failed["stage1"]["error"] and failed["stage2"] is None
+    assert result["selected"]["id"] == "0"
