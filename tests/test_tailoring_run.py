@@ -181,3 +181,14 @@ def test_a_law_without_a_torch_equivalent_is_recorded_not_raised(cache):
     failed = result["candidates"][1]
     assert "no torch equivalent" in failed["stage1"]["error"] and failed["stage2"] is None
     assert result["selected"]["id"] == "0"
+
+
+def test_the_ranking_never_reads_test_trajectories(baseline, cache):
+    def corrupted(seed: int) -> TrajectoryDataset:
+        data = pendulum(seed)
+        data.test = [Trajectory(t.t, t.x * 100.0 + 5.0, t.dxdt) for t in data.test]
+        return data
+
+    result = run_tailoring(corrupted, CANDIDATES, SMALL, cache_dir=cache).to_dict()
+    assert result["candidates"] == baseline.to_dict()["candidates"]
+    assert result["selected"] == baseline.to_dict()["selected"]
