@@ -172,3 +172,23 @@ def test_oracle_loss_reduces_rollout_error_on_the_pendulum(cache):
                                cache_dir=cache).to_dict()["evaluation"]
     assert evaluation["summary"]["oracle"]["mean"] < evaluation["summary"]["vanilla"]["mean"]
     assert evaluation["paired"]["oracle_vs_vanilla"]["wins"] >= 2
+
+
+def test_a_law_without_a_torch_equivalent_is_recorded_not_raised(cache):
+    candidates = [CANDIDATES[0], TailoringCandidate("9", sympy.sympify("zeta(q) + p"), True, 9, False)]
+    result = run_tailoring(pendulum, candidates, TailoringConfig(**{**SMALL.__dict__, "seeds": 1}),
+                           cache_dir=cache).to_dict()
+    failed = result["candidates"][1]
+    assert "no torch equivalent" in failed["stage1"]["error"] and failed["stage2"] is None
+    assert result["selected"]["id"] == "0"
+
+
+def test_the_ranking_never_reads_test_trajectories(baseline, cache):
+    def corrupted(seed: int) -> TrajectoryDataset:
+        data = pendulum(seed)
+        data.test = [Trajectory(t.t, t.x * 100.0 + 5.0, t.dxdt) for t in data.test]
+        return data
+
+    result = run_tailoring(corrupted, CANDIDATES, SMALL, cache_dir=cache).to_dict()
+    assert result["candidates"] == baseline.to_dict()["candidates"]
+    assert result["selected"] == baseline.to_dict()["selected"]

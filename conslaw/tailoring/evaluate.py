@@ -14,7 +14,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from conslaw.checkpoints import Checkpoints
 from conslaw.tailoring.integrate import rollout
 from conslaw.tailoring.models import Params
 from conslaw.tailoring.splits import SeedData, stacked_groups

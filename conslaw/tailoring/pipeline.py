@@ -37,7 +37,8 @@ class Pretrained:
 
     def __init__(self, data: list[SeedData], config: TailoringConfig, cache_dir, context: Context,
                  vectorize: bool) -> None:
-        self.data, self.config, self.cache_dir, self.context, self.vectorize = data, config, cache_dir, context, vectorize
+        self.data, self.config, self.cache_dir = data, config, cache_dir
+        self.context, self.vectorize = context, vectorize
         self.seconds = 0.0
         self.with_hnn = config.hnn and data[0].x.shape[1] % 2 == 0
 

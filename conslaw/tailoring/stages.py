@@ -149,8 +149,9 @@ def stage1(context: Context, pool: Sequence[TailoringCandidate], pretrained: Cal
                 batch.append(candidate)
             except ConslawError as error:  # e.g. a function with no torch equivalent
                 records[candidate.id] = {"inner_lr": None, "train_rmse": None, "sweep": {}, "error": str(error)}
-        scores = score(context, blocks, [train] * (len(blocks) * len(lrs)), vectorize=vectorize) if blocks and lrs else \
-            [np.zeros(0)] * len(blocks)
+        scores = [np.zeros(0)] * len(blocks)
+        if blocks and lrs:
+            scores = score(context, blocks, [train] * (len(blocks) * len(lrs)), vectorize=vectorize)
         for candidate, row in zip(batch, scores):
             records[candidate.id] = sweep_record(untailored, row, lrs)
         for candidate in pending[start:start + chunk]:
