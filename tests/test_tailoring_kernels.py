@@ -73,6 +73,19 @@ def test_rank1_engine_equals_vmap_engine_and_a_per_query_loop():
     torch.testing.assert_close(fast, torch.stack(loop), rtol=0, atol=1e-12)
 
 
+def test_tailored_predict_takes_float32_and_float64_states_with_a_float32_model():
+    torch.manual_seed(0)
+    model = MLP(2, 16)  # float32 parameters
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    x64 = states()
+    wide = tailored_predict(model, dict(model.named_parameters()), loss, x64, lr=0.3)
+    narrow = tailored_predict(model, dict(model.named_parameters()), loss, x64.float(), lr=0.3)
+    assert wide.dtype == torch.float64 and narrow.dtype == torch.float32
+    torch.testing.assert_close(narrow.double(), wide, rtol=1e-4, atol=1e-5)
+    untailored = functional_call(model, dict(model.named_parameters()), (x64.float(),))
+    assert not torch.allclose(narrow, untailored)  # the inner step changed the prediction
+
+
 def test_rk4_is_fourth_order_on_the_spring():
     x0 = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
     errors = []

@@ -16,7 +16,7 @@ order, through ``torch.func.grad_and_value``), each member independently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -80,9 +80,12 @@ def _vmap_predict(model: torch.nn.Module, params: Params, loss: PointLoss, x: to
 
 
 def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[PointLoss], x: torch.Tensor,
-                     lr: torch.Tensor, steps: int = 1) -> torch.Tensor:
-    """dx/dt at each row of ``x`` ``(N, d)`` after ``steps`` inner steps at inner lr ``lr`` (a
-    scalar tensor) on that row's loss; ``loss=None`` is the untailored model."""
+                     lr: Union[float, torch.Tensor], steps: int = 1) -> torch.Tensor:
+    """dx/dt at each row of ``x`` ``(N, d)`` after ``steps`` inner steps at inner lr ``lr`` on that
+    row's loss; ``loss=None`` is the untailored model. The parameters and ``lr`` are used in the
+    states' dtype, so float32 and float64 states both work with a float32 model."""
+    params = {name: value.to(x.dtype) for name, value in params.items()}
+    lr = torch.as_tensor(lr, dtype=x.dtype)
     if loss is None:
         return functional_call(model, params, (x,))
     if isinstance(model, MLP) and steps == 1:
