@@ -134,7 +134,7 @@ def test_existing_run_is_refused_and_never_destroyed(tmp_path):
 
 def test_resume_finishes_an_interrupted_run_with_identical_results(tmp_path):
     full, partial = tmp_path / "full", tmp_path / "partial"
-    deeper = (*QUICK, "--depth", "6")  # several chunks of formulas (the last --depth counts)
+    deeper = (*QUICK, "--depth", "6", "--option", "n_trajectories=20")  # several chunks; last --depth wins
     assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(full), *deeper).exit_code == 0
     assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(partial), *deeper).exit_code == 0
     chunks = sorted((partial / "checkpoints" / "formulas").glob("chunk-*"))

@@ -60,7 +60,7 @@ def test_real_pendulum_gives_its_damped_energy_as_an_approximate_law(real_pendul
     dict(oversample=10), dict(oversample=10, noise=0.01), dict(rate=200, noise=0.05),
     dict(coordinates="velocities", angle_unit="deg", oversample=5, time_unit="ms")])
 def test_pendulum_variants_accept_the_same_law_at_rank_1(variant_options):
-    variant = make_variant("pendulum", n_trajectories=16, **variant_options)
+    variant = make_variant("pendulum", n_trajectories=12, **variant_options)
     discovery = run(variant.dataset)
     assert_no_false_law(discovery, variant)
     top = discovery.laws[0]
@@ -77,7 +77,7 @@ def test_pendulum_variants_accept_the_same_law_at_rank_1(variant_options):
                                                  ("rigid-body", "native")])
 @pytest.mark.parametrize("noise", [0.0, 0.05])
 def test_dense_variants_accept_no_false_law(system, coordinates, noise):
-    variant = make_variant(system, coordinates=coordinates, rate=300, noise=noise, n_trajectories=12)
+    variant = make_variant(system, coordinates=coordinates, rate=200, noise=noise, n_trajectories=12)
     assert_no_false_law(run(variant.dataset, depth=6), variant)
 
 
@@ -90,7 +90,7 @@ def test_a_conserved_input_is_found():
 
 def test_wrong_units_are_pointed_at():
     """An angle declared in kg keeps cos(theta) out of reach; the warning names the column."""
-    dataset = make_variant("pendulum", coordinates="velocities", n_trajectories=16).dataset
+    dataset = make_variant("pendulum", coordinates="velocities", n_trajectories=12).dataset
     wrong = dataclasses.replace(dataset, dimensions=(parse_unit("kg").dimension, dataset.dimensions[1]),
                                 units={**dataset.units, "theta": "kg"})
     discovery = run(wrong)

@@ -171,9 +171,7 @@ def test_cli_enumerate_output_parses():
     for line in lines:
         sympy.sympify(line)
     assert "formulas up to 5 nodes" in result.stderr
-    count = subprocess.run(
-        [sys.executable, "-m", "conslaw", "enumerate", "--units", "q=rad,p=kg*m**2/s",
-         "--depth", "5", "--count"], capture_output=True, text=True, check=True)
+    count = CliRunner().invoke(main, ["enumerate", "--units", "q=rad,p=kg*m**2/s", "--depth", "5", "--count"])
     assert int(count.stdout) == len(lines)
 
 

@@ -1,23 +1,21 @@
 """Units as evidence: point at a declared unit that keeps a better law out of reach.
 
 A unit decides which operators may touch a column: only an angle enters ``sin`` and ``cos``, only
-a dimensionless quantity ``exp`` and ``log``. When no exact law was found, each column whose
-declared unit bars it from such operators is tried once more as if it were an angle (or
-dimensionless), with a whole-formula search (to the search's depth, at most ``DEPTH``) of only the
-formulas that use the column inside those operators (every other formula was judged already).
-If that finds an exact law, or one conserved
-``BETTER`` times better than the best (approximate) law found, a one-line warning names the
-column and its declared unit. An approximate law found only under the trial unit is no evidence:
-a cosine with a fitted frequency imitates a square on any data (measured on the coupled springs).
-The right unit is not guessed: the warning only says which declaration to check.
+a dimensionless quantity ``exp`` and ``log``. When the accepted laws are all approximate, each
+column whose declared unit bars it from such operators is tried once more as if it were an angle
+(or dimensionless), with a whole-formula search (to the search's depth, at most ``DEPTH``) of only
+the formulas that use the column inside those operators (every other formula was judged already).
+If that finds an exact law, or one conserved ``BETTER`` times better than the best law found, a
+one-line warning names the column and its declared unit. An approximate law found only under the
+trial unit is no evidence: a cosine with a fitted frequency imitates a square on any data
+(measured on the coupled springs). The right unit is not guessed: the warning only says which
+declaration to check. With no law accepted at all there is nothing to compare with, and no trial.
 """
 from __future__ import annotations
 
 import dataclasses
 import re
 from typing import Callable, Sequence
-
-import numpy as np
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, format_unit
@@ -40,7 +38,7 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
     """Warnings for columns whose declared unit keeps a better law out of reach (see the module
     docstring); ``search(trial, column, operators)`` ranks the laws of the data set with the
     trial dimensions among the formulas that use ``column`` inside one of ``operators``."""
-    if any(law.accepted and law.quality == "exact" for law in laws):
+    if not any(law.accepted for law in laws) or any(law.quality == "exact" for law in laws if law.accepted):
         return []
     best = _best_ratio(laws)
     warnings = []
@@ -52,7 +50,7 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
             found = search(dataclasses.replace(dataset, dimensions=dimensions), column, needed)
             exact = any(law.accepted and law.quality == "exact" for law in found)
             ratio = _best_ratio(found)
-            if exact or (np.isfinite(best) and ratio * BETTER <= best):
+            if exact or ratio * BETTER <= best:
                 gain = "exactly (none of the laws found is)" if exact \
                     else f"{best / ratio:.3g} times better than the best law found"
                 declared = dataset.units.get(column, format_unit(dimension))
