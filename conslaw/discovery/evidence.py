@@ -1,15 +1,15 @@
 """Units as evidence: point at a declared unit that keeps a better law out of reach.
 
 A unit decides which operators may touch a column: only an angle enters ``sin`` and ``cos``, only
-a dimensionless quantity ``exp`` and ``log``. When the accepted laws are all approximate, each
-column whose declared unit bars it from such operators is tried once more as if it were an angle
-(or dimensionless), with a whole-formula search (to the search's depth, at most ``DEPTH``) of only
-the formulas that use the column inside those operators (every other formula was judged already).
-If that finds an exact law, or one conserved ``BETTER`` times better than the best law found, a
-one-line warning names the column and its declared unit. An approximate law found only under the
-trial unit is no evidence: a cosine with a fitted frequency imitates a square on any data
-(measured on the coupled springs). The right unit is not guessed: the warning only says which
-declaration to check. With no law accepted at all there is nothing to compare with, and no trial.
+a dimensionless quantity ``exp`` and ``log``. When no exact law was accepted but some candidate
+is nearly conserved (``NEARLY_CONSERVED``), each column whose declared unit bars it from such
+operators is tried once more as if it were an angle (or dimensionless), with a whole-formula
+search (to the search's depth, at most ``DEPTH``) of only the formulas that use the column inside
+those operators (every other formula was judged already). If that finds an exact law, or one
+conserved ``BETTER`` times better than the best accepted law, a one-line warning names the column
+and its declared unit. An approximate law found only under the trial unit is no evidence: a
+cosine with a fitted frequency imitates a square on any data (measured on the coupled springs).
+The right unit is not guessed: the warning only says which declaration to check.
 """
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from conslaw.dsl.units import ANGLE, DIMENSIONLESS, format_unit
 from conslaw.law import Law
 
 BETTER = 100.0
+NEARLY_CONSERVED = 0.1
+"""Trials run only when some candidate is at least this close to conserved (ten times steadier
+than a quantity that merely moves with the data): then a unit may be what keeps it inexact."""
 DEPTH = 7
 """Largest depth of the search that tries a column under another dimension."""
 
@@ -38,7 +41,8 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
     """Warnings for columns whose declared unit keeps a better law out of reach (see the module
     docstring); ``search(trial, column, operators)`` ranks the laws of the data set with the
     trial dimensions among the formulas that use ``column`` inside one of ``operators``."""
-    if not any(law.accepted for law in laws) or any(law.quality == "exact" for law in laws if law.accepted):
+    nearly = min((law.evidence.ratio for law in laws), default=float("inf")) <= NEARLY_CONSERVED
+    if not nearly or any(law.quality == "exact" for law in laws if law.accepted):
         return []
     best = _best_ratio(laws)
     warnings = []
