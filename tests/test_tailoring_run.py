@@ -166,7 +166,7 @@ def test_paired_statistics_on_planted_numbers():
 
 @pytest.mark.slow
 def test_oracle_loss_reduces_rollout_error_on_the_pendulum(cache):
-    config = TailoringConfig(top=1, seeds=3, hidden=64, train_steps=1000, meta_epochs=20, threads=1)
+    config = TailoringConfig(top=1, seeds=3, hidden=48, train_steps=600, meta_epochs=20, threads=1)
     truth = [TailoringCandidate("0", sympy.sympify("p**2 - 3*cos(q)"), True, 0, True)]
     evaluation = run_tailoring(lambda seed: pendulum(seed, samples=16, points=30), truth, config,
                                cache_dir=cache).to_dict()["evaluation"]
