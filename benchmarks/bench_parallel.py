@@ -20,13 +20,14 @@ import sys
 import threading
 import time
 import warnings
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import psutil
+from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
-from conslaw.parallel import WorkerPool, run_parallel, split_chunks
+from conslaw.parallel import WorkerPool, split_chunks
 
 WINDOW = 1500
 
@@ -79,12 +80,26 @@ def run_pool(inputs: dict, chunks: list[range], jobs: int, backend: str) -> list
         return pool.map(fit_chunk, chunks, shared=shared)
 
 
+def run_parallel(function: Callable[..., Any], tasks: list, jobs: int, backend: str) -> list:
+    """The old ``conslaw.parallel.run_parallel`` (deleted from the package once discovery used the
+    pool), kept here as the baseline: a new dask cluster per call, every argument pickled into
+    every task."""
+    if backend == "dask":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster, Client(cluster), \
+                parallel_config(backend="dask"):
+            return Parallel(n_jobs=-1)(delayed(function)(*task) for task in tasks)
+    return Parallel(n_jobs=jobs, backend=backend)(delayed(function)(*task) for task in tasks)
+
+
 def run_old(inputs: dict, chunks: list[range], jobs: int, backend: str) -> list:
     """``run_parallel`` per wave of ``2 * jobs`` chunks, the arguments pickled into every task."""
     results = []
     for offset in range(0, len(chunks), 2 * jobs):
         wave = [(inputs, chunk) for chunk in chunks[offset:offset + 2 * jobs]]
-        results += run_parallel(fit_chunk, wave, jobs=jobs, backend=backend)
+        results += run_parallel(fit_chunk, wave, jobs, backend)
     return results
 
 
