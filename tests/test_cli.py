@@ -200,3 +200,23 @@ def test_export_formats_round_trip(tmp_path):
     assert str(law.sympy()) in exported or sympy.srepr(law.sympy()) in exported
     bad = in_process("export", str(out), "--format", "docx")
     assert bad.returncode == 2 and "docx" in bad.stderr
+
+
+def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path):
+    tiny = ("--dataset", "spring", "--depth", "7", "--mode", "formulas", "--option", "n_trajectories=20",
+            "--seeds", "2", "--hidden", "16", "--train-steps", "60", "--meta-epochs", "3", "--top", "2",
+            "--tailor-pool-size", "3", "--no-hnn", "--quiet", "--no-plots", "--jobs", "1", "--threads", "1")
+    out = tmp_path / "run"
+    assert invoke("search", *tiny, "--out", str(out)).exit_code == 0
+    first = json.loads((out / "result.json").read_text())["tailoring"]
+    stored = sorted((out / "checkpoints" / "tailoring").rglob("*.pkl"))
+    assert any("stage2" in str(path) for path in stored)
+    for path in stored:  # as if killed after stage 1
+        if "stage1" not in str(path):
+            path.unlink()
+    (out / "result.json").unlink()
+    result = invoke("search", "--resume", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    second = json.loads((out / "result.json").read_text())["tailoring"]
+    assert first["candidates"] == second["candidates"] and first["evaluation"] == second["evaluation"]
+    assert first["selected"] is not None and first["evaluation"]["seeds"] == [0, 1]
