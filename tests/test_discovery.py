@@ -13,6 +13,7 @@ from conslaw.discovery.ranking import functionally_dependent
 from conslaw.dsl.budget import EnumerationConfig
 from conslaw.dsl.units import parse_unit
 from conslaw.parallel import WorkerPool
+from conslaw.terms import TermsConfig
 
 
 def run(dataset, depth=7, **options):
@@ -96,3 +97,20 @@ def test_wrong_units_are_pointed_at():
     discovery = run(wrong)
     assert not any(law.quality == "exact" for law in discovery.accepted)
     assert any("column 'theta' is declared in kg" in warning for warning in discovery.warnings)
+
+
+def test_isotropic_oscillator_gives_three_independent_laws_and_a_dependent_fourth():
+    """E_x, E_y and the angular momentum L, in velocities; vx*vy/4 + x*y is accepted and dependent
+    ((vx*vy/4 + x*y)**2 + L**2/4 = E_x*E_y for E_x = vx**2/4 + x**2). With 10 training
+    trajectories a cubic in E_x and E_y could interpolate L: it must not be called predictable."""
+    variant = make_variant("oscillator2d", coordinates="velocities", n_trajectories=20)
+    with WorkerPool(jobs=1) as pool:
+        discovery = discover(variant.dataset, DiscoveryConfig(mode="terms"), EnumerationConfig(),
+                             TermsConfig(), seed=0, pool=pool)
+    assert_no_false_law(discovery, variant)
+    independent = discovery.independent
+    assert len(independent) == 3 and all(law.quality == "exact" for law in independent)
+    vx, vy, x, y = sympy.symbols("vx vy x y", real=True)
+    angular = [law for law in independent if sympy.expand(law.expression).coeff(vx * y) != 0]
+    assert len(angular) == 1 and coefficient(angular[0], "vy*x", "vx*y") == pytest.approx(-1.0, rel=1e-6)
+    assert len(discovery.accepted) == 4

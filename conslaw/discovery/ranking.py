@@ -16,7 +16,7 @@ search's seed.
   ``exact`` (conserved to within the data's noise); any other accepted law is ``approximate``.
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
-  stacked gradients at the data states, and when a cubic polynomial of the chosen laws does
+  stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
   not predict it to within its own within-segment variation. An approximate law is never marked
   independent beside an exact one, and one that the independent exact laws predict in the same
   way is an approximation of them, not a law: it is demoted to the rejected candidates.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from typing import Sequence
 
 import numpy as np
@@ -42,6 +43,7 @@ TIE_SIGMAS = 2.0
 RATIO_FLOOR = 1e-15
 SAME_LAW = 1e-6
 PREDICTABLE = 10.0
+SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
 REFERENCE_STATES = 512
 GRADIENT_STATES = 200
@@ -154,13 +156,20 @@ def functionally_dependent(expression: sympy.Expr, on: Sequence[sympy.Expr], col
     return _gradient_rank([*on, expression], columns, states, spread) <= _gradient_rank(on, columns, states, spread)
 
 
-def _predictable(values: np.ndarray, chosen: np.ndarray, within: float) -> bool:
-    """Whether a cubic polynomial of the ``chosen`` laws' values predicts ``values`` to within
-    ``PREDICTABLE`` times the law's own within-segment variance."""
+def _predictable(values: np.ndarray, chosen: np.ndarray, within: float, groups: int) -> bool:
+    """Whether a polynomial of the ``chosen`` laws' values predicts ``values`` to within
+    ``PREDICTABLE`` times the law's own within-segment variance. The degree is at most 3 and low
+    enough that the data hold ``SAMPLES_PER_FEATURE`` independent ``groups`` (trajectories: a
+    conserved law takes one value per trajectory) per coefficient, so that the polynomial cannot
+    simply interpolate a few trajectories' values; with too few, nothing is called predictable."""
+    degree = max((d for d in range(1, 4)
+                  if math.comb(len(chosen) + d, d) * SAMPLES_PER_FEATURE <= groups), default=0)
+    if degree == 0:
+        return False
     standardized = (chosen - chosen.mean(axis=1, keepdims=True)) / (chosen.std(axis=1, keepdims=True) + 1e-300)
     features = [np.ones(values.size)]
-    for degree in range(1, 4):
-        for combination in itertools.combinations_with_replacement(range(len(chosen)), degree):
+    for power in range(1, degree + 1):
+        for combination in itertools.combinations_with_replacement(range(len(chosen)), power):
             features.append(np.prod(standardized[list(combination)], axis=0))
     design = np.stack(features, axis=1)
     coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
@@ -171,6 +180,7 @@ def _predictable(values: np.ndarray, chosen: np.ndarray, within: float) -> bool:
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset."""
     truth = data.train.truth
+    groups = len(np.unique(truth.source))
     rng = np.random.default_rng(seed)
     points = truth.x[rng.choice(len(truth.x), min(len(truth.x), GRADIENT_STATES), replace=False)]
     spread = truth.x.std(axis=0)
@@ -181,7 +191,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int) -> l
         if _gradient_rank(expressions, law.columns.names, points, spread) <= len(chosen):
             continue
         within = float(np.mean(segment_variation(values[i], truth)))
-        if chosen and _predictable(values[i], values[chosen], within):
+        if chosen and _predictable(values[i], values[chosen], within, groups):
             continue
         chosen.append(i)
     return chosen
@@ -194,19 +204,20 @@ def _pareto(laws: Sequence[Law]) -> list[bool]:
 
 
 def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
-    """Positions of the approximate laws that a cubic polynomial of the independent exact laws
+    """Positions of the approximate laws that a polynomial (up to cubic) of the independent exact laws
     predicts to within their own within-segment variation: approximations of those laws (a
     fitted cosine imitating a square), not laws of their own."""
     exact = [law for law in laws if law.quality == "exact" and law.independent]
     if not exact:
         return set()
     truth = data.train.truth
+    groups = len(np.unique(truth.source))
     chosen = np.array([_values(law, truth.x) for law in exact])
     found = set()
     for i, law in enumerate(laws):
         if law.quality == "approximate":
             values = _values(law, truth.x)
-            if _predictable(values, chosen, float(np.mean(segment_variation(values, truth)))):
+            if _predictable(values, chosen, float(np.mean(segment_variation(values, truth))), groups):
                 found.add(i)
     return found
 
