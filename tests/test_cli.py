@@ -133,19 +133,18 @@ def test_existing_run_is_refused_and_never_destroyed(tmp_path):
 
 
 def test_resume_finishes_an_interrupted_run_with_identical_results(tmp_path):
-    full, partial = tmp_path / "full", tmp_path / "partial"
+    out = tmp_path / "run"
     deeper = (*QUICK, "--depth", "6", "--option", "n_trajectories=20")  # several chunks; last --depth wins
-    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(full), *deeper).exit_code == 0
-    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(partial), *deeper).exit_code == 0
-    chunks = sorted((partial / "checkpoints" / "formulas").glob("chunk-*"))
+    assert invoke("search", "--dataset", "spring", "--mode", "formulas", "--out", str(out), *deeper).exit_code == 0
+    first = json.loads((out / "result.json").read_text())
+    chunks = sorted((out / "checkpoints" / "formulas").glob("chunk-*"))
     assert len(chunks) > 1
     for path in chunks[1:]:  # as if killed after the first chunk
         path.unlink()
-    (partial / "result.json").unlink()
-    result = invoke("search", "--resume", str(partial), "--jobs", "2", "--quiet")
+    (out / "result.json").unlink()
+    result = invoke("search", "--resume", str(out), "--jobs", "2", "--quiet")
     assert result.exit_code == 0, result.output
-    first = json.loads((full / "result.json").read_text())
-    second = json.loads((partial / "result.json").read_text())
+    second = json.loads((out / "result.json").read_text())
     assert first["candidates"] == second["candidates"]
     assert second["config"]["parallel"]["jobs"] == 2  # a neutral option applies on resume
 

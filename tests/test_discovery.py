@@ -57,8 +57,8 @@ def test_real_pendulum_gives_its_damped_energy_as_an_approximate_law(real_pendul
     assert [law.rank for law in discovery.independent] == [1]
 
 
-@pytest.mark.parametrize("variant_options", [
-    dict(oversample=10), dict(oversample=10, noise=0.01), dict(rate=200, noise=0.05),
+@pytest.mark.parametrize("variant_options", [  # noiseless dense data: tests/test_statistic.py
+    dict(oversample=10, noise=0.01), dict(rate=200, noise=0.05),
     dict(coordinates="velocities", angle_unit="deg", oversample=5, time_unit="ms")])
 def test_pendulum_variants_accept_the_same_law_at_rank_1(variant_options):
     variant = make_variant("pendulum", n_trajectories=12, **variant_options)
