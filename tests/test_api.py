@@ -65,14 +65,15 @@ def test_arrays_need_units_the_right_shape_and_a_fit():
 
 def test_the_rankers_pool_is_the_approximately_conserved_candidates_in_rank_order():
     trajectories, t = oscillator()
-    search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, top=2)
+    search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, top=1)
     search.fit(trajectories, times=[t] * 4)
     pool = search.tailoring_pool()
-    ranks = [law.rank for law in pool]
-    assert ranks == sorted(ranks) and ranks[0] == 1
-    steady = [law for law in search.laws_ if law.accepted or law.evidence.ratio <= 0.5]
-    assert pool == (steady if len(steady) >= 2 else search.laws_[:2])  # never fewer than --top
-    narrow = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, top=1)
-    narrow.laws_, narrow.dataset_ = search.laws_, search.dataset_
-    assert narrow.tailoring_pool() == steady
-    assert 1 <= len(steady) < len(search.laws_)  # the filter keeps the energy and drops movers
+    assert pool[0].rank == 1 and pool[0].accepted and pool[0].quality == "exact"
+    assert [law.rank for law in pool] == sorted(law.rank for law in pool)
+    left_out = [law for law in search.laws_ if law not in pool]
+    assert left_out, "quantities that merely move with the data are not tried"
+    assert all(not law.accepted and law.evidence.ratio > 0.5 for law in left_out)
+    assert all(law.accepted or law.evidence.ratio <= 0.5 for law in pool)
+    wide = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, top=len(pool) + 2)
+    wide.laws_, wide.dataset_ = search.laws_, search.dataset_
+    assert wide.tailoring_pool() == search.laws_[:len(pool) + 2]  # never fewer than --top
