@@ -40,16 +40,24 @@ def _backward(delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return delta @ weight[0] if weight.stride(0) == 0 else torch.bmm(delta, weight)
 
 
+def _forward(model: MLP, params: Params, x: torch.Tensor
+             ) -> tuple[list[torch.Tensor], list[Optional[torch.Tensor]], list[torch.Tensor], torch.Tensor]:
+    """The untailored MLP of members stacked on the first axis: its weights, biases, every layer's
+    input and the output, for ``params`` ``(M, ...)`` and ``x`` ``(M, B, d)``."""
+    depth = len(model.linears)
+    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
+    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
+    inputs = [x]
+    for i in range(depth - 1):
+        inputs.append(torch.tanh(_linear(inputs[i], weights[i], biases[i])))
+    return weights, biases, inputs, _linear(inputs[-1], weights[-1], biases[-1])
+
+
 def _rank1_predict(model: MLP, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
     """The exact one-step tailored MLP for members stacked on the first axis: ``params`` ``(M, ...)``,
     ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss`` maps ``(M, B, d)`` states and fields to ``(M, B)``."""
     depth = len(model.linears)
-    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
-    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
-    inputs = [x]  # every layer's input at the members' parameters
-    for i in range(depth - 1):
-        inputs.append(torch.tanh(_linear(inputs[i], weights[i], biases[i])))
-    output = _linear(inputs[-1], weights[-1], biases[-1])
+    weights, biases, inputs, output = _forward(model, params, x)
     delta = grad(lambda y: loss(x, y).sum())(output)  # d loss / d output, one row per query
     deltas = [delta]
     for i in range(depth - 1, 0, -1):
@@ -138,19 +146,35 @@ class Ensemble:
             return {k: v[0].expand(self.size, *v.shape[1:]) for k, v in first.items()}
         return {k: torch.cat([b.params[k] for b in self.blocks]) for k in first}
 
+    def _mlp_field(self, x: torch.Tensor) -> torch.Tensor:
+        """The one-step MLP: one closed-form call for the members with a loss, one plain forward
+        pass for those without (the untailored models and the control cost no inner step)."""
+        tailored = [b.loss is not None for b in self.blocks]
+        if all(tailored):
+            return _rank1_predict(self.model, self._stacked(), self._loss, x, torch.cat([b.lrs for b in self.blocks]))
+        if not any(tailored):
+            return _forward(self.model, self._stacked(), x)[-1]
+        parts = torch.split(x, [b.size for b in self.blocks])
+        outputs = {}
+        for kind in (True, False):
+            chosen = [i for i, t in enumerate(tailored) if t == kind]
+            sub = Ensemble(self.model, [self.blocks[i] for i in chosen], self.steps)
+            values = sub._mlp_field(torch.cat([parts[i] for i in chosen]))
+            outputs.update(zip(chosen, torch.split(values, [self.blocks[i].size for i in chosen])))
+        return torch.cat([outputs[i] for i in range(len(self.blocks))])
+
     def _loss(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
-        """Each block's loss on its own members (zero for a block without one)."""
+        """Each block's loss on its own members (every block has one)."""
         parts, start = [], 0
         for block in self.blocks:
             rows = slice(start, start + block.size)
-            parts.append(block.loss(x[rows], dxdt[rows]) if block.loss is not None else x[rows, :, 0] * 0.0)
+            parts.append(block.loss(x[rows], dxdt[rows]))
             start += block.size
         return torch.cat(parts)
 
     def field(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.model, MLP) and self.steps == 1:  # one closed-form call for every member
-            lrs = torch.cat([b.lrs if b.loss is not None else torch.zeros_like(b.lrs) for b in self.blocks])
-            return _rank1_predict(self.model, self._stacked(), self._loss, x, lrs)
+        if isinstance(self.model, MLP) and self.steps == 1:
+            return self._mlp_field(x)
         outputs, start = [], 0
         for block in self.blocks:
             def member(p: Params, lr: torch.Tensor, xs: torch.Tensor, loss=block.loss) -> torch.Tensor:
