@@ -118,3 +118,30 @@ def test_meta_tailoring_freezes_a_diverging_member_and_trains_the_others():
     trained = result.ensemble.blocks[0].params
     assert not torch.equal(trained["linears.0.weight"][0], params["linears.0.weight"][0])
     assert torch.equal(trained["linears.0.weight"][1], params["linears.0.weight"][1])
+
+
+def test_a_mixed_ensemble_gives_each_block_the_field_it_has_alone():
+    torch.manual_seed(1)
+    model = MLP(2, 16)
+    params = {k: v.detach().double().expand(3, *v.shape).clone() + 0.01 * torch.randn(3, *v.shape, dtype=torch.float64)
+              for k, v in model.named_parameters()}
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    lrs = torch.tensor([0.1, 0.3, 1.0], dtype=torch.float64)
+    blocks = [Block(None, params, torch.zeros(3, dtype=torch.float64)), Block(loss, params, lrs),
+              Block(None, params, torch.zeros(3, dtype=torch.float64))]
+    x = states(20).expand(9, 20, 2).clone()
+    mixed = Ensemble(model, blocks).field(x)
+    alone = [Ensemble(model, [block]).field(x[:3]) for block in blocks]
+    torch.testing.assert_close(mixed, torch.cat(alone), rtol=0, atol=1e-12)
+    plain = torch.stack([functional_call(model, {k: v[i] for k, v in params.items()}, (x[i],)) for i in range(3)])
+    torch.testing.assert_close(alone[0], plain, rtol=0, atol=1e-12)
+    assert (mixed[3:6] - plain).abs().max() > 1e-6  # the tailored block moved
+
+
+def test_training_reports_progress_every_block_of_steps():
+    from conslaw.tailoring.models import PROGRESS_STEPS, train_ensemble
+    x = np.random.default_rng(0).normal(size=(2, 30, 2)).astype(np.float32)
+    done = []
+    train_ensemble("mlp", x, -x, [0, 1], hidden=8, steps=2 * PROGRESS_STEPS + 7, lr=1e-3, weight_decay=0.0,
+                   progress=done.append)
+    assert done == [PROGRESS_STEPS, 2 * PROGRESS_STEPS, 2 * PROGRESS_STEPS + 7]

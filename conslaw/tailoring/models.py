@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import joblib
 import numpy as np
@@ -69,10 +69,15 @@ def build_model(kind: str, n_state: int, seed: int, hidden: int) -> torch.nn.Mod
         return MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden)
 
 
+PROGRESS_STEPS = 50  # training steps between two progress reports
+
+
 def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[int], hidden: int,
-                   steps: int, lr: float, weight_decay: float) -> dict[str, np.ndarray]:
+                   steps: int, lr: float, weight_decay: float,
+                   progress: Optional[Callable[[int], None]] = None) -> dict[str, np.ndarray]:
     """Train one model per seed on its own data, ``x``/``dxdt`` ``(S, N, d)``, as one vectorized
-    ensemble; returns the trained parameters stacked ``(S, ...)`` as float32 arrays."""
+    ensemble; returns the trained parameters stacked ``(S, ...)`` as float32 arrays.
+    ``progress(steps_done)`` is called every ``PROGRESS_STEPS`` steps and at the end."""
     models = [build_model(kind, x.shape[-1], seed, hidden) for seed in seeds]
     params, buffers = stack_module_state(models)
     base = copy.deepcopy(models[0]).to("meta")
@@ -83,28 +88,39 @@ def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[i
 
     losses = vmap(member_loss)
     optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         optimiser.zero_grad()
         losses(params, buffers, inputs, targets).sum().backward()  # the sum keeps members independent
         optimiser.step()
+        if progress and (step % PROGRESS_STEPS == 0 or step == steps):
+            progress(step)
     return {name: value.detach().numpy().copy() for name, value in params.items()}
 
 
 def pretrained_params(kind: str, x: Sequence[np.ndarray], dxdt: Sequence[np.ndarray], seeds: Sequence[int],
                       *, hidden: int, steps: int, lr: float, weight_decay: float,
-                      cache_dir: Union[str, Path, None] = None, vectorize: bool = True) -> list[Params]:
+                      cache_dir: Union[str, Path, None] = None, vectorize: bool = True,
+                      progress: Optional[Callable[[float], None]] = None) -> list[Params]:
     """The trained parameters of one ``kind`` model per seed (seed k trained on ``x[k]``,
     ``dxdt[k]``). Seeds whose data have the same shape train as one ensemble when ``vectorize``;
-    results are cached in ``cache_dir`` (``joblib.Memory``) by data, seed and recipe."""
-    train = joblib.Memory(str(cache_dir), verbose=0).cache(train_ensemble) if cache_dir else train_ensemble
+    results are cached in ``cache_dir`` (``joblib.Memory``) by data, seed and recipe.
+    ``progress(fraction)`` reports the share of the training done."""
+    train = train_ensemble
+    if cache_dir:
+        train = joblib.Memory(str(cache_dir), verbose=0).cache(train_ensemble, ignore=["progress"])
     recipe = dict(hidden=hidden, steps=steps, lr=lr, weight_decay=weight_decay)
     batches = [[k] for k in range(len(seeds))]
     if vectorize and len({a.shape for a in x}) == 1:
         batches = [list(range(len(seeds)))]
     out: list[Params] = [{} for _ in seeds]
-    for batch in batches:
+    for number, batch in enumerate(batches):
+        def report(done: int, number: int = number) -> None:
+            if progress:
+                progress((number + done / steps) / len(batches))
+
         stacked = train(kind, np.stack([x[k] for k in batch]).astype(np.float32),
-                        np.stack([dxdt[k] for k in batch]).astype(np.float32), [seeds[k] for k in batch], **recipe)
+                        np.stack([dxdt[k] for k in batch]).astype(np.float32), [seeds[k] for k in batch],
+                        **recipe, progress=report)
         for position, k in enumerate(batch):
             out[k] = {name: torch.as_tensor(value[position]) for name, value in stacked.items()}
     return out

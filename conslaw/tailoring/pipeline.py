@@ -43,14 +43,20 @@ class Pretrained:
         self.with_hnn = config.hnn and data[0].x.shape[1] % 2 == 0
 
     def _train(self, kind: str, done: int) -> list[Params]:
+        """Train one kind of model; the bar counts training steps over both kinds."""
         started = time.perf_counter()
         config = self.config
+        steps, kinds = config.train_steps, 1 + self.with_hnn
+
+        def progress(fraction: float) -> None:
+            self.context.report("tailoring training", round((done - 1 + fraction) * steps), kinds * steps)
+
         params = pretrained_params(kind, [d.x for d in self.data], [d.dxdt for d in self.data],
-                                   [d.seed for d in self.data], hidden=config.hidden, steps=config.train_steps,
+                                   [d.seed for d in self.data], hidden=config.hidden, steps=steps,
                                    lr=config.train_lr, weight_decay=config.train_weight_decay,
-                                   cache_dir=self.cache_dir, vectorize=self.vectorize)
+                                   cache_dir=self.cache_dir, vectorize=self.vectorize, progress=progress)
         self.seconds += time.perf_counter() - started
-        self.context.report("tailoring training", done, 1 + self.with_hnn)
+        self.context.report("tailoring training", done * steps, kinds * steps)
         return params
 
     @cached_property
