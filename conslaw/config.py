@@ -38,6 +38,10 @@ class RunConfig:
                                    metavar="DIR", neutral=True)
     overwrite: bool = option(False, "Replace an existing run in --out once the new one has finished.",
                              neutral=True)
+    model_cache: Optional[str] = option(None, "Directory where the trained MLP and HNN baselines are "
+                                        "kept for later runs (default: the run's own checkpoints); "
+                                        "a search of the same data with the same recipe then skips "
+                                        "their training.", metavar="DIR", neutral=True)
     plots: bool = option(True, "Do not draw the figures.", flag="--no-plots", negate=True,
                          neutral=True)
     quiet: bool = option(False, "Hide progress bars and the summary table's extras (the result "

@@ -201,21 +201,38 @@ def test_export_formats_round_trip(tmp_path):
     assert bad.returncode == 2 and "docx" in bad.stderr
 
 
-def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path):
+def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path, monkeypatch):
+    models = tmp_path / "models"
     tiny = ("--dataset", "spring", "--depth", "7", "--mode", "formulas", "--option", "n_trajectories=20",
             "--seeds", "2", "--hidden", "16", "--train-steps", "60", "--meta-epochs", "3", "--top", "2",
-            "--tailor-pool-size", "3", "--no-hnn", "--quiet", "--no-plots", "--jobs", "1", "--threads", "1")
+            "--tailor-pool-size", "3", "--no-hnn", "--quiet", "--no-plots", "--jobs", "1", "--threads", "1",
+            "--model-cache", str(models))
     out = tmp_path / "run"
     assert invoke("search", *tiny, "--out", str(out)).exit_code == 0
     first = json.loads((out / "result.json").read_text())["tailoring"]
     stored = sorted((out / "checkpoints" / "tailoring").rglob("*.pkl"))
     assert any("stage2" in str(path) for path in stored)
+    assert not (out / "checkpoints" / "models").exists() and any(models.rglob("train_ensemble*"))
     for path in stored:  # as if killed after stage 1
         if "stage1" not in str(path):
             path.unlink()
     (out / "result.json").unlink()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a model in --model-cache was trained again")
+
+    monkeypatch.setattr("conslaw.tailoring.models.build_model", no_training)
     result = invoke("search", "--resume", str(out), "--quiet")
     assert result.exit_code == 0, result.output
     second = json.loads((out / "result.json").read_text())["tailoring"]
     assert first["candidates"] == second["candidates"] and first["evaluation"] == second["evaluation"]
     assert first["selected"] is not None and first["evaluation"]["seeds"] == [0, 1]
+
+
+
+def test_a_model_cache_that_cannot_be_a_directory_is_refused_before_any_work(tmp_path):
+    (tmp_path / "file").write_text("")
+    bad = in_process("search", "--dataset", "spring", "--model-cache", str(tmp_path / "file"),
+                     "--out", str(tmp_path / "run"), *QUICK)
+    assert bad.returncode == 2 and "--model-cache" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "run").exists()

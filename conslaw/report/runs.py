@@ -7,6 +7,7 @@ checkpoint store and progress bars on stderr, writes every output, and prints th
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -55,18 +56,34 @@ def open_run(given: dict[str, Any]) -> tuple[SearchConfig, RunDirectory]:
     return config, run
 
 
+def _model_cache(config: SearchConfig, run: RunDirectory) -> Path:
+    """Where the trained baselines are cached: ``--model-cache`` (created, and checked to be
+    writable) or the run's checkpoints."""
+    if not config.run.model_cache:
+        return run.checkpoint_dir / "models"
+    path = Path(config.run.model_cache).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--model-cache {config.run.model_cache}: cannot create it ({error.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--model-cache {config.run.model_cache}: not a writable directory")
+    return path
+
+
 def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> ConservationSearch:
     """``conslaw search``: see the module docstring. Returns the finished search."""
     config, run = open_run(given)
     search = ConservationSearch(config)
     dataset = search.load()  # bad data and a runaway depth fail here, before any file is written
     search.check_budget(dataset)
+    model_cache = _model_cache(config, run)
     run.write_config(config.to_dict())
     started = time.perf_counter()
     with run, StageProgress(quiet=config.run.quiet) as progress:
         run.attach_logging(config.run.log_level)
         LOGGER.info("search on %s", dataset.name)
-        search.run(dataset, checkpoints=run.store(), progress=progress, cache_dir=run.checkpoint_dir / "models")
+        search.run(dataset, checkpoints=run.store(), progress=progress, cache_dir=model_cache)
         write_run(run, search)
         LOGGER.info("run complete in %.1f s", time.perf_counter() - started)
     echo(format_summary(search.result(), run.output_paths(), brief=config.run.quiet))
