@@ -177,3 +177,11 @@ def test_partial_energy_generates_time_translation_of_its_degree_of_freedom():
     assert text.startswith("time translation of the (x, px) degree(s) of freedom alone")
     assert "rate 2" in text
     assert describe_symmetry("px*py + x*y", pairs, energy).startswith("unrecognised")
+
+
+def test_symbolic_independence_of_laws_that_leave_the_reals_at_the_random_points():
+    """``log(cos(q))`` and ``sqrt(q)`` are complex at some random points: the rank is then taken
+    over the complex numbers (it once raised a TypeError and stopped a whole discovery)."""
+    energy = "p**2 - 3*cos(q)"
+    assert symbolic_independence([energy, "p**2*log(cos(q)) + sqrt(q)"], ["q", "p"]) == (2, [0, 1])
+    assert symbolic_independence([f"log(cos(q)) + {energy}", f"2*log(cos(q)) + 2*({energy})"], ["q", "p"]) == (1, [0])

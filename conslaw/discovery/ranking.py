@@ -17,7 +17,7 @@ search's seed.
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
   stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
-  not predict it to within its own within-segment variation. An approximate law is never marked
+  not predict it to within its own within-segment variation; at most d - 1 laws for d columns. An approximate law is never marked
   independent beside an exact one, and one that the independent exact laws predict in the same
   way is an approximation of them, not a law: it is demoted to the rejected candidates.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
@@ -52,8 +52,10 @@ PAPER_REJECTED = 20
 
 
 def is_accepted(evidence: Evidence, threshold: float) -> bool:
-    """The acceptance rule of the module docstring."""
-    if evidence.ratio_control is None:
+    """The acceptance rule of the module docstring. A control that could not be judged (None, or
+    inf: the refitted template is constant on the null, not finite there, or faster than the
+    sampling) is missing evidence, not evidence of a law."""
+    if evidence.ratio_control is None or not np.isfinite(evidence.ratio_control):
         return False
     worst = max(evidence.ratio, evidence.ratio_test if evidence.ratio_test is not None else 0.0)
     return bool(np.isfinite(worst) and worst * threshold <= min(evidence.ratio_control, 1.0))
@@ -178,7 +180,9 @@ def _predictable(values: np.ndarray, chosen: np.ndarray, within: float, groups: 
 
 
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int) -> list[int]:
-    """Positions (in ``laws``' order) of a maximal functionally independent subset."""
+    """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
+    than d - 1 laws for d columns (every law's gradient is orthogonal to the flow, so a flow that
+    moves has at most d - 1 independent first integrals; approximate laws can look like more)."""
     truth = data.train.truth
     groups = len(np.unique(truth.source))
     rng = np.random.default_rng(seed)
@@ -187,6 +191,8 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int) -> l
     values = np.array([_values(law, truth.x) for law in laws])
     chosen: list[int] = []
     for i, law in enumerate(laws):
+        if len(chosen) >= truth.x.shape[1] - 1:
+            break
         expressions = [laws[j].expression for j in chosen] + [law.expression]
         if _gradient_rank(expressions, law.columns.names, points, spread) <= len(chosen):
             continue

@@ -255,15 +255,24 @@ def _jacobian(laws: Sequence[sp.Expr], symbols: Sequence[sp.Symbol]) -> sp.Matri
     return sp.Matrix([[sp.diff(law, s) for s in symbols] for law in laws])
 
 
-def _exact_rank(matrix: sp.Matrix) -> int:
-    """Rank of a numeric SymPy matrix: exact for rationals, 60-digit SVD otherwise."""
+def _exact_rank(matrix: sp.Matrix) -> Optional[int]:
+    """Rank of a numeric SymPy matrix: exact for rationals, 60-digit SVD otherwise (complex where
+    a law leaves the reals at the point, e.g. ``sqrt`` of a negative value); None when an entry is
+    not finite there (the point is unusable)."""
     if all(entry.is_Rational for entry in matrix):
         return int(matrix.rank())
     import mpmath
 
     with mpmath.workdps(60):
-        values = mpmath.matrix([[mpmath.mpf(sp.N(entry, 60)) for entry in row] for row in matrix.tolist()])
-        singular = mpmath.svd_r(values, compute_uv=False)
+        numbers = [[sp.N(entry, 60) for entry in row] for row in matrix.tolist()]
+        if not all(number.is_finite for row in numbers for number in row):
+            return None
+        parts = [[sp.re(number), sp.im(number)] for row in numbers for number in row]
+        values = mpmath.matrix([[mpmath.mpc(mpmath.mpf(re), mpmath.mpf(im)) for re, im in parts[i:i + matrix.cols]]
+                                for i in range(0, len(parts), matrix.cols)])
+        real = all(im == 0 for _, im in parts)
+        singular = (mpmath.svd_r(values.apply(mpmath.re), compute_uv=False) if real
+                    else mpmath.svd_c(values, compute_uv=False))
         largest = max([abs(s) for s in singular] + [mpmath.mpf(0)])
         return int(sum(1 for s in singular if abs(s) > largest * mpmath.mpf(10) ** -40))
 
@@ -292,7 +301,13 @@ def symbolic_independence(laws: Sequence[LawLike], symbols: Sequence[Union[str, 
     evaluated = [jacobian.xreplace(point) for point in points]
 
     def generic_rank(rows: list[int]) -> int:
-        return max(_exact_rank(matrix.extract(rows, list(range(len(variables))))) for matrix in evaluated) if rows else 0
+        if not rows:
+            return 0
+        ranks = [_exact_rank(matrix.extract(rows, list(range(len(variables))))) for matrix in evaluated]
+        usable = [r for r in ranks if r is not None]
+        if not usable:
+            raise ConslawError("the laws are not finite at any of the random points of the rank test")
+        return max(usable)
 
     subset: list[int] = []
     for index in range(len(expressions)):
@@ -371,8 +386,11 @@ def symbolic_check(accepted: Sequence[Any], independent: Sequence[Any], columns:
     def exact(law: Any) -> sp.Expr:
         return sp.nsimplify(law.expression, tolerance=1e-6, rational=True)
 
-    def rank(laws: Sequence[Any]) -> int:
-        return symbolic_independence([exact(law) for law in laws], columns)[0] if laws else 0
+    def rank(laws: Sequence[Any]) -> Optional[int]:
+        try:
+            return symbolic_independence([exact(law) for law in laws], columns)[0] if laws else 0
+        except ConslawError:  # undecided: a cross-check must not stop the discovery it checks
+            return None
 
     return {"numerical": len(independent), "symbolic_rank_of_independent": rank(independent),
             "symbolic_rank_of_accepted": rank(accepted),
