@@ -121,3 +121,22 @@ def test_isotropic_oscillator_gives_three_independent_laws_and_a_dependent_fourt
     angular = [law for law in independent if sympy.expand(law.expression).coeff(vx * y) != 0]
     assert len(angular) == 1 and coefficient(angular[0], "vy*x", "vx*y") == pytest.approx(-1.0, rel=1e-6)
     assert len(discovery.accepted) == 4
+
+
+def test_no_unit_warning_when_neither_the_declared_nor_the_trial_units_find_a_law():
+    """Two searches that both find nothing are no evidence against a unit (a damped oscillator
+    once got 'conserved nan times better' for each column)."""
+    from conslaw.discovery.evidence import unit_warnings
+    from conslaw.law import Evidence
+
+    dataset = make_variant("spring", coordinates="velocities", n_trajectories=4).dataset
+    nearly = dataclasses.replace(run(dataset, depth=3).laws[0], accepted=False, quality="rejected",
+                                 evidence=Evidence(0.05, 0.06, 0.5, 0.01))
+    calls = []
+
+    def trial_search(trial, column, inside):
+        calls.append(column)
+        return [nearly]  # conserved as well as before, and still not accepted
+
+    assert unit_warnings(dataset, [nearly], ("sin", "cos"), trial_search) == []
+    assert calls  # the trials ran, and judged nothing better

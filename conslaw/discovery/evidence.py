@@ -8,12 +8,15 @@ search (to the search's depth, at most ``DEPTH``) of only the formulas that use 
 those operators (every other formula was judged already). If that finds an exact law, or one
 conserved ``BETTER`` times better than the best accepted law, a one-line warning names the column
 and its declared unit. An approximate law found only under the trial unit is no evidence: a
-cosine with a fitted frequency imitates a square on any data (measured on the coupled springs).
+cosine with a fitted frequency imitates a square on any data (measured on the coupled springs);
+so when no law was accepted at all, only an exact trial law warns (a damped oscillator once got
+a warning for each column that compared two searches that both found nothing).
 The right unit is not guessed: the warning only says which declaration to check.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Callable, Sequence
 
@@ -54,7 +57,7 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
             found = search(dataclasses.replace(dataset, dimensions=dimensions), column, needed)
             exact = any(law.accepted and law.quality == "exact" for law in found)
             ratio = _best_ratio(found)
-            if exact or ratio * BETTER <= best:
+            if exact or (math.isfinite(best) and ratio * BETTER <= best):
                 gain = "exactly (none of the laws found is)" if exact \
                     else f"{best / ratio:.3g} times better than the best law found"
                 declared = dataset.units.get(column, format_unit(dimension))
