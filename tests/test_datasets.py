@@ -86,7 +86,7 @@ def test_hnn_initial_states_follow_hnn_draw_order(name, low, high):
 def test_every_true_law_is_conserved_along_generated_trajectories(name):
     dataset = load_dataset(name)
     x = np.stack([t.x for t in dataset.train + dataset.test])
-    assert dataset.true_law == dataset.true_laws[0]
+    assert dataset.true_law == (dataset.true_laws[0] if dataset.true_laws else None)
     assert len(dataset.true_laws) == len(dataset.metadata["true_law_names"])
     for law in dataset.true_laws:
         values = _law_values(dataset, law, x)
@@ -441,3 +441,14 @@ def test_constant_state_column_warns_but_loads(tmp_path):
     assert dataset.n_state == 2
 
 
+
+
+def test_a_friction_constant_may_be_zero_and_no_other_constant_may():
+    """``gamma=0`` switches the damped pendulum's friction off (its energy is then a law);
+    a negative friction, or a zero frequency, is a usage error naming the option."""
+    assert load_dataset("damped-pendulum", gamma=0, n_trajectories=2).true_law == "omega**2/2 - 4*cos(theta)"
+    assert load_dataset("damped-pendulum", n_trajectories=2).true_law is None
+    with pytest.raises(UsageError, match=r"gamma=-0.1 must be a finite number >= 0"):
+        load_dataset("damped-pendulum", gamma=-0.1)
+    with pytest.raises(UsageError, match=r"omega0=0 must be a finite number > 0"):
+        load_dataset("damped-pendulum", omega0=0)

@@ -17,10 +17,10 @@ from conslaw.parallel import WorkerPool
 from conslaw.terms import TermsConfig
 
 
-def run(dataset, depth=7, mode="formulas", **options):
+def run(dataset, depth=7, mode="formulas", terms=TermsConfig(), **options):
     with WorkerPool(jobs=1) as pool:
         return discover(dataset, DiscoveryConfig(mode=mode, **options), EnumerationConfig(depth=depth),
-                        TermsConfig(), seed=0, pool=pool)
+                        terms, seed=0, pool=pool)
 
 
 def coefficient(law, term, reference):
@@ -140,3 +140,25 @@ def test_no_unit_warning_when_neither_the_declared_nor_the_trial_units_find_a_la
 
     assert unit_warnings(dataset, [nearly], ("sin", "cos"), trial_search) == []
     assert calls  # the trials ran, and judged nothing better
+
+
+@pytest.mark.parametrize("system, options", [
+    ("damped-pendulum", dict(n_trajectories=16, rate=20, angle_unit="deg", noise=0.01)),
+    ("lorenz", dict(n_trajectories=16, n_points=200)),
+])
+def test_systems_that_conserve_nothing_give_no_law(system, options):
+    """Friction and chaos: both searches accept nothing, and no unit is blamed for it (the
+    multi-term search with the operators' vocabulary only: the auto vocabulary widens it three
+    times when nothing is found, 30 s here; bench_trust runs it)."""
+    discovery = run(make_variant(system, **options).dataset, depth=5, mode="both",
+                    terms=TermsConfig(vocabulary="default"))
+    assert discovery.accepted == [] and discovery.warnings == []
+
+
+def test_the_frictionless_damped_pendulum_gives_its_energy():
+    """The same system with gamma = 0: the energy, omega**2/2 - omega0**2 cos(theta) (omega0 = 2)."""
+    discovery = run(make_variant("damped-pendulum", gamma=0.0, n_trajectories=16, n_points=100).dataset,
+                    mode="terms", terms=TermsConfig(vocabulary="default"))
+    top = discovery.laws[0]
+    assert top.accepted and top.quality == "exact" and len(discovery.independent) == 1
+    assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-6)

@@ -32,15 +32,18 @@ def as_bool(name: str, value: Any) -> bool:
     raise UsageError(f"option {name}={value!r} is not a boolean (true/false)")
 
 
-def as_positive(name: str, value: Any, *, integer: bool = False, minimum: float = 0.0) -> float:
-    """An option as a finite number (an integer if asked) strictly greater than ``minimum``."""
+def as_positive(name: str, value: Any, *, integer: bool = False, minimum: float = 0.0,
+                zero: bool = False) -> float:
+    """An option as a finite number (an integer if asked) strictly greater than ``minimum``
+    (or equal to it, when ``zero``)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise UsageError(f"option {name}={value!r} is not a number") from None
-    if not math.isfinite(number) or number <= minimum or (integer and number != int(number)):
+    too_small = number < minimum if zero else number <= minimum
+    if not math.isfinite(number) or too_small or (integer and number != int(number)):
         kind = "an integer" if integer else "a finite number"
-        raise UsageError(f"option {name}={value!r} must be {kind} > {minimum:g}")
+        raise UsageError(f"option {name}={value!r} must be {kind} {'>=' if zero else '>'} {minimum:g}")
     return int(number) if integer else number
 
 
@@ -62,7 +65,8 @@ def resolve_options(spec: SystemSpec, options: dict[str, Any]) -> tuple[dict[str
     values: dict[str, float | None] = {}
     for constant in spec.constants:
         given = options.get(constant.name)
-        values[constant.name] = as_positive(constant.name, given) if given is not None else constant.default
+        values[constant.name] = (as_positive(constant.name, given, zero=constant.zero) if given is not None
+                                 else constant.default)
     for low in (n for n in constant_names if n.endswith("_min")):
         high = low[: -len("_min")] + "_max"
         if high in values and values[low] >= values[high]:  # type: ignore[operator]
@@ -153,7 +157,7 @@ def simulate(spec: SystemSpec, *, seed: int, noise: float, options: dict[str, An
         train=train,
         test=test,
         units=dict(zip(spec.columns, spec.units)),
-        true_law=law_strings[0],
+        true_law=law_strings[0] if law_strings else None,
         true_laws=law_strings,
         true_field=true_field,
         derivatives="exact",

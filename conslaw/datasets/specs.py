@@ -30,12 +30,14 @@ Laws = Callable[[Constants], list[tuple[str, sympy.Expr]]]
 
 @dataclass(frozen=True)
 class Constant:
-    """A physical constant or initial-state range of a system; ``default=None`` means derived."""
+    """A physical constant or initial-state range of a system; ``default=None`` means derived.
+    Every constant is > 0, or >= 0 when ``zero`` (a friction that can be switched off)."""
 
     name: str
     default: float | None
     unit: str
     description: str
+    zero: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """The catalogue of built-in simulated systems, by name (the specs live in their own modules).
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
-``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py`` and
-``ecology.py`` define the systems. A new system is one new ``SystemSpec`` added to ``SYSTEMS``.
+``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py``,
+``ecology.py`` and ``dissipative.py`` define the systems. A new system is one new
+``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
 
+from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ
 from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.gravitation import KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
@@ -27,6 +29,8 @@ SYSTEMS: dict[str, SystemSpec] = {
         THREE_BODY,
         THREE_OSCILLATORS,
         RIGID_BODY,
+        DAMPED_PENDULUM,
+        LORENZ,
     )
 }
 
