@@ -139,3 +139,14 @@ def test_the_frictionless_damped_pendulum_gives_its_energy():
     top = discovery.laws[0]
     assert top.accepted and top.quality == "exact" and len(discovery.independent) == 1
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-6)
+
+
+def test_a_law_is_exact_only_when_its_whole_interval_passes_the_acceptance_rule():
+    from conslaw.discovery.ranking import is_accepted, is_exact
+    from conslaw.law import Evidence
+
+    uncertain = Evidence(0.009, 0.004, 1.0, 0.024)  # consistent with 0 only by its spread
+    assert is_accepted(uncertain, 100.0) and not is_exact(uncertain, 100.0)
+    assert is_exact(Evidence(0.0, 0.0, 0.9, 1e-4), 100.0)
+    assert is_exact(Evidence(0.002, 0.003, 0.8, 0.0015), 100.0)  # noise-limited, still 160x below chance
+    assert not is_exact(Evidence(0.004, 0.003, 0.8, 0.001), 100.0)  # 4 standard errors from 0

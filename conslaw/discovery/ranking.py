@@ -12,8 +12,9 @@ search's seed.
   (fewer nodes) comes first. Rejected candidates follow, by ratio.
 - **Merged**: candidates equal up to ``a*g + b`` on reference surrogate states are one law,
   shown once (the best-ranked) with a ``variants`` count.
-- **Quality**: an accepted law whose ratio is within ``TIE_SIGMAS`` standard errors of 0 is
-  ``exact`` (conserved to within the data's noise); any other accepted law is ``approximate``.
+- **Quality**: an accepted law whose ratio is within ``TIE_SIGMAS`` standard errors of 0, and
+  which passes the acceptance rule at the top of that interval too, is ``exact`` (conserved to
+  within the data's noise); any other accepted law is ``approximate``.
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
   stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
@@ -59,6 +60,15 @@ def is_accepted(evidence: Evidence, threshold: float) -> bool:
         return False
     worst = max(evidence.ratio, evidence.ratio_test if evidence.ratio_test is not None else 0.0)
     return bool(np.isfinite(worst) and worst * threshold <= min(evidence.ratio_control, 1.0))
+
+
+def is_exact(evidence: Evidence, threshold: float) -> bool:
+    """Whether an accepted law is conserved to within the data's noise: its ratio within
+    ``TIE_SIGMAS`` standard errors of 0, and the acceptance rule still met at the top of that
+    interval (a ratio of 0.009 ± 0.024 is consistent with 0 only because it is so uncertain)."""
+    upper = evidence.ratio + TIE_SIGMAS * evidence.error
+    return bool(evidence.ratio <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
+                and upper * threshold <= min(evidence.ratio_control or 0.0, 1.0) + RATIO_FLOOR)
 
 
 def _values(law: Law, states: np.ndarray) -> np.ndarray:
@@ -240,8 +250,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     reference = data.train.null.x[:REFERENCE_STATES]
     accepted = merge_variants(accepted, reference)
     rejected = merge_variants(rejected, reference)
-    accepted = [law.replace(accepted=True, quality="exact" if law.evidence.ratio <= TIE_SIGMAS
-                            * law.evidence.error + RATIO_FLOOR else "approximate") for law in accepted]
+    accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
+                for law in accepted]
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
     eligible = exact or list(range(len(accepted)))
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed)}
