@@ -169,6 +169,26 @@ def test_judged_ratios_are_each_laws_own(pendulum):
     assert np.array_equal(ratios, alone[:, 0]) and np.array_equal(errors, alone[:, 1])
 
 
+def test_own_ranks_are_np_interp_bitwise():
+    """The null's values mapped through their own distribution without a search: np.interp's
+    numbers, with ties (quantized data), signed zeros, infinities and NaN."""
+    from conslaw.discovery.forms import _own_ranks
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 40):
+        values = rng.normal(size=(5, n))
+        values[1] = np.round(values[1])
+        values[2, : n // 2] = 0.0
+        values[3, rng.integers(n)], values[3, rng.integers(n)] = np.inf, -np.inf
+        values[4, rng.integers(n)] = np.nan
+        values[0, 0] = -0.0
+        ascending = np.argsort(values, axis=-1)
+        order = np.take_along_axis(values, ascending, axis=-1)
+        ranks = np.linspace(0.0, 1.0, n)
+        expected = np.array([np.interp(row, xp, ranks) for row, xp in zip(values, order)])
+        assert np.array_equal(_own_ranks(values, ascending, order, ranks), expected, equal_nan=True)
+
+
 if __name__ == "__main__":  # write the reference with the fitter on PYTHONPATH
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import data_dir
