@@ -182,8 +182,8 @@ def _own_ranks(values: np.ndarray, ascending: np.ndarray, order: np.ndarray,
     NaN (sorted last; np.interp returns NaN for them) are left to np.interp."""
     n = values.shape[-1]
     index = np.arange(n)
-    boundary = np.where(np.concatenate([order[:, 1:] != order[:, :-1], np.ones((len(order), 1), bool)], axis=-1),
-                        index, n - 1)
+    ends = np.concatenate([order[:, 1:] != order[:, :-1], np.ones((len(order), 1), bool)], axis=-1)
+    boundary = np.where(ends, index, n - 1)
     last = np.minimum.accumulate(boundary[:, ::-1], axis=-1)[:, ::-1]
     result = np.empty(values.shape)
     np.put_along_axis(result, ascending, ranks[last], axis=-1)
