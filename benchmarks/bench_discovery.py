@@ -5,6 +5,7 @@ peak memory, and speed-ups as ratios.
     python benchmarks/bench_discovery.py --baseline f514f9e     # also that commit's code, alternating
     python benchmarks/bench_discovery.py --system double-pendulum --options rate=200,t_end=2,n_trajectories=30 \
         --jobs 1 2                                              # --jobs 2 over --jobs 1
+    python benchmarks/bench_discovery.py --jobs 1 2 --backends loky dask   # also dask LocalClusters
 
 Every run is a fresh process (so that each pays its imports and its worker start, as a user's run
 does) with this tree, or an extracted copy of ``--baseline``, first on its path; runs of
@@ -46,8 +47,9 @@ def _dataset(system: str, options: str):
                                    for k, v in values.items()}).dataset
 
 
-def measure(system: str, options: str, depth: int, jobs: int) -> dict:
-    """One discovery (formulas only) with ``jobs`` loky workers; timings and a result digest."""
+def measure(system: str, options: str, depth: int, jobs: int, backend: str = "loky") -> dict:
+    """One discovery (formulas only) with ``jobs`` workers of ``backend`` (loky processes, or a
+    dask LocalCluster of ``jobs`` one-thread workers); timings and a result digest."""
     import warnings
 
     from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
@@ -61,7 +63,7 @@ def measure(system: str, options: str, depth: int, jobs: int) -> dict:
     dataset = _dataset(system, options)
     seconds, load = {}, os.getloadavg()[0]
     clock = time.perf_counter()
-    with WorkerPool(jobs=jobs) as pool:
+    with WorkerPool(jobs=jobs, backend=backend) as pool:
         seconds["pool"] = time.perf_counter() - clock
         clock = time.perf_counter()
         data = ConservationData.prepare(dataset, 2.0, NULL_DRAWS, 0)
@@ -105,9 +107,10 @@ def _extract(revision: str) -> str:
     return directory
 
 
-def _run(tree: str, args: argparse.Namespace, jobs: int) -> dict:
+def _run(tree: str, args: argparse.Namespace, jobs: int, backend: str) -> dict:
     environment = dict(os.environ, PYTHONPATH=tree)
-    command = [sys.executable, __file__, "--measure", args.system, args.options, str(args.depth), str(jobs)]
+    command = [sys.executable, __file__, "--measure", args.system, args.options, str(args.depth), str(jobs),
+               backend]
     output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -141,12 +144,14 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=7)
     parser.add_argument("--jobs", type=int, nargs="+", default=[2])
     parser.add_argument("--baseline", help="a git revision whose code runs beside this tree's")
+    parser.add_argument("--backends", nargs="+", default=["loky"], choices=["loky", "dask"],
+                        help="worker pools to run each job count with (dask: a LocalCluster)")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        system, options, depth, jobs = args.measure
-        print(json.dumps(measure(system, options, int(depth), int(jobs))))
+        system, options, depth, jobs, backend = args.measure
+        print(json.dumps(measure(system, options, int(depth), int(jobs), backend)))
         return
     trees = {"this tree": str(ROOT)}
     if args.baseline:
@@ -156,11 +161,12 @@ def main() -> None:
     best: dict = {}
     for _ in range(args.repeat):
         for label, tree in trees.items():
-            for jobs in args.jobs:
-                result = _run(tree, args, jobs)
-                key = f"{label}, jobs {jobs}"
-                if key not in best or result["seconds"]["fit"] < best[key]["seconds"]["fit"]:
-                    best[key] = result
+            for backend in args.backends:
+                for jobs in args.jobs:
+                    result = _run(tree, args, jobs, backend)
+                    key = f"{label}, {_pool_name(backend, jobs)}"
+                    if key not in best or result["seconds"]["fit"] < best[key]["seconds"]["fit"]:
+                        best[key] = result
     for key, result in best.items():
         _report(key, result)
     first = next(iter(best.values()))
@@ -168,22 +174,35 @@ def main() -> None:
         if result["digest"] != first["digest"]:
             print(f"RESULTS DIFFER: {key}")
     print("ranked laws:", *first["digest"], sep="\n  ")
-    _ratios(best, trees, args.jobs)
+    _ratios(best, trees, args.jobs, args.backends)
 
 
-def _ratios(best: dict, trees: dict, jobs: list[int]) -> None:
+def _pool_name(backend: str, jobs: int) -> str:
+    return f"jobs {jobs}" if backend == "loky" else f"dask {jobs} worker{'s' if jobs > 1 else ''}"
+
+
+def _compare(name: str, faster: dict, slower: dict) -> None:
+    print(f"{name}: fit {slower['seconds']['fit'] / faster['seconds']['fit']:.2f}x wall, "
+          f"{_critical_cpu(slower) / _critical_cpu(faster):.2f}x by CPU on the longest path")
+
+
+def _ratios(best: dict, trees: dict, jobs: list[int], backends: list[str]) -> None:
     labels = list(trees)
-    for j in jobs:
-        if len(labels) > 1:
-            new, old = best[f"{labels[0]}, jobs {j}"], best[f"{labels[1]}, jobs {j}"]
-            print(f"speed-up over the baseline, jobs {j}: fit {old['seconds']['fit'] / new['seconds']['fit']:.1f}x, "
-                  f"discovery {_total(old) / _total(new):.1f}x, search CPU on the longest path "
-                  f"{_critical_cpu(old) / _critical_cpu(new):.1f}x")
+    for backend in backends:
+        for j in jobs:
+            if len(labels) > 1:
+                pool = _pool_name(backend, j)
+                new, old = best[f"{labels[0]}, {pool}"], best[f"{labels[1]}, {pool}"]
+                _compare(f"speed-up over the baseline, {pool}: discovery {_total(old) / _total(new):.2f}x,",
+                         new, old)
     for label in labels:
-        if 1 in jobs and 2 in jobs:
-            one, two = best[f"{label}, jobs 1"], best[f"{label}, jobs 2"]
-            print(f"{label}: --jobs 2 over --jobs 1: fit {one['seconds']['fit'] / two['seconds']['fit']:.2f}x wall, "
-                  f"{_critical_cpu(one) / _critical_cpu(two):.2f}x by CPU on the longest path")
+        for backend in backends:
+            if 1 in jobs and 2 in jobs:
+                _compare(f"{label}: {_pool_name(backend, 2)} over {_pool_name(backend, 1)}",
+                         best[f"{label}, {_pool_name(backend, 2)}"], best[f"{label}, {_pool_name(backend, 1)}"])
+        if "dask" in backends and "loky" in backends and 2 in jobs:
+            _compare(f"{label}: {_pool_name('dask', 2)} over {_pool_name('loky', 2)}",
+                     best[f"{label}, {_pool_name('dask', 2)}"], best[f"{label}, {_pool_name('loky', 2)}"])
 
 
 if __name__ == "__main__":

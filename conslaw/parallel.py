@@ -23,7 +23,10 @@ Backends and how a shared object travels:
   per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
   client connects to that cluster (``jobs`` is then ignored: the cluster's threads are the
   workers); without one, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
-  127.0.0.1 is started once per pool.
+  127.0.0.1 is started once per pool. Its workers start without the ``MALLOC_TRIM_THRESHOLD_``
+  that dask's nanny sets by default: setting it turns off glibc's adaptive mmap threshold, so
+  every numpy temporary over 128 KiB becomes fresh pages (faults and zeroing), which made the
+  formula fit take 1.8x the CPU (pendulum, measured in and out of dask).
 
 Shared objects are read-only by contract. Worker processes (loky, dask) run BLAS, OpenMP and
 torch single-threaded, so that ``jobs`` workers use ``jobs`` cores: the matrices of a fitting
@@ -33,6 +36,8 @@ An existing dask cluster: install conslaw (the same version) in the Python envir
 worker, or put its source directory on the workers' ``PYTHONPATH``; then start
 ``dask scheduler --host HOST`` once and ``dask worker tcp://HOST:8786 --nthreads 1`` on each
 machine (one process per core), and run with ``--backend dask --scheduler tcp://HOST:8786``.
+Start the workers with ``MALLOC_MMAP_THRESHOLD_=33554432`` in their environment, or with the
+nanny's ``MALLOC_TRIM_THRESHOLD_`` unset, for the reason above.
 """
 from __future__ import annotations
 
@@ -248,14 +253,17 @@ class WorkerPool:
         self._executor.submit(os.getpid)  # the workers start (import) while the caller shares
 
     def _open_dask(self) -> None:
+        import dask
         from distributed import Client, LocalCluster
 
         if self.config.scheduler:
             self._client = _connect(self.config.scheduler)
             return
-        # dask's nanny gives each worker process the single-threaded environment.
-        self._cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
-                                     processes=True, host="127.0.0.1", dashboard_address=None)
+        # dask's nanny gives each worker process the single-threaded environment; None unsets
+        # its MALLOC_TRIM_THRESHOLD_ (see the module docstring).
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            self._cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
+                                         processes=True, host="127.0.0.1", dashboard_address=None)
         self._client = Client(self._cluster)
 
     def close(self) -> None:

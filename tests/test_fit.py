@@ -6,7 +6,10 @@ search's status counts, and every candidate it returns (the formulas passing tra
 held-out data, and the 50 best of the others) with its ratios and parameters, keyed by
 template. The batched fitter must give the same statuses and candidates, ratios within 1e-9 and
 coefficients within 1e-6 relative (on this machine they are bitwise equal; the tolerances allow
-another libm). The kernels it is built from are checked bitwise against the ones they replace.
+another libm). ``data/accepted_reference.json`` was written by commit 006c561 (``python
+tests/test_fit.py accepted`` with that commit's package on PYTHONPATH): the laws the ranking
+accepts from those candidates, which must stay the same laws with coefficients within 1e-6
+relative. The kernels it is built from are checked bitwise against the ones they replace.
 """
 from __future__ import annotations
 
@@ -24,12 +27,14 @@ from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
 from conslaw.discovery.forms import judged_ratio, judged_ratios
 from conslaw.discovery.formula_search import search_formulas
 from conslaw.discovery.function_forms import FunctionForms
+from conslaw.discovery.ranking import rank_laws
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.dsl.grammar import Evaluator, GridEvaluator
 from conslaw.law import StateColumns
 from conslaw.parallel import WorkerPool
 
 REFERENCE = Path(__file__).parent / "data" / "fit_reference.json"
+ACCEPTED = Path(__file__).parent / "data" / "accepted_reference.json"
 KEEP = 50
 SYSTEMS = {  # name: (data set, depth)
     "pendulum": (lambda directory: make_variant("pendulum").dataset, 7),
@@ -43,7 +48,8 @@ SLOW = ("coupled-springs",)
 
 
 def search(system: str, directory: str | None) -> dict:
-    """The search's counts and candidates on ``system`` (the reference's format)."""
+    """The search's counts and candidates on ``system`` (the reference's format), and the laws
+    the ranking accepts from them: template and coefficients."""
     make, depth = SYSTEMS[system]
     warnings.simplefilter("ignore")
     dataset = make(directory)
@@ -54,7 +60,9 @@ def search(system: str, directory: str | None) -> dict:
                                   keep=KEEP, seed=0, pool=pool)
     candidates = {law.template: [law.evidence.ratio, law.evidence.ratio_test, law.evidence.ratio_control,
                                  [p.value for p in law.parameters]] for law in outcome.candidates}
-    return {"counts": outcome.counts, "candidates": candidates}
+    accepted = [[law.template, [p.value for p in law.parameters]]
+                for law in rank_laws(outcome.candidates, data, 100.0, 0) if law.accepted]
+    return {"counts": outcome.counts, "candidates": candidates, "accepted": accepted}
 
 
 def _close(new, old, rtol: float) -> bool:
@@ -80,6 +88,10 @@ def test_search_gives_the_reference_results(system):
         assert (new[1] is None) == (test is None) and (test is None or _close(new[1], test, 1e-9)), template
         assert (new[2] is None) == (control is None) and (control is None or _close(new[2], control, 1e-9))
         assert _close(new[3], parameters, 1e-6), template
+    accepted = json.loads(ACCEPTED.read_text())[system]
+    assert [template for template, _ in result["accepted"]] == [template for template, _ in accepted]
+    for (template, new), (_, old) in zip(result["accepted"], accepted):
+        assert _close(new, old, 1e-6), template
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +169,34 @@ def test_judged_ratios_are_each_laws_own(pendulum):
     assert np.array_equal(ratios, alone[:, 0]) and np.array_equal(errors, alone[:, 1])
 
 
+def test_own_ranks_are_np_interp_bitwise():
+    """The null's values mapped through their own distribution without a search: np.interp's
+    numbers, with ties (quantized data), signed zeros, infinities and NaN."""
+    from conslaw.discovery.forms import _own_ranks
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 40):
+        values = rng.normal(size=(5, n))
+        values[1] = np.round(values[1])
+        values[2, : n // 2] = 0.0
+        values[3, rng.integers(n)], values[3, rng.integers(n)] = np.inf, -np.inf
+        values[4, rng.integers(n)] = np.nan
+        values[0, 0] = -0.0
+        ascending = np.argsort(values, axis=-1)
+        order = np.take_along_axis(values, ascending, axis=-1)
+        ranks = np.linspace(0.0, 1.0, n)
+        expected = np.array([np.interp(row, xp, ranks) for row, xp in zip(values, order)])
+        assert np.array_equal(_own_ranks(values, ascending, order, ranks), expected, equal_nan=True)
+
+
 if __name__ == "__main__":  # write the reference with the fitter on PYTHONPATH
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import data_dir
 
     REFERENCE.parent.mkdir(exist_ok=True)
-    REFERENCE.write_text(json.dumps({s: search(s, data_dir()) for s in SYSTEMS}, indent=0))
+    results = {s: search(s, data_dir()) for s in SYSTEMS}
+    if sys.argv[1:] == ["accepted"]:
+        ACCEPTED.write_text(json.dumps({s: result["accepted"] for s, result in results.items()}, indent=0))
+    else:
+        REFERENCE.write_text(json.dumps({s: {key: result[key] for key in ("counts", "candidates")}
+                                         for s, result in results.items()}, indent=0))

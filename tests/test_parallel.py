@@ -173,8 +173,11 @@ def test_dask_local_cluster_matches_sequential_and_scatters_once(expected):
     with WorkerPool(2, "dask") as pool:
         assert pool.workers == 2
         results = run(pool, payload, chunks)
+        # the nanny's default would turn off glibc's adaptive mmap threshold (parallel.py)
+        assert pool.map(os.environ.get, [("MALLOC_TRIM_THRESHOLD_",)] * 2) == [None, None]
     assert values(results) == reference
     assert_loaded_once_per_worker(results, workers=2)
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -176,8 +176,8 @@ class FormulaFitter:
         formulas at once. A zoom grid's centre is the previous best, whose ratio is known."""
         axes, subset = coarse_axes(scales), coarse_subset(scales.shape[1])
         if subset is None:
-            parts = [mirrored_rows(self.table, node, axes[f],
-                                   self._grid_values(node, parameters(axes[f]), remember=True))
+            parts = [mirrored_rows(self.table, node, axes[f], lambda kept, node=node:
+                                   self._grid_values(node, parameters(kept), remember=True))
                      for f, node in enumerate(nodes)]
             judged = self._ratios([(rows,) for rows, _ in parts])
             ratios = [expand(r) for (_, expand), r in zip(parts, judged)]

@@ -70,8 +70,17 @@ def smooth_form(values: np.ndarray, segments: Segments) -> np.ndarray:
 def segment_variation(values: np.ndarray, segments: Segments, smooth: bool = False) -> np.ndarray:
     """Each segment's share of ``within_form`` (or of ``smooth_form``) for functions' values
     (..., N) -> (..., K): the forms are the means of these over segments."""
+    return _variation(_centred(values, segments), segments, smooth)
+
+
+def _centred(values: np.ndarray, segments: Segments) -> np.ndarray:
+    """Values (..., N) minus their segments' weighted means."""
     means = np.add.reduceat(values * segments.weight, segments.starts[:-1], axis=-1)
-    centred = values - np.repeat(means, np.diff(segments.starts), axis=-1)
+    return values - np.repeat(means, np.diff(segments.starts), axis=-1)
+
+
+def _variation(centred: np.ndarray, segments: Segments, smooth: bool) -> np.ndarray:
+    """``segment_variation`` from the centred values."""
     if not smooth:
         return np.add.reduceat(centred ** 2 * segments.weight, segments.starts[:-1], axis=-1)
     products = centred[..., :-1] * centred[..., 1:] * segments.pair_weight
@@ -147,10 +156,10 @@ def judged_ratios(truth: np.ndarray, null: np.ndarray, truth_segments: Segments,
     ascending = np.argsort(null, axis=-1)
     order = np.take_along_axis(null, ascending, axis=-1)
     ranks = np.linspace(0.0, 1.0, null.shape[-1])
-    on_null = _interp_rows(null, ascending, order, ranks)
-    smooth_null = np.mean(segment_variation(on_null, null_segments, smooth=True), axis=-1)
+    centred = _centred(_own_ranks(null, ascending, order, ranks), null_segments)
+    smooth_null = np.mean(_variation(centred, null_segments, smooth=True), axis=-1)
     judged = np.flatnonzero((order[:, -1] > order[:, 0]) & (
-        smooth_null >= RESOLVED * np.mean(segment_variation(on_null, null_segments), axis=-1)))
+        smooth_null >= RESOLVED * np.mean(_variation(centred, null_segments, smooth=False), axis=-1)))
     ratio, error = np.full(len(null), np.inf), np.full(len(null), np.inf)
     if not len(judged):
         return ratio, error
@@ -163,6 +172,25 @@ def judged_ratios(truth: np.ndarray, null: np.ndarray, truth_segments: Segments,
         ratio[judged] = np.maximum(smooth.mean(axis=-1), 0.0) / smooth_null[judged]
         error[judged] = spread / smooth_null[judged]
     return ratio, error
+
+
+def _own_ranks(values: np.ndarray, ascending: np.ndarray, order: np.ndarray,
+               ranks: np.ndarray) -> np.ndarray:
+    """``_interp_rows(values, ascending, order, ranks)`` where ``order`` is ``values`` sorted: each
+    value is one of the knots, and at a knot np.interp returns the rank of the last knot equal
+    to it (its binary search finds ``xp[j] <= x < xp[j+1]``), so no search is needed. Rows with
+    NaN (sorted last; np.interp returns NaN for them) are left to np.interp."""
+    n = values.shape[-1]
+    index = np.arange(n)
+    ends = np.concatenate([order[:, 1:] != order[:, :-1], np.ones((len(order), 1), bool)], axis=-1)
+    boundary = np.where(ends, index, n - 1)
+    last = np.minimum.accumulate(boundary[:, ::-1], axis=-1)[:, ::-1]
+    result = np.empty(values.shape)
+    np.put_along_axis(result, ascending, ranks[last], axis=-1)
+    nan = np.flatnonzero(np.isnan(order[:, -1])) if n else []
+    if len(nan):
+        result[nan] = _interp_rows(values[nan], ascending[nan], order[nan], ranks)
+    return result
 
 
 def _interp_rows(values: np.ndarray, ascending: np.ndarray, order: np.ndarray,

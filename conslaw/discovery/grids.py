@@ -14,7 +14,7 @@ product's rows. A product grid hands each parameter to the evaluator on its own 
 from __future__ import annotations
 
 from itertools import product
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -61,9 +61,10 @@ def zoom_centre(parameters: int) -> int:
     return int(np.ravel_multi_index((ZOOM_CENTRE,) * parameters, (ZOOM_POINTS,) * parameters))
 
 
-def parameters(axes: np.ndarray, subset: Optional[np.ndarray] = None) -> list[np.ndarray]:
-    """One formula's parameter values (axes (n, A)) shaped for ``GridEvaluator``: each on its own
-    axis of a product grid, values (A, .., A, N); or the ``subset``'s points, values (G, N)."""
+def parameters(axes: Sequence[np.ndarray], subset: Optional[np.ndarray] = None) -> list[np.ndarray]:
+    """One formula's parameter values (axes (n, A), or n axes of any lengths) shaped for
+    ``GridEvaluator``: each on its own axis of a product grid, values (A0, .., An-1, N); or the
+    ``subset``'s points, values (G, N)."""
     n = len(axes)
     if subset is not None:
         return [axes[i, subset[:, i]][:, None] for i in range(n)]
@@ -79,25 +80,28 @@ def points(axes: np.ndarray, index: np.ndarray, subset: Optional[np.ndarray] = N
 
 
 def mirrored_rows(table: NodeTable, node: int, axes: np.ndarray,
-                  values: np.ndarray) -> tuple[np.ndarray, Callable]:
-    """The rows of one formula's values (G, N) on a product grid (axes (n, A), its parameters in
-    DFS order) whose ratios must be computed, and the function giving all G ratios from theirs.
+                  evaluate: Callable[[list], np.ndarray]) -> tuple[np.ndarray, Callable]:
+    """The rows of one formula's values (G', N) on a product grid (axes (n, A), its parameters in
+    DFS order) whose ratios must be computed, and the function giving all G ratios from theirs;
+    ``evaluate(axes)`` gives the formula's values on the product of the per-parameter ``axes``.
 
     Left out: the negative half of every axis on which the grid is symmetric (``axis[::-1] ==
     -axis``, as the coarse grid's) and the formula even or odd in that parameter
     (``NodeTable.parity``: ``cos(c*p)``, ``sin(c*p)``, ``c/p``): the values at -c are those at c
     or their negatives, so their ratios are bitwise equal, and the first of ties is the point it
     would be were all computed. When no single parameter is, half of the points if the formula
-    is even or odd in all of them at once (``sin(c0 + c1*q)``).
+    is even or odd in all of them at once (``sin(c0 + c1*q)``): the point-reflected ones, which in
+    product order are the negative half of the first axis. The halves left out are not even
+    evaluated (each value is computed elementwise, so the kept ones are bitwise those of the
+    whole grid).
     """
     count, n = axes.shape[1], len(axes)
     symmetric = [count % 2 == 0 and np.array_equal(axis[::-1], -axis) for axis in axes]
     mirrored = [i for i in range(n) if symmetric[i] and table.parity(node, [j == i for j in range(n)])]
     joint = not mirrored and n > 1 and all(symmetric) and table.parity(node, [True] * n) != 0
-    block = values.reshape((count,) * n + (-1,))
-    for axis in mirrored:
-        block = block[(slice(None),) * axis + (slice(count // 2, None),)]
-    reduced, rows = block.shape[:-1], block.reshape(-1, values.shape[-1])
+    halved = [0] if joint else mirrored
+    values = evaluate([axis[count // 2:] if i in halved else axis for i, axis in enumerate(axes)])
+    reduced = tuple(count // 2 if i in halved else count for i in range(n))
 
     def expand(ratios: np.ndarray) -> np.ndarray:
         if joint:
@@ -107,4 +111,4 @@ def mirrored_rows(table: NodeTable, node: int, axes: np.ndarray,
             ratios = np.concatenate([np.flip(ratios, axis=axis), ratios], axis=axis)
         return ratios.reshape(-1)
 
-    return (rows[len(rows) // 2:] if joint else rows), expand
+    return values, expand
