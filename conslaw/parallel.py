@@ -21,7 +21,7 @@ Backends and how a shared object travels:
   so the workers share their pages. With one job, loky and threading run in the calling process.
 - "dask": a ``distributed.Client``; ``share`` is ``client.scatter(obj, broadcast=True)``, one copy
   per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
-  client connects to that cluster (``jobs`` is then ignored: the cluster's threads are the
+  client connects to that cluster (``jobs`` is then refused: the cluster's threads are the
   workers); without one, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
   127.0.0.1 is started once per pool. Its workers start without the ``MALLOC_TRIM_THRESHOLD_``
   that dask's nanny sets by default: setting it turns off glibc's adaptive mmap threshold, so
@@ -88,6 +88,9 @@ class ParallelConfig:
             raise UsageError(f"unknown --backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
         require(not self.scheduler or self.backend == "dask", self, "scheduler",
                 f"needs --backend dask (not {self.backend!r})")
+        require(not self.scheduler or self.jobs == 0, self, "jobs",
+                "does not apply with --scheduler: the cluster's workers are the jobs (start one "
+                "single-threaded worker per core)")
 
     @property
     def workers(self) -> int:
