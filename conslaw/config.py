@@ -98,7 +98,24 @@ class SearchConfig:
             current = getattr(self, section)
             updated[section] = SECTIONS[section](**fields) if current is None \
                 else dataclasses.replace(current, **fields)
-        return dataclasses.replace(self, **updated)
+        config = dataclasses.replace(self, **updated)
+        config.refuse_inert(values)
+        return config
+
+    def refuse_inert(self, given: Mapping[str, Any]) -> None:
+        """A UsageError for a given option that this configuration never reads (``--seeds`` with
+        ``--no-tailor``, a multi-term option with ``--mode formulas``): used or refused."""
+        index = self.options()
+        inert = []
+        if not self.tailoring.tailor:
+            inert.append(({n for n, (section, _) in index.items() if section == "tailoring"} - {"tailor"}
+                          | {"model_cache"}, "--no-tailor"))
+        if self.discovery.mode == "formulas":
+            inert.append(({n for n, (section, _) in index.items() if section == "terms"}, "--mode formulas"))
+        for names, reason in inert:
+            for name in given:
+                if name in names:
+                    raise UsageError(f"{flag_of(index[name][1])} has no effect with {reason}; drop one of them")
 
     def to_dict(self) -> dict:
         return {name: (dataclasses.asdict(getattr(self, name)) if getattr(self, name) is not None else None)

@@ -233,6 +233,16 @@ def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path
 def test_a_model_cache_that_cannot_be_a_directory_is_refused_before_any_work(tmp_path):
     (tmp_path / "file").write_text("")
     bad = in_process("search", "--dataset", "spring", "--model-cache", str(tmp_path / "file"),
-                     "--out", str(tmp_path / "run"), *QUICK)
+                     "--out", str(tmp_path / "run"), "--depth", "5", "--quiet", "--jobs", "1")
     assert bad.returncode == 2 and "--model-cache" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("options, culprit", [
+    (("--no-tailor", "--seeds", "3"), "--seeds has no effect with --no-tailor"),
+    (("--no-tailor", "--model-cache", "models"), "--model-cache has no effect with --no-tailor"),
+    (("--mode", "formulas", "--term-depth", "2"), "--term-depth has no effect with --mode formulas")])
+def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_path):
+    result = in_process("search", "--dataset", "spring", "--out", str(tmp_path / "run"), *options)
+    assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
