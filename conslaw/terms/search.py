@@ -49,6 +49,9 @@ from conslaw.terms.vocabulary import target_laws, vocabularies
 SEARCH_TOLERANCE = 10.0
 SPARSITY_TOLERANCE = 2.5
 GAP = 10.0
+ROUND_OFF = 1e-12
+"""A law whose raw fit ratio is at most this is exact to rounding: the data carry no noise
+along it, and a law the noise would lift to the gap limit is not expected."""
 MIN_CONSTRAINTS_PER_TERM = 2
 EVALUATED_PER_TERM = 4
 """Products evaluated and pruned per term the data can fit (pruning removes about half)."""
@@ -154,7 +157,10 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
                 ) -> tuple[list[SparseLaw], list[SparseLaw], dict, dict]:
     """Accepted and rejected sparse laws, their evidence by support, and the dense spectrum's
     account: extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio), and
-    again at the ``gap_limit`` when that holds more directions than laws were found."""
+    again at the ``gap_limit`` when that holds more directions than laws were found and no law
+    found is exact to rounding (``ROUND_OFF``: noise, which the gap is for, lifts every law;
+    in noiseless data the gap holds approximate invariants, such as the binary's own angular
+    momentum of the three-body data at 1e-6)."""
     ratios, vectors = spectrum
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
@@ -164,7 +170,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     account = {"dense_spectrum": int(len(ratios)), "dense_best_ratio": float(ratios[0]),
                "dense_candidates": int(np.sum(ratios <= limit)), "search_limit": limit,
                "gap_limit": loose, "gap_candidates": int(np.sum(ratios <= loose))}
-    if loose > limit and account["gap_candidates"] > len(accepted):
+    noiseless = any(law.ratio <= ROUND_OFF for law in accepted)
+    if loose > limit and account["gap_candidates"] > len(accepted) and not noiseless:
         more, others, evidence = _extract(judge, sizes, vectors[:, ratios <= loose], loose, ridge,
                                           threshold, deadline)
         known = {law.support.tobytes() for law in accepted + rejected}
