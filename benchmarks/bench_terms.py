@@ -39,7 +39,7 @@ def run(name: str, noise: float, max_seconds: float | None) -> None:
     print(f"\n== {name} ({len(dataset.columns)} columns, noise {noise:g}): "
           f"{data.train.truth.x.shape[0]} training states, {data.train.truth.n_segments} segments")
     for counts in outcome.counts["passes"]:
-        print(f"  operators {' '.join(counts['operators'])}: factors {counts['factors']} "
+        print(f"  depth {counts["term_depth"]} x{counts["max_factors"]} {' '.join(counts["operators"][7:]) or "base"}: factors {counts['factors']} "
               f"(lifted {counts['lifted_factors']}), products {counts['products']}, "
               f"evaluated {counts['products'] - counts.get('removed_unevaluated', 0)}, "
               f"fitted {counts['library_terms']} of {counts['allowed_terms']} allowed, "

@@ -159,7 +159,7 @@ def test_max_seconds_returns_partial():
     dataset = load_dataset("two-body", n_trajectories=16)
     outcome, _ = run(dataset, max_seconds=1e-3, vocabulary="auto")
     assert outcome.partial and "time budget" in outcome.reason
-    assert outcome.counts["vocabularies"] == 1
+    assert outcome.counts["stages"] == 1
 
 
 def test_check_law_accepts_the_true_law_and_rejects_a_wrong_coefficient():
