@@ -230,13 +230,15 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 
     laws = [[law_of(law) for law in group]
             for group in (accepted, rejected)]
+    kept = [law for law in laws[0] if is_exact(law)] if stage.exact_only else laws[0]
     timings["sparse_s"] = time.perf_counter() - started
     counts = {**library.summary(), "term_depth": stage.term_depth, "max_factors": stage.max_factors,
               "max_lifted": stage.max_lifted, "operators": list(stage.operators), **account,
               "dense_control_ratio": control_ratio, "sparse_found": len(accepted),
-              "near_misses": len(rejected), "seconds": round(sum(timings.values()), 3)}
+              "inexact_dropped": len(laws[0]) - len(kept), "near_misses": len(rejected),
+              "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
-    return PassResult(laws[0], laws[1], counts, timings, reason, partial, account["noiseless"])
+    return PassResult(kept, laws[1], counts, timings, reason, partial, account["noiseless"])
 
 
 def is_exact(law: Law) -> bool:
@@ -282,7 +284,8 @@ class _Widening:
         accepted = [law for law in self.accepted if is_exact(law)] if self.noiseless else self.accepted
         rejected = sorted(self.rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
         counts = {**self.passes[0], "stages": len(self.passes), "stages_tried": self.tried,
-                  **extra, "sparse_found": len(accepted), "inexact_dropped": len(self.accepted) - len(accepted),
+                  **extra, "sparse_found": len(accepted),
+                  "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
                   "passes": self.passes}
         return SearchOutcome(accepted + rejected[:keep], counts, {**self.timings, "total_s": seconds},
                              self.partial, "; ".join(reasons) if reasons else None)
