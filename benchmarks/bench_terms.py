@@ -10,6 +10,7 @@ and the accepted laws (quality, independence, ratio, expression).
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 from conslaw.datasets import load_dataset
@@ -27,7 +28,7 @@ THRESHOLD = 100.0
 def run(name: str, noise: float, max_seconds: float | None) -> None:
     options = {"relative_noise": True} if noise else {}
     dataset = load_dataset(name, seed=0, noise=noise, **options)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
     prepared = time.perf_counter() - started
     outcome = search_terms(dataset, data, StateColumns.from_dataset(dataset), TermsConfig(),
@@ -39,13 +40,18 @@ def run(name: str, noise: float, max_seconds: float | None) -> None:
     print(f"\n== {name} ({len(dataset.columns)} columns, noise {noise:g}): "
           f"{data.train.truth.x.shape[0]} training states, {data.train.truth.n_segments} segments")
     for counts in outcome.counts["passes"]:
-        print(f"  operators {' '.join(counts['operators'])}: factors {counts['factors']} "
+        added = " ".join(counts["operators"][len(PAPER_OPERATORS):]) or "base"
+        print(f"  depth {counts['term_depth']} x{counts['max_factors']} lifted {counts['max_lifted']} {added}: "
+              f"factors {counts['factors']} "
               f"(lifted {counts['lifted_factors']}), products {counts['products']}, "
               f"evaluated {counts['products'] - counts.get('removed_unevaluated', 0)}, "
               f"fitted {counts['library_terms']} of {counts['allowed_terms']} allowed, "
-              f"dense best {counts['dense_best_ratio']:.2e}, sparse laws {counts['sparse_found']}")
+              f"dense best {counts['dense_best_ratio']:.2e}, sparse laws {counts['sparse_found']}, "
+              f"{counts['seconds']:.1f} s")
     timings = {k: round(v, 2) for k, v in outcome.timings.items()}
-    print(f"  seconds: prepare {prepared:.2f}, {timings}, rank {ranked:.2f}; partial {outcome.partial}")
+    print(f"  seconds: prepare {prepared:.2f}, {timings}, rank {ranked:.2f}; partial {outcome.partial}; "
+          f"CPU {time.process_time() - cpu:.1f} s; peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (process so far)")
     if outcome.reason:
         print(f"  reason: {outcome.reason}")
     for law in laws:

@@ -1,4 +1,6 @@
 """Multi-term search: library, pruning and sizing, the laws it finds and their numbers."""
+import itertools
+
 import numpy as np
 import pytest
 import sympy
@@ -12,7 +14,8 @@ from conslaw.errors import ConslawError
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, check_law, search_terms
 from conslaw.terms.judging import magnitude
-from conslaw.terms.library import build_library, prune_library, term_values
+from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
+from conslaw.terms.solve import forward_selection, known_penalty
 
 THRESHOLD = 100.0
 
@@ -121,6 +124,64 @@ def test_operators_reach_the_library():
     assert "1/sqrt(x**2 + y**2)" in {str(lifted.sympy_term(i)) for i in range(len(lifted))}
 
 
+def test_only_the_simplest_products_are_formed_in_the_library_order():
+    # against all products formed and sorted (key = rank sum + extra factors, then count, then
+    # factor positions), with and without a cap on lifted factors per product
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        n = int(rng.integers(2, 12))
+        ranks, lifted = list(rng.integers(1, 5, size=n)), list(rng.random(n) < 0.3)
+        max_factors = int(rng.integers(1, 4))
+        max_lifted = int(rng.integers(0, max_factors + 1))
+        every = sorted((sum(ranks[f] for f in c) + len(c) - 1, len(c), c)
+                       for k in range(1, max_factors + 1)
+                       for c in itertools.combinations_with_replacement(range(n), k)
+                       if sum(lifted[f] for f in c) <= max_lifted)
+        for wanted in (None, 1, 7, max(1, len(every) // 2), len(every) + 5):
+            key, total = _key_limit(ranks, lifted, max_factors, max_lifted, wanted)
+            formed = _products_by_rank(ranks, lifted, max_factors, max_lifted, key)
+            assert total == len(every) and sorted(formed)[:wanted] == every[:wanted]
+            if wanted is not None and wanted < len(every):  # nothing beyond the last key needed
+                assert max(record[0] for record in formed) == every[wanted - 1][0]
+
+
+def test_a_fit_besides_known_laws_finds_the_other_law():
+    # two conserved directions u1, u2 (A u = 0) among 6 terms: with u1 known, the fit on all
+    # terms returns u2 (B-orthogonal to u1), and a known law alone scores a ratio of 1
+    rng = np.random.default_rng(1)
+    basis = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    A = basis @ np.diag([0.0, 0.0, 1.0, 2.0, 3.0, 4.0]) @ basis.T
+    B = np.eye(6) + 0.1 * np.ones((6, 6))
+    u1, u2 = basis[:, 0], basis[:, 1]
+    support = np.arange(6)[None, :]
+    penalized = known_penalty(A, B, support, [u1])[0]
+    assert u1 @ penalized @ u1 / (u1 @ B @ u1) == pytest.approx(1.0)
+    ratios, vectors = np.linalg.eigh(np.linalg.solve(np.linalg.cholesky(B), penalized)
+                                     @ np.linalg.inv(np.linalg.cholesky(B)).T)
+    w = np.linalg.inv(np.linalg.cholesky(B)).T @ vectors[:, 0]
+    assert ratios[0] == pytest.approx(0.0, abs=1e-12) and abs(w @ B @ u1) < 1e-10
+    assert abs(w @ A @ w) < 1e-12  # conserved: in the span of u1, u2, B-orthogonal to u1
+    # a law whose terms do not all lie in the support is no penalty there
+    assert np.allclose(known_penalty(A, B, np.arange(5)[None, :], [u1])[0], A[:5, :5])
+
+
+@pytest.mark.slow
+def test_three_body_angular_momentum_from_a_polynomial_library():
+    # 90 monomials of degree <= 2: P_x, P_y and L span 7 conserved directions with their
+    # products (P_x**2, ...); the fit besides the momenta reaches L, coefficients all +-1
+    dataset = load_dataset("three-body", n_trajectories=16)
+    outcome, laws = run(dataset, term_depth=1, max_factors=2)
+    found = {frozenset(c): c for c in map(coefficients, accepted(laws))}
+    assert frozenset({"px1", "px2", "px3"}) in found and frozenset({"py1", "py2", "py3"}) in found
+    angular = frozenset(f"{p}{i}*{q}{i}" for i in (1, 2, 3) for p, q in (("px", "y"), ("py", "x")))
+    assert angular in found, list(found)
+    values = found[angular]
+    signs = {term: np.sign(value) for term, value in values.items()}
+    assert all(abs(abs(v) / abs(values["px1*y1"]) - 1) < 1e-6 for v in values.values())
+    assert all(signs[f"px{i}*y{i}"] == -signs[f"py{i}*x{i}"] for i in (1, 2, 3))
+    assert all(law.quality == "exact" for law in accepted(laws)) and outcome.counts["library_terms"] == 90
+
+
 def test_pruning_removes_poles_duplicates_and_dependent_terms():
     dataset = load_dataset("pendulum", n_trajectories=8)
     library = build_library(dataset.columns, dataset.dimensions, 3, 2, operators=resolve_operators("default"))
@@ -159,7 +220,7 @@ def test_max_seconds_returns_partial():
     dataset = load_dataset("two-body", n_trajectories=16)
     outcome, _ = run(dataset, max_seconds=1e-3, vocabulary="auto")
     assert outcome.partial and "time budget" in outcome.reason
-    assert outcome.counts["vocabularies"] == 1
+    assert outcome.counts["stages"] == 1
 
 
 def test_check_law_accepts_the_true_law_and_rejects_a_wrong_coefficient():

@@ -19,7 +19,7 @@ from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, Discove
 from conslaw.discovery.ranking import rank_laws
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, search_terms
-from conslaw.terms.vocabulary import WIDENING, target_laws, vocabularies
+from conslaw.terms.vocabulary import LEAN_DEPTH, WIDENING, target_laws, vocabularies
 
 METRE = parse_unit("m").dimension
 
@@ -95,23 +95,44 @@ def test_auto_vocabulary_finds_the_kepler_energy(two_body_auto):
     # (px**2 + py**2)/(2m) - k/r, up to scale: the ratio of the coefficients is -2 m k.
     assert float(terms[r_inv] / terms[px**2]) == pytest.approx(-2 * m * k, rel=1e-6)
     assert float(terms[py**2] / terms[px**2]) == pytest.approx(1.0, rel=1e-6)
-    # 2 laws of a possible 3: every step is tried; log and exp add nothing to dimensionful columns
-    assert outcome.counts["vocabularies_tried"] == 1 + len(WIDENING)
-    assert outcome.counts["vocabularies"] == len(WIDENING)
+    # log and exp add nothing to dimensionful columns: that stage is tried, not run; the lean
+    # library (polynomials times one norm) holds all 3 laws, so the configured one is not needed
+    assert outcome.counts["stages_tried"] == 1 + len(WIDENING)
+    assert outcome.counts["stages"] == len(WIDENING) and outcome.counts["exact_independent"] == 3
+    assert all(counts["term_depth"] == LEAN_DEPTH for counts in outcome.counts["passes"])
     assert "rsqrt" in outcome.counts["passes"][-1]["operators"]
+
+
+def test_lean_library_reaches_a_runge_lenz_component(two_body_auto):
+    # A_x = py*(x*py - y*px) - m*k*x/r: two 3-factor monomials and a column times a norm
+    dataset, _, laws = two_body_auto
+    x, y, px, py = sympy.symbols("x y px py", real=True)
+    k = float(dataset.metadata["constants"]["k"]["value"])
+    m = float(dataset.metadata["constants"]["m"]["value"])
+    found = []
+    for law in laws:
+        terms = dict(reversed(term.as_coeff_Mul()) for term in sympy.Add.make_args(sympy.expand(law.sympy("si"))))
+        for a, b, c in ((x, y, px), (y, x, py)):  # A_x, and A_y with the roles swapped
+            pb, pc = (py, px) if a == x else (px, py)
+            if set(terms) == {a * pb**2, b * pc * pb, a / sympy.sqrt(x**2 + y**2)}:
+                found.append((float(terms[b * pc * pb] / terms[a * pb**2]),
+                              float(terms[a / sympy.sqrt(x**2 + y**2)] / terms[a * pb**2])))
+    assert found, [law.text() for law in laws]
+    cross, potential = found[0]
+    assert cross == pytest.approx(-1.0, rel=1e-6) and potential == pytest.approx(-m * k, rel=1e-6)
 
 
 def test_default_vocabulary_stays_with_the_operators(two_body_auto):
     dataset, _, _ = two_body_auto
     outcome, laws = search(dataset, "default")
-    assert outcome.counts["vocabularies"] == 1
+    assert outcome.counts["stages"] == 1
     assert laws and not any("sqrt" in str(law.expression) for law in laws)
 
 
 def test_auto_stops_widening_once_the_data_hold_no_more_laws():
     dataset = load_dataset("spring", n_trajectories=16)
     outcome, laws = search(dataset, "auto")
-    assert outcome.counts["vocabularies"] == 1 and outcome.counts["exact_independent"] == 1
+    assert outcome.counts["stages"] == 1 and outcome.counts["exact_independent"] == 1
 
 
 def test_operator_specification_replaces_or_adds():

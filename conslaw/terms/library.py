@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import combinations, combinations_with_replacement
-from typing import Sequence
+from itertools import combinations, combinations_with_replacement, product
+from typing import Optional, Sequence
 
 import numpy as np
 import sympy
@@ -134,11 +134,57 @@ def _usable_factors(table: NodeTable, factors: list[int], states: Sequence[np.nd
     return [f for f, ok, a, b in zip(factors, usable, low, high) if ok and b > a]
 
 
+def _products_by_rank(ranks: Sequence[int], lifted: Sequence[bool], max_factors: int,
+                      max_lifted: int, key_limit: int) -> list[tuple]:
+    """Every product of up to ``max_factors`` factors (factor positions, ascending), at most
+    ``max_lifted`` of them lifted, whose key (rank sum plus one per extra factor) is at most
+    ``key_limit``: generated group by group of equal rank, so that the products beyond the
+    limit are never formed."""
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for position, group in enumerate(zip(ranks, lifted)):
+        groups.setdefault(group, []).append(position)
+    records = []
+    for count in range(1, max_factors + 1):
+        for chosen in combinations_with_replacement(sorted(groups), count):
+            key = sum(rank for rank, _ in chosen) + count - 1
+            if key > key_limit or sum(lift for _, lift in chosen) > max_lifted:
+                continue
+            parts = [list(combinations_with_replacement(groups[group], chosen.count(group)))
+                     for group in sorted(set(chosen))]
+            records += [(key, count, tuple(sorted(sum(pieces, ())))) for pieces in product(*parts)]
+    return records
+
+
+def _key_limit(ranks: Sequence[int], lifted: Sequence[bool], max_factors: int, max_lifted: int,
+               wanted: Optional[int]) -> tuple[int, int]:
+    """The smallest key within which at least ``wanted`` products lie (the largest key when
+    there are fewer, or when ``wanted`` is None), and the number of all products: counted by
+    rank, never enumerated."""
+    top = max_factors * max(ranks) + max_factors
+    # ways[factors, lifted factors, rank sum]
+    ways = np.zeros((max_factors + 1, max_lifted + 2, top + 1), dtype=object)
+    ways[0, 0, 0] = 1
+    for rank, lift in zip(ranks, lifted):
+        for count in range(1, max_factors + 1):
+            ways[count, int(lift):, rank:] += ways[count - 1, :max_lifted + 2 - int(lift), :top + 1 - rank]
+    by_key = np.zeros(top + 1, dtype=object)
+    for count in range(1, max_factors + 1):
+        by_key[count - 1:] += ways[count, :max_lifted + 1].sum(axis=0)[:top + 2 - count]
+    cumulative = np.cumsum(by_key)
+    total = int(cumulative[-1])
+    if wanted is None or wanted >= total:
+        return top, total
+    return int(np.argmax(cumulative >= wanted)), total
+
+
 def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_depth: int,
                   max_factors: int, *, operators: Sequence[str], seed: int = 0,
-                  states: Sequence[np.ndarray] = ()) -> TermLibrary:
-    """All products of up to ``max_factors`` factors (unpruned), ordered simple to complex;
-    with ``states``, of the factors usable there only (``_usable_factors``).
+                  states: Sequence[np.ndarray] = (), limit: Optional[int] = None,
+                  max_lifted: Optional[int] = None) -> TermLibrary:
+    """The simplest ``limit`` (default: all) products of up to ``max_factors`` factors, at most
+    ``max_lifted`` (default: any number) of them lifted (unpruned), ordered simple to complex;
+    with ``states``, of the factors usable there only (``_usable_factors``). The others are
+    counted, not formed (``removed["unevaluated"]``).
 
     The order is by size, a lifted factor counting as ``term_depth + 1`` nodes (its argument is
     one unit-valid block, so that a library shrunk to its simplest terms keeps the lifts it was
@@ -155,15 +201,16 @@ def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_
     factors = _usable_factors(table, candidates, states) if len(states) else candidates
     sizes = [table[f].size for f in factors]
     ranks = [min(size, term_depth + 1) if f in lifted else size for f, size in zip(factors, sizes)]
-    records = []
-    for count in range(1, max_factors + 1):
-        for combination in combinations_with_replacement(range(len(factors)), count):
-            records.append((sum(ranks[f] for f in combination) + count - 1, count, combination,
-                            sum(sizes[f] for f in combination) + count - 1))
-    records.sort()
-    library = TermLibrary(table, factors, [r[2] for r in records], [r[3] for r in records])
+    is_lifted = [f in lifted for f in factors]
+    max_lifted = max_factors if max_lifted is None else min(max_lifted, max_factors)
+    key_limit, total = _key_limit(ranks, is_lifted, max_factors, max_lifted, limit)
+    records = sorted(_products_by_rank(ranks, is_lifted, max_factors, max_lifted, key_limit))[:limit]
+    terms = [r[2] for r in records]
+    library = TermLibrary(table, factors, terms, [sum(sizes[f] for f in t) + len(t) - 1 for t in terms])
     library.counts = {"factors": len(factors), "lifted_factors": len(set(factors) & set(lifted)),
-                      "unusable_factors": len(candidates) - len(factors), "products": len(records)}
+                      "unusable_factors": len(candidates) - len(factors), "products": total}
+    if len(terms) < total:
+        library.removed["unevaluated"] = total - len(terms)
     return library
 
 

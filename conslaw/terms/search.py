@@ -18,7 +18,8 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
    extraction at ``SPARSITY_TOLERANCE`` times the best one's ratio; under noise, one more at
    the ``gap_limit`` of the dense spectrum.
 
-``search_terms`` runs one pass per vocabulary (``conslaw.terms.vocabulary``) and returns the
+``search_terms`` runs one pass per library stage (``conslaw.terms.vocabulary.stages``: lean, then
+the configured library, each widened vocabulary by vocabulary) and returns the
 union of the accepted sparse laws and up to ``keep`` near misses, unranked.
 """
 from __future__ import annotations
@@ -44,11 +45,14 @@ from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, prune_library, simplest
 from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws
 from conslaw.terms.term_config import TermsConfig
-from conslaw.terms.vocabulary import target_laws, vocabularies
+from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
 
 SEARCH_TOLERANCE = 10.0
 SPARSITY_TOLERANCE = 2.5
 GAP = 10.0
+ROUND_OFF = 1e-12
+"""A law whose raw fit ratio is at most this is exact to rounding: the data carry no noise
+along it, and a law the noise would lift to the gap limit is not expected."""
 MIN_CONSTRAINTS_PER_TERM = 2
 EVALUATED_PER_TERM = 4
 """Products evaluated and pruned per term the data can fit (pruning removes about half)."""
@@ -64,42 +68,50 @@ class PassResult:
     timings: dict = field(default_factory=dict)
     reason: Optional[str] = None
     partial: bool = False
+    noiseless: bool = False
+    """Whether a law was found exact to rounding (raw ratio at most ``ROUND_OFF``): then the
+    data carry no noise, every true law in reach is exact too, and an accepted law that is
+    not (a mixture of heavy-tailed terms that the linear forms call conserved, an approximate
+    invariant) is dropped (``counts["inexact_dropped"]``; as a near miss the ranking, which
+    applies the same acceptance rule, would accept it)."""
 
 
-def fitted_library(dataset: TrajectoryDataset, data: ConservationData, config: TermsConfig,
-                   operators: Sequence[str], seed: int, previous: int = -1
+def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms: int,
+                   stage: LibraryStage, seed: int, previous: int = -1
                    ) -> Optional[tuple[TermLibrary, TermValues, Optional[str]]]:
     """The pruned library the data can fit, its values, and why it was shrunk (None if not);
     None when it has ``previous`` usable factors (a wider vocabulary that adds none)."""
     truth = data.train.truth
     constraints = len(truth.x) - truth.n_segments
-    allowed = min(config.max_terms, constraints // MIN_CONSTRAINTS_PER_TERM)
+    allowed = min(max_terms, constraints // MIN_CONSTRAINTS_PER_TERM)
     if allowed < 2:
         raise ConslawError(
             f"the training data give {constraints} within-segment constraints (states minus "
             f"segments), too few for a law of 2 terms ({MIN_CONSTRAINTS_PER_TERM} per term); "
             "use more or longer trajectories")
     states = judging_states(data)
-    full = build_library(dataset.columns, dataset.dimensions, config.term_depth, config.max_factors,
-                         operators=operators, seed=seed, states=states)
-    if full.counts["factors"] == previous:
+    evaluated = build_library(dataset.columns, dataset.dimensions, stage.term_depth,
+                              stage.max_factors, operators=stage.operators, seed=seed,
+                              states=states, limit=EVALUATED_PER_TERM * allowed,
+                              max_lifted=stage.max_lifted)
+    if evaluated.counts["factors"] == previous:
         return None
-    full.counts.update(constraints=constraints, allowed_terms=allowed)
-    evaluated = simplest(full, EVALUATED_PER_TERM * allowed, "unevaluated")
+    evaluated.counts.update(constraints=constraints, allowed_terms=allowed)
     pruned, parts = prune_library(evaluated, states, seed)
     smooth = np.flatnonzero(resolved(parts[1], data.train.null))
     pruned = pruned.subset(smooth, {"unresolved": len(pruned) - len(smooth)})
     parts = [part[:, smooth] for part in parts]
     library = simplest(pruned, allowed, "too_many")
+    products = evaluated.counts["products"]
     if len(library) < 2:
         raise ConslawError(f"the term library has {len(library)} usable term(s) after pruning "
-                           f"({len(full)} products): no law of 2 terms can be formed")
+                           f"({products} products): no law of 2 terms can be formed")
     values = TermValues.from_parts([part[:, :len(library)] for part in parts], data).normalized()
     reason = None
-    if len(library) < len(pruned) or len(evaluated) < len(full):
-        reason = (f"term library shrunk to its {len(library)} simplest terms (of {len(full)} products): "
+    if len(library) < len(pruned) or len(evaluated) < products:
+        reason = (f"term library shrunk to its {len(library)} simplest terms (of {products} products): "
                   f"{constraints} within-segment constraints allow {constraints // MIN_CONSTRAINTS_PER_TERM} "
-                  f"terms, max_terms {config.max_terms}")
+                  f"terms, max_terms {max_terms}")
     return library, values, reason
 
 
@@ -154,7 +166,10 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
                 ) -> tuple[list[SparseLaw], list[SparseLaw], dict, dict]:
     """Accepted and rejected sparse laws, their evidence by support, and the dense spectrum's
     account: extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio), and
-    again at the ``gap_limit`` when that holds more directions than laws were found."""
+    again at the ``gap_limit`` when that holds more directions than laws were found and no law
+    found is exact to rounding (``ROUND_OFF``: noise, which the gap is for, lifts every law;
+    in noiseless data the gap holds approximate invariants, such as the binary's own angular
+    momentum of the three-body data at 1e-6)."""
     ratios, vectors = spectrum
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
@@ -164,7 +179,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     account = {"dense_spectrum": int(len(ratios)), "dense_best_ratio": float(ratios[0]),
                "dense_candidates": int(np.sum(ratios <= limit)), "search_limit": limit,
                "gap_limit": loose, "gap_candidates": int(np.sum(ratios <= loose))}
-    if loose > limit and account["gap_candidates"] > len(accepted):
+    account["noiseless"] = any(law.ratio <= ROUND_OFF for law in accepted)
+    if loose > limit and account["gap_candidates"] > len(accepted) and not account["noiseless"]:
         more, others, evidence = _extract(judge, sizes, vectors[:, ratios <= loose], loose, ridge,
                                           threshold, deadline)
         known = {law.support.tobytes() for law in accepted + rejected}
@@ -175,21 +191,21 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
 
 
 def search_pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
-                config: TermsConfig, operators: Sequence[str], *, threshold: float, keep: int,
+                max_terms: int, stage: LibraryStage, *, threshold: float, keep: int,
                 seed: int, deadline: Optional[float] = None, previous: int = -1) -> Optional[PassResult]:
-    """One pass of the module docstring with one operator set (None when its library has
+    """One pass of the module docstring with one library stage (None when its library has
     ``previous`` usable factors, as the previous pass's did)."""
     with threadpool_limits(limits=1, user_api="blas"):  # small eigenproblems: threads only cost
-        return _pass(dataset, data, columns, config, operators, threshold, keep, seed, deadline,
+        return _pass(dataset, data, columns, max_terms, stage, threshold, keep, seed, deadline,
                      previous)
 
 
 def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
-          config: TermsConfig, operators: Sequence[str], threshold: float, keep: int, seed: int,
+          max_terms: int, stage: LibraryStage, threshold: float, keep: int, seed: int,
           deadline: Optional[float], previous: int) -> Optional[PassResult]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    fitted = fitted_library(dataset, data, config, operators, seed, previous)
+    fitted = fitted_library(dataset, data, max_terms, stage, seed, previous)
     if fitted is None:
         return None
     library, values, reason = fitted
@@ -214,17 +230,25 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 
     laws = [[law_of(law) for law in group]
             for group in (accepted, rejected)]
+    kept = [law for law in laws[0] if is_exact(law)] if stage.exact_only else laws[0]
     timings["sparse_s"] = time.perf_counter() - started
-    counts = {**library.summary(), "operators": list(operators), **account,
+    counts = {**library.summary(), "term_depth": stage.term_depth, "max_factors": stage.max_factors,
+              "max_lifted": stage.max_lifted, "operators": list(stage.operators), **account,
               "dense_control_ratio": control_ratio, "sparse_found": len(accepted),
-              "near_misses": len(rejected)}
+              "inexact_dropped": len(laws[0]) - len(kept), "near_misses": len(rejected),
+              "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
-    return PassResult(laws[0], laws[1], counts, timings, reason, partial)
+    return PassResult(kept, laws[1], counts, timings, reason, partial, account["noiseless"])
+
+
+def is_exact(law: Law) -> bool:
+    """The ranking's definition: a judged ratio within ``TIE_SIGMAS`` standard errors of 0."""
+    return law.evidence.ratio <= TIE_SIGMAS * law.evidence.error + RATIO_FLOOR
 
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int) -> int:
     """How many functionally independent exact laws (the ranking's definitions) ``laws`` hold."""
-    exact = [law for law in laws if law.evidence.ratio <= TIE_SIGMAS * law.evidence.error + RATIO_FLOOR]
+    exact = [law for law in laws if is_exact(law)]
     return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
 
 
@@ -239,26 +263,31 @@ class _Widening:
     reasons: list[str] = field(default_factory=list)
     shrinks: list[str] = field(default_factory=list)
     partial: bool = False
+    noiseless: bool = False
     tried: int = 0
 
-    def add(self, result: PassResult, operators: Sequence[str]) -> None:
+    def add(self, result: PassResult, stage: LibraryStage) -> None:
         self.accepted += result.accepted
         self.rejected += result.rejected
         self.passes.append(result.counts)
-        for stage, seconds in result.timings.items():
-            self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+        for step, seconds in result.timings.items():
+            self.timings[step] = self.timings.get(step, 0.0) + seconds
+        self.noiseless |= result.noiseless
         if result.reason:
-            self.shrinks.append(f"{result.reason} (operators {' '.join(operators)})")
+            self.shrinks.append(f"{result.reason} ({stage.label})")
 
     def outcome(self, keep: int, extra: dict, seconds: float) -> SearchOutcome:
         reasons = list(self.reasons)
         if self.shrinks:
-            more = f"; likewise in {len(self.shrinks) - 1} more vocabularies" if len(self.shrinks) > 1 else ""
+            more = f"; likewise in {len(self.shrinks) - 1} more stages" if len(self.shrinks) > 1 else ""
             reasons.insert(0, self.shrinks[0] + more)
+        accepted = [law for law in self.accepted if is_exact(law)] if self.noiseless else self.accepted
         rejected = sorted(self.rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
-        counts = {**self.passes[0], "vocabularies": len(self.passes), "vocabularies_tried": self.tried,
-                  **extra, "sparse_found": len(self.accepted), "passes": self.passes}
-        return SearchOutcome(self.accepted + rejected[:keep], counts, {**self.timings, "total_s": seconds},
+        counts = {**self.passes[0], "stages": len(self.passes), "stages_tried": self.tried,
+                  **extra, "sparse_found": len(accepted),
+                  "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
+                  "passes": self.passes}
+        return SearchOutcome(accepted + rejected[:keep], counts, {**self.timings, "total_s": seconds},
                              self.partial, "; ".join(reasons) if reasons else None)
 
 
@@ -266,34 +295,37 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
                  config: TermsConfig, *, operators: Sequence[str], threshold: float, keep: int,
                  seed: int, max_seconds: Optional[float] = None,
                  progress: Optional[Callable[[str, int, int], None]] = None) -> SearchOutcome:
-    """The multi-term search (see the module docstring): one pass per vocabulary, while the
-    laws found are fewer than ``target_laws``; unranked candidates."""
+    """The multi-term search (see the module docstring): one pass per library stage
+    (``conslaw.terms.vocabulary.stages``), while the laws found are fewer than ``target_laws``;
+    unranked candidates."""
     started = time.perf_counter()
     deadline = started + max_seconds if max_seconds else None
-    steps = vocabularies(operators, config.vocabulary)
+    plan = stages(operators, config.vocabulary, config.term_depth, config.max_factors)
     target, found = target_laws(len(columns.names)), 0
     state = _Widening()
-    for index, step in enumerate(steps):
+    for index, stage in enumerate(plan):
         if index and deadline is not None and time.perf_counter() > deadline:
             state.partial = True
             state.reasons.append(f"time budget of {max_seconds:g} s ran out after {index} of "
-                                 f"{len(steps)} vocabularies")
+                                 f"{len(plan)} library stages")
             break
+        same_shape = state.passes and [state.passes[-1][k] for k in ("term_depth", "max_factors", "max_lifted")] \
+            == [stage.term_depth, stage.max_factors, stage.max_lifted]
         try:
-            result = search_pass(dataset, data, columns, config, step, threshold=threshold,
+            result = search_pass(dataset, data, columns, config.max_terms, stage, threshold=threshold,
                                  keep=keep, seed=seed, deadline=deadline,
-                                 previous=state.passes[-1]["factors"] if state.passes else -1)
-        except ConslawError as error:  # a wider vocabulary that cannot be fitted ends the widening
+                                 previous=state.passes[-1]["factors"] if same_shape else -1)
+        except ConslawError as error:  # a wider library that cannot be fitted ends the widening
             if not state.passes:
                 raise
-            state.reasons.append(f"widening to {' '.join(step)} stopped: {error}")
+            state.reasons.append(f"widening to {stage.label} stopped: {error}")
             break
         state.tried += 1
         if result is None:
             continue
-        state.add(result, step)
+        state.add(result, stage)
         if progress is not None:
-            progress("multi-term search", index + 1, len(steps))
+            progress("multi-term search", index + 1, len(plan))
         found = exact_independent(state.accepted, data, seed) if state.accepted else 0
         if result.partial:
             state.partial = True
@@ -302,6 +334,6 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
         if found >= target:
             break
     if progress is not None:
-        progress("multi-term search", len(steps), len(steps))
+        progress("multi-term search", len(plan), len(plan))
     return state.outcome(keep, {"target_laws": target, "exact_independent": found},
                          time.perf_counter() - started)

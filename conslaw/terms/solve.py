@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from conslaw.discovery.forms import generalized_spectrum, smallest_ratio
+from conslaw.discovery.forms import generalized_spectrum, ratio_of, smallest_ratio
 
 R_FLOOR = 1e-12
 LIMIT_FLOOR = 1e-10
@@ -64,10 +64,30 @@ class SparseLaw:
         return description_length(self.ratio, self.size)
 
 
+def known_penalty(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
+                  known: Sequence[np.ndarray]) -> np.ndarray:
+    """``A`` restricted to each row of ``supports`` (n, s), plus, for every ``known`` law whose
+    terms all lie in that row, ``(B u)(B u)' / (u'Bu)``: a combination along a known law then
+    has a ratio of 1, so that a fit on those terms finds the best law *besides* the known ones
+    (B-orthogonal to them, which their own terms allow) instead of a known law plus a
+    negligible multiple of the other terms."""
+    restricted = A[supports[:, :, None], supports[:, None, :]]
+    for u in known:
+        terms = np.flatnonzero(u)
+        inside = np.isin(supports, terms).sum(axis=1) == len(terms)
+        if not np.any(inside):
+            continue
+        b = B @ u
+        part = b[supports]
+        restricted = restricted + inside[:, None, None] * part[:, :, None] * part[:, None, :] / float(u @ b)
+    return restricted
+
+
 def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
-                  term_sizes: np.ndarray) -> list[SparseLaw]:
-    """One refitted law per row of ``supports`` (n, s), as a batch of small eigenproblems."""
-    ratios, vectors = smallest_ratio(A[supports[:, :, None], supports[:, None, :]],
+                  term_sizes: np.ndarray, known: Sequence[np.ndarray] = ()) -> list[SparseLaw]:
+    """One refitted law per row of ``supports`` (n, s), as a batch of small eigenproblems; with
+    ``known`` laws, the best law besides them (``known_penalty``) and its penalized ratio."""
+    ratios, vectors = smallest_ratio(known_penalty(A, B, supports, known),
                                      B[supports[:, :, None], supports[:, None, :]])
     laws = []
     for support, ratio, vector in zip(supports, ratios, vectors):
@@ -77,28 +97,34 @@ def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
     return laws
 
 
+def _unpenalized(A: np.ndarray, B: np.ndarray, law: SparseLaw) -> SparseLaw:
+    """``law`` with its training ratio on ``A`` (not the known laws' penalty)."""
+    return SparseLaw(law.support, law.coefficients, float(ratio_of(law.coefficients, A, B)), law.size)
+
+
 def forward_selection(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
-                      limit: float, max_terms: int = MAX_FORWARD_TERMS) -> SparseLaw | None:
-    """Greedy forward selection from the term ``seed``: add the term whose refitted law has the
-    smallest description length until the training ratio is at most ``limit``. Returns that
-    law, or None if ``max_terms`` terms do not reach the limit."""
+                      limit: float, max_terms: int = MAX_FORWARD_TERMS,
+                      known: Sequence[np.ndarray] = ()) -> SparseLaw | None:
+    """Greedy forward selection from the term ``seed``: add the term whose refitted law (besides
+    the ``known`` ones) has the smallest description length until the training ratio is at most
+    ``limit``. Returns that law, or None if ``max_terms`` terms do not reach the limit."""
     law = _batched_fits(A, B, np.array([[seed]]), term_sizes)[0]
     others = np.setdiff1d(np.arange(len(A)), law.support)
     while law.ratio > limit and len(law.support) < max_terms and others.size:
         supports = np.sort(np.column_stack([np.tile(law.support, (others.size, 1)), others]), axis=1)
-        law = min(_batched_fits(A, B, supports, term_sizes),
+        law = min(_batched_fits(A, B, supports, term_sizes, known),
                   key=lambda option: option.description_length)
         others = np.setdiff1d(others, law.support)
-    return law if law.ratio <= limit else None
+    return _unpenalized(A, B, law) if law.ratio <= limit else None
 
 
 def ridge_elimination(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
-                      ridge: float) -> SparseLaw:
+                      ridge: float, known: Sequence[np.ndarray] = ()) -> SparseLaw:
     """Recursive elimination from the whole library down to ``ELIMINATION_TERMS`` terms, keeping
     ``seed``: fit ``(A + ridge diag(B), B)`` on the current terms and drop the
     ``ELIMINATION_FRACTION`` with the smallest scaled coefficients. The ridge penalizes the
     large, cancelling coefficients with which a rich library fits noise; the returned law is
-    refitted on its terms without it."""
+    refitted on its terms without it, besides the ``known`` laws (``known_penalty``)."""
     scale = _diagonal_scale(B)
     regularized = A + ridge * np.diag(np.diag(B))
     support = np.arange(len(A))
@@ -108,7 +134,7 @@ def ridge_elimination(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.nd
         weight[support == seed] = np.inf
         drop = min(max(1, int(ELIMINATION_FRACTION * len(support))), len(support) - ELIMINATION_TERMS)
         support = np.sort(support[np.argsort(weight)[drop:]])
-    return _batched_fits(A, B, support[None, :], term_sizes)[0]
+    return _unpenalized(A, B, _batched_fits(A, B, support[None, :], term_sizes, known)[0])
 
 
 def drop_negligible(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
@@ -245,8 +271,8 @@ def _next_seed(basis: np.ndarray, directions: np.ndarray, tried: np.ndarray) -> 
 def _alternatives(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray, limit: float,
                   ridge: float, accepted_vectors: list[np.ndarray]) -> list[SparseLaw]:
     """The laws grown from ``seed`` and pruned (see ``extract_laws``), by description length."""
-    law = forward_selection(A, B, seed, term_sizes, limit) \
-        or ridge_elimination(A, B, seed, term_sizes, ridge)
+    law = forward_selection(A, B, seed, term_sizes, limit, known=accepted_vectors) \
+        or ridge_elimination(A, B, seed, term_sizes, ridge, accepted_vectors)
     law = drop_negligible(A, B, law, term_sizes, limit)
 
     def preference(option: SparseLaw) -> tuple:

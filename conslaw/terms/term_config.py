@@ -23,10 +23,12 @@ class TermsConfig:
     max_terms: int = option(600, "Largest term library: a larger one, or one with fewer than 2 "
                             "within-segment constraints per term, is shrunk to its simplest terms.")
     vocabulary: str = option("auto", "Term vocabulary: the chosen --operators only (default), or "
-                             "widened step by step (log and exp, inverse powers, square roots of "
-                             "unit-valid sums) within the search's time budget while fewer "
-                             "independent exact laws are found than the data could hold, one "
-                             "less than the number of columns (auto).", choices=VOCABULARIES)
+                             "a lean library first (polynomials of degree 3 times at most one "
+                             "norm), then the configured one, each widened step by step (log and "
+                             "exp, inverse powers, square roots of unit-valid sums) within the "
+                             "search's time budget while fewer independent exact laws are found "
+                             "than the data could hold, one less than the number of columns (auto).",
+                             choices=VOCABULARIES)
 
     def __post_init__(self) -> None:
         require(_whole(self.term_depth) and self.term_depth >= 1, self, "term_depth",
