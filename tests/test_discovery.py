@@ -150,3 +150,20 @@ def test_a_law_is_exact_only_when_its_whole_interval_passes_the_acceptance_rule(
     assert is_exact(Evidence(0.0, 0.0, 0.9, 1e-4), 100.0)
     assert is_exact(Evidence(0.002, 0.003, 0.8, 0.0015), 100.0)  # noise-limited, still 160x below chance
     assert not is_exact(Evidence(0.004, 0.003, 0.8, 0.001), 100.0)  # 4 standard errors from 0
+
+
+def test_a_polynomial_of_one_law_is_merged_into_it_and_a_sum_of_two_is_not():
+    """E**2 and E**3 say nothing E does not: variants of E. E_x + E_y is a law of its own rank."""
+    import numpy as np
+
+    from conslaw.discovery.ranking import merge_variants
+
+    variant = make_variant("oscillator2d", n_trajectories=4)
+    energy_x, energy_y = (variant.laws[name] for name in ("energy_x", "energy_y"))
+    template = run(variant.dataset, depth=3).laws[0]
+    laws = [dataclasses.replace(template, expression=e, variants=0)
+            for e in (energy_x, energy_x ** 2 / 7 - 3 * energy_x ** 3, energy_y, energy_x + energy_y)]
+    states = np.random.default_rng(0).normal(size=(512, 4))
+    merged = merge_variants(laws, states)
+    assert [m.expression for m in merged] == [energy_x, energy_y, energy_x + energy_y]
+    assert [m.variants for m in merged] == [1, 0, 0]

@@ -10,8 +10,9 @@ search's seed.
 - **Order**: evidence first. Accepted laws come first, by ratio; laws whose ratios agree within
   ``TIE_SIGMAS`` standard errors are equal within their noise, and among them the simpler
   (fewer nodes) comes first. Rejected candidates follow, by ratio.
-- **Merged**: candidates equal up to ``a*g + b`` on reference surrogate states are one law,
-  shown once (the best-ranked) with a ``variants`` count.
+- **Merged**: candidates equal up to ``a*g + b``, or to a polynomial (up to cubic) of one
+  better-ranked candidate, on reference surrogate states are one law, shown once (the
+  best-ranked) with a ``variants`` count.
 - **Quality**: an accepted law whose ratio is within ``TIE_SIGMAS`` standard errors of 0, and
   which passes the acceptance rule at the top of that interval too, is ``exact`` (conserved to
   within the data's noise); any other accepted law is ``approximate``.
@@ -43,6 +44,7 @@ from conslaw.law import Evidence, Law
 TIE_SIGMAS = 2.0
 RATIO_FLOOR = 1e-15
 SAME_LAW = 1e-6
+VARIANT_DEGREE = 3
 PREDICTABLE = 10.0
 SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
@@ -128,18 +130,39 @@ def _unit_rows(rows: np.ndarray) -> np.ndarray:
     return np.where(usable, centred / np.where(usable, norms, 1.0), 0.0)
 
 
+def _polynomial_bases(signatures: np.ndarray) -> np.ndarray:
+    """``(n, states, VARIANT_DEGREE + 1)``: an orthonormal basis of the polynomials, up to
+    ``VARIANT_DEGREE``, of each unit-row signature (zero where not finite)."""
+    powers = np.stack([signatures ** k for k in range(VARIANT_DEGREE + 1)], axis=-1)
+    powers = np.where(np.isfinite(powers), powers, 0.0)
+    return np.linalg.qr(powers)[0]
+
+
+def _polynomial_of(values: np.ndarray, bases: np.ndarray) -> np.ndarray:
+    """Per basis: whether unit-row ``values`` lie in it (relative residual below ``SAME_LAW``);
+    never for a zero row (a law constant or not finite on the states is not merged away)."""
+    if not np.any(values):
+        return np.zeros(len(bases), dtype=bool)
+    projected = np.einsum("ksj,kj->ks", bases, np.einsum("ksj,s->kj", bases, values))
+    return np.linalg.norm(values - projected, axis=1) <= SAME_LAW * np.linalg.norm(values)
+
+
 def merge_variants(laws: Sequence[Law], states: np.ndarray) -> list[Law]:
-    """Keep the first of each group of laws equal up to ``a*g + b`` at ``states``."""
+    """Keep the first of each group of laws equal up to ``a*g + b`` at ``states``, or a
+    polynomial of one earlier law (``E**2`` and ``E**3`` say nothing ``E`` does not)."""
     if not laws:
         return []
     signatures = _unit_rows(np.array([_values(law, states) for law in laws]))
+    bases = _polynomial_bases(signatures)
     kept: list[int] = []
     variants: dict[int, int] = {}
     for index in range(len(laws)):
         similarity = np.abs(signatures[kept] @ signatures[index]) if kept else np.array([])
-        match = np.flatnonzero(similarity >= 1 - SAME_LAW)
-        if match.size:
-            variants[kept[match[0]]] = variants.get(kept[match[0]], 0) + 1
+        match = [kept[i] for i in np.flatnonzero(similarity >= 1 - SAME_LAW)]
+        if not match and kept:
+            match = [kept[i] for i in np.flatnonzero(_polynomial_of(signatures[index], bases[kept]))]
+        if match:
+            variants[match[0]] = variants.get(match[0], 0) + 1
         else:
             kept.append(index)
     return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]
