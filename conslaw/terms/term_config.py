@@ -22,12 +22,12 @@ class TermsConfig:
     max_factors: int = option(2, "Factors per library term (a product of short formulas).")
     max_terms: int = option(600, "Largest term library: a larger one, or one with fewer than 2 "
                             "within-segment constraints per term, is shrunk to its simplest terms.")
-    vocabulary: str = option("auto", "Term vocabulary: the chosen --operators only (default), or "
-                             "a lean library first (polynomials of degree 3 times at most one "
+    vocabulary: str = option("auto", "Term vocabulary: 'default', the chosen --operators only; or "
+                             "'auto', a lean library first (polynomials of degree 3 times at most one "
                              "norm), then the configured one, each widened step by step (log and "
                              "exp, inverse powers, square roots of unit-valid sums) within the "
                              "search's time budget while fewer independent exact laws are found "
-                             "than the data could hold, one less than the number of columns (auto).",
+                             "than the data could hold, one less than the number of columns.",
                              choices=VOCABULARIES)
 
     def __post_init__(self) -> None:
