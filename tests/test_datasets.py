@@ -10,7 +10,6 @@ import sympy
 
 from conslaw.datasets import (
     SYSTEMS,
-    Trajectory,
     TrajectoryDataset,
     describe_dataset,
     list_datasets,

@@ -15,7 +15,7 @@ from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, check_law, search_terms
 from conslaw.terms.judging import magnitude
 from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
-from conslaw.terms.solve import forward_selection, known_penalty
+from conslaw.terms.solve import known_penalty
 
 THRESHOLD = 100.0
 
@@ -152,7 +152,7 @@ def test_a_fit_besides_known_laws_finds_the_other_law():
     basis = np.linalg.qr(rng.standard_normal((6, 6)))[0]
     A = basis @ np.diag([0.0, 0.0, 1.0, 2.0, 3.0, 4.0]) @ basis.T
     B = np.eye(6) + 0.1 * np.ones((6, 6))
-    u1, u2 = basis[:, 0], basis[:, 1]
+    u1 = basis[:, 0]
     support = np.arange(6)[None, :]
     penalized = known_penalty(A, B, support, [u1])[0]
     assert u1 @ penalized @ u1 / (u1 @ B @ u1) == pytest.approx(1.0)

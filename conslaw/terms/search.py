@@ -35,9 +35,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
 from conslaw.discovery.forms import generalized_spectrum
-from conslaw.discovery.ranking import (
-    RATIO_FLOOR, TIE_SIGMAS, independent_set, is_accepted, order_by_evidence,
-)
+from conslaw.discovery.ranking import independent_set, is_accepted, is_exact, order_by_evidence
 from conslaw.errors import ConslawError
 from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
@@ -230,7 +228,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 
     laws = [[law_of(law) for law in group]
             for group in (accepted, rejected)]
-    kept = [law for law in laws[0] if is_exact(law)] if stage.exact_only else laws[0]
+    kept = [law for law in laws[0] if is_exact(law.evidence, threshold)] if stage.exact_only else laws[0]
     timings["sparse_s"] = time.perf_counter() - started
     counts = {**library.summary(), "term_depth": stage.term_depth, "max_factors": stage.max_factors,
               "max_lifted": stage.max_lifted, "operators": list(stage.operators), **account,
@@ -241,14 +239,9 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
     return PassResult(kept, laws[1], counts, timings, reason, partial, account["noiseless"])
 
 
-def is_exact(law: Law) -> bool:
-    """The ranking's definition: a judged ratio within ``TIE_SIGMAS`` standard errors of 0."""
-    return law.evidence.ratio <= TIE_SIGMAS * law.evidence.error + RATIO_FLOOR
-
-
-def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int) -> int:
+def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
     """How many functionally independent exact laws (the ranking's definitions) ``laws`` hold."""
-    exact = [law for law in laws if is_exact(law)]
+    exact = [law for law in laws if is_exact(law.evidence, threshold)]
     return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
 
 
@@ -276,12 +269,13 @@ class _Widening:
         if result.reason:
             self.shrinks.append(f"{result.reason} ({stage.label})")
 
-    def outcome(self, keep: int, extra: dict, seconds: float) -> SearchOutcome:
+    def outcome(self, keep: int, threshold: float, extra: dict, seconds: float) -> SearchOutcome:
         reasons = list(self.reasons)
         if self.shrinks:
             more = f"; likewise in {len(self.shrinks) - 1} more stages" if len(self.shrinks) > 1 else ""
             reasons.insert(0, self.shrinks[0] + more)
-        accepted = [law for law in self.accepted if is_exact(law)] if self.noiseless else self.accepted
+        accepted = [law for law in self.accepted if is_exact(law.evidence, threshold)] if self.noiseless \
+            else self.accepted
         rejected = sorted(self.rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
         counts = {**self.passes[0], "stages": len(self.passes), "stages_tried": self.tried,
                   **extra, "sparse_found": len(accepted),
@@ -326,7 +320,7 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
         state.add(result, stage)
         if progress is not None:
             progress("multi-term search", index + 1, len(plan))
-        found = exact_independent(state.accepted, data, seed) if state.accepted else 0
+        found = exact_independent(state.accepted, data, seed, threshold) if state.accepted else 0
         if result.partial:
             state.partial = True
             state.reasons.append(f"time budget of {max_seconds:g} s ran out in the sparse search")
@@ -335,5 +329,5 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
             break
     if progress is not None:
         progress("multi-term search", len(plan), len(plan))
-    return state.outcome(keep, {"target_laws": target, "exact_independent": found},
+    return state.outcome(keep, threshold, {"target_laws": target, "exact_independent": found},
                          time.perf_counter() - started)
