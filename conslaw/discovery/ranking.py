@@ -10,7 +10,7 @@ search's seed.
 - **Order**: evidence first. Accepted laws come first, by ratio; laws whose ratios agree within
   ``TIE_SIGMAS`` standard errors are equal within their noise, and among them the simpler
   (fewer nodes) comes first. Rejected candidates follow, by ratio.
-- **Merged**: candidates equal up to ``a*g + b``, or to a polynomial (up to cubic) of one
+- **Merged**: candidates equal up to ``a*g + b``, or to a polynomial (up to degree 6) of one
   better-ranked candidate, on reference surrogate states are one law, shown once (the
   best-ranked) with a ``variants`` count.
 - **Quality**: an accepted law whose ratio is within ``TIE_SIGMAS`` standard errors of 0, and
@@ -44,7 +44,7 @@ from conslaw.law import Evidence, Law
 TIE_SIGMAS = 2.0
 RATIO_FLOOR = 1e-15
 SAME_LAW = 1e-6
-VARIANT_DEGREE = 3
+VARIANT_DEGREE = 6
 PREDICTABLE = 10.0
 SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
