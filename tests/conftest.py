@@ -19,8 +19,14 @@ def data_dir():
 
 
 @pytest.fixture(scope="session")
-def real_pendulum():
+def data_directory():
+    """The directory holding the Schmidt & Lipson recording (the test is skipped without it)."""
     directory = data_dir()
     if directory is None:
         pytest.skip("the Schmidt & Lipson data directory (CONSLAW_DATA_DIR) is not available")
-    return load_dataset("real-pendulum", data_dir=directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def real_pendulum(data_directory):
+    return load_dataset("real-pendulum", data_dir=data_directory)

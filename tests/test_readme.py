@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from conslaw.cli import main
 from conslaw.engine import ConservationSearch
-from tests.conftest import data_dir
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -50,9 +49,10 @@ def test_readme_claims_name_the_papers_systems():
 
 
 @pytest.mark.parametrize("command, law, quality", claims(), ids=lambda value: str(value)[:40])
-def test_each_command_the_readme_prints_finds_the_law_it_claims(command, law, quality, tmp_path):
-    if "real-pendulum" in command and data_dir() is None:
-        pytest.skip("the Schmidt & Lipson data directory (CONSLAW_DATA_DIR) is not available")
+def test_each_command_the_readme_prints_finds_the_law_it_claims(command, law, quality, tmp_path, request,
+                                                                monkeypatch):
+    if "real-pendulum" in command:
+        monkeypatch.setenv("CONSLAW_DATA_DIR", request.getfixturevalue("data_directory"))
     run = tmp_path / "run"
     result = CliRunner().invoke(main, [*shlex.split(command)[1:], "--out", str(run), "--quiet", "--no-plots"],
                                 catch_exceptions=False)
