@@ -394,3 +394,17 @@ def test_enumeration_config_declares_its_options_once():
         EnumerationConfig(depth=0)
     with pytest.raises(UsageError, match="--max-memory-gb"):
         EnumerationConfig(max_memory_gb=0)
+
+
+def test_uses_inside_finds_a_column_under_an_operator_and_nowhere_else():
+    import re
+
+    from conslaw.dsl.units import parse_unit
+
+    space = enumerate_formulas(["q", "p"], [parse_unit("rad").dimension, parse_unit("1/s").dimension], 5)
+    texts = {root: space.table.to_text(root) for root in space.roots}
+    for column in ("q", "p"):  # p enters cos only with a parameter carrying its unit: cos(c0*p)
+        inside = {root for root, text in texts.items()
+                  if re.search(rf"(sin|cos)\([^()]*\b{column}\b[^()]*\)", text)}
+        assert inside and len(inside) < len(texts)
+        assert {root for root in space.roots if space.table.uses_inside(root, column, ("sin", "cos"))} == inside

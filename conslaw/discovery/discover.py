@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.evidence import DEPTH, unit_warnings, uses_inside
+from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
@@ -122,7 +122,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         space = enumerate_formulas(trial.columns, trial.dimensions, min(DEPTH, enumeration.depth),
                                    operators=enumeration.operators, seed=seed)
         space = dataclasses.replace(space, roots=[root for root in space.roots
-                                                  if uses_inside(space.table.to_text(root), column, inside)])
+                                                  if space.table.uses_inside(root, column, inside)])
         outcome = search_formulas(space, data, StateColumns.from_dataset(trial), threshold=config.threshold,
                                   keep=0, seed=seed, pool=pool)
         return rank_laws(outcome.candidates, data, config.threshold, seed)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from typing import Callable, Sequence
 
 from conslaw.datasets.types import TrajectoryDataset
@@ -65,16 +64,3 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
                                 f"{names}; a law using it there is conserved {gain}: check its unit in --units")
                 break
     return warnings
-
-
-def uses_inside(text: str, column: str, operators: Sequence[str]) -> bool:
-    """Whether formula ``text`` has ``column`` inside a call of one of ``operators``."""
-    for operator in operators:
-        for match in re.finditer(rf"\b{re.escape(operator)}\(", text):
-            depth, end = 1, match.end()
-            while depth and end < len(text):
-                depth += {"(": 1, ")": -1}.get(text[end], 0)
-                end += 1
-            if re.search(rf"\b{re.escape(column)}\b", text[match.end():end]):
-                return True
-    return False

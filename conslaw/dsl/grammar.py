@@ -145,6 +145,18 @@ class NodeTable:
             return 1
         return SYMMETRY.get(node.op, 0) if parities[0] == -1 else 0
 
+    def uses_inside(self, node_id: int, column: str, operators: Sequence[str]) -> bool:
+        """Whether the formula has ``column`` inside a call of one of ``operators``."""
+        target = list(self.columns).index(column)
+
+        def walk(nid: int, inside: bool) -> bool:
+            node = self.nodes[nid]
+            if node.op == "input":
+                return inside and node.column == target
+            return any(walk(child, inside or node.op in operators) for child in node.children)
+
+        return walk(node_id, False)
+
     # ---- conversion ------------------------------------------------------------------------
     def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None) -> "sympy.Expr":
         """SymPy expression: columns as symbols, parameters ``c0..`` or the given values."""

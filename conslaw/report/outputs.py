@@ -149,7 +149,8 @@ def _figures(result: Mapping[str, Any], laws: Sequence[Law], dataset: Any,
         return {}
 
 
-def write_run(run: PathLike, search: Any) -> list[Path]:
-    """Every output of a finished ``ConservationSearch`` into the run directory ``run``."""
-    return write_outputs(run, search.result(), search.laws_, search.dataset_,
+def write_run(run: PathLike, search: Any, result: Optional[dict] = None) -> list[Path]:
+    """Every output of a finished ``ConservationSearch`` into the run directory ``run``
+    (``result``: its ``result()``, when the caller has it already: printing every law is slow)."""
+    return write_outputs(run, result if result is not None else search.result(), search.laws_, search.dataset_,
                          getattr(search, "rollouts_", None), plots=search.config.run.plots)

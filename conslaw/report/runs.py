@@ -84,9 +84,10 @@ def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> Co
         run.attach_logging(config.run.log_level)
         LOGGER.info("search on %s", dataset.name)
         search.run(dataset, checkpoints=run.store(), progress=progress, cache_dir=model_cache)
-        write_run(run, search)
+        result = search.result()
+        write_run(run, search, result)
         LOGGER.info("run complete in %.1f s", time.perf_counter() - started)
-    echo(format_summary(search.result(), run.output_paths(), brief=config.run.quiet))
+    echo(format_summary(result, run.output_paths(), brief=config.run.quiet))
     return search
 
 
