@@ -19,9 +19,10 @@ search's seed.
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
   stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
-  not predict it to within its own within-segment variation; at most d - 1 laws for d columns. An approximate law is never marked
-  independent beside an exact one, and one that the independent exact laws predict in the same
-  way is an approximation of them, not a law: it is demoted to the rejected candidates.
+  not predict it to within its own within-segment variation; at most d - 1 laws for d columns.
+  An approximate law is never marked independent beside an exact one, and one that the
+  independent exact laws predict in the same way is an approximation of them, not a law: it is
+  demoted to the rejected candidates.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 """
 from __future__ import annotations
