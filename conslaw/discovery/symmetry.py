@@ -267,12 +267,9 @@ def _exact_rank(matrix: sp.Matrix) -> Optional[int]:
         numbers = [[sp.N(entry, 60) for entry in row] for row in matrix.tolist()]
         if not all(number.is_finite for row in numbers for number in row):
             return None
-        parts = [[sp.re(number), sp.im(number)] for row in numbers for number in row]
-        values = mpmath.matrix([[mpmath.mpc(mpmath.mpf(re), mpmath.mpf(im)) for re, im in parts[i:i + matrix.cols]]
-                                for i in range(0, len(parts), matrix.cols)])
-        real = all(im == 0 for _, im in parts)
-        singular = (mpmath.svd_r(values.apply(mpmath.re), compute_uv=False) if real
-                    else mpmath.svd_c(values, compute_uv=False))
+        values = mpmath.matrix([[mpmath.mpc(mpmath.mpf(sp.re(number)), mpmath.mpf(sp.im(number))) for number in row]
+                                for row in numbers])
+        singular = mpmath.svd_c(values, compute_uv=False)
         largest = max([abs(s) for s in singular] + [mpmath.mpf(0)])
         return int(sum(1 for s in singular if abs(s) > largest * mpmath.mpf(10) ** -40))
 
