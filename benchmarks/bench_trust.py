@@ -4,7 +4,7 @@ function of the system's true laws), whether rank 1 is a true law, how many inde
 laws were found against how many exist, and seconds.
 
     python benchmarks/bench_trust.py [--systems pendulum spring ...] [--rate 200] [--jobs 2]
-        [--noises 0 0.01 0.05] [--depth 7] [--mode both] [--json out.json]
+        [--noises 0 0.01 0.05] [--depth 7] [--mode both] [--max-seconds 120] [--json out.json]
 """
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mode", default="both", choices=("formulas", "terms", "both"))
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="time budget per search (a search that runs out is marked partial)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = []
@@ -54,15 +56,17 @@ def main() -> None:
         for noise in args.noises:
             variant = make_variant(system, coordinates=user_coordinates(system), rate=args.rate, noise=noise)
             started = time.perf_counter()
-            search = ConservationSearch(depth=args.depth, jobs=args.jobs, mode=args.mode,
-                                        tailor=False).fit(variant.dataset)
+            search = ConservationSearch(depth=args.depth, jobs=args.jobs, mode=args.mode, tailor=False,
+                                        max_seconds=args.max_seconds).fit(variant.dataset)
             seconds = time.perf_counter() - started
+            partial = [name for name, account in search.discovery_.searches.items() if account.get("partial")]
             row = {"system": system, "label": variant.label, "noise": noise, "seconds": seconds,
-                   **judge(variant, search)}
+                   "partial": partial, **judge(variant, search)}
             rows.append(row)
             print(f"{system:18s} {noise:5.2f} {seconds:6.1f} {row['accepted']:4d} {len(row['false']):5d} "
                   f"{'yes' if row['rank1_true'] else 'no':>5s} {row['independent_true']}/{row['expected_independent']:<3d}"
-                  f"  {(row['rank1'] or '-')[:70]}", flush=True)
+                  f"  {(row['rank1'] or '-')[:70]}{'  (partial: ' + ', '.join(partial) + ')' if partial else ''}",
+                  flush=True)
             for law in row["false"]:
                 print(f"{'':18s} false law: {law}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -226,6 +226,7 @@ class ConservationSearch:
             "space": discovery.space if discovery else None,
             "independence": discovery.independence if discovery else None,
             "warnings": discovery.warnings if discovery else [],
+            "known_laws": discovery.known_laws if discovery else [],
             "candidates": [law.to_dict() for law in self.laws_],
             "independent": [law.rank for law in self.laws_ if law.independent],
             "pareto": [law.rank for law in self.laws_ if law.pareto],
@@ -249,5 +250,6 @@ class ConservationSearch:
         search.symmetries_ = stored.get("symmetries")
         search.discovery_ = Discovery(search.laws_, stored.get("conservation") or {},
                                       stored.get("searches") or {}, stored.get("space"),
-                                      stored.get("independence"), stored.get("warnings") or [])
+                                      stored.get("independence"), stored.get("warnings") or [],
+                                      stored.get("known_laws") or [])
         return search

@@ -49,7 +49,8 @@ AWKWARD = ("E", "I", "S", "N", "O", "Q", "lambda", "torch")
 # ----------------------------------------------------------------------------- building results
 
 
-def result_of(dataset, laws, *, config=None, searches=None, warnings=(), tailoring=None, symmetries=None) -> dict:
+def result_of(dataset, laws, *, config=None, searches=None, warnings=(), tailoring=None, symmetries=None,
+              known_laws=()) -> dict:
     """A result dict with exactly the keys of ``ConservationSearch.result()``."""
     laws = sorted(laws, key=lambda law: law.rank)
     return {
@@ -57,7 +58,7 @@ def result_of(dataset, laws, *, config=None, searches=None, warnings=(), tailori
         "columns": laws[0].columns.to_dict(),
         "config": config or {"data": {"dataset": dataset.name if dataset else None}, "discovery": {"threshold": 100.0}},
         "conservation": {"window_s": 1.0}, "searches": searches or {}, "space": None, "independence": None,
-        "warnings": list(warnings), "candidates": [law.to_dict() for law in laws],
+        "warnings": list(warnings), "known_laws": list(known_laws), "candidates": [law.to_dict() for law in laws],
         "independent": [law.rank for law in laws if law.independent],
         "pareto": [law.rank for law in laws if law.pareto], "tailoring": tailoring, "symmetries": symmetries,
     }
@@ -410,8 +411,12 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(pendulum):
     del searches["terms"]
     partial = dict(pendulum.result, searches=searches,
                    config=dict(pendulum.result["config"], discovery={"threshold": 100.0, "mode": "formulas"}))
-    lines = format_summary(partial).splitlines()
+    known = [{"name": "energy", "law": "p**2 - 3*cos(q)", "found": True},
+             {"name": "momentum", "law": "p", "found": False}]
+    lines = format_summary(dict(partial, known_laws=known)).splitlines()
     assert lines[2].endswith("; partial: the 30 s budget ran out") and lines[3] == "  terms: not run (--mode formulas)"
+    assert "known laws of the data set (1 of 2 reached): energy found, momentum NOT found" in lines
+    assert not any(line.startswith("known laws") for line in format_summary(partial).splitlines())
 
 
 def test_brief_summary_and_the_papers_column(pendulum):

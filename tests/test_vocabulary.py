@@ -16,6 +16,7 @@ from conslaw.dsl.grammar import GradientEvaluator
 from conslaw.dsl.operators import OPERATORS
 from conslaw.errors import UsageError
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.known import known_laws
 from conslaw.discovery.ranking import rank_laws
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, search_terms
@@ -127,6 +128,17 @@ def test_default_vocabulary_stays_with_the_operators(two_body_auto):
     outcome, laws = search(dataset, "default")
     assert outcome.counts["stages"] == 1
     assert laws and not any("sqrt" in str(law.expression) for law in laws)
+
+
+def test_known_laws_say_which_true_laws_each_vocabulary_reached(two_body_auto):
+    dataset, _, auto_laws = two_body_auto
+    _, default_laws = search(dataset, "default")
+    found = {name: [entry["found"] for entry in known_laws(dataset, laws)]
+             for name, laws in (("auto", auto_laws), ("default", default_laws))}
+    assert [entry["name"] for entry in known_laws(dataset, auto_laws)] == list(dataset.metadata["true_law_names"])
+    assert found["auto"] == [True, True, True, True]  # A_y is a function of E, L and A_x
+    assert found["default"] == [False, True, False, False]  # only the angular momentum
+    assert [entry["found"] for entry in known_laws(dataset, [])] == [False] * 4
 
 
 def test_auto_stops_widening_once_the_data_hold_no_more_laws():

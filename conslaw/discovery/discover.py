@@ -18,6 +18,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
+from conslaw.discovery.known import known_laws
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
@@ -38,6 +39,8 @@ class Discovery:
     space: Optional[dict] = None
     independence: Optional[dict] = None
     warnings: list[str] = field(default_factory=list)
+    known_laws: list[dict] = field(default_factory=list)
+    """The data set's known laws, each marked found or not (``conslaw.discovery.known``)."""
 
     @property
     def accepted(self) -> list[Law]:
@@ -130,4 +133,4 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     warnings = unit_warnings(dataset, laws, enumeration.operators, trial_search)
     for warning in warnings:
         LOGGER.warning(warning)
-    return Discovery(laws, summary, searches, space, independence, warnings)
+    return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws))

@@ -65,6 +65,13 @@ def search_lines(result: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def known_laws_line(entries: Sequence[Mapping[str, Any]]) -> str:
+    """Which of the data set's known laws the accepted laws reach (``conslaw.discovery.known``)."""
+    found = sum(bool(entry["found"]) for entry in entries)
+    listed = ", ".join(f"{entry['name']} {'found' if entry['found'] else 'NOT found'}" for entry in entries)
+    return f"known laws of the data set ({found} of {len(entries)} reached): {listed}"
+
+
 def _overview(result: Mapping[str, Any], laws: Sequence[Law]) -> str:
     accepted = [law for law in laws if law.accepted]
     exact = sum(law.quality == "exact" for law in accepted)
@@ -116,6 +123,8 @@ def format_summary(result: Mapping[str, Any], paths: Sequence[Union[str, "os.Pat
     if searches and not brief:
         lines += ["searches:"] + searches
     lines += [""] + law_table(laws, SUMMARY_ROWS)
+    if result.get("known_laws"):
+        lines += ["", known_laws_line(result["known_laws"])]
     warnings = result.get("warnings") or []
     if warnings:
         lines += ["", "warnings:"] + [f"  {warning}" for warning in warnings]

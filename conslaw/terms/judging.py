@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+from scipy import stats
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.fit import FitData
@@ -20,6 +21,14 @@ from conslaw.discovery.forms import (
 )
 from conslaw.discovery.segments import Segments
 from conslaw.law import Evidence
+
+MISSING_ALPHA = 0.01
+"""Significance of the test that a sparse law misses a term (Bonferroni over the terms tried)."""
+MISSING_TRIED = 3
+"""The terms, best by training ratio, whose addition is tested segment by segment."""
+MISSING_FLOOR = 1e-12
+"""Smallest gain (in smooth variation per unit of variation on the null) that counts: below it,
+rounding decides."""
 
 
 def judging_states(data: ConservationData) -> list[np.ndarray]:
@@ -135,3 +144,35 @@ class Judge:
         control = _judged(self.values.control, self.data.control,
                           self.control_fit(np.flatnonzero(w)))[0]
         return Evidence(ratio, test, control, error)
+
+    def _segment_ratios(self, w: np.ndarray) -> np.ndarray:
+        """The smooth variation of ``g = w . t`` on each training segment, per unit of its
+        variation on the null (the fit's ratio, segment by segment)."""
+        values = self.values.train[0] @ w
+        return segment_variation(values, self.data.train.truth, smooth=True) / float(w @ self.B @ w)
+
+    def missing_term(self, w: np.ndarray) -> Optional[int]:
+        """A term outside ``w``'s support whose addition makes the law significantly steadier,
+        or None: the refitted law with one more term (the ``MISSING_TRIED`` best by training
+        ratio) is compared with ``w`` segment by segment (a paired one-sided t-test at
+        ``MISSING_ALPHA``, Bonferroni over the terms outside). Under noise, pruning can drop a
+        small but real term and leave a law whose loss of steadiness is within the noise of its
+        own ratio; the paired comparison, where the noise is common to both, still sees it."""
+        support = np.flatnonzero(w)
+        outside = np.setdiff1d(np.arange(len(self.A)), support)
+        segments = self.data.train.truth.n_segments
+        if not outside.size or segments < 3:
+            return None
+        supports = np.sort(np.column_stack([np.tile(support, (outside.size, 1)), outside]), axis=1)
+        index = (supports[:, :, None], supports[:, None, :])
+        ratios, vectors = smallest_ratio(self.A[index], self.B[index])
+        own = self._segment_ratios(w)
+        critical = stats.t.isf(MISSING_ALPHA / outside.size, segments - 1)
+        for k in np.argsort(ratios)[:MISSING_TRIED]:
+            wider = np.zeros(len(self.A))
+            wider[supports[k]] = vectors[k]
+            gain = own - self._segment_ratios(wider)
+            spread = gain.std(ddof=1) / np.sqrt(segments)
+            if gain.mean() > MISSING_FLOOR and gain.mean() > critical * spread:
+                return int(outside[k])
+        return None

@@ -114,14 +114,18 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms
 
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
-    """Evidence per support, and the acceptance test ``extract_laws`` calls."""
-    records: dict[bytes, Evidence] = {}
+    """Evidence per support (None for a law that passes the ranking's rule but misses a term,
+    ``Judge.missing_term``: neither a law nor a near miss), and the acceptance test
+    ``extract_laws`` calls."""
+    records: dict[bytes, Optional[Evidence]] = {}
 
     def accept(law: SparseLaw) -> bool:
         key = law.support.tobytes()
         if key not in records:
-            records[key] = judge.evidence(law.coefficients)
-        return is_accepted(records[key], threshold)
+            evidence = judge.evidence(law.coefficients)
+            complete = not is_accepted(evidence, threshold) or judge.missing_term(law.coefficients) is None
+            records[key] = evidence if complete else None
+        return records[key] is not None and is_accepted(records[key], threshold)
 
     return records, accept
 
@@ -219,7 +223,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
     accepted, rejected, records, account = sparse_laws(judge, np.array(library.sizes), spectrum,
                                                        threshold, deadline)
     scale = judge.scale
-    rejected = [law for law in rejected if law.support.tobytes() in records][:keep]
+    rejected = [law for law in rejected if records.get(law.support.tobytes()) is not None][:keep]
     peaks = values.peaks
 
     def law_of(law: SparseLaw) -> Law:
