@@ -1,4 +1,5 @@
 """The README's Python examples run as written (each block in order, in one namespace)."""
+import json
 import math
 import re
 import shlex
@@ -9,6 +10,8 @@ import sympy
 from click.testing import CliRunner
 
 from conslaw.cli import main
+from conslaw.datasets import load_dataset
+from conslaw.discovery.ranking import functionally_dependent
 from conslaw.engine import ConservationSearch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -64,3 +67,33 @@ def test_each_command_the_readme_prints_finds_the_law_it_claims(command, law, qu
     assert [law.rank for law in laws if law.independent] == [1]
     # no law is accepted without a judged control (the real pendulum once had one with inf)
     assert all(math.isfinite(law.evidence.ratio_control) for law in laws if law.accepted)
+
+
+KNOWN = re.compile(r"^(conslaw search .*?)\s+# known laws: (\d+) of (\d+) reached, (\d+) independent$", re.M)
+
+
+def known_claims() -> list[tuple[str, str, str, str]]:
+    return KNOWN.findall(README.read_text())
+
+
+def test_readme_claims_known_laws_of_systems_beyond_the_paper():
+    assert [command.split()[3] for command, *_ in known_claims()] == ["kepler", "predator-prey"]
+
+
+@pytest.mark.parametrize("command, reached, known, independent", known_claims(), ids=lambda value: str(value)[:40])
+def test_each_known_law_claim_is_what_the_command_reports(command, reached, known, independent, tmp_path):
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, [*shlex.split(command)[1:], "--out", str(run), "--quiet", "--no-plots"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    stored = json.loads((run / "result.json").read_text())
+    entries = stored["known_laws"]
+    assert (sum(entry["found"] for entry in entries), len(entries)) == (int(reached), int(known))
+    assert len(stored["independent"]) == int(independent)
+    # and no accepted law is false: each is a function of the system's true laws
+    dataset = load_dataset(command.split()[3])
+    states = dataset.stacked("train")[::50]
+    truths = [sympy.sympify(entry["law"], locals={c: sympy.Symbol(c, real=True) for c in dataset.columns})
+              for entry in entries]
+    laws = ConservationSearch.from_run(run).accepted_laws_
+    assert laws and all(functionally_dependent(law.expression, truths, dataset.columns, states) for law in laws)
