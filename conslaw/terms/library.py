@@ -19,8 +19,13 @@ Pruning, in order (each step's removals are counted in ``TermLibrary.removed``):
 2. ``out_of_range``: a term whose peak magnitude is beyond ``MAX_MAGNITUDE`` or below
    ``MIN_MAGNITUDE`` (rounding, not the data, would decide its forms);
 3. ``constant``: a term with no spread over those states;
-4. ``equal_on_data``: equal to a simpler term up to ``a*t + b`` (``sin(q)**2``, ``cos(q)**2``);
-5. ``linearly_dependent``: in the span of simpler terms, by an unpivoted QR factorization of the
+4. ``heavy_tailed``: a term whose largest deviation from its median passes ``HEAVY_TAIL`` times
+   its median absolute deviation (``exp(y**2)``, ``x*exp(x**2)``): a handful of states rule its
+   share of the linear forms, and mixtures of such terms look conserved to them (predator-prey
+   at 1 % noise: raw ratios of 3e-7 judged 0.66, which pushed the true law out of the search
+   limit). ``1/sqrt(x**2 + y**2)`` on eccentric Kepler orbits reaches about 200;
+5. ``equal_on_data``: equal to a simpler term up to ``a*t + b`` (``sin(q)**2``, ``cos(q)**2``);
+6. ``linearly_dependent``: in the span of simpler terms, by an unpivoted QR factorization of the
    centred, unit-norm term matrix ordered simple to complex (a diagonal entry of R below
    ``RANK_TOLERANCE``).
 """
@@ -42,7 +47,8 @@ from conslaw.dsl.operators import OPERATORS
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension, dimension_product
 from conslaw.errors import ConslawError
 
-PRUNING_STEPS = ("non_finite", "out_of_range", "constant", "equal_on_data", "linearly_dependent")
+PRUNING_STEPS = ("non_finite", "out_of_range", "constant", "heavy_tailed", "equal_on_data", "linearly_dependent")
+HEAVY_TAIL = 1e6
 RANK_TOLERANCE = 1e-6
 DUPLICATE_DIGITS = 8
 NORM_OPERATORS = ("sqrt", "rsqrt", "inv")
@@ -278,6 +284,12 @@ def _independent(values: np.ndarray, removed: dict[str, int], seed: int) -> np.n
     norms = np.linalg.norm(centred, axis=0)
     varying = np.flatnonzero(norms > 1e-12 * np.abs(values).max(axis=0) * np.sqrt(len(values)))
     removed["constant"] = values.shape[1] - len(varying)
+    median = np.median(values[:, varying], axis=0)
+    deviation = np.abs(values[:, varying] - median)
+    spread = np.median(deviation, axis=0)
+    tame = np.flatnonzero((spread == 0) | (deviation.max(axis=0) <= HEAVY_TAIL * spread))
+    removed["heavy_tailed"] = len(varying) - len(tame)
+    varying = varying[tame]
     unit = centred[:, varying] / norms[varying]
     distinct = _distinct(unit, seed)
     removed["equal_on_data"] = unit.shape[1] - len(distinct)
