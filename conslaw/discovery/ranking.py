@@ -66,11 +66,16 @@ def is_accepted(evidence: Evidence, threshold: float) -> bool:
 
 
 def is_exact(evidence: Evidence, threshold: float) -> bool:
-    """Whether an accepted law is conserved to within the data's noise: its ratio within
-    ``TIE_SIGMAS`` standard errors of 0, and the acceptance rule still met at the top of that
-    interval (a ratio of 0.009 ± 0.024 is consistent with 0 only because it is so uncertain)."""
-    upper = evidence.ratio + TIE_SIGMAS * evidence.error
-    return bool(evidence.ratio <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
+    """Whether an accepted law is conserved to within the data's noise: its ratio on the
+    training and on the held-out data (the larger, as in ``is_accepted``) within ``TIE_SIGMAS``
+    standard errors of 0, and the acceptance rule still met at the top of that interval (a
+    ratio of 0.009 ± 0.024 is consistent with 0 only because it is so uncertain). A many-term
+    law fitted to the noise of the training segments is steadier there than on held-out ones
+    (predator-prey at 5 % noise: an 11-term polynomial, 5.1e-4 ± 3e-4 on training, 1.8e-3 held
+    out)."""
+    worst = max(evidence.ratio, evidence.ratio_test if evidence.ratio_test is not None else 0.0)
+    upper = worst + TIE_SIGMAS * evidence.error
+    return bool(worst <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
                 and upper * threshold <= min(evidence.ratio_control or 0.0, 1.0) + RATIO_FLOOR)
 
 
