@@ -15,8 +15,9 @@ from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, check_law, search_terms
 from conslaw.terms.judging import Judge, magnitude
 from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
-from conslaw.terms.search import fitted_library
-from conslaw.terms.solve import known_penalty, restricted_fit
+from conslaw.discovery.forms import ratio_of
+from conslaw.terms.search import _records, fitted_library
+from conslaw.terms.solve import SparseLaw, known_penalty, restricted_fit
 from conslaw.terms.vocabulary import LibraryStage
 
 THRESHOLD = 100.0
@@ -367,6 +368,11 @@ def test_a_law_pruned_past_the_noise_misses_a_term_and_the_whole_law_does_not(ra
     pruned = _law_on(judge, index, ["x1**2", "x1*x2", "v1*v2", "v2**2"])
     assert judge.missing_term(whole) is None
     assert judge.missing_term(pruned) in (index["x2**2"], index["v1**2"])
+    # the search's acceptance test refuses it and does not keep it as a near miss
+    records, accept = _records(judge, THRESHOLD)
+    support = np.flatnonzero(pruned)
+    law = SparseLaw(support, pruned, float(ratio_of(pruned, judge.A, judge.B)), 4 * len(support))
+    assert not accept(law) and records[support.tobytes()] is None
 
 
 def test_no_term_is_missing_from_true_laws_under_noise():

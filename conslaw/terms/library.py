@@ -49,6 +49,7 @@ from conslaw.errors import ConslawError
 
 PRUNING_STEPS = ("non_finite", "out_of_range", "constant", "heavy_tailed", "equal_on_data", "linearly_dependent")
 HEAVY_TAIL = 1e6
+"""Largest deviation from the median, in median absolute deviations, of a term that is kept."""
 RANK_TOLERANCE = 1e-6
 DUPLICATE_DIGITS = 8
 NORM_OPERATORS = ("sqrt", "rsqrt", "inv")

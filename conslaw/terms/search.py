@@ -238,6 +238,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
               "max_lifted": stage.max_lifted, "operators": list(stage.operators), **account,
               "dense_control_ratio": control_ratio, "sparse_found": len(accepted),
               "inexact_dropped": len(laws[0]) - len(kept), "near_misses": len(rejected),
+              "missing_term": sum(evidence is None for evidence in records.values()),
               "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
     return PassResult(kept, laws[1], counts, timings, reason, partial, account["noiseless"])
