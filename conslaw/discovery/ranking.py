@@ -267,6 +267,17 @@ def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
     return found
 
 
+def misfitted(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the approximate whole formulas whose additive terms, refitted freely, are
+    significantly steadier (``conslaw.terms.check.refit_is_steadier``): the template's few
+    parameters cannot express the law its terms hold, and what it does express is an
+    approximation of that law, not one of its own."""
+    from conslaw.terms.check import refit_is_steadier  # conslaw.terms imports this module
+
+    return {i for i, law in enumerate(laws) if law.quality == "approximate" and law.origin == "formula"
+            and refit_is_steadier(law.expression, law.columns, data)}
+
+
 def _by_ratio(laws: Sequence[Law]) -> list[Law]:
     return sorted(laws, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
 
@@ -285,7 +296,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     eligible = exact or list(range(len(accepted)))
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
-    demoted = approximations(accepted, data)
+    demoted = approximations(accepted, data) | misfitted(accepted, data)
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     front = _pareto(accepted)

@@ -8,6 +8,7 @@ import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
+from conslaw.discovery.forms import smallest_ratio
 from conslaw.discovery.ranking import is_accepted
 from conslaw.dsl.expressions import ExpressionLike, numpy_function
 from conslaw.errors import ConslawError
@@ -34,6 +35,31 @@ def _split(expression: sympy.Expr) -> tuple[list[float], list[sympy.Expr]]:
     return [c for c, _ in pairs], [t for _, t in pairs]
 
 
+def _judge(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> tuple[Judge, list[float], list]:
+    """The judge of ``law``'s additive terms on ``data``, their coefficients and the terms."""
+    coefficients, terms = _split(law)
+    if not terms:
+        raise ConslawError(f"law {str(law)!r} has no term that depends on a state column")
+    functions = [numpy_function(term, columns.names) for term in terms]
+
+    def evaluate(states: np.ndarray) -> np.ndarray:
+        return np.stack([np.broadcast_to(function(states), states.shape[:1]) for function in functions], axis=1)
+
+    return Judge(TermValues.evaluate(evaluate, data), data), coefficients, terms
+
+
+def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> bool:
+    """Whether ``law``'s own additive terms, refitted with free coefficients (the multi-term
+    fit), are significantly steadier segment by segment (``Judge.steadier``): then the law only
+    approximates one its template cannot express (``1.26*vx1 + vx2 + vx3`` for the momentum
+    ``vx1 + 0.8*vx2 + 0.6*vx3``, which needs two parameters)."""
+    judge, coefficients, terms = _judge(law, columns, data)
+    if len(terms) < 2:
+        return False
+    _, refitted = smallest_ratio(judge.A, judge.B)
+    return judge.steadier(refitted, np.array(coefficients))
+
+
 def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, threshold: float = 100.0,
               window: float = 2.0, seed: int = 0) -> LawCheck:
     """Judge ``expression`` (text or SymPy over the data's columns, in SI) as a multi-term law
@@ -41,16 +67,8 @@ def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, thresho
     held-out data, and the terms are refitted on the control (``conslaw.terms.judging``)."""
     columns = StateColumns.from_dataset(dataset)
     law = columns.parse(expression)
-    coefficients, terms = _split(law)
-    if not terms:
-        raise ConslawError(f"law {str(expression)!r} has no term that depends on a state column")
-    functions = [numpy_function(term, columns.names) for term in terms]
     data = ConservationData.prepare(dataset, window, NULL_DRAWS, seed)
-
-    def evaluate(states: np.ndarray) -> np.ndarray:
-        return np.stack([function(states) for function in functions], axis=1)
-
-    judge = Judge(TermValues.evaluate(evaluate, data), data)
+    judge, coefficients, terms = _judge(law, columns, data)
     evidence = judge.evidence(np.array(coefficients))
     return LawCheck(law, tuple(str(t) for t in terms), tuple(coefficients), evidence,
                     is_accepted(evidence, threshold))

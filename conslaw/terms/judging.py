@@ -160,19 +160,26 @@ class Judge:
         own ratio; the paired comparison, where the noise is common to both, still sees it."""
         support = np.flatnonzero(w)
         outside = np.setdiff1d(np.arange(len(self.A)), support)
-        segments = self.data.train.truth.n_segments
-        if not outside.size or segments < 3:
+        if not outside.size:
             return None
         supports = np.sort(np.column_stack([np.tile(support, (outside.size, 1)), outside]), axis=1)
         index = (supports[:, :, None], supports[:, None, :])
         ratios, vectors = smallest_ratio(self.A[index], self.B[index])
-        own = self._segment_ratios(w)
-        critical = stats.t.isf(MISSING_ALPHA / outside.size, segments - 1)
         for k in np.argsort(ratios)[:MISSING_TRIED]:
             wider = np.zeros(len(self.A))
             wider[supports[k]] = vectors[k]
-            gain = own - self._segment_ratios(wider)
-            spread = gain.std(ddof=1) / np.sqrt(segments)
-            if gain.mean() > MISSING_FLOOR and gain.mean() > critical * spread:
+            if self.steadier(wider, w, tests=outside.size):
                 return int(outside[k])
         return None
+
+    def steadier(self, w: np.ndarray, than: np.ndarray, tests: int = 1) -> bool:
+        """Whether ``g = w . t`` is significantly steadier than ``than . t`` on the training
+        segments: a paired one-sided t-test of their segment ratios at ``MISSING_ALPHA / tests``
+        (Bonferroni), with a gain above ``MISSING_FLOOR``."""
+        segments = self.data.train.truth.n_segments
+        if segments < 3:
+            return False
+        gain = self._segment_ratios(than) - self._segment_ratios(w)
+        critical = stats.t.isf(MISSING_ALPHA / tests, segments - 1)
+        spread = gain.std(ddof=1) / np.sqrt(segments)
+        return bool(gain.mean() > MISSING_FLOOR and gain.mean() > critical * spread)
