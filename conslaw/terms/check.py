@@ -53,9 +53,12 @@ def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: Conservation
     fit), are significantly steadier segment by segment (``Judge.steadier``): then the law only
     approximates one its template cannot express (``1.26*vx1 + vx2 + vx3`` for the momentum
     ``vx1 + 0.8*vx2 + 0.6*vx3``, which needs two parameters)."""
-    judge, coefficients, terms = _judge(law, columns, data)
+    coefficients, terms = _split(law)
     if len(terms) < 2:
         return False
+    judge, coefficients, terms = _judge(law, columns, data)
+    if not all(np.isfinite(part).all() for part in judge.values.train):
+        return False  # a term alone is not finite where the law is (p - 1/p): no refit to judge
     _, refitted = smallest_ratio(judge.A, judge.B)
     return judge.steadier(refitted, np.array(coefficients))
 
