@@ -35,17 +35,14 @@ def _split(expression: sympy.Expr) -> tuple[list[float], list[sympy.Expr]]:
     return [c for c, _ in pairs], [t for _, t in pairs]
 
 
-def _judge(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> tuple[Judge, list[float], list]:
-    """The judge of ``law``'s additive terms on ``data``, their coefficients and the terms."""
-    coefficients, terms = _split(law)
-    if not terms:
-        raise ConslawError(f"law {str(law)!r} has no term that depends on a state column")
+def _judge(terms: list[sympy.Expr], columns: StateColumns, data: ConservationData) -> Judge:
+    """The judge of a law's additive ``terms`` on ``data``."""
     functions = [numpy_function(term, columns.names) for term in terms]
 
     def evaluate(states: np.ndarray) -> np.ndarray:
         return np.stack([np.broadcast_to(function(states), states.shape[:1]) for function in functions], axis=1)
 
-    return Judge(TermValues.evaluate(evaluate, data), data), coefficients, terms
+    return Judge(TermValues.evaluate(evaluate, data), data)
 
 
 def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> bool:
@@ -56,7 +53,7 @@ def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: Conservation
     coefficients, terms = _split(law)
     if len(terms) < 2:
         return False
-    judge, coefficients, terms = _judge(law, columns, data)
+    judge = _judge(terms, columns, data)
     if not all(np.isfinite(part).all() for part in judge.values.train):
         return False  # a term alone is not finite where the law is (p - 1/p): no refit to judge
     _, refitted = smallest_ratio(judge.A, judge.B)
@@ -70,8 +67,11 @@ def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, thresho
     held-out data, and the terms are refitted on the control (``conslaw.terms.judging``)."""
     columns = StateColumns.from_dataset(dataset)
     law = columns.parse(expression)
+    coefficients, terms = _split(law)
+    if not terms:
+        raise ConslawError(f"law {str(expression)!r} has no term that depends on a state column")
     data = ConservationData.prepare(dataset, window, NULL_DRAWS, seed)
-    judge, coefficients, terms = _judge(law, columns, data)
+    judge = _judge(terms, columns, data)
     evidence = judge.evidence(np.array(coefficients))
     return LawCheck(law, tuple(str(t) for t in terms), tuple(coefficients), evidence,
                     is_accepted(evidence, threshold))
