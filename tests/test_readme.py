@@ -77,7 +77,7 @@ def known_claims() -> list[tuple[str, str, str, str]]:
 
 
 def test_readme_claims_known_laws_of_systems_beyond_the_paper():
-    assert [command.split()[3] for command, *_ in known_claims()] == ["kepler", "predator-prey"]
+    assert [command.split()[3] for command, *_ in known_claims()] == ["kepler", "predator-prey", "three-body"]
 
 
 @pytest.mark.parametrize("command, reached, known, independent", known_claims(), ids=lambda value: str(value)[:40])
