@@ -101,13 +101,18 @@ class Evidence:
     paper: Optional[Mapping[str, Optional[float]]] = None
 
     @property
+    def worst_ratio(self) -> float:
+        """The larger of the training and held-out ratios (the training one alone when there is
+        no held-out ratio): what the acceptance and exactness rules judge."""
+        return max(self.ratio, self.ratio_test if self.ratio_test is not None else 0.0)
+
+    @property
     def margin(self) -> Optional[float]:
-        """How many times better conserved than by chance: control ratio over the larger of the
-        training and held-out ratios (None before the control is computed)."""
+        """How many times better conserved than by chance: control ratio over ``worst_ratio``
+        (None before the control is computed)."""
         if self.ratio_control is None:
             return None
-        worst = max(self.ratio, self.ratio_test if self.ratio_test is not None else 0.0)
-        return float("inf") if worst <= 0 else self.ratio_control / worst
+        return float("inf") if self.worst_ratio <= 0 else self.ratio_control / self.worst_ratio
 
     def to_dict(self) -> dict:
         return {"ratio": self.ratio, "ratio_test": self.ratio_test,

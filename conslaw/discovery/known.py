@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.ranking import functionally_dependent
 from conslaw.law import Law, StateColumns
@@ -32,8 +30,7 @@ def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
     states = states[:: max(1, len(states) // CHECK_STATES)]
     entries = []
     for name, text in zip(names, dataset.true_laws):
-        found = bool(accepted) and functionally_dependent(columns.parse(text), accepted, dataset.columns,
-                                                          np.asarray(states, dtype=float))
+        found = bool(accepted) and functionally_dependent(columns.parse(text), accepted, dataset.columns, states)
         entries.append({"name": str(name), "law": text, "found": bool(found)})
     return entries
 

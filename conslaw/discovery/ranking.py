@@ -61,7 +61,7 @@ def is_accepted(evidence: Evidence, threshold: float) -> bool:
     sampling) is missing evidence, not evidence of a law."""
     if evidence.ratio_control is None or not np.isfinite(evidence.ratio_control):
         return False
-    worst = max(evidence.ratio, evidence.ratio_test if evidence.ratio_test is not None else 0.0)
+    worst = evidence.worst_ratio
     return bool(np.isfinite(worst) and worst * threshold <= min(evidence.ratio_control, 1.0))
 
 
@@ -73,7 +73,7 @@ def is_exact(evidence: Evidence, threshold: float) -> bool:
     law fitted to the noise of the training segments is steadier there than on held-out ones
     (predator-prey at 5 % noise: an 11-term polynomial, 5.1e-4 ± 3e-4 on training, 1.8e-3 held
     out)."""
-    worst = max(evidence.ratio, evidence.ratio_test if evidence.ratio_test is not None else 0.0)
+    worst = evidence.worst_ratio
     upper = worst + TIE_SIGMAS * evidence.error
     return bool(worst <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
                 and upper * threshold <= min(evidence.ratio_control or 0.0, 1.0) + RATIO_FLOOR)
