@@ -28,11 +28,12 @@ def _terms(law: Law) -> tuple[list[sympy.Expr], np.ndarray]:
     return [t for _, t in pairs], np.array([c for c, _ in pairs])
 
 
-def _forms(law: Law, terms: list[sympy.Expr], segments: Segments, spread: np.ndarray):
-    names = law.columns.names
-    values = np.stack([numpy_function(t, names)(segments.x) for t in terms], axis=-1)
-    gradients = np.stack([gradient_function(t, names)(segments.x) for t in terms], axis=1)
-    scaled = (gradients * spread).transpose(0, 2, 1).reshape(-1, len(terms))
+def _forms(functions: list, segments: Segments, spread: np.ndarray):
+    """The within form of the terms' values and their gradient form on ``segments``;
+    ``functions`` are each term's (values, gradient) functions."""
+    values = np.stack([value(segments.x) for value, _ in functions], axis=-1)
+    gradients = np.stack([gradient(segments.x) for _, gradient in functions], axis=1)
+    scaled = (gradients * spread).transpose(0, 2, 1).reshape(-1, len(functions))
     return within_form(values, segments), scaled.T @ scaled / len(segments.x)
 
 
@@ -52,9 +53,11 @@ def paper_ratios(law: Law, truth: Segments, random: Segments) -> Optional[dict]:
     if not terms:
         return None
     spread = np.where(truth.x.std(axis=0) > 0, truth.x.std(axis=0), 1.0)
+    names = law.columns.names
+    functions = [(numpy_function(t, names), gradient_function(t, names)) for t in terms]  # once: SymPy
     with np.errstate(all="ignore"):
-        A, B = _forms(law, terms, truth, spread)
-        A_random, B_random = _forms(law, terms, random, spread)
+        A, B = _forms(functions, truth, spread)
+        A_random, B_random = _forms(functions, random, spread)
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B_random)) and np.all(np.isfinite(A_random))):
         return None
     true = float(ratio_of(coefficients, A, B))
