@@ -31,6 +31,11 @@ MISSING_FLOOR = 1e-12
 rounding decides."""
 
 
+RANGE_MARGIN = 3.0
+"""The null's term values count up to this fraction of a term's span beyond its range on the
+truth (``within_truth_range``)."""
+
+
 def judging_states(data: ConservationData) -> list[np.ndarray]:
     """The states terms are evaluated on, in the order ``TermValues.from_parts`` reads them:
     training truth and null, control truth, then held-out truth and null when there are any."""
@@ -111,17 +116,31 @@ def magnitude(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return (vectors * np.abs(values)) @ vectors.T * np.outer(diag, diag)
 
 
+def within_truth_range(truth: np.ndarray, null: np.ndarray) -> np.ndarray:
+    """The null's term values (N, k) clipped to each term's range on the truth, widened by
+    ``RANGE_MARGIN`` of its span. The within form on the null is the fit's yardstick of how
+    much a term would vary were it not conserved; surrogate states that wander where the system
+    never goes (a speed near 0 that the orbit never reaches) give a term such as
+    ``1/(vx**2 + vy**2)`` spikes there that inflate its yardstick by orders of magnitude, and
+    under noise such terms, and combinations of them, then look steadier than the true laws."""
+    low, high = truth.min(axis=0), truth.max(axis=0)
+    margin = RANGE_MARGIN * (high - low)
+    return np.clip(null, low - margin, high + margin)
+
+
 class Judge:
     """The forms of the term values (the fit's numerator ``A``, the smooth form's ``magnitude``
-    on the truth, and denominator ``B``, the within form on the null) and the evidence of
+    on the truth, and denominator ``B``, the within form on the null, of values clipped near
+    the truth's range with ``within_range``: ``within_truth_range``) and the evidence of
     combinations of the terms."""
 
-    def __init__(self, values: TermValues, data: ConservationData) -> None:
+    def __init__(self, values: TermValues, data: ConservationData, within_range: bool = False) -> None:
         self.values = values
         self.data = data
-        self.B = within_form(values.train[1], data.train.null)
+        yardstick = within_truth_range if within_range else (lambda truth, null: null)
+        self.B = within_form(yardstick(*values.train), data.train.null)
         self.A = magnitude(smooth_form(values.train[0], data.train.truth), self.B)
-        self.B_control = within_form(values.control[1], data.control.null)
+        self.B_control = within_form(yardstick(*values.control), data.control.null)
         self.A_control = magnitude(smooth_form(values.control[0], data.control.truth), self.B_control)
 
     @property
