@@ -43,7 +43,7 @@ def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
     node, values = record["node"], record["parameters"]
     units = table.parameter_units(node) if values else []
     return Law(
-        expression=columns.parse(table.to_sympy(node, values)),
+        expression=columns.parse(table.to_sympy(node, values, real=True)),
         columns=columns, unit=table[node].unit, size=table[node].size, origin="formula",
         template=table.to_text(node),
         parameters=tuple(Parameter(f"c{k}", float(v), u) for k, (v, u) in enumerate(zip(values, units))),

@@ -60,7 +60,7 @@ def parse_expression(law: ExpressionLike, columns: Sequence[str]) -> sympy.Expr:
             raise ConslawError(f"cannot parse law {law!r}: {error}") from None
     elif isinstance(law, sympy.Basic):
         expression = law.xreplace({s: symbols[s.name] for s in law.free_symbols
-                                   if isinstance(s, sympy.Symbol) and s.name in symbols})
+                                   if isinstance(s, sympy.Symbol) and s.name in symbols and s != symbols[s.name]})
     else:
         raise ConslawError(f"a law must be a string or a SymPy expression, got {type(law).__name__}")
     if not isinstance(expression, sympy.Expr):

@@ -158,14 +158,17 @@ class NodeTable:
         return walk(node_id, False)
 
     # ---- conversion ------------------------------------------------------------------------
-    def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None) -> "sympy.Expr":
-        """SymPy expression: columns as symbols, parameters ``c0..`` or the given values."""
+    def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None,
+                 real: bool = False) -> "sympy.Expr":
+        """SymPy expression: columns as symbols (real ones with ``real``, as a law's are:
+        building with them costs less than rebinding the symbols of a built expression),
+        parameters ``c0..`` or the given values."""
         import sympy  # imported here: fitting workers never convert to SymPy
 
         from conslaw.dsl.expressions import exact_float
 
         counter = iter(range(self.nodes[node_id].n_params))
-        symbols = [sympy.Symbol(name) for name in self.columns]
+        symbols = [sympy.Symbol(name, real=True) if real else sympy.Symbol(name) for name in self.columns]
 
         def build(nid: int) -> "sympy.Expr":
             node = self.nodes[nid]
