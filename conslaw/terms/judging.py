@@ -32,7 +32,7 @@ rounding decides."""
 
 
 RANGE_MARGIN = 3.0
-"""The null's term values count up to this fraction of a term's span beyond its range on the
+"""The null's term values count up to this many times a term's span beyond its range on the
 truth (``within_truth_range``)."""
 
 
@@ -118,7 +118,7 @@ def magnitude(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def within_truth_range(truth: np.ndarray, null: np.ndarray) -> np.ndarray:
     """The null's term values (N, k) clipped to each term's range on the truth, widened by
-    ``RANGE_MARGIN`` of its span. The within form on the null is the fit's yardstick of how
+    ``RANGE_MARGIN`` times its span on either side. The within form on the null is the fit's yardstick of how
     much a term would vary were it not conserved; surrogate states that wander where the system
     never goes (a speed near 0 that the orbit never reaches) give a term such as
     ``1/(vx**2 + vy**2)`` spikes there that inflate its yardstick by orders of magnitude, and
