@@ -189,11 +189,10 @@ def _extract(judge: Judge, sizes: np.ndarray, candidates: np.ndarray, limit: flo
     return accepted, rejected, records
 
 
-def _rungs(ratios: np.ndarray, limit: float, loose: float, threshold: float, found: int) -> list[float]:
-    """The limits of the extractions after the tight one on noisy data: the ``gap_limit`` (when
-    its span holds more directions than laws were found), then limits ``SEARCH_TOLERANCE``
-    times higher each, up to ``1 / threshold``."""
-    rungs = [loose] if loose > limit and np.sum(ratios <= loose) > found else []
+def _rungs(limit: float, loose: float, threshold: float) -> list[float]:
+    """The limits of the extractions after the tight one on noisy data: the ``gap_limit`` when
+    it is looser, then limits ``SEARCH_TOLERANCE`` times higher each, up to ``1 / threshold``."""
+    rungs = [loose] if loose > limit else []
     step = max(limit, loose) * SEARCH_TOLERANCE
     while step <= 1.0 / threshold:
         rungs.append(step)
@@ -219,8 +218,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
                "dense_candidates": int(np.sum(ratios <= limit)), "search_limit": limit,
                "gap_limit": loose, "gap_candidates": int(np.sum(ratios <= loose)),
                "noiseless": any(law.ratio <= ROUND_OFF for law in accepted)}
-    for rung in _rungs(ratios, limit, loose, threshold, len(accepted)) if columns is not None else []:
-        if np.sum(ratios <= rung) <= len(accepted):
+    for rung in _rungs(limit, loose, threshold) if columns is not None else []:
+        if np.sum(ratios <= rung) <= len(accepted):  # no direction beyond the laws found
             continue
         more, others, evidence = _extract(judge, sizes, vectors[:, ratios <= rung], rung, ridge,
                                           threshold, deadline, longest)
