@@ -6,6 +6,7 @@ from torch.func import functional_call, grad
 
 from conslaw.errors import ConslawError
 from conslaw.tailoring import MLP, HNN, Block, Ensemble, NoetherLoss, combined_weights, meta_tailor, rollout
+from conslaw.tailoring.models import member_fields
 from conslaw.tailoring.tailor import _vmap_predict, tailored_predict
 
 torch.set_num_threads(1)
@@ -104,6 +105,23 @@ def test_hnn_field_is_the_symplectic_gradient_of_its_hamiltonian():
     x = states()
     dh = torch.autograd.functional.jacobian(lambda s: model.hamiltonian(s).sum(), x)
     torch.testing.assert_close(model(x), torch.stack([dh[:, 1], -dh[:, 0]], -1))
+
+
+@pytest.mark.parametrize("kind", [MLP, HNN])
+def test_batched_member_fields_equal_each_model_alone(kind):
+    torch.manual_seed(0)
+    models = [kind(2, 8).double() for _ in range(3)]
+    stacked = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+               for name, _ in models[0].named_parameters()}
+    x = torch.stack([states(5, seed) for seed in range(3)])
+    with torch.no_grad():
+        batched = member_fields(models[0], stacked, x)
+    assert not batched.requires_grad
+    torch.testing.assert_close(batched, torch.stack([m(x[i]) for i, m in enumerate(models)]).detach())
+    for name, tensor in stacked.items():  # differentiable in the parameters when gradients are on
+        tensor.requires_grad_(True)
+    grads = torch.autograd.grad(member_fields(models[0], stacked, x)[1].sum(), list(stacked.values()))
+    assert all(float(g[0].abs().max()) == 0 and float(g[1].abs().max()) > 0 for g in grads)
 
 
 def test_meta_tailoring_freezes_a_diverging_member_and_trains_the_others():

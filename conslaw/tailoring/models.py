@@ -3,20 +3,20 @@
 Both follow ``greydanus/hamiltonian-nn`` (``nn_models.py``, ``experiment-*/train.py``): two tanh
 hidden layers (200 units), orthogonal weight init, a bias-free output layer, full-batch Adam on the
 dx/dt mean squared error for ``total_steps + 1 = 2001`` steps. The models of every seed train
-together as one vectorized ensemble (``torch.func.stack_module_state`` + ``vmap`` +
-``functional_call``; Adam is elementwise, so this is exactly one Adam per model), and trained
+together as one vectorized ensemble (``torch.func.stack_module_state``, then batched matrix
+products over the members; Adam is elementwise, so this is exactly one Adam per model), and trained
 weights are cached on disk with ``joblib.Memory``.
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
 import joblib
 import numpy as np
 import torch
-from torch.func import functional_call, stack_module_state, vmap
+import torch.nn.functional as F
+from torch.func import stack_module_state
 
 from conslaw.errors import ConslawError
 
@@ -55,9 +55,13 @@ class HNN(torch.nn.Module):
         self.hamiltonian = MLP(n_in, hidden, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dh = torch.func.grad(lambda state: self.hamiltonian(state).sum())(x)
-        half = x.shape[-1] // 2
-        return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
+        return symplectic(torch.func.grad(lambda state: self.hamiltonian(state).sum())(x))
+
+
+def symplectic(dh: torch.Tensor) -> torch.Tensor:
+    """The Hamiltonian field ``(dH/dp, -dH/dq)`` from the gradient ``(dH/dq, dH/dp)``."""
+    half = dh.shape[-1] // 2
+    return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
 
 
 def build_model(kind: str, n_state: int, seed: int, hidden: int) -> torch.nn.Module:
@@ -67,6 +71,44 @@ def build_model(kind: str, n_state: int, seed: int, hidden: int) -> torch.nn.Mod
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden)
+
+
+def member_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """Each member's layer: ``x`` ``(M, B, i)``, ``weight`` ``(M, o, i)`` (or one shared, expanded)."""
+    if weight.stride(0) == 0:
+        return F.linear(x, weight[0], None if bias is None else bias[0])
+    out = torch.bmm(x, weight.transpose(1, 2))
+    return out if bias is None else out + bias.unsqueeze(1)
+
+
+def member_forward(model: MLP, params: Params, x: torch.Tensor
+                   ) -> tuple[list[torch.Tensor], list[Optional[torch.Tensor]], list[torch.Tensor], torch.Tensor]:
+    """The MLP of members stacked on the first axis, as batched matrix products: its weights,
+    biases, every layer's input and the output, for ``params`` ``(M, ...)`` and ``x`` ``(M, B, d)``.
+    (Twice as fast as ``vmap`` over ``functional_call`` for training on 2 cores.)"""
+    depth = len(model.linears)
+    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
+    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
+    inputs = [x]
+    for i in range(depth - 1):
+        inputs.append(torch.tanh(member_linear(inputs[i], weights[i], biases[i])))
+    return weights, biases, inputs, member_linear(inputs[-1], weights[-1], biases[-1])
+
+
+def member_fields(model: torch.nn.Module, params: Params, x: torch.Tensor) -> torch.Tensor:
+    """dx/dt of stacked MLP or HNN members, ``params`` ``(M, ...)``, ``x`` ``(M, B, d)``, differentiable
+    in ``params`` when gradients are enabled. The HNN's field is the symplectic gradient of its
+    stacked energy MLP, taken by ``torch.autograd`` (``HNN.forward`` uses ``torch.func.grad`` so
+    that it composes with ``vmap``; this batched form trains twice as fast)."""
+    if isinstance(model, MLP):
+        return member_forward(model, params, x)[-1]
+    energy_params = {name.removeprefix("hamiltonian."): value for name, value in params.items()}
+    differentiable = torch.is_grad_enabled()
+    with torch.enable_grad():
+        states = x.detach().requires_grad_(True)
+        energy = member_forward(model.hamiltonian, energy_params, states)[-1]
+        dh, = torch.autograd.grad(energy.sum(), states, create_graph=differentiable)  # rows are independent
+    return symplectic(dh)
 
 
 PROGRESS_STEPS = 50  # training steps between two progress reports
@@ -79,18 +121,13 @@ def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[i
     ensemble; returns the trained parameters stacked ``(S, ...)`` as float32 arrays.
     ``progress(steps_done)`` is called every ``PROGRESS_STEPS`` steps and at the end."""
     models = [build_model(kind, x.shape[-1], seed, hidden) for seed in seeds]
-    params, buffers = stack_module_state(models)
-    base = copy.deepcopy(models[0]).to("meta")
+    params, _ = stack_module_state(models)
     inputs, targets = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(dxdt, dtype=torch.float32)
-
-    def member_loss(p: Params, b: Params, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        return ((functional_call(base, (p, b), (xs,)) - ys) ** 2).mean()
-
-    losses = vmap(member_loss)
     optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
     for step in range(1, steps + 1):
         optimiser.zero_grad()
-        losses(params, buffers, inputs, targets).sum().backward()  # the sum keeps members independent
+        squared = (member_fields(models[0], params, inputs) - targets) ** 2
+        squared.mean(dim=(1, 2)).sum().backward()  # the sum keeps members independent
         optimiser.step()
         if progress and (step % PROGRESS_STEPS == 0 or step == steps):
             progress(step)

@@ -20,44 +20,22 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.func import functional_call, grad, grad_and_value, vmap
 
-from conslaw.tailoring.models import MLP, Params
+from conslaw.tailoring.models import MLP, Params, member_fields, member_forward, member_linear
 
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
-
-
-def _linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
-    """Each member's layer: ``x`` ``(M, B, i)``, ``weight`` ``(M, o, i)`` (or one shared, expanded)."""
-    if weight.stride(0) == 0:
-        return F.linear(x, weight[0], None if bias is None else bias[0])
-    out = torch.bmm(x, weight.transpose(1, 2))
-    return out if bias is None else out + bias.unsqueeze(1)
 
 
 def _backward(delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return delta @ weight[0] if weight.stride(0) == 0 else torch.bmm(delta, weight)
 
 
-def _forward(model: MLP, params: Params, x: torch.Tensor
-             ) -> tuple[list[torch.Tensor], list[Optional[torch.Tensor]], list[torch.Tensor], torch.Tensor]:
-    """The untailored MLP of members stacked on the first axis: its weights, biases, every layer's
-    input and the output, for ``params`` ``(M, ...)`` and ``x`` ``(M, B, d)``."""
-    depth = len(model.linears)
-    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
-    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
-    inputs = [x]
-    for i in range(depth - 1):
-        inputs.append(torch.tanh(_linear(inputs[i], weights[i], biases[i])))
-    return weights, biases, inputs, _linear(inputs[-1], weights[-1], biases[-1])
-
-
 def _rank1_predict(model: MLP, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
     """The exact one-step tailored MLP for members stacked on the first axis: ``params`` ``(M, ...)``,
     ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss`` maps ``(M, B, d)`` states and fields to ``(M, B)``."""
     depth = len(model.linears)
-    weights, biases, inputs, output = _forward(model, params, x)
+    weights, biases, inputs, output = member_forward(model, params, x)
     delta = grad(lambda y: loss(x, y).sum())(output)  # d loss / d output, one row per query
     deltas = [delta]
     for i in range(depth - 1, 0, -1):
@@ -67,7 +45,7 @@ def _rank1_predict(model: MLP, params: Params, loss: PointLoss, x: torch.Tensor,
     adapted = x
     for i in range(depth):
         overlap = (inputs[i] * adapted).sum(-1, keepdim=True) + (0.0 if biases[i] is None else 1.0)
-        pre = _linear(adapted, weights[i], biases[i]) - step * deltas[i] * overlap
+        pre = member_linear(adapted, weights[i], biases[i]) - step * deltas[i] * overlap
         adapted = torch.tanh(pre) if i < depth - 1 else pre
     return adapted
 
@@ -153,7 +131,7 @@ class Ensemble:
         if all(tailored):
             return _rank1_predict(self.model, self._stacked(), self._loss, x, torch.cat([b.lrs for b in self.blocks]))
         if not any(tailored):
-            return _forward(self.model, self._stacked(), x)[-1]
+            return member_forward(self.model, self._stacked(), x)[-1]
         parts = torch.split(x, [b.size for b in self.blocks])
         outputs = {}
         for kind in (True, False):
@@ -175,14 +153,18 @@ class Ensemble:
     def field(self, x: torch.Tensor) -> torch.Tensor:
         if isinstance(self.model, MLP) and self.steps == 1:
             return self._mlp_field(x)
-        outputs, start = [], 0
-        for block in self.blocks:
-            def member(p: Params, lr: torch.Tensor, xs: torch.Tensor, loss=block.loss) -> torch.Tensor:
-                return tailored_predict(self.model, p, loss, xs, lr, self.steps)
+        rows = torch.split(x, [block.size for block in self.blocks])
+        return torch.cat([self._block_field(block, part) for block, part in zip(self.blocks, rows)])
 
-            outputs.append(vmap(member)(block.params, block.lrs, x[start:start + block.size]))
-            start += block.size
-        return torch.cat(outputs)
+    def _block_field(self, block: Block, x: torch.Tensor) -> torch.Tensor:
+        """One block's members: batched when untailored, ``vmap`` of the general engine otherwise."""
+        if block.loss is None:
+            return member_fields(self.model, block.params, x)
+
+        def member(p: Params, lr: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+            return tailored_predict(self.model, p, block.loss, xs, lr, self.steps)
+
+        return vmap(member)(block.params, block.lrs, x)
 
 
 @dataclass
