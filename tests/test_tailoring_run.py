@@ -1,4 +1,5 @@
 """run_tailoring on a small pendulum: the result schema, the pool, checkpoints, the vectorized path."""
+import dataclasses
 import json
 
 import numpy as np
@@ -60,6 +61,17 @@ def test_config_errors_name_the_flag():
         TailoringConfig(inner_lrs=(-1.0,))
     with pytest.raises(UsageError, match="--recording-protocol"):
         TailoringConfig(recording_protocol="video")
+    with pytest.raises(UsageError, match="--ranking-seed must be between 0 and --seeds - 1 = 1, got 2"):
+        TailoringConfig(seeds=2, ranking_seed=2)
+
+
+def test_the_ranking_seed_changes_the_ranking_data_and_nothing_else(baseline, cache):
+    other = run_tailoring(pendulum, CANDIDATES, dataclasses.replace(SMALL, ranking_seed=1), cache_dir=cache).to_dict()
+    first = baseline.to_dict()
+    assert (first["protocol"]["ranking_seed"], other["protocol"]["ranking_seed"]) == (0, 1)
+    untailored = [result["candidates"][0]["stage1"]["sweep"]["0"] for result in (first, other)]
+    assert abs(untailored[0] - untailored[1]) > 1e-3 * untailored[0]  # seed 1's training rollouts
+    assert other["evaluation"]["per_seed"]["vanilla"] == first["evaluation"]["per_seed"]["vanilla"]
 
 
 def test_result_has_the_schema_report_reads(baseline):

@@ -2,7 +2,7 @@
 
 Stages (progress names ``tailoring training``, ``tailoring stage 1``, ``tailoring stage 2``,
 ``tailoring evaluation``): the MLP and HNN of every seed train as one ensemble; stages 1 and 2 rank
-on the first seed's TRAINING data (``conslaw.tailoring.stages``); every seed is then evaluated at
+on one seed's TRAINING data (``ranking_seed``, the first by default) (``conslaw.tailoring.stages``); every seed is then evaluated at
 once (``conslaw.tailoring.evaluate``). Each finished piece is stored in ``checkpoints``
 (``tailoring/stage1/<id>``, ``tailoring/stage2/<id>``, ``tailoring/seed-<k>``,
 ``tailoring/rollouts``), so that a second run with the same store skips it.
@@ -132,7 +132,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                   config: TailoringConfig = TailoringConfig(), *, checkpoints: Optional[Checkpoints] = None,
                   progress: Optional[Progress] = None, cache_dir: Union[str, Path, None] = None,
                   vectorize: bool = True) -> TailoringResults:
-    """Rank ``candidates`` as Noether losses on seed 0's training data and evaluate the winner
+    """Rank ``candidates`` as Noether losses on one seed's training data and evaluate the winner
     on seeds ``0..config.seeds-1`` (``source``: a data set, or ``seed -> data set``).
     ``vectorize=False`` runs one model at a time (the reference for the vectorized path)."""
     if config.threads:
@@ -141,7 +141,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     started = time.perf_counter()
     seed_ids = list(range(config.seeds))
     data = [seed_data(source(k) if callable(source) else source, k, config.recording_protocol) for k in seed_ids]
-    ranking = data[0]
+    ranking = data[config.ranking_seed]
     columns = ranking.dataset.columns
     context = Context(config, MLP(len(columns), config.hidden), tuple(columns),
                       loss_dt(ranking, config.loss_dt), progress)
@@ -149,11 +149,11 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     timings["data"] = time.perf_counter() - started
 
     pool = ranking_pool(candidates, config)
-    first = _clock(timings, "stage1", models, lambda: stage1(context, pool, lambda: models.mlp[0], ranking.train,
+    first = _clock(timings, "stage1", models, lambda: stage1(context, pool, lambda: models.mlp[config.ranking_seed], ranking.train,
                                                              checkpoints, vectorize=vectorize))
     chosen = finalists(pool, first, config.top)
     second = _clock(timings, "stage2", models, lambda: stage2(
-        context, chosen, {c.id: first[c.id]["inner_lr"] for c in chosen}, lambda: models.mlp[0],
+        context, chosen, {c.id: first[c.id]["inner_lr"] for c in chosen}, lambda: models.mlp[config.ranking_seed],
         (ranking.x, ranking.dxdt), ranking.train, checkpoints, vectorize=vectorize))
     best = winner(chosen, second)
     combined = _combined(candidates, config, ranking)
@@ -167,7 +167,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                                           "inner_lr": second[best.id]["inner_lr"],
                                           "train_rmse": second[best.id]["train_rmse"]}
     protocol = {**dataclasses.asdict(config), "true_law": ranking.dataset.true_law, "loss_dt_used": context.loss_dt,
-                "ranking_seed": seed_ids[0], "dataset": ranking.dataset.name, "pool_candidates": len(pool)}
+                "ranking_seed": config.ranking_seed, "dataset": ranking.dataset.name, "pool_candidates": len(pool)}
     return TailoringResults(
         candidates=[candidate_record(c, first[c.id], second.get(c.id)) for c in pool], selected=selected,
         evaluation=evaluation, protocol=protocol,

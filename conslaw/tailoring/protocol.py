@@ -61,6 +61,8 @@ class TailoringConfig:
     hnn: bool = option(True, "Do not train and evaluate the HNN baseline.", negate=True)
     seeds: int = option(5, "Seeds of the evaluation: a simulated system is drawn anew for each (data "
                         "and model init); recorded data keep their split and vary the init only.")
+    ranking_seed: int = option(0, "The seed whose training data rank the candidates (stages 1 "
+                               "and 2); below --seeds.")
     recording_protocol: str = option("split", "The data set's own train/test trajectories, or the "
                                      "HNN paper's protocol for one recording (forward-difference "
                                      "targets, the contiguous 80/20 split).",
@@ -89,6 +91,8 @@ class TailoringConfig:
         require(self.blowup > 1, self, "blowup", "must be > 1")
         require(self.candidate_chunk >= 1, self, "candidate_chunk", "must be at least 1")
         require(self.seeds >= 1, self, "seeds", "must be at least 1")
+        require(0 <= self.ranking_seed < self.seeds, self, "ranking_seed",
+                f"must be between 0 and --seeds - 1 = {self.seeds - 1}")
         require(self.recording_protocol in RECORDING_PROTOCOLS, self, "recording_protocol",
                 f"must be one of {', '.join(RECORDING_PROTOCOLS)}")
         require(self.hidden >= 1, self, "hidden", "must be at least 1")
