@@ -386,6 +386,14 @@ def test_a_run_without_candidates_still_reports(tmp_path):
 # ----------------------------------------------------------------------------- summary and Table 1
 
 
+def test_a_selection_without_tailoring_says_it_is_the_control(pendulum):
+    note = "inner lr 0: no candidate's Noether step improved the training rollouts"
+    assert note not in format_summary(pendulum.result)
+    tailoring = dict(pendulum.result["tailoring"], selected=dict(pendulum.result["tailoring"]["selected"], inner_lr=0.0))
+    text = format_summary(dict(pendulum.result, tailoring=tailoring))
+    assert note in text and "the fine-tuning control's" in text
+
+
 def test_summary_accounts_for_searches_laws_tailoring_and_table1(pendulum):
     text = format_summary(pendulum.result, ["run/result.json"])
     assert "terms: did not run: the term library is larger than the data allow" in text

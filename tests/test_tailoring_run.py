@@ -14,6 +14,7 @@ from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
 from conslaw.tailoring.splits import hnn_split
+from conslaw.tailoring.stages import winner
 
 torch.set_num_threads(1)
 
@@ -63,6 +64,16 @@ def test_config_errors_name_the_flag():
         TailoringConfig(recording_protocol="video")
     with pytest.raises(UsageError, match="--ranking-seed must be between 0 and --seeds - 1 = 1, got 2"):
         TailoringConfig(seeds=2, ranking_seed=2)
+
+
+def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():
+    def records(*rmse):
+        return {c.id: {"train_rmse": value, "diverged": value is None} for c, value in zip(CANDIDATES, rmse)}
+
+    # the spring's stage 2: the energy at its inner lr 3e-6 above candidates that switched tailoring off
+    assert winner(CANDIDATES, records(0.0079607, 0.0079606, 0.0079606, None)).rank == 0
+    assert winner(CANDIDATES, records(0.0080, 0.0079, 0.0079, None)).rank == 1  # a 1 % gap decides
+    assert winner(CANDIDATES, records(None, None, None, None)) is None
 
 
 def test_the_ranking_seed_changes_the_ranking_data_and_nothing_else(baseline, cache):

@@ -98,6 +98,9 @@ def tailoring_lines(result: Mapping[str, Any], laws: Sequence[Law], brief: bool)
     lines = [f"Selected Noether loss: rank {selected['rank']}: {law_of(selected)} (inner lr "
              f"{number(selected.get('inner_lr'))}, training RMSE {number(selected.get('train_rmse'))})"
              if selected else "Selected Noether loss: none (every meta-tailoring diverged)"]
+    if selected and selected.get("inner_lr") == 0:
+        lines.append("  inner lr 0: no candidate's Noether step improved the training rollouts, so the "
+                     "selected model is the fine-tuning control's")
     meta = [entry for entry in candidates if entry.get("stage2") is not None]
     if brief or not meta:
         return lines

@@ -194,7 +194,17 @@ def stage2(context: Context, chosen: Sequence[TailoringCandidate], lrs: dict[str
     return {c.id: records[c.id] for c in chosen}
 
 
+TIE_TOLERANCE = 1e-3
+"""Training RMSEs this close (relative) tie: the vectorized and one-model-at-a-time paths, the same
+arithmetic in another order, agree only to this in float32 (tests), so closer values rank nothing."""
+
+
 def winner(chosen: Sequence[TailoringCandidate], records: dict[str, dict]) -> Optional[TailoringCandidate]:
-    """The chosen candidate with the lowest stage-2 training RMSE, or None when all diverged."""
+    """The chosen candidate with the lowest stage-2 training RMSE, among ties (``TIE_TOLERANCE``)
+    the best discovery rank; None when all diverged."""
     usable = [c for c in chosen if not records[c.id]["diverged"]]
-    return min(usable, key=lambda c: (records[c.id]["train_rmse"], c.rank, c.id)) if usable else None
+    if not usable:
+        return None
+    best = min(records[c.id]["train_rmse"] for c in usable)
+    tied = [c for c in usable if records[c.id]["train_rmse"] <= best * (1 + TIE_TOLERANCE)]
+    return min(tied, key=lambda c: (c.rank, c.id))
