@@ -76,6 +76,37 @@ def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():
     assert winner(CANDIDATES, records(None, None, None, None)) is None
 
 
+def test_stage2_meta_tailors_the_candidates_at_inner_lr_0_once_as_plain_fine_tuning(monkeypatch):
+    import conslaw.tailoring.stages as stages
+    from conslaw.tailoring import MLP
+    from conslaw.tailoring.splits import seed_data
+
+    data = seed_data(pendulum(), 0, "split")
+    torch.manual_seed(0)
+    model = MLP(2, 16)
+    params = {name: value.detach() for name, value in model.named_parameters()}
+    context = stages.Context(SMALL, model, ("q", "p"), 3 / 44)
+    members, meta = [], stages.meta_tailor
+
+    def counted(ensemble, *args, **kwargs):
+        members.extend(block.loss is None for block in ensemble.blocks)
+        return meta(ensemble, *args, **kwargs)
+
+    monkeypatch.setattr(stages, "meta_tailor", counted)
+
+    def run(candidates, lrs):
+        return stages.stage2(context, candidates, lrs, lambda: params, (data.x, data.dxdt), data.train, None)
+
+    records = run(CANDIDATES, {"0": 0.03, "1": 0.0, "2": 0.0, "3": 0.3})
+    assert members == [False, False, True]  # the two tailored candidates, then one untailored member
+    assert records["1"] == records["2"] and records["1"]["inner_lr"] == 0
+    assert records["0"]["train_rmse"] != records["1"]["train_rmse"]
+    with_loss = stages.meta(context, [stages.shared_block(context.loss(["q*p"]), params, [0.0], context.dtype)],
+                            [(data.x, data.dxdt)], lambda fraction: None)[0]
+    rmse = stages.score(context, with_loss, [data.train])[0][0]  # inner lr 0 with the loss: the same model
+    assert records["1"]["train_rmse"] == pytest.approx(float(rmse), rel=1e-5)
+
+
 def test_the_ranking_seed_changes_the_ranking_data_and_nothing_else(baseline, cache):
     other = run_tailoring(pendulum, CANDIDATES, dataclasses.replace(SMALL, ranking_seed=1), cache_dir=cache).to_dict()
     first = baseline.to_dict()

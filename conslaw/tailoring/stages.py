@@ -170,27 +170,32 @@ def finalists(pool: Sequence[TailoringCandidate], records: dict[str, dict], top:
 def stage2(context: Context, chosen: Sequence[TailoringCandidate], lrs: dict[str, float],
            pretrained: Callable[[], Params], points: tuple[np.ndarray, np.ndarray], train: Sequence[Trajectory],
            checkpoints: Optional[Checkpoints], *, vectorize: bool = True) -> dict[str, dict]:
-    """Meta-tailor each chosen candidate at its stage-1 inner lr; its training rollout RMSE."""
+    """Meta-tailor each chosen candidate at its stage-1 inner lr; its training rollout RMSE.
+    The candidates at inner lr 0 take no Noether step, so they are one member: plain fine-tuning."""
     records = {c.id: checkpoints.load(f"tailoring/stage2/{c.id}") for c in chosen} if checkpoints else {}
     pending = [c for c in chosen if records.get(c.id) is None]
+    untailored = [c for c in pending if lrs[c.id] == 0]
+    members = [[c] for c in pending if lrs[c.id] != 0] + ([untailored] if untailored else [])
     params = pretrained() if pending else {}
-    chunk = context.config.candidate_chunk
-    for start in range(0, len(pending), chunk):
-        batch = pending[start:start + chunk]
-        blocks = [shared_block(context.loss([c.expression]), params, [lrs[c.id]], context.dtype) for c in batch]
+    chunk, epochs = context.config.candidate_chunk, context.config.meta_epochs
+    for start in range(0, len(members), chunk):
+        batch = members[start:start + chunk]
+        blocks = [shared_block(context.loss([group[0].expression]) if lrs[group[0].id] else None, params,
+                               [lrs[group[0].id]], context.dtype) for group in batch]
+
         def progress(fraction: float, start: int = start) -> None:
-            epochs = context.config.meta_epochs
-            context.report("tailoring stage 2", round((start + fraction * len(batch)) * epochs), len(pending) * epochs)
+            context.report("tailoring stage 2", round((start + fraction * len(batch)) * epochs), len(members) * epochs)
 
         trained, outer, diverged = meta(context, blocks, [points] * len(blocks), progress, vectorize=vectorize)
         rmse = np.concatenate(score(context, trained, [train] * len(batch), vectorize=vectorize))
-        for candidate, value, loss, failed in zip(batch, rmse, outer, diverged):
+        for group, value, loss, failed in zip(batch, rmse, outer, diverged):
             failed = bool(failed or not np.isfinite(value))
-            records[candidate.id] = {"train_rmse": None if failed else float(value), "diverged": failed,
-                                     "inner_lr": lrs[candidate.id], "epochs": context.config.meta_epochs,
-                                     "outer_loss": float(loss) if np.isfinite(loss) else None}
-            if checkpoints:
-                checkpoints.save(f"tailoring/stage2/{candidate.id}", records[candidate.id])
+            for candidate in group:
+                records[candidate.id] = {"train_rmse": None if failed else float(value), "diverged": failed,
+                                         "inner_lr": lrs[candidate.id], "epochs": epochs,
+                                         "outer_loss": float(loss) if np.isfinite(loss) else None}
+                if checkpoints:
+                    checkpoints.save(f"tailoring/stage2/{candidate.id}", records[candidate.id])
     return {c.id: records[c.id] for c in chosen}
 
 
