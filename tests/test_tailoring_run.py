@@ -14,7 +14,7 @@ from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
 from conslaw.tailoring.splits import hnn_split
-from conslaw.tailoring.stages import winner
+from conslaw.tailoring.stages import finalists, winner
 
 torch.set_num_threads(1)
 
@@ -74,6 +74,11 @@ def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():
     assert winner(CANDIDATES, records(0.0079607, 0.0079606, 0.0079606, None)).rank == 0
     assert winner(CANDIDATES, records(0.0080, 0.0079, 0.0079, None)).rank == 1  # a 1 % gap decides
     assert winner(CANDIDATES, records(None, None, None, None)) is None
+    # the real pendulum's stage 1: every sweep within float32 noise of the untailored 0.1667
+    sweeps = {c.id: {"train_rmse": value} for c, value in zip(CANDIDATES, (0.16670, 0.16669, 0.16668, 0.2))}
+    assert [c.rank for c in finalists(CANDIDATES, sweeps, 2)] == [0, 1]
+    sweeps["0"]["train_rmse"] = 0.17  # a 2 % gap decides
+    assert [c.rank for c in finalists(CANDIDATES, sweeps, 4)] == [1, 2, 0, 3]
 
 
 def test_stage2_meta_tailors_the_candidates_at_inner_lr_0_once_as_plain_fine_tuning(monkeypatch):

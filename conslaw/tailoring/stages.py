@@ -161,10 +161,27 @@ def stage1(context: Context, pool: Sequence[TailoringCandidate], pretrained: Cal
     return {c.id: records[c.id] for c in pool}
 
 
+TIE_TOLERANCE = 1e-3
+"""Training RMSEs this close (relative) tie: the vectorized and one-model-at-a-time paths, the same
+arithmetic in another order, agree only to this in float32 (tests), so closer values rank nothing."""
+
+
+def by_rmse(candidates: Sequence[TailoringCandidate], rmse: dict[str, float]) -> list[TailoringCandidate]:
+    """``candidates`` best first: repeatedly, among those within ``TIE_TOLERANCE`` of the lowest
+    remaining RMSE, the best discovery rank."""
+    remaining, ordered = sorted(candidates, key=lambda c: (c.rank, c.id)), []
+    while remaining:
+        best = min(rmse[c.id] for c in remaining)
+        chosen = next(c for c in remaining if rmse[c.id] <= best * (1 + TIE_TOLERANCE))
+        ordered.append(chosen)
+        remaining.remove(chosen)
+    return ordered
+
+
 def finalists(pool: Sequence[TailoringCandidate], records: dict[str, dict], top: int) -> list[TailoringCandidate]:
-    """The ``top`` candidates by stage-1 training RMSE (ties: discovery rank)."""
+    """The ``top`` candidates by stage-1 training RMSE (``by_rmse``: ties go to discovery rank)."""
     usable = [c for c in pool if records[c.id].get("train_rmse") is not None]
-    return sorted(usable, key=lambda c: (records[c.id]["train_rmse"], c.rank, c.id))[:top]
+    return by_rmse(usable, {c.id: records[c.id]["train_rmse"] for c in usable})[:top]
 
 
 def stage2(context: Context, chosen: Sequence[TailoringCandidate], lrs: dict[str, float],
@@ -199,17 +216,8 @@ def stage2(context: Context, chosen: Sequence[TailoringCandidate], lrs: dict[str
     return {c.id: records[c.id] for c in chosen}
 
 
-TIE_TOLERANCE = 1e-3
-"""Training RMSEs this close (relative) tie: the vectorized and one-model-at-a-time paths, the same
-arithmetic in another order, agree only to this in float32 (tests), so closer values rank nothing."""
-
-
 def winner(chosen: Sequence[TailoringCandidate], records: dict[str, dict]) -> Optional[TailoringCandidate]:
-    """The chosen candidate with the lowest stage-2 training RMSE, among ties (``TIE_TOLERANCE``)
-    the best discovery rank; None when all diverged."""
+    """The chosen candidate with the lowest stage-2 training RMSE (``by_rmse``: ties go to
+    discovery rank); None when all diverged."""
     usable = [c for c in chosen if not records[c.id]["diverged"]]
-    if not usable:
-        return None
-    best = min(records[c.id]["train_rmse"] for c in usable)
-    tied = [c for c in usable if records[c.id]["train_rmse"] <= best * (1 + TIE_TOLERANCE)]
-    return min(tied, key=lambda c: (c.rank, c.id))
+    return by_rmse(usable, {c.id: records[c.id]["train_rmse"] for c in usable})[0] if usable else None
