@@ -139,6 +139,8 @@ def torch_function(law: ExpressionLike, columns: Sequence[str]) -> Callable:
             raise ConslawError(f"states have {states.shape[-1]} columns; the law takes {len(columns)} "
                                f"({', '.join(columns)})")
         values = compiled(*states.unbind(-1))
+        if isinstance(values, torch.Tensor) and values.shape == states.shape[:-1]:
+            return values
         return values + torch.zeros_like(states[..., 0])  # a constant broadcasts to the batch shape
 
     evaluate.expression = expression  # type: ignore[attr-defined]
