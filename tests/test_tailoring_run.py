@@ -14,7 +14,7 @@ from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
 from conslaw.tailoring.splits import hnn_split
-from conslaw.tailoring.stages import finalists, winner
+from conslaw.tailoring.stages import TIE_TOLERANCE, finalists, sweep_record, winner
 
 torch.set_num_threads(1)
 
@@ -79,6 +79,9 @@ def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():
     assert [c.rank for c in finalists(CANDIDATES, sweeps, 2)] == [0, 1]
     sweeps["0"]["train_rmse"] = 0.17  # a 2 % gap decides
     assert [c.rank for c in finalists(CANDIDATES, sweeps, 4)] == [1, 2, 0, 3]
+    # no tailoring (lr 0) unless an inner lr beats it by more than the tolerance
+    assert sweep_record(0.16670, np.array([0.16669, 0.2]), [0.01, 0.1])["inner_lr"] == 0
+    assert sweep_record(0.16670, np.array([0.16669, 0.15]), [0.01, 0.1])["inner_lr"] == 0.1
 
 
 def test_stage2_meta_tailors_the_candidates_at_inner_lr_0_once_as_plain_fine_tuning(monkeypatch):
@@ -127,7 +130,8 @@ def test_result_has_the_schema_report_reads(baseline):
     for entry in result["candidates"]:
         stage1 = entry["stage1"]
         assert set(stage1["sweep"]) == {"0", "0.03", "0.3"}
-        assert stage1["train_rmse"] == min(v for v in stage1["sweep"].values() if v is not None)
+        best = min(v for v in stage1["sweep"].values() if v is not None)
+        assert stage1["train_rmse"] == stage1["sweep"][f"{stage1['inner_lr']:g}"] <= best * (1 + TIE_TOLERANCE)
     finalists = [c for c in result["candidates"] if c["stage2"] is not None]
     assert len(finalists) == 2 and all({"train_rmse", "diverged", "inner_lr"} <= set(c["stage2"]) for c in finalists)
     best = min(finalists, key=lambda c: c["stage2"]["train_rmse"])

@@ -108,11 +108,19 @@ def _regroup(blocks: list[Block], singles: list[Block]) -> list[Block]:
     return out
 
 
+TIE_TOLERANCE = 1e-3
+"""Training RMSEs this close (relative) tie: the vectorized and one-model-at-a-time paths, the same
+arithmetic in another order, agree only to this in float32 (tests), so closer values rank nothing."""
+
+
 def sweep_record(untailored: float, scores: np.ndarray, lrs: Sequence[float]) -> dict:
-    """The inner-lr sweep of one candidate (lr 0 = untailored, which wins ties) and its best lr."""
+    """The inner-lr sweep of one candidate and its best lr; lr 0 (untailored) wins ties, within
+    ``TIE_TOLERANCE``, so tailoring is chosen only when it measurably helps."""
     values = [untailored] + [float(v) for v in scores]
     all_lrs = [0.0] + list(lrs)
     best = int(np.argmin(values))
+    if untailored <= values[best] * (1 + TIE_TOLERANCE):
+        best = 0
     finite = np.isfinite(values[best])
     return {"inner_lr": all_lrs[best], "train_rmse": values[best] if finite else None,
             "sweep": {f"{lr:g}": (v if np.isfinite(v) else None) for lr, v in zip(all_lrs, values)}}
@@ -159,11 +167,6 @@ def stage1(context: Context, pool: Sequence[TailoringCandidate], pretrained: Cal
                 checkpoints.save(f"tailoring/stage1/{candidate.id}", records[candidate.id])
         context.report("tailoring stage 1", len(pool) - len(pending) + min(start + chunk, len(pending)), len(pool))
     return {c.id: records[c.id] for c in pool}
-
-
-TIE_TOLERANCE = 1e-3
-"""Training RMSEs this close (relative) tie: the vectorized and one-model-at-a-time paths, the same
-arithmetic in another order, agree only to this in float32 (tests), so closer values rank nothing."""
 
 
 def by_rmse(candidates: Sequence[TailoringCandidate], rmse: dict[str, float]) -> list[TailoringCandidate]:
