@@ -99,6 +99,18 @@ def test_rk4_is_fourth_order_on_the_spring():
     assert 12 < errors[0] / errors[1] < 20
 
 
+@pytest.mark.parametrize("form", ["central", "forward", "analytic"])
+def test_the_analytic_field_gradient_equals_autograd(form):
+    x, field = states(9, 1), states(9, 2)
+    for laws, weights in ((["p**2 - 3*cos(q)"], None), (["q**2 + p**2", "sin(q)*p**3", "q"], [1.0, 0.3, 2.0])):
+        loss = NoetherLoss(laws, COLUMNS, form=form, dt=0.2, weights=weights)
+        expected = grad(lambda f: loss.pointwise(x, f).sum())(field)
+        torch.testing.assert_close(loss.field_gradient(x, field), expected, rtol=1e-12, atol=1e-12)
+    as_function = NoetherLoss([lambda s: s[..., 0] * s[..., 1] ** 2], form=form, dt=0.2)  # no symbolic form
+    torch.testing.assert_close(as_function.field_gradient(x, field),
+                               grad(lambda f: as_function.pointwise(x, f).sum())(field))
+
+
 def test_hnn_field_is_the_symplectic_gradient_of_its_hamiltonian():
     torch.manual_seed(0)
     model = HNN(2, 8).double()

@@ -163,3 +163,17 @@ def gradient_function(law: ExpressionLike, columns: Sequence[str]) -> Callable[[
         return np.stack([partial(states) for partial in partials], axis=-1)
 
     return evaluate
+
+
+def torch_gradient_function(law: ExpressionLike, columns: Sequence[str]) -> Callable:
+    """``grad g(states)`` for torch tensors ``(..., d)``, returning ``(..., d)``: the symbolic
+    partials of ``gradient_function``, compiled as ``torch_function`` does."""
+    import torch
+
+    partials = [torch_function(partial, columns)
+                for partial in _partials(parse_expression(law, columns), tuple(columns))]
+
+    def evaluate(states: "torch.Tensor") -> "torch.Tensor":
+        return torch.stack([partial(states) for partial in partials], dim=-1)
+
+    return evaluate

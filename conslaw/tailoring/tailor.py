@@ -16,12 +16,14 @@ order, through ``torch.func.grad_and_value``), each member independently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch.func import functional_call, grad, grad_and_value, vmap
 
+from conslaw.tailoring.loss import NoetherLoss
 from conslaw.tailoring.models import MLP, Params, member_fields, member_forward, member_linear
 
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
@@ -31,12 +33,22 @@ def _backward(delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return delta @ weight[0] if weight.stride(0) == 0 else torch.bmm(delta, weight)
 
 
-def _rank1_predict(model: MLP, params: Params, loss: PointLoss, x: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+def field_gradient(loss: PointLoss, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
+    """``d loss / d dxdt`` per state: a ``NoetherLoss``'s own (analytic) one, else ``torch.func.grad``."""
+    owner = getattr(loss, "__self__", None)
+    if isinstance(owner, NoetherLoss) and getattr(loss, "__func__", None) is NoetherLoss.pointwise:
+        return owner.field_gradient(x, dxdt)
+    return grad(lambda field: loss(x, field).sum())(dxdt)
+
+
+def _rank1_predict(model: MLP, params: Params, loss_gradient: PointLoss, x: torch.Tensor,
+                   lr: torch.Tensor) -> torch.Tensor:
     """The exact one-step tailored MLP for members stacked on the first axis: ``params`` ``(M, ...)``,
-    ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss`` maps ``(M, B, d)`` states and fields to ``(M, B)``."""
+    ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss_gradient`` maps ``(M, B, d)`` states and fields to
+    the loss's gradient in the field, ``(M, B, d)``."""
     depth = len(model.linears)
     weights, biases, inputs, output = member_forward(model, params, x)
-    delta = grad(lambda y: loss(x, y).sum())(output)  # d loss / d output, one row per query
+    delta = loss_gradient(x, output)  # d loss / d output, one row per query
     deltas = [delta]
     for i in range(depth - 1, 0, -1):
         delta = _backward(delta, weights[i]) * (1 - inputs[i] ** 2)
@@ -75,7 +87,8 @@ def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[Poin
     if loss is None:
         return functional_call(model, params, (x,))
     if isinstance(model, MLP) and steps == 1:
-        return _rank1_predict(model, {k: v.unsqueeze(0) for k, v in params.items()}, loss, x.unsqueeze(0),
+        return _rank1_predict(model, {k: v.unsqueeze(0) for k, v in params.items()}, partial(field_gradient, loss),
+                              x.unsqueeze(0),
                               lr.reshape(1))[0]
     return _vmap_predict(model, params, loss, x, lr, steps)
 
@@ -129,7 +142,8 @@ class Ensemble:
         pass for those without (the untailored models and the control cost no inner step)."""
         tailored = [b.loss is not None for b in self.blocks]
         if all(tailored):
-            return _rank1_predict(self.model, self._stacked(), self._loss, x, torch.cat([b.lrs for b in self.blocks]))
+            return _rank1_predict(self.model, self._stacked(), self._loss_gradient, x,
+                                  torch.cat([b.lrs for b in self.blocks]))
         if not any(tailored):
             return member_forward(self.model, self._stacked(), x)[-1]
         parts = torch.split(x, [b.size for b in self.blocks])
@@ -141,12 +155,12 @@ class Ensemble:
             outputs.update(zip(chosen, torch.split(values, [self.blocks[i].size for i in chosen])))
         return torch.cat([outputs[i] for i in range(len(self.blocks))])
 
-    def _loss(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
-        """Each block's loss on its own members (every block has one)."""
+    def _loss_gradient(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
+        """Each block's loss gradient in the field on its own members (every block has a loss)."""
         parts, start = [], 0
         for block in self.blocks:
             rows = slice(start, start + block.size)
-            parts.append(block.loss(x[rows], dxdt[rows]))
+            parts.append(field_gradient(block.loss, x[rows], dxdt[rows]))
             start += block.size
         return torch.cat(parts)
 
