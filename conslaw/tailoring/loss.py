@@ -81,8 +81,8 @@ class NoetherLoss:
 
     def field_gradient(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
         """``d pointwise / d dxdt`` ``(..., d)``. From the laws' symbolic gradients, a few tensor
-        operations (an autograd pass on the small tensors of a rollout step cost three times the
-        rest of the tailored field); laws given as torch functions go through ``torch.func.grad``."""
+        operations (an autograd pass on the small tensors of a rollout step cost more than twice
+        the rest of the tailored field); laws given as torch functions go through ``torch.func.grad``."""
         if any(callable(law) and not isinstance(law, sympy.Basic) for law in self._laws):
             return torch.func.grad(lambda field: self.pointwise(x, field).sum())(dxdt)
         if self._gradients is None:

@@ -1,9 +1,9 @@
 """``run_tailoring``: train, rank the candidates as Noether losses, evaluate the winner over seeds.
 
 Stages (progress names ``tailoring training``, ``tailoring stage 1``, ``tailoring stage 2``,
-``tailoring evaluation``): the MLP and HNN of every seed train as one ensemble; stages 1 and 2 rank
-on one seed's TRAINING data (``ranking_seed``, the first by default) (``conslaw.tailoring.stages``); every seed is then evaluated at
-once (``conslaw.tailoring.evaluate``). Each finished piece is stored in ``checkpoints``
+``tailoring evaluation``): the MLP and HNN of every seed train as one ensemble; stages 1 and 2
+(``conslaw.tailoring.stages``) rank on one seed's TRAINING data (``ranking_seed``, the first by
+default); every seed is then evaluated at once (``conslaw.tailoring.evaluate``). Each finished piece is stored in ``checkpoints``
 (``tailoring/stage1/<id>``, ``tailoring/stage2/<id>``, ``tailoring/seed-<k>``,
 ``tailoring/rollouts``), so that a second run with the same store skips it.
 """
@@ -149,11 +149,15 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     timings["data"] = time.perf_counter() - started
 
     pool = ranking_pool(candidates, config)
-    first = _clock(timings, "stage1", models, lambda: stage1(context, pool, lambda: models.mlp[config.ranking_seed], ranking.train,
+
+    def ranking_model() -> Params:
+        return models.mlp[config.ranking_seed]
+
+    first = _clock(timings, "stage1", models, lambda: stage1(context, pool, ranking_model, ranking.train,
                                                              checkpoints, vectorize=vectorize))
     chosen = finalists(pool, first, config.top)
     second = _clock(timings, "stage2", models, lambda: stage2(
-        context, chosen, {c.id: first[c.id]["inner_lr"] for c in chosen}, lambda: models.mlp[config.ranking_seed],
+        context, chosen, {c.id: first[c.id]["inner_lr"] for c in chosen}, ranking_model,
         (ranking.x, ranking.dxdt), ranking.train, checkpoints, vectorize=vectorize))
     best = winner(chosen, second)
     combined = _combined(candidates, config, ranking)

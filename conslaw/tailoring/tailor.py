@@ -27,6 +27,7 @@ from conslaw.tailoring.loss import NoetherLoss
 from conslaw.tailoring.models import MLP, Params, member_fields, member_forward, member_linear
 
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
+FieldGradient = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> d loss / d dxdt
 
 
 def _backward(delta: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -41,7 +42,7 @@ def field_gradient(loss: PointLoss, x: torch.Tensor, dxdt: torch.Tensor) -> torc
     return grad(lambda field: loss(x, field).sum())(dxdt)
 
 
-def _rank1_predict(model: MLP, params: Params, loss_gradient: PointLoss, x: torch.Tensor,
+def _rank1_predict(model: MLP, params: Params, loss_gradient: FieldGradient, x: torch.Tensor,
                    lr: torch.Tensor) -> torch.Tensor:
     """The exact one-step tailored MLP for members stacked on the first axis: ``params`` ``(M, ...)``,
     ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss_gradient`` maps ``(M, B, d)`` states and fields to
@@ -87,9 +88,8 @@ def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[Poin
     if loss is None:
         return functional_call(model, params, (x,))
     if isinstance(model, MLP) and steps == 1:
-        return _rank1_predict(model, {k: v.unsqueeze(0) for k, v in params.items()}, partial(field_gradient, loss),
-                              x.unsqueeze(0),
-                              lr.reshape(1))[0]
+        stacked = {k: v.unsqueeze(0) for k, v in params.items()}
+        return _rank1_predict(model, stacked, partial(field_gradient, loss), x.unsqueeze(0), lr.reshape(1))[0]
     return _vmap_predict(model, params, loss, x, lr, steps)
 
 
