@@ -1,6 +1,7 @@
 """The command line end to end: search, bad input, run directories, resume, API = CLI, export."""
 import contextlib
 import json
+import os
 import subprocess
 import traceback
 import sys
@@ -53,6 +54,16 @@ def oscillator_rows(n_traj=6, n=40, seed=0):
         q, p = amplitude * np.cos(2 * t + phase), -amplitude * np.sin(2 * t + phase)
         rows += [(k, ti, np.degrees(qi), pi) for ti, qi, pi in zip(t, q, p)]
     return rows
+
+
+@pytest.mark.parametrize("chosen", [None, "ACTIVE"])
+def test_the_command_line_lets_torch_threads_sleep_unless_the_user_chose(monkeypatch, chosen):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    if chosen:
+        monkeypatch.setenv("OMP_WAIT_POLICY", chosen)
+    result = CliRunner().invoke(main, ["enumerate", "--units", "q=rad,p=1/s", "--depth", "3", "--count"])
+    assert result.exit_code == 0, result.output
+    assert os.environ["OMP_WAIT_POLICY"] == (chosen or "PASSIVE")
 
 
 def test_user_csv_in_degrees_gives_the_law_in_the_users_units(tmp_path):
