@@ -67,17 +67,12 @@ class NoetherLoss:
 
     def pointwise(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
         """Loss per state: ``x`` and the model's ``dxdt`` are ``(..., d)``, the result ``(...)``."""
-        if self.form == "forward":
-            change = self.values(x + dxdt * self.dt) - self.values(x)
-        elif self.form == "central":  # both ends in one evaluation of the laws
-            half_step = dxdt * (self.dt / 2)
-            ends = self.values(torch.stack([x + half_step, x - half_step]))
-            change = ends[0] - ends[1]
-        else:
+        if self.form == "analytic":
             change = self.dt * torch.func.jvp(self.values, (x,), (dxdt,))[1]
-        if self.weights == (1.0,):
-            return change[..., 0] ** 2
-        return (change ** 2 * torch.tensor(self.weights, dtype=x.dtype)).sum(-1)
+        else:  # both ends in one evaluation of the laws
+            ends = self.values(self._ends(x, dxdt))
+            change = ends[0] - ends[1]
+        return self._weighted(change ** 2).sum(-1)
 
     def field_gradient(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
         """``d pointwise / d dxdt`` ``(..., d)``. From the laws' symbolic gradients, a few tensor
@@ -87,19 +82,32 @@ class NoetherLoss:
             return torch.func.grad(lambda field: self.pointwise(x, field).sum())(dxdt)
         if self._gradients is None:
             self._gradients = [torch_gradient_function(law, self._columns) for law in self._laws]
-        if self.form == "forward":
-            ahead = x + dxdt * self.dt
-            change, slope = self.values(ahead) - self.values(x), self._slopes(ahead) * self.dt
-        elif self.form == "central":
-            half_step = dxdt * (self.dt / 2)
-            ends = torch.stack([x + half_step, x - half_step])
-            values, slopes = self.values(ends), self._slopes(ends)
-            change, slope = values[0] - values[1], (slopes[0] + slopes[1]) * (self.dt / 2)
-        else:
+        if self.form == "analytic":
             slope = self._slopes(x) * self.dt
             change = (slope * dxdt.unsqueeze(-2)).sum(-1)
-        scale = 2 * change if self.weights == (1.0,) else 2 * change * torch.tensor(self.weights, dtype=x.dtype)
-        return (scale.unsqueeze(-1) * slope).sum(-2)
+        else:
+            ends = self._ends(x, dxdt)
+            values = self.values(ends)
+            change = values[0] - values[1]
+            if self.form == "forward":  # the state before the step does not depend on the field
+                slope = self._slopes(ends[0]) * self.dt
+            else:
+                slopes = self._slopes(ends)
+                slope = (slopes[0] + slopes[1]) * (self.dt / 2)
+        return (self._weighted(2 * change).unsqueeze(-1) * slope).sum(-2)
+
+    def _ends(self, x: torch.Tensor, dxdt: torch.Tensor) -> torch.Tensor:
+        """The states after and before the step that a difference form compares, stacked."""
+        if self.form == "forward":
+            return torch.stack([x + dxdt * self.dt, x])
+        half_step = dxdt * (self.dt / 2)
+        return torch.stack([x + half_step, x - half_step])
+
+    def _weighted(self, per_law: torch.Tensor) -> torch.Tensor:
+        """``(..., k)`` values times each law's weight."""
+        if self.weights == (1.0,):
+            return per_law
+        return per_law * torch.tensor(self.weights, dtype=per_law.dtype)
 
     def _slopes(self, x: torch.Tensor) -> torch.Tensor:
         """Every law's gradient at ``x`` ``(..., d)``: ``(..., k, d)``."""

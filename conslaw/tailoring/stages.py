@@ -113,13 +113,18 @@ TIE_TOLERANCE = 1e-3
 arithmetic in another order, agree only to this in float32 (tests), so closer values rank nothing."""
 
 
+def ties(value: float, best: float) -> bool:
+    """Whether ``value`` is within ``TIE_TOLERANCE`` of the lowest RMSE ``best``."""
+    return value <= best * (1 + TIE_TOLERANCE)
+
+
 def sweep_record(untailored: float, scores: np.ndarray, lrs: Sequence[float]) -> dict:
     """The inner-lr sweep of one candidate and its best lr; lr 0 (untailored) wins ties, within
     ``TIE_TOLERANCE``, so tailoring is chosen only when it measurably helps."""
     values = [untailored] + [float(v) for v in scores]
     all_lrs = [0.0] + list(lrs)
     best = int(np.argmin(values))
-    if untailored <= values[best] * (1 + TIE_TOLERANCE):
+    if ties(untailored, values[best]):
         best = 0
     finite = np.isfinite(values[best])
     return {"inner_lr": all_lrs[best], "train_rmse": values[best] if finite else None,
@@ -175,7 +180,7 @@ def by_rmse(candidates: Sequence[TailoringCandidate], rmse: dict[str, float]) ->
     remaining, ordered = sorted(candidates, key=lambda c: (c.rank, c.id)), []
     while remaining:
         best = min(rmse[c.id] for c in remaining)
-        chosen = next(c for c in remaining if rmse[c.id] <= best * (1 + TIE_TOLERANCE))
+        chosen = next(c for c in remaining if ties(rmse[c.id], best))
         ordered.append(chosen)
         remaining.remove(chosen)
     return ordered
