@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sympy
 
-from conslaw.datasets import load_dataset, make_variant
+from conslaw.datasets import load_dataset, make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.ranking import functionally_dependent, rank_laws
 from conslaw.dsl.operators import resolve_operators
@@ -16,9 +16,9 @@ from conslaw.terms import TermsConfig, check_law, search_terms
 from conslaw.terms.judging import RANGE_MARGIN, Judge, magnitude, within_truth_range
 from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
 from conslaw.discovery.forms import ratio_of
-from conslaw.terms.search import _records, fitted_library
+from conslaw.terms.search import _records, fitted_library, search_pass
 from conslaw.terms.solve import SparseLaw, known_penalty, restricted_fit
-from conslaw.terms.vocabulary import LibraryStage, stages
+from conslaw.terms.vocabulary import LEAN_LADDER, LibraryStage, stages
 
 THRESHOLD = 100.0
 
@@ -448,3 +448,33 @@ def test_under_noise_a_long_approximation_does_not_stand_in_for_the_law():
     assert c["x"] / c["log(y)"] == pytest.approx(constants["c"] / -constants["a"], rel=0.03)
     assert c["y"] / c["log(y)"] == pytest.approx(constants["b"] / -constants["a"], rel=0.03)
     assert c["log(x)"] / c["log(y)"] == pytest.approx(constants["d"] / constants["a"], rel=0.03)
+
+
+@pytest.mark.parametrize("noise, rate, masses", [(0.01, 200.0, (1.0, 0.8, 0.6)), (0.05, 100.0, (0.7, 1.2, 0.9))])
+def test_under_noise_the_linear_rung_finds_the_total_momentum_with_its_mass_ratios(noise, rate, masses):
+    # The degree-3 lean library (454 terms on 12 columns) fits the noise below the momenta; the
+    # ladder's linear library cannot, and finds both components with the masses as coefficients.
+    m1, m2, m3 = masses
+    variant = make_variant("three-body", coordinates=user_coordinates("three-body"), rate=rate,
+                           noise=noise, n_trajectories=12, seed=1, m1=m1, m2=m2, m3=m3)
+    linear = stages(resolve_operators("default"), "auto", 3, 2)[0]
+    assert linear.max_factors == 1 and linear.optional
+    result = _pass_of(variant.dataset, linear)
+    found = sorted((coefficients(law) for law in result.accepted), key=sorted)
+    assert [sorted(c) for c in found] == [["vx1", "vx2", "vx3"], ["vy1", "vy2", "vy3"]]
+    for c, axis in zip(found, "xy"):
+        ratios = np.array([c[f"v{axis}2"], c[f"v{axis}3"]]) / c[f"v{axis}1"]
+        np.testing.assert_allclose(ratios, [m2 / m1, m3 / m1], rtol=2 * noise)
+
+
+@pytest.mark.parametrize("system", ["lorenz", "damped-pendulum"])
+def test_the_ladders_small_libraries_accept_nothing_where_nothing_is_conserved(system):
+    variant = make_variant(system, coordinates=user_coordinates(system), rate=200.0, noise=0.05, seed=0)
+    for stage in stages(resolve_operators("default"), "auto", 3, 2)[:len(LEAN_LADDER)]:
+        assert _pass_of(variant.dataset, stage).accepted == []
+
+
+def _pass_of(dataset, stage):
+    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    return search_pass(dataset, data, StateColumns.from_dataset(dataset), TermsConfig().max_terms, stage,
+                       threshold=THRESHOLD, keep=5, seed=0)

@@ -20,7 +20,7 @@ from conslaw.discovery.known import known_laws
 from conslaw.discovery.ranking import rank_laws
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, search_terms
-from conslaw.terms.vocabulary import LEAN_DEPTH, WIDENING, target_laws, vocabularies
+from conslaw.terms.vocabulary import LEAN_DEPTH, LEAN_LADDER, WIDENING, target_laws, vocabularies
 
 METRE = parse_unit("m").dimension
 
@@ -96,10 +96,13 @@ def test_auto_vocabulary_finds_the_kepler_energy(two_body_auto):
     # (px**2 + py**2)/(2m) - k/r, up to scale: the ratio of the coefficients is -2 m k.
     assert float(terms[r_inv] / terms[px**2]) == pytest.approx(-2 * m * k, rel=1e-6)
     assert float(terms[py**2] / terms[px**2]) == pytest.approx(1.0, rel=1e-6)
-    # log and exp add nothing to dimensionful columns: that stage is tried, not run; the lean
-    # library (polynomials times one norm) holds all 3 laws, so the configured one is not needed
-    assert outcome.counts["stages_tried"] == 1 + len(WIDENING)
-    assert outcome.counts["stages"] == len(WIDENING) and outcome.counts["exact_independent"] == 3
+    # The ladder's linear and quadratic libraries run first; log and exp add nothing to
+    # dimensionful columns: that stage is tried, not run; the lean library (polynomials times
+    # one norm) holds all 3 laws, so the configured one is not needed
+    assert outcome.counts["stages_tried"] == len(LEAN_LADDER) + 1 + len(WIDENING)
+    assert outcome.counts["stages"] == len(LEAN_LADDER) + len(WIDENING)
+    assert outcome.counts["exact_independent"] == 3
+    assert [counts["max_factors"] for counts in outcome.counts["passes"][:len(LEAN_LADDER)]] == list(LEAN_LADDER)
     assert all(counts["term_depth"] == LEAN_DEPTH for counts in outcome.counts["passes"])
     assert "rsqrt" in outcome.counts["passes"][-1]["operators"]
 
@@ -144,7 +147,9 @@ def test_known_laws_say_which_true_laws_each_vocabulary_reached(two_body_auto):
 def test_auto_stops_widening_once_the_data_hold_no_more_laws():
     dataset = load_dataset("spring", n_trajectories=16)
     outcome, laws = search(dataset, "auto")
-    assert outcome.counts["stages"] == 1 and outcome.counts["exact_independent"] == 1
+    # the linear rung of the ladder holds no law; the quadratic one holds the energy: stop there
+    assert [counts["max_factors"] for counts in outcome.counts["passes"]] == [1, 2]
+    assert outcome.counts["exact_independent"] == 1 and len(laws) >= 1
 
 
 def test_operator_specification_replaces_or_adds():

@@ -372,6 +372,8 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
                                  keep=keep, seed=seed, deadline=deadline,
                                  previous=state.passes[-1]["factors"] if same_shape else -1)
         except ConslawError as error:  # a wider library that cannot be fitted ends the widening
+            if stage.optional:
+                continue
             if not state.passes:
                 raise
             state.reasons.append(f"widening to {stage.label} stopped: {error}")
