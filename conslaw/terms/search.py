@@ -373,6 +373,7 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
                                  previous=state.passes[-1]["factors"] if same_shape else -1)
         except ConslawError as error:  # a wider library that cannot be fitted ends the widening
             if stage.optional:
+                state.tried += 1
                 continue
             if not state.passes:
                 raise

@@ -56,7 +56,7 @@ LEAN_LADDER = (1, 2)
 """Factors per term of the lean libraries run before the ``LEAN_FACTORS`` one, with the chosen
 operators only. Three-body at 1 % noise (12 columns): the degree-3 library (454 terms) fits
 the noise below the total momentum and finds nothing, the linear one (12 terms, 0.06 s) finds
-both components within 0.2 % of their coefficients (``docs/terms.md``, Noise)."""
+both components within 0.2 % of their coefficients (``docs/terms.md``, Vocabulary and library stages)."""
 LEAN_LIFTED = 1
 """A lean term is a polynomial in the columns times at most one lifted norm: products of
 several norms (``1/((px**2 + py**2)*(x**2 + y**2)**2)``) are heavy-tailed on the null, and the
@@ -74,13 +74,13 @@ class LibraryStage:
     operators: tuple[str, ...]
     max_lifted: Optional[int] = None
     exact_only: bool = False
-    optional: bool = False
-    """A library too small to be fitted (fewer than 2 usable terms) skips the stage instead of
-    ending the search (a rung of ``LEAN_LADDER`` on data of one column)."""
     """Keep only its exact laws (the ranking's definition): the lean library's approximate fits
     under noise are mixtures of monomials and heavy-tailed norms (``1/(vx**2 + vy**2)``) that
     pass the 100-fold rule (Kepler and predator-prey at 1 % noise: 12- and 8-term mixtures,
     judged 2.5e-3 and 9e-3 against controls of 0.68 and 0.99), and are false."""
+    optional: bool = False
+    """A library too small to be fitted (fewer than 2 usable terms) skips the stage instead of
+    ending the search (a rung of ``LEAN_LADDER`` on data of one column)."""
 
     @property
     def label(self) -> str:
@@ -90,8 +90,9 @@ class LibraryStage:
 
 def stages(operators: Sequence[str], vocabulary: str, term_depth: int, max_factors: int
            ) -> list[LibraryStage]:
-    """The libraries of the successive passes: with ``auto``, each vocabulary on the lean
-    library, then on the configured one; otherwise the configured one with the chosen operators."""
+    """The libraries of the successive passes: with ``auto``, the chosen operators' rungs of
+    ``LEAN_LADDER``, then each vocabulary on the lean library, then on the configured one;
+    otherwise the configured one with the chosen operators."""
     steps = vocabularies(operators, vocabulary)
     configured = [LibraryStage(term_depth, max_factors, step) for step in steps]
     if vocabulary != "auto":
