@@ -15,8 +15,8 @@ null, control), enumerate, fit (every formula on the training data, held-out and
 scoring, workers' start included; formulas/s counts the formulas of the space), laws (the
 candidates' records made laws, SymPy), rank (``rank_laws``). CPU seconds are counted too (the
 searching process, and each worker with psutil), since on a shared machine wall times measure
-the neighbours as much as the code: the search's CPU on its longest path (the process plus its
-busiest worker) is what its wall time would be on idle cores. Peak memory is the largest
+the neighbours as much as the code: the search's CPU on its longest path (``_critical_cpu``) is
+what its wall time would be on idle cores. Peak memory is the largest
 resident set of the run's process and of any of its workers. Each run also prints a digest of
 its ranked laws (accepted ones with coefficients, then the next best), which must agree between
 the code versions.
@@ -85,7 +85,7 @@ def measure(system: str, options: str, depth: int, jobs: int, backend: str = "lo
     digest = [f"{law.template} {[round(p.value, 9) for p in law.parameters]} {law.evidence.ratio:.6g}"
               + (" accepted" if law.accepted else "") for law in laws[:sum(law.accepted for law in laws) + 5]]
     return {"seconds": seconds, "formulas": len(space), "peak_mb": peak / 1024, "digest": digest,
-            "load": [load, os.getloadavg()[0]], "counts": outcome.counts,
+            "load": [load, os.getloadavg()[0]], "counts": outcome.counts, "backend": backend,
             "cpu": {"search": cpu, "workers": workers}}
 
 
@@ -123,9 +123,12 @@ def _total(result: dict) -> float:
 
 
 def _critical_cpu(result: dict) -> float:
-    """The search's CPU seconds on its longest path: the calling process plus its busiest worker
-    (what the wall time would be on otherwise idle cores)."""
-    return result["cpu"]["search"] + max(result["cpu"]["workers"], default=0.0)
+    """The search's CPU seconds on its longest path (what the wall time would be on idle cores):
+    with loky the calling process fits beside its workers, so the larger of its CPU and its
+    busiest worker's; with dask, whose client only waits, the two added. A baseline's result
+    without a backend predates the fitting caller (its loky parent only waited)."""
+    searching, busiest = result["cpu"]["search"], max(result["cpu"]["workers"], default=0.0)
+    return max(searching, busiest) if result.get("backend") == "loky" else searching + busiest
 
 
 def _report(name: str, result: dict) -> None:

@@ -53,8 +53,8 @@ def read_value(obj) -> int:
     return obj.value
 
 
-def writeable(payload: Payload) -> bool:
-    return payload.states.flags.writeable
+def writeable(payload: Payload) -> tuple[int, bool]:
+    return os.getpid(), payload.states.flags.writeable
 
 
 def fail_on(payload: Payload, chunk: range) -> list:
@@ -135,17 +135,24 @@ def test_in_process_backends_pass_the_object_itself(expected, backend, jobs):
 
 
 def test_loky_two_jobs_match_sequential_and_load_the_input_once(expected):
+    """Two jobs: the calling process, which uses the object itself, and one loky worker, which
+    maps it read-only and unpickles it once per share."""
     payload, chunks, reference = expected
+    caller, loaded = os.getpid(), LOADS["count"]
     with WorkerPool(2, "loky") as pool:
         results = run(pool, payload, chunks)
         again = run(pool, payload, chunks)  # a second stage: its new share loads once more
         streamed = list(pool.as_completed(fit, chunks, shared=pool.share(payload)))
         script_class = type("Script", (), {"__module__": "__main__", "value": 7})  # a script's class
         assert pool.map(read_value, [()] * 4, shared=pool.share(script_class())) == [7] * 4
-        assert pool.map(writeable, [()] * 4, shared=pool.share(payload)) == [False] * 4  # mapped
+        flags = dict(pool.map(writeable, [()] * 6, shared=pool.share(payload)))
+    assert flags.pop(caller) is True and list(flags.values()) == [False]  # the worker's is mapped
     assert values(results) == reference and values(again) == reference
-    assert_loaded_once_per_worker(results, workers=2)
-    assert {count for _, count, _ in again} <= {1, 2}  # 1 for a worker idle in the first stage
+    workers = [(pid, count) for pid, count, _ in results if pid != caller]
+    assert {pid for pid, _ in workers} and len({pid for pid, _ in workers}) == 1
+    assert {count for _, count in workers} == {1}
+    assert {count for pid, count, _ in results if pid == caller} == {loaded}  # the object itself
+    assert {count for pid, count, _ in again if pid != caller} == {2}
     assert sorted(index for index, _ in streamed) == list(range(len(chunks)))
     assert [v for _, (_, _, chunk) in sorted(streamed, key=lambda s: s[0]) for v in chunk] == reference
 

@@ -17,7 +17,7 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.discovery.chunks import FittingJob, fit_chunk, release
 from conslaw.discovery.conservation import ConservationData
 from conslaw.dsl.enumerate import FormulaSpace
-from conslaw.dsl.grammar import NodeTable
+from conslaw.dsl.grammar import NodeTable, assign
 from conslaw.law import Evidence, Law, Parameter, StateColumns
 from conslaw.parallel import WorkerPool
 
@@ -39,13 +39,15 @@ class SearchOutcome:
 
 
 def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
-    """The law of a fit record (its parameters at full precision, each with its unit)."""
+    """The law of a fit record (its parameters at full precision, each with its unit); its
+    template is over the real column symbols, as its expression is."""
     node, values = record["node"], record["parameters"]
     units = table.parameter_units(node) if values else []
+    template = table.to_sympy(node, real=True)
     return Law(
-        expression=columns.parse(table.to_sympy(node, values, real=True)),
+        expression=columns.parse(assign(template, values)),
         columns=columns, unit=table[node].unit, size=table[node].size, origin="formula",
-        template=table.to_text(node),
+        template=str(template),
         parameters=tuple(Parameter(f"c{k}", float(v), u) for k, (v, u) in enumerate(zip(values, units))),
         evidence=Evidence(record["ratio"], record["ratio_test"], record["ratio_control"],
                           record["error"]))

@@ -145,13 +145,16 @@ def _polynomial_bases(signatures: np.ndarray) -> np.ndarray:
     return np.linalg.qr(powers)[0]
 
 
-def _polynomial_of(values: np.ndarray, bases: np.ndarray) -> np.ndarray:
-    """Per basis: whether unit-row ``values`` lie in it (relative residual below ``SAME_LAW``);
-    never for a zero row (a law constant or not finite on the states is not merged away)."""
-    if not np.any(values):
-        return np.zeros(len(bases), dtype=bool)
-    projected = np.einsum("ksj,kj->ks", bases, np.einsum("ksj,s->kj", bases, values))
-    return np.linalg.norm(values - projected, axis=1) <= SAME_LAW * np.linalg.norm(values)
+def _polynomials_of(signatures: np.ndarray, bases: np.ndarray) -> np.ndarray:
+    """``(n, n)``: whether unit-row signature ``m`` lies in basis ``k`` (relative residual below
+    ``SAME_LAW``); never for a zero row (a law constant or not finite on the states is not merged
+    away). The bases are orthonormal, so a row's squared residual is its squared norm less that
+    of its coefficients: one product for every pair of laws."""
+    n, states, degree = bases.shape
+    coefficients = (bases.transpose(0, 2, 1).reshape(n * degree, states) @ signatures.T).reshape(n, degree, n)
+    norms = np.sum(signatures ** 2, axis=1)
+    residuals = np.maximum(norms[None, :] - np.sum(coefficients ** 2, axis=1), 0.0)
+    return (residuals <= SAME_LAW ** 2 * norms[None, :]) & (norms[None, :] > 0)
 
 
 def merge_variants(laws: Sequence[Law], states: np.ndarray) -> list[Law]:
@@ -160,14 +163,12 @@ def merge_variants(laws: Sequence[Law], states: np.ndarray) -> list[Law]:
     if not laws:
         return []
     signatures = _unit_rows(np.array([_values(law, states) for law in laws]))
-    bases = _polynomial_bases(signatures)
+    polynomial = _polynomials_of(signatures, _polynomial_bases(signatures))
+    similar = np.abs(signatures @ signatures.T) >= 1 - SAME_LAW
     kept: list[int] = []
     variants: dict[int, int] = {}
     for index in range(len(laws)):
-        similarity = np.abs(signatures[kept] @ signatures[index]) if kept else np.array([])
-        match = [kept[i] for i in np.flatnonzero(similarity >= 1 - SAME_LAW)]
-        if not match and kept:
-            match = [kept[i] for i in np.flatnonzero(_polynomial_of(signatures[index], bases[kept]))]
+        match = [k for k in kept if similar[k, index]] or [k for k in kept if polynomial[k, index]]
         if match:
             variants[match[0]] = variants.get(match[0], 0) + 1
         else:

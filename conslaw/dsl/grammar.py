@@ -162,10 +162,8 @@ class NodeTable:
                  real: bool = False) -> "sympy.Expr":
         """SymPy expression: columns as symbols (real ones with ``real``, as a law's are:
         building with them costs less than rebinding the symbols of a built expression),
-        parameters ``c0..`` or the given values."""
+        parameters ``c0..`` or the given values (``assign``)."""
         import sympy  # imported here: fitting workers never convert to SymPy
-
-        from conslaw.dsl.expressions import exact_float
 
         counter = iter(range(self.nodes[node_id].n_params))
         symbols = [sympy.Symbol(name, real=True) if real else sympy.Symbol(name) for name in self.columns]
@@ -175,13 +173,11 @@ class NodeTable:
             if node.op == "input":
                 return symbols[node.column]
             if node.op == "param":
-                k = next(counter)
-                if parameter_values is None:
-                    return sympy.Symbol(f"c{k}")
-                return exact_float(parameter_values[k])
+                return sympy.Symbol(f"c{next(counter)}")
             return OPERATORS[node.op].sympy(*[build(c) for c in node.children])
 
-        return build(node_id)
+        template = build(node_id)
+        return template if parameter_values is None else assign(template, parameter_values)
 
     def to_text(self, node_id: int) -> str:
         """A SymPy-parsable template string such as ``c0*cos(q) + p**2``."""
@@ -190,6 +186,18 @@ class NodeTable:
     def unit_text(self, node_id: int) -> str:
         unit = self.nodes[node_id].unit
         return "free" if unit is FREE else format_unit(unit)
+
+
+def assign(template: "sympy.Expr", parameter_values: Sequence[float]) -> "sympy.Expr":
+    """A template's parameters ``c0..`` replaced by the values at full precision. Only the
+    branches that hold a parameter are rebuilt, so a law and its template cost one build of the
+    tree, and the result is the tree built with the numbers in place (checked on every fitted
+    formula of five systems at depth 7)."""
+    import sympy
+
+    from conslaw.dsl.expressions import exact_float
+
+    return template.xreplace({sympy.Symbol(f"c{k}"): exact_float(v) for k, v in enumerate(parameter_values)})
 
 
 class GradientEvaluator:
