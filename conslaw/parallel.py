@@ -81,7 +81,8 @@ class ParallelConfig:
     itself is stored, so that a run's configuration reads the same on every machine.
     """
 
-    jobs: int = option(0, "Worker processes (0: every usable core).", neutral=True)
+    jobs: int = option(0, "Tasks run at once (0: every usable core); with loky, this process and "
+                       "jobs - 1 worker processes.", neutral=True)
     backend: str = option("loky", "Parallel backend: joblib's loky processes, threads, none, or "
                           "dask.distributed.", choices=BACKENDS, neutral=True)
     scheduler: Optional[str] = option(None, "Address of an existing dask scheduler "
