@@ -14,22 +14,27 @@ import resource
 import time
 
 from conslaw.datasets import SYSTEMS, make_variant, user_coordinates
+from conslaw.discovery.noise import biased
 from conslaw.discovery.ranking import functionally_dependent
 from conslaw.engine import ConservationSearch
 
 
 def judge(variant, search) -> dict:
-    """The accepted laws checked against the variant's true laws."""
+    """The accepted laws checked against the variant's true laws (on a system without any, every
+    accepted law is false). A false law whose term the data's noise biases, and which the run
+    labels approximate with a warning for it (``conslaw.discovery.noise``), is listed apart."""
     dataset = variant.dataset
     states = dataset.stacked("train")
     states = states[:: max(1, len(states) // 300)]
     truths = list(variant.laws.values())
-    true_flags = [functionally_dependent(law.expression, truths, dataset.columns, states)
+    true_flags = [bool(truths) and functionally_dependent(law.expression, truths, dataset.columns, states)
                   for law in search.accepted_laws_]
     independent_true = [law for law, ok in zip(search.accepted_laws_, true_flags) if ok and law.independent]
+    false = [law for law, ok in zip(search.accepted_laws_, true_flags) if not ok]
     return {
         "accepted": len(search.accepted_laws_),
-        "false": [str(law.sympy("si")) for law, ok in zip(search.accepted_laws_, true_flags) if not ok],
+        "false": [f"{law.sympy('si')} ({law.quality})" for law in false if not biased(law.evidence.noise_bias)],
+        "noise_biased": [str(law.sympy("si")) for law in false if biased(law.evidence.noise_bias)],
         "rank1_true": bool(true_flags[0]) if true_flags else False,
         "independent_true": len(independent_true),
         "expected_independent": variant.n_independent,
@@ -69,6 +74,8 @@ def main() -> None:
                   flush=True)
             for law in row["false"]:
                 print(f"{'':18s} false law: {law}")
+            for law in row["noise_biased"]:
+                print(f"{'':18s} not a true law, labelled approximate for the noise's bias: {law}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process {peak:.0f} MB; false laws in all: {sum(len(r['false']) for r in rows)}")
     if args.json:

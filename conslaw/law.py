@@ -89,7 +89,9 @@ class Evidence:
     (how low the ratio gets by chance); ``error``: the standard error of ``ratio``;
     ``variation``: median and worst relative variation along the trajectories (range over the
     law's typical magnitude); ``spread``: the variation of its per-trajectory means, on the
-    same scale; ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison.
+    same scale; ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison;
+    ``noise_bias``: the most noise-biased nonlinear term of an accepted law
+    (``conslaw.discovery.noise``).
     """
 
     ratio: float
@@ -99,6 +101,7 @@ class Evidence:
     variation: Mapping[str, float] = field(default_factory=dict)
     spread: Optional[float] = None
     paper: Optional[Mapping[str, Optional[float]]] = None
+    noise_bias: Optional[Mapping[str, Any]] = None
 
     @property
     def worst_ratio(self) -> float:
@@ -118,13 +121,14 @@ class Evidence:
         return {"ratio": self.ratio, "ratio_test": self.ratio_test,
                 "ratio_control": self.ratio_control, "margin": self.margin, "error": self.error,
                 "variation": dict(self.variation), "spread": self.spread,
-                "paper": dict(self.paper) if self.paper is not None else None}
+                "paper": dict(self.paper) if self.paper is not None else None,
+                "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
         return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
                    data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
-                   data.get("paper"))
+                   data.get("paper"), data.get("noise_bias"))
 
 
 @dataclass(frozen=True)

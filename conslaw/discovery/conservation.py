@@ -6,7 +6,9 @@
 - ``test``: the held-out segments against their own null (None without test trajectories);
 - ``control``: one more surrogate draw of the training segments, judged against the training
   null: data with the same motion and none of the structure, on which a template refitted tells
-  how low its ratio gets by chance (``Evidence.ratio_control``).
+  how low its ratio gets by chance (``Evidence.ratio_control``);
+- ``noise``: each column's white-noise level on the training segments
+  (``conslaw.discovery.noise``), which decides whether a law's nonlinear terms are biased.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.fit import FitData
+from conslaw.discovery.noise import column_noise
 from conslaw.discovery.segments import (
     Segments, build_segments, check_sampling, motion_time, segment_trajectories,
 )
@@ -86,6 +89,8 @@ class ConservationData:
     motion_seconds: float
     window_seconds: float
     still: tuple[bool, ...]
+    noise: tuple[float, ...]
+    """Each column's estimated noise standard deviation on the training segments (SI units)."""
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
@@ -102,7 +107,8 @@ class ConservationData:
         control = FitData(surrogate_draw(train, still_columns(train), control_rng), train_null)
         return cls(FitData(train, train_null), test, control, seconds,
                    window * seconds if np.isfinite(seconds) else float("inf"),
-                   tuple(bool(s) for s in still_columns(train)))
+                   tuple(bool(s) for s in still_columns(train)),
+                   tuple(float(level) for level in column_noise(train)))
 
     def summary(self) -> dict:
         """For result.json: the time scales and segment counts the judgement used."""
@@ -113,4 +119,5 @@ class ConservationData:
             "test_segments": self.test.truth.n_segments if self.test else 0,
             "null_segments": self.train.null.n_segments,
             "still_columns": list(self.still),
+            "noise": list(self.noise),
         }

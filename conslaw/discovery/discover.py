@@ -19,9 +19,11 @@ from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, Discove
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.known import known_laws
+from conslaw.discovery.noise import bias_warning, biased
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
+from conslaw.dsl.units import format_unit
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 
@@ -130,7 +132,10 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
                                   keep=0, seed=seed, pool=pool)
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
-    warnings = unit_warnings(dataset, laws, enumeration.operators, trial_search)
+    units = [format_unit(dimension) for dimension in dataset.dimensions]
+    warnings = [bias_warning(law.rank, law.evidence.noise_bias, dataset.columns, units, data.noise)
+                for law in laws if law.accepted and biased(law.evidence.noise_bias)]
+    warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
     for warning in warnings:
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws))

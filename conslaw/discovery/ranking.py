@@ -14,8 +14,9 @@ search's seed.
   better-ranked candidate, on reference surrogate states are one law, shown once (the
   best-ranked) with a ``variants`` count.
 - **Quality**: an accepted law whose ratio is within ``TIE_SIGMAS`` standard errors of 0, and
-  which passes the acceptance rule at the top of that interval too, is ``exact`` (conserved to
-  within the data's noise); any other accepted law is ``approximate``.
+  which passes the acceptance rule at the top of that interval too, and whose nonlinear terms the
+  noise does not bias (``conslaw.discovery.noise``), is ``exact`` (conserved to within the data's
+  noise); any other accepted law is ``approximate``.
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
   stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
@@ -38,6 +39,7 @@ import sympy
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.forms import segment_variation
+from conslaw.discovery.noise import biased, noise_bias
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
 from conslaw.dsl.expressions import gradient_function
@@ -73,11 +75,13 @@ def is_exact(evidence: Evidence, threshold: float) -> bool:
     ratio of 0.009 ± 0.024 is consistent with 0 only because it is so uncertain). A many-term
     law fitted to the noise of the training segments is steadier there than on held-out ones
     (predator-prey at 5 % noise: an 11-term polynomial, 5.1e-4 ± 3e-4 on training, 1.8e-3 held
-    out)."""
+    out). And no nonlinear term may be biased by the noise (``Evidence.noise_bias``): then the
+    data cannot tell its coefficients from ones off by about that bias."""
     worst = evidence.worst_ratio
     upper = worst + TIE_SIGMAS * evidence.error
     return bool(worst <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
-                and upper * threshold <= min(evidence.ratio_control or 0.0, 1.0) + RATIO_FLOOR)
+                and upper * threshold <= min(evidence.ratio_control or 0.0, 1.0) + RATIO_FLOOR
+                and not biased(evidence.noise_bias))
 
 
 def _values(law: Law, states: np.ndarray) -> np.ndarray:
@@ -98,6 +102,14 @@ def _with_variation(law: Law, data: ConservationData) -> Law:
     variation = {"median": float(np.median(ranges) / scale), "max": float(np.max(ranges) / scale)}
     return law.replace(evidence=dataclasses.replace(law.evidence, variation=variation,
                                                     spread=float(np.std(means) / scale)))
+
+
+def _with_noise_bias(law: Law, data: ConservationData) -> Law:
+    """The evidence completed with the law's most noise-biased nonlinear term (``noise_bias``)."""
+    truth = data.train.truth.x
+    states = truth[:: max(1, len(truth) // REFERENCE_STATES)]
+    bias = noise_bias(law.expression, law.columns.names, np.asarray(data.noise), states)
+    return law.replace(evidence=dataclasses.replace(law.evidence, noise_bias=bias))
 
 
 def _tied(a: Law, b: Law) -> bool:
@@ -295,7 +307,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = order_by_evidence([law for law in laws if is_accepted(law.evidence, threshold)])
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
-    accepted = merge_variants(accepted, reference)
+    accepted = [_with_noise_bias(law, data) for law in merge_variants(accepted, reference)]
     rejected = merge_variants(rejected, reference)
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
                 for law in accepted]

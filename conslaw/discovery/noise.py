@@ -1,0 +1,116 @@
+"""The data's white measurement noise per column, and the bias it puts into a law's nonlinear terms.
+
+Noise passes through a law's polynomial terms as noise (a square gains only a constant), but a
+nonlinear function of a noisy argument is biased: to second order (the delta method),
+``E[f(u + e)] = f(u) + f''(u) s**2 / 2`` for noise ``e`` of standard deviation ``s``. For sin
+and cos the bias is ``-s**2 / 2`` times the function itself, so the fitted coefficient of such a
+term is that of the noisy data's smooth part, not the physical one: a pendulum's energy fitted on
+angles with 0.43 rad of noise is ``omega**2 - 30.7*cos(theta)`` where the law is
+``omega**2 - 28.0*cos(theta)`` (28.0 / exp(-0.43**2 / 2) = 30.7). The data cannot tell the two
+apart (both are conserved to within the noise), so such a law is not called exact.
+
+``column_noise`` estimates each column's noise from how far each sample lies off the cubic through
+its two neighbours on either side (a smooth motion's fourth derivative adds to it: an upper
+bound, tight at sampling fine enough for the judgement); ``noise_bias`` is the largest bias of a
+law's nonlinear terms, as a fraction of the term's variation over the data.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import sympy
+from scipy.special import gammaincinv
+
+from conslaw.discovery.segments import Segments
+from conslaw.dsl.expressions import column_symbols, gradient_function, numpy_function
+
+NOISE_BIAS = 0.01
+"""A law whose nonlinear term is biased by more than this fraction of the term's variation over
+the data (its coefficients are uncertain by about as much) is approximate, not exact."""
+CHI2_MEDIAN = 2.0 * float(gammaincinv(0.5, 0.5))
+"""The median of a chi-squared variable with one degree of freedom (0.455): a Gaussian sample's
+median square is this times its variance. scipy.special, not scipy.stats, whose import costs
+0.7 s."""
+NEIGHBOURS = (-2, -1, 1, 2)
+
+
+def column_noise(segments: Segments) -> np.ndarray:
+    """Each column's white-noise standard deviation (d,), from each state's residual off the
+    cubic through its four neighbours (two on each side, in its segment): a noise ``e`` leaves a
+    residual of variance ``(1 + sum w**2) e**2`` for the interpolation weights ``w``. The median
+    square is used, so that a few jumps do not count. Zeros where no state has four neighbours."""
+    x, t, segment = segments.x, segments.time, segments.segment
+    centre = np.arange(2, len(x) - 2)
+    centre = centre[segment[centre - 2] == segment[centre + 2]]
+    if not len(centre):
+        return np.zeros(x.shape[1])
+    around = np.stack([t[centre + k] for k in NEIGHBOURS], axis=1)
+    weights = np.ones_like(around)
+    for j in range(len(NEIGHBOURS)):
+        for k in range(len(NEIGHBOURS)):
+            if j != k:
+                weights[:, j] *= (t[centre] - around[:, k]) / (around[:, j] - around[:, k])
+    fitted = sum(weights[:, j, None] * x[centre + k] for j, k in enumerate(NEIGHBOURS))
+    scaled = (x[centre] - fitted) ** 2 / (1.0 + np.sum(weights ** 2, axis=1))[:, None]
+    return np.sqrt(np.median(scaled, axis=0) / CHI2_MEDIAN)
+
+
+SMOOTH = (sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.sinh, sympy.cosh, sympy.tanh,
+          sympy.atan, sympy.asin, sympy.acos)
+"""The functions whose bias is judged; abs and sign have no second derivative to judge it by."""
+
+
+def _second_derivative(node: sympy.Expr) -> Optional[tuple[sympy.Expr, sympy.Expr]]:
+    """``(u, f''(u))`` for a smooth function of one argument or a power with a number exponent;
+    None for anything else (sums and products pass independent noise through unbiased)."""
+    if node.is_Pow and node.exp.is_Number:
+        u, k = node.base, node.exp
+        return u, k * (k - 1) * u ** (k - 2)
+    if node.func in SMOOTH:
+        dummy = sympy.Dummy("u")
+        return node.args[0], sympy.diff(node.func(dummy), dummy, 2).subs(dummy, node.args[0])
+    return None
+
+
+def noise_bias(expression: sympy.Expr, columns: Sequence[str], noise: np.ndarray,
+               states: np.ndarray) -> Optional[dict]:
+    """The law's most biased nonlinear term: ``{"term", "relative", "columns"}``, the standard
+    deviation over ``states`` of ``f''(u) s**2 / 2`` (``s`` the noise of the argument ``u``,
+    propagated from the columns' ``noise`` through its gradient) over that of ``f(u)``, and the
+    columns in it; None without such a term."""
+    named = column_symbols(columns)
+    symbols = set(named.values())
+    worst: Optional[dict] = None
+    with np.errstate(all="ignore"):
+        for node in sympy.preorder_traversal(expression):
+            found = _second_derivative(node) if node.free_symbols & symbols else None
+            if found is None or not found[0].free_symbols & symbols:
+                continue
+            argument, second = found
+            variance = np.sum((gradient_function(argument, columns)(states) * noise) ** 2, axis=-1)
+            bias = numpy_function(second, columns)(states) * variance / 2.0
+            values = numpy_function(node, columns)(states)
+            finite = np.isfinite(bias) & np.isfinite(values)
+            spread = float(np.std(values[finite])) if finite.sum() > 1 else 0.0
+            if spread > 0:
+                relative = float(np.std(bias[finite])) / spread
+                if worst is None or relative > worst["relative"]:
+                    worst = {"term": str(node), "relative": relative,
+                             "columns": [name for name, symbol in named.items() if symbol in node.free_symbols]}
+    return worst
+
+
+def biased(bias: Optional[dict]) -> bool:
+    """Whether a law's noise bias (``noise_bias``) makes its coefficients uncertain."""
+    return bias is not None and bias["relative"] > NOISE_BIAS
+
+
+def bias_warning(rank: int, bias: dict, columns: Sequence[str], units: Sequence[str],
+                 noise: Sequence[float]) -> str:
+    """The one-line warning for an accepted law with a biased term (noise in SI units)."""
+    noisy = ", ".join(f"{name} about {level:.2g} {unit}" for name, unit, level in zip(columns, units, noise)
+                      if name in bias["columns"])
+    return (f"law {rank}: the data's noise ({noisy}, estimated) biases its term {bias['term']} by "
+            f"{100 * bias['relative']:.2g} % of the term's variation, so its coefficients are uncertain by "
+            "about as much; it is labelled approximate")
