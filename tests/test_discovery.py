@@ -143,6 +143,22 @@ def test_the_frictionless_damped_pendulum_gives_its_energy():
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-6)
 
 
+@pytest.mark.parametrize("options", [dict(rate=25, seed=3, gamma=0.1, omega0=2.0),
+                                     dict(rate=50, seed=1, gamma=0.05, omega0=3.0, n_trajectories=12)])
+def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected(options):
+    """A damped pendulum with weak friction (a twentieth to a sixtieth of its frequency): its
+    energy, omega**2 - 2*omega0**2*cos(theta), is approximately conserved over a window, and the
+    other approximate formulas that a cubic of it predicts (cos(c*omega) + cos(theta), a small-
+    angle theta**2 form) are its imitations, rejected, as beside an exact law."""
+    variant = make_variant("damped-pendulum", **options)  # native: theta, omega
+    discovery = run(variant.dataset)
+    assert [law.quality for law in discovery.accepted] == ["approximate"]
+    top = discovery.accepted[0]
+    assert top.independent and str(top.template) == "-c0*cos(theta) + omega**2"
+    assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-2 * options["omega0"] ** 2, rel=0.03)
+    assert sum(law.evidence.ratio < 0.01 and not law.accepted for law in discovery.laws) >= 2
+
+
 def test_a_law_is_exact_only_when_its_whole_interval_passes_the_acceptance_rule():
     from conslaw.discovery.ranking import is_accepted, is_exact
     from conslaw.law import Evidence

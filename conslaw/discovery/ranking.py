@@ -22,8 +22,8 @@ search's seed.
   stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
   not predict it to within its own within-segment variation; at most d - 1 laws for d columns.
   An approximate law is never marked independent beside an exact one, and one that the
-  independent exact laws predict in the same way is an approximation of them, not a law: it is
-  demoted to the rejected candidates.
+  independent exact laws (or, when none is exact, the independent approximate ones) predict in
+  the same way is an approximation of them, not a law: it is demoted to the rejected candidates.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 """
 from __future__ import annotations
@@ -263,18 +263,21 @@ def _pareto(laws: Sequence[Law]) -> list[bool]:
 
 
 def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
-    """Positions of the approximate laws that a polynomial (up to cubic) of the independent exact laws
-    predicts to within their own within-segment variation: approximations of those laws (a
-    fitted cosine imitating a square), not laws of their own."""
-    exact = [law for law in laws if law.quality == "exact" and law.independent]
-    if not exact:
+    """Positions of the approximate laws, other than the independent ones, that a polynomial (up
+    to cubic) of the independent laws (the exact ones, or the approximate ones when none is exact)
+    predicts to within their own within-segment variation: approximations of those laws (a fitted
+    cosine imitating a square; a quartic mixture imitating a damped pendulum's energy), not laws
+    of their own."""
+    base = [law for law in laws if law.quality == "exact" and law.independent] \
+        or [law for law in laws if law.independent]
+    if not base:
         return set()
     truth = data.train.truth
     groups = len(np.unique(truth.source))
-    chosen = np.array([_values(law, truth.x) for law in exact])
+    chosen = np.array([_values(law, truth.x) for law in base])
     found = set()
     for i, law in enumerate(laws):
-        if law.quality == "approximate":
+        if law.quality == "approximate" and not law.independent:
             values = _values(law, truth.x)
             if _predictable(values, chosen, float(np.mean(segment_variation(values, truth))), groups):
                 found.add(i)
