@@ -33,6 +33,10 @@ CHI2_MEDIAN = 2.0 * float(gammaincinv(0.5, 0.5))
 median square is this times its variance. scipy.special, not scipy.stats, whose import costs
 0.7 s."""
 NEIGHBOURS = (-2, -1, 1, 2)
+"""Where the four samples lie, around each sample, that the cubic it is measured against passes through."""
+SMOOTH = (sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.sinh, sympy.cosh, sympy.tanh,
+          sympy.atan, sympy.asin, sympy.acos)
+"""The functions whose bias is judged; abs and sign have no second derivative to judge it by."""
 
 
 def column_noise(segments: Segments) -> np.ndarray:
@@ -54,11 +58,6 @@ def column_noise(segments: Segments) -> np.ndarray:
     fitted = sum(weights[:, j, None] * x[centre + k] for j, k in enumerate(NEIGHBOURS))
     scaled = (x[centre] - fitted) ** 2 / (1.0 + np.sum(weights ** 2, axis=1))[:, None]
     return np.sqrt(np.median(scaled, axis=0) / CHI2_MEDIAN)
-
-
-SMOOTH = (sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.sinh, sympy.cosh, sympy.tanh,
-          sympy.atan, sympy.asin, sympy.acos)
-"""The functions whose bias is judged; abs and sign have no second derivative to judge it by."""
 
 
 def _second_derivative(node: sympy.Expr) -> Optional[tuple[sympy.Expr, sympy.Expr]]:
