@@ -192,7 +192,7 @@ def assign(template: "sympy.Expr", parameter_values: Sequence[float]) -> "sympy.
     """A template's parameters ``c0..`` replaced by the values at full precision. Only the
     branches that hold a parameter are rebuilt, so a law and its template cost one build of the
     tree, and the result is the tree built with the numbers in place (checked on every fitted
-    formula of five systems at depth 7)."""
+    formula of five systems at depth 6-7)."""
     import sympy
 
     from conslaw.dsl.expressions import exact_float
