@@ -143,7 +143,7 @@ def test_the_frictionless_damped_pendulum_gives_its_energy():
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-6)
 
 
-@pytest.mark.parametrize("options", [dict(rate=25, seed=3, gamma=0.1, omega0=2.0),
+@pytest.mark.parametrize("options", [dict(rate=25, seed=3, gamma=0.1, omega0=2.0, n_trajectories=12),
                                      dict(rate=50, seed=1, gamma=0.05, omega0=3.0, n_trajectories=12)])
 def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected(options):
     """A damped pendulum with weak friction (a twentieth to a sixtieth of its frequency): its

@@ -3,6 +3,7 @@ several systems, rates and noise levels; a biased law is approximate and warned 
 exact; unbiased laws keep their quality."""
 import numpy as np
 import pytest
+import sympy
 
 from conslaw.datasets import make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
@@ -49,26 +50,32 @@ def test_noise_bias_of_a_cosine_is_half_the_argument_variance_and_nothing_for_sq
     law = parse_expression(spring.laws["energy"], spring.dataset.columns)
     assert noise_bias(law, spring.dataset.columns, np.asarray(spring_data.noise),
                       spring_data.train.truth.x)["relative"] < 1e-12  # a square only gains a constant
+    clean = ConservationData.prepare(_variant("pendulum", 25, 0.0, **ROTATING).dataset, 2.0, NULL_DRAWS, 0)
+    assert noise_bias(energy, columns, np.asarray(clean.noise), clean.train.truth.x[::5])["relative"] < 1e-6
 
 
 @pytest.mark.parametrize("rate", [25, 50])
 def test_a_law_whose_cosine_the_noise_biases_is_approximate_with_a_warning(rate):
-    """The energy of a pendulum whose angle carries 0.43 rad of noise is fitted as the law of the
-    noisy data's smooth part (about omega**2 - 30.7*cos(theta), not 28.0): conserved to within the
-    noise, so accepted, but never exact, and the run says why."""
-    variant = _variant("pendulum", rate, 0.02, **ROTATING)
+    """The energy of a pendulum whose angle carries about 0.45 rad of noise is fitted as the law
+    of the noisy data's smooth part (omega**2 - c*cos(theta) with c above the true 28.03):
+    conserved to within the noise, so accepted, but never exact, and the run says why."""
+    variant = _variant("pendulum", rate, 0.02, n_trajectories=12, **ROTATING)
     search = ConservationSearch(mode="formulas", jobs=1, tailor=False).fit(variant.dataset)
     top = search.accepted_laws_[0]
-    assert str(top.template) == "-c0*cos(theta) + omega**2"
+    terms = top.expression.as_coefficients_dict()
+    omega, theta = sorted(top.expression.free_symbols, key=str)
+    assert set(terms) == {omega ** 2, sympy.cos(theta)}
+    assert -terms[sympy.cos(theta)] / terms[omega ** 2] > 1.02 * 2 * 9.81 / 0.7
     assert top.quality == "approximate" and top.evidence.noise_bias["relative"] > NOISE_BIAS
     assert not any(law.quality == "exact" for law in search.accepted_laws_)
     assert any("theta about 0.4" in warning and "cos(theta)" in warning for warning in search.discovery_.warnings)
 
 
-@pytest.mark.parametrize("system, noise, options", [
-    ("pendulum", 0.0, ROTATING), ("pendulum", 0.05, {}), ("spring", 0.05, {})])
-def test_laws_the_noise_does_not_bias_keep_their_quality(system, noise, options):
-    variant = _variant(system, 50, noise, **options)
+@pytest.mark.parametrize("system", ["pendulum", "spring"])
+def test_laws_the_noise_does_not_bias_keep_their_quality(system):
+    """At 5 % noise on an angle that stays within +-2.5 rad (0.07 rad) the energy's cosine is
+    biased by 0.2 %, and a spring's squares only gain a constant: both stay exact."""
+    variant = _variant(system, 50, 0.05)
     search = ConservationSearch(mode="formulas", jobs=1, tailor=False).fit(variant.dataset)
     top = search.accepted_laws_[0]
     assert top.quality == "exact" and top.evidence.noise_bias["relative"] <= NOISE_BIAS
