@@ -28,6 +28,9 @@ CONSTANTS = {
     "damped-pendulum": {"gamma": 0.1},
     "lorenz": {"rho": 15.0},
     "double-pendulum": {"m2": 1.3, "l2": 1.2},
+    "kepler": {"k": 5.0, "m": 0.5},
+    "two-body": {"k": 1.0, "m": 2.0},
+    "three-oscillators": {"m2": 0.6, "k2": 2.5, "k4": 0.9},
 }
 CELLS = ((25, 0.0), (25, 0.02), (100, 0.1))
 """(rate in Hz, noise as a fraction of each column's spread)."""
