@@ -23,7 +23,6 @@ from conslaw.discovery.noise import bias_warning, biased
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
-from conslaw.dsl.units import format_unit
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 
@@ -132,8 +131,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
                                   keep=0, seed=seed, pool=pool)
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
-    units = [format_unit(dimension) for dimension in dataset.dimensions]
-    warnings = [bias_warning(law.rank, law.evidence.noise_bias, dataset.columns, units, data.noise)
+    declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
+    warnings = [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                 for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
     for warning in warnings:

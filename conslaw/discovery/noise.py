@@ -107,7 +107,8 @@ def biased(bias: Optional[dict]) -> bool:
 
 def bias_warning(rank: int, bias: dict, columns: Sequence[str], units: Sequence[str],
                  noise: Sequence[float]) -> str:
-    """The one-line warning for an accepted law with a biased term (noise in SI units)."""
+    """The one-line warning for an accepted law with a biased term (each column's noise in the
+    unit given beside it)."""
     noisy = ", ".join(f"{name} about {level:.2g} {unit}" for name, unit, level in zip(columns, units, noise)
                       if name in bias["columns"])
     return (f"law {rank}: the data's noise ({noisy}, estimated) biases its term {bias['term']} by "
