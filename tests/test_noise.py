@@ -8,6 +8,7 @@ import sympy
 from conslaw.datasets import make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
 from conslaw.discovery.noise import NOISE_BIAS, column_noise, noise_bias
+from conslaw.discovery.segments import build_segments
 from conslaw.dsl.expressions import parse_expression
 from conslaw.engine import ConservationSearch
 
@@ -33,6 +34,18 @@ def test_column_noise_recovers_the_noise_added_to_each_column(system, rate, nois
     # without noise, what is left is the motion's own curvature: far below any of these levels
     spread = np.concatenate([trajectory.x for trajectory in clean.dataset.train]).std(axis=0)
     assert np.all(_noise_of(clean) < 0.002 * spread)
+
+
+def test_column_noise_on_irregular_time_grids():
+    """A user's file need not be sampled evenly: the cubic's weights follow each sample's own
+    neighbours, so jittered times give the noise as even ones do."""
+    rng = np.random.default_rng(5)
+    times = [np.cumsum(rng.uniform(0.02, 0.06, size=200)) for _ in range(6)]
+    clean = [np.stack([np.sin(1.3 * t + k), 2.0 * np.cos(0.7 * t)], axis=1) for k, t in enumerate(times)]
+    noise = np.array([0.01, 0.03])
+    noisy = [x + rng.normal(size=x.shape) * noise for x in clean]
+    np.testing.assert_allclose(column_noise(build_segments(times, noisy, range(6))), noise, rtol=0.15)
+    assert np.all(column_noise(build_segments(times, clean, range(6))) < 1e-4)
 
 
 def test_noise_bias_of_a_cosine_is_half_the_argument_variance_and_nothing_for_squares():
