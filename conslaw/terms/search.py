@@ -71,12 +71,22 @@ EVALUATED_PER_TERM = 4
 """Products evaluated and pruned per term the data can fit (pruning removes about half)."""
 
 
+@dataclass(frozen=True)
+class NearMiss:
+    """A rejected sparse law: its judged ratio and size, and how to build its ``Law`` record
+    (SymPy work, done only for the ``keep`` best of all passes)."""
+
+    ratio: float
+    size: int
+    build: Callable[[], Law]
+
+
 @dataclass
 class PassResult:
-    """One pass's laws (accepted ones first, then rejected by description length)."""
+    """One pass's accepted laws and near misses."""
 
     accepted: list[Law]
-    rejected: list[Law]
+    rejected: list[NearMiss]
     counts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     reason: Optional[str] = None
@@ -287,18 +297,19 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
         unscaled = SparseLaw(law.support, law.coefficients / peaks, law.ratio, law.size)
         return term_law(library, unscaled, scale * peaks, records[law.support.tobytes()], columns)
 
-    laws = [[law_of(law) for law in group]
-            for group in (accepted, rejected)]
-    kept = [law for law in laws[0] if is_exact(law.evidence, threshold)] if stage.exact_only else laws[0]
+    laws = [law_of(law) for law in accepted]
+    near_misses = [NearMiss(records[law.support.tobytes()].ratio, law.size, lambda law=law: law_of(law))
+                   for law in rejected]
+    kept = [law for law in laws if is_exact(law.evidence, threshold)] if stage.exact_only else laws
     timings["records_s"] = time.perf_counter() - started
     counts = {**library.summary(), "term_depth": stage.term_depth, "max_factors": stage.max_factors,
               "max_lifted": stage.max_lifted, "operators": list(stage.operators), **account,
               "sparse_found": len(accepted),
-              "inexact_dropped": len(laws[0]) - len(kept), "near_misses": len(rejected),
+              "inexact_dropped": len(laws) - len(kept), "near_misses": len(rejected),
               "missing_term": sum(evidence is None for evidence in records.values()),
               "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
-    return PassResult(kept, laws[1], counts, timings, reason, partial, account["noiseless"])
+    return PassResult(kept, near_misses, counts, timings, reason, partial, account["noiseless"])
 
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
@@ -312,7 +323,7 @@ class _Widening:
     """What the passes of one search found so far."""
 
     accepted: list[Law] = field(default_factory=list)
-    rejected: list[Law] = field(default_factory=list)
+    rejected: list[NearMiss] = field(default_factory=list)
     passes: list[dict] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -338,12 +349,12 @@ class _Widening:
             reasons.insert(0, self.shrinks[0] + more)
         accepted = [law for law in self.accepted if is_exact(law.evidence, threshold)] if self.noiseless \
             else self.accepted
-        rejected = sorted(self.rejected, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+        near_misses = sorted(self.rejected, key=lambda miss: (miss.ratio, miss.size))[:keep]
         counts = {**self.passes[0], "stages": len(self.passes), "stages_tried": self.tried,
                   **extra, "sparse_found": len(accepted),
                   "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
                   "passes": self.passes}
-        return SearchOutcome(accepted + rejected[:keep], counts, {**self.timings, "total_s": seconds},
+        return SearchOutcome(accepted + [miss.build() for miss in near_misses], counts, {**self.timings, "total_s": seconds},
                              self.partial, "; ".join(reasons) if reasons else None)
 
 

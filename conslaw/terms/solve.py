@@ -149,13 +149,21 @@ def drop_negligible(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np
     return refitted if refitted.ratio <= limit else law
 
 
+def _shortest(options: Sequence[SparseLaw], novel: Callable[[SparseLaw], bool] | None) -> SparseLaw | None:
+    """The option of least description length among those ``novel`` holds (when given and any
+    does), else among all; ``novel`` is called in order of description length until one holds."""
+    ordered = sorted(options, key=lambda option: option.description_length)
+    found = next((option for option in ordered if novel(option)), None) if novel else None
+    return found or (ordered[0] if ordered else None)
+
+
 def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                         limit: float, preference: Callable[[SparseLaw], tuple] | None = None
+                         limit: float, novel: Callable[[SparseLaw], bool] | None = None
                          ) -> list[SparseLaw]:
     """From ``law``, repeatedly drop the one term whose removal gives the smallest description
     length while the refitted ratio stays at most ``limit``. Returns every law met within the
     limit (all single removals at each step, so equally sparse alternatives are all kept).
-    ``preference``, a sort key, replaces the description length in choosing each removal."""
+    With ``novel``, each removal prefers the shortest option that ``novel`` holds."""
     pool = [law]
     current = law
     while len(current.support) > 1:
@@ -165,30 +173,34 @@ def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_size
         if not options:
             break
         pool.extend(options)
-        current = min(options, key=preference or (lambda option: option.description_length))
+        current = _shortest(options, novel)
     return pool
 
 
 def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                limit: float, preference: Callable[[SparseLaw], tuple] | None = None,
+                limit: float, novel: Callable[[SparseLaw], bool] | None = None,
                 max_swaps: int = MAX_SWAPS) -> SparseLaw:
-    """Exchange one term of ``law`` for one outside it while that improves ``preference`` (a
-    sort key; by default the description length) and keeps the ratio at most ``limit``: finds
-    an equally sparse but simpler law, e.g. the energy with the cross term ``x1*x2`` instead of
-    a mode combination with ``p1*p2``."""
-    key = preference or (lambda option: (option.description_length,))
+    """Exchange one term of ``law`` for one outside it while that gives a shorter law (in
+    description length) within ``limit``, or, with ``novel``, a law that ``novel`` holds and the
+    current one does not: finds an equally sparse but simpler law, e.g. the energy with the
+    cross term ``x1*x2`` instead of a mode combination with ``p1*p2``. (``novel`` is costly, so
+    it is asked only of the options that could improve on the current law.)"""
+    law_is_novel = bool(novel and novel(law))
     for _ in range(max_swaps):
         outside = np.setdiff1d(np.arange(len(A)), law.support)
         if outside.size == 0:
             break
         supports = np.array([np.sort(np.append(np.delete(law.support, i), j))
                              for i in range(len(law.support)) for j in outside])
-        options = [option for option in _batched_fits(A, B, supports, term_sizes)
-                   if option.ratio <= limit]
-        best = min(options, key=key, default=None)
-        if best is None or not key(best) < key(law):
+        options = [option for option in _batched_fits(A, B, supports, term_sizes) if option.ratio <= limit]
+        shorter = [option for option in options if option.description_length < law.description_length]
+        best = _shortest(shorter if law_is_novel else options, novel) if novel else None
+        if best is not None and novel(best):  # a novel law improves on any law that is not
+            law, law_is_novel = best, True
+        elif not law_is_novel and shorter:
+            law = _shortest(shorter, None)
+        else:
             break
-        law = best
     return law
 
 
@@ -275,12 +287,16 @@ def _alternatives(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarra
         or ridge_elimination(A, B, seed, term_sizes, ridge, accepted_vectors)
     law = drop_negligible(A, B, law, term_sizes, limit)
 
-    def preference(option: SparseLaw) -> tuple:
-        new = adds_law(A, B, accepted_vectors, option.coefficients, limit)
-        return (not new, option.description_length)
+    verdicts: dict[bytes, bool] = {}
 
-    pool = backward_elimination(A, B, law, term_sizes, limit, preference) \
-        if law.ratio <= limit else []
+    def novel(option: SparseLaw) -> bool:
+        """Does ``option`` add a law to the accepted ones (``adds_law``, once per option)?"""
+        key = option.coefficients.tobytes()
+        if key not in verdicts:
+            verdicts[key] = adds_law(A, B, accepted_vectors, option.coefficients, limit)
+        return verdicts[key]
+
+    pool = backward_elimination(A, B, law, term_sizes, limit, novel) if law.ratio <= limit else []
     if pool:
-        pool.append(swap_search(A, B, min(pool, key=preference), term_sizes, limit, preference))
+        pool.append(swap_search(A, B, _shortest(pool, novel), term_sizes, limit, novel))
     return sorted(pool, key=lambda option: (option.description_length, option.size))
