@@ -101,7 +101,9 @@ class TermValues:
 
 
 def _judged(values: tuple[np.ndarray, np.ndarray], fit: FitData, w: np.ndarray) -> tuple[float, float]:
-    ratio, error = judged_ratios((values[0] @ w)[None], (values[1] @ w)[None], fit.truth, fit.null)
+    support = np.flatnonzero(w)  # a sparse law reads only its own terms' columns
+    truth, null = (part[:, support] @ w[support] for part in values)
+    ratio, error = judged_ratios(truth[None], null[None], fit.truth, fit.null)
     return float(ratio[0]), float(error[0])
 
 
