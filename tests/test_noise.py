@@ -81,3 +81,22 @@ def test_a_law_whose_cosine_the_noise_biases_is_approximate_with_a_warning():
     assert top.quality == "approximate" and top.evidence.noise_bias["relative"] > NOISE_BIAS
     assert not any(law.quality == "exact" for law in search.accepted_laws_)
     assert any("theta about 0.4" in warning and "cos(theta)" in warning for warning in search.discovery_.warnings)
+
+
+def test_the_multi_term_search_counts_a_noise_biased_law_as_inexact():
+    """The widening of the multi-term search stops on enough exact laws: it counts them as the
+    ranking does, so a law whose cosine the noise biases does not stop it (while the same law on
+    clean data, whose noise is below its curvature, does)."""
+    from conslaw.dsl.units import parse_unit
+    from conslaw.law import Evidence, Law, StateColumns
+    from conslaw.terms.search import exact_independent
+
+    counts = []
+    for noise in (0.0, 0.02):
+        dataset = _variant("pendulum", 25, noise, n_trajectories=12, **ROTATING).dataset
+        data = ConservationData.prepare(dataset, 2.0, NULL_DRAWS, 0)
+        columns = StateColumns.from_dataset(dataset)
+        energy = Law(columns.parse("omega**2 - 28.03*cos(theta)"), columns, parse_unit("rad**2/s**2").dimension,
+                     6, "terms", "omega**2 + c0*cos(theta)", (), Evidence(1e-5, 1e-5, 0.8, 1e-5))
+        counts.append(exact_independent([energy], data, seed=0, threshold=100.0))
+    assert counts == [1, 0]

@@ -104,7 +104,7 @@ def _with_variation(law: Law, data: ConservationData) -> Law:
                                                     spread=float(np.std(means) / scale)))
 
 
-def _with_noise_bias(law: Law, data: ConservationData) -> Law:
+def with_noise_bias(law: Law, data: ConservationData) -> Law:
     """The evidence completed with the law's most noise-biased nonlinear term (``noise_bias``)."""
     truth = data.train.truth.x
     states = truth[:: max(1, len(truth) // REFERENCE_STATES)]
@@ -310,7 +310,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = order_by_evidence([law for law in laws if is_accepted(law.evidence, threshold)])
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
-    accepted = [_with_noise_bias(law, data) for law in merge_variants(accepted, reference)]
+    accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference)]
     rejected = merge_variants(rejected, reference)
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
                 for law in accepted]

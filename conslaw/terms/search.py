@@ -37,34 +37,17 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
 from conslaw.discovery.forms import generalized_spectrum
-from conslaw.discovery.ranking import independent_set, is_accepted, is_exact, order_by_evidence
+from conslaw.discovery.ranking import independent_set, is_accepted, is_exact, order_by_evidence, with_noise_bias
 from conslaw.errors import ConslawError
 from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, prune_library, simplest
+from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
+                                  noisy_max_terms, rungs)
 from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws
 from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
-
-SEARCH_TOLERANCE = 10.0
-SPARSITY_TOLERANCE = 2.5
-GAP = 10.0
-ROUND_OFF = 1e-12
-"""A law whose raw fit ratio is at most this is exact to rounding: the data carry no noise
-along it, and a law the noise would lift to the gap limit is not expected."""
-NOISY_MIN_TERMS = 8
-
-
-def noisy_max_terms(columns: int) -> int:
-    """Most terms of a law found in noisy data (no law exact to rounding, ``ROUND_OFF``): as
-    many as a quadratic form of the columns has (an energy of coupled oscillators, the widest
-    law of the built-in systems), and at least ``NOISY_MIN_TERMS``. Noise admits
-    approximations of a law as conserved, and approximating a function such as a logarithm by
-    polynomial terms takes many of them (predator-prey at 5 % noise: 11 and 12 terms, exact
-    within the noise, found before the library that holds the logarithms)."""
-    return max(NOISY_MIN_TERMS, columns * (columns + 1) // 2)
-
 
 MIN_CONSTRAINTS_PER_TERM = 2
 EVALUATED_PER_TERM = 4
@@ -155,21 +138,6 @@ def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw]
     return records, accept
 
 
-def gap_limit(ratios: np.ndarray, threshold: float) -> float:
-    """The search limit for noisy data: in the dense spectrum up to the first ratio above
-    ``1 / threshold`` (no law beyond it can be accepted), the geometric middle of the last
-    relative gap of at least ``GAP`` (of the widest gap when there is none). Noise lifts the
-    laws' ratios above the tight limit, which a few overfitted directions of a rich library
-    still reach; the laws stay separated from the merely slow directions by a gap."""
-    head = np.maximum(ratios[:int(np.sum(ratios <= 1.0 / threshold)) + 1], LIMIT_FLOOR)
-    if len(head) < 2:
-        return float(head[0]) if len(head) else LIMIT_FLOOR
-    gaps = head[1:] / head[:-1]
-    wide = np.flatnonzero(gaps >= GAP)
-    chosen = int(wide[-1]) if len(wide) else int(np.argmax(gaps))
-    return float(np.sqrt(head[chosen] * head[chosen + 1]))
-
-
 def _extract(judge: Judge, sizes: np.ndarray, candidates: np.ndarray, limit: float, ridge: float,
              threshold: float, deadline: Optional[float], max_terms: Optional[int] = None
              ) -> tuple[list, list, dict]:
@@ -199,24 +167,13 @@ def _extract(judge: Judge, sizes: np.ndarray, candidates: np.ndarray, limit: flo
     return accepted, rejected, records
 
 
-def _rungs(limit: float, loose: float, threshold: float) -> list[float]:
-    """The limits of the extractions after the tight one on noisy data: the ``gap_limit`` when
-    it is looser, then limits ``SEARCH_TOLERANCE`` times higher each, up to ``1 / threshold``."""
-    rungs = [loose] if loose > limit else []
-    step = max(limit, loose) * SEARCH_TOLERANCE
-    while step <= 1.0 / threshold:
-        rungs.append(step)
-        step *= SEARCH_TOLERANCE
-    return rungs
-
-
 def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
                 threshold: float, deadline: Optional[float], columns: Optional[int] = None
                 ) -> tuple[list[SparseLaw], list[SparseLaw], dict, dict]:
     """Accepted and rejected sparse laws, their evidence by support, and the dense spectrum's
     account, extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio).
     With ``columns`` (noisy data), at most ``noisy_max_terms(columns)`` terms per law, and
-    again at each of the looser limits of ``_rungs``: noise lifts every law."""
+    again at each of the looser limits of ``rungs``: noise lifts every law."""
     ratios, vectors = spectrum
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
@@ -228,7 +185,7 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
                "dense_candidates": int(np.sum(ratios <= limit)), "search_limit": limit,
                "gap_limit": loose, "gap_candidates": int(np.sum(ratios <= loose)),
                "noiseless": any(law.ratio <= ROUND_OFF for law in accepted)}
-    for rung in _rungs(limit, loose, threshold) if columns is not None else []:
+    for rung in rungs(limit, loose, threshold) if columns is not None else []:
         if np.sum(ratios <= rung) <= len(accepted):  # no direction beyond the laws found
             continue
         more, others, evidence = _extract(judge, sizes, vectors[:, ratios <= rung], rung, ridge,
@@ -313,8 +270,10 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
-    """How many functionally independent exact laws (the ranking's definitions) ``laws`` hold."""
-    exact = [law for law in laws if is_exact(law.evidence, threshold)]
+    """How many functionally independent exact laws (the ranking's definitions, the noise's bias
+    of nonlinear terms included) ``laws`` hold: the widening stops when they are enough."""
+    judged = [with_noise_bias(law, data) for law in laws]
+    exact = [law for law in judged if is_exact(law.evidence, threshold)]
     return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
 
 
