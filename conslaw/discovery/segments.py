@@ -136,15 +136,13 @@ def motion_time(trajectories: Sequence[Trajectory]) -> float:
     squared = np.zeros((len(lags), variance.size))
     counts = np.zeros(len(lags))
     for tr in usable:
-        for i, lag in enumerate(lags):
-            later = tr.t + lag
-            inside = later <= tr.t[-1]
-            if inside.sum() < 2:
-                continue
-            shifted = np.stack([np.interp(later[inside], tr.t, tr.x[:, j])
-                                for j in range(tr.x.shape[1])], axis=1)
-            squared[i] += np.sum((shifted - tr.x[inside]) ** 2, axis=0)
-            counts[i] += inside.sum()
+        later = tr.t[None, :] + lags[:, None]  # (lags, samples), every lag at once
+        inside = later <= tr.t[-1]
+        used = inside & (inside.sum(axis=1, keepdims=True) >= 2)
+        for j in range(tr.x.shape[1]):
+            shifted = np.interp(np.where(used, later, tr.t[0]), tr.t, tr.x[:, j])
+            squared[:, j] += np.sum(np.where(used, shifted - tr.x[:, j], 0.0) ** 2, axis=1)
+        counts += used.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         correlation = 1 - squared / np.maximum(counts, 1)[:, None] / (2 * variance)
     times = []
