@@ -9,8 +9,6 @@ default); every seed is then evaluated at once (``conslaw.tailoring.evaluate``).
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
 import time
 from functools import cached_property
@@ -32,23 +30,6 @@ from conslaw.tailoring.splits import SeedData, loss_dt, seed_data
 from conslaw.tailoring.stages import Context, Progress, finalists, ranking_pool, stage1, stage2, winner
 
 Source = Union[TrajectoryDataset, Callable[[int], TrajectoryDataset]]
-REUSED_MEMORY_BYTES = 1 << 30
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc malloc.h
-
-
-def reuse_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed blocks of up to ``REUSED_MEMORY_BYTES`` for reuse rather
-    than return them to the system (``mallopt`` M_MMAP_THRESHOLD and M_TRIM_THRESHOLD). Every
-    step of the ensembles allocates tensors of megabytes; by default each is a fresh ``mmap``
-    whose pages fault in on first touch, which on these (virtual) cores cost the HNN's training
-    step 21 % and the MLP's 11 % (55.7 against 43.9 ms, 29.0 against 25.9 ms). The resident
-    memory then stays at its peak until the process ends. False where malloc is not glibc's."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, REUSED_MEMORY_BYTES)
-                    and libc.mallopt(M_TRIM_THRESHOLD, REUSED_MEMORY_BYTES))
-    except (OSError, AttributeError):
-        return False
 
 
 class Pretrained:
@@ -156,7 +137,6 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     ``vectorize=False`` runs one model at a time (the reference for the vectorized path)."""
     if config.threads:
         torch.set_num_threads(config.threads)
-    reuse_freed_memory()
     timings: dict[str, float] = {}
     started = time.perf_counter()
     seed_ids = list(range(config.seeds))
