@@ -62,12 +62,11 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import joblib
 
+from conslaw.cluster import connect
 from conslaw.errors import UsageError
 from conslaw.options import option, require
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
-CONNECT_TIMEOUT = 5.0  # seconds to reach a dask scheduler
-WORKER_TIMEOUT = 30.0  # seconds for the first dask worker to join it
 _SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -268,7 +267,7 @@ class WorkerPool:
         from distributed import Client, LocalCluster
 
         if self.config.scheduler:
-            self._client = _connect(self.config.scheduler)
+            self._client = connect(self.config.scheduler)
             return
         # dask's nanny gives each worker process the single-threaded environment; None unsets
         # its MALLOC_TRIM_THRESHOLD_ (see the module docstring).
@@ -384,38 +383,3 @@ class WorkerPool:
     def _require_open(self) -> None:
         if not self._open:
             raise RuntimeError("WorkerPool is not open: use it in a with block")
-
-
-def _connect(address: str) -> Any:
-    """A ``Client`` of the cluster at ``address`` whose workers run this conslaw (or a UsageError)."""
-    from distributed import Client
-
-    try:
-        client = Client(address, timeout=CONNECT_TIMEOUT)
-    except Exception as exc:  # a timeout, a malformed address, or a server that is not dask
-        reason = (str(exc).splitlines() or [""])[0][:120]
-        raise UsageError(f"--scheduler {address!r}: no dask scheduler answered within "
-                         f"{CONNECT_TIMEOUT:g} s ({type(exc).__name__}: {reason})") from None
-    try:
-        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
-        versions = set(client.run(_conslaw_version).values())
-    except TimeoutError:
-        client.close()
-        raise UsageError(f"--scheduler {address!r}: no dask worker joined "
-                         f"within {WORKER_TIMEOUT:g} s") from None
-    except Exception as exc:  # a worker's error, such as ModuleNotFoundError: no conslaw
-        client.close()
-        raise UsageError(f"--scheduler {address!r}: workers cannot import conslaw "
-                         f"({type(exc).__name__}); install it on every worker or put it on "
-                         "their PYTHONPATH") from None
-    if versions != {_conslaw_version()}:
-        client.close()
-        raise UsageError(f"--scheduler {address!r}: workers run conslaw {sorted(versions)}, "
-                         f"this process {_conslaw_version()}")
-    return client
-
-
-def _conslaw_version() -> str:
-    from conslaw import __version__
-
-    return __version__

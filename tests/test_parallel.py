@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conslaw import parallel
+from conslaw import cluster, parallel
 from conslaw.errors import ConslawError, UsageError
 from conslaw.parallel import ParallelConfig, WorkerPool, split_chunks
 
@@ -114,7 +114,7 @@ def test_bad_options_are_one_line_usage_errors(options, culprit):
 
 
 def test_unreachable_scheduler_is_a_one_line_usage_error(monkeypatch):
-    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
     with socket.socket() as probe:  # a free port that nothing listens on
         probe.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
