@@ -86,6 +86,9 @@ def test_wrong_units_are_pointed_at():
     discovery = run(wrong)
     assert not any(law.quality == "exact" for law in discovery.accepted)
     assert any("column 'theta' is declared in kg" in warning for warning in discovery.warnings)
+    # the trial completes a whole-formula search: the multi-term search alone runs none
+    terms_only = run(wrong, mode="terms", terms=TermsConfig(vocabulary="default"))
+    assert not any("declared in" in warning for warning in terms_only.warnings)
 
 
 def test_isotropic_oscillator_gives_three_independent_laws_and_a_dependent_fourth():

@@ -128,13 +128,14 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         space = dataclasses.replace(space, roots=[root for root in space.roots
                                                   if space.table.uses_inside(root, column, inside)])
         outcome = search_formulas(space, data, StateColumns.from_dataset(trial), threshold=config.threshold,
-                                  keep=0, seed=seed, pool=pool)
+                                  keep=0, seed=seed, pool=pool, max_seconds=config.max_seconds)
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
     warnings = [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                 for law in laws if law.accepted and biased(law.evidence.noise_bias)]
-    warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
+    if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
+        warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
     for warning in warnings:
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws))
