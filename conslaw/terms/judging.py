@@ -54,7 +54,9 @@ def resolved(null_values: np.ndarray, null: Segments) -> np.ndarray:
     data's range, across which a term flips sign from one sample to the next, makes the smooth
     form negative, and any combination holding it would look conserved to the fit. A spike
     that keeps its sign (``1/r`` near a close encounter of the surrogate states) stays."""
-    ranks = np.argsort(np.argsort(null_values, axis=0), axis=0).T / max(len(null_values) - 1, 1)
+    order = np.argsort(np.ascontiguousarray(null_values.T), axis=-1)  # each term's values in a row
+    ranks = np.empty(order.shape)  # the inverse permutation: each value's rank, in [0, 1]
+    np.put_along_axis(ranks, order, np.arange(len(null_values)) / max(len(null_values) - 1, 1), axis=-1)
     smooth_ranks = segment_variation(ranks, null, smooth=True).mean(axis=-1)
     smooth = segment_variation(null_values.T, null, smooth=True).mean(axis=-1)
     return (smooth_ranks >= RESOLVED * segment_variation(ranks, null).mean(axis=-1)) & (smooth > 0)
