@@ -30,3 +30,11 @@ def data_directory():
 @pytest.fixture(scope="session")
 def real_pendulum(data_directory):
     return load_dataset("real-pendulum", data_dir=data_directory)
+
+
+@pytest.fixture(scope="session")
+def degree_pendulum():
+    """A real discovery on a pendulum declared in degrees, as the report tests use it (about 5 s)."""
+    from report_cases import pendulum_case
+
+    return pendulum_case()
