@@ -5,43 +5,18 @@ import numpy as np
 import pytest
 import sympy
 
-from conslaw.datasets import load_dataset, make_variant, user_coordinates
-from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.ranking import functionally_dependent, rank_laws
+from conslaw.datasets import load_dataset, make_variant
+from conslaw.discovery.conservation import DiscoveryConfig
+from conslaw.discovery.ranking import functionally_dependent
 from conslaw.dsl.operators import resolve_operators
 from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import ConslawError
-from conslaw.law import StateColumns
-from conslaw.terms import TermsConfig, check_law, search_terms
-from conslaw.terms.judging import RANGE_MARGIN, Judge, magnitude, within_truth_range
+from conslaw.terms import TermsConfig, check_law
+from conslaw.terms.judging import magnitude
 from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
-from conslaw.discovery.forms import ratio_of
-from conslaw.terms.search import _records, fitted_library, search_pass
-from conslaw.terms.solve import SparseLaw, known_penalty, restricted_fit
-from conslaw.terms.vocabulary import LEAN_LADDER, LibraryStage, stages
+from conslaw.terms.solve import known_penalty
 
-THRESHOLD = 100.0
-
-
-def run(dataset, operators="default", seed=0, keep=10, max_seconds=None, **config):
-    """The search as discovery runs it, and the ranked laws."""
-    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, seed)
-    columns = StateColumns.from_dataset(dataset)
-    outcome = search_terms(dataset, data, columns, TermsConfig(**{"vocabulary": "default", **config}),
-                           operators=resolve_operators(operators), threshold=THRESHOLD, keep=keep,
-                           seed=seed, max_seconds=max_seconds)
-    return outcome, rank_laws(outcome.candidates, data, THRESHOLD, seed)
-
-
-def coefficients(law):
-    """The law's coefficients by term (SymPy term -> float), normalized to the first term's."""
-    expression = sympy.expand(law.sympy("si"))
-    pairs = dict(reversed(term.as_coeff_Mul()) for term in sympy.Add.make_args(expression))
-    return {str(term): float(value) for term, value in pairs.items()}
-
-
-def accepted(laws):
-    return [law for law in laws if law.accepted]
+from terms_cases import accepted, coefficients, run
 
 
 @pytest.fixture(scope="module")
@@ -342,139 +317,3 @@ def test_keep_bounds_the_near_misses(spring):
         outcome, laws = run(dataset, keep=keep)
         assert sum(not law.accepted for law in laws) <= keep
         assert any(law.accepted for law in laws)
-
-
-def _noisy_judge(system, coordinates, rate, seed):
-    """The judge of the lean library on a 5 %-noise variant, and its terms by text."""
-    variant = make_variant(system, coordinates=coordinates, rate=rate, noise=0.05, seed=seed)
-    data = ConservationData.prepare(variant.dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
-    stage = LibraryStage(1, 3, resolve_operators("default"), 1)
-    library, values, _ = fitted_library(variant.dataset, data, 600, stage, 0)
-    return Judge(values, data), {library.text(i): i for i in range(len(library))}
-
-
-def _law_on(judge, index, terms):
-    return restricted_fit(judge.A, judge.B, np.array(sorted(index[t] for t in terms)))[1]
-
-
-@pytest.mark.parametrize("rate, seed", [(200.0, 0), (100.0, 0), (200.0, 1)])
-def test_a_law_pruned_past_the_noise_misses_a_term_and_the_whole_law_does_not(rate, seed):
-    # Coupled springs in velocities at 5 % noise: the two mode energies span every quadratic
-    # law, so one with x2**2 and v1**2 dropped is not conserved, but its ratio is within the
-    # noise of the whole law's (once accepted as exact and ranked first); the paired test over
-    # segments, where the noise is common to both, names a dropped term.
-    judge, index = _noisy_judge("coupled-springs", "velocities", rate, seed)
-    whole = _law_on(judge, index, ["x1**2", "x1*x2", "x2**2", "v1**2", "v1*v2", "v2**2"])
-    pruned = _law_on(judge, index, ["x1**2", "x1*x2", "v1*v2", "v2**2"])
-    assert judge.missing_term(whole) is None
-    assert judge.missing_term(pruned) in (index["x2**2"], index["v1**2"])
-    # the search's acceptance test refuses it and does not keep it as a near miss
-    records, accept = _records(judge, THRESHOLD)
-    support = np.flatnonzero(pruned)
-    law = SparseLaw(support, pruned, float(ratio_of(pruned, judge.A, judge.B)), 4 * len(support))
-    assert not accept(law) and records[support.tobytes()] is None
-
-
-def test_no_term_is_missing_from_true_laws_under_noise():
-    judge, index = _noisy_judge("oscillator2d", "native", 200.0, 0)
-    for terms in (["x**2", "px**2"], ["y**2", "py**2"], ["px*y", "py*x"]):
-        assert judge.missing_term(_law_on(judge, index, terms)) is None, terms
-
-
-def test_the_nulls_yardstick_counts_values_only_near_the_truths_range():
-    truth = np.array([[0.0, 10.0], [1.0, 20.0], [2.0, 30.0]])
-    margin = RANGE_MARGIN * np.array([2.0, 20.0])
-    inside = [-0.9 * margin[0], 30.0 + 0.9 * margin[1]]
-    null = np.array([[-100.0, 15.0], [1.5, 1e9], inside])
-    clipped = within_truth_range(truth, null)
-    assert clipped.tolist() == [[-margin[0], 15.0], [1.5, 30.0 + margin[1]], inside]
-
-
-def _kepler_at_one_percent():
-    return make_variant("kepler", coordinates="velocities", rate=200.0, noise=0.01, seed=0)
-
-
-def test_a_term_that_spikes_only_on_the_null_does_not_look_steadier_than_the_laws():
-    # 1/(vx**2 + vy**2) spikes where surrogate states are slower than the orbit ever is: with
-    # the null's values unclipped its raw ratio was 6e-6, five times below the energy's (7e-3
-    # clipped; judged 0.36), and
-    # combinations of such terms buried every law but the angular momentum at 1 % noise.
-    variant = _kepler_at_one_percent()
-    data = ConservationData.prepare(variant.dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
-    # the auto vocabulary's first library with inverse powers and square roots
-    stage = next(stage for stage in stages(resolve_operators("default"), "auto", 3, 2) if "rsqrt" in stage.operators)
-    library, values, _ = fitted_library(variant.dataset, data, 600, stage, 0)
-    judge = Judge(values, data, within_range=True)
-    index = {library.text(i): i for i in range(len(library))}
-    energy, _ = restricted_fit(judge.A, judge.B, np.array(sorted(
-        index[t] for t in ("vx**2", "vy**2", "1/sqrt(x**2 + y**2)"))))
-    spike, _ = restricted_fit(judge.A, judge.B, np.array([index["1/(vx**2 + vy**2)"]]))
-    assert energy < 1e-4 < 1e-3 < spike
-
-
-def test_under_noise_the_search_reaches_past_overfitted_directions_to_every_kepler_law():
-    # At 1 % noise the true laws' raw ratios (1e-5) sit among directions the rich library
-    # overfits; extraction climbs the dense spectrum decade by decade while it finds laws.
-    variant = _kepler_at_one_percent()
-    outcome, laws = run(variant.dataset, vocabulary="auto")
-    found = accepted(laws)
-    truths = list(variant.laws.values())
-    states = variant.dataset.stacked("train")[::100]
-    assert all(functionally_dependent(law.expression, truths, variant.dataset.columns, states) for law in found)
-    assert sum(law.independent for law in found) == 3
-    by_terms = {frozenset(c): c for c in map(coefficients, found)}
-    energy = by_terms[frozenset({"vx**2", "vy**2", "1/sqrt(x**2 + y**2)"})]
-    k, m = (variant.dataset.metadata["constants"][name]["value"] for name in ("k", "m"))
-    assert energy["vx**2"] / energy["vy**2"] == pytest.approx(1.0, rel=0.01)
-    assert energy["1/sqrt(x**2 + y**2)"] / energy["vx**2"] == pytest.approx(-2.0 * k / m, rel=0.01)
-    runge_lenz = [c for terms, c in by_terms.items() if "vx*vy*x" in terms or "vx*vy*y" in terms]
-    assert runge_lenz
-    for c in runge_lenz:
-        radial = next(t for t in c if "sqrt" in t)
-        quadratic = next(t for t in ("vy**2*x", "vx**2*y") if t in c)
-        assert c[radial] / c[quadratic] == pytest.approx(-k / m, rel=0.01)
-
-
-def test_under_noise_a_long_approximation_does_not_stand_in_for_the_law():
-    # At 5 % noise, mixtures of 11 and 12 polynomial and norm terms are exact within the noise
-    # in the lean library with square roots, which lacks the logarithms; accepted, they ended
-    # the widening before the library that holds the invariant.
-    variant = make_variant("predator-prey", rate=200.0, noise=0.05, seed=0)
-    _, laws = run(variant.dataset, vocabulary="auto")
-    found = [coefficients(law) for law in accepted(laws)]
-    assert [set(c) for c in found] == [{"x", "y", "log(x)", "log(y)"}]
-    constants = {k: v["value"] for k, v in variant.dataset.metadata["constants"].items()}
-    c = found[0]
-    assert c["x"] / c["log(y)"] == pytest.approx(constants["c"] / -constants["a"], rel=0.03)
-    assert c["y"] / c["log(y)"] == pytest.approx(constants["b"] / -constants["a"], rel=0.03)
-    assert c["log(x)"] / c["log(y)"] == pytest.approx(constants["d"] / constants["a"], rel=0.03)
-
-
-@pytest.mark.parametrize("noise, rate, masses", [(0.01, 200.0, (1.0, 0.8, 0.6)), (0.05, 100.0, (0.7, 1.2, 0.9))])
-def test_under_noise_the_linear_rung_finds_the_total_momentum_with_its_mass_ratios(noise, rate, masses):
-    # The degree-3 lean library (454 terms on 12 columns) fits the noise below the momenta; the
-    # ladder's linear library cannot, and finds both components with the masses as coefficients.
-    m1, m2, m3 = masses
-    variant = make_variant("three-body", coordinates=user_coordinates("three-body"), rate=rate,
-                           noise=noise, n_trajectories=12, seed=1, m1=m1, m2=m2, m3=m3)
-    linear = stages(resolve_operators("default"), "auto", 3, 2)[0]
-    assert linear.max_factors == 1 and linear.optional
-    result = _pass_of(variant.dataset, linear)
-    found = sorted((coefficients(law) for law in result.accepted), key=sorted)
-    assert [sorted(c) for c in found] == [["vx1", "vx2", "vx3"], ["vy1", "vy2", "vy3"]]
-    for c, axis in zip(found, "xy"):
-        ratios = np.array([c[f"v{axis}2"], c[f"v{axis}3"]]) / c[f"v{axis}1"]
-        np.testing.assert_allclose(ratios, [m2 / m1, m3 / m1], rtol=2 * noise)
-
-
-@pytest.mark.parametrize("system", ["lorenz", "damped-pendulum"])
-def test_the_ladders_small_libraries_accept_nothing_where_nothing_is_conserved(system):
-    variant = make_variant(system, coordinates=user_coordinates(system), rate=200.0, noise=0.05, seed=0)
-    for stage in stages(resolve_operators("default"), "auto", 3, 2)[:len(LEAN_LADDER)]:
-        assert _pass_of(variant.dataset, stage).accepted == []
-
-
-def _pass_of(dataset, stage):
-    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
-    return search_pass(dataset, data, StateColumns.from_dataset(dataset), TermsConfig().max_terms, stage,
-                       threshold=THRESHOLD, keep=5, seed=0)
