@@ -1,0 +1,175 @@
+"""Data from files: the Schmidt & Lipson recordings and loader, user CSV and NPZ files, validation."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conslaw.datasets import load_dataset, load_file, load_schmidt_lipson
+from conslaw.dsl.units import ANGLE, parse_unit
+from conslaw.errors import ConslawError, UsageError
+
+
+def _data_dir() -> Path | None:
+    candidates = [os.environ.get("CONSLAW_DATA_DIR"), Path(__file__).resolve().parents[2] / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "real_pend_h_1.txt").is_file():
+            return Path(candidate)
+    return None
+
+
+DATA_DIR = _data_dir()
+needs_data = pytest.mark.skipif(
+    DATA_DIR is None, reason="real_pend_h_1.txt not found: set CONSLAW_DATA_DIR to the Schmidt & Lipson data directory"
+)
+
+
+# ------------------------------------------------------------------ Schmidt & Lipson
+@needs_data
+def test_real_pendulum_loads_in_time_order_and_splits_80_20():
+    dataset = load_dataset("real-pendulum", data_dir=str(DATA_DIR))
+    (train,), (test,) = dataset.train, dataset.test
+    assert len(train) + len(test) == 556 and len(train) == 444 and len(test) == 112
+    assert train.t[0] == 5.0 and test.t[-1] == 99.5 and train.t[-1] < test.t[0]
+    assert dataset.columns == ("q", "p") and dataset.dimensions[0] == ANGLE
+    assert dataset.units == {"q": "rad", "p": "rad/s"} and dataset.derivatives == "finite-difference"
+    np.testing.assert_allclose(train.dxdt, np.gradient(train.x, train.t, axis=0, edge_order=2)[:], atol=0.2)
+    correlation = np.corrcoef(train.dxdt[:, 0], train.x[:, 1])[0, 1]
+    assert correlation > 0.99  # dq/dt follows the recorded angular velocity
+
+
+@needs_data
+def test_schmidt_lipson_loader_reads_derivative_columns(tmp_path):
+    dataset = load_schmidt_lipson(DATA_DIR / "pendulum_h_1.txt", {"o": "deg", "v": "deg/s"}, rename={"o": "q", "v": "w"})
+    assert dataset.derivatives == "exact" and dataset.columns == ("q", "w")
+    assert sum(len(t) for t in dataset.train + dataset.test) == 493
+    first = dataset.train[0]
+    np.testing.assert_allclose(first.x[0, 0], np.pi / 2 * np.pi / 180)  # deg -> rad
+    assert dataset.to_si == pytest.approx({"q": np.pi / 180, "w": np.pi / 180})
+    np.testing.assert_allclose(first.dxdt[:, 0], first.x[:, 1])  # do == v in the file
+
+
+@needs_data
+def test_load_file_reads_the_schmidt_lipson_format():
+    dataset = load_file(DATA_DIR / "real_pend_h_1.txt", "o=rad,v=rad/s", trajectory_column="trial")
+    reference = load_dataset("real-pendulum", data_dir=str(DATA_DIR))
+    assert dataset.columns == ("o", "v") and dataset.metadata["rows"] == 556
+    np.testing.assert_array_equal(dataset.train[0].x, reference.train[0].x)
+    np.testing.assert_array_equal(dataset.test[0].dxdt, reference.test[0].dxdt)
+
+
+def test_real_pendulum_without_data_dir_says_where_to_get_the_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONSLAW_DATA_DIR", raising=False)
+    with pytest.raises(ConslawError, match="CONSLAW_DATA_DIR.*Schmidt & Lipson.*doi:10.1126"):
+        load_dataset("real-pendulum")
+    with pytest.raises(ConslawError, match="real_pend_h_1.txt not found in"):
+        load_dataset("real-pendulum", data_dir=str(tmp_path))
+
+
+# ------------------------------------------------------------------ user files
+def _write_csv(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def _oscillation_rows(n_trajectories: int, n_points: int, with_id: bool = True) -> list[str]:
+    rows = []
+    for trajectory in range(n_trajectories):
+        for t in np.linspace(0, 2, n_points).tolist():
+            angle = 10.0 * (trajectory + 1) * float(np.cos(3 * t))
+            prefix = f"{trajectory}," if with_id else ""
+            rows.append(f"{prefix}{t!r},{angle!r},{-30.0 * (trajectory + 1) * float(np.sin(3 * t))!r},ignored")
+    return rows
+
+
+def test_csv_long_format_converts_degrees_and_splits_by_trajectory(tmp_path):
+    path = _write_csv(tmp_path / "lab.csv", "trajectory,t,theta,omega,note", _oscillation_rows(6, 200))
+    dataset = load_file(path, "theta=deg,omega=deg/s", seed=1)
+    assert dataset.columns == ("theta", "omega") and dataset.dimensions == (ANGLE, parse_unit("rad/s").dimension)
+    assert len(dataset.train) == 3 and len(dataset.test) == 3
+    all_ids = dataset.metadata["trajectory_ids"]
+    assert sorted(all_ids) == ["0", "1", "2", "3", "4", "5"] and len(dataset.metadata["test_trajectory_ids"]) == 3
+    assert dataset.metadata["test_trajectory_ids"] == load_file(path, "theta=deg,omega=deg/s", seed=1).metadata["test_trajectory_ids"]
+    trajectory = dataset.train[0]
+    assert np.abs(trajectory.x[:, 0]).max() <= 60 * np.pi / 180 + 1e-12
+    np.testing.assert_allclose(trajectory.dxdt[5:-5, 0], trajectory.x[5:-5, 1], rtol=2e-3, atol=2e-4)
+    assert dataset.derivatives == "finite-difference" and dataset.units == {"theta": "deg", "omega": "deg/s"}
+    assert dataset.to_si == pytest.approx({"theta": np.pi / 180, "omega": np.pi / 180}) and dataset.time_unit == "s"
+    first_train_id = next(i for i in all_ids if i not in dataset.metadata["test_trajectory_ids"])
+    np.testing.assert_allclose(dataset.declared(trajectory.x)[0, 0], 10.0 * (int(first_train_id) + 1))  # degrees as in the file
+
+
+def test_single_trajectory_file_is_split_in_time(tmp_path):
+    path = _write_csv(tmp_path / "one.csv", "time,theta,omega,note", _oscillation_rows(1, 100, with_id=False))
+    dataset = load_file(path, {"theta": "rad", "omega": "rad/s", "time": "ms"}, time_column="time")
+    (train,), (test,) = dataset.train, dataset.test
+    assert len(train) == 80 and len(test) == 20 and train.t[-1] < test.t[0]
+    np.testing.assert_allclose(test.t[-1], 2e-3)  # ms -> s
+    assert dataset.time_unit == "ms" and dataset.time_to_si == pytest.approx(1e-3)
+
+
+def test_npz_and_kilogram_units(tmp_path):
+    t = np.tile(np.linspace(0, 1, 20), 4)
+    ids = np.repeat(np.arange(4), 20)
+    np.savez(tmp_path / "data.npz", run=ids, t=t, x=np.cos(t) + ids, p=np.sin(t) * 1000.0)
+    grams = load_file(tmp_path / "data.npz", "x=m,p=g*m/s", trajectory_column="run")
+    kilograms = load_file(tmp_path / "data.npz", "x=m,p=kg*m/s", trajectory_column="run")
+    assert len(grams.train) == 2 and len(grams.test) == 2
+    np.testing.assert_allclose(grams.stacked()[:, 1], kilograms.stacked()[:, 1] / 1000.0)
+    for trajectory in kilograms.train + kilograms.test:
+        offset = trajectory.x[:, 0] - np.cos(trajectory.t)
+        np.testing.assert_allclose(offset, np.round(offset[0]), atol=1e-12)  # one trajectory id each
+    assert np.abs(kilograms.stacked()[:, 1]).max() > 800  # kg*m/s is already SI: unchanged
+
+
+@pytest.mark.parametrize(
+    "rows, units, pattern",
+    [
+        (["0,0,1", "0,1,nan", "0,2,3"], "x=m", r"column 'x' row 2: value nan is not finite"),
+        (["0,0,1", "0,1,2", "0,2,inf"], "x=m", r"column 'x' row 3: value inf is not finite"),
+        (["0,0,1", "0,1,abc", "0,2,3"], "x=m", r"column 'x' row 2: value 'abc' is not a number"),
+        (["0,0,1", "0,x1,2", "0,2,3"], "x=m", r"column 't' row 2: value 'x1' is not a number"),
+        (["0,0,1", "0,1,2", "0,2,3"], "y=m", r"state column 'y' not found.*available columns: trajectory, t, x"),
+        (["0,0,1", "0,1,2", "0,2,3"], "x=furlongz", r"'x': unknown unit 'furlongz'"),
+        (["0,0,1", "0,1,2", "0,2,3", "7,0,1", "7,1,2"], "x=m", r"trajectory '7' has 2 sample\(s\)"),
+        (["0,0,1", "0,1,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': time is not strictly increasing at row 3"),
+        (["0,0,1", "0,1", "0,2,3"], "x=m", r"row 2: 2 fields, but the header has 3"),
+    ],
+)
+def test_bad_csv_input_names_the_culprit(tmp_path, rows, units, pattern):
+    path = _write_csv(tmp_path / "bad.csv", "trajectory,t,x", rows)
+    with pytest.raises(ConslawError, match=pattern) as caught:
+        load_file(path, units)
+    assert "\n" not in str(caught.value)
+    assert isinstance(caught.value, UsageError) == ("unit" in pattern)  # exit 2 for options, 1 for data
+
+
+def test_empty_missing_and_unsupported_files(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ConslawError, match="is empty"):
+        load_file(tmp_path / "empty.csv", "x=m")
+    (tmp_path / "header.csv").write_text("t,x\n")
+    with pytest.raises(ConslawError, match="header but no data rows"):
+        load_file(tmp_path / "header.csv", "x=m")
+    with pytest.raises(ConslawError, match="not found"):
+        load_file(tmp_path / "absent.csv", "x=m")
+    (tmp_path / "data.xlsx").write_text("t,x\n")
+    with pytest.raises(ConslawError, match="unsupported format '.xlsx'"):
+        load_file(tmp_path / "data.xlsx", "x=m")
+    with pytest.raises(ConslawError, match="time column 'time' not found.*available columns: t, x"):
+        load_file(_write_csv(tmp_path / "ok.csv", "t,x", ["0,1", "1,2", "2,3"]), "x=m", time_column="time")
+
+
+def test_npz_with_text_in_a_number_column(tmp_path):
+    np.savez(tmp_path / "text.npz", t=np.arange(4.0), x=np.array(["1", "2", "two", "4"]))
+    with pytest.raises(ConslawError, match="column 'x' row 3: value 'two' is not a number"):
+        load_file(tmp_path / "text.npz", "x=m")
+
+
+def test_constant_state_column_warns_but_loads(tmp_path):
+    path = _write_csv(tmp_path / "flat.csv", "t,x,y", [f"{i},{i * i},5" for i in range(10)])
+    with pytest.warns(UserWarning, match="state column 'y' is constant"):
+        dataset = load_file(path, "x=m,y=m")
+    assert dataset.n_state == 2
