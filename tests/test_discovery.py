@@ -165,6 +165,21 @@ def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected
     assert sum(law.evidence.ratio < 0.01 and not law.accepted for law in discovery.laws) >= 2
 
 
+def test_beside_as_many_exact_laws_as_the_columns_allow_an_approximate_law_is_an_approximation():
+    """The Duffing oscillator (2 columns: at most one independent law) at 1 % noise, 8 training
+    trajectories: a sextic mixture conserved within the noise imitates the exact energy
+    v**2/2 + x**2 + x**4/8. Too few trajectories fit a polynomial of the energy to it, but with
+    d - 1 exact laws whatever else is conserved is a function of them: it is rejected."""
+    variant = make_variant("duffing", rate=20.0, noise=0.01, n_trajectories=16, seed=0)
+    discovery = run(variant.dataset, mode="both")
+    assert [law.quality for law in discovery.accepted] == ["exact"]
+    energy = discovery.accepted[0]
+    assert coefficient(energy, "x**2", "v**2") == pytest.approx(2.0, rel=0.03)
+    assert coefficient(energy, "x**4", "v**2") == pytest.approx(0.25, rel=0.05)
+    imitations = [law for law in discovery.laws if not law.accepted and law.evidence.worst_ratio < 0.01]
+    assert any("v**6" in str(law.expression) for law in imitations)
+
+
 def test_a_law_is_exact_only_when_its_whole_interval_passes_the_acceptance_rule():
     from conslaw.discovery.ranking import is_accepted, is_exact
     from conslaw.law import Evidence

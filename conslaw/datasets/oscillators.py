@@ -1,4 +1,5 @@
-"""Linear oscillators: ``oscillator2d``, ``coupled-springs`` and ``three-oscillators``."""
+"""Oscillators: the linear ``oscillator2d``, ``coupled-springs`` and ``three-oscillators``, and the
+anharmonic ``duffing`` (a quartic energy)."""
 from __future__ import annotations
 
 import math
@@ -238,4 +239,40 @@ THREE_OSCILLATORS = SystemSpec(
     t_end=5.0,
     n_points=75,
     notes=("the three normal-mode energies are independent (for distinct frequencies); the energy is their sum",),
+)
+
+
+# ---------------------------------------------------------------- Duffing oscillator
+def _duffing_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """dx/dt = v, dv/dt = -k x - beta x**3 (per unit mass)."""
+    position, velocity = x[..., 0], x[..., 1]
+    return np.stack([velocity, -c["k"] * position - c["beta"] * position**3], axis=-1)
+
+
+def _duffing_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ U[-A, A]; v ~ U[-A, A] sqrt(k) (A = amplitude)."""
+    u = rng.uniform(-1.0, 1.0, size=(n, 2))
+    return with_unit_noise(rng, u * c["amplitude"] * np.array([1.0, math.sqrt(c["k"])]), n_points)
+
+
+DUFFING = SystemSpec(
+    name="duffing",
+    description="Duffing (anharmonic) oscillator, in position and velocity: dv/dt = -k x - beta x**3; "
+    "energy v**2/2 + k x**2/2 + beta x**4/4",
+    columns=("x", "v"),
+    units=("m", "m/s"),
+    constants=(
+        Constant("k", 2.0, "1/s**2", "linear stiffness per unit mass"),
+        Constant("beta", 0.5, "1/(m**2*s**2)", "cubic stiffness per unit mass"),
+        Constant("amplitude", 2.0, "m", "initial x drawn from U[-amplitude, amplitude]"),
+    ),
+    field=_duffing_field,
+    laws=template_laws(("x", "v"), [("energy", "v**2/2 + k*x**2/2 + beta*x**4/4", always)]),
+    independent_laws=lambda c: 1,
+    sample=_duffing_sample,
+    initial_conditions="x ~ U[-A, A], v ~ U[-A, A]*sqrt(k) (A = amplitude)",
+    t_end=10.0,
+    n_points=200,
+    notes=("the energy needs x**4, out of the whole-formula search's depth 7 beside v**2 and x**2: "
+           "the multi-term search finds it",),
 )

@@ -267,12 +267,17 @@ def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
     to cubic) of the independent laws (the exact ones, or the approximate ones when none is exact)
     predicts to within their own within-segment variation: approximations of those laws (a fitted
     cosine imitating a square; a quartic mixture imitating a damped pendulum's energy), not laws
-    of their own."""
-    base = [law for law in laws if law.quality == "exact" and law.independent] \
-        or [law for law in laws if law.independent]
+    of their own. When the exact independent laws are as many as d columns allow (d - 1: they
+    fix each trajectory's curve, and whatever else is conserved is a function of them), every
+    other approximate law is one, also where too few trajectories fit the polynomial (a sextic
+    mixture beside the Duffing energy, 8 training trajectories)."""
+    exact = [law for law in laws if law.quality == "exact" and law.independent]
+    base = exact or [law for law in laws if law.independent]
     if not base:
         return set()
     truth = data.train.truth
+    if len(exact) >= truth.x.shape[1] - 1:
+        return {i for i, law in enumerate(laws) if law.quality == "approximate" and not law.independent}
     groups = len(np.unique(truth.source))
     chosen = np.array([_values(law, truth.x) for law in base])
     found = set()
