@@ -192,13 +192,16 @@ def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.nda
             break
         supports = np.array([np.sort(np.append(np.delete(law.support, i), j))
                              for i in range(len(law.support)) for j in outside])
-        options = [option for option in _batched_fits(A, B, supports, term_sizes) if option.ratio <= limit]
+        options = sorted((option for option in _batched_fits(A, B, supports, term_sizes) if option.ratio <= limit),
+                         key=lambda option: option.description_length)
         shorter = [option for option in options if option.description_length < law.description_length]
-        best = _shortest(shorter if law_is_novel else options, novel) if novel else None
-        if best is not None and novel(best):  # a novel law improves on any law that is not
+        # a novel law improves on any law that is not, and on a novel one only when shorter
+        best = next((option for option in (shorter if law_is_novel else options) if novel(option)), None) \
+            if novel else None
+        if best is not None:
             law, law_is_novel = best, True
         elif not law_is_novel and shorter:
-            law = _shortest(shorter, None)
+            law = shorter[0]
         else:
             break
     return law
