@@ -313,8 +313,9 @@ class _Widening:
                   **extra, "sparse_found": len(accepted),
                   "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
                   "passes": self.passes}
-        return SearchOutcome(accepted + [miss.build() for miss in near_misses], counts, {**self.timings, "total_s": seconds},
-                             self.partial, "; ".join(reasons) if reasons else None)
+        return SearchOutcome(accepted + [miss.build() for miss in near_misses], counts,
+                             {**self.timings, "total_s": seconds}, self.partial,
+                             "; ".join(reasons) if reasons else None)
 
 
 def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
