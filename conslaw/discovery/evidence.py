@@ -62,7 +62,8 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
             ratio = _best_ratio(found)
             if exact or (math.isfinite(best) and ratio * BETTER <= best):
                 gain = "exactly (none of the laws found is)" if exact \
-                    else f"{best / ratio:.3g} times better than the best law found"
+                    else f"{best / ratio:.3g} times better than the best law found" if ratio > 0 \
+                    else f"perfectly (ratio 0; the best law found has {best:.3g})"
                 declared = dataset.units.get(column, format_unit(dimension))
                 warnings.append(f"column {column!r} is declared in {declared}, which keeps it out of "
                                 f"{names}; a law using it there is conserved {gain}: check its unit in --units")
