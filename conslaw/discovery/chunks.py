@@ -58,13 +58,14 @@ def fit_chunk(job: FittingJob, nodes: Sequence[int]) -> list[dict]:
     with threadpool_limits(limits=1, user_api="blas"):
         train, test, control = _fitters(job)
         records = [{"node": f.node, "status": f.status, "ratio": f.ratio, "error": f.error,
-                    "parameters": f.parameters.tolist(), "ratio_test": None, "ratio_control": None}
+                    "parameters": f.parameters.tolist(), "ratio_test": None, "error_test": None,
+                    "ratio_control": None}
                    for f in train.fit([int(node) for node in nodes])]
         passed = [r for r in records if r["status"] == "ok" and r["ratio"] * job.threshold <= 1]
         if test is not None and passed:
-            ratios = test.ratios([r["node"] for r in passed], [r["parameters"] for r in passed])
-            for record, ratio in zip(passed, ratios):
-                record["ratio_test"] = ratio
+            judged = test.ratios([r["node"] for r in passed], [r["parameters"] for r in passed])
+            for record, (ratio, error) in zip(passed, judged):
+                record["ratio_test"], record["error_test"] = ratio, error
             passed = [r for r in passed if r["ratio_test"] * job.threshold <= 1]
         for record, fitted in zip(passed, control.fit([r["node"] for r in passed])):
             record["ratio_control"] = fitted.ratio

@@ -271,10 +271,11 @@ class FormulaFitter:
                       for i, (node, status) in enumerate(zip(nodes, statuses))]
         return self._results(nodes, statuses, laws, parameters)
 
-    def ratios(self, nodes: Sequence[int], parameters: Sequence[Sequence[float]]) -> list[float]:
-        """The judged conservation ratio of each formula at given parameter values."""
+    def ratios(self, nodes: Sequence[int], parameters: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+        """The judged conservation ratio of each formula at given parameter values, with its
+        standard error."""
         parameters = [[float(p) for p in params] for params in parameters]
         statuses, values, _ = self._judge_single(list(nodes), parameters)
-        ratios, _ = self.full.judge(values, [status == "ok" for status in statuses])
+        ratios, errors = self.full.judge(values, [status == "ok" for status in statuses])
         self.full.evaluator.forget()
-        return [float(ratio) for ratio in ratios]
+        return [(float(ratio), float(error)) for ratio, error in zip(ratios, errors)]

@@ -50,7 +50,7 @@ def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
         template=str(template),
         parameters=tuple(Parameter(f"c{k}", float(v), u) for k, (v, u) in enumerate(zip(values, units))),
         evidence=Evidence(record["ratio"], record["ratio_test"], record["ratio_control"],
-                          record["error"]))
+                          record["error"], error_test=record.get("error_test")))
 
 
 def _fit_all(space: FormulaSpace, job: FittingJob, pool: WorkerPool, max_seconds: Optional[float],

@@ -4,9 +4,12 @@ Every search (whole formulas, multi-term) returns unranked candidates; ``rank_la
 place where candidates are accepted, merged, ordered and marked, once per search, with the
 search's seed.
 
-- **Accepted**: ``max(ratio, ratio_test) * threshold <= min(ratio_control, 1)``: conserved
-  ``threshold`` times better on the training and the held-out trajectories than by chance (the
-  template refitted on surrogate data), and than a quantity that merely moves with the data.
+- **Accepted**: ``max(ratio + TIE_SIGMAS * error, ratio_test + TIE_SIGMAS * error_test) *
+  threshold <= min(ratio_control, 1)``: conserved ``threshold`` times better on the training and
+  the held-out trajectories than by chance (the template refitted on surrogate data), and than a
+  quantity that merely moves with the data, at the top of each ratio's
+  ``TIE_SIGMAS``-standard-error interval: a ratio of 0 ± 0.1 (a few coarse samples per segment)
+  says nothing about conservation.
 - **Order**: evidence first. Accepted laws come first, by ratio; laws whose ratios agree within
   ``TIE_SIGMAS`` standard errors are equal within their noise, and among them the simpler
   (fewer nodes) comes first. Rejected candidates follow, by ratio.
@@ -61,26 +64,34 @@ PAPER_REJECTED = 20
 def is_accepted(evidence: Evidence, threshold: float) -> bool:
     """The acceptance rule of the module docstring. A control that could not be judged (None, or
     inf: the refitted template is constant on the null, not finite there, or faster than the
-    sampling) is missing evidence, not evidence of a law."""
+    sampling) is missing evidence, not evidence of a law; so is a ratio without a finite error
+    (a single training segment)."""
     if evidence.ratio_control is None or not np.isfinite(evidence.ratio_control):
         return False
-    worst = evidence.worst_ratio
-    return bool(np.isfinite(worst) and worst * threshold <= min(evidence.ratio_control, 1.0))
+    return bool(np.isfinite(_upper(evidence))
+                and _upper(evidence) * threshold <= min(evidence.ratio_control, 1.0) + RATIO_FLOOR)
+
+
+def _upper(evidence: Evidence) -> float:
+    """The top of the ``TIE_SIGMAS``-standard-error interval of the training ratio, or of the
+    held-out one when that is higher (with the training error for a record without its own)."""
+    upper = evidence.ratio + TIE_SIGMAS * evidence.error
+    if evidence.ratio_test is None:
+        return upper
+    error = evidence.error_test if evidence.error_test is not None else evidence.error
+    return max(upper, evidence.ratio_test + TIE_SIGMAS * error)
 
 
 def is_exact(evidence: Evidence, threshold: float) -> bool:
-    """Whether an accepted law is conserved to within the data's noise: its ratio on the
+    """Whether a law is accepted and conserved to within the data's noise: its ratio on the
     training and on the held-out data (the larger, as in ``is_accepted``) within ``TIE_SIGMAS``
-    standard errors of 0, and the acceptance rule still met at the top of that interval (a
-    ratio of 0.009 ± 0.024 is consistent with 0 only because it is so uncertain). A many-term
-    law fitted to the noise of the training segments is steadier there than on held-out ones
-    (predator-prey at 5 % noise: an 11-term polynomial, 5.1e-4 ± 3e-4 on training, 1.8e-3 held
-    out). And no nonlinear term may be biased by the noise (``Evidence.noise_bias``): then the
-    data cannot tell its coefficients from ones off by about that bias."""
-    worst = evidence.worst_ratio
-    upper = worst + TIE_SIGMAS * evidence.error
-    return bool(worst <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
-                and upper * threshold <= min(evidence.ratio_control or 0.0, 1.0) + RATIO_FLOOR
+    standard errors of 0. A many-term law fitted to the noise of the training segments is
+    steadier there than on held-out ones (predator-prey at 5 % noise: an 11-term polynomial,
+    5.1e-4 ± 3e-4 on training, 1.8e-3 held out). And no nonlinear term may be biased by the
+    noise (``Evidence.noise_bias``): then the data cannot tell its coefficients from ones off by
+    about that bias."""
+    return bool(is_accepted(evidence, threshold)
+                and evidence.worst_ratio <= TIE_SIGMAS * evidence.error + RATIO_FLOOR
                 and not biased(evidence.noise_bias))
 
 
@@ -129,6 +140,13 @@ def _scaled_plain_terms(law: Law) -> int:
     return count
 
 
+def _negative_parameters(law: Law) -> int:
+    """How many fitted parameters are negative: of two templates of one law (``-c0*cos(q) +
+    p**2`` with c0 = 2.44, ``c0*cos(q) + p**2`` with c0 = -2.44), whose ratios differ only by
+    rounding, the one with positive parameters is shown, on every CPU."""
+    return sum(parameter.value < 0 for parameter in law.parameters)
+
+
 def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
     """Laws by ratio, each group equal within noise ordered by size (see the module docstring)."""
     remaining = sorted(laws, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
@@ -137,7 +155,8 @@ def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
         leader = remaining[0]
         group = [law for law in remaining if _tied(leader, law)]
         ordered += sorted(group, key=lambda law: (law.size, _scaled_plain_terms(law),
-                                                  law.evidence.ratio, str(law.expression)))
+                                                  _negative_parameters(law), law.evidence.ratio,
+                                                  str(law.expression)))
         remaining = [law for law in remaining if not _tied(leader, law)]
     return ordered
 
@@ -301,11 +320,14 @@ def misfitted(laws: Sequence[Law], data: ConservationData) -> set[int]:
 
 
 def _by_ratio(laws: Sequence[Law]) -> list[Law]:
-    """By ratio, then size, then text; the text (SymPy's printer, a third of the ranking's time
-    on the pendulum) is printed only where ratio and size tie."""
+    """By ratio to 6 significant digits (two templates of one law differ only by rounding),
+    size, positive parameters first (``_negative_parameters``), ratio, then text; the text
+    (SymPy's printer, a third of the ranking's time on the pendulum) is printed only where
+    ratio and size tie."""
     laws = list(laws)
     ties = collections.Counter((law.evidence.ratio, law.size) for law in laws)
-    return sorted(laws, key=lambda law: (law.evidence.ratio, law.size,
+    return sorted(laws, key=lambda law: (float(f"{law.evidence.ratio:.6g}"), law.size,
+                                         _negative_parameters(law), law.evidence.ratio,
                                          str(law.expression) if ties[law.evidence.ratio, law.size] > 1 else ""))
 
 

@@ -163,10 +163,11 @@ class Judge:
     def evidence(self, w: np.ndarray) -> Evidence:
         """The evidence of ``g = w . t`` (see the module docstring)."""
         ratio, error = _judged(self.values.train, self.data.train, w)
-        test = _judged(self.values.test, self.data.test, w)[0] if self.data.test is not None else None
+        test, test_error = _judged(self.values.test, self.data.test, w) if self.data.test is not None \
+            else (None, None)
         control = _judged(self.values.control, self.data.control,
                           self.control_fit(np.flatnonzero(w)))[0]
-        return Evidence(ratio, test, control, error)
+        return Evidence(ratio, test, control, error, error_test=test_error)
 
     def _segment_ratios(self, w: np.ndarray) -> np.ndarray:
         """The smooth variation of ``g = w . t`` on each training segment, per unit of its
