@@ -108,7 +108,7 @@ class Evidence:
     @property
     def worst_ratio(self) -> float:
         """The larger of the training and held-out ratios (the training one alone when there is
-        no held-out ratio): what the acceptance and exactness rules judge."""
+        no held-out ratio): what ``margin`` compares with the control."""
         return max(self.ratio, self.ratio_test if self.ratio_test is not None else 0.0)
 
     @property

@@ -214,6 +214,22 @@ def test_a_law_is_accepted_only_when_its_whole_interval_passes_the_acceptance_ru
     assert not is_exact(Evidence(0.004, 0.003, 0.8, 0.001), 100.0)  # 4 standard errors from 0
 
 
+def test_an_approximate_law_over_part_of_an_exact_laws_columns_is_its_truncation():
+    """Three bodies drifting between encounters: beside the exact momentum vx1 + 0.8*vx2 +
+    0.6*vx3 (here over the 2D oscillator's columns px, py, x), px + 0.81*py is steady only as far
+    as the missing term is; a law over other columns, or over all of them, is not a truncation,
+    nor is an exact law."""
+    from conslaw.discovery.ranking import truncations
+
+    template = run(make_variant("oscillator2d", n_trajectories=4).dataset, depth=3).laws[0]
+    x, y, px, py = sympy.symbols("x y px py", real=True)
+    assert template.expression.free_symbols <= {x, y, px, py}
+    laws = [dataclasses.replace(template, expression=e, quality=q) for e, q in (
+        (px + 0.8 * py + 0.6 * x, "exact"), (px + 0.81 * py, "approximate"), (px * y, "approximate"),
+        (px + 0.8 * py + 0.6 * x + y, "approximate"), (px + 0.8 * py, "exact"))]
+    assert truncations(laws) == {1}
+
+
 def test_a_polynomial_of_one_law_is_merged_into_it_and_a_sum_of_two_is_not():
     """E**2 and E**3 say nothing E does not: variants of E. E_x + E_y is a law of its own rank."""
     import numpy as np
