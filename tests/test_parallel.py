@@ -157,6 +157,28 @@ def test_loky_two_jobs_match_sequential_and_load_the_input_once(expected):
     assert [v for _, (_, _, chunk) in sorted(streamed, key=lambda s: s[0]) for v in chunk] == reference
 
 
+GROWTH = {"calls": 0, "held": None}
+
+
+def grow_once(_: int) -> int:
+    """The second call in a process keeps 400 MB (as a worker's caches and mapped data grow on a
+    large input); every call lasts past loky's memory check interval (1 s)."""
+    GROWTH["calls"] += 1
+    if GROWTH["calls"] == 2:
+        GROWTH["held"] = np.ones(50_000_000)
+    time.sleep(1.05)
+    return os.getpid()
+
+
+def test_a_loky_worker_that_grows_is_kept():
+    """loky replaces a worker whose memory grew 300 MB after its first task (with a warning to
+    the user); the pool keeps its one worker for the whole search."""
+    with WorkerPool(2, "loky") as pool:
+        pids = pool.map(grow_once, range(8))
+    workers = set(pids) - {os.getpid()}
+    assert len(workers) == 1, pids
+
+
 def test_a_task_error_reaches_the_caller_and_stopping_early_is_clean(expected):
     payload, chunks, _ = expected
     with WorkerPool(2, "loky") as pool:
