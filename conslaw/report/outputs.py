@@ -33,7 +33,8 @@ FALLBACK_LATEX_CANDIDATES = 10
 CSV_COLUMNS = (
     "rank", "expression", "expression_si", "unit", "template", "parameters", "terms", "size", "origin",
     "quality", "accepted", "independent", "pareto", "variants",
-    "ratio", "error", "ratio_test", "error_test", "ratio_control", "margin", "variation_median", "variation_max",
+    "ratio", "error", "ratio_test", "error_test", "ratio_control", "margin",
+    "variation_median", "variation_max",
     "spread", "paper_true", "paper_random",
     "tailored", "stage1_inner_lr", "stage1_train_rmse", "stage2_train_rmse", "stage2_diverged", "selected",
 )
@@ -65,7 +66,8 @@ def candidate_row(law: Law, tailored: Optional[Mapping[str, Any]], selected: Opt
         "terms": "; ".join(law.terms), "size": law.size, "origin": law.origin, "quality": law.quality,
         "accepted": law.accepted, "independent": law.independent, "pareto": law.pareto,
         "variants": law.variants, "ratio": evidence.ratio, "error": evidence.error,
-        "ratio_test": evidence.ratio_test, "error_test": evidence.error_test, "ratio_control": evidence.ratio_control, "margin": evidence.margin,
+        "ratio_test": evidence.ratio_test, "error_test": evidence.error_test,
+        "ratio_control": evidence.ratio_control, "margin": evidence.margin,
         "variation_median": evidence.variation.get("median"), "variation_max": evidence.variation.get("max"),
         "spread": evidence.spread, "paper_true": paper.get("true"), "paper_random": paper.get("random"),
         "tailored": tailored is not None, "stage1_inner_lr": stage1.get("inner_lr"),
