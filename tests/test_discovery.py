@@ -91,6 +91,22 @@ def test_wrong_units_are_pointed_at():
     assert not any("declared in" in warning for warning in terms_only.warnings)
 
 
+def test_a_unit_check_that_cannot_run_keeps_the_searches_results(monkeypatch):
+    """Its trial searches widen the vocabulary; one that passes its budget ends the check, not
+    the run (a 12-column file lost both searches' results to the check once)."""
+    import conslaw.discovery.discover as discover_module
+    from conslaw.errors import UsageError
+
+    def over_budget(*args):
+        raise UsageError("about 3e6 formulas at --depth 7 pass the budget of 2e6")
+
+    monkeypatch.setattr(discover_module, "unit_warnings", over_budget)
+    discovery = run(make_variant("pendulum").dataset)
+    assert [law.quality for law in discovery.accepted] == ["exact"]
+    assert discovery.warnings == ["the unit check did not run: about 3e6 formulas at --depth 7 pass "
+                                  "the budget of 2e6"]
+
+
 def test_isotropic_oscillator_gives_three_independent_laws_and_a_dependent_fourth():
     """E_x, E_y and the angular momentum L, in velocities; vx*vy/4 + x*y is accepted and dependent
     ((vx*vy/4 + x*y)**2 + L**2/4 = E_x*E_y for E_x = vx**2/4 + x**2). With 10 training

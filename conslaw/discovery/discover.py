@@ -135,7 +135,10 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     warnings = [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                 for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
-        warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
+        try:
+            warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
+        except ConslawError as error:  # a trial past its budget: the searches' results are kept
+            warnings.append(f"the unit check did not run: {error}")
     for warning in warnings:
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws))
