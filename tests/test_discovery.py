@@ -250,7 +250,7 @@ def test_a_polynomial_of_one_law_is_merged_into_it_and_a_sum_of_two_is_not():
     """E**2 and E**3 say nothing E does not: variants of E. E_x + E_y is a law of its own rank."""
     import numpy as np
 
-    from conslaw.discovery.ranking import merge_variants
+    from conslaw.discovery.merging import merge_variants
 
     variant = make_variant("oscillator2d", n_trajectories=4)
     energy_x, energy_y = (variant.laws[name] for name in ("energy_x", "energy_y"))
@@ -261,6 +261,26 @@ def test_a_polynomial_of_one_law_is_merged_into_it_and_a_sum_of_two_is_not():
     merged = merge_variants(laws, states)
     assert [m.expression for m in merged] == [energy_x, energy_y, energy_x + energy_y]
     assert [m.variants for m in merged] == [1, 0, 0]
+
+
+def test_any_function_of_one_accepted_law_is_merged_into_it():
+    """1/L and |L| say nothing the angular momentum L does not (a spherical pendulum showed both
+    beside L_z as exact laws); their gradients are parallel to L's. Without the gradient test
+    (the pool of rejected candidates) only polynomials merge."""
+    import numpy as np
+
+    from conslaw.discovery.merging import merge_variants
+
+    variant = make_variant("oscillator2d", n_trajectories=4)
+    momentum, energy_x, energy_y = (variant.laws[name] for name in ("angular_momentum", "energy_x", "energy_y"))
+    template = run(variant.dataset, depth=3).laws[0]
+    laws = [dataclasses.replace(template, expression=e, variants=0)
+            for e in (momentum, 1 / momentum, sympy.Abs(momentum), energy_x, energy_x + energy_y)]
+    states = np.random.default_rng(0).normal(size=(512, 4))
+    merged = merge_variants(laws, states, by_gradient=True)
+    assert [m.expression for m in merged] == [momentum, energy_x, energy_x + energy_y]
+    assert [m.variants for m in merged] == [2, 0, 0]
+    assert len(merge_variants(laws, states)) == 5
 
 
 @pytest.mark.parametrize("system, coordinates, true_law, misfit", [

@@ -43,6 +43,7 @@ import numpy as np
 import sympy
 
 from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.merging import merge_variants
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.noise import biased, noise_bias
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
@@ -52,8 +53,6 @@ from conslaw.law import Evidence, Law
 
 TIE_SIGMAS = 2.0
 RATIO_FLOOR = 1e-15
-SAME_LAW = 1e-6
-VARIANT_DEGREE = 6
 PREDICTABLE = 10.0
 SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
@@ -161,52 +160,6 @@ def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
                                                   str(law.expression)))
         remaining = [law for law in remaining if not _tied(leader, law)]
     return ordered
-
-
-def _unit_rows(rows: np.ndarray) -> np.ndarray:
-    centred = rows - rows.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    usable = (norms > 0) & np.isfinite(norms)
-    return np.where(usable, centred / np.where(usable, norms, 1.0), 0.0)
-
-
-def _polynomial_bases(signatures: np.ndarray) -> np.ndarray:
-    """``(n, states, VARIANT_DEGREE + 1)``: an orthonormal basis of the polynomials, up to
-    ``VARIANT_DEGREE``, of each unit-row signature (zero where not finite)."""
-    powers = np.stack([signatures ** k for k in range(VARIANT_DEGREE + 1)], axis=-1)
-    powers = np.where(np.isfinite(powers), powers, 0.0)
-    return np.linalg.qr(powers)[0]
-
-
-def _polynomials_of(signatures: np.ndarray, bases: np.ndarray) -> np.ndarray:
-    """``(n, n)``: whether unit-row signature ``m`` lies in basis ``k`` (relative residual below
-    ``SAME_LAW``); never for a zero row (a law constant or not finite on the states is not merged
-    away). The bases are orthonormal, so a row's squared residual is its squared norm less that
-    of its coefficients: one product for every pair of laws."""
-    n, states, degree = bases.shape
-    coefficients = (bases.transpose(0, 2, 1).reshape(n * degree, states) @ signatures.T).reshape(n, degree, n)
-    norms = np.sum(signatures ** 2, axis=1)
-    residuals = np.maximum(norms[None, :] - np.sum(coefficients ** 2, axis=1), 0.0)
-    return (residuals <= SAME_LAW ** 2 * norms[None, :]) & (norms[None, :] > 0)
-
-
-def merge_variants(laws: Sequence[Law], states: np.ndarray) -> list[Law]:
-    """Keep the first of each group of laws equal up to ``a*g + b`` at ``states``, or a
-    polynomial of one earlier law (``E**2`` and ``E**3`` say nothing ``E`` does not)."""
-    if not laws:
-        return []
-    signatures = _unit_rows(np.array([_values(law, states) for law in laws]))
-    polynomial = _polynomials_of(signatures, _polynomial_bases(signatures))
-    similar = np.abs(signatures @ signatures.T) >= 1 - SAME_LAW
-    kept: list[int] = []
-    variants: dict[int, int] = {}
-    for index in range(len(laws)):
-        match = [k for k in kept if similar[k, index]] or [k for k in kept if polynomial[k, index]]
-        if match:
-            variants[match[0]] = variants.get(match[0], 0) + 1
-        else:
-            kept.append(index)
-    return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]
 
 
 def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], states: np.ndarray,
@@ -349,7 +302,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = order_by_evidence([law for law in laws if is_accepted(law.evidence, threshold)])
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
-    accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference)]
+    accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
     rejected = merge_variants(rejected, reference)
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
                 for law in accepted]

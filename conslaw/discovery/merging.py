@@ -1,0 +1,86 @@
+"""Variants: candidates that are one law, merged into the best-ranked of them.
+
+A candidate is a variant of a better-ranked one when, at reference states, it equals it up to
+``a*g + b``, or is a polynomial (up to ``VARIANT_DEGREE``) of it (``E**2``, ``E**3``), or, among
+accepted laws, is any function of it alone: its gradient is parallel to the other's at every
+state where both are finite and non-zero (``1/L`` and ``|L|`` beside the angular momentum ``L``
+of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a variant.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from conslaw.dsl.expressions import gradient_function
+from conslaw.law import Law
+
+SAME_LAW = 1e-6
+VARIANT_DEGREE = 6
+USABLE_STATES = 0.5
+"""The share of reference states at which both gradients must be finite and non-zero."""
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    usable = (norms > 0) & np.isfinite(norms)
+    return np.where(usable, centred / np.where(usable, norms, 1.0), 0.0)
+
+
+def _polynomial_bases(signatures: np.ndarray) -> np.ndarray:
+    """``(n, states, VARIANT_DEGREE + 1)``: an orthonormal basis of the polynomials, up to
+    ``VARIANT_DEGREE``, of each unit-row signature (zero where not finite)."""
+    powers = np.stack([signatures ** k for k in range(VARIANT_DEGREE + 1)], axis=-1)
+    powers = np.where(np.isfinite(powers), powers, 0.0)
+    return np.linalg.qr(powers)[0]
+
+
+def _polynomials_of(signatures: np.ndarray, bases: np.ndarray) -> np.ndarray:
+    """``(n, n)``: whether unit-row signature ``m`` lies in basis ``k`` (relative residual below
+    ``SAME_LAW``); never for a zero row (a law constant or not finite on the states is not merged
+    away). The bases are orthonormal, so a row's squared residual is its squared norm less that
+    of its coefficients: one product for every pair of laws."""
+    n, states, degree = bases.shape
+    coefficients = (bases.transpose(0, 2, 1).reshape(n * degree, states) @ signatures.T).reshape(n, degree, n)
+    norms = np.sum(signatures ** 2, axis=1)
+    residuals = np.maximum(norms[None, :] - np.sum(coefficients ** 2, axis=1), 0.0)
+    return (residuals <= SAME_LAW ** 2 * norms[None, :]) & (norms[None, :] > 0)
+
+
+def _functions_of(laws: Sequence[Law], states: np.ndarray) -> np.ndarray:
+    """``(n, n)``: whether law ``m``'s gradient is parallel to law ``k``'s at ``states`` (at every
+    state where both are finite and non-zero, and those are at least ``USABLE_STATES`` of them)."""
+    columns = laws[0].columns.names
+    gradients = np.stack([gradient_function(law.expression, columns)(states) for law in laws])
+    gradients = np.broadcast_to(gradients, (len(laws),) + states.shape)
+    finite = np.isfinite(gradients).all(axis=2)
+    norms = np.linalg.norm(np.where(finite[..., None], gradients, 0.0), axis=2)
+    usable = finite & (norms > 0)
+    unit = np.where(usable[..., None], gradients, 0.0) / np.where(usable, norms, 1.0)[..., None]
+    both = usable[:, None, :] & usable[None, :, :]
+    cosines = np.abs(np.einsum("ksd,msd->kms", unit, unit))
+    parallel = np.where(both, cosines >= 1 - SAME_LAW, True).all(axis=2)
+    return parallel & (both.sum(axis=2) >= USABLE_STATES * len(states))
+
+
+def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = False) -> list[Law]:
+    """Keep the first of each group of variants at ``states`` (see the module docstring); the
+    gradient test when ``by_gradient`` (a symbolic derivative of every law: for the few
+    accepted laws, not the pool of rejected ones)."""
+    if not laws:
+        return []
+    signatures = _unit_rows(np.array([law.numpy("si")(states) for law in laws]))
+    polynomial = _polynomials_of(signatures, _polynomial_bases(signatures))
+    if by_gradient:
+        polynomial |= _functions_of(laws, states)
+    similar = np.abs(signatures @ signatures.T) >= 1 - SAME_LAW
+    kept: list[int] = []
+    variants: dict[int, int] = {}
+    for index in range(len(laws)):
+        match = [k for k in kept if similar[k, index]] or [k for k in kept if polynomial[k, index]]
+        if match:
+            variants[match[0]] = variants.get(match[0], 0) + 1
+        else:
+            kept.append(index)
+    return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]
