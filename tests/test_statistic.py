@@ -131,3 +131,25 @@ def test_too_short_trajectories_are_named():
     with pytest.warns(UserWarning, match="training trajectory 0 has 3 samples"):
         segment_trajectories([Trajectory(t, np.zeros((3, 2))), Trajectory(np.linspace(0, 1, 9), np.ones((9, 2)))],
                              WINDOW, 1.0)
+
+
+@pytest.mark.parametrize("system, n_points, fast", [("three-body", 20, True), ("pendulum", None, False),
+                                                     ("three-body", None, False)])
+def test_columns_the_sampling_does_not_resolve_are_named(system, n_points, fast):
+    """Three bodies sampled 20 times in 5 s: the velocities change between samples (their
+    autocorrelation is below 1/2 after one step) while the positions are resolved, so the
+    overall motion time passes and only the columns are named; at the default sampling, and
+    for a pendulum, no column is."""
+    import warnings
+
+    from conslaw.datasets import user_coordinates
+
+    dataset = make_variant(system, coordinates=user_coordinates(system), n_points=n_points).dataset
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ConservationData.prepare(dataset, WINDOW, NULL_DRAWS, 0)
+    named = [str(w.message) for w in caught if "faster than the sampling resolves" in str(w.message)]
+    assert bool(named) == fast
+    if fast:
+        columns = named[0].removeprefix("columns ").split(" change")[0].split(", ")
+        assert "vx1" in columns and "x1" not in columns

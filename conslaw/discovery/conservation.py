@@ -21,7 +21,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.fit import FitData
 from conslaw.discovery.noise import column_noise
 from conslaw.discovery.segments import (
-    Segments, build_segments, check_sampling, motion_time, segment_trajectories,
+    Segments, build_segments, check_sampling, column_motion_times, median_motion_time, segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
 from conslaw.options import option, require
@@ -94,8 +94,9 @@ class ConservationData:
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
-        seconds = motion_time(dataset.train)
-        check_sampling(dataset.train, seconds)
+        times = column_motion_times(dataset.train)
+        seconds = median_motion_time(times)
+        check_sampling(dataset.train, times, dataset.columns)
         rng = np.random.default_rng(seed)
         train = segment_trajectories(dataset.train, window, seconds, "training")
         train_null = null_of(train, draws, rng)

@@ -113,9 +113,10 @@ def _weighted_variance(t: np.ndarray, x: np.ndarray) -> np.ndarray:
     return weights @ (x - mean) ** 2
 
 
-def motion_time(trajectories: Sequence[Trajectory]) -> float:
-    """The lag (seconds) at which the within-trajectory autocorrelation of the state falls to 1/2,
-    the median over the columns that move; ``inf`` when the trajectories are too short for it.
+def column_motion_times(trajectories: Sequence[Trajectory]) -> np.ndarray:
+    """Each column's motion time (seconds): the lag at which its within-trajectory
+    autocorrelation falls to 1/2; nan for a column that does not move, inf when the
+    trajectories are too short for it.
 
     The autocorrelation at lag h is ``1 - S(h) / (2 V)``, with ``S(h)`` the mean squared change of
     a column over h (times interpolated on each trajectory's own grid) and V its mean
@@ -124,11 +125,8 @@ def motion_time(trajectories: Sequence[Trajectory]) -> float:
     """
     usable = [tr for tr in trajectories if len(tr) >= 2 and tr.t[-1] > tr.t[0]]
     if not usable:
-        return float("inf")
+        return np.full(trajectories[0].x.shape[1] if trajectories else 0, np.inf)
     variance = np.mean([_weighted_variance(tr.t, tr.x) for tr in usable], axis=0)
-    moving = variance > 0
-    if not moving.any():
-        return float("inf")
     longest = max(tr.t[-1] - tr.t[0] for tr in usable)
     shortest_step = min(float(np.min(np.diff(tr.t))) for tr in usable)
     lags = np.geomspace(shortest_step, longest / 2, LAG_POINTS) if longest / 2 > shortest_step \
@@ -145,11 +143,23 @@ def motion_time(trajectories: Sequence[Trajectory]) -> float:
         counts += used.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         correlation = 1 - squared / np.maximum(counts, 1)[:, None] / (2 * variance)
-    times = []
-    for j in np.flatnonzero(moving):
+    times = np.full(variance.size, np.nan)
+    for j in np.flatnonzero(variance > 0):
         below = np.flatnonzero((correlation[:, j] <= 0.5) & (counts > 0))
-        times.append(lags[below[0]] if below.size else np.inf)
-    return float(np.median(times))
+        times[j] = lags[below[0]] if below.size else np.inf
+    return times
+
+
+def motion_time(trajectories: Sequence[Trajectory]) -> float:
+    """The state's motion time (seconds): the median of ``column_motion_times`` over the columns
+    that move; ``inf`` when none does or the trajectories are too short for it."""
+    return median_motion_time(column_motion_times(trajectories))
+
+
+def median_motion_time(times: np.ndarray) -> float:
+    """The median of per-column motion times over the columns that move (``inf`` for none)."""
+    moving = times[~np.isnan(times)]
+    return float(np.median(moving)) if moving.size else float("inf")
 
 
 def _split_points(trajectory: Trajectory, window_seconds: float) -> list[np.ndarray]:
@@ -193,12 +203,21 @@ def segment_trajectories(trajectories: Sequence[Trajectory], window: float,
     return build_segments(times, states, source)
 
 
-def check_sampling(trajectories: Sequence[Trajectory], motion_seconds: float) -> None:
-    """Warn when the data are sampled too coarsely to tell motion from noise."""
+def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
+                   columns: Sequence[str]) -> None:
+    """Warn when the data are sampled too coarsely to tell motion from noise: as a whole, or
+    in some columns (``column_times``, each column's motion time)."""
+    motion_seconds = median_motion_time(column_times)
     if not np.isfinite(motion_seconds):
         return
     steps = np.concatenate([np.diff(tr.t) for tr in trajectories if len(tr) > 1])
-    per_motion = motion_seconds / float(np.median(steps))
+    step = float(np.median(steps))
+    per_motion = motion_seconds / step
+    fast = [name for name, seconds in zip(columns, column_times) if seconds < MIN_SAMPLES_PER_MOTION_TIME * step]
+    if fast and per_motion >= MIN_SAMPLES_PER_MOTION_TIME:
+        warnings.warn(f"columns {', '.join(fast)} change faster than the sampling resolves, or their "
+                      f"noise hides their motion (under {MIN_SAMPLES_PER_MOTION_TIME} samples per their "
+                      "motion time): the conservation of a law using them cannot be judged", stacklevel=2)
     if per_motion < MIN_SAMPLES_PER_MOTION_TIME:
         warnings.warn(f"the data are sampled at {per_motion:.1f} samples per motion time "
                       f"({motion_seconds:.3g} s); at least {MIN_SAMPLES_PER_MOTION_TIME} are needed "
