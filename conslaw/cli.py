@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import warnings
 from typing import Any, Callable
 
 import click
@@ -16,12 +17,21 @@ from conslaw.errors import ConslawError
 from conslaw.options import flag_of
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning as one line, ``warning: ...`` (with its file and line under --debug)."""
+    click.echo(f"warning: {message}", err=True)
+
+
 class ConslawGroup(click.Group):
-    """Turns ``ConslawError`` into a one-line message and its exit code (``--debug`` re-raises)."""
+    """Turns ``ConslawError`` into a one-line message and its exit code (``--debug`` re-raises),
+    and Python warnings into one-line ones."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():  # restores the warning hook when the command ends
+                if not ctx.params.get("debug"):
+                    warnings.showwarning = _one_line_warning
+                return super().invoke(ctx)
         except ConslawError as exc:
             if ctx.params.get("debug"):
                 raise

@@ -258,3 +258,21 @@ def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_pa
     result = in_process("search", "--dataset", "spring", "--out", str(tmp_path / "run"), *options)
     assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_python_warnings_are_one_line_and_the_hook_is_restored(tmp_path):
+    """Three bodies sampled 20 times: the sampling warning reaches the user as one line, without
+    the file, line and category Python prints; the hook ends with the command."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # shown even where this process has shown it before
+        hook = warnings.showwarning
+        result = in_process("search", "--dataset", "three-body", "--option", "n_points=20", "--mode",
+                            "formulas", "--depth", "3", "--no-tailor", "--quiet", "--no-plots", "--out",
+                            str(tmp_path / "run"))
+        assert warnings.showwarning is hook
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "faster than the sampling resolves" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: columns ")
+    assert "UserWarning" not in result.stderr and ".py:" not in result.stderr
