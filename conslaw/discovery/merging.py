@@ -53,7 +53,6 @@ def _functions_of(laws: Sequence[Law], states: np.ndarray) -> np.ndarray:
     state where both are finite and non-zero, and those are at least ``USABLE_STATES`` of them)."""
     columns = laws[0].columns.names
     gradients = np.stack([gradient_function(law.expression, columns)(states) for law in laws])
-    gradients = np.broadcast_to(gradients, (len(laws),) + states.shape)
     finite = np.isfinite(gradients).all(axis=2)
     norms = np.linalg.norm(np.where(finite[..., None], gradients, 0.0), axis=2)
     usable = finite & (norms > 0)
