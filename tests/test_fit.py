@@ -185,6 +185,23 @@ def test_judged_ratios_are_each_laws_own(pendulum):
     assert np.array_equal(ratios, alone[:, 0]) and np.array_equal(errors, alone[:, 1])
 
 
+def test_a_law_reaching_the_end_of_the_float_range_is_not_judged_and_warns_nothing(pendulum):
+    """Between two knots closer than about 1e-312 np.interp's slope overflows, so a key there
+    ranks as inf (a spherical pendulum's ``sin(theta)**k``-like formula near 2.6e-304 in a user's
+    file did this): such a law gets no finite ratio, and no RuntimeWarning reaches the user."""
+    import warnings
+
+    _, data = pendulum
+    x, n = data.states, data.n_truth
+    near_zero = 2.6e-304 * (1 + 1e-12 * x[:, 0])  # thousands of values a few 1e-320 apart
+    laws = np.array([np.where(np.abs(x[:, 0]) < 0.3, near_zero, x[:, 0] ** 2 + 1),
+                     x[:, 1] ** 2 - 3 * np.cos(x[:, 0])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ratios, _ = judged_ratios(laws[:, :n], laws[:, n:], data.truth, data.null)
+    assert not np.isfinite(ratios[0]) and ratios[1] < 1e-6
+
+
 def test_own_ranks_are_np_interp_bitwise():
     """The null's values mapped through their own distribution without a search: np.interp's
     numbers, with ties (quantized data), signed zeros, infinities and NaN."""

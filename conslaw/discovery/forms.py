@@ -164,9 +164,11 @@ def judged_ratios(truth: np.ndarray, null: np.ndarray, truth_segments: Segments,
     if not len(judged):
         return ratio, error
     truth, order = truth[judged], order[judged]
-    smooth = segment_variation(_interp_rows(truth, np.argsort(truth, axis=-1), order, ranks),
-                               truth_segments, smooth=True)
+    # Between knots closer than about 1e-312 np.interp's slope overflows and a key there ranks as
+    # inf: such a law reaches the end of the float range, and its ratio, not finite, is not judged.
     with np.errstate(all="ignore"):
+        smooth = segment_variation(_interp_rows(truth, np.argsort(truth, axis=-1), order, ranks),
+                                   truth_segments, smooth=True)
         spread = smooth.std(axis=-1, ddof=1) / np.sqrt(smooth.shape[-1]) if smooth.shape[-1] > 1 \
             else np.full(len(smooth), np.inf)
         ratio[judged] = np.maximum(smooth.mean(axis=-1), 0.0) / smooth_null[judged]
