@@ -74,6 +74,34 @@ def test_rank1_engine_equals_vmap_engine_and_a_per_query_loop():
     torch.testing.assert_close(fast, torch.stack(loop), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("steps", [2, 3])
+def test_several_inner_steps_in_closed_form_equal_per_query_sgd(steps):
+    """The low-rank engine (no per-query weights) takes the same SGD steps as ``vmap`` over
+    queries of ``grad``, and as a plain loop; inside an ``Ensemble`` too."""
+    torch.manual_seed(1)
+    model = MLP(2, 16)
+    params, x = double(model), states()
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    lr = torch.tensor(0.2, dtype=torch.float64)
+    fast = tailored_predict(model, params, loss, x, lr, steps)
+    general = _vmap_predict(model, params, loss, x, lr, steps)
+    loop = []
+    for row in x:
+        adapted = params
+        for _ in range(steps):
+            g = grad(lambda p: loss(row[None], functional_call(model, p, (row[None],))).sum())(adapted)
+            adapted = {k: adapted[k] - lr * g[k] for k in adapted}
+        loop.append(functional_call(model, adapted, (row[None],))[0])
+    torch.testing.assert_close(fast, general, rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast, torch.stack(loop), rtol=0, atol=1e-12)
+    assert (fast - tailored_predict(model, params, loss, x, lr, 1)).abs().max() > 1e-6
+    block = Block(loss, {k: v.unsqueeze(0).expand(2, *v.shape) for k, v in params.items()},
+                  torch.tensor([0.2, 0.0], dtype=torch.float64))
+    field = Ensemble(model, [block], steps).field(x.unsqueeze(0).expand(2, -1, -1))
+    torch.testing.assert_close(field[0], fast, rtol=0, atol=1e-12)
+    torch.testing.assert_close(field[1], functional_call(model, params, (x,)), rtol=0, atol=1e-12)
+
+
 def test_tailored_predict_takes_float32_and_float64_states_with_a_float32_model():
     torch.manual_seed(0)
     model = MLP(2, 16)  # float32 parameters

@@ -2,11 +2,13 @@
 
 Tailoring (Alet et al. 2020; Noether Networks eq. 3): for each query state x, take ``steps`` inner
 SGD steps ``theta <- theta - lr * grad_theta L(x, f_theta(x))`` and predict with the adapted
-parameters; every query has its own parameters. For the MLP with one step this has an exact closed
-form (``_rank1_predict``): the per-query loss depends on theta only through ``f_theta(x)``, so each
-weight gradient is the rank-one ``delta_i a_i^T`` and the adapted layer is
-``W' a' = W a' - lr delta_i (a_i . a')``; nothing per query is materialised. Other models, or more
-steps, use ``vmap`` over queries of ``grad`` through ``functional_call``.
+parameters; every query has its own parameters. For the MLP this has an exact closed form
+(``_low_rank_predict``): the per-query loss depends on theta only through ``f_theta(x)``, so each
+weight gradient is the rank-one ``delta_i a_i^T``, after k steps a layer is ``W - lr sum_k delta_ik
+a_ik^T``, and it acts as ``W a' - lr sum_k delta_ik (a_ik . a')``; nothing per query is
+materialised (per-query weights would take members x queries x 41,000 floats per step: the
+pendulum's stage 1 ran out of 24 GB at 3 steps). Other models use ``vmap`` over queries of
+``grad`` through ``functional_call``.
 
 An ``Ensemble`` is a list of ``Block``s: each block is one loss (or none) with ``m`` members, each
 member its own parameters and inner lr; a block is ``vmap``-ed over its members. States are laid
@@ -42,25 +44,43 @@ def field_gradient(loss: PointLoss, x: torch.Tensor, dxdt: torch.Tensor) -> torc
     return grad(lambda field: loss(x, field).sum())(dxdt)
 
 
-def _rank1_predict(model: MLP, params: Params, loss_gradient: FieldGradient, x: torch.Tensor,
-                   lr: torch.Tensor) -> torch.Tensor:
-    """The exact one-step tailored MLP for members stacked on the first axis: ``params`` ``(M, ...)``,
-    ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss_gradient`` maps ``(M, B, d)`` states and fields to
-    the loss's gradient in the field, ``(M, B, d)``."""
+def _adapted_layers(model: MLP, weights: list, biases: list, updates: list, x: torch.Tensor,
+                    step: torch.Tensor) -> list[torch.Tensor]:
+    """Every layer's input and the output of the per-query adapted MLP: layer i is
+    ``W_i - step sum_k delta_ik a_ik^T`` (bias ``b_i - step sum_k delta_ik``), ``updates[i]`` the
+    ``(delta_ik, a_ik)`` pairs of the steps taken so far."""
     depth = len(model.linears)
-    weights, biases, inputs, output = member_forward(model, params, x)
-    delta = loss_gradient(x, output)  # d loss / d output, one row per query
-    deltas = [delta]
-    for i in range(depth - 1, 0, -1):
-        delta = _backward(delta, weights[i]) * (1 - inputs[i] ** 2)
-        deltas.insert(0, delta)
-    step = lr.view(-1, 1, 1)
-    adapted = x
+    layers = [x]
     for i in range(depth):
-        overlap = (inputs[i] * adapted).sum(-1, keepdim=True) + (0.0 if biases[i] is None else 1.0)
-        pre = member_linear(adapted, weights[i], biases[i]) - step * deltas[i] * overlap
-        adapted = torch.tanh(pre) if i < depth - 1 else pre
-    return adapted
+        pre = member_linear(layers[i], weights[i], biases[i])
+        for delta, seen in updates[i]:
+            overlap = (seen * layers[i]).sum(-1, keepdim=True) + (0.0 if biases[i] is None else 1.0)
+            pre = pre - step * delta * overlap
+        layers.append(torch.tanh(pre) if i < depth - 1 else pre)
+    return layers
+
+
+def _low_rank_predict(model: MLP, params: Params, loss_gradient: FieldGradient, x: torch.Tensor,
+                      lr: torch.Tensor, steps: int = 1) -> torch.Tensor:
+    """The exact ``steps``-step tailored MLP for members stacked on the first axis: ``params``
+    ``(M, ...)``, ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss_gradient`` maps ``(M, B, d)`` states
+    and fields to the loss's gradient in the field, ``(M, B, d)``."""
+    depth = len(model.linears)
+    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
+    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
+    step = lr.view(-1, 1, 1)
+    updates: list[list] = [[] for _ in range(depth)]
+    for _ in range(steps):
+        layers = _adapted_layers(model, weights, biases, updates, x, step)
+        delta = loss_gradient(x, layers[-1])  # d loss / d output, one row per query
+        for i in range(depth - 1, -1, -1):
+            updates[i].append((delta, layers[i]))
+            if i:  # through the adapted layer i: W_i^T delta - step sum_k a_ik (delta_ik . delta)
+                back = _backward(delta, weights[i])
+                for earlier, seen in updates[i][:-1]:
+                    back = back - step * seen * (earlier * delta).sum(-1, keepdim=True)
+                delta = back * (1 - layers[i] ** 2)
+    return _adapted_layers(model, weights, biases, updates, x, step)[-1]
 
 
 def _vmap_predict(model: torch.nn.Module, params: Params, loss: PointLoss, x: torch.Tensor,
@@ -87,9 +107,10 @@ def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[Poin
     lr = torch.as_tensor(lr, dtype=x.dtype)
     if loss is None:
         return functional_call(model, params, (x,))
-    if isinstance(model, MLP) and steps == 1:
+    if isinstance(model, MLP):
         stacked = {k: v.unsqueeze(0) for k, v in params.items()}
-        return _rank1_predict(model, stacked, partial(field_gradient, loss), x.unsqueeze(0), lr.reshape(1))[0]
+        return _low_rank_predict(model, stacked, partial(field_gradient, loss), x.unsqueeze(0), lr.reshape(1),
+                                 steps)[0]
     return _vmap_predict(model, params, loss, x, lr, steps)
 
 
@@ -138,12 +159,12 @@ class Ensemble:
         return {k: torch.cat([b.params[k] for b in self.blocks]) for k in first}
 
     def _mlp_field(self, x: torch.Tensor) -> torch.Tensor:
-        """The one-step MLP: one closed-form call for the members with a loss, one plain forward
-        pass for those without (the untailored models and the control cost no inner step)."""
+        """The MLP: one closed-form call for the members with a loss, one plain forward pass for
+        those without (the untailored models and the control cost no inner step)."""
         tailored = [b.loss is not None for b in self.blocks]
         if all(tailored):
-            return _rank1_predict(self.model, self._stacked(), self._loss_gradient, x,
-                                  torch.cat([b.lrs for b in self.blocks]))
+            return _low_rank_predict(self.model, self._stacked(), self._loss_gradient, x,
+                                     torch.cat([b.lrs for b in self.blocks]), self.steps)
         if not any(tailored):
             return member_forward(self.model, self._stacked(), x)[-1]
         parts = torch.split(x, [b.size for b in self.blocks])
@@ -165,7 +186,7 @@ class Ensemble:
         return torch.cat(parts)
 
     def field(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.model, MLP) and self.steps == 1:
+        if isinstance(self.model, MLP):
             return self._mlp_field(x)
         rows = torch.split(x, [block.size for block in self.blocks])
         return torch.cat([self._block_field(block, part) for block, part in zip(self.blocks, rows)])
