@@ -29,7 +29,9 @@ Backends and how a shared object travels:
   per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
   client connects to that cluster (``jobs`` is then refused: the cluster's threads are the
   workers); without one, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
-  127.0.0.1 is started once per pool. Its workers start without the ``MALLOC_TRIM_THRESHOLD_``
+  127.0.0.1 is started once per pool, in a thread, so that its 0.5-0.7 s of process starts and
+  handshakes overlap the search's preparation and enumeration (the first ``share`` or task waits
+  for it, and an error starting it is raised there). Its workers start without the ``MALLOC_TRIM_THRESHOLD_``
   that dask's nanny sets by default: setting it turns off glibc's adaptive mmap threshold, so
   every numpy temporary over 128 KiB becomes fresh pages (faults and zeroing), which made the
   formula fit take 1.8x the CPU (pendulum, measured in and out of dask).
@@ -228,6 +230,7 @@ class WorkerPool:
         self._executor: Optional[concurrent.futures.Executor] = None
         self._client: Any = None
         self._cluster: Any = None
+        self._starting: Optional[concurrent.futures.Future] = None  # dask: (cluster, client)
         self._directory: Optional[str] = None
         self._shared: list[Shared] = []
         self._open = False
@@ -245,7 +248,7 @@ class WorkerPool:
     @property
     def workers(self) -> int:
         """How many tasks run at once: for a dask cluster, the sum of its workers' threads."""
-        if self._client is not None:
+        if self._client is not None and self.config.scheduler:
             return max(sum(self._client.nthreads().values()), 1)
         return 1 if self.in_process else self.config.workers
 
@@ -281,16 +284,38 @@ class WorkerPool:
         if self.config.scheduler:
             self._client = connect(self.config.scheduler)
             return
-        # dask's nanny gives each worker process the single-threaded environment; None unsets
-        # its MALLOC_TRIM_THRESHOLD_ (see the module docstring).
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            self._cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
-                                         processes=True, host="127.0.0.1", dashboard_address=None)
-        self._client = Client(self._cluster)
+
+        def start() -> tuple:
+            # dask's nanny gives each worker process the single-threaded environment; None unsets
+            # its MALLOC_TRIM_THRESHOLD_ (see the module docstring).
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=None)
+            try:
+                return cluster, Client(cluster)
+            except BaseException:
+                cluster.close()
+                raise
+
+        starter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="conslaw-dask")
+        self._starting = starter.submit(start)
+        starter.shutdown(wait=False)  # the thread ends when the cluster is up
+
+    def _dask_client(self) -> Any:
+        """The dask client, once the local cluster (started in a thread) is up."""
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            self._cluster, self._client = starting.result()
+        return self._client
 
     def close(self) -> None:
         """Stop the workers (after their running tasks) and drop the shared objects."""
         self._open = False
+        if self._starting is not None:  # a local dask cluster still starting, or that failed to
+            try:
+                self._dask_client()
+            except Exception:  # its error was not asked for: nothing used the pool
+                pass
         if self._executor is not None:  # pending tasks were cancelled by as_completed
             self._executor.shutdown(wait=True)
         if self._client is not None:
@@ -306,8 +331,8 @@ class WorkerPool:
         """Send ``obj`` (read-only) to every worker once; tasks refer to it by the handle."""
         self._require_open()
         token = uuid.uuid4().hex
-        if self._client is not None:
-            future = self._client.scatter([obj], broadcast=True, hash=False)[0]
+        if self.config.backend == "dask":
+            future = self._dask_client().scatter([obj], broadcast=True, hash=False)[0]
             handle = Shared(token, future=future)
         elif self._executor is not None and self.config.backend == "loky":
             if self._directory is None:
@@ -341,7 +366,7 @@ class WorkerPool:
             for index, args in enumerate(calls):
                 yield index, _run_task(function, args)
             return
-        if self._client is not None:
+        if self.config.backend == "dask":
             yield from self._dask_completed(function, calls)
             return
         if self.config.backend == "threading":
@@ -384,13 +409,14 @@ class WorkerPool:
 
         # Lists, not tuples, so that dask looks inside for the shared futures and nothing else.
         arguments = [[a.future if isinstance(a, Shared) else a for a in args] for args in calls]
-        futures = self._client.map(_run_in_worker, [function] * len(calls), arguments, pure=False)
+        client = self._dask_client()
+        futures = client.map(_run_in_worker, [function] * len(calls), arguments, pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
         try:
             for future in as_completed(futures):
                 yield index[future.key], future.result()
         finally:
-            self._client.cancel(futures)
+            client.cancel(futures)
 
     def _require_open(self) -> None:
         if not self._open:

@@ -210,6 +210,25 @@ def test_dask_local_cluster_matches_sequential_and_scatters_once(expected):
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
 
 
+@pytest.mark.slow
+def test_a_dask_pool_closed_while_its_cluster_starts_leaves_no_process():
+    """The local cluster starts in a thread; a pool closed before any use waits for it and
+    stops its workers."""
+    import psutil
+
+    def spawned() -> list:
+        return [child for child in psutil.Process().children(recursive=True)
+                if "spawn_main" in " ".join(child.cmdline())]
+
+    before = len(spawned())
+    with WorkerPool(2, "dask") as pool:
+        assert pool.workers == 2
+    deadline = time.monotonic() + 30
+    while len(spawned()) > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(spawned()) == before
+
+
 def _stop(process: subprocess.Popen) -> None:
     """Stop a process started in its own session, and its children (the nanny's worker)."""
     if process.poll() is None:
