@@ -44,18 +44,19 @@ def field_gradient(loss: PointLoss, x: torch.Tensor, dxdt: torch.Tensor) -> torc
     return grad(lambda field: loss(x, field).sum())(dxdt)
 
 
-def _adapted_layers(model: MLP, weights: list, biases: list, updates: list, x: torch.Tensor,
-                    step: torch.Tensor) -> list[torch.Tensor]:
+def _adapted_layers(model: MLP, weights: list, biases: list, updates: list,
+                    x: torch.Tensor) -> list[torch.Tensor]:
     """Every layer's input and the output of the per-query adapted MLP: layer i is
-    ``W_i - step sum_k delta_ik a_ik^T`` (bias ``b_i - step sum_k delta_ik``), ``updates[i]`` the
-    ``(delta_ik, a_ik)`` pairs of the steps taken so far."""
+    ``W_i - sum_k (step delta_ik) a_ik^T`` (bias ``b_i - sum_k step delta_ik``), ``updates[i]`` the
+    ``(step delta_ik, a_ik)`` pairs of the steps taken so far. Each term keeps only tensors that
+    exist already, or per-query scalars, for the backward pass: memory grows linearly in steps."""
     depth = len(model.linears)
     layers = [x]
     for i in range(depth):
         pre = member_linear(layers[i], weights[i], biases[i])
-        for delta, seen in updates[i]:
+        for scaled, seen in updates[i]:
             overlap = (seen * layers[i]).sum(-1, keepdim=True) + (0.0 if biases[i] is None else 1.0)
-            pre = pre - step * delta * overlap
+            pre = pre - scaled * overlap
         layers.append(torch.tanh(pre) if i < depth - 1 else pre)
     return layers
 
@@ -71,16 +72,16 @@ def _low_rank_predict(model: MLP, params: Params, loss_gradient: FieldGradient, 
     step = lr.view(-1, 1, 1)
     updates: list[list] = [[] for _ in range(depth)]
     for _ in range(steps):
-        layers = _adapted_layers(model, weights, biases, updates, x, step)
+        layers = _adapted_layers(model, weights, biases, updates, x)
         delta = loss_gradient(x, layers[-1])  # d loss / d output, one row per query
         for i in range(depth - 1, -1, -1):
-            updates[i].append((delta, layers[i]))
-            if i:  # through the adapted layer i: W_i^T delta - step sum_k a_ik (delta_ik . delta)
+            updates[i].append((step * delta, layers[i]))
+            if i:  # through the adapted layer i: W_i^T delta - sum_k a_ik (step delta_ik . delta)
                 back = _backward(delta, weights[i])
-                for earlier, seen in updates[i][:-1]:
-                    back = back - step * seen * (earlier * delta).sum(-1, keepdim=True)
+                for scaled, seen in updates[i][:-1]:
+                    back = back - seen * (scaled * delta).sum(-1, keepdim=True)
                 delta = back * (1 - layers[i] ** 2)
-    return _adapted_layers(model, weights, biases, updates, x, step)[-1]
+    return _adapted_layers(model, weights, biases, updates, x)[-1]
 
 
 def _vmap_predict(model: torch.nn.Module, params: Params, loss: PointLoss, x: torch.Tensor,
