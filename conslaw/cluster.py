@@ -1,5 +1,5 @@
 """An existing dask cluster, as a search's workers: connect, and check that its workers run this
-conslaw (the setup is in ``conslaw.parallel``'s docstring)."""
+conslaw (the setup is in ``docs/discovery.md``, Parallelism)."""
 from __future__ import annotations
 
 from typing import Any

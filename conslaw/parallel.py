@@ -29,23 +29,18 @@ Backends and how a shared object travels:
   per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
   client connects to that cluster (``jobs`` is then refused: the cluster's threads are the
   workers); without one, a ``LocalCluster`` of ``jobs`` single-threaded worker processes on
-  127.0.0.1 is started once per pool, in a thread, so that its 0.5-0.7 s of process starts and
-  handshakes overlap the search's preparation and enumeration (the first ``share`` or task waits
-  for it, and an error starting it is raised there). Its workers start without the ``MALLOC_TRIM_THRESHOLD_``
-  that dask's nanny sets by default: setting it turns off glibc's adaptive mmap threshold, so
-  every numpy temporary over 128 KiB becomes fresh pages (faults and zeroing), which made the
-  formula fit take 1.8x the CPU (pendulum, measured in and out of dask).
+  127.0.0.1 is started once per pool, in a thread beside the search's preparation and enumeration
+  (0.5-0.7 s of process starts; the first ``share`` or task waits for it and raises its error).
+  Its workers start without the ``MALLOC_TRIM_THRESHOLD_`` that dask's nanny sets by default:
+  setting it turns off glibc's adaptive mmap threshold, so every numpy temporary over 128 KiB
+  becomes fresh pages (faults and zeroing), which made the formula fit take 1.8x the CPU
+  (pendulum, measured in and out of dask).
 
 Shared objects are read-only by contract. Worker processes (loky, dask) run BLAS, OpenMP and
 torch single-threaded, so that ``jobs`` workers use ``jobs`` cores: the matrices of a fitting
 task are tiny and the parallelism comes from the tasks.
 
-An existing dask cluster: install conslaw (the same version) in the Python environment of every
-worker, or put its source directory on the workers' ``PYTHONPATH``; then start
-``dask scheduler --host HOST`` once and ``dask worker tcp://HOST:8786 --nthreads 1`` on each
-machine (one process per core), and run with ``--backend dask --scheduler tcp://HOST:8786``.
-Start the workers with ``MALLOC_MMAP_THRESHOLD_=33554432`` in their environment, or with the
-nanny's ``MALLOC_TRIM_THRESHOLD_`` unset, for the reason above.
+An existing dask cluster: how to set one up is in ``docs/discovery.md`` (Parallelism).
 """
 from __future__ import annotations
 
@@ -247,7 +242,8 @@ class WorkerPool:
 
     @property
     def workers(self) -> int:
-        """How many tasks run at once: for a dask cluster, the sum of its workers' threads."""
+        """How many tasks run at once: for an existing dask cluster, the sum of its workers'
+        threads; for a local one, ``jobs`` (one thread each)."""
         if self._client is not None and self.config.scheduler:
             return max(sum(self._client.nthreads().values()), 1)
         return 1 if self.in_process else self.config.workers

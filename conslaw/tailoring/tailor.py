@@ -48,8 +48,9 @@ def _adapted_layers(model: MLP, weights: list, biases: list, updates: list,
                     x: torch.Tensor) -> list[torch.Tensor]:
     """Every layer's input and the output of the per-query adapted MLP: layer i is
     ``W_i - sum_k (step delta_ik) a_ik^T`` (bias ``b_i - sum_k step delta_ik``), ``updates[i]`` the
-    ``(step delta_ik, a_ik)`` pairs of the steps taken so far. Each term keeps only tensors that
-    exist already, or per-query scalars, for the backward pass: memory grows linearly in steps."""
+    ``(step delta_ik, a_ik)`` pairs of the steps taken so far. For the backward pass each term
+    keeps only tensors that exist already and per-query scalars, no new (members, queries,
+    width) product."""
     depth = len(model.linears)
     layers = [x]
     for i in range(depth):
