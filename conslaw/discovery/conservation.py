@@ -96,19 +96,20 @@ class ConservationData:
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
         times = column_motion_times(dataset.train)
         seconds = median_motion_time(times)
-        check_sampling(dataset.train, times, dataset.columns)
         rng = np.random.default_rng(seed)
         train = segment_trajectories(dataset.train, window, seconds, "training")
+        still = still_columns(train)
+        check_sampling(dataset.train, times, dataset.columns, still)
         train_null = null_of(train, draws, rng)
         test = None
         if dataset.test:
             segments = segment_trajectories(dataset.test, window, seconds, "test")
             test = FitData(segments, null_of(segments, draws, rng))
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
-        control = FitData(surrogate_draw(train, still_columns(train), control_rng), train_null)
+        control = FitData(surrogate_draw(train, still, control_rng), train_null)
         return cls(FitData(train, train_null), test, control, seconds,
                    window * seconds if np.isfinite(seconds) else float("inf"),
-                   tuple(bool(s) for s in still_columns(train)),
+                   tuple(bool(s) for s in still),
                    tuple(float(level) for level in column_noise(train)))
 
     def summary(self) -> dict:

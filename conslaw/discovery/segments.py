@@ -204,16 +204,19 @@ def segment_trajectories(trajectories: Sequence[Trajectory], window: float,
 
 
 def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
-                   columns: Sequence[str]) -> None:
+                   columns: Sequence[str], still: Sequence[bool] = ()) -> None:
     """Warn when the data are sampled too coarsely to tell motion from noise: as a whole, or
-    in some columns (``column_times``, each column's motion time)."""
+    in some columns (``column_times``, each column's motion time); a ``still`` column (constant
+    along each trajectory, a conserved input) has no motion to resolve."""
     motion_seconds = median_motion_time(column_times)
     if not np.isfinite(motion_seconds):
         return
     steps = np.concatenate([np.diff(tr.t) for tr in trajectories if len(tr) > 1])
     step = float(np.median(steps))
     per_motion = motion_seconds / step
-    fast = [name for name, seconds in zip(columns, column_times) if seconds < MIN_SAMPLES_PER_MOTION_TIME * step]
+    still = list(still) or [False] * len(columns)
+    fast = [name for name, seconds, constant in zip(columns, column_times, still)
+            if seconds < MIN_SAMPLES_PER_MOTION_TIME * step and not constant]
     if fast and per_motion >= MIN_SAMPLES_PER_MOTION_TIME:
         warnings.warn(f"columns {', '.join(fast)} change faster than the sampling resolves, or their "
                       f"noise hides their motion (under {MIN_SAMPLES_PER_MOTION_TIME} samples per their "
