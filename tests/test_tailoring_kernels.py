@@ -57,7 +57,7 @@ def test_combined_weights_are_inverse_variances():
     np.testing.assert_allclose(weights, [1 / np.var(x[:, 0]), 1 / np.var(3 * x[:, 1])])
 
 
-def test_rank1_engine_equals_vmap_engine_and_a_per_query_loop():
+def test_one_step_closed_form_equals_vmap_engine_and_a_per_query_loop():
     torch.manual_seed(0)
     model = MLP(2, 16)
     params, x = double(model), states()
