@@ -296,3 +296,28 @@ def test_a_formula_whose_own_terms_refit_freely_are_steadier_is_a_misfit(system,
     columns = StateColumns.from_dataset(variant.dataset)
     assert not refit_is_steadier(columns.parse(true_law), columns, data)
     assert refit_is_steadier(columns.parse(misfit), columns, data)
+
+
+@pytest.mark.parametrize("system, column, unit", [("pendulum", "q", "deg"), ("oscillator2d", "x", "cm")])
+def test_a_column_repeated_in_another_unit_is_an_identity_not_a_law(system, column, unit):
+    """A lab file with an angle in radians and again in degrees: ``q - 0.0174533*q_deg`` holds on
+    every sample. It and the functions of it are listed as identities (not accepted, with one
+    warning); the system's laws stay exact and nothing else is accepted."""
+    variant = make_variant(system)
+    repeated = f"{column}_{unit}"
+    dataset = variant.dataset.with_repeated_column(column, repeated, unit)
+    discovery = run(dataset)
+    identities = [law for law in discovery.laws if law.quality == "identity"]
+    assert identities and not any(law.accepted for law in identities)
+    first = {symbol.name for symbol in identities[0].expression.free_symbols}
+    assert first == {column, repeated}
+    assert sum("identities, not conservation laws" in warning for warning in discovery.warnings) == 1
+    assert all(law.quality != "identity" for law in discovery.laws[:len(discovery.accepted)])
+    as_original = [law.expression.subs(sympy.Symbol(repeated, real=True), sympy.Symbol(column, real=True))
+                   for law in discovery.accepted]
+    states = variant.dataset.stacked("train")[::10]
+    for expression in as_original:
+        assert functionally_dependent(expression, list(variant.laws.values()), variant.dataset.columns, states), \
+            f"false law accepted: {expression}"
+    independent = [law for law in discovery.accepted if law.independent]
+    assert len(independent) == variant.n_independent

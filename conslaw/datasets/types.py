@@ -1,13 +1,15 @@
 """The plain data type every later stage receives: trajectories with units, split into train/test."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 
-from conslaw.dsl.units import Dimension, format_unit
+from conslaw.dsl.units import Dimension, format_unit, parse_unit
+from conslaw.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,27 @@ class TrajectoryDataset:
     def stacked(self, split: str = "train") -> np.ndarray:
         """All states of a split as one (N, d) array."""
         return np.concatenate([trajectory.x for trajectory in getattr(self, split)], axis=0)
+
+    def with_repeated_column(self, column: str, name: str, unit: str) -> "TrajectoryDataset":
+        """This data set with ``column`` recorded a second time as ``name``, declared in ``unit``
+        (an angle in degrees beside radians, as lab files often have): ``column - name`` in SI
+        holds on every sample, an identity between the columns, not a conservation law."""
+        if column not in self.columns or name in self.columns:
+            raise UsageError(f"cannot repeat column {column!r} as {name!r}: columns are {list(self.columns)}")
+        k, parsed = self.columns.index(column), parse_unit(unit)
+        if parsed.dimension != self.dimensions[k]:
+            raise UsageError(f"unit {unit!r} of {name!r} is not that of {column!r} ({self.units[column]})")
+
+        def repeat(values: Optional[np.ndarray]) -> Optional[np.ndarray]:
+            return None if values is None else np.concatenate([values, values[..., k:k + 1]], axis=-1)
+
+        field_ = self.true_field
+        return dataclasses.replace(
+            self, columns=self.columns + (name,), dimensions=self.dimensions + (parsed.dimension,),
+            train=[Trajectory(tr.t, repeat(tr.x), repeat(tr.dxdt)) for tr in self.train],
+            test=[Trajectory(tr.t, repeat(tr.x), repeat(tr.dxdt)) for tr in self.test],
+            units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
+            true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
 
     def summary(self) -> dict:
         """Name, columns, units, sizes and the true law, as plain JSON-ready values."""

@@ -134,6 +134,13 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
     warnings = [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                 for law in laws if law.accepted and biased(law.evidence.noise_bias)]
+    identities = [law for law in laws if law.quality == "identity"]
+    if identities:
+        warnings.append(f"{len(identities)} candidate(s) take one value on every sample of the "
+                        f"{len(set(data.train.truth.source.tolist()))} training trajectories, the "
+                        f"first law {identities[0].rank} ({identities[0].text()}): relations between "
+                        "the columns (a column repeated in another unit, a constraint) or values the "
+                        "trajectories all share; listed as identities, not conservation laws")
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)

@@ -30,6 +30,14 @@ search's seed.
   An approximate law over a proper subset of an exact law's columns is its truncation
   (``truncations``), demoted too.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
+- **Identity**: a candidate that passes acceptance but whose training segments' means do not
+  differ by more than its variation along them explains (a one-way analysis of variance over
+  the segments, of at least ``IDENTITY_TRAJECTORIES`` trajectories, with a p-value above
+  ``IDENTITY_P``; or whose means spread by no more than rounding) takes one value on every sample: a relation between the columns (a column
+  repeated in another unit, a constraint such as a rod's length), or a value all the
+  trajectories share; the data cannot tell it from a conservation law, so it is not accepted:
+  its quality is ``identity``, functions of one identity (whose gradients are parallel to its
+  own on the data, where it holds) are merged into it, and it is ranked after the accepted laws.
 """
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ from typing import Sequence
 
 import numpy as np
 import sympy
+from scipy.special import fdtrc
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.merging import merge_variants
@@ -58,6 +67,11 @@ SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
 REFERENCE_STATES = 512
 GRADIENT_STATES = 200
+IDENTITY_TRAJECTORIES = 3
+IDENTITY_P = 1e-3
+IDENTITY_ROUNDING = 1e-9
+"""A spread of the segments' means (relative to the law's range on the null) at or below this is
+rounding: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16 and is an identity."""
 PAPER_REJECTED = 20
 """Rejected candidates, after the accepted laws, that get the paper's ratio for comparison."""
 
@@ -299,9 +313,13 @@ def _by_ratio(laws: Sequence[Law]) -> list[Law]:
 def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
     laws = [_with_variation(law, data) for law in candidates]
-    accepted = order_by_evidence([law for law in laws if is_accepted(law.evidence, threshold)])
+    passing = [law for law in laws if is_accepted(law.evidence, threshold)]
+    identities = order_by_evidence([law for law in passing if holds_everywhere(law, data)])
+    accepted = order_by_evidence([law for law in passing if not holds_everywhere(law, data)])
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
+    identities = [law.replace(accepted=False, quality="identity", independent=False, pareto=False)
+                  for law in _merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
     accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
     rejected = merge_variants(rejected, reference)
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
@@ -317,10 +335,46 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
     rejected = [law.replace(accepted=False, quality="rejected", independent=False, pareto=False)
                 for law in rejected]
-    ranked = [law.replace(rank=rank) for rank, law in enumerate(accepted + rejected, start=1)]
+    ranked = [law.replace(rank=rank) for rank, law in enumerate(accepted + identities + rejected, start=1)]
     random = random_segments(data.train.truth, seed)
     return [_with_paper_ratio(law, data, random) if law.rank <= len(accepted) + PAPER_REJECTED else law
             for law in ranked]
+
+
+def _merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
+    """Identities merged by gradient at data ``states``, where each holds; one whose gradient
+    vanishes there at most states (``(x - 0.01*x_cm)**2``, ``cos(c*(x - 0.01*x_cm))``) is flat
+    wherever an identity holds and is merged into the first."""
+    merged = merge_variants(identities, states, by_gradient=True)
+    if len(merged) < 2:
+        return merged
+    columns = merged[0].columns.names
+    flat = [float(np.mean(np.linalg.norm(np.nan_to_num(gradient_function(law.expression, columns)(states)), axis=1)
+                          <= RATIO_FLOOR)) > 0.5 for law in merged]
+    kept = [law for law, is_flat in zip(merged, flat) if not is_flat] or merged[:1]
+    folded = sum(law.variants + 1 for law in merged if law not in kept)
+    return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
+
+
+def holds_everywhere(law: Law, data: ConservationData) -> bool:
+    """Whether ``law`` takes one value on every training sample (see the module docstring): the
+    F test of its segments' means against its variation along them does not reject equal means.
+    (scipy.special's F survival function, not scipy.stats.f_oneway, whose import costs 0.6 s.)"""
+    truth = data.train.truth
+    if len(np.unique(truth.source)) < IDENTITY_TRAJECTORIES:
+        return False
+    if law.evidence.spread is not None and law.evidence.spread <= IDENTITY_ROUNDING:
+        return True
+    values = _values(law, truth.x)
+    counts = np.diff(truth.starts)
+    if not np.all(np.isfinite(values)) or np.any(counts < 2):
+        return False
+    means = np.add.reduceat(values, truth.starts[:-1]) / counts
+    between = np.sum(counts * (means - values.mean()) ** 2) / (len(counts) - 1)
+    within = np.sum((values - np.repeat(means, counts)) ** 2) / (len(values) - len(counts))
+    if between <= within:
+        return True
+    return bool(within > 0 and fdtrc(len(counts) - 1, len(values) - len(counts), between / within) > IDENTITY_P)
 
 
 def _with_paper_ratio(law: Law, data: ConservationData, random: Segments) -> Law:
