@@ -33,7 +33,8 @@ search's seed.
 - **Identity**: a candidate that passes acceptance but whose training segments' means do not
   differ by more than its variation along them explains (a one-way analysis of variance over
   the segments, of at least ``IDENTITY_TRAJECTORIES`` trajectories, with a p-value above
-  ``IDENTITY_P``; or whose means spread by no more than rounding) takes one value on every sample: a relation between the columns (a column
+  ``IDENTITY_P``; or whose means spread by at most ``IDENTITY_SPREAD`` of its range on the
+  null) takes one value on every sample: a relation between the columns (a column
   repeated in another unit, a constraint such as a rod's length), or a value all the
   trajectories share; the data cannot tell it from a conservation law, so it is not accepted:
   its quality is ``identity``, functions of one identity (whose gradients are parallel to its
@@ -69,9 +70,10 @@ REFERENCE_STATES = 512
 GRADIENT_STATES = 200
 IDENTITY_TRAJECTORIES = 3
 IDENTITY_P = 1e-3
-IDENTITY_ROUNDING = 1e-9
-"""A spread of the segments' means (relative to the law's range on the null) at or below this is
-rounding: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16 and is an identity."""
+IDENTITY_SPREAD = 1e-6
+"""A spread of the segments' means (relative to the law's range on the null) at or below this
+tells no trajectory from another: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16,
+and ``1.1e-9*x + (x**2 + y**2)**-2`` (a rod's constraint and a trace of x) by 1e-9."""
 PAPER_REJECTED = 20
 """Rejected candidates, after the accepted laws, that get the paper's ratio for comparison."""
 
@@ -363,7 +365,7 @@ def holds_everywhere(law: Law, data: ConservationData) -> bool:
     truth = data.train.truth
     if len(np.unique(truth.source)) < IDENTITY_TRAJECTORIES:
         return False
-    if law.evidence.spread is not None and law.evidence.spread <= IDENTITY_ROUNDING:
+    if law.evidence.spread is not None and law.evidence.spread <= IDENTITY_SPREAD:
         return True
     values = _values(law, truth.x)
     counts = np.diff(truth.starts)
