@@ -144,11 +144,13 @@ class ConservationSearch:
         """The candidates the ranker may try, in rank order: as in the paper, the approximately
         conserved ones (accepted, or judged ratio at most ``APPROXIMATELY_CONSERVED``: at least
         twice as steady as a quantity that merely moves with the data), and never fewer than the
-        ``--top`` best-ranked; ``--tailor-pool`` and ``--tailor-pool-size`` then choose among them."""
+        ``--top`` best-ranked; ``--tailor-pool`` and ``--tailor-pool-size`` then choose among them.
+        Identities (one value on every sample: relations between the columns) are not laws and
+        are never tried."""
         self._require_fit()
-        steady = [law for law in self.laws_
-                  if law.accepted or law.evidence.ratio <= APPROXIMATELY_CONSERVED]
-        return steady if len(steady) >= self.config.tailoring.top else self.laws_[:self.config.tailoring.top]
+        laws = [law for law in self.laws_ if law.quality != "identity"]
+        steady = [law for law in laws if law.accepted or law.evidence.ratio <= APPROXIMATELY_CONSERVED]
+        return steady if len(steady) >= self.config.tailoring.top else laws[:self.config.tailoring.top]
 
     def analyse_symmetries(self) -> "ConservationSearch":
         """With canonical pairs configured: each independent law's symmetry and the brackets."""

@@ -63,6 +63,17 @@ def test_arrays_need_units_the_right_shape_and_a_fit():
         ConservationSearch().table()
 
 
+def test_a_column_repeated_in_cm_gives_an_identity_that_the_ranker_never_tries():
+    trajectories, t = oscillator()
+    repeated = [np.column_stack([x, 100 * x[:, 0]]) for x in trajectories]
+    search = ConservationSearch(units={"q": "m", "p": "kg*m/s", "q_cm": "cm"}, depth=5, jobs=1)
+    search.fit(repeated, times=[t] * len(repeated))
+    identities = [law for law in search.laws_ if law.quality == "identity"]
+    assert identities and not any(law.accepted for law in identities)
+    assert search.laws_[0].accepted and search.laws_[0].independent
+    assert not set(map(id, identities)) & set(map(id, search.tailoring_pool()))
+
+
 def test_the_rankers_pool_is_the_approximately_conserved_candidates_in_rank_order():
     trajectories, t = oscillator()
     search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, top=1)

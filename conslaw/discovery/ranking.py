@@ -33,8 +33,8 @@ search's seed.
 - **Identity**: a candidate that passes acceptance but whose training segments' means do not
   differ by more than its variation along them explains (a one-way analysis of variance over
   the segments, of at least ``IDENTITY_TRAJECTORIES`` trajectories, with a p-value above
-  ``IDENTITY_P``; or whose means spread by at most ``IDENTITY_SPREAD`` of its range on the
-  null) takes one value on every sample: a relation between the columns (a column
+  ``IDENTITY_P``; or, on at least 2 trajectories, whose means spread by at most
+  ``IDENTITY_SPREAD`` of its range on the null) takes one value on every sample: a relation between the columns (a column
   repeated in another unit, a constraint such as a rod's length), or a value all the
   trajectories share; the data cannot tell it from a conservation law, so it is not accepted:
   its quality is ``identity``, functions of one identity (whose gradients are parallel to its
@@ -363,10 +363,11 @@ def holds_everywhere(law: Law, data: ConservationData) -> bool:
     F test of its segments' means against its variation along them does not reject equal means.
     (scipy.special's F survival function, not scipy.stats.f_oneway, whose import costs 0.6 s.)"""
     truth = data.train.truth
-    if len(np.unique(truth.source)) < IDENTITY_TRAJECTORIES:
-        return False
-    if law.evidence.spread is not None and law.evidence.spread <= IDENTITY_SPREAD:
+    trajectories = len(np.unique(truth.source))
+    if trajectories >= 2 and law.evidence.spread is not None and law.evidence.spread <= IDENTITY_SPREAD:
         return True
+    if trajectories < IDENTITY_TRAJECTORIES:
+        return False
     values = _values(law, truth.x)
     counts = np.diff(truth.starts)
     if not np.all(np.isfinite(values)) or np.any(counts < 2):
