@@ -81,24 +81,32 @@ class TrajectoryDataset:
         """All states of a split as one (N, d) array."""
         return np.concatenate([trajectory.x for trajectory in getattr(self, split)], axis=0)
 
-    def with_repeated_column(self, column: str, name: str, unit: str) -> "TrajectoryDataset":
+    def with_repeated_column(self, column: str, name: str, unit: str, noise: float = 0.0,
+                             seed: int = 0) -> "TrajectoryDataset":
         """This data set with ``column`` recorded a second time as ``name``, declared in ``unit``
-        (an angle in degrees beside radians, as lab files often have): ``column - name`` in SI
-        holds on every sample, an identity between the columns, not a conservation law."""
+        (an angle in degrees beside radians, as lab files often have), by a second sensor when
+        ``noise`` > 0 (its own Gaussian noise, ``noise`` times the column's standard deviation):
+        ``column - name`` in SI holds on every sample (to within the noise), an identity between
+        the columns, not a conservation law."""
         if column not in self.columns or name in self.columns:
             raise UsageError(f"cannot repeat column {column!r} as {name!r}: columns are {list(self.columns)}")
         k, parsed = self.columns.index(column), parse_unit(unit)
         if parsed.dimension != self.dimensions[k]:
             raise UsageError(f"unit {unit!r} of {name!r} is not that of {column!r} ({self.units[column]})")
 
-        def repeat(values: Optional[np.ndarray]) -> Optional[np.ndarray]:
-            return None if values is None else np.concatenate([values, values[..., k:k + 1]], axis=-1)
+        rng, scale = np.random.default_rng(seed), noise * float(self.stacked("train")[:, k].std())
+
+        def repeat(values: Optional[np.ndarray], noisy: bool = False) -> Optional[np.ndarray]:
+            if values is None:
+                return None
+            copy = values[..., k:k + 1] + (scale * rng.standard_normal(values.shape[:-1] + (1,)) if noisy else 0.0)
+            return np.concatenate([values, copy], axis=-1)
 
         field_ = self.true_field
         return dataclasses.replace(
             self, columns=self.columns + (name,), dimensions=self.dimensions + (parsed.dimension,),
-            train=[Trajectory(tr.t, repeat(tr.x), repeat(tr.dxdt)) for tr in self.train],
-            test=[Trajectory(tr.t, repeat(tr.x), repeat(tr.dxdt)) for tr in self.test],
+            train=[Trajectory(tr.t, repeat(tr.x, noise > 0), repeat(tr.dxdt)) for tr in self.train],
+            test=[Trajectory(tr.t, repeat(tr.x, noise > 0), repeat(tr.dxdt)) for tr in self.test],
             units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
             true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
 

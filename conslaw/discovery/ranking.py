@@ -30,15 +30,15 @@ search's seed.
   An approximate law over a proper subset of an exact law's columns is its truncation
   (``truncations``), demoted too.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
-- **Identity**: a candidate that passes acceptance but whose training segments' means do not
-  differ by more than its variation along them explains (a one-way analysis of variance over
-  the segments, of at least ``IDENTITY_TRAJECTORIES`` trajectories, with a p-value above
-  ``IDENTITY_P``; or, on at least 2 trajectories, whose means spread by at most
-  ``IDENTITY_SPREAD`` of its range on the null) takes one value on every sample: a relation between the columns (a column
-  repeated in another unit, a constraint such as a rod's length), or a value all the
-  trajectories share; the data cannot tell it from a conservation law, so it is not accepted:
-  its quality is ``identity``, functions of one identity (whose gradients are parallel to its
-  own on the data, where it holds) are merged into it, and it is ranked after the accepted laws.
+- **Identity**: a candidate that passes acceptance but whose training segments' means spread
+  by less than ``IDENTITY_RATIO`` times its median range along a segment (on at least
+  ``IDENTITY_TRAJECTORIES`` trajectories), or by at most ``IDENTITY_SPREAD`` of its range on the
+  null (rounding; on at least 2 trajectories), takes one value on every sample: a relation
+  between the columns (a column repeated in another unit, a constraint such as a rod's length),
+  or a value all the trajectories share; the data cannot tell it from a conservation law, so it
+  is not accepted: its quality is ``identity``, functions of one identity (whose gradients are
+  parallel to its own on the data, where it holds) are merged into it, and it is ranked after
+  the accepted laws.
 """
 from __future__ import annotations
 
@@ -50,7 +50,6 @@ from typing import Sequence
 
 import numpy as np
 import sympy
-from scipy.special import fdtrc
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.merging import merge_variants
@@ -66,10 +65,14 @@ RATIO_FLOOR = 1e-15
 PREDICTABLE = 10.0
 SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
+RELATION_RTOL = 0.1
 REFERENCE_STATES = 512
 GRADIENT_STATES = 200
 IDENTITY_TRAJECTORIES = 3
-IDENTITY_P = 1e-3
+IDENTITY_RATIO = 0.25
+"""An identity's means differ across segments by noise only: x and x_cm, each with 1 % noise,
+give spreads 0.04 times their median range along a segment; true laws 4 (a pendulum at 1 %
+noise) to 10^8 (noiseless) times."""
 IDENTITY_SPREAD = 1e-6
 """A spread of the segments' means (relative to the law's range on the null) at or below this
 tells no trajectory from another: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16,
@@ -179,9 +182,9 @@ def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
 
 
 def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], states: np.ndarray,
-                   spread: np.ndarray) -> int:
+                   spread: np.ndarray, rtol: float = INDEPENDENCE_RTOL) -> int:
     """The median over states of the rank of the expressions' stacked gradients (scaled by the
-    columns' spreads, each gradient normalised)."""
+    columns' spreads, each gradient normalised; singular values above ``rtol`` of the largest)."""
     gradients = np.stack([gradient_function(e, columns)(states) * spread for e in expressions], axis=1)
     gradients = gradients[np.all(np.isfinite(gradients), axis=(1, 2))]
     if not len(gradients):
@@ -189,7 +192,7 @@ def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], st
     norms = np.linalg.norm(gradients, axis=2, keepdims=True)
     unit = np.divide(gradients, norms, out=np.zeros_like(gradients), where=norms > 0)
     singular = np.linalg.svd(unit, compute_uv=False)
-    pointwise = np.sum((singular > INDEPENDENCE_RTOL * singular[:, :1]) & (singular[:, :1] > 0), axis=1)
+    pointwise = np.sum((singular > rtol * singular[:, :1]) & (singular[:, :1] > 0), axis=1)
     return int(np.median(pointwise))
 
 
@@ -222,28 +225,48 @@ def _predictable(values: np.ndarray, chosen: np.ndarray, within: float, groups: 
     return residual <= max(PREDICTABLE * within, 1e-10 * float(np.var(values)))
 
 
-def independent_set(laws: Sequence[Law], data: ConservationData, seed: int) -> list[int]:
+def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
+                    identities: Sequence[Law] = ()) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
     than d - 1 laws for d columns (every law's gradient is orthogonal to the flow, so a flow that
-    moves has at most d - 1 independent first integrals; approximate laws can look like more)."""
+    moves has at most d - 1 independent first integrals; approximate laws can look like more),
+    less the independent ``identities`` (relations between the columns), beyond whose gradients
+    a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not)."""
     truth = data.train.truth
     groups = len(np.unique(truth.source))
     rng = np.random.default_rng(seed)
     points = truth.x[rng.choice(len(truth.x), min(len(truth.x), GRADIENT_STATES), replace=False)]
     spread = truth.x.std(axis=0)
     values = np.array([_values(law, truth.x) for law in laws])
+    columns = laws[0].columns.names if laws else ()
+    relations = _independent_relations(identities, columns, points, spread)
+    base = len(relations)
     chosen: list[int] = []
     for i, law in enumerate(laws):
-        if len(chosen) >= truth.x.shape[1] - 1:
+        if len(chosen) >= truth.x.shape[1] - 1 - base:
             break
-        expressions = [laws[j].expression for j in chosen] + [law.expression]
-        if _gradient_rank(expressions, law.columns.names, points, spread) <= len(chosen):
+        expressions = relations + [laws[j].expression for j in chosen] + [law.expression]
+        if _gradient_rank(expressions, columns, points, spread) <= base + len(chosen):
             continue
         within = float(np.mean(segment_variation(values[i], truth)))
         if chosen and _predictable(values[i], values[chosen], within, groups):
             continue
         chosen.append(i)
     return chosen
+
+
+def _independent_relations(identities: Sequence[Law], columns: Sequence[str], points: np.ndarray,
+                           spread: np.ndarray) -> list[sympy.Expr]:
+    """The simplest identities whose gradients (finite at every point) raise the rank by more
+    than ``RELATION_RTOL``: on noisy data a product ``vy*(x - 0.01*x_cm)`` leans off its factor's
+    gradient by the noise's share, about 1e-2, which the laws' tolerance would count."""
+    relations: list[sympy.Expr] = []
+    for law in sorted(identities, key=lambda law: law.size):
+        if not np.all(np.isfinite(gradient_function(law.expression, columns)(points))):
+            continue
+        if _gradient_rank(relations + [law.expression], columns, points, spread, RELATION_RTOL) > len(relations):
+            relations.append(law.expression)
+    return relations
 
 
 def _pareto(laws: Sequence[Law]) -> list[bool]:
@@ -328,7 +351,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
                 for law in accepted]
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
     eligible = exact or list(range(len(accepted)))
-    chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed)}
+    chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, identities)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
     demoted = approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
@@ -359,25 +382,16 @@ def _merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
 
 
 def holds_everywhere(law: Law, data: ConservationData) -> bool:
-    """Whether ``law`` takes one value on every training sample (see the module docstring): the
-    F test of its segments' means against its variation along them does not reject equal means.
-    (scipy.special's F survival function, not scipy.stats.f_oneway, whose import costs 0.6 s.)"""
-    truth = data.train.truth
-    trajectories = len(np.unique(truth.source))
-    if trajectories >= 2 and law.evidence.spread is not None and law.evidence.spread <= IDENTITY_SPREAD:
-        return True
-    if trajectories < IDENTITY_TRAJECTORIES:
+    """Whether ``law`` takes one value on every training sample (see the module docstring): its
+    segments' means spread by less than ``IDENTITY_RATIO`` times its median range along one, or
+    by rounding, on enough trajectories."""
+    evidence = law.evidence
+    if evidence.spread is None or not evidence.variation:
         return False
-    values = _values(law, truth.x)
-    counts = np.diff(truth.starts)
-    if not np.all(np.isfinite(values)) or np.any(counts < 2):
-        return False
-    means = np.add.reduceat(values, truth.starts[:-1]) / counts
-    between = np.sum(counts * (means - values.mean()) ** 2) / (len(counts) - 1)
-    within = np.sum((values - np.repeat(means, counts)) ** 2) / (len(values) - len(counts))
-    if between <= within:
+    trajectories = len(np.unique(data.train.truth.source))
+    if trajectories >= 2 and evidence.spread <= IDENTITY_SPREAD:
         return True
-    return bool(within > 0 and fdtrc(len(counts) - 1, len(values) - len(counts), between / within) > IDENTITY_P)
+    return trajectories >= IDENTITY_TRAJECTORIES and evidence.spread <= IDENTITY_RATIO * evidence.variation["median"]
 
 
 def _with_paper_ratio(law: Law, data: ConservationData, random: Segments) -> Law:
