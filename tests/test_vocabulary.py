@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
-from conslaw.datasets import load_dataset
+from conslaw.datasets import load_dataset, make_variant
 from conslaw.dsl import (
     DIMENSIONLESS, FREE, EXTENDED_OPERATORS, PAPER_OPERATORS, enumerate_formulas, parse_unit,
     resolve_operators,
@@ -179,3 +179,28 @@ def test_every_operator_is_documented():
     rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
             if line.startswith("| `")}
     assert set(OPERATORS) <= rows
+
+
+def test_a_column_constant_everywhere_does_not_raise_the_number_of_laws_sought():
+    """A file's constant column (a magnetic field B = 1.7 T in every row) moves nowhere: the
+    widening stops once the moving columns' d - 1 laws are found, as it does without it."""
+    import dataclasses
+
+    from conslaw.datasets.types import Trajectory
+    from conslaw.dsl.units import parse_unit
+
+    dataset = make_variant("oscillator2d", n_trajectories=16).dataset
+
+    def constant(trajectory: Trajectory) -> Trajectory:
+        column = np.full((len(trajectory), 1), 1.7)
+        return Trajectory(trajectory.t, np.hstack([trajectory.x, column]),
+                          np.hstack([trajectory.dxdt, 0 * column]))
+
+    with_field = dataclasses.replace(
+        dataset, columns=dataset.columns + ("B",), dimensions=dataset.dimensions + (parse_unit("T").dimension,),
+        train=[constant(tr) for tr in dataset.train], test=[constant(tr) for tr in dataset.test],
+        units={**dataset.units, "B": "T"}, to_si={**dataset.to_si, "B": 1.0}, true_field=None)
+    (plain, _), (extended, laws) = search(dataset, "auto"), search(with_field, "auto")
+    assert extended.counts["target_laws"] == plain.counts["target_laws"] == 3
+    assert extended.counts["stages"] == plain.counts["stages"]
+    assert sum(law.independent for law in laws) == 3

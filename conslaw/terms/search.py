@@ -328,7 +328,9 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
     started = time.perf_counter()
     deadline = started + max_seconds if max_seconds else None
     plan = stages(operators, config.vocabulary, config.term_depth, config.max_factors)
-    target, found = target_laws(len(columns.names)), 0
+    states = data.train.truth.x
+    fixed = int(np.sum(np.all(states == states[:1], axis=0)))  # one value everywhere: no law uses it
+    target, found = target_laws(len(columns.names) - fixed), 0
     state = _Widening()
     for index, stage in enumerate(plan):
         if index and deadline is not None and time.perf_counter() > deadline:
