@@ -148,15 +148,19 @@ def build_trajectories(
     return ids, trajectories
 
 
+def constant_columns(x: np.ndarray) -> np.ndarray:
+    """Whether each state column of ``x`` (N, d) has one value everywhere (d,)."""
+    return np.all(x == x[:1], axis=0) if len(x) else np.zeros(x.shape[1], bool)
+
+
 def warn_constant_columns(columns: Sequence[str], x: np.ndarray) -> None:
     """Warn (not fail) for each state column that has one value everywhere."""
-    for index, column in enumerate(columns):
-        if x.shape[0] and np.all(x[:, index] == x[0, index]):
-            warnings.warn(
-                f"state column {column!r} is constant ({float(x[0, index])!r}) everywhere; "
-                "it cannot take part in a conservation law",
-                stacklevel=3,
-            )
+    for index in np.flatnonzero(constant_columns(x)):
+        warnings.warn(
+            f"state column {columns[index]!r} is constant ({float(x[0, index])!r}) everywhere; "
+            "it cannot take part in a conservation law",
+            stacklevel=3,
+        )
 
 
 def split_block(trajectory: Trajectory, test_fraction: float = BLOCK_TEST_FRACTION) -> tuple[Trajectory, Trajectory]:

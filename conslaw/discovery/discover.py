@@ -137,7 +137,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     identities = [law for law in laws if law.quality == "identity"]
     if identities:
         warnings.append(f"{len(identities)} candidate(s) take one value on every sample of the "
-                        f"{len(set(data.train.truth.source.tolist()))} training trajectories, the "
+                        f"{data.train.truth.n_trajectories} training trajectories, the "
                         f"first law {identities[0].rank} ({identities[0].text()}): relations between "
                         "the columns (a column repeated in another unit, a constraint) or values the "
                         "trajectories all share; listed as identities, not conservation laws")

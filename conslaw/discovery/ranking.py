@@ -233,7 +233,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     less the independent ``identities`` (relations between the columns), beyond whose gradients
     a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not)."""
     truth = data.train.truth
-    groups = len(np.unique(truth.source))
+    groups = truth.n_trajectories
     rng = np.random.default_rng(seed)
     points = truth.x[rng.choice(len(truth.x), min(len(truth.x), GRADIENT_STATES), replace=False)]
     spread = truth.x.std(axis=0)
@@ -291,7 +291,7 @@ def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
     truth = data.train.truth
     if len(exact) >= truth.x.shape[1] - 1:
         return {i for i, law in enumerate(laws) if law.quality == "approximate" and not law.independent}
-    groups = len(np.unique(truth.source))
+    groups = truth.n_trajectories
     chosen = np.array([_values(law, truth.x) for law in base])
     found = set()
     for i, law in enumerate(laws):
@@ -339,8 +339,10 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
     laws = [_with_variation(law, data) for law in candidates]
     passing = [law for law in laws if is_accepted(law.evidence, threshold)]
-    identities = order_by_evidence([law for law in passing if holds_everywhere(law, data)])
-    accepted = order_by_evidence([law for law in passing if not holds_everywhere(law, data)])
+    trajectories = data.train.truth.n_trajectories
+    everywhere = [holds_everywhere(law.evidence, trajectories) for law in passing]
+    identities = order_by_evidence([law for law, flag in zip(passing, everywhere) if flag])
+    accepted = order_by_evidence([law for law, flag in zip(passing, everywhere) if not flag])
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [law.replace(accepted=False, quality="identity", independent=False, pareto=False)
@@ -381,14 +383,13 @@ def _merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
     return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
 
 
-def holds_everywhere(law: Law, data: ConservationData) -> bool:
-    """Whether ``law`` takes one value on every training sample (see the module docstring): its
+def holds_everywhere(evidence: Evidence, trajectories: int) -> bool:
+    """Whether a law with ``evidence`` (its variation and spread) on the training segments of
+    ``trajectories`` trajectories takes one value on every sample (see the module docstring): its
     segments' means spread by less than ``IDENTITY_RATIO`` times its median range along one, or
     by rounding, on enough trajectories."""
-    evidence = law.evidence
     if evidence.spread is None or not evidence.variation:
         return False
-    trajectories = len(np.unique(data.train.truth.source))
     if trajectories >= 2 and evidence.spread <= IDENTITY_SPREAD:
         return True
     return trajectories >= IDENTITY_TRAJECTORIES and evidence.spread <= IDENTITY_RATIO * evidence.variation["median"]

@@ -56,6 +56,11 @@ class Segments:
         return len(self.starts) - 1
 
     @property
+    def n_trajectories(self) -> int:
+        """How many trajectories the segments were cut from."""
+        return len(np.unique(self.source))
+
+    @property
     def segment(self) -> np.ndarray:
         """The segment id of every state (N,)."""
         return np.repeat(np.arange(self.n_segments), np.diff(self.starts))
@@ -204,7 +209,7 @@ def segment_trajectories(trajectories: Sequence[Trajectory], window: float,
 
 
 def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
-                   columns: Sequence[str], still: Sequence[bool] = ()) -> None:
+                   columns: Sequence[str], still: Sequence[bool]) -> None:
     """Warn when the data are sampled too coarsely to tell motion from noise: as a whole, or
     in some columns (``column_times``, each column's motion time); a ``still`` column (constant
     along each trajectory, a conserved input) has no motion to resolve."""
@@ -214,7 +219,6 @@ def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
     steps = np.concatenate([np.diff(tr.t) for tr in trajectories if len(tr) > 1])
     step = float(np.median(steps))
     per_motion = motion_seconds / step
-    still = list(still) or [False] * len(columns)
     fast = [name for name, seconds, constant in zip(columns, column_times, still)
             if seconds < MIN_SAMPLES_PER_MOTION_TIME * step and not constant]
     if fast and per_motion >= MIN_SAMPLES_PER_MOTION_TIME:
