@@ -87,16 +87,18 @@ class ConservationSearch:
         return load_data(self.config.data, self.config.run.seed)
 
     def check_budget(self, dataset: TrajectoryDataset) -> None:
-        """Refuse, before any work or file, an enumeration estimated to pass its budget (a
-        one-line UsageError naming --depth; the enumeration itself checks again as it grows)."""
+        """Refuse, before any work or file, an enumeration or a tailoring estimated to pass its
+        budget (a one-line UsageError naming the options; each stage checks again as it runs)."""
         from conslaw.dsl.budget import check_budget, estimate_enumeration
+        from conslaw.tailoring.memory import check_memory
 
-        if self.config.discovery.mode == "terms":
-            return
-        enumeration = self.config.enumeration
-        estimate = estimate_enumeration(dataset.columns, dataset.dimensions, enumeration.depth,
-                                        operators=enumeration.operators)
-        check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
+        if self.config.discovery.mode != "terms":
+            enumeration = self.config.enumeration
+            estimate = estimate_enumeration(dataset.columns, dataset.dimensions, enumeration.depth,
+                                            operators=enumeration.operators)
+            check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
+        if self.config.tailoring.tailor:
+            check_memory(dataset, self.config.tailoring)
 
     # ------------------------------------------------------------------ stages
     def fit(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None, *,

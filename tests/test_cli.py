@@ -131,6 +131,14 @@ def test_bad_options_and_files(tmp_path, args, culprit, code):
     assert not (tmp_path / "run").exists()
 
 
+def test_tailoring_estimated_past_the_memory_limit_is_refused_before_discovery(tmp_path):
+    result = in_process("search", "--dataset", "pendulum", "--inner-steps", "3", "--tailor-max-memory-gb", "1",
+                        "--out", "run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: tailoring would need about ") and "--inner-steps" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 def test_existing_run_is_refused_and_never_destroyed(tmp_path):
     out = tmp_path / "run"
     assert invoke("search", "--dataset", "spring", "--out", str(out), *QUICK).exit_code == 0

@@ -13,6 +13,7 @@ from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
+from conslaw.tailoring.memory import check_memory, estimate_memory
 from conslaw.tailoring.splits import hnn_split
 from conslaw.tailoring.stages import TIE_TOLERANCE, finalists, sweep_record, winner
 
@@ -64,6 +65,24 @@ def test_config_errors_name_the_flag():
         TailoringConfig(recording_protocol="video")
     with pytest.raises(UsageError, match="--ranking-seed must be between 0 and --seeds - 1 = 1, got 2"):
         TailoringConfig(seeds=2, ranking_seed=2)
+
+
+def test_tailoring_that_would_not_fit_in_memory_is_refused_before_any_work(monkeypatch):
+    data = pendulum(samples=20, points=40)  # 10 training trajectories of 40 points
+    config = TailoringConfig(seeds=5, inner_steps=3)
+    estimate = estimate_memory(data, config)
+    assert (estimate.points, estimate.members) == (400, 10)  # 5 seeds x (the selected law, the oracle)
+    # more points, steps or seeds need more; the HNN recording protocol trains on 80 % of the samples
+    assert estimate_memory(data, dataclasses.replace(config, inner_steps=4)).gb > estimate.gb
+    assert estimate_memory(data, dataclasses.replace(config, seeds=6)).gb > estimate.gb
+    assert estimate_memory(data, dataclasses.replace(config, recording_protocol="hnn")).points == int(799 * 0.8)
+    with pytest.raises(UsageError, match=r"^tailoring would need about [0-9.]+ GB \(10 meta-tailored models x 400 "
+                       r"training points at 3 inner steps\), more than the limit \(0.5 GB\): lower --inner-steps"):
+        check_memory(data, dataclasses.replace(config, tailor_max_memory_gb=0.5))
+    monkeypatch.setattr("conslaw.tailoring.memory.available_gb", lambda: estimate.gb / 2)
+    with pytest.raises(UsageError, match=r"more than the memory available \([0-9.]+ GB\)"):
+        run_tailoring(data, CANDIDATES, config)
+    assert check_memory(data, dataclasses.replace(config, tailor_max_memory_gb=estimate.gb + 0.1)) == estimate
 
 
 def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():

@@ -23,6 +23,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.dsl.expressions import parse_expression
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
+from conslaw.tailoring.memory import check_memory
 from conslaw.tailoring.models import HNN, MLP, Params, pretrained_params
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate, TailoringResults, candidate_record
@@ -134,7 +135,8 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                   vectorize: bool = True) -> TailoringResults:
     """Rank ``candidates`` as Noether losses on one seed's training data and evaluate the winner
     on seeds ``0..config.seeds-1`` (``source``: a data set, or ``seed -> data set``).
-    ``vectorize=False`` runs one model at a time (the reference for the vectorized path)."""
+    ``vectorize=False`` runs one model at a time (the reference for the vectorized path); a run
+    estimated to pass ``config.max_memory_gb`` is refused first (``memory.check_memory``)."""
     if config.threads:
         torch.set_num_threads(config.threads)
     timings: dict[str, float] = {}
@@ -142,6 +144,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     seed_ids = list(range(config.seeds))
     data = [seed_data(source(k) if callable(source) else source, k, config.recording_protocol) for k in seed_ids]
     ranking = data[config.ranking_seed]
+    check_memory(ranking.dataset, config)
     columns = ranking.dataset.columns
     context = Context(config, MLP(len(columns), config.hidden), tuple(columns),
                       loss_dt(ranking, config.loss_dt), progress)

@@ -21,6 +21,7 @@ INTEGRATORS = ("euler", "midpoint", "rk4")
 POOLS = ("ranked", "accepted")
 RECORDING_PROTOCOLS = ("split", "hnn")
 DTYPES = ("float32", "float64")
+HNN_TRAIN_FRACTION = 0.8  # greydanus/hamiltonian-nn experiment-real/data.py: test_split=0.8 (the training share)
 
 
 def _optional_float(text: str) -> Optional[float]:
@@ -73,6 +74,9 @@ class TailoringConfig:
     train_weight_decay: float = option(1e-4, "Training weight decay (HNN paper: 1e-4).")
     dtype: str = option("float32", "Floating-point type of tailoring and rollouts.", choices=DTYPES)
     threads: int = option(0, "Torch threads (0: every usable core).", neutral=True)
+    tailor_max_memory_gb: Optional[float] = option(
+        None, "Refuse to tailor when the estimated peak memory passes this many GB (default: the "
+        "memory available when the search starts).", parse=_optional_float, neutral=True)
 
     def __post_init__(self) -> None:
         require(self.pool in POOLS, self, "pool", f"must be one of {', '.join(POOLS)}")
@@ -99,3 +103,5 @@ class TailoringConfig:
         require(self.train_steps >= 1, self, "train_steps", "must be at least 1")
         require(self.dtype in DTYPES, self, "dtype", f"must be one of {', '.join(DTYPES)}")
         require(self.threads >= 0, self, "threads", "must be >= 0")
+        require(self.tailor_max_memory_gb is None or self.tailor_max_memory_gb > 0, self,
+                "tailor_max_memory_gb", "must be > 0")

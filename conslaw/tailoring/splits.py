@@ -19,8 +19,7 @@ import torch
 from conslaw.datasets.tables import finite_difference
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.errors import ConslawError, UsageError
-
-HNN_TRAIN_FRACTION = 0.8  # experiment-real/data.py: test_split=0.8 (the training share)
+from conslaw.tailoring.protocol import HNN_TRAIN_FRACTION
 
 
 @dataclass

@@ -1,0 +1,87 @@
+"""Tailoring's peak memory, estimated before any work, and the refusal of a run that would not fit.
+
+The peak is a meta-tailoring, full batch: the evaluation's (every seed's Noether members, with
+the control beside them) or stage 2's (``candidate_chunk`` candidates). Its tensors are hidden
+layers' activations and their gradients, per training point and member, so the peak grows with
+members x points x hidden units; how many such vectors a point keeps grows with the inner steps
+K, faster than linearly (the steps' updates interact, and the allocator keeps fragments). The
+coefficients are measured: the whole pendulum search's resident peak (``docs/protocol.md``,
+"Memory"; 1,125 training points, 5 seeds, K = 1, 2, 3, 5) fit by least squares within 5 %.
+Training the baselines keeps 5 (MLP) and 11 (HNN) vectors per point and model, far fewer.
+This module imports no torch: the engine checks the estimate before discovery starts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Optional
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.errors import UsageError
+from conslaw.options import flag_of
+from conslaw.tailoring.protocol import HNN_TRAIN_FRACTION, TailoringConfig
+
+PROCESS_GB = 0.7
+"""The searching process before tailoring: torch, the data, discovery's results."""
+META_VECTORS = (64.0, 98.0, 46.0)
+"""Hidden-width vectors per tailored member and training point: ``a + b K + c K**2``."""
+DTYPE_BYTES = {"float32": 4, "float64": 8}
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """The estimated peak in GB and what it is made of, for the refusal's message."""
+
+    gb: float
+    points: int
+    members: int
+
+
+def training_points(dataset: TrajectoryDataset, config: TailoringConfig) -> int:
+    """The training points one seed's models learn from (``splits.seed_data``'s count)."""
+    if config.recording_protocol == "hnn":
+        total = sum(len(t.t) for t in dataset.train + dataset.test)
+        return int((total - 1) * HNN_TRAIN_FRACTION)
+    return sum(len(t.t) for t in dataset.train)
+
+
+def estimate_memory(dataset: TrajectoryDataset, config: TailoringConfig) -> MemoryEstimate:
+    """The peak memory of tailoring ``dataset``: its largest meta-tailoring, the evaluation's
+    (the selected law, the oracle and the combined loss on every seed; the oracle counted, though
+    it is skipped when the selected law is the true one) or stage 2's chunk of candidates."""
+    points = training_points(dataset, config)
+    laws = 1 + (dataset.true_law is not None) + config.combine
+    members = max(config.seeds * laws, min(config.candidate_chunk, config.top))
+    a, b, c = META_VECTORS
+    k = config.inner_steps
+    vectors = members * points * (a + b * k + c * k * k)
+    gb = PROCESS_GB + vectors * config.hidden * DTYPE_BYTES[config.dtype] / 2 ** 30
+    return MemoryEstimate(gb, points, members)
+
+
+def available_gb() -> Optional[float]:
+    """The memory the system can give a process now (Linux ``MemAvailable``), None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2 ** 20
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(dataset: TrajectoryDataset, config: TailoringConfig) -> MemoryEstimate:
+    """Refuse, with a one-line ``UsageError`` naming the options that lower it, tailoring
+    estimated to need more than ``config.tailor_max_memory_gb`` (default: the memory available now)."""
+    estimate = estimate_memory(dataset, config)
+    limit = config.tailor_max_memory_gb if config.tailor_max_memory_gb is not None else available_gb()
+    if limit is not None and estimate.gb > limit:
+        flags = {f.name: flag_of(f) for f in fields(TailoringConfig)}
+        source = "the limit" if config.tailor_max_memory_gb is not None else "the memory available"
+        raise UsageError(
+            f"tailoring would need about {estimate.gb:.1f} GB ({estimate.members} meta-tailored models "
+            f"x {estimate.points:,} training points at {config.inner_steps} inner step"
+            f"{'s' if config.inner_steps > 1 else ''}), more than {source} ({limit:.1f} GB): lower "
+            f"{flags['inner_steps']}, {flags['seeds']} or {flags['candidate_chunk']}, pass "
+            f"{flags['tailor']}, or raise {flags['tailor_max_memory_gb']}")
+    return estimate
