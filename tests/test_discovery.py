@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import sympy
 
-from conslaw.datasets import make_variant
+from conslaw.datasets import load_file, make_variant
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.discover import discover
 from conslaw.discovery.noise import NOISE_BIAS
@@ -323,3 +323,23 @@ def test_a_column_repeated_in_another_unit_is_an_identity_not_a_law(system, colu
             f"false law accepted: {expression}"
     independent = [law for law in discovery.accepted if law.independent]
     assert len(independent) == variant.n_independent
+
+
+@pytest.mark.parametrize("system, coordinates, angle_unit", [
+    ("pendulum", "velocities", "deg"), ("duffing", "native", "rad")])
+def test_one_recording_accepts_its_law_and_lists_what_holds_on_its_level_set_only_as_identities(
+        tmp_path, system, coordinates, angle_unit):
+    """A lab's one long recording, split in time: the data visit one level set of the energy E,
+    where ``theta*(E - E0)`` and other coincidences take one value too. The energy is accepted,
+    alone; the rest are identities, with one warning that says why."""
+    variant = make_variant(system, coordinates=coordinates, angle_unit=angle_unit, n_trajectories=2, rate=200,
+                           t_end=20)
+    dataset = load_file(variant.write_csv(tmp_path / "one.csv", splits=("train",)), variant.units_spec())
+    assert (len(dataset.train), len(dataset.test)) == (1, 1)
+    discovery = run(dataset, mode="both")
+    assert len(discovery.accepted) == 1 and discovery.accepted[0].independent
+    assert_no_false_law(discovery, variant)
+    assert [law.quality for law in discovery.laws[1:3]] == ["identity", "identity"]
+    assert sum("one level set" in warning for warning in discovery.warnings) == 1
+    several = run(make_variant(system, coordinates=coordinates, angle_unit=angle_unit).dataset, mode="both")
+    assert not any(law.quality == "identity" for law in several.laws)

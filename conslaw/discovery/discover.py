@@ -20,6 +20,7 @@ from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.known import known_laws
 from conslaw.discovery.noise import bias_warning, biased
+from conslaw.discovery.identities import one_level_set
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
@@ -134,13 +135,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
     warnings = [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                 for law in laws if law.accepted and biased(law.evidence.noise_bias)]
-    identities = [law for law in laws if law.quality == "identity"]
-    if identities:
-        warnings.append(f"{len(identities)} candidate(s) take one value on every sample of the "
-                        f"{data.train.truth.n_trajectories} training trajectories, the "
-                        f"first law {identities[0].rank} ({identities[0].text()}): relations between "
-                        "the columns (a column repeated in another unit, a constraint) or values the "
-                        "trajectories all share; listed as identities, not conservation laws")
+    warnings += _identity_warning(laws, data.train.truth.n_trajectories)
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
@@ -149,3 +144,21 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     for warning in warnings:
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws))
+
+
+def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
+    """One warning for the identities (``conslaw.discovery.identities``), saying why they are."""
+    identities = [law for law in laws if law.quality == "identity"]
+    if not identities:
+        return []
+    first = f"the first law {identities[0].rank} ({identities[0].text()})"
+    independent = [law for law in laws if law.independent]
+    if independent and all(one_level_set(law.evidence) for law in independent):
+        return [f"the training data visit one level set of the independent laws (one recording, or "
+                f"trajectories that share their values): {len(identities)} candidate(s) that take one value "
+                f"there, {first}, are listed as identities, not laws: on one level set the data cannot tell "
+                "a function of the laws from any function that agrees with one there (q*(E - E0)); "
+                "trajectories from other initial states tell them apart"]
+    return [f"{len(identities)} candidate(s) take one value on every sample of the {trajectories} training "
+            f"trajectories, {first}: relations between the columns (a column repeated in another unit, a "
+            "constraint) or values the trajectories all share; listed as identities, not conservation laws"]

@@ -30,15 +30,9 @@ search's seed.
   An approximate law over a proper subset of an exact law's columns is its truncation
   (``truncations``), demoted too.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
-- **Identity**: a candidate that passes acceptance but whose training segments' means spread
-  by less than ``IDENTITY_RATIO`` times its median range along a segment (on at least
-  ``IDENTITY_TRAJECTORIES`` trajectories), or by at most ``IDENTITY_SPREAD`` of its range on the
-  null (rounding; on at least 2 trajectories), takes one value on every sample: a relation
-  between the columns (a column repeated in another unit, a constraint such as a rod's length),
-  or a value all the trajectories share; the data cannot tell it from a conservation law, so it
-  is not accepted: its quality is ``identity``, functions of one identity (whose gradients are
-  parallel to its own on the data, where it holds) are merged into it, and it is ranked after
-  the accepted laws.
+- **Identity**: a candidate that passes acceptance but takes one value on every sample
+  (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
+  one identity are merged into it, and it is ranked after the accepted laws.
 """
 from __future__ import annotations
 
@@ -54,6 +48,7 @@ import sympy
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.merging import merge_variants
 from conslaw.discovery.forms import segment_variation
+from conslaw.discovery.identities import holds_everywhere, merge_identities, one_level_set
 from conslaw.discovery.noise import biased, noise_bias
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
@@ -68,15 +63,6 @@ INDEPENDENCE_RTOL = 1e-2
 RELATION_RTOL = 0.1
 REFERENCE_STATES = 512
 GRADIENT_STATES = 200
-IDENTITY_TRAJECTORIES = 3
-IDENTITY_RATIO = 0.25
-"""An identity's means differ across segments by noise only: x and x_cm, each with 1 % noise,
-give spreads 0.04 times their median range along a segment; true laws 4 (a pendulum at 1 %
-noise) to 10^8 (noiseless) times."""
-IDENTITY_SPREAD = 1e-6
-"""A spread of the segments' means (relative to the law's range on the null) at or below this
-tells no trajectory from another: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16,
-and ``1.1e-9*x + (x**2 + y**2)**-2`` (a rod's constraint and a trace of x) by 1e-9."""
 PAPER_REJECTED = 20
 """Rejected candidates, after the accepted laws, that get the paper's ratio for comparison."""
 
@@ -269,6 +255,18 @@ def _independent_relations(identities: Sequence[Law], columns: Sequence[str], po
     return relations
 
 
+def _coincidences_apart(accepted: list[Law]) -> tuple[list[Law], list[Law]]:
+    """When the training data visit one level set of every independent law (one recording, or
+    trajectories that share the laws' values), the dependent accepted laws set apart as
+    identities: any function that agrees with a law on that level set takes one value there
+    (``q*(E - E0)``), and the data tell none of them from a function of the law."""
+    if not accepted or not all(one_level_set(law.evidence) for law in accepted if law.independent):
+        return accepted, []
+    return ([law for law in accepted if law.independent],
+            [law.replace(accepted=False, quality="identity", independent=False, pareto=False)
+             for law in accepted if not law.independent])
+
+
 def _pareto(laws: Sequence[Law]) -> list[bool]:
     return [not any(other.evidence.ratio <= law.evidence.ratio and other.size <= law.size
                     and (other.evidence.ratio < law.evidence.ratio or other.size < law.size)
@@ -346,7 +344,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [law.replace(accepted=False, quality="identity", independent=False, pareto=False)
-                  for law in _merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
+                  for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
     accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
     rejected = merge_variants(rejected, reference)
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
@@ -355,6 +353,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     eligible = exact or list(range(len(accepted)))
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, identities)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
+    accepted, coincidences = _coincidences_apart(accepted)
+    identities += coincidences
     demoted = approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
@@ -366,33 +366,6 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     random = random_segments(data.train.truth, seed)
     return [_with_paper_ratio(law, data, random) if law.rank <= len(accepted) + PAPER_REJECTED else law
             for law in ranked]
-
-
-def _merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
-    """Identities merged by gradient at data ``states``, where each holds; one whose gradient
-    vanishes there at most states (``(x - 0.01*x_cm)**2``, ``cos(c*(x - 0.01*x_cm))``) is flat
-    wherever an identity holds and is merged into the first."""
-    merged = merge_variants(identities, states, by_gradient=True)
-    if len(merged) < 2:
-        return merged
-    columns = merged[0].columns.names
-    flat = [float(np.mean(np.linalg.norm(np.nan_to_num(gradient_function(law.expression, columns)(states)), axis=1)
-                          <= RATIO_FLOOR)) > 0.5 for law in merged]
-    kept = [law for law, is_flat in zip(merged, flat) if not is_flat] or merged[:1]
-    folded = sum(law.variants + 1 for law in merged if law not in kept)
-    return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
-
-
-def holds_everywhere(evidence: Evidence, trajectories: int) -> bool:
-    """Whether a law with ``evidence`` (its variation and spread) on the training segments of
-    ``trajectories`` trajectories takes one value on every sample (see the module docstring): its
-    segments' means spread by less than ``IDENTITY_RATIO`` times its median range along one, or
-    by rounding, on enough trajectories."""
-    if evidence.spread is None or not evidence.variation:
-        return False
-    if trajectories >= 2 and evidence.spread <= IDENTITY_SPREAD:
-        return True
-    return trajectories >= IDENTITY_TRAJECTORIES and evidence.spread <= IDENTITY_RATIO * evidence.variation["median"]
 
 
 def _with_paper_ratio(law: Law, data: ConservationData, random: Segments) -> Law:

@@ -1,0 +1,71 @@
+"""Identities: candidates that take one value on every sample, relations between the columns.
+
+A candidate that passes acceptance but whose training segments' means spread by less than
+``IDENTITY_RATIO`` times its median range along a segment (on at least ``IDENTITY_TRAJECTORIES``
+trajectories), or by at most ``IDENTITY_SPREAD`` of its range on the null (rounding; on at least
+2 trajectories), takes one value on every sample: a relation between the columns (a column
+repeated in another unit, a constraint such as a rod's length), or a value all the trajectories
+share; the data cannot tell it from a conservation law. With fewer trajectories the same
+agreement says only that the data visit one level set of the law (``one_level_set``).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from conslaw.discovery.merging import merge_variants
+from conslaw.dsl.expressions import gradient_function
+from conslaw.law import Evidence, Law
+
+IDENTITY_TRAJECTORIES = 3
+IDENTITY_RATIO = 0.25
+"""An identity's means differ across segments by noise only: x and x_cm, each with 1 % noise,
+give spreads 0.04 times their median range along a segment; true laws 4 (a pendulum at 1 %
+noise) to 10^8 (noiseless) times."""
+IDENTITY_SPREAD = 1e-6
+"""A spread of the segments' means (relative to the law's range on the null) at or below this
+tells no trajectory from another: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16,
+and ``1.1e-9*x + (x**2 + y**2)**-2`` (a rod's constraint and a trace of x) by 1e-9."""
+FLAT_GRADIENT = 1e-15
+"""A gradient norm at or below this (at a data state) is flat there."""
+
+
+def merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
+    """Identities merged by gradient at data ``states``, where each holds; one whose gradient
+    vanishes there at most states (``(x - 0.01*x_cm)**2``, ``cos(c*(x - 0.01*x_cm))``) is flat
+    wherever an identity holds and is merged into the first."""
+    merged = merge_variants(identities, states, by_gradient=True)
+    if len(merged) < 2:
+        return merged
+    columns = merged[0].columns.names
+    flat = [float(np.mean(np.linalg.norm(np.nan_to_num(gradient_function(law.expression, columns)(states)), axis=1)
+                          <= FLAT_GRADIENT)) > 0.5 for law in merged]
+    kept = [law for law, is_flat in zip(merged, flat) if not is_flat] or merged[:1]
+    folded = sum(law.variants + 1 for law in merged if law not in kept)
+    return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
+
+
+def holds_everywhere(evidence: Evidence, trajectories: int) -> bool:
+    """Whether a law with ``evidence`` (its variation and spread) on the training segments of
+    ``trajectories`` trajectories takes one value on every sample (see the module docstring): its
+    segments' means spread by rounding (on at least 2 trajectories) or by less than
+    ``IDENTITY_RATIO`` times its median range along one (on ``IDENTITY_TRAJECTORIES``)."""
+    needed = _trajectories_to_tell(evidence)
+    return needed is not None and trajectories >= needed
+
+
+def one_level_set(evidence: Evidence) -> bool:
+    """Whether the training segments' means of a law agree as an identity's do, however few
+    trajectories they come from: the data visit one level set of the law."""
+    return _trajectories_to_tell(evidence) is not None
+
+
+def _trajectories_to_tell(evidence: Evidence) -> Optional[int]:
+    """The trajectories the data need for segments whose means agree (by rounding, or within
+    ``IDENTITY_RATIO``) to show one value on every sample; None when the means disagree."""
+    if evidence.spread is None or not evidence.variation:
+        return None
+    if evidence.spread <= IDENTITY_SPREAD:
+        return 2
+    return IDENTITY_TRAJECTORIES if evidence.spread <= IDENTITY_RATIO * evidence.variation["median"] else None
