@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conslaw.datasets import load_dataset, load_file, load_schmidt_lipson
+from conslaw.datasets import load_dataset, load_file, load_schmidt_lipson, make_variant
 from conslaw.dsl.units import ANGLE, parse_unit
 from conslaw.errors import ConslawError, UsageError
 
@@ -173,3 +174,21 @@ def test_constant_state_column_warns_but_loads(tmp_path):
     with pytest.warns(UserWarning, match="state column 'y' is constant"):
         dataset = load_file(path, "x=m,y=m")
     assert dataset.n_state == 2
+
+
+def test_a_column_far_from_zero_warns_that_its_offset_costs_precision(tmp_path):
+    """Positions measured from a wall far away: the spring's energy needs ``(x - c)**2``, which
+    float64 resolves less well the larger ``c`` is against the motion (lost at 30 km)."""
+    variant = make_variant("spring", coordinates="velocities")
+    position = variant.dataset.columns[0]
+    path = variant.write_csv(tmp_path / "near.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_file(path, variant.units_spec())  # near zero: silent
+    table = np.loadtxt(path, delimiter=",", skiprows=1)
+    table[:, 2] += 3e4 * table[:, 2].std()
+    np.savetxt(tmp_path / "far.csv", table, delimiter=",", header=open(path).readline().strip(), comments="",
+               fmt="%.17g")
+    with pytest.warns(UserWarning, match=rf"state column '{position}' varies by only 3\.[0-9]e-05 of its "
+                      r"magnitude: .*subtract a reference value from the column"):
+        load_file(tmp_path / "far.csv", variant.units_spec())

@@ -18,7 +18,7 @@ from conslaw.datasets.tables import (
     resolve_units,
     split_block,
     split_by_trajectory,
-    warn_constant_columns,
+    warn_column_values,
 )
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import ParsedUnit
@@ -188,7 +188,7 @@ def dataset_from_table(
         states,
         single_label=f"the single trajectory (no column {trajectory_column!r} in the file)",
     )
-    warn_constant_columns(columns, states)
+    warn_column_values(columns, states)
 
     train, test, test_ids, split = _split(ids, trajectories, test_fraction, block_test_fraction, seed)
     return TrajectoryDataset(

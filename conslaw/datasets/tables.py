@@ -153,12 +153,28 @@ def constant_columns(x: np.ndarray) -> np.ndarray:
     return np.all(x == x[:1], axis=0) if len(x) else np.zeros(x.shape[1], bool)
 
 
-def warn_constant_columns(columns: Sequence[str], x: np.ndarray) -> None:
-    """Warn (not fail) for each state column that has one value everywhere."""
+OFFSET_RATIO = 1e3
+"""A column whose mean is this many times its spread loses float64 precision in formulas that
+need its offset: a spring's position measured from a wall 1,000 m away (2,250 times the
+spread) gave its energy with the ratio 2e-15 (4e-22 without the offset), 3,000 m approximate,
+30,000 m nothing."""
+
+
+def warn_column_values(columns: Sequence[str], x: np.ndarray) -> None:
+    """Warn (not fail) for each state column that has one value everywhere, or whose offset
+    dwarfs its spread (``OFFSET_RATIO``)."""
     for index in np.flatnonzero(constant_columns(x)):
         warnings.warn(
             f"state column {columns[index]!r} is constant ({float(x[0, index])!r}) everywhere; "
             "it cannot take part in a conservation law",
+            stacklevel=3,
+        )
+    spread, offset = x.std(axis=0), np.abs(x.mean(axis=0))
+    for index in np.flatnonzero((spread > 0) & (offset > OFFSET_RATIO * spread)):
+        warnings.warn(
+            f"state column {columns[index]!r} varies by only {spread[index] / offset[index]:.1e} of its "
+            f"magnitude: formulas that need its offset, such as ({columns[index]} - c)**2, lose float64 "
+            "precision and may not be found; subtract a reference value from the column",
             stacklevel=3,
         )
 
