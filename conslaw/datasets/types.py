@@ -110,6 +110,26 @@ class TrajectoryDataset:
             units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
             true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
 
+    def with_glitches(self, column: str, count: int, size: float, seed: int = 0) -> "TrajectoryDataset":
+        """This data set with ``count`` samples of ``column`` (drawn at random over every
+        trajectory) off by ``size`` times the column's standard deviation, as a tracker that
+        loses its target for one frame records them; derivatives stay as given."""
+        if column not in self.columns:
+            raise UsageError(f"no column {column!r} to glitch: columns are {list(self.columns)}")
+        k, trajectories = self.columns.index(column), self.train + self.test
+        offsets = np.cumsum([0] + [len(tr) for tr in trajectories])
+        chosen = np.random.default_rng(seed).choice(offsets[-1], count, replace=False)
+        jump = size * float(self.stacked("train")[:, k].std())
+
+        def glitched(index: int, trajectory: Trajectory) -> Trajectory:
+            rows = chosen[(chosen >= offsets[index]) & (chosen < offsets[index + 1])] - offsets[index]
+            x = trajectory.x.copy()
+            x[rows, k] += jump
+            return Trajectory(trajectory.t, x, trajectory.dxdt)
+
+        glitches = [glitched(i, tr) for i, tr in enumerate(trajectories)]
+        return dataclasses.replace(self, train=glitches[:len(self.train)], test=glitches[len(self.train):])
+
     def summary(self) -> dict:
         """Name, columns, units, sizes and the true law, as plain JSON-ready values."""
         return {

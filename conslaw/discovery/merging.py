@@ -4,7 +4,9 @@ A candidate is a variant of a better-ranked one when, at reference states, it eq
 ``a*g + b``, or is a polynomial (up to ``VARIANT_DEGREE``) of it (``E**2``, ``E**3``), or, among
 accepted laws, is any function of it alone: its gradient is parallel to the other's at every
 state where both are finite and non-zero (``1/L`` and ``|L|`` beside the angular momentum ``L``
-of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a variant.
+of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a variant. Among accepted laws a polynomial
+is one within the precision the data give them: its residual may reach the larger of the two
+laws' variations along a trajectory (``Evidence.variation``), up to ``NOISY_VARIANT``.
 """
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ SAME_LAW = 1e-6
 VARIANT_DEGREE = 6
 USABLE_STATES = 0.5
 """The share of reference states at which both gradients must be finite and non-zero."""
+NOISY_VARIANT = 1e-3
+"""The largest relative residual at which one accepted law is a polynomial of another: a
+pendulum recorded with 5 tracking glitches gave its energy E and ``6 - E**2/24`` each fitted
+to its own noise, 2.7e-5 apart, where they vary by 2.4e-5 and 4.5e-5 along a trajectory; on
+noisier data, laws that far apart are kept apart (an approximation of a law is judged as such)."""
 
 
 def _unit_rows(rows: np.ndarray) -> np.ndarray:
@@ -36,16 +43,16 @@ def _polynomial_bases(signatures: np.ndarray) -> np.ndarray:
     return np.linalg.qr(powers)[0]
 
 
-def _polynomials_of(signatures: np.ndarray, bases: np.ndarray) -> np.ndarray:
+def _polynomials_of(signatures: np.ndarray, bases: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """``(n, n)``: whether unit-row signature ``m`` lies in basis ``k`` (relative residual below
-    ``SAME_LAW``); never for a zero row (a law constant or not finite on the states is not merged
-    away). The bases are orthonormal, so a row's squared residual is its squared norm less that
-    of its coefficients: one product for every pair of laws."""
+    ``tolerance[k, m]``); never for a zero row (a law constant or not finite on the states is not
+    merged away). The bases are orthonormal, so a row's squared residual is its squared norm less
+    that of its coefficients: one product for every pair of laws."""
     n, states, degree = bases.shape
     coefficients = (bases.transpose(0, 2, 1).reshape(n * degree, states) @ signatures.T).reshape(n, degree, n)
     norms = np.sum(signatures ** 2, axis=1)
     residuals = np.maximum(norms[None, :] - np.sum(coefficients ** 2, axis=1), 0.0)
-    return (residuals <= SAME_LAW ** 2 * norms[None, :]) & (norms[None, :] > 0)
+    return (residuals <= tolerance ** 2 * norms[None, :]) & (norms[None, :] > 0)
 
 
 def _functions_of(laws: Sequence[Law], states: np.ndarray) -> np.ndarray:
@@ -65,12 +72,16 @@ def _functions_of(laws: Sequence[Law], states: np.ndarray) -> np.ndarray:
 
 def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = False) -> list[Law]:
     """Keep the first of each group of variants at ``states`` (see the module docstring); the
-    gradient test when ``by_gradient`` (a symbolic derivative of every law: for the few
-    accepted laws, not the pool of rejected ones)."""
+    gradient test, and polynomials within the laws' own precision, when ``by_gradient`` (for
+    the few accepted laws, not the pool of rejected ones)."""
     if not laws:
         return []
     signatures = _unit_rows(np.array([law.numpy("si")(states) for law in laws]))
-    polynomial = _polynomials_of(signatures, _polynomial_bases(signatures))
+    tolerance = np.full((len(laws), len(laws)), SAME_LAW)
+    if by_gradient:
+        variation = np.array([(law.evidence.variation or {}).get("median", 0.0) for law in laws])
+        tolerance = np.clip(np.maximum.outer(variation, variation), SAME_LAW, max(SAME_LAW, NOISY_VARIANT))
+    polynomial = _polynomials_of(signatures, _polynomial_bases(signatures), tolerance)
     if by_gradient:
         polynomial |= _functions_of(laws, states)
     similar = np.abs(signatures @ signatures.T) >= 1 - SAME_LAW
