@@ -18,9 +18,9 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
+from conslaw.discovery.identities import one_level_set
 from conslaw.discovery.known import known_laws
 from conslaw.discovery.noise import bias_warning, biased
-from conslaw.discovery.identities import one_level_set
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas

@@ -4,9 +4,10 @@ A candidate is a variant of a better-ranked one when, at reference states, it eq
 ``a*g + b``, or is a polynomial (up to ``VARIANT_DEGREE``) of it (``E**2``, ``E**3``), or, among
 accepted laws, is any function of it alone: its gradient is parallel to the other's at every
 state where both are finite and non-zero (``1/L`` and ``|L|`` beside the angular momentum ``L``
-of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a variant. Among accepted laws a polynomial
-is one within the precision the data give them: its residual may reach the larger of the two
-laws' variations along a trajectory (``Evidence.variation``), up to ``NOISY_VARIANT``.
+of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a variant. Among
+accepted laws a polynomial is one within the precision the data give them: its residual may
+reach the larger of the two laws' variations along a trajectory (``Evidence.variation``), up to
+``NOISY_VARIANT``.
 """
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = 
     tolerance = np.full((len(laws), len(laws)), SAME_LAW)
     if by_gradient:
         variation = np.array([(law.evidence.variation or {}).get("median", 0.0) for law in laws])
-        tolerance = np.clip(np.maximum.outer(variation, variation), SAME_LAW, max(SAME_LAW, NOISY_VARIANT))
+        tolerance = np.clip(np.maximum.outer(variation, variation), SAME_LAW, NOISY_VARIANT)
     polynomial = _polynomials_of(signatures, _polynomial_bases(signatures), tolerance)
     if by_gradient:
         polynomial |= _functions_of(laws, states)

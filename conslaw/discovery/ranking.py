@@ -32,7 +32,9 @@ search's seed.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
-  one identity are merged into it, and it is ranked after the accepted laws.
+  one identity are merged into it, and it is ranked after the accepted laws. When the training
+  data visit one level set of every independent law, the dependent accepted laws are identities
+  too (``_coincidences_apart``).
 """
 from __future__ import annotations
 
