@@ -20,11 +20,9 @@ Backends and how a shared object travels:
   to start, a fifth of the pendulum's whole fit. It takes the next task whenever the workers
   have theirs in hand (one running, one queued each), so a stream of results arrives at most
   one task later than from ``jobs`` workers. ``share`` writes the object once to a file in a
-  temporary directory (``TMPDIR``): a pickle (protocol 5, cloudpickle) and, aligned after it, its
-  numpy arrays' buffers. Each worker maps the file and unpickles it on its first task that needs
-  it and keeps it: the arrays are read-only views of the mapped file, so the workers share their
-  pages; the calling process uses the object itself. With one job, loky and threading run in the
-  calling process only.
+  temporary directory (``TMPDIR``) that each worker maps (``conslaw.shared_objects``); the
+  calling process uses the object itself. With one job, loky and threading run in the calling
+  process only.
 - "dask": a ``distributed.Client``; ``share`` is ``client.scatter(obj, broadcast=True)``, one copy
   per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
   client connects to that cluster (``jobs`` is then refused: the cluster's threads are the
@@ -48,20 +46,18 @@ import collections
 import concurrent.futures
 import dataclasses
 import math
-import mmap
 import os
-import pickle
 import shutil
-import sys
 import tempfile
 import uuid
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import joblib
 
 from conslaw.cluster import connect
 from conslaw.errors import UsageError
 from conslaw.options import option, require
+from conslaw.shared_objects import Shared, keep_growing_workers, run_in_worker, run_task, write_shared
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
 _SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -100,92 +96,6 @@ class ParallelConfig:
     def workers(self) -> int:
         """``jobs``, with 0 resolved to the number of usable cores."""
         return self.jobs or joblib.cpu_count()
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Shared:
-    """A handle to an object a pool sent to its workers (``WorkerPool.share``); put it in tasks."""
-
-    token: str
-    path: Optional[str] = None  # loky: the file that each worker maps and unpickles once
-    layout: tuple = ()  # loky: the pickle's size, then (offset, size) of each array buffer
-    value: Any = dataclasses.field(default=None, repr=False)  # the object, in the calling process
-    future: Any = dataclasses.field(default=None, repr=False)  # dask: the scattered future
-
-    def __reduce__(self):
-        return Shared, (self.token, self.path, self.layout)  # what travels with a loky task
-
-
-_LOADED: dict[str, Any] = {}  # worker side: token -> shared object loaded from its file
-_LIMITED = False  # worker side: BLAS, OpenMP and torch limited to one thread
-_ALIGN = 64  # bytes: array buffers in a shared file start at multiples of this
-
-
-def _dump(obj: Any, path: str) -> tuple:
-    """Write ``obj`` as a pickle (protocol 5, by cloudpickle, so that ``__main__``'s classes and
-    functions travel by value) followed by its arrays' buffers, aligned; returns the layout."""
-    import cloudpickle
-
-    buffers: list = []
-    data = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
-    places, offset = [], len(data)
-    with open(path, "wb") as stream:
-        stream.write(data)
-        for buffer in buffers:
-            raw = buffer.raw()
-            padding = -offset % _ALIGN
-            stream.write(b"\0" * padding)
-            places.append((offset + padding, raw.nbytes))
-            stream.write(raw)
-            offset += padding + raw.nbytes
-    return (len(data), tuple(places))
-
-
-def _load(path: str, layout: tuple) -> Any:
-    """The object of a shared file, its arrays read-only views of the mapped file."""
-    with open(path, "rb") as stream:
-        view = memoryview(mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ))
-    size, places = layout
-    return pickle.loads(view[:size], buffers=[view[start:start + n] for start, n in places])
-
-
-def _resolve(argument: Any) -> Any:
-    if not isinstance(argument, Shared):
-        return argument
-    if argument.path is None or argument.value is not None:  # in the process that shared it
-        return argument.value
-    if argument.token not in _LOADED:
-        _LOADED[argument.token] = _load(argument.path, argument.layout)
-    return _LOADED[argument.token]
-
-
-def _run_task(function: Callable[..., Any], args: Sequence[Any]) -> Any:
-    """Run one task in the calling process or a thread: handles resolved, thread settings kept."""
-    return function(*(_resolve(argument) for argument in args))
-
-
-def _run_in_worker(function: Callable[..., Any], args: Sequence[Any]) -> Any:
-    """Run one task in a worker process, whose first task makes it single-threaded."""
-    global _LIMITED
-    if not _LIMITED:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1)
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(1)
-        _LIMITED = True
-    return _run_task(function, args)
-
-
-def _keep_growing_workers() -> None:
-    """In a loky worker: never restart it for memory growth. loky takes 300 MB of growth after a
-    worker's first task for a leak and replaces the worker, with a warning; a fitting worker's
-    caches and the shared data it maps grow that much on large inputs (12 columns, 100,000
-    samples), so each search restarted its worker, paying its imports again. The search's own
-    budgets bound its memory. loky has no option for this, hence its module constant."""
-    from joblib.externals.loky import process_executor
-
-    process_executor._MAX_MEMORY_LEAK_SIZE = sys.maxsize
 
 
 def _arguments(task: Any, shared: Optional[Shared]) -> tuple:
@@ -270,7 +180,7 @@ class WorkerPool:
         from joblib.externals.loky import ProcessPoolExecutor
 
         self._executor = ProcessPoolExecutor(self.config.workers - 1, env=_SINGLE_THREADED,
-                                             initializer=_keep_growing_workers)
+                                             initializer=keep_growing_workers)
         self._executor.submit(os.getpid)  # the workers start (import) while the caller shares
 
     def _open_dask(self) -> None:
@@ -334,7 +244,7 @@ class WorkerPool:
             if self._directory is None:
                 self._directory = tempfile.mkdtemp(prefix="conslaw-shared-")
             path = os.path.join(self._directory, f"{token}.pickle")
-            handle = Shared(token, path=path, layout=_dump(obj, path), value=obj)
+            handle = Shared(token, path=path, layout=write_shared(obj, path), value=obj)
         else:
             handle = Shared(token, value=obj)
         self._shared.append(handle)
@@ -360,13 +270,13 @@ class WorkerPool:
         calls = [_arguments(task, shared) for task in tasks]
         if self.in_process:
             for index, args in enumerate(calls):
-                yield index, _run_task(function, args)
+                yield index, run_task(function, args)
             return
         if self.config.backend == "dask":
             yield from self._dask_completed(function, calls)
             return
         if self.config.backend == "threading":
-            futures = {self._executor.submit(_run_task, function, args): i for i, args in enumerate(calls)}
+            futures = {self._executor.submit(run_task, function, args): i for i, args in enumerate(calls)}
             try:
                 for future in concurrent.futures.as_completed(futures):
                     yield futures[future], future.result()
@@ -387,10 +297,10 @@ class WorkerPool:
             while pending or running:
                 while pending and len(running) < in_hand:
                     index, args = pending.popleft()
-                    running[self._executor.submit(_run_in_worker, function, args)] = index
+                    running[self._executor.submit(run_in_worker, function, args)] = index
                 if pending:
                     index, args = pending.popleft()
-                    yield index, _run_task(function, args)
+                    yield index, run_task(function, args)
                 else:
                     concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in [future for future in running if future.done()]:
@@ -406,7 +316,7 @@ class WorkerPool:
         # Lists, not tuples, so that dask looks inside for the shared futures and nothing else.
         arguments = [[a.future if isinstance(a, Shared) else a for a in args] for args in calls]
         client = self._dask_client()
-        futures = client.map(_run_in_worker, [function] * len(calls), arguments, pure=False)
+        futures = client.map(run_in_worker, [function] * len(calls), arguments, pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
         try:
             for future in as_completed(futures):
