@@ -341,8 +341,7 @@ def test_one_recording_accepts_its_law_and_lists_what_holds_on_its_level_set_onl
     assert_no_false_law(discovery, variant)
     assert [law.quality for law in discovery.laws[1:3]] == ["identity", "identity"]
     assert sum("one level set" in warning for warning in discovery.warnings) == 1
-    several = run(make_variant(system, coordinates=coordinates, angle_unit=angle_unit).dataset, mode="both")
-    assert not any(law.quality == "identity" for law in several.laws)
+    # on several trajectories a dependent law stays accepted: the isotropic oscillator's test above
 
 
 @pytest.mark.parametrize("system, column, true_law", [
