@@ -73,6 +73,7 @@ def test_tailoring_that_would_not_fit_in_memory_is_refused_before_any_work(monke
     estimate = estimate_memory(data, config)
     assert (estimate.points, estimate.members) == (400, 10)  # 5 seeds x (the selected law, the oracle)
     # more points, steps or seeds need more; the HNN recording protocol trains on 80 % of the samples
+    assert estimate_memory(pendulum(samples=40, points=40), config).gb > estimate.gb
     assert estimate_memory(data, dataclasses.replace(config, inner_steps=4)).gb > estimate.gb
     assert estimate_memory(data, dataclasses.replace(config, seeds=6)).gb > estimate.gb
     assert estimate_memory(data, dataclasses.replace(config, recording_protocol="hnn")).points == int(799 * 0.8)
