@@ -355,11 +355,11 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     eligible = exact or list(range(len(accepted)))
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, identities)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
-    accepted, coincidences = _coincidences_apart(accepted)
-    identities += coincidences
     demoted = approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
+    accepted, coincidences = _coincidences_apart(accepted)
+    identities += coincidences
     front = _pareto(accepted)
     accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
     rejected = [law.replace(accepted=False, quality="rejected", independent=False, pareto=False)
