@@ -44,6 +44,25 @@ def test_stage_progress_keeps_one_bar_per_stage(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_stage_resumed_after_others_leaves_their_time_out_of_its_rate(capsys, monkeypatch):
+    """The HNN trains after the ranker's stages: the training bar, half done, must not read those
+    minutes as training time (its ETA showed 1:24:52 for a minute's work)."""
+    clock = [0.0]
+    monkeypatch.setattr("tqdm.std.time", lambda: clock[0])
+    with StageProgress() as progress:
+        progress("tailoring training", 0, 100)
+        clock[0] = 10.0
+        progress("tailoring training", 50, 100)
+        progress("tailoring stage 1", 0, 10)
+        clock[0] = 500.0
+        progress("tailoring stage 1", 10, 10)
+        clock[0] = 510.0
+        progress("tailoring training", 60, 100)
+        training = progress._bars["tailoring training"].format_dict
+        assert training["elapsed"] == pytest.approx(20.0)  # 10 s before stage 1, 10 s after it
+    capsys.readouterr()
+
+
 # ----------------------------------------------------------------------------- plots
 
 

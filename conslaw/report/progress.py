@@ -11,7 +11,9 @@ class StageProgress:
     """``progress(stage, done, total)``: one tqdm bar per stage name on stderr with its count and
     ETA, created on the stage's first report (work done before it, e.g. checkpointed, does not
     count towards the rate) and advanced on every call; a bar closes when its
-    stage reports ``done >= total``, and a stage that reports again after that gets a new bar.
+    stage reports ``done >= total``, and a stage that reports again after that gets a new bar. A
+    bar left open while other stages report (the HNN's training after the ranker's stages) does
+    not count their time in its rate.
     Silent when ``quiet``. Fits every stage's ``progress`` argument."""
 
     def __init__(self, quiet: bool = False) -> None:
@@ -25,6 +27,9 @@ class StageProgress:
                 return
             self._finished.discard(stage)
             del self._bars[stage]
+        for other, idle in self._bars.items():
+            if other != stage and other not in self._finished:
+                idle.unpause()  # its rate and ETA leave out the time the other stages take
         bar = self._bars.get(stage)
         if bar is None:
             bar = self._bars[stage] = tqdm(total=total, initial=done, desc=stage, file=sys.stderr,
