@@ -81,16 +81,22 @@ def member_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Te
     return out if bias is None else out + bias.unsqueeze(1)
 
 
+def member_layers(model: MLP, params: Params) -> tuple[list[torch.Tensor], list[Optional[torch.Tensor]]]:
+    """The stacked members' weights ``(M, o, i)`` and biases ``(M, o)`` (None where a layer has
+    none), layer by layer."""
+    depth = len(model.linears)
+    return ([params[f"linears.{i}.weight"] for i in range(depth)],
+            [params.get(f"linears.{i}.bias") for i in range(depth)])
+
+
 def member_forward(model: MLP, params: Params, x: torch.Tensor
                    ) -> tuple[list[torch.Tensor], list[Optional[torch.Tensor]], list[torch.Tensor], torch.Tensor]:
     """The MLP of members stacked on the first axis, as batched matrix products: its weights,
     biases, every layer's input and the output, for ``params`` ``(M, ...)`` and ``x`` ``(M, B, d)``.
     (Twice as fast as ``vmap`` over ``functional_call`` for training on 2 cores.)"""
-    depth = len(model.linears)
-    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
-    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
+    weights, biases = member_layers(model, params)
     inputs = [x]
-    for i in range(depth - 1):
+    for i in range(len(weights) - 1):
         inputs.append(torch.tanh(member_linear(inputs[i], weights[i], biases[i])))
     return weights, biases, inputs, member_linear(inputs[-1], weights[-1], biases[-1])
 

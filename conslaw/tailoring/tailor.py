@@ -26,7 +26,7 @@ import torch
 from torch.func import functional_call, grad, grad_and_value, vmap
 
 from conslaw.tailoring.loss import NoetherLoss
-from conslaw.tailoring.models import MLP, Params, member_fields, member_forward, member_linear
+from conslaw.tailoring.models import MLP, Params, member_fields, member_forward, member_layers, member_linear
 
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
 FieldGradient = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> d loss / d dxdt
@@ -68,8 +68,7 @@ def _low_rank_predict(model: MLP, params: Params, loss_gradient: FieldGradient, 
     ``(M, ...)``, ``x`` ``(M, B, d)``, ``lr`` ``(M,)``; ``loss_gradient`` maps ``(M, B, d)`` states
     and fields to the loss's gradient in the field, ``(M, B, d)``."""
     depth = len(model.linears)
-    weights = [params[f"linears.{i}.weight"] for i in range(depth)]
-    biases = [params.get(f"linears.{i}.bias") for i in range(depth)]
+    weights, biases = member_layers(model, params)
     step = lr.view(-1, 1, 1)
     updates: list[list] = [[] for _ in range(depth)]
     for _ in range(steps):
