@@ -43,6 +43,11 @@ def flag_of(field: dataclasses.Field) -> str:
     return field.metadata.get("flag") or default
 
 
+def flags(config_class: type) -> dict[str, str]:
+    """The command-line flag of each option of a configuration class, by field name."""
+    return {field.name: flag_of(field) for field in dataclasses.fields(config_class)}
+
+
 def option_fields(config_class: type) -> Iterator[tuple[str, dataclasses.Field]]:
     """``(dotted path, field)`` of every option of a (nested) configuration class."""
     for field in dataclasses.fields(config_class):

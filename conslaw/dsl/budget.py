@@ -11,7 +11,7 @@ Memory is calibrated per representative node (``BYTES_PER_NODE``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from conslaw.dsl.growth import Grower
@@ -19,7 +19,7 @@ from conslaw.dsl.operators import OPERATORS, PAPER_OPERATORS, resolve_operators
 from conslaw.dsl.unit_table import count_unit_valid_trees
 from conslaw.dsl.units import Dimension
 from conslaw.errors import UsageError
-from conslaw.options import flag_of, option, require
+from conslaw.options import flags, option, require
 
 PROBE_MIN_SIZE = 6      # the survival share is steady from here on
 PROBE_NODES = 5_000     # ... and a size with this many nodes gives it precisely enough
@@ -127,14 +127,14 @@ def check_budget(estimate: Estimate, max_formulas: Optional[float],
     over = [name for name, value, limit in checks if limit is not None and value > limit]
     if not over:
         return
-    flags = {f.name: flag_of(f) for f in fields(EnumerationConfig)}
+    names = flags(EnumerationConfig)
     limits = " / ".join(text for text in [
         None if max_formulas is None else f"{_short(max_formulas)} formulas",
         None if max_memory_gb is None else f"{max_memory_gb:g} GB"] if text)
     raise UsageError(
-        f"{flags['depth']} {estimate.depth} would enumerate about {_short(estimate.formulas)} "
+        f"{names['depth']} {estimate.depth} would enumerate about {_short(estimate.formulas)} "
         f"formulas (~{_short(estimate.memory_gb)} GB); the budget is {limits}: lower "
-        f"{flags['depth']} or raise {' and '.join(flags[name] for name in over)}")
+        f"{names['depth']} or raise {' and '.join(names[name] for name in over)}")
 
 
 def _short(number: float) -> str:

@@ -12,13 +12,13 @@ This module imports no torch: the engine checks the estimate before discovery st
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.errors import UsageError
-from conslaw.options import flag_of
+from conslaw.options import flags
 from conslaw.tailoring.protocol import HNN_TRAIN_FRACTION, TailoringConfig
 
 PROCESS_GB = 0.7
@@ -76,12 +76,12 @@ def check_memory(dataset: TrajectoryDataset, config: TailoringConfig) -> MemoryE
     estimate = estimate_memory(dataset, config)
     limit = config.tailor_max_memory_gb if config.tailor_max_memory_gb is not None else available_gb()
     if limit is not None and estimate.gb > limit:
-        flags = {f.name: flag_of(f) for f in fields(TailoringConfig)}
+        names = flags(TailoringConfig)
         source = "the limit" if config.tailor_max_memory_gb is not None else "the memory available"
         raise UsageError(
             f"tailoring would need about {estimate.gb:.1f} GB ({estimate.members} meta-tailored models "
             f"x {estimate.points:,} training points at {config.inner_steps} inner step"
             f"{'s' if config.inner_steps > 1 else ''}), more than {source} ({limit:.1f} GB): lower "
-            f"{flags['inner_steps']}, {flags['seeds']} or {flags['candidate_chunk']}, pass "
-            f"{flags['tailor']}, or raise {flags['tailor_max_memory_gb']}")
+            f"{names['inner_steps']}, {names['seeds']} or {names['candidate_chunk']}, pass "
+            f"{names['tailor']}, or raise {names['tailor_max_memory_gb']}")
     return estimate
