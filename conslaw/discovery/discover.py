@@ -18,7 +18,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
-from conslaw.discovery.identities import one_level_set
+from conslaw.discovery.identities import on_one_level_set
 from conslaw.discovery.known import known_laws
 from conslaw.discovery.noise import bias_warning, biased
 from conslaw.discovery.ranking import rank_laws
@@ -152,8 +152,7 @@ def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
     if not identities:
         return []
     first = f"the first law {identities[0].rank} ({identities[0].text()})"
-    independent = [law for law in laws if law.independent]
-    if independent and all(one_level_set(law.evidence) for law in independent):
+    if any(law.independent for law in laws) and on_one_level_set(laws):
         return [f"the training data visit one level set of the independent laws (one recording, or "
                 f"trajectories that share their values): {len(identities)} candidate(s) that take one value "
                 f"there, {first}, are listed as identities, not laws: on one level set the data cannot tell "

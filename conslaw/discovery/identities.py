@@ -10,7 +10,7 @@ agreement says only that the data visit one level set of the law (``one_level_se
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -53,6 +53,17 @@ def holds_everywhere(evidence: Evidence, trajectories: int) -> bool:
     ``IDENTITY_RATIO`` times its median range along one (on ``IDENTITY_TRAJECTORIES``)."""
     needed = _trajectories_to_tell(evidence)
     return needed is not None and trajectories >= needed
+
+
+def as_identity(law: Law) -> Law:
+    """``law`` listed as an identity: not accepted, independent or on the Pareto front."""
+    return law.replace(accepted=False, quality="identity", independent=False, pareto=False)
+
+
+def on_one_level_set(laws: Sequence[Law]) -> bool:
+    """Whether the training data visit one level set of every independent law among ``laws``
+    (``one_level_set``; true when none is independent)."""
+    return all(one_level_set(law.evidence) for law in laws if law.independent)
 
 
 def one_level_set(evidence: Evidence) -> bool:

@@ -50,7 +50,7 @@ import sympy
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.merging import merge_variants
 from conslaw.discovery.forms import segment_variation
-from conslaw.discovery.identities import holds_everywhere, merge_identities, one_level_set
+from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
 from conslaw.discovery.noise import biased, noise_bias
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
@@ -262,11 +262,10 @@ def _coincidences_apart(accepted: list[Law]) -> tuple[list[Law], list[Law]]:
     trajectories that share the laws' values), the dependent accepted laws set apart as
     identities: any function that agrees with a law on that level set takes one value there
     (``q*(E - E0)``), and the data tell none of them from a function of the law."""
-    if not accepted or not all(one_level_set(law.evidence) for law in accepted if law.independent):
+    if not accepted or not on_one_level_set(accepted):
         return accepted, []
     return ([law for law in accepted if law.independent],
-            [law.replace(accepted=False, quality="identity", independent=False, pareto=False)
-             for law in accepted if not law.independent])
+            [as_identity(law) for law in accepted if not law.independent])
 
 
 def _pareto(laws: Sequence[Law]) -> list[bool]:
@@ -345,8 +344,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = order_by_evidence([law for law, flag in zip(passing, everywhere) if not flag])
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
-    identities = [law.replace(accepted=False, quality="identity", independent=False, pareto=False)
-                  for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
+    identities = [as_identity(law) for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
     accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
     rejected = merge_variants(rejected, reference)
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
