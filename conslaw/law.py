@@ -90,7 +90,8 @@ class Evidence:
     ``ratio`` and ``ratio_test`` (None for a record made before held-out errors were kept);
     ``variation``: median and worst relative variation along the trajectories (range over the
     law's typical magnitude); ``spread``: the variation of its per-trajectory means, on the
-    same scale; ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison;
+    same scale; ``level_share``: the share of the null's values that lie between the lowest and
+    the highest of those means (0 when the means are one value to the null); ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison;
     ``noise_bias``: the most noise-biased nonlinear term of an accepted law
     (``conslaw.discovery.noise``).
     """
@@ -104,6 +105,7 @@ class Evidence:
     paper: Optional[Mapping[str, Optional[float]]] = None
     noise_bias: Optional[Mapping[str, Any]] = None
     error_test: Optional[float] = None
+    level_share: Optional[float] = None
 
     @property
     def worst_ratio(self) -> float:
@@ -125,13 +127,13 @@ class Evidence:
                 "variation": dict(self.variation), "spread": self.spread,
                 "paper": dict(self.paper) if self.paper is not None else None,
                 "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None,
-                "error_test": self.error_test}
+                "error_test": self.error_test, "level_share": self.level_share}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
         return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
                    data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
-                   data.get("paper"), data.get("noise_bias"), data.get("error_test"))
+                   data.get("paper"), data.get("noise_bias"), data.get("error_test"), data.get("level_share"))
 
 
 @dataclass(frozen=True)

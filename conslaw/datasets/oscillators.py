@@ -276,3 +276,38 @@ DUFFING = SystemSpec(
     notes=("the energy needs x**4, out of the whole-formula search's depth 7 beside v**2 and x**2: "
            "the multi-term search finds it",),
 )
+
+
+# ---------------------------------------------------------------- hyperbolic saddle
+def _saddle_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """dx/dt = rate x, dy/dt = -rate y: two columns that move independently of each other."""
+    return np.stack([c["rate"] * x[..., 0], -c["rate"] * x[..., 1]], axis=-1)
+
+
+def _saddle_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """|x|, |y| ~ U[A/5, A] with random signs (A = amplitude)."""
+    u = rng.uniform(0.2, 1.0, size=(n, 2)) * rng.choice([-1.0, 1.0], size=(n, 2))
+    return with_unit_noise(rng, u * c["amplitude"], n_points)
+
+
+SADDLE = SystemSpec(
+    name="saddle",
+    description="hyperbolic saddle dx/dt = rate x, dy/dt = -rate y (the Hamiltonian flow of rate*x*y); "
+    "conserved x*y",
+    columns=("x", "y"),
+    units=("m", "m"),
+    constants=(
+        Constant("rate", 1.0, "1/s", "growth rate of x and decay rate of y"),
+        Constant("amplitude", 1.0, "m", "initial |x| and |y| drawn from U[amplitude/5, amplitude]"),
+    ),
+    field=_saddle_field,
+    laws=template_laws(("x", "y"), [("hamiltonian", "rate*x*y", always)]),
+    independent_laws=lambda c: 1,
+    sample=_saddle_sample,
+    initial_conditions="|x|, |y| ~ U[A/5, A] with random signs (A = amplitude)",
+    t_end=2.0,
+    n_points=40,
+    notes=("x and y move independently of each other, so a surrogate pairing x of one trajectory with y of "
+           "another is itself a solution and conserves x*y: the null cannot judge the law (conslaw accepts "
+           "no law here and says why)",),
+)

@@ -12,7 +12,7 @@ from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.gravitation import KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
 from conslaw.datasets.mechanics import DOUBLE_PENDULUM, RIGID_BODY
-from conslaw.datasets.oscillators import COUPLED_SPRINGS, DUFFING, OSCILLATOR2D, THREE_OSCILLATORS
+from conslaw.datasets.oscillators import COUPLED_SPRINGS, DUFFING, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS
 from conslaw.datasets.specs import ATOL, RTOL, Constant, CoordinateMap, SystemSpec, integrate, law_from_template
 
 SYSTEMS: dict[str, SystemSpec] = {
@@ -30,6 +30,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         THREE_OSCILLATORS,
         RIGID_BODY,
         DUFFING,
+        SADDLE,
         DAMPED_PENDULUM,
         LORENZ,
     )

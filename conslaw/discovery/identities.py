@@ -2,10 +2,10 @@
 
 A candidate that passes acceptance but whose training segments' means spread by less than
 ``IDENTITY_RATIO`` times its median range along a segment (on at least ``IDENTITY_TRAJECTORIES``
-trajectories), or by at most ``IDENTITY_SPREAD`` of its range on the null (rounding; on at least
-2 trajectories), takes one value on every sample: a relation between the columns (a column
-repeated in another unit, a constraint such as a rod's length), or a value all the trajectories
-share; the data cannot tell it from a conservation law. With fewer trajectories the same
+trajectories), or by rounding (at most ``IDENTITY_SPREAD`` of its range on the null, and
+``ROUNDING_LEVEL_SHARE`` or ``ROUNDING_RATIO``; on at least 2 trajectories), takes one value on
+every sample: a relation between the columns (a column repeated in another unit, a constraint
+such as a rod's length), or a value all the trajectories share; the data cannot tell it from a conservation law. With fewer trajectories the same
 agreement says only that the data visit one level set of the law (``one_level_set``).
 """
 from __future__ import annotations
@@ -26,7 +26,17 @@ noise) to 10^8 (noiseless) times."""
 IDENTITY_SPREAD = 1e-6
 """A spread of the segments' means (relative to the law's range on the null) at or below this
 tells no trajectory from another: a fitted ``q_deg - 1.0000000000000002*q`` moves with q by 2e-16,
-and ``1.1e-9*x + (x**2 + y**2)**-2`` (a rod's constraint and a trace of x) by 1e-9."""
+and ``1.1e-9*x + (x**2 + y**2)**-2`` (a rod's constraint and a trace of x) by 1e-9; but only when
+the means are also one value to the null (at most ``ROUNDING_LEVEL_SHARE`` of its values lie
+between them) or differ by no more than ``ROUNDING_RATIO`` times the law's range along a segment."""
+ROUNDING_LEVEL_SHARE = 0.01
+ROUNDING_RATIO = 10.0
+"""A law's range on the null can dwarf its means' spread without making them one value: on a
+hyperbolic saddle (``saddle``), ``x**16*y**16``, a power of the law ``x*y``, has means 2e-9 to 3e-9
+of its range on the null apart (the 16th power stretches the null), yet 52-59 % of the null's values
+lie between them, and they differ by 200 (5 % noise) to 3e13 (none) times its range along a segment.
+Means that differ by rounding differ by about that range (0.2 times for ``p*(q - 0.01*q_cm)``
+and ``q - 0.01*q_cm``, a column repeated in cm, whose null holds a few self-paired samples)."""
 FLAT_GRADIENT = 1e-15
 """A gradient norm at or below this (at a data state) is flat there."""
 
@@ -77,6 +87,7 @@ def _trajectories_to_tell(evidence: Evidence) -> Optional[int]:
     ``IDENTITY_RATIO``) to show one value on every sample; None when the means disagree."""
     if evidence.spread is None or not evidence.variation:
         return None
-    if evidence.spread <= IDENTITY_SPREAD:
+    if evidence.spread <= IDENTITY_SPREAD and ((evidence.level_share or 0.0) <= ROUNDING_LEVEL_SHARE
+                                               or evidence.spread <= ROUNDING_RATIO * evidence.variation["median"]):
         return 2
     return IDENTITY_TRAJECTORIES if evidence.spread <= IDENTITY_RATIO * evidence.variation["median"] else None

@@ -109,7 +109,8 @@ def _values(law: Law, states: np.ndarray) -> np.ndarray:
 
 def _with_variation(law: Law, data: ConservationData) -> Law:
     """The evidence completed with the law's variation along the segments and across them, each
-    relative to its typical range along a surrogate segment."""
+    relative to its typical range along a surrogate segment, and the share of the null's values
+    between the segments' means."""
     truth, null = data.train.truth, data.train.null
     values = _values(law, data.train.states)
     on_truth, on_null = values[:len(truth.x)], values[len(truth.x):]
@@ -119,8 +120,10 @@ def _with_variation(law: Law, data: ConservationData) -> Law:
     means = np.add.reduceat(on_truth * truth.weight, truth.starts[:-1])
     scale = null_range if null_range > 0 else np.inf
     variation = {"median": float(np.median(ranges) / scale), "max": float(np.max(ranges) / scale)}
+    between = np.searchsorted(np.sort(on_null), [np.min(means), np.max(means)], side="right")
     return law.replace(evidence=dataclasses.replace(law.evidence, variation=variation,
-                                                    spread=float(np.std(means) / scale)))
+                                                    spread=float(np.std(means) / scale),
+                                                    level_share=float(np.diff(between)[0] / len(on_null))))
 
 
 def with_noise_bias(law: Law, data: ConservationData) -> Law:

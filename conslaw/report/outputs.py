@@ -35,7 +35,7 @@ CSV_COLUMNS = (
     "quality", "accepted", "independent", "pareto", "variants",
     "ratio", "error", "ratio_test", "error_test", "ratio_control", "margin",
     "variation_median", "variation_max",
-    "spread", "paper_true", "paper_random",
+    "spread", "level_share", "paper_true", "paper_random",
     "tailored", "stage1_inner_lr", "stage1_train_rmse", "stage2_train_rmse", "stage2_diverged", "selected",
 )
 PathLike = Union[str, "os.PathLike[str]"]
@@ -69,7 +69,8 @@ def candidate_row(law: Law, tailored: Optional[Mapping[str, Any]], selected: Opt
         "ratio_test": evidence.ratio_test, "error_test": evidence.error_test,
         "ratio_control": evidence.ratio_control, "margin": evidence.margin,
         "variation_median": evidence.variation.get("median"), "variation_max": evidence.variation.get("max"),
-        "spread": evidence.spread, "paper_true": paper.get("true"), "paper_random": paper.get("random"),
+        "spread": evidence.spread, "level_share": evidence.level_share,
+        "paper_true": paper.get("true"), "paper_random": paper.get("random"),
         "tailored": tailored is not None, "stage1_inner_lr": stage1.get("inner_lr"),
         "stage1_train_rmse": stage1.get("train_rmse"), "stage2_train_rmse": stage2.get("train_rmse"),
         "stage2_diverged": stage2.get("diverged"), "selected": law.rank == selected if selected else None,
