@@ -27,6 +27,7 @@ from conslaw.datasets.files import dataset_from_table
 from conslaw.datasets.source import data_for_seeds, load_data
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.discover import Discovery, discover
+from conslaw.discovery.known import parse_expected
 from conslaw.errors import ConslawError, UsageError
 from conslaw.law import Law, StateColumns
 from conslaw.parallel import WorkerPool
@@ -99,6 +100,11 @@ class ConservationSearch:
             check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
         if self.config.tailoring.tailor:
             check_memory(dataset, self.config.tailoring)
+
+    def check_expected(self, dataset: TrajectoryDataset) -> None:
+        """Refuse, before any work or file, an expected law (``--expect``) that does not parse
+        over the data's columns or depends on none of them."""
+        parse_expected(StateColumns.from_dataset(dataset), self.config.discovery.expect)
 
     # ------------------------------------------------------------------ stages
     def fit(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None, *,
@@ -231,6 +237,7 @@ class ConservationSearch:
             "independence": discovery.independence if discovery else None,
             "warnings": discovery.warnings if discovery else [],
             "known_laws": discovery.known_laws if discovery else [],
+            "expected_laws": discovery.expected_laws if discovery else [],
             "candidates": [law.to_dict() for law in self.laws_],
             "independent": [law.rank for law in self.laws_ if law.independent],
             "pareto": [law.rank for law in self.laws_ if law.pareto],

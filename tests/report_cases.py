@@ -25,7 +25,7 @@ from conslaw.parallel import WorkerPool
 
 
 def result_of(dataset, laws, *, config=None, searches=None, warnings=(), tailoring=None, symmetries=None,
-              known_laws=()) -> dict:
+              known_laws=(), expected_laws=()) -> dict:
     """A result dict with exactly the keys of ``ConservationSearch.result()``."""
     laws = sorted(laws, key=lambda law: law.rank)
     return {
@@ -33,7 +33,8 @@ def result_of(dataset, laws, *, config=None, searches=None, warnings=(), tailori
         "columns": laws[0].columns.to_dict(),
         "config": config or {"data": {"dataset": dataset.name if dataset else None}, "discovery": {"threshold": 100.0}},
         "conservation": {"window_s": 1.0}, "searches": searches or {}, "space": None, "independence": None,
-        "warnings": list(warnings), "known_laws": list(known_laws), "candidates": [law.to_dict() for law in laws],
+        "warnings": list(warnings), "known_laws": list(known_laws),
+        "expected_laws": list(expected_laws), "candidates": [law.to_dict() for law in laws],
         "independent": [law.rank for law in laws if law.independent],
         "pareto": [law.rank for law in laws if law.pareto], "tailoring": tailoring, "symmetries": symmetries,
     }

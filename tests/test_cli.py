@@ -117,6 +117,8 @@ def test_bad_data_is_one_line_nonzero_without_traceback(tmp_path, rows, header, 
     (("--dataset", "pendulum", "--depth", "12"), "--depth", 2),
     (("--dataset", "pendulum", "--threshold", "0.5"), "--threshold", 2),
     (("--dataset", "pendulum", "--jobs", "-1"), "--jobs", 2),
+    (("--dataset", "pendulum", "--expect", "p**2 - 3*cos(q); p**2 + z"), "z", 1),
+    (("--dataset", "pendulum", "--expect", "3"), "'3'", 1),
 ])
 def test_bad_options_and_files(tmp_path, args, culprit, code):
     (tmp_path / "empty.csv").write_text("")
@@ -129,6 +131,23 @@ def test_bad_options_and_files(tmp_path, args, culprit, code):
     assert culprit in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_expected_laws_are_judged_as_given_and_marked_reached_or_not(tmp_path):
+    """A user's pendulum file in degrees: the laws they expect are written in SI (radians), so the
+    energy is ``omega**2 - 12*cos(theta)`` whatever the file's units; a wrong sign and a column
+    alone are not conserved, and the run says which laws its accepted ones reach."""
+    variant = make_variant("pendulum", coordinates="velocities", angle_unit="deg", rate=50)
+    data, out = variant.write_csv(tmp_path / "pendulum.csv"), tmp_path / "run"
+    expect = "omega**2 - 12*cos(theta); omega**2 + 12*cos(theta); theta"
+    result = invoke("search", "--data", str(data), "--units", variant.units_spec(), "--expect", expect,
+                    "--out", str(out), *QUICK)
+    assert result.exit_code == 0, result.output
+    entries = json.loads((out / "result.json").read_text())["expected_laws"]
+    assert [entry["law"] for entry in entries] == [law.strip() for law in expect.split(";")]
+    assert [(entry["conserved"], entry["found"]) for entry in entries] == [(True, True), (False, False), (False, False)]
+    assert entries[0]["margin"] > 1e6 and entries[1]["margin"] < 10
+    assert "omega**2 + 12*cos(theta): NOT conserved" in result.output
 
 
 def test_tailoring_estimated_past_the_memory_limit_is_refused_before_discovery(tmp_path):

@@ -36,6 +36,11 @@ def _positive_or_none(text: str) -> Optional[float]:
     return None if str(text).strip().lower() in ("", "none", "0") else float(text)
 
 
+def _laws_list(text: str) -> tuple[str, ...]:
+    """``"E1; E2"`` -> ``("E1", "E2")`` (a law may hold commas, as in ``atan2(y, x)``)."""
+    return tuple(part.strip() for part in str(text).split(";") if part.strip())
+
+
 @dataclass(frozen=True)
 class DiscoveryConfig:
     """How conservation is judged and which searches run (options of the discovery stage)."""
@@ -52,8 +57,15 @@ class DiscoveryConfig:
     max_seconds: Optional[float] = option(None, "Time budget per search in seconds; a search that "
                                           "runs out returns the best found so far, marked partial.",
                                           parse=_positive_or_none)
+    expect: tuple[str, ...] = option((), "Laws you expect, in SI units (angles in radians), separated "
+                                     "by ';': each is judged on the data with its coefficients as "
+                                     "given, and reported with whether discovery reached it.",
+                                     parse=_laws_list, metavar="LAWS")
 
     def __post_init__(self) -> None:
+        if isinstance(self.expect, str):
+            object.__setattr__(self, "expect", _laws_list(self.expect))
+        object.__setattr__(self, "expect", tuple(str(law) for law in self.expect))
         require(self.mode in MODES, self, "mode", f"must be one of {', '.join(MODES)}")
         require(self.threshold > 1, self, "threshold", "must be > 1")
         require(self.window >= 0, self, "window", "must be >= 0")

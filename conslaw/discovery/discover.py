@@ -19,7 +19,7 @@ from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, Discove
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.identities import on_one_level_set
-from conslaw.discovery.known import known_laws
+from conslaw.discovery.known import expected_laws, known_laws, parse_expected
 from conslaw.discovery.noise import bias_warning, biased
 from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symmetry import symbolic_check
@@ -43,6 +43,8 @@ class Discovery:
     warnings: list[str] = field(default_factory=list)
     known_laws: list[dict] = field(default_factory=list)
     """The data set's known laws, each marked found or not (``conslaw.discovery.known``)."""
+    expected_laws: list[dict] = field(default_factory=list)
+    """The laws the user expects (``--expect``), each judged and marked found or not."""
 
     @property
     def accepted(self) -> list[Law]:
@@ -101,6 +103,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     started = time.perf_counter()
     data = ConservationData.prepare(dataset, config.window, NULL_DRAWS, seed)
     columns = StateColumns.from_dataset(dataset)
+    parse_expected(columns, config.expect)
     outcomes: dict[str, Optional[SearchOutcome]] = {}
     searches: dict[str, dict] = {}
     space = None
@@ -143,7 +146,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
             warnings.append(f"the unit check did not run: {error}")
     for warning in warnings:
         LOGGER.warning(warning)
-    return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws))
+    return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws),
+                     expected_laws(dataset, laws, data, config.expect, config.threshold))
 
 
 def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:

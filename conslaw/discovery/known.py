@@ -5,12 +5,19 @@ each of them is *found* when it is a function of the accepted laws at the data (
 adds nothing to the rank of theirs: ``ranking.functionally_dependent``), so that a run says
 plainly which laws it did not reach, for instance within a ``--max-seconds`` budget. User data
 carry no known laws, and this report is then empty.
+
+A user may name the laws they expect (``--expect``): each is judged on the data with its
+coefficients as given, as the multi-term search judges a law (``conslaw.terms.check``), and
+reported beside whether the accepted laws reach it, so that a run says why an expected law is
+missing (not conserved on these data, or conserved but not reached by the searches).
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.conservation import ConservationData
+from conslaw.errors import ConslawError
 from conslaw.discovery.ranking import functionally_dependent
 from conslaw.law import Law, StateColumns
 
@@ -34,3 +41,33 @@ def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
         entries.append({"name": str(name), "law": text, "found": bool(found)})
     return entries
 
+
+
+def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list:
+    """The expected laws parsed over ``columns`` (a one-line ConslawError naming a bad one), before
+    any search runs."""
+    laws = [columns.parse(text) for text in expected]
+    for text, law in zip(expected, laws):
+        if not law.free_symbols:
+            raise ConslawError(f"expected law {text!r} has no term that depends on a state column")
+    return laws
+
+
+def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: ConservationData,
+                  expected: Sequence[str], threshold: float) -> list[dict]:
+    """One entry per law the user expects: the law, its judged ratio and margin over chance with
+    its coefficients as given, whether that would be accepted, and whether the accepted ``laws``
+    reach it."""
+    from conslaw.terms.check import judge_given  # conslaw.terms imports the discovery package
+
+    columns = StateColumns.from_dataset(dataset)
+    accepted = [law.expression for law in laws if law.accepted]
+    states = dataset.stacked("train")
+    states = states[:: max(1, len(states) // CHECK_STATES)]
+    entries = []
+    for text, law in zip(expected, parse_expected(columns, expected)):
+        check = judge_given(law, columns, data, threshold, name=text)
+        found = bool(accepted) and functionally_dependent(law, accepted, dataset.columns, states)
+        entries.append({"law": text, "ratio": check.evidence.ratio, "margin": check.evidence.margin,
+                        "conserved": check.accepted, "found": bool(found)})
+    return entries

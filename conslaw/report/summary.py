@@ -72,6 +72,19 @@ def known_laws_line(entries: Sequence[Mapping[str, Any]]) -> str:
     return f"known laws of the data set ({found} of {len(entries)} reached): {listed}"
 
 
+def expected_laws_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The laws the user expects: how well each is conserved as given, and whether the accepted
+    laws reach it (``conslaw.discovery.known``)."""
+    lines = ["expected laws (judged with their coefficients as given):"]
+    for entry in entries:
+        margin = entry.get("margin")
+        verdict = "conserved" if entry["conserved"] else "NOT conserved beyond the threshold"
+        times = "" if margin is None else f", {margin:.3g} times better than chance"
+        reached = "reached by the accepted laws" if entry["found"] else "NOT reached by the accepted laws"
+        lines.append(f"  {entry['law']}: {verdict} (ratio {entry['ratio']:.3g}{times}); {reached}")
+    return lines
+
+
 def _overview(result: Mapping[str, Any], laws: Sequence[Law]) -> str:
     accepted = [law for law in laws if law.accepted]
     exact = sum(law.quality == "exact" for law in accepted)
@@ -128,6 +141,8 @@ def format_summary(result: Mapping[str, Any], paths: Sequence[Union[str, "os.Pat
     lines += [""] + law_table(laws, SUMMARY_ROWS)
     if result.get("known_laws"):
         lines += ["", known_laws_line(result["known_laws"])]
+    if result.get("expected_laws"):
+        lines += [""] + expected_laws_lines(result["expected_laws"])
     warnings = result.get("warnings") or []
     if warnings:
         lines += ["", "warnings:"] + [f"  {warning}" for warning in warnings]

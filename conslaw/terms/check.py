@@ -67,10 +67,16 @@ def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, thresho
     held-out data, and the terms are refitted on the control (``conslaw.terms.judging``)."""
     columns = StateColumns.from_dataset(dataset)
     law = columns.parse(expression)
+    data = ConservationData.prepare(dataset, window, NULL_DRAWS, seed)
+    return judge_given(law, columns, data, threshold, name=str(expression))
+
+
+def judge_given(law: sympy.Expr, columns: StateColumns, data: ConservationData, threshold: float,
+                name: str) -> LawCheck:
+    """``check_law`` on prepared ``data``, for a parsed ``law`` (``name`` in its error)."""
     coefficients, terms = _split(law)
     if not terms:
-        raise ConslawError(f"law {str(expression)!r} has no term that depends on a state column")
-    data = ConservationData.prepare(dataset, window, NULL_DRAWS, seed)
+        raise ConslawError(f"law {name!r} has no term that depends on a state column")
     judge = _judge(terms, columns, data)
     evidence = judge.evidence(np.array(coefficients))
     return LawCheck(law, tuple(str(t) for t in terms), tuple(coefficients), evidence,
