@@ -91,7 +91,8 @@ class Evidence:
     ``variation``: median and worst relative variation along the trajectories (range over the
     law's typical magnitude); ``spread``: the variation of its per-trajectory means, on the
     same scale; ``level_share``: the share of the null's values that lie between the lowest and
-    the highest of those means (0 when the means are one value to the null); ``paper``: the Noether Networks true-vs-uniform-random ratios, for comparison;
+    the highest of those means (0 when the means are one value to the null); ``paper``: the
+    Noether Networks true-vs-uniform-random ratios, for comparison;
     ``noise_bias``: the most noise-biased nonlinear term of an accepted law
     (``conslaw.discovery.noise``).
     """

@@ -360,7 +360,8 @@ def test_tracking_glitches_leave_one_law_with_its_polynomials_merged_into_it(sys
     assert_no_false_law(discovery, variant)
 
 
-@pytest.mark.parametrize("variant_options", [dict(rate=200), dict(rate=200, noise=0.05), dict(rate=100, n_trajectories=12)])
+@pytest.mark.parametrize("variant_options", [
+    dict(rate=200), dict(rate=200, noise=0.05), dict(rate=100, n_trajectories=12)])
 def test_a_high_power_of_a_law_is_not_an_identity_that_hides_the_law(variant_options):
     """On the saddle the null's range of ``x**16*y**16`` dwarfs its means' spread (1e-9 of it), which
     once passed for rounding: the power was listed as an identity, ``x*y`` then counted as dependent

@@ -307,7 +307,7 @@ SADDLE = SystemSpec(
     initial_conditions="|x|, |y| ~ U[A/5, A] with random signs (A = amplitude)",
     t_end=2.0,
     n_points=40,
-    notes=("x and y move independently of each other, so a surrogate pairing x of one trajectory with y of "
-           "another is itself a solution and conserves x*y: the null cannot judge the law (conslaw accepts "
-           "no law here and says why)",),
+    notes=("x and y move independently of each other: a surrogate pairing x of one segment with y of another "
+           "of the same length, both run forwards, is itself a solution and conserves x*y; only surrogates with "
+           "a column run backwards judge the law (found on the default 50 trajectories, not on 12 at 2 % noise)",),
 )

@@ -63,9 +63,8 @@ class DiscoveryConfig:
                                      parse=_laws_list, metavar="LAWS")
 
     def __post_init__(self) -> None:
-        if isinstance(self.expect, str):
-            object.__setattr__(self, "expect", _laws_list(self.expect))
-        object.__setattr__(self, "expect", tuple(str(law) for law in self.expect))
+        object.__setattr__(self, "expect", _laws_list(self.expect) if isinstance(self.expect, str)
+                           else tuple(str(law) for law in self.expect))
         require(self.mode in MODES, self, "mode", f"must be one of {', '.join(MODES)}")
         require(self.threshold > 1, self, "threshold", "must be > 1")
         require(self.window >= 0, self, "window", "must be >= 0")

@@ -103,7 +103,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     started = time.perf_counter()
     data = ConservationData.prepare(dataset, config.window, NULL_DRAWS, seed)
     columns = StateColumns.from_dataset(dataset)
-    parse_expected(columns, config.expect)
+    expected = parse_expected(columns, config.expect)  # a bad law fails before the searches
     outcomes: dict[str, Optional[SearchOutcome]] = {}
     searches: dict[str, dict] = {}
     space = None
@@ -147,7 +147,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     for warning in warnings:
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws),
-                     expected_laws(dataset, laws, data, config.expect, config.threshold))
+                     expected_laws(dataset, laws, data, config.expect, expected, config.threshold))
 
 
 def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:

@@ -5,8 +5,9 @@ A candidate that passes acceptance but whose training segments' means spread by 
 trajectories), or by rounding (at most ``IDENTITY_SPREAD`` of its range on the null, and
 ``ROUNDING_LEVEL_SHARE`` or ``ROUNDING_RATIO``; on at least 2 trajectories), takes one value on
 every sample: a relation between the columns (a column repeated in another unit, a constraint
-such as a rod's length), or a value all the trajectories share; the data cannot tell it from a conservation law. With fewer trajectories the same
-agreement says only that the data visit one level set of the law (``one_level_set``).
+such as a rod's length), or a value all the trajectories share; the data cannot tell it from a
+conservation law. With fewer trajectories the same agreement says only that the data visit one
+level set of the law (``one_level_set``).
 """
 from __future__ import annotations
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import sympy
+
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
-from conslaw.errors import ConslawError
 from conslaw.discovery.ranking import functionally_dependent
+from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 
 CHECK_STATES = 300
@@ -42,8 +44,7 @@ def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
     return entries
 
 
-
-def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list:
+def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list[sympy.Expr]:
     """The expected laws parsed over ``columns`` (a one-line ConslawError naming a bad one), before
     any search runs."""
     laws = [columns.parse(text) for text in expected]
@@ -54,10 +55,10 @@ def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list:
 
 
 def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: ConservationData,
-                  expected: Sequence[str], threshold: float) -> list[dict]:
-    """One entry per law the user expects: the law, its judged ratio and margin over chance with
-    its coefficients as given, whether that would be accepted, and whether the accepted ``laws``
-    reach it."""
+                  expected: Sequence[str], parsed: Sequence[sympy.Expr], threshold: float) -> list[dict]:
+    """One entry per law the user expects (its text, ``parsed`` by ``parse_expected``): its judged
+    ratio and margin over chance with its coefficients as given, whether that would be accepted,
+    and whether the accepted ``laws`` reach it."""
     from conslaw.terms.check import judge_given  # conslaw.terms imports the discovery package
 
     columns = StateColumns.from_dataset(dataset)
@@ -65,7 +66,7 @@ def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: Conserv
     states = dataset.stacked("train")
     states = states[:: max(1, len(states) // CHECK_STATES)]
     entries = []
-    for text, law in zip(expected, parse_expected(columns, expected)):
+    for text, law in zip(expected, parsed):
         check = judge_given(law, columns, data, threshold, name=text)
         found = bool(accepted) and functionally_dependent(law, accepted, dataset.columns, states)
         entries.append({"law": text, "ratio": check.evidence.ratio, "margin": check.evidence.margin,
