@@ -1,4 +1,5 @@
-"""Mechanical systems outside the canonical (q, p) form: ``double-pendulum`` and ``rigid-body``."""
+"""Mechanical systems outside the canonical (q, p) form: ``double-pendulum``, ``spherical-pendulum``
+and ``rigid-body``."""
 from __future__ import annotations
 
 from typing import Callable
@@ -70,6 +71,62 @@ DOUBLE_PENDULUM = SystemSpec(
 )
 
 
+
+
+# ---------------------------------------------------------------- spherical pendulum
+def _spherical_pendulum_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """A bob on a rod in polar angle theta (from the downward vertical) and azimuth phi."""
+    theta, thetadot, phidot = x[..., 0], x[..., 2], x[..., 3]
+    sin, cos = np.sin(theta), np.cos(theta)
+    return np.stack([thetadot, phidot, sin * cos * phidot**2 - c["g"] / c["l"] * sin,
+                     -2 * cos / sin * thetadot * phidot], axis=-1)
+
+
+def _spherical_pendulum_sample(
+    rng: np.random.RandomState, n: int, n_points: int, c: Constants
+) -> tuple[np.ndarray, np.ndarray]:
+    """theta U[min_angle, max_angle], phi U[-pi, pi], thetadot U[-max_rate, max_rate], phidot
+    U[0.8, 1.25] times the conical pendulum's rate at theta, sqrt(g / (l cos(theta))), with a
+    random sign: the bob circles, so it keeps away from the bottom, where the angles are singular."""
+    theta = rng.uniform(c["min_angle"], c["max_angle"], size=n)
+    phi = rng.uniform(-np.pi, np.pi, size=n)
+    thetadot = rng.uniform(-c["max_rate"], c["max_rate"], size=n)
+    conical = np.sqrt(c["g"] / (c["l"] * np.cos(theta)))
+    phidot = conical * rng.uniform(0.8, 1.25, size=n) * rng.choice([-1.0, 1.0], size=n)
+    return with_unit_noise(rng, np.stack([theta, phi, thetadot, phidot], axis=1), n_points)
+
+
+SPHERICAL_PENDULUM = SystemSpec(
+    name="spherical-pendulum",
+    description="spherical pendulum in polar angle theta (from the downward vertical), azimuth phi and "
+    "their rates: energy and the vertical angular momentum m l**2 sin(theta)**2 dphi/dt",
+    columns=("theta", "phi", "thetadot", "phidot"),
+    units=("rad", "rad", "rad/s", "rad/s"),
+    constants=(
+        Constant("m", 1.0, "kg", "bob mass"),
+        Constant("l", 1.0, "m", "rod length"),
+        Constant("g", 9.81, "m/s**2", "gravitational acceleration"),
+        Constant("min_angle", 0.5, "rad", "initial theta drawn from U[min_angle, max_angle]"),
+        Constant("max_angle", 1.2, "rad", "initial theta drawn from U[min_angle, max_angle]"),
+        Constant("max_rate", 1.0, "rad/s", "initial thetadot drawn from U[-max_rate, max_rate]"),
+    ),
+    field=_spherical_pendulum_field,
+    laws=template_laws(
+        ("theta", "phi", "thetadot", "phidot"),
+        [
+            ("energy", "m*l**2*(thetadot**2 + sin(theta)**2*phidot**2)/2 - m*g*l*cos(theta)", always),
+            ("angular_momentum_z", "m*l**2*sin(theta)**2*phidot", always),
+        ],
+    ),
+    independent_laws=lambda c: 2,
+    sample=_spherical_pendulum_sample,
+    initial_conditions="theta ~ U[min_angle, max_angle], phi ~ U[-pi, pi], thetadot ~ U[-max_rate, max_rate], "
+    "phidot ~ +-U[0.8, 1.25]*sqrt(g/(l*cos(theta)))",
+    t_end=4.0,
+    n_points=60,
+    notes=("phi is cyclic: it appears in no law and winds without bound (unwrapped)",
+           "the energy's kinetic term is weighted by sin(theta)**2, as the double pendulum's by cos(q1 - q2)"),
+)
 
 
 # ---------------------------------------------------------------- torque-free rigid body
