@@ -62,13 +62,15 @@ def option_fields(config_class: type) -> Iterator[tuple[str, dataclasses.Field]]
             yield field.name, field
 
 
-def parse_list(text: str, item: Callable[[str], Any] = str, name: str = "option") -> tuple:
-    """``"a, b,c"`` -> ``(item("a"), item("b"), item("c"))``; a UsageError naming ``name``."""
-    parts = [part.strip() for part in str(text).split(",") if part.strip()]
+def parse_list(text: str, item: Callable[[str], Any] = str, name: str = "option", separator: str = ",") -> tuple:
+    """``"a, b,c"`` -> ``(item("a"), item("b"), item("c"))`` (split at ``separator``); a UsageError
+    naming ``name``."""
+    parts = [part.strip() for part in str(text).split(separator) if part.strip()]
     try:
         return tuple(item(part) for part in parts)
     except ValueError:
-        raise UsageError(f"{name} must be a comma-separated list, got {text!r}") from None
+        kind = "comma-separated" if separator == "," else f"{separator!r}-separated"
+        raise UsageError(f"{name} must be a {kind} list, got {text!r}") from None
 
 
 def parse_key_values(items: Sequence[str], name: str = "--option") -> dict:

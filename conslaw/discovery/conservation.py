@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Optional, Sequence
 
 import numpy as np
@@ -24,7 +25,7 @@ from conslaw.discovery.segments import (
     Segments, build_segments, check_sampling, column_motion_times, median_motion_time, segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
-from conslaw.options import option, require
+from conslaw.options import option, parse_list, require
 
 CONTROL_SEED_OFFSET = 7919
 NULL_DRAWS = 2
@@ -36,9 +37,8 @@ def _positive_or_none(text: str) -> Optional[float]:
     return None if str(text).strip().lower() in ("", "none", "0") else float(text)
 
 
-def _laws_list(text: str) -> tuple[str, ...]:
-    """``"E1; E2"`` -> ``("E1", "E2")`` (a law may hold commas, as in ``atan2(y, x)``)."""
-    return tuple(part.strip() for part in str(text).split(";") if part.strip())
+_laws_list = partial(parse_list, name="--expect", separator=";")
+"""``"E1; E2"`` -> ``("E1", "E2")`` (a law may hold commas, as in ``atan2(y, x)``)."""
 
 
 @dataclass(frozen=True)

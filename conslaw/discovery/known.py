@@ -13,7 +13,7 @@ missing (not conserved on these data, or conserved but not reached by the search
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import sympy
 
@@ -27,6 +27,16 @@ CHECK_STATES = 300
 """States (evenly spaced through the training data) at which the gradients are compared."""
 
 
+def _reached_by(laws: Sequence[Law], dataset: TrajectoryDataset) -> Callable[[sympy.Expr], bool]:
+    """Whether an SI expression is a function of the accepted ``laws`` at ``CHECK_STATES`` training
+    states of ``dataset`` (gradient rank, ``ranking.functionally_dependent``)."""
+    accepted = [law.expression for law in laws if law.accepted]
+    states = dataset.stacked("train")
+    states = states[:: max(1, len(states) // CHECK_STATES)]
+    return lambda expression: bool(accepted) and bool(
+        functionally_dependent(expression, accepted, dataset.columns, states))
+
+
 def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
     """One entry per known law of ``dataset``: its name, its SI expression and whether the
     accepted ``laws`` reach it."""
@@ -34,14 +44,9 @@ def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
         return []
     names = dataset.metadata.get("true_law_names") or [f"law {k + 1}" for k in range(len(dataset.true_laws))]
     columns = StateColumns.from_dataset(dataset)
-    accepted = [law.expression for law in laws if law.accepted]
-    states = dataset.stacked("train")
-    states = states[:: max(1, len(states) // CHECK_STATES)]
-    entries = []
-    for name, text in zip(names, dataset.true_laws):
-        found = bool(accepted) and functionally_dependent(columns.parse(text), accepted, dataset.columns, states)
-        entries.append({"name": str(name), "law": text, "found": bool(found)})
-    return entries
+    reached = _reached_by(laws, dataset)
+    return [{"name": str(name), "law": text, "found": reached(columns.parse(text))}
+            for name, text in zip(names, dataset.true_laws)]
 
 
 def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list[sympy.Expr]:
@@ -62,13 +67,10 @@ def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: Conserv
     from conslaw.terms.check import judge_given  # conslaw.terms imports the discovery package
 
     columns = StateColumns.from_dataset(dataset)
-    accepted = [law.expression for law in laws if law.accepted]
-    states = dataset.stacked("train")
-    states = states[:: max(1, len(states) // CHECK_STATES)]
+    reached = _reached_by(laws, dataset)
     entries = []
     for text, law in zip(expected, parsed):
         check = judge_given(law, columns, data, threshold, name=text)
-        found = bool(accepted) and functionally_dependent(law, accepted, dataset.columns, states)
         entries.append({"law": text, "ratio": check.evidence.ratio, "margin": check.evidence.margin,
-                        "conserved": check.accepted, "found": bool(found)})
+                        "conserved": check.accepted, "found": reached(law)})
     return entries
