@@ -64,17 +64,25 @@ class ConservationSearch:
         if not self.units:
             raise UsageError("units are needed to fit arrays: ConservationSearch(units={...})")
         columns = list(self.units)
-        table: dict[str, list] = {"trajectory": [], "t": [], **{c: [] for c in columns}}
+        # Every name in ``units`` is a state column (one called "t" too): the trajectory and
+        # time columns of the table get names that no state column has.
+        trajectory_column, time_column = (" ".join(columns) + suffix for suffix in (" trajectory", " time"))
+        table: dict[str, list] = {trajectory_column: [], time_column: [], **{c: [] for c in columns}}
+        if times is not None and len(times) != len(trajectories):
+            raise UsageError(f"times has {len(times)} entries for {len(trajectories)} trajectories")
         for index, states in enumerate(np.asarray(x, dtype=float) for x in trajectories):
             if states.ndim != 2 or states.shape[1] != len(columns):
                 raise UsageError(f"trajectory {index} has shape {states.shape}; expected (n, {len(columns)})")
             t = np.arange(len(states), dtype=float) if times is None else np.asarray(times[index], float)
-            table["trajectory"].append(np.full(len(states), index))
-            table["t"].append(t)
+            if t.shape != (len(states),):
+                raise UsageError(f"times[{index}] has shape {t.shape}; expected ({len(states)},), one per state")
+            table[trajectory_column].append(np.full(len(states), index))
+            table[time_column].append(t)
             for j, column in enumerate(columns):
                 table[column].append(states[:, j])
         merged = {name: np.concatenate(values) for name, values in table.items()}
         return dataset_from_table(merged, self.units, name="arrays", source="<arrays>",
+                                  trajectory_column=trajectory_column, time_column=time_column,
                                   seed=self.config.run.seed)
 
     def load(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None) -> TrajectoryDataset:
@@ -111,7 +119,8 @@ class ConservationSearch:
             checkpoints: Optional[Checkpoints] = None, progress: Optional[Progress] = None,
             pool: Optional[WorkerPool] = None) -> "ConservationSearch":
         """Discover the laws of ``data`` (a ``TrajectoryDataset``, a list of (n, d) arrays in the
-        declared ``units`` with optional ``times``, or None for the configured data)."""
+        declared ``units`` with optional ``times`` in seconds (sample numbers without), or None for the
+        configured data)."""
         self.dataset_ = self.load(data, times)
         store = checkpoints if checkpoints is not None else MemoryCheckpoints()
         with (pool or WorkerPool.from_config(self.config.parallel)) as workers:

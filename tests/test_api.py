@@ -63,6 +63,26 @@ def test_arrays_need_units_the_right_shape_and_a_fit():
         ConservationSearch().table()
 
 
+def test_a_state_column_named_t_is_a_state_and_times_must_match():
+    """Every name in ``units`` is a state column, "t" too (it was once taken for the time column
+    and dropped without a word); ``times`` needs one array per trajectory, one time per state."""
+    rng = np.random.default_rng(3)
+    starts, speeds = rng.uniform(-1, 1, 8), rng.uniform(-1, 1, 8)
+    times = [np.arange(40) / 10 + offset for offset in rng.uniform(0, 3, 8)]
+    free = [np.column_stack([x0 + v0 * t, np.full(40, v0), t]) for x0, v0, t in zip(starts, speeds, times)]
+    units = {"x": "m", "v": "m/s", "t": "s"}
+    search = ConservationSearch(units=units, depth=5, jobs=1, mode="formulas").fit(free, times=times)
+    assert search.dataset_.columns == ("x", "v", "t")
+    x, v, t = sympy.symbols("x v t", real=True)
+    independent = [sympy.expand(law.sympy("si")) for law in search.independent_laws_]
+    assert any(law.free_symbols == {x, v, t} and law.coeff(x) != 0
+               and float(law.coeff(t * v) / law.coeff(x)) == pytest.approx(-1.0, rel=1e-9) for law in independent)
+    with pytest.raises(UsageError, match=r"times\[2\] has shape \(39,\); expected \(40,\)"):
+        ConservationSearch(units=units).fit(free, times=[*times[:2], times[2][:39], *times[3:]])
+    with pytest.raises(UsageError, match="times has 7 entries for 8 trajectories"):
+        ConservationSearch(units=units).fit(free, times=times[:7])
+
+
 def test_a_column_repeated_in_cm_gives_an_identity_that_the_ranker_never_tries():
     trajectories, t = oscillator()
     repeated = [np.column_stack([x, 100 * x[:, 0]]) for x in trajectories]
