@@ -110,6 +110,46 @@ class TrajectoryDataset:
             units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
             true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
 
+    def with_setting_column(self, name: str, unit: str, low: float, high: float,
+                            seed: int = 0) -> "TrajectoryDataset":
+        """This data set with a column ``name`` that holds one value per trajectory, drawn
+        uniformly between ``low`` and ``high`` (in ``unit``) and recorded without noise: a
+        setting of each run (a mass label, a bath temperature) that the dynamics ignore. It is
+        conserved along every trajectory, so it is a law of the data beside the system's own."""
+        rng = np.random.default_rng(seed)
+        values = rng.uniform(low, high, len(self.train) + len(self.test)) * parse_unit(unit).to_si
+        return self._with_column(name, unit, [np.full(len(tr), v) for tr, v in zip(self.train + self.test, values)],
+                                 rate=0.0)
+
+    def with_time_column(self, name: str = "t", unit: str = "s") -> "TrajectoryDataset":
+        """This data set with each sample's time as a state column ``name`` (in ``unit``), as a
+        lab file whose time column the user declares as a state has it."""
+        return self._with_column(name, unit, [tr.t for tr in self.train + self.test], rate=1.0)
+
+    def _with_column(self, name: str, unit: str, columns: list[np.ndarray], rate: float) -> "TrajectoryDataset":
+        """``columns`` (SI values, one array per train then test trajectory) appended as ``name``;
+        its time derivative is ``rate`` everywhere."""
+        if name in self.columns:
+            raise UsageError(f"cannot add column {name!r}: columns are {list(self.columns)}")
+        parsed = parse_unit(unit)
+
+        def extended(trajectory: Trajectory, column: np.ndarray) -> Trajectory:
+            dxdt = None if trajectory.dxdt is None else np.column_stack([trajectory.dxdt, np.full(len(column), rate)])
+            return Trajectory(trajectory.t, np.column_stack([trajectory.x, column]), dxdt)
+
+        trajectories = [extended(tr, column) for tr, column in zip(self.train + self.test, columns)]
+        field_ = self.true_field
+
+        def field_with_column(x: np.ndarray) -> np.ndarray:
+            inner = field_(np.asarray(x)[..., :-1])
+            return np.concatenate([inner, np.full(inner.shape[:-1] + (1,), rate)], axis=-1)
+
+        return dataclasses.replace(
+            self, columns=self.columns + (name,), dimensions=self.dimensions + (parsed.dimension,),
+            train=trajectories[:len(self.train)], test=trajectories[len(self.train):],
+            units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
+            true_field=None if field_ is None else field_with_column)
+
     def with_glitches(self, column: str, count: int, size: float, seed: int = 0) -> "TrajectoryDataset":
         """This data set with ``count`` samples of ``column`` (drawn at random over every
         trajectory) off by ``size`` times the column's standard deviation, as a tracker that

@@ -19,7 +19,9 @@ search's seed.
 - **Quality**: an accepted law whose training and held-out ratios are each within ``TIE_SIGMAS``
   of their standard errors of 0, and whose nonlinear terms the
   noise does not bias (``conslaw.discovery.noise``), is ``exact`` (conserved to within the data's
-  noise); any other accepted law is ``approximate``.
+  noise); any other accepted law is ``approximate``. So is a dependent law that varies along a
+  segment more than ``NOISE_FLOOR_FACTOR`` times every independent exact law
+  (``conslaw.discovery.demotions``).
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
   stacked gradients at the data states, and when a polynomial (up to cubic) of the chosen laws does
@@ -28,7 +30,7 @@ search's seed.
   independent exact laws (or, when none is exact, the independent approximate ones) predict in
   the same way is an approximation of them, not a law: it is demoted to the rejected candidates.
   An approximate law over a proper subset of an exact law's columns is its truncation
-  (``truncations``), demoted too.
+  (``truncations``), demoted too, as is a misfitted whole formula (``misfitted``).
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
@@ -40,14 +42,14 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import itertools
-import math
 from typing import Sequence
 
 import numpy as np
 import sympy
 
 from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.demotions import (approximations, beyond_noise_floor, law_values, misfitted, predictable,
+                                         truncations)
 from conslaw.discovery.merging import merge_variants
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
@@ -59,8 +61,6 @@ from conslaw.law import Evidence, Law
 
 TIE_SIGMAS = 2.0
 RATIO_FLOOR = 1e-15
-PREDICTABLE = 10.0
-SAMPLES_PER_FEATURE = 3
 INDEPENDENCE_RTOL = 1e-2
 RELATION_RTOL = 0.1
 REFERENCE_STATES = 512
@@ -103,16 +103,12 @@ def is_exact(evidence: Evidence, threshold: float) -> bool:
                 and not biased(evidence.noise_bias))
 
 
-def _values(law: Law, states: np.ndarray) -> np.ndarray:
-    return law.numpy("si")(states)
-
-
 def _with_variation(law: Law, data: ConservationData) -> Law:
     """The evidence completed with the law's variation along the segments and across them, each
     relative to its typical range along a surrogate segment, and the share of the null's values
     between the segments' means."""
     truth, null = data.train.truth, data.train.null
-    values = _values(law, data.train.states)
+    values = law_values(law, data.train.states)
     on_truth, on_null = values[:len(truth.x)], values[len(truth.x):]
     ranges = np.maximum.reduceat(on_truth, truth.starts[:-1]) - np.minimum.reduceat(on_truth, truth.starts[:-1])
     null_range = float(np.median(np.maximum.reduceat(on_null, null.starts[:-1])
@@ -195,27 +191,6 @@ def functionally_dependent(expression: sympy.Expr, on: Sequence[sympy.Expr], col
     return _gradient_rank([*on, expression], columns, states, spread) <= _gradient_rank(on, columns, states, spread)
 
 
-def _predictable(values: np.ndarray, chosen: np.ndarray, within: float, groups: int) -> bool:
-    """Whether a polynomial of the ``chosen`` laws' values predicts ``values`` to within
-    ``PREDICTABLE`` times the law's own within-segment variance. The degree is at most 3 and low
-    enough that the data hold ``SAMPLES_PER_FEATURE`` independent ``groups`` (trajectories: a
-    conserved law takes one value per trajectory) per coefficient, so that the polynomial cannot
-    simply interpolate a few trajectories' values; with too few, nothing is called predictable."""
-    degree = max((d for d in range(1, 4)
-                  if math.comb(len(chosen) + d, d) * SAMPLES_PER_FEATURE <= groups), default=0)
-    if degree == 0:
-        return False
-    standardized = (chosen - chosen.mean(axis=1, keepdims=True)) / (chosen.std(axis=1, keepdims=True) + 1e-300)
-    features = [np.ones(values.size)]
-    for power in range(1, degree + 1):
-        for combination in itertools.combinations_with_replacement(range(len(chosen)), power):
-            features.append(np.prod(standardized[list(combination)], axis=0))
-    design = np.stack(features, axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
-    residual = float(np.var(values - design @ coefficients))
-    return residual <= max(PREDICTABLE * within, 1e-10 * float(np.var(values)))
-
-
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
                     identities: Sequence[Law] = ()) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
@@ -228,7 +203,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     rng = np.random.default_rng(seed)
     points = truth.x[rng.choice(len(truth.x), min(len(truth.x), GRADIENT_STATES), replace=False)]
     spread = truth.x.std(axis=0)
-    values = np.array([_values(law, truth.x) for law in laws])
+    values = np.array([law_values(law, truth.x) for law in laws])
     columns = laws[0].columns.names if laws else ()
     relations = _independent_relations(identities, columns, points, spread)
     base = len(relations)
@@ -240,7 +215,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
         if _gradient_rank(expressions, columns, points, spread) <= base + len(chosen):
             continue
         within = float(np.mean(segment_variation(values[i], truth)))
-        if chosen and _predictable(values[i], values[chosen], within, groups):
+        if chosen and predictable(values[i], values[chosen], within, groups):
             continue
         chosen.append(i)
     return chosen
@@ -277,54 +252,6 @@ def _pareto(laws: Sequence[Law]) -> list[bool]:
                     for other in laws) for law in laws]
 
 
-def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
-    """Positions of the approximate laws, other than the independent ones, that a polynomial (up
-    to cubic) of the independent laws (the exact ones, or the approximate ones when none is exact)
-    predicts to within their own within-segment variation: approximations of those laws (a fitted
-    cosine imitating a square; a quartic mixture imitating a damped pendulum's energy), not laws
-    of their own. When the exact independent laws are as many as d columns allow (d - 1: they
-    fix each trajectory's curve, and whatever else is conserved is a function of them), every
-    other approximate law is one, also where too few trajectories fit the polynomial (a sextic
-    mixture beside the Duffing energy, 8 training trajectories)."""
-    exact = [law for law in laws if law.quality == "exact" and law.independent]
-    base = exact or [law for law in laws if law.independent]
-    if not base:
-        return set()
-    truth = data.train.truth
-    if len(exact) >= truth.x.shape[1] - 1:
-        return {i for i, law in enumerate(laws) if law.quality == "approximate" and not law.independent}
-    groups = truth.n_trajectories
-    chosen = np.array([_values(law, truth.x) for law in base])
-    found = set()
-    for i, law in enumerate(laws):
-        if law.quality == "approximate" and not law.independent:
-            values = _values(law, truth.x)
-            if _predictable(values, chosen, float(np.mean(segment_variation(values, truth))), groups):
-                found.add(i)
-    return found
-
-
-def truncations(laws: Sequence[Law]) -> set[int]:
-    """Positions of the approximate laws over a proper subset of an exact law's columns. Three
-    bodies in velocities at 1 % noise, 800 Hz: beside the exact momentum ``vx1 + 0.8*vx2 +
-    0.6*vx3``, ``vx1 + 0.81*vx2`` is 400x steadier than chance only because the bodies drift
-    between encounters and ``vx3`` with them; it says nothing the exact law does not."""
-    exact = [law.expression.free_symbols for law in laws if law.quality == "exact"]
-    return {i for i, law in enumerate(laws) if law.quality == "approximate"
-            and any(law.expression.free_symbols < columns for columns in exact)}
-
-
-def misfitted(laws: Sequence[Law], data: ConservationData) -> set[int]:
-    """Positions of the approximate whole formulas whose additive terms, refitted freely, are
-    significantly steadier (``conslaw.terms.check.refit_is_steadier``): the template's few
-    parameters cannot express the law its terms hold, and what it does express is an
-    approximation of that law, not one of its own."""
-    from conslaw.terms.check import refit_is_steadier  # conslaw.terms imports this module
-
-    return {i for i, law in enumerate(laws) if law.quality == "approximate" and law.origin == "formula"
-            and refit_is_steadier(law.expression, law.columns, data)}
-
-
 def _by_ratio(laws: Sequence[Law]) -> list[Law]:
     """By ratio to 6 significant digits (two templates of one law differ only by rounding),
     size, positive parameters first (``_negative_parameters``), ratio, then text; the text
@@ -356,6 +283,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     eligible = exact or list(range(len(accepted)))
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, identities)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
+    loose = beyond_noise_floor(accepted)
+    accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
     demoted = approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]

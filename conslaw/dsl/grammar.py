@@ -157,6 +157,13 @@ class NodeTable:
 
         return walk(node_id, False)
 
+    def columns_of(self, node_id: int) -> set[int]:
+        """Positions of the columns the formula reads."""
+        node = self.nodes[node_id]
+        if node.op == "input":
+            return {node.column}
+        return set().union(*(self.columns_of(child) for child in node.children))
+
     # ---- conversion ------------------------------------------------------------------------
     def to_sympy(self, node_id: int, parameter_values: Optional[Sequence[float]] = None,
                  real: bool = False) -> "sympy.Expr":

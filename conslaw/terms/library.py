@@ -321,6 +321,15 @@ def prune_library(library: TermLibrary, parts: Sequence[np.ndarray], seed: int =
     return library.subset(keep, removed), [_products(part, index[keep]) for part in factors]
 
 
+def moving_terms(library: TermLibrary, still: Sequence[bool]) -> list[int]:
+    """Positions of the terms that read at least one column the data move (``still[j]``: column
+    j does not move within a segment, ``conslaw.discovery.surrogate.still_columns``). A term of
+    still columns only is conserved whatever its coefficient; its law is the still column
+    itself, which the whole-formula search finds."""
+    moving = [{j for j in library.table.columns_of(factor) if not still[j]} for factor in library.factors]
+    return [k for k, term in enumerate(library.terms) if any(moving[f] for f in term)]
+
+
 def simplest(library: TermLibrary, allowed: int, step: str) -> TermLibrary:
     """The ``allowed`` simplest terms (the library is ordered simple to complex: the most complex
     go first, by DSL size, then number of factors, then factor order); the rest are counted as

@@ -43,7 +43,7 @@ from conslaw.errors import ConslawError
 from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
-from conslaw.terms.library import TermLibrary, build_library, prune_library, simplest
+from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
 from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
                                   noisy_max_terms, rungs)
 from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws
@@ -108,6 +108,9 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms
     smooth = np.flatnonzero(resolved(parts[1], data.train.null))
     pruned = pruned.subset(smooth, {"unresolved": len(pruned) - len(smooth)})
     parts = [part[:, smooth] for part in parts]
+    moving = moving_terms(pruned, data.still)
+    pruned = pruned.subset(moving, {"still_only": len(pruned) - len(moving)})
+    parts = [part[:, moving] for part in parts]
     library = simplest(pruned, allowed, "too_many")
     products = evaluated.counts["products"]
     if len(library) < 2:

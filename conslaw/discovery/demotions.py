@@ -1,0 +1,120 @@
+"""Accepted laws that say nothing of their own, found after independence is marked.
+
+- ``beyond_noise_floor``: a dependent exact law that varies along a segment far more than every
+  independent exact law is not conserved to within the data's noise: it becomes approximate.
+- ``approximations``: an approximate law that a polynomial of the independent laws predicts.
+- ``truncations``: an approximate law over a proper subset of an exact law's columns.
+- ``misfitted``: an approximate whole formula whose terms, refitted freely, are steadier.
+
+The last three are demoted to the rejected candidates by ``ranking.rank_laws``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Sequence
+
+import numpy as np
+
+from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.forms import segment_variation
+from conslaw.law import Law
+
+PREDICTABLE = 10.0
+SAMPLES_PER_FEATURE = 3
+NOISE_FLOOR_FACTOR = 100.0
+"""How many times more than the most variable independent exact law a law may vary along a
+segment and still count as conserved to within the data's noise."""
+ROUNDING_VARIATION = 1e-12
+"""Variation along a segment (of the null's range) that rounding alone can make."""
+
+
+def law_values(law: Law, states: np.ndarray) -> np.ndarray:
+    return law.numpy("si")(states)
+
+
+def predictable(values: np.ndarray, chosen: np.ndarray, within: float, groups: int) -> bool:
+    """Whether a polynomial of the ``chosen`` laws' values predicts ``values`` to within
+    ``PREDICTABLE`` times the law's own within-segment variance. The degree is at most 3 and low
+    enough that the data hold ``SAMPLES_PER_FEATURE`` independent ``groups`` (trajectories: a
+    conserved law takes one value per trajectory) per coefficient, so that the polynomial cannot
+    simply interpolate a few trajectories' values; with too few, nothing is called predictable."""
+    degree = max((d for d in range(1, 4)
+                  if math.comb(len(chosen) + d, d) * SAMPLES_PER_FEATURE <= groups), default=0)
+    if degree == 0:
+        return False
+    standardized = (chosen - chosen.mean(axis=1, keepdims=True)) / (chosen.std(axis=1, keepdims=True) + 1e-300)
+    features = [np.ones(values.size)]
+    for power in range(1, degree + 1):
+        for combination in itertools.combinations_with_replacement(range(len(chosen)), power):
+            features.append(np.prod(standardized[list(combination)], axis=0))
+    design = np.stack(features, axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+    residual = float(np.var(values - design @ coefficients))
+    return residual <= max(PREDICTABLE * within, 1e-10 * float(np.var(values)))
+
+
+def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the approximate laws, other than the independent ones, that a polynomial (up
+    to cubic) of the independent laws (the exact ones, or the approximate ones when none is exact)
+    predicts to within their own within-segment variation: approximations of those laws (a fitted
+    cosine imitating a square; a quartic mixture imitating a damped pendulum's energy), not laws
+    of their own. When the exact independent laws are as many as d columns allow (d - 1: they
+    fix each trajectory's curve, and whatever else is conserved is a function of them), every
+    other approximate law is one, also where too few trajectories fit the polynomial (a sextic
+    mixture beside the Duffing energy, 8 training trajectories)."""
+    exact = [law for law in laws if law.quality == "exact" and law.independent]
+    base = exact or [law for law in laws if law.independent]
+    if not base:
+        return set()
+    truth = data.train.truth
+    if len(exact) >= truth.x.shape[1] - 1:
+        return {i for i, law in enumerate(laws) if law.quality == "approximate" and not law.independent}
+    groups = truth.n_trajectories
+    chosen = np.array([law_values(law, truth.x) for law in base])
+    found = set()
+    for i, law in enumerate(laws):
+        if law.quality == "approximate" and not law.independent:
+            values = law_values(law, truth.x)
+            if predictable(values, chosen, float(np.mean(segment_variation(values, truth))), groups):
+                found.add(i)
+    return found
+
+
+def truncations(laws: Sequence[Law]) -> set[int]:
+    """Positions of the approximate laws over a proper subset of an exact law's columns. Three
+    bodies in velocities at 1 % noise, 800 Hz: beside the exact momentum ``vx1 + 0.8*vx2 +
+    0.6*vx3``, ``vx1 + 0.81*vx2`` is 400x steadier than chance only because the bodies drift
+    between encounters and ``vx3`` with them; it says nothing the exact law does not."""
+    exact = [law.expression.free_symbols for law in laws if law.quality == "exact"]
+    return {i for i, law in enumerate(laws) if law.quality == "approximate"
+            and any(law.expression.free_symbols < columns for columns in exact)}
+
+
+def misfitted(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the approximate whole formulas whose additive terms, refitted freely, are
+    significantly steadier (``conslaw.terms.check.refit_is_steadier``): the template's few
+    parameters cannot express the law its terms hold, and what it does express is an
+    approximation of that law, not one of its own."""
+    from conslaw.terms.check import refit_is_steadier  # conslaw.terms imports this module
+
+    return {i for i, law in enumerate(laws) if law.quality == "approximate" and law.origin == "formula"
+            and refit_is_steadier(law.expression, law.columns, data)}
+
+
+def beyond_noise_floor(laws: Sequence[Law]) -> set[int]:
+    """Positions of the dependent exact laws whose variation along a segment (median over the
+    segments, relative to the null's) is more than ``NOISE_FLOOR_FACTOR`` times that of every
+    independent exact law. The independent laws show how far the data's noise moves a conserved
+    quantity; a law that moves a hundred times more is not conserved to within it, however wide
+    its ratio's standard error (a free particle with its time column, noiseless:
+    ``v*(x + 418.7)**2`` varies by 0.015 and ``v/cos(0.0065/x)`` by 0.0025, beside ``v`` and
+    ``x - t*v`` at 1e-16, and both were exact)."""
+    floors = [law.evidence.variation["median"] for law in laws
+              if law.quality == "exact" and law.independent and law.evidence.variation]
+    floors = [floor for floor in floors if np.isfinite(floor)]
+    if not floors:
+        return set()
+    limit = NOISE_FLOOR_FACTOR * max(*floors, ROUNDING_VARIATION)
+    return {i for i, law in enumerate(laws) if law.quality == "exact" and not law.independent
+            and law.evidence.variation and law.evidence.variation["median"] > limit}
