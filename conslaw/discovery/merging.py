@@ -7,7 +7,8 @@ state where both are finite and non-zero (``1/L`` and ``|L|`` beside the angular
 of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a variant. Among
 accepted laws a polynomial is one within the precision the data give them: its residual may
 reach the larger of the two laws' variations along a trajectory (``Evidence.variation``), up to
-``NOISY_VARIANT``.
+``NOISY_VARIANT``. Once independence is marked, ``merge_near_copies`` merges a dependent exact
+law that is a function of one independent law to within the data's precision (uncapped).
 """
 from __future__ import annotations
 
@@ -92,6 +93,34 @@ def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = 
         match = [k for k in kept if similar[k, index]] or [k for k in kept if polynomial[k, index]]
         if match:
             variants[match[0]] = variants.get(match[0], 0) + 1
+        else:
+            kept.append(index)
+    return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]
+
+
+def merge_near_copies(laws: Sequence[Law], states: np.ndarray, parallel: np.ndarray) -> list[Law]:
+    """Merge each dependent exact law that is a function of one independent law to within the
+    data's precision into the first such law: a polynomial of it at ``states`` to within the
+    larger of the two laws' variations along a segment (not capped at ``NOISY_VARIANT``), or
+    with its gradient along that law's (``parallel[k, m]``: law m's along law k's). Under noise a
+    law with a small fitted term beside a law's own (``v*(418.6 - x)**2`` for ``v``, ``x +
+    353.8/(x*y)`` for ``x*y``) is conserved to within the noise and marked dependent; the data
+    cannot tell it from the law, and it says nothing the law does not. A function of several
+    laws (``E_x + E_y``) stays."""
+    independent = [i for i, law in enumerate(laws) if law.independent]
+    if not independent or len(independent) == len(laws):
+        return list(laws)
+    signatures = _unit_rows(np.array([law.numpy("si")(states) for law in laws]))
+    variation = np.array([(law.evidence.variation or {}).get("median", 0.0) for law in laws])
+    tolerance = np.maximum(np.maximum.outer(variation, variation), SAME_LAW)
+    along = parallel | _polynomials_of(signatures, _polynomial_bases(signatures), tolerance)
+    variants = {i: 0 for i in independent}
+    kept = []
+    for index, law in enumerate(laws):
+        copy = law.quality == "exact" and not law.independent
+        match = [i for i in independent if along[i, index]] if copy else []
+        if match:
+            variants[match[0]] += 1 + law.variants
         else:
             kept.append(index)
     return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]

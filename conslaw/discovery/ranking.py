@@ -15,7 +15,9 @@ search's seed.
   (fewer nodes) comes first. Rejected candidates follow, by ratio.
 - **Merged**: candidates equal up to ``a*g + b``, or to a polynomial (up to degree 6) of one
   better-ranked candidate, on reference surrogate states are one law, shown once (the
-  best-ranked) with a ``variants`` count.
+  best-ranked) with a ``variants`` count. After independence is marked, a dependent exact law
+  that is a function of one independent law to within the data's precision (a near-copy with a
+  small fitted term) is merged into it too (``merging.merge_near_copies``).
 - **Quality**: an accepted law whose training and held-out ratios are each within ``TIE_SIGMAS``
   of their standard errors of 0, and whose nonlinear terms the
   noise does not bias (``conslaw.discovery.noise``), is ``exact`` (conserved to within the data's
@@ -50,7 +52,7 @@ import sympy
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import (approximations, beyond_noise_floor, law_values, misfitted, predictable,
                                          truncations)
-from conslaw.discovery.merging import merge_variants
+from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
 from conslaw.discovery.noise import biased, noise_bias
@@ -191,6 +193,27 @@ def functionally_dependent(expression: sympy.Expr, on: Sequence[sympy.Expr], col
     return _gradient_rank([*on, expression], columns, states, spread) <= _gradient_rank(on, columns, states, spread)
 
 
+def _gradient_points(data: ConservationData, seed: int) -> np.ndarray:
+    """The training states (at most ``GRADIENT_STATES``, drawn with ``seed``) where gradients are compared."""
+    truth = data.train.truth.x
+    return truth[np.random.default_rng(seed).choice(len(truth), min(len(truth), GRADIENT_STATES), replace=False)]
+
+
+def _along_one_law(laws: Sequence[Law], data: ConservationData, seed: int) -> np.ndarray:
+    """``(n, n)``: whether dependent exact law m's gradient is parallel to independent law k's at
+    the data (the independence test's tolerance): a function of that one law to within it."""
+    parallel = np.zeros((len(laws), len(laws)), dtype=bool)
+    if not laws:
+        return parallel
+    points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
+    columns = laws[0].columns.names
+    for k, base in enumerate(laws):
+        for m, law in enumerate(laws):
+            if base.independent and law.quality == "exact" and not law.independent:
+                parallel[k, m] = _gradient_rank([base.expression, law.expression], columns, points, spread) <= 1
+    return parallel
+
+
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
                     identities: Sequence[Law] = ()) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
@@ -200,8 +223,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not)."""
     truth = data.train.truth
     groups = truth.n_trajectories
-    rng = np.random.default_rng(seed)
-    points = truth.x[rng.choice(len(truth.x), min(len(truth.x), GRADIENT_STATES), replace=False)]
+    points = _gradient_points(data, seed)
     spread = truth.x.std(axis=0)
     values = np.array([law_values(law, truth.x) for law in laws])
     columns = laws[0].columns.names if laws else ()
@@ -289,6 +311,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted)
+    accepted = merge_near_copies(accepted, reference, _along_one_law(accepted, data, seed))
     identities += coincidences
     front = _pareto(accepted)
     accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
