@@ -30,6 +30,7 @@ ROUNDING_VARIATION = 1e-12
 
 
 def law_values(law: Law, states: np.ndarray) -> np.ndarray:
+    """The law's values at ``states`` (SI)."""
     return law.numpy("si")(states)
 
 
