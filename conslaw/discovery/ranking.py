@@ -174,7 +174,17 @@ def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], st
                    spread: np.ndarray, rtol: float = INDEPENDENCE_RTOL) -> int:
     """The median over states of the rank of the expressions' stacked gradients (scaled by the
     columns' spreads, each gradient normalised; singular values above ``rtol`` of the largest)."""
-    gradients = np.stack([gradient_function(e, columns)(states) * spread for e in expressions], axis=1)
+    return _median_rank(np.stack([_scaled_gradient(e, columns, states, spread) for e in expressions], axis=1), rtol)
+
+
+def _scaled_gradient(expression: sympy.Expr, columns: Sequence[str], states: np.ndarray,
+                     spread: np.ndarray) -> np.ndarray:
+    """The expression's gradient at ``states`` (n, d), scaled by the columns' spreads."""
+    return gradient_function(expression, columns)(states) * spread
+
+
+def _median_rank(gradients: np.ndarray, rtol: float = INDEPENDENCE_RTOL) -> int:
+    """``_gradient_rank`` of stacked gradients (n states, laws, d) already scaled."""
     gradients = gradients[np.all(np.isfinite(gradients), axis=(1, 2))]
     if not len(gradients):
         return 0
@@ -207,10 +217,12 @@ def _along_one_law(laws: Sequence[Law], data: ConservationData, seed: int) -> np
         return parallel
     points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
     columns = laws[0].columns.names
-    for k, base in enumerate(laws):
-        for m, law in enumerate(laws):
-            if base.independent and law.quality == "exact" and not law.independent:
-                parallel[k, m] = _gradient_rank([base.expression, law.expression], columns, points, spread) <= 1
+    bases = [k for k, law in enumerate(laws) if law.independent]
+    copies = [m for m, law in enumerate(laws) if law.quality == "exact" and not law.independent]
+    gradients = {i: _scaled_gradient(laws[i].expression, columns, points, spread) for i in bases + copies}
+    for k in bases:
+        for m in copies:
+            parallel[k, m] = _median_rank(np.stack([gradients[k], gradients[m]], axis=1)) <= 1
     return parallel
 
 
