@@ -20,9 +20,9 @@ import numpy as np
 import sympy
 
 from conslaw.dsl.expressions import (
-    column_symbols, exact_float, full_precision, numpy_function, parse_expression, torch_function,
+    column_symbols, exact_float, full_precision, in_unit, numpy_function, parse_expression, torch_function,
 )
-from conslaw.dsl.units import Dimension, format_unit, parse_unit
+from conslaw.dsl.units import Dimension, ParsedUnit, format_unit, latex_unit, latex_unit_text, parse_unit, unit_from
 from conslaw.errors import UsageError
 
 UNIT_VIEWS = ("declared", "si")
@@ -56,6 +56,16 @@ class StateColumns:
         symbols = column_symbols(self.names)
         return expression.xreplace({symbols[c]: exact_float(k) * symbols[c]
                                     for c, k in zip(self.names, self.to_si) if k != 1.0})
+
+    def unit_of(self, dimension: Dimension) -> ParsedUnit:
+        """A law's unit in the declared units: the simplest product of the columns' declared
+        units with ``dimension`` (``units.unit_from``: ``au**2/year``, ``cm**2/s**2``), or coherent
+        SI when every column is declared in it or no such product exists."""
+        si = ParsedUnit(format_unit(dimension), dimension, 1.0)
+        if all(factor == 1.0 for factor in self.to_si):
+            return si
+        unit = unit_from(dimension, self.declared)
+        return si if unit is None or unit.to_si == 1.0 else unit
 
     def to_dict(self) -> dict:
         return {"names": list(self.names), "units": [format_unit(d) for d in self.dimensions],
@@ -162,10 +172,24 @@ class Law:
         return dataclasses.replace(self, **changes)
 
     def sympy(self, units: str = "declared") -> sympy.Expr:
-        """The expression over the columns in their declared units (default) or in SI."""
+        """The expression over the columns in their declared units, its value in
+        ``unit_text("declared")`` (default; ``expressions.in_unit``), or in SI."""
+        self.unit_text(units)  # checks the view
+        if units == "si" or all(factor == 1.0 for factor in self.columns.to_si):
+            return self.expression
+        return in_unit(self.columns.declared_form(self.expression), self.columns.unit_of(self.unit).to_si)
+
+    def unit_text(self, units: str = "declared") -> str:
+        """The unit of the law's value: in SI, or made of the columns' declared units
+        (``StateColumns.unit_of``)."""
         if units not in UNIT_VIEWS:
             raise UsageError(f"units must be one of {', '.join(UNIT_VIEWS)}, got {units!r}")
-        return self.expression if units == "si" else self.columns.declared_form(self.expression)
+        return format_unit(self.unit) if units == "si" else self.columns.unit_of(self.unit).text
+
+    def latex_unit(self, units: str = "declared") -> str:
+        """``unit_text`` typeset for LaTeX (upright unit names)."""
+        text = self.unit_text(units)
+        return latex_unit(self.unit) if text == format_unit(self.unit) else latex_unit_text(text)
 
     def text(self, units: str = "declared") -> str:
         return sympy.sstr(self.sympy(units))
@@ -191,7 +215,7 @@ class Law:
             "expression_declared": str(full_precision(self.sympy("declared"))), "latex": self.latex(),
             "template": self.template,
             "parameters": {p.name: p.to_dict() for p in self.parameters},
-            "unit": format_unit(self.unit), "size": self.size, "origin": self.origin,
+            "unit": format_unit(self.unit), "unit_declared": self.unit_text("declared"), "size": self.size, "origin": self.origin,
             "terms": list(self.terms), "conservation": self.evidence.to_dict(),
             "accepted": self.accepted, "quality": self.quality, "independent": self.independent,
             "pareto": self.pareto, "variants": self.variants, "tailoring": self.tailoring,

@@ -51,6 +51,22 @@ def test_laws_are_given_in_the_declared_units_and_in_si():
         search.sympy(0, units="imperial")
 
 
+def test_a_law_in_declared_units_has_a_unit_made_of_them():
+    """q in cm, p in kg*m/s: the law's value is given in cm**2 (from q's unit), its q**2
+    coefficient exactly 1, and its values are the SI law's divided by 1e-4 m**2."""
+    trajectories, t = oscillator()
+    in_cm = [x * np.array([100.0, 1.0]) for x in trajectories]
+    search = ConservationSearch(units={"q": "cm", "p": "kg*m/s"}, depth=5, jobs=1).fit(in_cm, times=[t] * 4)
+    law = search.laws_[0]
+    assert (law.unit_text(), law.unit_text("si")) == ("cm**2", "m**2")
+    q, p = sympy.symbols("q p", real=True)
+    declared = sympy.expand(law.sympy())
+    assert declared.coeff(q**2) == 1 and float(declared.coeff(p**2)) == pytest.approx(2500.0, rel=1e-6)
+    np.testing.assert_allclose(law.numpy()(in_cm[2]), law.numpy("si")(trajectories[2]) / 1e-4, rtol=1e-12)
+    assert "cm**2" in search.table() and law.to_dict()["unit_declared"] == "cm**2"
+    assert law.latex_unit() == r"\mathrm{cm}^{2}"
+
+
 def test_arrays_need_units_the_right_shape_and_a_fit():
     trajectories, t = oscillator()
     with pytest.raises(UsageError, match="units"):

@@ -18,7 +18,9 @@ from conslaw.dsl.operators import OPERATORS
 from conslaw.dsl.signatures import (
     constant_rows, root_signatures, round_scales, value_signatures,
 )
+from conslaw.dsl.expressions import in_unit
 from conslaw.dsl.unit_table import UnitTable
+from conslaw.dsl.units import latex_unit, latex_unit_text, unit_from
 from conslaw.errors import ConslawError, UsageError
 
 PENDULUM = (["q", "p"], [parse_unit("rad").dimension, parse_unit("kg*m**2/s").dimension])
@@ -289,3 +291,43 @@ def test_uses_inside_finds_a_column_under_an_operator_and_nowhere_else():
                   if re.search(rf"(sin|cos)\([^()]*\b{column}\b[^()]*\)", text)}
         assert inside and len(inside) < len(texts)
         assert {root for root in space.roots if space.table.uses_inside(root, column, ("sin", "cos"))} == inside
+
+
+@pytest.mark.parametrize("dimension, declared, expected", [
+    ("m**2/s", ("au", "au", "au/year", "au/year"), "au**2/year"),
+    ("1/m", ("au", "au/year"), "1/au"),
+    ("m**2/s**2", ("cm", "cm/s"), "cm**2/s**2"),
+    ("rad**2/s**2", ("deg", "deg/s"), "deg**2/s**2"),
+    ("m**2", ("cm", "mm"), "cm**2"),
+    ("m/s", ("km", "km/h"), "km/h"),
+    ("kg*m**2/s", ("mm", "g*mm/ms"), "mm**2*g/ms"),
+])
+def test_a_law_unit_is_the_simplest_product_of_the_declared_units(dimension, declared, expected):
+    unit = unit_from(parse_unit(dimension).dimension, declared)
+    assert unit.text == expected and unit.dimension == parse_unit(dimension).dimension
+    assert unit.to_si == pytest.approx(parse_unit(expected).to_si, rel=1e-12)
+
+
+def test_no_law_unit_from_declared_units_that_cannot_make_it():
+    assert unit_from(parse_unit("kg").dimension, ("m", "m/s")) is None
+    assert unit_from(DIMENSIONLESS, ("m", "m/s")) is None
+    assert unit_from(parse_unit("m**(1/2)").dimension, ("m",)) is None
+
+
+def test_a_unit_text_is_typeset_as_a_dimension_is():
+    assert latex_unit_text("au**2/year") == r"\mathrm{au}^{2}\,\mathrm{year}^{-1}"
+    for text in ("kg**2*m**4/s**2", "m**(1/2)", "kg/(m*s**(3/2))", "1/m", "1"):
+        assert latex_unit_text(text) == latex_unit(parse_unit(text).dimension)
+
+
+def test_a_law_rescaled_to_another_unit_keeps_its_value_and_reads_as_written():
+    """The Kepler energy in au: the number under the square root is taken out and meets the
+    unit's factor, leaving 1/sqrt(x**2 + y**2) with a coefficient of exactly 1."""
+    x, y, vx, vy = sympy.symbols("x y vx vy", real=True)
+    au = 1.495978707e11
+    law = -8.46613e-14 * (vx**2 + vy**2) + 1 / sympy.sqrt(au**2 * x**2 + au**2 * y**2)
+    rescaled = in_unit(law, 1 / au)
+    assert rescaled.coeff(1 / sympy.sqrt(x**2 + y**2)) == 1
+    assert float(rescaled.coeff(vx**2)) == pytest.approx(-8.46613e-14 * au, rel=1e-12)
+    point = {x: 0.3, y: -0.9, vx: 4.0, vy: 5.5}
+    assert float(rescaled.subs(point)) == pytest.approx(float(law.subs(point)) * au, rel=1e-12)

@@ -34,6 +34,37 @@ def full_precision(expression: sympy.Expr) -> sympy.Expr:
     return expression.xreplace({f: exact_float(f) for f in expression.atoms(sympy.Float)})
 
 
+UNIT_COEFFICIENT_RTOL = 1e-12
+"""A rescaled coefficient this close to 1 or -1 is written as exactly 1 or -1 (``in_unit``)."""
+
+
+def in_unit(expression: sympy.Expr, scale: float) -> sympy.Expr:
+    """``expression / scale``, term by term: the value in a unit ``scale`` times the old one.
+    A power of a sum first has its leading term's positive number taken out
+    (``1/sqrt(2.2e22*x**2 + 2.2e22*y**2)`` is ``6.7e-12/sqrt(x**2 + y**2)``, the same value),
+    so that the number meets the scale; a coefficient within ``UNIT_COEFFICIENT_RTOL`` of 1 or
+    -1 becomes exactly that."""
+    def pulled(power: sympy.Pow) -> sympy.Expr:
+        base, exponent = power.as_base_exp()
+        number = base.as_ordered_terms()[0].as_coeff_Mul()[0]
+        if not (number.is_Number and number.is_positive) or number == 1:
+            return power
+        return number ** exponent * _divided(base, float(number)) ** exponent
+
+    return _divided(expression.replace(lambda a: a.is_Pow and a.base.is_Add, pulled), scale)
+
+
+def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
+    """A sum divided by ``number`` term by term, coefficients near 1 or -1 made exact."""
+    terms = []
+    for term in sympy.Add.make_args(expression):
+        coefficient, rest = term.as_coeff_Mul()
+        value = float(coefficient) / number
+        exact = abs(abs(value) - 1.0) <= UNIT_COEFFICIENT_RTOL
+        terms.append((sympy.Integer(int(np.sign(value))) if exact else exact_float(value)) * rest)
+    return sympy.Add(*terms)
+
+
 def column_symbols(columns: Sequence[str]) -> dict[str, sympy.Symbol]:
     """One real SymPy symbol per column name, in column order."""
     return {name: sympy.Symbol(name, real=True) for name in columns}

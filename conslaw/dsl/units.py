@@ -7,10 +7,14 @@ pint parses unit strings at the boundary (``parse_unit``); inside conslaw a unit
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
-from typing import Iterable
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
 
 from conslaw.errors import ConslawError, UsageError
 
@@ -109,6 +113,24 @@ def latex_unit(dimension: Dimension) -> str:
     return r"\,".join(parts) if parts else "1"
 
 
+def latex_unit_text(text: str) -> str:
+    r"""A unit written as ``format_unit`` writes one (``au**2/year``, ``m/(kg*s**2)``) typeset as
+    ``latex_unit`` typesets a dimension: ``\mathrm{au}^{2}\,\mathrm{year}^{-1}``."""
+    depth, split = 0, len(text)
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "/" and depth == 0:
+            split = i
+            break
+    numerator, denominator = text[:split], text[split + 1:]
+    parts = []
+    for sign, part in ((1, numerator), (-1, denominator)):
+        for name, power in re.findall(r"([A-Za-z_]\w*)(?:\*\*\(?(\d+(?:/\d+)?)\)?)?", part):
+            exponent = sign * Fraction(power or 1)
+            parts.append(r"\mathrm{" + name + "}" + ("" if exponent == 1 else "^{" + str(exponent) + "}"))
+    return r"\,".join(parts) if parts else "1"
+
+
 @functools.lru_cache(maxsize=1)
 def _registry():
     import pint
@@ -191,3 +213,63 @@ def dimension_product(dimensions: Iterable[Dimension]) -> Dimension:
     for dimension in dimensions:
         result = result * dimension
     return result
+
+
+MAX_UNIT_POWER = 4
+"""``unit_from`` tries each declared unit to powers -4 .. 4."""
+MAX_COMBINED_UNITS = 5
+"""``unit_from`` combines at most this many distinct declared units (the first ones)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def unit_from(dimension: Dimension, declared: tuple[str, ...]) -> Optional[ParsedUnit]:
+    """``dimension`` as the simplest product of powers of the ``declared`` unit texts: the fewest
+    powers in all, then the fewest units, then the earliest ones (``au**2/year`` for m**2/s from
+    ``au`` and ``au/year``). Written with the user's spellings, in the order of ``format_unit``.
+    None when no product of powers up to ``MAX_UNIT_POWER`` has the dimension, or when
+    ``dimension`` is dimensionless."""
+    units = list({text: parse_unit(text) for text in declared if not parse_unit(text).dimension.is_dimensionless}.values())
+    units = units[:MAX_COMBINED_UNITS]
+    if dimension.is_dimensionless or not units:
+        return None
+    matrix = np.array([[float(e) for e in unit.dimension.exponents] for unit in units])
+    powers = np.array(list(itertools.product(range(-MAX_UNIT_POWER, MAX_UNIT_POWER + 1), repeat=len(units))))
+    target = np.array([float(e) for e in dimension.exponents])
+    matching = powers[np.all(np.abs(powers @ matrix - target) < 1e-9, axis=1)]
+    if not len(matching):
+        return None
+    chosen = min(matching.tolist(), key=lambda p: (sum(map(abs, p)), sum(e != 0 for e in p), [e == 0 for e in p]))
+    text = _power_product(chosen, units)
+    if text is None:
+        return None
+    factor = float(np.prod([unit.to_si ** e for unit, e in zip(units, chosen)]))
+    parsed = parse_unit(text)
+    if parsed.dimension != dimension or not np.isclose(parsed.to_si, factor, rtol=1e-12, atol=0.0):
+        return None
+    return ParsedUnit(text, dimension, factor)
+
+
+def _power_product(powers: Sequence[int], units: Sequence[ParsedUnit]) -> Optional[str]:
+    """The product of ``units`` to ``powers`` as text over the unit names the user wrote
+    (pint's own names only when a user's spelling cannot be traced)."""
+    registry = _registry()
+    exponents: dict[str, Fraction] = {}
+    spelling: dict[str, str] = {}
+    for unit, power in zip(units, powers):
+        for token in re.findall(r"(?<![\w.])[A-Za-z_]\w*", unit.text):
+            try:
+                names = dict(registry.parse_units(token)._units)
+            except Exception:  # pint's tokenizer raises assorted errors; the spelling is only cosmetic
+                return None
+            if len(names) == 1:
+                spelling.setdefault(next(iter(names)), token)
+        for name, exponent in registry.parse_units(unit.text)._units.items():
+            exponents[name] = exponents.get(name, Fraction(0)) + Fraction(exponent).limit_denominator(1000) * power
+    if any(name not in spelling for name, e in exponents.items() if e):
+        return None
+    numerator = [_power_text(spelling[n], e) for n, e in exponents.items() if e > 0]
+    denominator = [_power_text(spelling[n], -e) for n, e in exponents.items() if e < 0]
+    text = "*".join(numerator) or "1"
+    if len(denominator) == 1:
+        return text + "/" + denominator[0]
+    return text + "/(" + "*".join(denominator) + ")" if denominator else text

@@ -67,11 +67,11 @@ def _parameters(law: Law) -> str:
     return f"template (coherent SI): {law.template} with {values}"
 
 
-def _describe(law: Law) -> str:
+def _describe(law: Law, units: str) -> str:
     marks = ", ".join(word for word, flag in (("independent", law.independent), ("Pareto front", law.pareto))
                       if flag)
     evidence = law.evidence
-    return (f"Rank {law.rank}: {law.quality}{', ' + marks if marks else ''}; value in {format_unit(law.unit)}; "
+    return (f"Rank {law.rank}: {law.quality}{', ' + marks if marks else ''}; value in {law.unit_text(units)}; "
             f"ratio {number(evidence.ratio)} ± {number(evidence.error)}, held-out {number(evidence.ratio_test)}, "
             f"control {number(evidence.ratio_control)}")
 
@@ -87,7 +87,7 @@ def export_latex(result: Mapping[str, Any], laws: Sequence[Law], units: str, top
               "% Needs amsmath (align).", r"\begin{align}"]
     for i, law in enumerate(laws):
         end = r" \\" if i < len(laws) - 1 else ""
-        lines.append(f"  g_{{{law.rank}}} &= {latex_law(law, units)} && [{latex_unit(law.unit)}]{end}")
+        lines.append(f"  g_{{{law.rank}}} &= {latex_law(law, units)} && [{law.latex_unit(units)}]{end}")
     lines += [r"\end{align}", "", r"\begin{tabular}{llll}", r"\hline",
               r"Law & Quality & Parameters (coherent SI) & Ratio $\pm$ error, held-out, control \\", r"\hline"]
     for law in laws:
@@ -114,7 +114,7 @@ def export_sympy(result: Mapping[str, Any], laws: Sequence[Law], units: str, top
               "# (exact: sympy.sympify(text)). Numbers at full precision."]
     for law in laws:
         expression = full_precision(law.sympy(units))
-        lines += ["", f"# law_{law.rank}: {_describe(law)}", f"# {_parameters(law)}",
+        lines += ["", f"# law_{law.rank}: {_describe(law, units)}", f"# {_parameters(law)}",
                   f"str: {sympy.sstr(expression)}", f"srepr: {sympy.srepr(expression)}"]
     return "\n".join(lines) + "\n"
 
@@ -154,7 +154,7 @@ def _module(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Opt
     body = []
     for law in laws:
         body += ["", "", f"def law_{law.rank}{signature}:",
-                 f'    """{_describe(law)}.\n\n    {_parameters(law)}.\n    """',
+                 f'    """{_describe(law, units)}.\n\n    {_parameters(law)}.\n    """',
                  f"    {', '.join(names[c] for c in columns)}{',' if len(columns) == 1 else ''} = {unpack}",
                  f"    return {_code(printer, law, units, names, kind)} + {zeros}"]
     imports = sorted({kind} | {m.split(".")[0] for m in printer.module_imports})
@@ -187,7 +187,9 @@ def export_json(result: Mapping[str, Any], laws: Sequence[Law], units: str, top:
         entry = law.to_dict()
         entry.update(expression=law_text(law, units), expression_si=law_text(law, "si"),
                      srepr=sympy.srepr(full_precision(law.sympy(units))), latex=latex_law(law, units))
+        entry.update(unit=law.unit_text(units), unit_si=format_unit(law.unit))
         entry.pop("expression_declared", None)
+        entry.pop("unit_declared", None)
         entries.append(entry)
     payload = {"conslaw_version": conslaw.__version__, "dataset": dataset_label(result), "units": units,
                "columns": column_units(laws[0].columns, units),

@@ -31,7 +31,7 @@ FALLBACK_LATEX_CANDIDATES = 10
 """Candidates typeset in formulas.tex, flagged as such, when the run accepted no law."""
 
 CSV_COLUMNS = (
-    "rank", "expression", "expression_si", "unit", "template", "parameters", "terms", "size", "origin",
+    "rank", "expression", "expression_si", "unit", "unit_si", "template", "parameters", "terms", "size", "origin",
     "quality", "accepted", "independent", "pareto", "variants",
     "ratio", "error", "ratio_test", "error_test", "ratio_control", "margin",
     "variation_median", "variation_max",
@@ -61,7 +61,7 @@ def candidate_row(law: Law, tailored: Optional[Mapping[str, Any]], selected: Opt
     stage2 = (tailored or {}).get("stage2") or {}
     values = {
         "rank": law.rank, "expression": law_text(law, "declared"), "expression_si": law_text(law, "si"),
-        "unit": str(law.unit), "template": law.template,
+        "unit": law.unit_text("declared"), "unit_si": str(law.unit), "template": law.template,
         "parameters": "; ".join(f"{p.name}={p.value!r} [{p.unit}]" for p in law.parameters),
         "terms": "; ".join(law.terms), "size": law.size, "origin": law.origin, "quality": law.quality,
         "accepted": law.accepted, "independent": law.independent, "pareto": law.pareto,

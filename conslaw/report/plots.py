@@ -124,7 +124,7 @@ def rollout_figure(dataset: TrajectoryDataset, laws: Sequence[Law], rollouts: Ma
                 axis.set_ylabel(column_label(dataset, columns[panel]))
                 axis.set_title(f"test trajectory {row + 1}: {dataset.columns[columns[panel]]}", fontsize=10)
             else:
-                axis.set_ylabel(f"law #{law.rank} [{law.unit}]")
+                axis.set_ylabel(f"law #{law.rank} [{law.unit_text('declared')}]")
                 axis.set_title(f"test trajectory {row + 1}: {law_label(law)}", fontsize=10)
             axis.set_xlabel(time_label(dataset))
     handles, labels = axes[0, 0].get_legend_handles_labels()

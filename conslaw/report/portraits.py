@@ -76,7 +76,7 @@ def _draw_levels(figure, axis, law: Law, plane: np.ndarray, mesh: Sequence[np.nd
                   va="center", fontsize=9, color="0.3")
         return
     contours = axis.contour(*mesh, values, levels=levels, cmap="viridis", linewidths=1.2)
-    figure.colorbar(contours, ax=axis).set_label(f"law value [{law.unit}]")
+    figure.colorbar(contours, ax=axis).set_label(f"law value [{law.unit_text('declared')}]")
 
 
 def _portrait(dataset: TrajectoryDataset, laws: Sequence[Law], a: int, b: int, how: str) -> bytes:

@@ -33,7 +33,7 @@ def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "dec
     for law in shown:
         evidence = law.evidence
         marks = ("I" if law.independent else "") + ("P" if law.pareto else "")
-        body.append([str(law.rank), _shorten(law_text(law, units, TABLE_DIGITS)), str(law.unit),
+        body.append([str(law.rank), _shorten(law_text(law, units, TABLE_DIGITS)), law.unit_text(units),
                      QUALITY.get(law.quality, law.quality), marks or "-",
                      f"{number(evidence.ratio)} ± {number(evidence.error, 2)}", number(evidence.ratio_test),
                      number(evidence.ratio_control),
