@@ -155,3 +155,15 @@ def test_columns_the_sampling_does_not_resolve_are_named(system, n_points, fast)
     if fast:
         columns = named[0].removeprefix("columns ").split(" change")[0].split(", ")
         assert "vx1" in columns and "x1" not in columns
+
+
+@pytest.mark.parametrize("system", ["pendulum", "duffing"])
+def test_a_sampling_too_coarse_to_judge_is_a_warning_of_the_result(system):
+    """Under 3 samples per motion time (5 Hz here) the warning travels with the result
+    (``Discovery.warnings``, result.json), not only to the terminal; the default rate gives none."""
+    from conslaw import ConservationSearch
+
+    coarse, fine = (ConservationSearch(tailor=False, mode="terms", jobs=1).fit(make_variant(system, rate=rate).dataset)
+                    for rate in (5, None))
+    assert any("samples per motion time" in w and "judgements are weak" in w for w in coarse.discovery_.warnings)
+    assert not any("samples per motion time" in w for w in fine.discovery_.warnings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import warnings as warnings_module
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
@@ -101,7 +102,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
              progress: Optional[Progress] = None) -> Discovery:
     """Find, judge and rank the quantities conserved along ``dataset``'s trajectories."""
     started = time.perf_counter()
-    data = ConservationData.prepare(dataset, config.window, NULL_DRAWS, seed)
+    data, sampling = _prepared(dataset, config, seed)
     columns = StateColumns.from_dataset(dataset)
     expected = parse_expected(columns, config.expect)  # a bad law fails before the searches
     outcomes: dict[str, Optional[SearchOutcome]] = {}
@@ -136,7 +137,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
-    warnings = [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
+    warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                 for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     warnings += _identity_warning(laws, data.train.truth.n_trajectories)
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
@@ -148,6 +149,17 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         LOGGER.warning(warning)
     return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws),
                      expected_laws(dataset, laws, data, config.expect, expected, config.threshold))
+
+
+def _prepared(dataset: TrajectoryDataset, config: DiscoveryConfig, seed: int) -> tuple[ConservationData, list[str]]:
+    """The judging data, and the warnings their preparation gave (too coarse a sampling, too
+    short trajectories): they belong to the result, with the discovery's own warnings."""
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always", UserWarning)
+        data = ConservationData.prepare(dataset, config.window, NULL_DRAWS, seed)
+    for other in (w for w in caught if not issubclass(w.category, UserWarning)):
+        warnings_module.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    return data, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
 
 def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:

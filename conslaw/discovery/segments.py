@@ -226,6 +226,6 @@ def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
                       f"noise hides their motion (under {MIN_SAMPLES_PER_MOTION_TIME} samples per their "
                       "motion time): the conservation of a law using them cannot be judged", stacklevel=2)
     if per_motion < MIN_SAMPLES_PER_MOTION_TIME:
-        warnings.warn(f"the data are sampled at {per_motion:.1f} samples per motion time "
+        warnings.warn(f"the data are sampled at {per_motion:.3g} samples per motion time "
                       f"({motion_seconds:.3g} s); at least {MIN_SAMPLES_PER_MOTION_TIME} are needed "
                       "to tell motion from noise, so conservation judgements are weak", stacklevel=2)
