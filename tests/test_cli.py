@@ -1,5 +1,6 @@
 """The command line end to end: search, bad input, run directories, resume, API = CLI, export."""
 import contextlib
+import csv
 import json
 import os
 import subprocess
@@ -92,7 +93,7 @@ def test_user_csv_in_degrees_gives_the_law_in_the_users_units(tmp_path):
     ([(0, 0.0, "abc", 1.0), (0, 1.0, 1.0, 1.0), (0, 2.0, 1.0, 2.0)], "trajectory,t,q,p", "abc"),
     ([(0, 0.0, 1.0), (0, 1.0, 2.0), (0, 2.0, 3.0)], "trajectory,t,q", "p"),
     ([(0, 0.0, 1.0, 1.0)], "trajectory,t,q,p", "3"),
-    ([(0, 1.0, 1.0, 1.0), (0, 0.5, 2.0, 1.0), (0, 2.0, 1.0, 2.0)], "trajectory,t,q,p", "time"),
+    ([(0, 1.0, 1.0, 1.0), (0, 0.5, 2.0, 1.0), (0, 1.0, 1.0, 2.0)], "trajectory,t,q,p", "two samples at t=1.0"),
 ])
 def test_bad_data_is_one_line_nonzero_without_traceback(tmp_path, rows, header, culprit):
     data = write_csv(tmp_path / "bad.csv", rows, header)
@@ -289,18 +290,27 @@ def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_pa
 
 
 def test_python_warnings_are_one_line_and_the_hook_is_restored(tmp_path):
-    """Three bodies sampled 20 times: the sampling warning reaches the user as one line, without
-    the file, line and category Python prints; the hook ends with the command."""
+    """A file whose rows are not in time order gives a Python warning: it reaches the user as one
+    line, without the file, line and category Python prints, and the hook ends with the command.
+    Three bodies sampled 20 times: the sampling warning is the result's, in the summary once."""
     import warnings
 
+    rows = list(csv.reader(make_variant("spring", n_points=40).write_csv(tmp_path / "s.csv").open()))
+    shuffled = [rows[0]] + [rows[1:][i] for i in np.random.default_rng(0).permutation(len(rows) - 1)]
+    with (tmp_path / "shuffled.csv").open("w", newline="") as file:
+        csv.writer(file).writerows(shuffled)
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # shown even where this process has shown it before
         hook = warnings.showwarning
-        result = in_process("search", "--dataset", "three-body", "--option", "n_points=20", "--mode",
-                            "formulas", "--depth", "3", "--no-tailor", "--quiet", "--no-plots", "--out",
-                            str(tmp_path / "run"))
+        result = in_process("search", "--data", str(tmp_path / "shuffled.csv"), "--units", "q=m,p=kg*m/s",
+                            "--mode", "formulas", "--depth", "3", "--no-tailor", "--quiet", "--no-plots",
+                            "--out", str(tmp_path / "run"))
         assert warnings.showwarning is hook
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stderr.splitlines() if "faster than the sampling resolves" in line]
-    assert len(lines) == 1 and lines[0].startswith("warning: columns ")
+        three_body = in_process("search", "--dataset", "three-body", "--option", "n_points=20", "--mode",
+                                "formulas", "--depth", "3", "--no-tailor", "--quiet", "--no-plots", "--out",
+                                str(tmp_path / "run3"))
+    assert result.returncode == 0 == three_body.returncode, result.stderr + three_body.stderr
+    lines = [line for line in result.stderr.splitlines() if "not in time order" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: the rows of ")
     assert "UserWarning" not in result.stderr and ".py:" not in result.stderr
+    assert three_body.stdout.count("faster than the sampling resolves") == 1

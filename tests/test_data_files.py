@@ -135,7 +135,8 @@ def test_npz_and_kilogram_units(tmp_path):
         (["0,0,1", "0,1,2", "0,2,3"], "y=m", r"state column 'y' not found.*available columns: trajectory, t, x"),
         (["0,0,1", "0,1,2", "0,2,3"], "x=furlongz", r"'x': unknown unit 'furlongz'"),
         (["0,0,1", "0,1,2", "0,2,3", "7,0,1", "7,1,2"], "x=m", r"trajectory '7' has 2 sample\(s\)"),
-        (["0,0,1", "0,1,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': time is not strictly increasing at row 3"),
+        (["0,0,1", "0,1,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': two samples at t=1.0 \(rows 2 and 3\)"),
+        (["0,0,1", "0,2,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': two samples at t=2.0 \(rows 2 and 4\)"),
         (["0,0,1", "0,1", "0,2,3"], "x=m", r"row 2: 2 fields, but the header has 3"),
     ],
 )
@@ -145,6 +146,24 @@ def test_bad_csv_input_names_the_culprit(tmp_path, rows, units, pattern):
         load_file(path, units)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, UsageError) == ("unit" in pattern)  # exit 2 for options, 1 for data
+
+
+def test_rows_out_of_time_order_are_taken_in_time_order(tmp_path):
+    """A long-format file sorted by time across trajectories, or shuffled, holds the same
+    trajectories as one sorted by trajectory and time: loaded in time order, with a warning."""
+    rng = np.random.default_rng(4)
+    t = np.linspace(0, 2, 9)
+    rows = [f"{k},{float(time)!r},{float(np.cos(time + k))!r}" for k in range(6) for time in t]
+    ordered = load_file(_write_csv(tmp_path / "ordered.csv", "trajectory,t,x", rows), "x=m")
+    shuffled = [rows[i] for i in rng.permutation(len(rows))]
+    with pytest.warns(UserWarning, match=r"the rows of 6 trajectories are not in time order"):
+        loaded = load_file(_write_csv(tmp_path / "shuffled.csv", "trajectory,t,x", shuffled), "x=m")
+    every = [tr for split in (loaded.train, loaded.test) for tr in split]
+    assert len(every) == len(ordered.train) + len(ordered.test) == 6
+    for trajectory in ordered.train + ordered.test:
+        match = [tr for tr in every if np.array_equal(tr.x, trajectory.x)]
+        assert len(match) == 1 and np.array_equal(match[0].t, trajectory.t)
+        np.testing.assert_array_equal(match[0].dxdt, trajectory.dxdt)
 
 
 def test_empty_missing_and_unsupported_files(tmp_path):

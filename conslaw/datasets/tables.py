@@ -121,30 +121,37 @@ def build_trajectories(
 ) -> tuple[list[Hashable], list[Trajectory]]:
     """Group validated long-format rows into trajectories, with finite differences if no ``dxdt``.
 
-    Raises when a trajectory has fewer than ``MIN_SAMPLES`` samples or its time is not strictly
-    increasing (naming the trajectory id and the offending row, 1-based over the whole table).
+    A trajectory's rows are taken in the order of their times (a file sorted otherwise, or
+    shuffled, gives the same trajectories; a warning says so). Raises when a trajectory has
+    fewer than ``MIN_SAMPLES`` samples or two samples at one time (naming the trajectory id and
+    the offending row, 1-based over the whole table).
     """
     ids: list[Hashable] = []
     trajectories: list[Trajectory] = []
+    unordered: list[str] = []
     for key, rows in group_rows(trajectory_ids, len(t)):
         label = single_label if trajectory_ids is None else f"trajectory {key!r}"
         if rows.size < MIN_SAMPLES:
             raise ConslawError(
                 f"{label} has {rows.size} sample(s); at least {MIN_SAMPLES} are needed"
             )
+        if np.any(np.diff(t[rows]) < 0):
+            unordered.append(label)
+            rows = rows[np.argsort(t[rows], kind="stable")]
         times = t[rows]
-        steps = np.diff(times)
-        bad = np.flatnonzero(steps <= 0)
-        if bad.size:
-            row = int(rows[bad[0] + 1]) + 1
+        repeated = np.flatnonzero(np.diff(times) == 0)
+        if repeated.size:
             raise ConslawError(
-                f"{label}: time is not strictly increasing at {row_label} {row} "
-                f"(t={float(times[bad[0] + 1])!r} after t={float(times[bad[0]])!r})"
+                f"{label}: two samples at t={float(times[repeated[0]])!r} ({row_label}s "
+                f"{int(rows[repeated[0]]) + 1} and {int(rows[repeated[0] + 1]) + 1})"
             )
         states = x[rows]
         rates = dxdt[rows] if dxdt is not None else finite_difference(times, states)
         ids.append(key)
         trajectories.append(Trajectory(t=times, x=states, dxdt=rates))
+    if unordered:
+        warnings.warn(f"the rows of {len(unordered)} trajectories are not in time order ({unordered[0]} first); "
+                      "each trajectory's samples are taken in the order of their times", stacklevel=3)
     return ids, trajectories
 
 
