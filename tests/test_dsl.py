@@ -65,6 +65,18 @@ def test_units_spec_errors_name_the_culprit():
         parse_unit("bananas")
 
 
+def test_a_unit_with_an_offset_is_refused_and_its_differences_are_not():
+    """25 degC is 298.15 K, not 25 * 274.15 K: a factor cannot convert it, so it is refused,
+    naming the coherent unit and the difference unit; a temperature rate is a difference."""
+    for unit, kelvin in (("degC", "273.15"), ("degF", "255.372")):
+        with pytest.raises(ConslawError, match=rf"unit '{unit}' has an offset \(0 {unit} is {kelvin} K\).*delta_{unit}"):
+            parse_unit(unit)
+    with pytest.raises(UsageError, match="'T'.*offset"):
+        parse_units_spec("T=degC,x=m")
+    assert parse_unit("delta_degC").to_si == 1.0 and parse_unit("degC/s").to_si == 1.0
+    assert parse_unit("delta_degF").to_si == pytest.approx(5 / 9)
+
+
 def test_unit_rules_reject_cos_of_momentum_and_mixed_sums():
     rad, momentum = PENDULUM[1]
     assert OPERATORS["cos"].unit_rule(momentum) is None
