@@ -65,7 +65,7 @@ def test_units_spec_errors_name_the_culprit():
         parse_unit("bananas")
 
 
-def test_a_unit_with_an_offset_is_refused_and_its_differences_are_not():
+def test_a_unit_with_an_offset_or_a_logarithm_is_refused_and_differences_are_not():
     """25 degC is 298.15 K, not 25 * 274.15 K: a factor cannot convert it, so it is refused,
     naming the coherent unit and the difference unit; a temperature rate is a difference."""
     for unit, kelvin in (("degC", "273.15"), ("degF", "255.372")):
@@ -75,6 +75,9 @@ def test_a_unit_with_an_offset_is_refused_and_its_differences_are_not():
         parse_units_spec("T=degC,x=m")
     assert parse_unit("delta_degC").to_si == 1.0 and parse_unit("degC/s").to_si == 1.0
     assert parse_unit("delta_degF").to_si == pytest.approx(5 / 9)
+    for unit in ("dB", "Np"):
+        with pytest.raises(ConslawError, match=rf"unit '{unit}' is logarithmic"):
+            parse_unit(unit)
 
 
 def test_unit_rules_reject_cos_of_momentum_and_mixed_sums():

@@ -173,14 +173,18 @@ def parse_unit(text: str) -> ParsedUnit:
         _, root = registry.get_root_units(parsed)
         # pint's root unit for mass is the gram; coherent SI (the mks base system) uses the kilogram.
         factor = registry.Quantity(1.0, parsed).to_base_units().magnitude
-        zero = registry.Quantity(0.0, parsed).to_base_units()
+        zero, two = (registry.Quantity(value, parsed).to_base_units() for value in (0.0, 2.0))
     except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
         raise ConslawError(f"unknown unit {cleaned!r} ({type(exc).__name__})") from None
     except Exception as exc:  # pint's tokenizer raises assorted errors on malformed text
         raise ConslawError(f"unknown unit {cleaned!r} ({type(exc).__name__})") from None
+    if not np.isclose(two.magnitude - factor, factor - zero.magnitude, rtol=1e-12, atol=0.0):
+        raise ConslawError(f"unit {cleaned!r} is logarithmic: conslaw converts values by a factor; "
+                           "declare the column in a linear unit")
     if zero.magnitude != 0:  # degC, degF: values convert by an offset, which conslaw does not model
-        raise ConslawError(f"unit {cleaned!r} has an offset (0 {cleaned} is {zero.magnitude:g} {zero.units:~}): "
-                           f"declare the column in {zero.units:~}, or in delta_{cleaned} for differences")
+        coherent = f"{zero.units:~}" or "1"
+        raise ConslawError(f"unit {cleaned!r} has an offset (0 {cleaned} is {zero.magnitude:g} {coherent}): "
+                           f"declare the column in {coherent}, or in delta_{cleaned} for differences")
     roots = _root_unit_dimensions()
     dimension = DIMENSIONLESS
     for name, power in root._units.items():
