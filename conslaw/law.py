@@ -22,7 +22,9 @@ import sympy
 from conslaw.dsl.expressions import (
     column_symbols, exact_float, full_precision, in_unit, numpy_function, parse_expression, torch_function,
 )
-from conslaw.dsl.units import Dimension, ParsedUnit, format_unit, latex_unit, latex_unit_text, parse_unit, unit_from
+from conslaw.dsl.units import (
+    Dimension, ParsedUnit, format_unit, latex_unit, latex_unit_text, parse_unit, unit_from,
+)
 from conslaw.errors import UsageError
 
 UNIT_VIEWS = ("declared", "si")
@@ -215,7 +217,8 @@ class Law:
             "expression_declared": str(full_precision(self.sympy("declared"))), "latex": self.latex(),
             "template": self.template,
             "parameters": {p.name: p.to_dict() for p in self.parameters},
-            "unit": format_unit(self.unit), "unit_declared": self.unit_text("declared"), "size": self.size, "origin": self.origin,
+            "unit": format_unit(self.unit), "unit_declared": self.unit_text("declared"),
+            "size": self.size, "origin": self.origin,
             "terms": list(self.terms), "conservation": self.evidence.to_dict(),
             "accepted": self.accepted, "quality": self.quality, "independent": self.independent,
             "pareto": self.pareto, "variants": self.variants, "tailoring": self.tailoring,

@@ -236,8 +236,8 @@ def unit_from(dimension: Dimension, declared: tuple[str, ...]) -> Optional[Parse
     ``au`` and ``au/year``). Written with the user's spellings, in the order of ``format_unit``.
     None when no product of powers up to ``MAX_UNIT_POWER`` has the dimension, or when
     ``dimension`` is dimensionless."""
-    units = list({text: parse_unit(text) for text in declared if not parse_unit(text).dimension.is_dimensionless}.values())
-    units = units[:MAX_COMBINED_UNITS]
+    distinct = {text: parse_unit(text) for text in declared}
+    units = [unit for unit in distinct.values() if not unit.dimension.is_dimensionless][:MAX_COMBINED_UNITS]
     if dimension.is_dimensionless or not units:
         return None
     matrix = np.array([[float(e) for e in unit.dimension.exponents] for unit in units])
@@ -258,8 +258,8 @@ def unit_from(dimension: Dimension, declared: tuple[str, ...]) -> Optional[Parse
 
 
 def _power_product(powers: Sequence[int], units: Sequence[ParsedUnit]) -> Optional[str]:
-    """The product of ``units`` to ``powers`` as text over the unit names the user wrote
-    (pint's own names only when a user's spelling cannot be traced)."""
+    """The product of ``units`` to ``powers`` as text over the unit names the user wrote; None
+    when a name cannot be traced to one the user wrote."""
     registry = _registry()
     exponents: dict[str, Fraction] = {}
     spelling: dict[str, str] = {}
