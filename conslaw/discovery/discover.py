@@ -137,8 +137,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
-    warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
-                for law in laws if law.accepted and biased(law.evidence.noise_bias)]
+    warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared,
+                                        declared) for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     warnings += _identity_warning(laws, data.train.truth.n_trajectories)
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
         try:
@@ -151,7 +151,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
                      expected_laws(dataset, laws, data, config.expect, expected, config.threshold))
 
 
-def _prepared(dataset: TrajectoryDataset, config: DiscoveryConfig, seed: int) -> tuple[ConservationData, list[str]]:
+def _prepared(dataset: TrajectoryDataset, config: DiscoveryConfig, seed: int
+              ) -> tuple[ConservationData, list[str]]:
     """The judging data, and the warnings their preparation gave (too coarse a sampling, too
     short trajectories): they belong to the result, with the discovery's own warnings."""
     with warnings_module.catch_warnings(record=True) as caught:
