@@ -137,8 +137,9 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         return rank_laws(outcome.candidates, data, config.threshold, seed)
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
-    warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared,
-                                        declared) for law in laws if law.accepted and biased(law.evidence.noise_bias)]
+    biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]
+    warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
+                           for law in biased_laws]
     warnings += _identity_warning(laws, data.train.truth.n_trajectories)
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
         try:
