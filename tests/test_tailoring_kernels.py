@@ -203,3 +203,30 @@ def test_training_reports_progress_every_block_of_steps():
     train_ensemble("mlp", x, -x, [0, 1], hidden=8, steps=2 * PROGRESS_STEPS + 7, lr=1e-3, weight_decay=0.0,
                    progress=done.append)
     assert done == [PROGRESS_STEPS, 2 * PROGRESS_STEPS, 2 * PROGRESS_STEPS + 7]
+
+
+def test_trained_weights_do_not_depend_on_the_workers_or_the_ensembles():
+    """Each training runs on one torch thread, so a seed's weights are bitwise the same whether
+    the seeds train alone, as one ensemble, or split over 2 or 3 workers side by side; the
+    progress it reports only grows, to 1; the queues put the larger ensembles of the two kinds on
+    different workers."""
+    from conslaw.tailoring.models import pretrained_params, training_queues
+
+    rng = np.random.default_rng(1)
+    x = [rng.normal(size=(40, 2)).astype(np.float32) for _ in range(3)]
+    dxdt = [np.flip(a, -1) * [1.0, -1.0] for a in x]
+    runs, reported = [], []
+    for workers, vectorize in ((1, True), (2, True), (3, True), (2, False)):
+        runs.append(pretrained_params(("mlp", "hnn"), x, dxdt, [0, 1, 2], hidden=16, steps=30, lr=1e-3,
+                                      weight_decay=1e-4, vectorize=vectorize, workers=workers,
+                                      progress=reported.append))
+    for run in runs[1:]:
+        for kind in ("mlp", "hnn"):
+            for mine, reference in zip(run[kind], runs[0][kind]):
+                assert mine.keys() == reference.keys()
+                assert all(torch.equal(mine[name], reference[name]) for name in mine)
+    assert not torch.equal(runs[0]["mlp"][0]["linears.0.weight"], runs[0]["mlp"][1]["linears.0.weight"])
+    assert reported[-1] == pytest.approx(1.0) and min(reported) > 0
+    assert training_queues(("mlp", "hnn"), 5, 2, True) == [[("mlp", [0, 1, 2]), ("hnn", [3, 4])],
+                                                           [("mlp", [3, 4]), ("hnn", [0, 1, 2])]]
+    assert training_queues(("mlp",), 2, 4, True) == [[("mlp", [0])], [("mlp", [1])]]

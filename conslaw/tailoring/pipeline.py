@@ -34,7 +34,7 @@ Source = Union[TrajectoryDataset, Callable[[int], TrajectoryDataset]]
 
 
 class Pretrained:
-    """Every seed's MLP and HNN, trained (as one ensemble per kind) on first use."""
+    """Every seed's MLP and HNN, trained (ensembles side by side: ``models.pretrained_params``) on first use."""
 
     def __init__(self, data: list[SeedData], config: TailoringConfig, cache_dir, context: Context,
                  vectorize: bool) -> None:
@@ -43,30 +43,34 @@ class Pretrained:
         self.seconds = 0.0
         self.with_hnn = config.hnn and data[0].x.shape[1] % 2 == 0
 
-    def _train(self, kind: str, done: int) -> list[Params]:
-        """Train one kind of model; the bar counts training steps over both kinds."""
+    @cached_property
+    def _trained(self) -> dict[str, list[Params]]:
+        """Every kind's models, trained side by side on first use; the bar counts training steps
+        over both kinds."""
         started = time.perf_counter()
         config = self.config
-        steps, kinds = config.train_steps, 1 + self.with_hnn
+        kinds = ("mlp", "hnn") if self.with_hnn else ("mlp",)
+        total = len(kinds) * config.train_steps
 
         def progress(fraction: float) -> None:
-            self.context.report("tailoring training", round((done - 1 + fraction) * steps), kinds * steps)
+            self.context.report("tailoring training", round(fraction * total), total)
 
-        params = pretrained_params(kind, [d.x for d in self.data], [d.dxdt for d in self.data],
-                                   [d.seed for d in self.data], hidden=config.hidden, steps=steps,
+        params = pretrained_params(kinds, [d.x for d in self.data], [d.dxdt for d in self.data],
+                                   [d.seed for d in self.data], hidden=config.hidden, steps=config.train_steps,
                                    lr=config.train_lr, weight_decay=config.train_weight_decay,
-                                   cache_dir=self.cache_dir, vectorize=self.vectorize, progress=progress)
+                                   cache_dir=self.cache_dir, vectorize=self.vectorize,
+                                   workers=torch.get_num_threads(), progress=progress)
         self.seconds += time.perf_counter() - started
-        self.context.report("tailoring training", done * steps, kinds * steps)
+        self.context.report("tailoring training", total, total)
         return params
 
-    @cached_property
+    @property
     def mlp(self) -> list[Params]:
-        return self._train("mlp", 1)
+        return self._trained["mlp"]
 
-    @cached_property
+    @property
     def hnn(self) -> Optional[list[Params]]:
-        return self._train("hnn", 2) if self.with_hnn else None
+        return self._trained["hnn"] if self.with_hnn else None
 
 
 def _same_law(a, b, columns: Sequence[str]) -> bool:
