@@ -3,11 +3,15 @@
     python benchmarks/bench_tailoring.py --system pendulum --seeds 5          # the defaults
     python benchmarks/bench_tailoring.py --compare --seeds 5 --meta-epochs 20 --train-steps 300
     python benchmarks/bench_tailoring.py --search --seeds 5                   # the whole search
+    python benchmarks/bench_tailoring.py --training --train-steps 150         # the baselines' training
 
 The candidates are a fixed list of plausible laws (the energy, rescaled and perturbed energies,
 small-angle and wrong laws), so the tailoring stage is measured alone; ``--search`` times
 ``ConservationSearch.run`` (discovery + tailoring) instead. ``--compare`` runs the same stage
 vectorized and one model at a time and prints both wall times per stage side by side.
+``--training`` times the MLP and HNN baselines' training on the system's 5-seed data, side by side
+in one run: each kind as one ensemble on every torch thread, one kind after the other (before
+2026-12-04), against ``pretrained_params``' ensembles on one thread each, side by side.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import time
 
 import sympy
@@ -78,6 +83,32 @@ def search(args, config: TailoringConfig) -> None:
     print(f"selected: {(found.tailoring_ or {}).get('selected')}")
 
 
+def training(args, config: TailoringConfig) -> None:
+    """The baselines' training both ways (see the module docstring), ms per step of both kinds."""
+    import numpy as np
+
+    from conslaw.tailoring.models import pretrained_params, train_ensemble
+    from conslaw.tailoring.splits import seed_data
+
+    data = [seed_data(source(args.system, args.data_dir)(k), k, config.recording_protocol) for k in range(config.seeds)]
+    x, dxdt = np.stack([d.x for d in data]).astype(np.float32), np.stack([d.dxdt for d in data]).astype(np.float32)
+    recipe = dict(hidden=config.hidden, steps=config.train_steps, lr=config.train_lr,
+                  weight_decay=config.train_weight_decay)
+    cores = torch.get_num_threads()
+    started = time.perf_counter()
+    for kind in ("mlp", "hnn"):
+        train_ensemble(kind, x, dxdt, [d.seed for d in data], **recipe, threads=cores)
+    before = time.perf_counter() - started
+    started = time.perf_counter()
+    pretrained_params(("mlp", "hnn"), list(x), list(dxdt), [d.seed for d in data], **recipe, workers=cores)
+    after = time.perf_counter() - started
+    steps = config.train_steps
+    print(f"{len(data)} seeds x {x.shape[1]} states, {steps} steps of each kind, {cores} cores")
+    print(f"  one ensemble per kind on {cores} threads, in turn: {before:.1f} s, {1000 * before / steps:.1f} ms/step")
+    print(f"  ensembles on 1 thread each, side by side:       {after:.1f} s, {1000 * after / steps:.1f} ms/step")
+    print(f"  speed-up {before / after:.2f}x; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", default="pendulum", choices=["pendulum", "spring", "real-pendulum"])
@@ -85,6 +116,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", default="/tmp/conslaw-bench-cache")
     parser.add_argument("--compare", action="store_true", help="also run one model at a time (no cache)")
     parser.add_argument("--search", action="store_true", help="time the whole ConservationSearch.run")
+    parser.add_argument("--training", action="store_true", help="time the baselines' training both ways")
     parser.add_argument("--verbose", action="store_true", help="print every progress call")
     parser.add_argument("--json", default=None, help="write the tailoring section here")
     for field in dataclasses.fields(TailoringConfig):  # every option of the stage, by its name
@@ -99,6 +131,9 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.search:
         search(args, config)
+        return
+    if args.training:
+        training(args, config)
         return
     result, total = run(args, config, vectorize=True)
     rows = [("vectorized", result["timings"], total)]
