@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -146,6 +147,15 @@ def test_bad_csv_input_names_the_culprit(tmp_path, rows, units, pattern):
         load_file(path, units)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, UsageError) == ("unit" in pattern)  # exit 2 for options, 1 for data
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_otherwise_than_by_commas_is_named(tmp_path, separator):
+    path = _write_csv(tmp_path / "other.csv", separator.join(["trajectory", "t", "x"]),
+                      [separator.join(["0", f"{k / 10}".replace(".", ","), "1,5"]) for k in range(6)])
+    with pytest.raises(ConslawError, match=r"one column; conslaw reads comma-separated .*separated by "
+                       + re.escape(repr(separator))):
+        load_file(path, "x=m")
 
 
 def test_rows_out_of_time_order_are_taken_in_time_order(tmp_path):

@@ -32,6 +32,9 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
     if not rows:
         raise ConslawError(f"data file {str(path)!r} is empty")
     header = [name.strip() for name in rows[0]]
+    if len(header) == 1 and (separator := next((c for c in ";\t|" if c in header[0]), None)):
+        raise ConslawError(f"data file {str(path)!r}: the header {header[0]!r} is one column; conslaw reads "
+                           f"comma-separated files (with '.' decimals), and this one looks separated by {separator!r}")
     if len(rows) == 1:
         raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
     duplicates = sorted({name for name in header if header.count(name) > 1})
