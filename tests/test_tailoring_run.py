@@ -277,3 +277,28 @@ def test_the_ranking_never_reads_test_trajectories(baseline, cache):
     result = run_tailoring(corrupted, CANDIDATES, SMALL, cache_dir=cache).to_dict()
     assert result["candidates"] == baseline.to_dict()["candidates"]
     assert result["selected"] == baseline.to_dict()["selected"]
+
+
+def test_with_law_scale_spread_an_inner_lr_is_the_same_step_for_a_law_at_any_scale():
+    """``--law-scale spread`` divides each law by its spread on the ranking seed's training
+    states: the energy and 10 times the energy give one loss (the paper's default keeps the
+    factor: 100 times the loss); explicit weights (the combined loss) are used as given."""
+    import conslaw.tailoring.stages as stages
+    from conslaw.tailoring import MLP
+    from conslaw.tailoring.splits import seed_data
+
+    data = seed_data(pendulum(), 0, "split")
+    x = torch.as_tensor(data.x, dtype=torch.float32)
+    field = torch.flip(x, [-1]) * torch.tensor([1.0, -2.0])
+    energy = sympy.sympify("p**2 - 3*cos(q)")
+    losses = {}
+    for scale in ("as-found", "spread"):
+        config = dataclasses.replace(SMALL, law_scale=scale)
+        context = stages.Context(config, MLP(2, 16), ("q", "p"), 3 / 44, states=data.x)
+        losses[scale] = [context.loss([law])(x, field).sum().item() for law in (energy, 10 * energy)]
+        losses[scale + " weighted"] = context.loss([energy], [2.0])(x, field).sum().item()
+    assert losses["as-found"][1] == pytest.approx(100 * losses["as-found"][0], rel=1e-5)
+    assert losses["spread"][1] == pytest.approx(losses["spread"][0], rel=1e-5)
+    spread = np.std(data.x[:, 1] ** 2 - 3 * np.cos(data.x[:, 0]))
+    assert losses["spread"][0] == pytest.approx(losses["as-found"][0] / spread ** 2, rel=1e-4)
+    assert losses["spread weighted"] == losses["as-found weighted"] == pytest.approx(2 * losses["as-found"][0], rel=1e-6)

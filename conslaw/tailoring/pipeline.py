@@ -151,7 +151,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     check_memory(ranking.dataset, config)
     columns = ranking.dataset.columns
     context = Context(config, MLP(len(columns), config.hidden), tuple(columns),
-                      loss_dt(ranking, config.loss_dt), progress)
+                      loss_dt(ranking, config.loss_dt), progress, ranking.x)
     models = Pretrained(data, config, cache_dir, context, vectorize)
     timings["data"] = time.perf_counter() - started
 

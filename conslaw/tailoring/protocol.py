@@ -21,6 +21,7 @@ INTEGRATORS = ("euler", "midpoint", "rk4")
 POOLS = ("ranked", "accepted")
 RECORDING_PROTOCOLS = ("split", "hnn")
 DTYPES = ("float32", "float64")
+LAW_SCALES = ("as-found", "spread")
 HNN_TRAIN_FRACTION = 0.8  # greydanus/hamiltonian-nn experiment-real/data.py: test_split=0.8 (the training share)
 
 
@@ -44,6 +45,10 @@ class TailoringConfig:
                                           parse=partial(parse_list, item=float, name="--inner-lrs"),
                                           metavar="LRS")
     inner_steps: int = option(1, "Inner gradient steps of the Noether loss at prediction time.")
+    law_scale: str = option("as-found", "Each law in the Noether loss as discovery wrote it (the "
+                            "paper: the inner lrs act on its own scale), or divided by its spread "
+                            "on the ranking seed's training states (an inner lr means the same step "
+                            "for every law).", choices=LAW_SCALES)
     meta_epochs: int = option(100, "Meta-training epochs of stage 2 (full-batch Adam).")
     outer_lr: float = option(1e-4, "Meta-training learning rate.")
     outer_weight_decay: float = option(1e-4, "Meta-training weight decay.")

@@ -17,7 +17,7 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import Trajectory
 from conslaw.errors import ConslawError
 from conslaw.tailoring.integrate import rollout_rmse
-from conslaw.tailoring.loss import NoetherLoss
+from conslaw.tailoring.loss import NoetherLoss, combined_weights
 from conslaw.tailoring.models import Params
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate
@@ -37,13 +37,18 @@ class Context:
     columns: tuple[str, ...]
     loss_dt: float
     progress: Optional[Progress] = None
+    states: Optional[np.ndarray] = None
+    """The ranking seed's training states, on which ``--law-scale spread`` measures each law."""
 
     @property
     def dtype(self) -> torch.dtype:
         return DTYPES[self.config.dtype]
 
     def loss(self, laws: Sequence[Any], weights: Optional[Sequence[float]] = None) -> PointLoss:
-        """The per-state Noether loss of ``laws`` under the configured form and time step."""
+        """The per-state Noether loss of ``laws`` under the configured form and time step; with
+        ``--law-scale spread`` and no ``weights``, each law divided by its spread on ``states``."""
+        if weights is None and self.config.law_scale == "spread" and self.states is not None:
+            weights = combined_weights(laws, self.columns, self.states)
         return NoetherLoss(laws, self.columns, form=self.config.loss_form, dt=self.loss_dt, weights=weights).pointwise
 
     def report(self, stage: str, done: int, total: int) -> None:
