@@ -120,7 +120,8 @@ class NoetherLoss:
 
 def combined_weights(laws: Sequence[ExpressionLike], columns: Sequence[str], states: np.ndarray) -> list[float]:
     """``1 / spread**2`` of each law over ``states`` (its standard deviation on the training
-    states), so that each law of a combined loss counts on the same scale."""
+    states), so that each law of a combined loss counts on the same scale, and one law's inner lr
+    is the same step at any scale (``--law-scale spread``)."""
     weights = []
     for law in laws:
         spread = float(np.nanstd(numpy_function(law, columns)(states)))
