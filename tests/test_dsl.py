@@ -75,6 +75,8 @@ def test_a_unit_with_an_offset_or_a_logarithm_is_refused_and_differences_are_not
         parse_units_spec("T=degC,x=m")
     assert parse_unit("delta_degC").to_si == 1.0 and parse_unit("degC/s").to_si == 1.0
     assert parse_unit("delta_degF").to_si == pytest.approx(5 / 9)
+    with pytest.raises(ConslawError, match=r"empty unit string \(a dimensionless column is '1'\)"):
+        parse_unit(" ")
     for unit in ("dB", "Np"):
         with pytest.raises(ConslawError, match=rf"unit '{unit}' is logarithmic"):
             parse_unit(unit)

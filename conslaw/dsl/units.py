@@ -166,7 +166,7 @@ def parse_unit(text: str) -> ParsedUnit:
 
     cleaned = text.strip()
     if not cleaned:
-        raise ConslawError("empty unit string")
+        raise ConslawError("empty unit string (a dimensionless column is '1')")
     registry = _registry()
     try:
         parsed = registry.parse_units(cleaned)
