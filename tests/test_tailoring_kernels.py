@@ -215,18 +215,19 @@ def test_trained_weights_do_not_depend_on_the_workers_or_the_ensembles():
     rng = np.random.default_rng(1)
     x = [rng.normal(size=(40, 2)).astype(np.float32) for _ in range(3)]
     dxdt = [np.flip(a, -1) * [1.0, -1.0] for a in x]
-    runs, reported = [], []
+    runs = []
     for workers, vectorize in ((1, True), (2, True), (3, True), (2, False)):
+        reported = []
         runs.append(pretrained_params(("mlp", "hnn"), x, dxdt, [0, 1, 2], hidden=16, steps=30, lr=1e-3,
                                       weight_decay=1e-4, vectorize=vectorize, workers=workers,
                                       progress=reported.append))
+        assert reported == sorted(reported) and reported[0] > 0 and reported[-1] == pytest.approx(1.0)
     for run in runs[1:]:
         for kind in ("mlp", "hnn"):
             for mine, reference in zip(run[kind], runs[0][kind]):
                 assert mine.keys() == reference.keys()
                 assert all(torch.equal(mine[name], reference[name]) for name in mine)
     assert not torch.equal(runs[0]["mlp"][0]["linears.0.weight"], runs[0]["mlp"][1]["linears.0.weight"])
-    assert reported[-1] == pytest.approx(1.0) and min(reported) > 0
     assert training_queues(("mlp", "hnn"), 5, 2, True) == [[("mlp", [0, 1, 2]), ("hnn", [3, 4])],
                                                            [("mlp", [3, 4]), ("hnn", [0, 1, 2])]]
     assert training_queues(("mlp",), 2, 4, True) == [[("mlp", [0])], [("mlp", [1])]]
