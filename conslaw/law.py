@@ -59,12 +59,17 @@ class StateColumns:
         return expression.xreplace({symbols[c]: exact_float(k) * symbols[c]
                                     for c, k in zip(self.names, self.to_si) if k != 1.0})
 
+    @property
+    def coherent(self) -> bool:
+        """Whether every column is declared in coherent SI (the declared view is the SI one)."""
+        return all(factor == 1.0 for factor in self.to_si)
+
     def unit_of(self, dimension: Dimension) -> ParsedUnit:
         """A law's unit in the declared units: the simplest product of the columns' declared
         units with ``dimension`` (``units.unit_from``: ``au**2/year``, ``cm**2/s**2``), or coherent
         SI when every column is declared in it or no such product exists."""
         si = ParsedUnit(format_unit(dimension), dimension, 1.0)
-        if all(factor == 1.0 for factor in self.to_si):
+        if self.coherent:
             return si
         unit = unit_from(dimension, self.declared)
         return si if unit is None or unit.to_si == 1.0 else unit
@@ -176,17 +181,14 @@ class Law:
     def sympy(self, units: str = "declared") -> sympy.Expr:
         """The expression over the columns in their declared units, its value in
         ``unit_text("declared")`` (default; ``expressions.in_unit``), or in SI."""
-        self.unit_text(units)  # checks the view
-        if units == "si" or all(factor == 1.0 for factor in self.columns.to_si):
+        if _checked_view(units) == "si" or self.columns.coherent:
             return self.expression
         return in_unit(self.columns.declared_form(self.expression), self.columns.unit_of(self.unit).to_si)
 
     def unit_text(self, units: str = "declared") -> str:
         """The unit of the law's value: in SI, or made of the columns' declared units
         (``StateColumns.unit_of``)."""
-        if units not in UNIT_VIEWS:
-            raise UsageError(f"units must be one of {', '.join(UNIT_VIEWS)}, got {units!r}")
-        return format_unit(self.unit) if units == "si" else self.columns.unit_of(self.unit).text
+        return format_unit(self.unit) if _checked_view(units) == "si" else self.columns.unit_of(self.unit).text
 
     def latex_unit(self, units: str = "declared") -> str:
         """``unit_text`` typeset for LaTeX (upright unit names)."""
@@ -235,6 +237,13 @@ class Law:
                    bool(data["accepted"]), data.get("quality", "rejected"),
                    bool(data.get("independent")), bool(data.get("pareto")), int(data["rank"]),
                    int(data.get("variants") or 0), data.get("tailoring"))
+
+
+def _checked_view(units: str) -> str:
+    """``units`` if it is one of ``UNIT_VIEWS``; else a UsageError naming them."""
+    if units not in UNIT_VIEWS:
+        raise UsageError(f"units must be one of {', '.join(UNIT_VIEWS)}, got {units!r}")
+    return units
 
 
 def rounded(value: float, digits: int = 6) -> float:

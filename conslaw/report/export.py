@@ -187,7 +187,7 @@ def export_json(result: Mapping[str, Any], laws: Sequence[Law], units: str, top:
         entry = law.to_dict()
         entry.update(expression=law_text(law, units), expression_si=law_text(law, "si"),
                      srepr=sympy.srepr(full_precision(law.sympy(units))), latex=latex_law(law, units))
-        entry.update(unit=law.unit_text(units), unit_si=format_unit(law.unit))
+        entry.update(unit=law.unit_text(units), unit_si=law.unit_text("si"))
         entry.pop("expression_declared", None)
         entry.pop("unit_declared", None)
         entries.append(entry)
