@@ -168,12 +168,35 @@ def test_rows_out_of_time_order_are_taken_in_time_order(tmp_path):
     shuffled = [rows[i] for i in rng.permutation(len(rows))]
     with pytest.warns(UserWarning, match=r"the rows of 6 trajectories are not in time order"):
         loaded = load_file(_write_csv(tmp_path / "shuffled.csv", "trajectory,t,x", shuffled), "x=m")
-    every = [tr for split in (loaded.train, loaded.test) for tr in split]
-    assert len(every) == len(ordered.train) + len(ordered.test) == 6
-    for trajectory in ordered.train + ordered.test:
-        match = [tr for tr in every if np.array_equal(tr.x, trajectory.x)]
-        assert len(match) == 1 and np.array_equal(match[0].t, trajectory.t)
-        np.testing.assert_array_equal(match[0].dxdt, trajectory.dxdt)
+    assert len(loaded.train) + len(loaded.test) == 6
+    assert loaded.metadata["test_trajectory_ids"] == ordered.metadata["test_trajectory_ids"]
+    for mine, theirs in zip(loaded.train + loaded.test, ordered.train + ordered.test):  # the same split
+        np.testing.assert_array_equal(mine.t, theirs.t)
+        np.testing.assert_array_equal(mine.x, theirs.x)
+        np.testing.assert_array_equal(mine.dxdt, theirs.dxdt)
+
+
+def test_trajectories_are_ordered_by_their_ids_whatever_the_rows_order(tmp_path):
+    """The seeded split draws from the trajectories in the order of their ids (numbers by value,
+    text naturally: run2 before run10), so reordering a file's trajectories changes nothing."""
+    names = ["run10", "run2", "run1", "run33", "run4", "run3"]
+    t = np.linspace(0, 2, 9)
+    rows = {name: [f"{name},{float(time)!r},{float(np.cos(time + k))!r}" for time in t]
+            for k, name in enumerate(names)}
+    files = [_write_csv(tmp_path / f"order{i}.csv", "trajectory,t,x", [row for name in order for row in rows[name]])
+             for i, order in enumerate([names, sorted(names), names[::-1]])]
+    loaded = [load_file(path, "x=m", seed=3) for path in files]
+    assert loaded[0].metadata["test_trajectory_ids"] == loaded[1].metadata["test_trajectory_ids"] \
+        == loaded[2].metadata["test_trajectory_ids"]
+    for other in loaded[1:]:
+        for mine, theirs in zip(other.train + other.test, loaded[0].train + loaded[0].test):
+            np.testing.assert_array_equal(mine.x, theirs.x)
+    first = [float(tr.x[0, 0]) for tr in loaded[0].train + loaded[0].test]
+    natural = ["run1", "run2", "run3", "run4", "run10", "run33"]
+    test_ids = loaded[0].metadata["test_trajectory_ids"]
+    expected = [np.cos(names.index(n)) for n in natural if n not in test_ids] + \
+        [np.cos(names.index(n)) for n in natural if n in test_ids]
+    np.testing.assert_allclose(first, expected)
 
 
 def test_empty_missing_and_unsupported_files(tmp_path):

@@ -6,6 +6,7 @@ Shared by the user-file loader and the Schmidt & Lipson loader. Every bad input 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Hashable, Mapping, Sequence
 
@@ -94,15 +95,26 @@ def numeric_column(values: Sequence[object] | np.ndarray, column: str, row_label
     return numbers
 
 
+def id_order(key: Hashable) -> tuple:
+    """The sort key of a trajectory id: integers by value, text in natural order (``run2`` before
+    ``run10``), so that the trajectories' order, and with it the seeded split, is the ids' own
+    and not the order of the file's rows."""
+    if isinstance(key, int):
+        return (0, key)
+    parts = re.split(r"(\d+)", str(key))
+    return (1, tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in parts))
+
+
 def group_rows(trajectory_ids: np.ndarray | None, n_rows: int) -> list[tuple[Hashable, np.ndarray]]:
-    """Row indices of each trajectory, in order of first appearance; ``None`` means one trajectory."""
+    """Row indices of each trajectory, in the order of the ids (``id_order``); ``None`` means one
+    trajectory."""
     if trajectory_ids is None:
         return [(0, np.arange(n_rows))]
     keys = [str(v) if not isinstance(v, (int, np.integer)) else int(v) for v in trajectory_ids.tolist()]
     groups: dict[Hashable, list[int]] = {}
     for row, key in enumerate(keys):
         groups.setdefault(key, []).append(row)
-    return [(key, np.asarray(rows)) for key, rows in groups.items()]
+    return [(key, np.asarray(groups[key])) for key in sorted(groups, key=id_order)]
 
 
 def finite_difference(t: np.ndarray, x: np.ndarray) -> np.ndarray:
