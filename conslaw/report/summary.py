@@ -58,11 +58,24 @@ def search_lines(result: Mapping[str, Any]) -> list[str]:
         elif not account.get("ran"):
             lines.append(f"  {name}: did not run: {account.get('reason') or 'no reason given'}")
         else:
-            counts = ", ".join(f"{value} {key}" for key, value in (account.get("counts") or {}).items() if value)
             partial = (f"; partial: {account.get('reason') or 'the time budget ran out'}"
                        if account.get("partial") else "")
-            lines.append(f"  {name}: ran: {counts or 'no counts'}{partial}")
+            lines.append(f"  {name}: ran: {_counts_text(account.get('counts') or {}) or 'no counts'}{partial}")
     return lines
+
+
+def _counts_text(counts: Mapping[str, Any]) -> str:
+    """A search's counts in a few words: the formula search's nonzero counts; for the multi-term
+    search (whose counts also hold each library stage's settings and spectra, in result.json),
+    its stages, its last library and the laws that passed."""
+    passes = counts.get("passes")
+    if not passes:
+        return ", ".join(f"{value} {key}" for key, value in counts.items()
+                         if value and isinstance(value, int) and not isinstance(value, bool))
+    last = passes[-1]
+    return (f"{counts.get('stages', len(passes))} of {counts.get('stages_tried', len(passes))} library stages, "
+            f"the last with {last.get('library_terms', 0)} terms on {last.get('constraints', 0)} constraints; "
+            f"{counts.get('sparse_found', 0)} passed")
 
 
 def known_laws_line(entries: Sequence[Mapping[str, Any]]) -> str:
