@@ -1,0 +1,68 @@
+"""Trust on random variants: each cell draws a built-in system, its coordinates, the angle unit,
+the sampling rate (10, 30 or 100 Hz), the noise (0, 0.5 or 2 %), the derivatives (exact or finite
+differences of the noisy states) and the data's seed, and is judged as ``bench_trust.py`` judges.
+The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
+three-body (slow, and covered by the trust table) are left out.
+
+    python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from bench_trust import judge
+
+from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
+from conslaw.engine import ConservationSearch
+
+LEFT_OUT = ("lorenz", "three-body")
+RATES = (10.0, 30.0, 100.0)
+NOISES = (0.0, 0.005, 0.02)
+
+
+def draw(rng: np.random.Generator) -> tuple[str, dict]:
+    """One cell: a system and the options of its variant."""
+    systems = sorted(name for name in SYSTEMS if name not in LEFT_OUT)
+    system = systems[rng.integers(len(systems))]
+    coordinates = list_coordinates(system)
+    options = dict(coordinates=coordinates[rng.integers(len(coordinates))],
+                   angle_unit=("rad", "deg")[rng.integers(2)], rate=RATES[rng.integers(3)],
+                   noise=NOISES[rng.integers(3)], derivatives=("exact", "finite-difference")[rng.integers(2)],
+                   seed=int(rng.integers(100)))
+    return system, options
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--cells", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    false_laws = over_counted = 0
+    for _ in range(args.cells):
+        system, options = draw(rng)
+        variant = make_variant(system, **options)
+        started = time.perf_counter()
+        with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
+            warnings.simplefilter("ignore")
+            search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(variant.dataset)
+        row = judge(variant, search)
+        false_laws += len(row["false"])
+        over_counted += row["independent_true"] > row["expected_independent"]
+        print(f"{system:18s} {json.dumps(options)} {time.perf_counter() - started:5.1f} s  accepted "
+              f"{row['accepted']}  false {len(row['false'])}  independent true "
+              f"{row['independent_true']}/{row['expected_independent']}  rank 1: {(row['rank1'] or '-')[:60]}",
+              flush=True)
+        for law in row["false"]:
+            print(f"{'':18s} false law: {law}")
+    print(f"{args.cells} cells: {false_laws} false laws; {over_counted} cells with more independent laws than exist")
+
+
+if __name__ == "__main__":
+    main()
