@@ -72,8 +72,9 @@ def _counts_text(counts: Mapping[str, Any]) -> str:
     if not passes:
         return ", ".join(f"{value} {key}" for key, value in counts.items()
                          if value and isinstance(value, int) and not isinstance(value, bool))
-    last = passes[-1]
-    return (f"{counts.get('stages', len(passes))} of {counts.get('stages_tried', len(passes))} library stages, "
+    last, run = passes[-1], counts.get("stages", len(passes))
+    skipped = counts.get("stages_tried", run) - run
+    return (f"{run} library stages{f' ({skipped} skipped: no new factor)' if skipped else ''}, "
             f"the last with {last.get('library_terms', 0)} terms on {last.get('constraints', 0)} constraints; "
             f"{counts.get('sparse_found', 0)} passed")
 
