@@ -167,6 +167,8 @@ def test_existing_run_is_refused_and_never_destroyed(tmp_path):
     assert json.loads(before)["known_laws"] == [{"name": "energy", "law": "p**2 + q**2", "found": True}]
     again = conslaw("search", "--dataset", "spring", "--out", str(out), *QUICK)
     assert again.returncode != 0 and "--overwrite" in again.stderr
+    bad_option = in_process("search", "--dataset", "spring", "--option", "nosuch=1", "--out", str(out), *QUICK)
+    assert bad_option.returncode == 2 and "no option(s) nosuch" in bad_option.stderr  # the bad input first
     failing = in_process("search", "--data", str(tmp_path / "nope.csv"), "--units", "q=m,p=kg*m/s",
                       "--out", str(out), "--overwrite", *QUICK)
     assert failing.returncode != 0

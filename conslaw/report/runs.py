@@ -47,13 +47,21 @@ def open_run(given: dict[str, Any]) -> tuple[SearchConfig, RunDirectory]:
     if given.get("resume"):
         run = RunDirectory(given["resume"], resume=True)
         return _resumed_config(run, given), run
+    config = _new_config(given)
+    return config, _new_run(config)
+
+
+def _new_config(given: dict[str, Any]) -> SearchConfig:
     config = SearchConfig().with_options(**given)
     if config.data is None:
         raise UsageError("give exactly one of --dataset NAME or --data FILE (or --resume DIR)")
+    return config
+
+
+def _new_run(config: SearchConfig) -> RunDirectory:
     name = config.data.dataset or Path(config.data.data).stem
     out = Path(config.run.out) if config.run.out else default_run_path(name)
-    run = RunDirectory(out, overwrite=config.run.overwrite)
-    return config, run
+    return RunDirectory(out, overwrite=config.run.overwrite)
 
 
 def _model_cache(config: SearchConfig, run: RunDirectory) -> Path:
@@ -73,11 +81,12 @@ def _model_cache(config: SearchConfig, run: RunDirectory) -> Path:
 
 def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> ConservationSearch:
     """``conslaw search``: see the module docstring. Returns the finished search."""
-    config, run = open_run(given)
+    config, run = open_run(given) if given.get("resume") else (_new_config(given), None)
     search = ConservationSearch(config)
     dataset = search.load()  # bad data and a runaway depth fail here, before any file is written
     search.check_budget(dataset)
     search.check_expected(dataset)
+    run = run or _new_run(config)  # an occupied --out is named once the inputs are known good
     model_cache = _model_cache(config, run)
     run.write_config(config.to_dict())
     started = time.perf_counter()
