@@ -242,6 +242,12 @@ def test_export_formats_round_trip(tmp_path):
     assert str(law.sympy()) in exported or sympy.srepr(law.sympy()) in exported
     bad = in_process("export", str(out), "--format", "docx")
     assert bad.returncode == 2 and "docx" in bad.stderr
+    (out / "result.json").unlink()  # as if the run had been interrupted
+    unfinished = in_process("export", str(out), "--format", "json")
+    assert unfinished.returncode == 1 and f"finish it with: conslaw search --resume {out}" in unfinished.stderr
+    for path, message in ((tmp_path, "is not a conslaw run directory"), (tmp_path / "absent", "no such run")):
+        other = in_process("plot", str(path))
+        assert other.returncode == 1 and message in other.stderr and "Traceback" not in other.stderr
 
 
 def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path, monkeypatch):
