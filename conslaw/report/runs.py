@@ -1,8 +1,9 @@
 """What the command line does around the engine: run directories, resume, outputs, summaries.
 
 ``run_search(given)`` builds the configuration from the options given on the command line,
-loads and checks the data, opens (or resumes) a run directory, runs ``ConservationSearch`` with the directory as its
-checkpoint store and progress bars on stderr, writes every output, and prints the summary.
+loads and checks the data, opens (or resumes) a run directory, runs ``ConservationSearch`` with
+the directory as its checkpoint store and progress bars on stderr, writes every output, and
+prints the summary.
 """
 from __future__ import annotations
 
