@@ -257,11 +257,13 @@ class ConservationSearch:
     @classmethod
     def from_run(cls, path: Union[str, Path]) -> "ConservationSearch":
         """A search rebuilt from a run directory's result.json (laws, configuration)."""
+        from conslaw.report.rundir import CONFIG_FILE
+
         file = Path(path) / "result.json" if Path(path).is_dir() else Path(path)
         if not file.is_file():
             if not Path(path).is_dir():
                 raise ConslawError(f"no such run: {path}")
-            if (Path(path) / "config.json").is_file():
+            if (Path(path) / CONFIG_FILE).is_file():
                 raise ConslawError(f"{path} is an unfinished run (no {file.name} yet); finish it with: "
                                    f"conslaw search --resume {path}")
             raise ConslawError(f"{path} is not a conslaw run directory (no {file.name})")
