@@ -205,7 +205,7 @@ def test_resume_with_a_changed_option_names_it(tmp_path):
     with RunDirectory(tmp_path / "run") as run:
         run.write_config(stored.to_dict())
     with pytest.raises(UsageError, match="--depth was 5, now 6") as error:
-        runs.open_run({"resume": str(tmp_path / "run"), "depth": 6})
+        runs.resume_run({"resume": str(tmp_path / "run"), "depth": 6})
     assert "\n" not in str(error.value)
-    resumed, _ = runs.open_run({"resume": str(tmp_path / "run"), "jobs": 2, "depth": 5})
+    resumed, _ = runs.resume_run({"resume": str(tmp_path / "run"), "jobs": 2, "depth": 5})
     assert resumed.parallel.jobs == 2 and resumed.enumeration.depth == 5

@@ -43,13 +43,11 @@ def _resumed_config(run: RunDirectory, given: dict[str, Any]) -> SearchConfig:
     return stored.with_options(**neutral)
 
 
-def open_run(given: dict[str, Any]) -> tuple[SearchConfig, RunDirectory]:
-    """The configuration and run directory of ``conslaw search`` with the given options."""
-    if given.get("resume"):
-        run = RunDirectory(given["resume"], resume=True)
-        return _resumed_config(run, given), run
-    config = _new_config(given)
-    return config, _new_run(config)
+def resume_run(given: dict[str, Any]) -> tuple[SearchConfig, RunDirectory]:
+    """The stored configuration (with the given neutral options) and the run directory of
+    ``conslaw search --resume DIR``."""
+    run = RunDirectory(given["resume"], resume=True)
+    return _resumed_config(run, given), run
 
 
 def _new_config(given: dict[str, Any]) -> SearchConfig:
@@ -82,7 +80,7 @@ def _model_cache(config: SearchConfig, run: RunDirectory) -> Path:
 
 def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> ConservationSearch:
     """``conslaw search``: see the module docstring. Returns the finished search."""
-    config, run = open_run(given) if given.get("resume") else (_new_config(given), None)
+    config, run = resume_run(given) if given.get("resume") else (_new_config(given), None)
     search = ConservationSearch(config)
     dataset = search.load()  # bad data and a runaway depth fail here, before any file is written
     search.check_budget(dataset)
