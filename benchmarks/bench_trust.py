@@ -42,6 +42,14 @@ def judge(variant, search) -> dict:
     }
 
 
+def print_judged_laws(row: dict) -> None:
+    """The false laws of a judged row, then those labelled approximate for the noise's bias."""
+    for law in row["false"]:
+        print(f"{'':18s} false law: {law}")
+    for law in row["noise_biased"]:
+        print(f"{'':18s} not a true law, labelled approximate for the noise's bias: {law}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--systems", nargs="*", default=list(SYSTEMS))
@@ -72,10 +80,7 @@ def main() -> None:
                   f"{'yes' if row['rank1_true'] else 'no':>5s} {row['independent_true']}/{row['expected_independent']:<3d}"
                   f"  {(row['rank1'] or '-')[:70]}{'  (partial: ' + ', '.join(partial) + ')' if partial else ''}",
                   flush=True)
-            for law in row["false"]:
-                print(f"{'':18s} false law: {law}")
-            for law in row["noise_biased"]:
-                print(f"{'':18s} not a true law, labelled approximate for the noise's bias: {law}")
+            print_judged_laws(row)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process {peak:.0f} MB; false laws in all: {sum(len(r['false']) for r in rows)}")
     if args.json:

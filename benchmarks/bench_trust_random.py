@@ -14,7 +14,7 @@ import time
 import warnings
 
 import numpy as np
-from bench_trust import judge
+from bench_trust import judge, print_judged_laws
 
 from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
 from conslaw.engine import ConservationSearch
@@ -59,8 +59,7 @@ def main() -> None:
               f"{row['accepted']}  false {len(row['false'])}  independent true "
               f"{row['independent_true']}/{row['expected_independent']}  rank 1: {(row['rank1'] or '-')[:60]}",
               flush=True)
-        for law in row["false"]:
-            print(f"{'':18s} false law: {law}")
+        print_judged_laws(row)
     print(f"{args.cells} cells: {false_laws} false laws; {over_counted} cells with more independent laws than exist")
 
 
