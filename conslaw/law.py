@@ -110,8 +110,9 @@ class Evidence:
     same scale; ``level_share``: the share of the null's values that lie between the lowest and
     the highest of those means (0 when the means are one value to the null); ``paper``: the
     Noether Networks true-vs-uniform-random ratios, for comparison;
-    ``noise_bias``: the most noise-biased nonlinear term of an accepted law
-    (``conslaw.discovery.noise``).
+    ``noise_bias``: the most noise-biased nonlinear term of an accepted law;
+    ``unresolved``: how much an accepted law changes between neighbouring samples beyond what the
+    noise explains, ``{"ratio", "error"}`` (both ``conslaw.discovery.noise``).
     """
 
     ratio: float
@@ -124,6 +125,7 @@ class Evidence:
     noise_bias: Optional[Mapping[str, Any]] = None
     error_test: Optional[float] = None
     level_share: Optional[float] = None
+    unresolved: Optional[Mapping[str, float]] = None
 
     @property
     def worst_ratio(self) -> float:
@@ -145,13 +147,15 @@ class Evidence:
                 "variation": dict(self.variation), "spread": self.spread,
                 "paper": dict(self.paper) if self.paper is not None else None,
                 "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None,
-                "error_test": self.error_test, "level_share": self.level_share}
+                "error_test": self.error_test, "level_share": self.level_share,
+                "unresolved": dict(self.unresolved) if self.unresolved is not None else None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
         return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
                    data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
-                   data.get("paper"), data.get("noise_bias"), data.get("error_test"), data.get("level_share"))
+                   data.get("paper"), data.get("noise_bias"), data.get("error_test"), data.get("level_share"),
+                   data.get("unresolved"))
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
-"""The noise estimate per column and the bias it puts into a law's nonlinear terms: recovered on
-several systems, rates and noise levels; a biased law is approximate and warned about, never
-exact (that unbiased laws stay exact: tests/test_discovery.py, the pendulum variants)."""
+"""The noise estimate per column, the bias it puts into a law's nonlinear terms, and a law's change
+beyond it between neighbouring samples: recovered on several systems, rates and noise levels; a
+biased law is approximate and warned about, never exact (that unbiased laws stay exact:
+tests/test_discovery.py, the pendulum variants); a law that changes faster than the sampling
+resolves is not accepted."""
 import numpy as np
 import pytest
 import sympy
 
 from conslaw.datasets import make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
-from conslaw.discovery.noise import NOISE_BIAS, column_noise, noise_bias
+from conslaw.discovery.noise import NOISE_BIAS, UNRESOLVED, column_noise, noise_bias, unresolved_change
 from conslaw.discovery.segments import build_segments
-from conslaw.dsl.expressions import parse_expression
+from conslaw.dsl.expressions import numpy_function, parse_expression
 from conslaw.engine import ConservationSearch
 
 ROTATING = {"g": 9.81, "l": 0.7, "m": 0.2}  # HNN-style initial states: the pendulum goes over the top
@@ -101,3 +103,39 @@ def test_the_multi_term_search_counts_a_noise_biased_law_as_inexact():
                      6, "terms", "omega**2 + c0*cos(theta)", (), Evidence(1e-5, 1e-5, 0.8, 1e-5))
         counts.append(exact_independent([energy], data, seed=0, threshold=100.0))
     assert counts == [1, 0]
+
+
+ALIASED = "p**4*(q**2 + 2.022*cos(q) - 0.073*q**4 - 2.021) + 0.036*p**2 - 0.102*cos(q)"
+"""A pendulum formula once accepted as exact at 10 Hz with 2 % noise: about zero times a steep
+factor plus a little energy; its change between samples is mostly faster than 10 Hz resolves."""
+
+
+@pytest.mark.parametrize("system, coordinates, rate, noise", [
+    ("pendulum", "native", 10, 0.02), ("pendulum", "velocities", 30, 0.005), ("spring", "native", 10, 0.05),
+    ("double-pendulum", "native", 100, 0.01), ("two-body", "native", 200, 0.05)])
+def test_a_conserved_law_changes_between_samples_by_its_noise_alone(system, coordinates, rate, noise):
+    """Each true law's residual off the cubic stencil is what the columns' noise leaves there
+    (ratio about 1, within 20 %); without noise it is nothing (the rounding floor)."""
+    for level in (noise, 0.0):
+        variant = make_variant(system, coordinates=coordinates, rate=rate, noise=level, seed=3)
+        data = ConservationData.prepare(variant.dataset, 2.0, NULL_DRAWS, 0)
+        for law in variant.laws.values():
+            change = _change_of(str(law), variant.dataset.columns, data)
+            if level:
+                assert change["ratio"] == pytest.approx(1.0, abs=0.2), (law, change)
+            else:
+                assert change["ratio"] < 1e-3, (law, change)
+
+
+@pytest.mark.parametrize("seed", [86, 5])
+def test_a_law_that_changes_faster_than_the_sampling_is_unresolved(seed):
+    variant = make_variant("pendulum", rate=10, noise=0.02, seed=seed)
+    change = _change_of(ALIASED, variant.dataset.columns, ConservationData.prepare(variant.dataset, 2.0, NULL_DRAWS, 0))
+    assert change["ratio"] - 2 * change["error"] > UNRESOLVED
+
+
+def _change_of(law, columns, data):
+    """``unresolved_change`` of the law (text) on the training data, on its spread over the null."""
+    expression = parse_expression(law, columns)
+    scale = float(np.std(numpy_function(expression, columns)(data.train.null.x)))
+    return unresolved_change(expression, columns, np.asarray(data.noise), data.train.truth, scale)

@@ -22,7 +22,7 @@ from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.identities import on_one_level_set
 from conslaw.discovery.known import expected_laws, known_laws, parse_expected
 from conslaw.discovery.noise import bias_warning, biased
-from conslaw.discovery.ranking import rank_laws
+from conslaw.discovery.ranking import is_resolved, rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.errors import ConslawError
@@ -140,7 +140,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
-    warnings += _identity_warning(laws, data.train.truth.n_trajectories)
+    warnings += _identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
@@ -162,6 +162,18 @@ def _prepared(dataset: TrajectoryDataset, config: DiscoveryConfig, seed: int
     for other in (w for w in caught if not issubclass(w.category, UserWarning)):
         warnings_module.warn_explicit(other.message, other.category, other.filename, other.lineno)
     return data, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
+    """One warning for the candidates rejected because they change faster than the sampling
+    resolves (``ranking.is_resolved``): their ratios alone would have accepted them."""
+    demoted = [law for law in laws if not law.accepted and not is_resolved(law.evidence)]
+    if not demoted:
+        return []
+    first, change = demoted[0], demoted[0].evidence.unresolved["ratio"]
+    return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
+            f"than the columns' noise explains, the first law {first.rank} ({first.text()}) {change:.2g} times: "
+            "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
 
 
 def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:

@@ -18,6 +18,10 @@ search's seed.
   best-ranked) with a ``variants`` count. After independence is marked, a dependent exact law
   that is a function of one independent law to within the data's precision (a near-copy with a
   small fitted term) is merged into it too (``merging.merge_near_copies``).
+- **Resolved**: an accepted law that changes between neighbouring samples by more than the
+  columns' noise explains (``conslaw.discovery.noise.unresolved_change``) changes faster than
+  the sampling resolves, where the ratio's smooth forms take its change for noise: it is
+  demoted to the rejected candidates.
 - **Quality**: an accepted law whose training and held-out ratios are each within ``TIE_SIGMAS``
   of their standard errors of 0, and whose nonlinear terms the
   noise does not bias (``conslaw.discovery.noise``), is ``exact`` (conserved to within the data's
@@ -55,7 +59,7 @@ from conslaw.discovery.demotions import (approximations, beyond_noise_floor, law
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
-from conslaw.discovery.noise import biased, noise_bias
+from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
 from conslaw.dsl.expressions import gradient_function
@@ -124,12 +128,22 @@ def _with_variation(law: Law, data: ConservationData) -> Law:
                                                     level_share=float(np.diff(between)[0] / len(on_null))))
 
 
-def with_noise_bias(law: Law, data: ConservationData) -> Law:
-    """The evidence completed with the law's most noise-biased nonlinear term (``noise_bias``)."""
-    truth = data.train.truth.x
-    states = truth[:: max(1, len(truth) // REFERENCE_STATES)]
-    bias = noise_bias(law.expression, law.columns.names, np.asarray(data.noise), states)
-    return law.replace(evidence=dataclasses.replace(law.evidence, noise_bias=bias))
+def with_noise_evidence(law: Law, data: ConservationData) -> Law:
+    """The evidence completed with the law's most noise-biased nonlinear term (``noise_bias``)
+    and its change beyond the noise between neighbouring samples (``unresolved_change``, on
+    the scale of its spread on the null)."""
+    truth, noise, columns = data.train.truth, np.asarray(data.noise), law.columns.names
+    states = truth.x[:: max(1, len(truth.x) // REFERENCE_STATES)]
+    on_null = law_values(law, data.train.null.x)
+    scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+    evidence = dataclasses.replace(law.evidence, noise_bias=noise_bias(law.expression, columns, noise, states),
+                                   unresolved=unresolved_change(law.expression, columns, noise, truth, scale))
+    return law.replace(evidence=evidence)
+
+
+def is_resolved(evidence: Evidence) -> bool:
+    """Whether the sampling resolves a law's change: not ``unresolved`` (``TIE_SIGMAS``)."""
+    return not unresolved(evidence.unresolved, TIE_SIGMAS)
 
 
 def _tied(a: Law, b: Law) -> bool:
@@ -309,8 +323,9 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [as_identity(law) for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
-    accepted = [with_noise_bias(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
-    rejected = merge_variants(rejected, reference)
+    accepted = [with_noise_evidence(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
+    rejected = merge_variants(rejected, reference) + [law for law in accepted if not is_resolved(law.evidence)]
+    accepted = [law for law in accepted if is_resolved(law.evidence)]
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
                 for law in accepted]
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]

@@ -38,7 +38,8 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
 from conslaw.discovery.forms import generalized_spectrum
-from conslaw.discovery.ranking import independent_set, is_accepted, is_exact, order_by_evidence, with_noise_bias
+from conslaw.discovery.ranking import (independent_set, is_accepted, is_exact, is_resolved, order_by_evidence,
+                                       with_noise_evidence)
 from conslaw.errors import ConslawError
 from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
@@ -275,9 +276,10 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
     """How many functionally independent exact laws (the ranking's definitions, the noise's bias
-    of nonlinear terms included) ``laws`` hold: the widening stops when they are enough."""
-    judged = [with_noise_bias(law, data) for law in laws]
-    exact = [law for law in judged if is_exact(law.evidence, threshold)]
+    of nonlinear terms and unresolved change included) ``laws`` hold: the widening stops when
+    they are enough."""
+    judged = [with_noise_evidence(law, data) for law in laws]
+    exact = [law for law in judged if is_exact(law.evidence, threshold) and is_resolved(law.evidence)]
     return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
 
 
