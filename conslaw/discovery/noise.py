@@ -29,7 +29,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import sympy
-from scipy.special import gammainc, gammaincc, gammaincinv
+from scipy.special import erf, gammainc, gammaincc, gammaincinv
 
 from conslaw.discovery.segments import Segments
 from conslaw.dsl.expressions import column_symbols, gradient_function, numpy_function
@@ -58,7 +58,7 @@ ROUNDING = 1e-6
 it (rounding, an integrator's error on noiseless data) is not judged."""
 SMOOTH = (sympy.sin, sympy.cos, sympy.tan, sympy.exp, sympy.log, sympy.sinh, sympy.cosh, sympy.tanh,
           sympy.atan, sympy.asin, sympy.acos)
-"""The functions whose bias is judged; abs and sign have no second derivative to judge it by."""
+"""The smooth functions whose bias is judged by their second derivative (abs and sign: exactly)."""
 
 
 def _cubic_stencil(segments: Segments) -> tuple[np.ndarray, np.ndarray]:
@@ -135,23 +135,51 @@ def _second_derivative(node: sympy.Expr) -> Optional[tuple[sympy.Expr, sympy.Exp
     return None
 
 
+def _kinked_bias(name: str, u: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """``E[f(u + e)] - f(u)`` for ``f`` = abs or sign and Gaussian ``e`` of that variance, exactly
+    (the folded normal's mean; ``erf``): no second derivative describes a kink, and the bias is
+    largest where ``u`` is within the noise of 0."""
+    s = np.sqrt(variance)
+    z = np.divide(u, s * np.sqrt(2.0), out=np.zeros_like(u), where=s > 0)
+    if name == "Abs":
+        bias = s * np.sqrt(2.0 / np.pi) * np.exp(-z ** 2) + u * erf(z) - np.abs(u)
+    else:
+        bias = erf(z) - np.sign(u)
+    return np.where(s > 0, bias, 0.0)
+
+
+def _term_bias(node: sympy.Expr, columns: Sequence[str], noise: np.ndarray,
+               states: np.ndarray) -> Optional[np.ndarray]:
+    """The noise's bias of one nonlinear term at ``states`` (the argument's noise propagated from
+    the columns' through its gradient): ``f''(u) s**2 / 2`` for a smooth function or a power
+    (the delta method), the exact Gaussian bias for abs and sign; None for any other node."""
+    kinked = node.func in (sympy.Abs, sympy.sign)
+    found = (node.args[0], None) if kinked else _second_derivative(node)
+    if found is None:
+        return None
+    argument, second = found
+    variance = np.sum((gradient_function(argument, columns)(states) * noise) ** 2, axis=-1)
+    if kinked:
+        u = np.broadcast_to(numpy_function(argument, columns)(states), variance.shape).astype(float)
+        return _kinked_bias(node.func.__name__, u, variance)
+    return numpy_function(second, columns)(states) * variance / 2.0
+
+
 def noise_bias(expression: sympy.Expr, columns: Sequence[str], noise: np.ndarray,
                states: np.ndarray) -> Optional[dict]:
     """The law's most biased nonlinear term: ``{"term", "relative", "columns"}``, the standard
-    deviation over ``states`` of ``f''(u) s**2 / 2`` (``s`` the noise of the argument ``u``,
-    propagated from the columns' ``noise`` through its gradient) over that of ``f(u)``, and the
-    columns in it; None without such a term."""
+    deviation over ``states`` of its bias (``_term_bias``) over that of the term, and the columns
+    in it; None without such a term."""
     named = column_symbols(columns)
     symbols = set(named.values())
     worst: Optional[dict] = None
     with np.errstate(all="ignore"):
         for node in sympy.preorder_traversal(expression):
-            found = _second_derivative(node) if node.free_symbols & symbols else None
-            if found is None or not found[0].free_symbols & symbols:
+            if not (node.args and node.args[0].free_symbols & symbols):
                 continue
-            argument, second = found
-            variance = np.sum((gradient_function(argument, columns)(states) * noise) ** 2, axis=-1)
-            bias = numpy_function(second, columns)(states) * variance / 2.0
+            bias = _term_bias(node, columns, noise, states)
+            if bias is None:
+                continue
             values = numpy_function(node, columns)(states)
             finite = np.isfinite(bias) & np.isfinite(values)
             spread = float(np.std(values[finite])) if finite.sum() > 1 else 0.0
