@@ -8,7 +8,8 @@
     ConservationSearch.from_run("runs/pendulum-...")
 
 Options are those of ``conslaw.config.SearchConfig``, given as a config or by name
-(``depth=5``). Every stage asks a ``Checkpoints`` store for finished work first, so a run
+(``depth=5``); a file is ``ConservationSearch(data="run.csv", units="q=rad,p=rad/s",
+missing="split")``, its ``units`` as text or a mapping. Every stage asks a ``Checkpoints`` store for finished work first, so a run
 directory given as the store makes a search resumable.
 """
 from __future__ import annotations
@@ -47,7 +48,10 @@ class ConservationSearch:
     """
 
     def __init__(self, config: Optional[SearchConfig] = None, *,
-                 units: Optional[Mapping[str, str]] = None, **options: Any) -> None:
+                 units: Union[str, Mapping[str, str], None] = None, **options: Any) -> None:
+        if units is not None and "data" in options:  # a file's units: the data section's option
+            options["units"] = units if isinstance(units, str) else ",".join(f"{k}={v}" for k, v in units.items())
+            units = None
         self.config = (config or SearchConfig()).with_options(**options)
         self.units = dict(units) if units else None
         self.dataset_: Optional[TrajectoryDataset] = None

@@ -9,7 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import sympy
+
 from conslaw.datasets import load_dataset, load_file, load_schmidt_lipson, make_variant
+from conslaw.datasets.source import DataConfig
+from conslaw.engine import ConservationSearch
 from conslaw.dsl.units import ANGLE, parse_unit
 from conslaw.errors import ConslawError, UsageError
 
@@ -129,7 +133,8 @@ def test_npz_and_kilogram_units(tmp_path):
 @pytest.mark.parametrize(
     "rows, units, pattern",
     [
-        (["0,0,1", "0,1,nan", "0,2,3"], "x=m", r"column 'x' row 2: value nan is not finite"),
+        (["0,0,1", "0,1,nan", "0,2,3"], "x=m", r"column 'x' row 2: value missing .*--missing split drops such rows"),
+        (["0,0,1", "0,1,", "0,2,"], "x=m", r"column 'x' row 2: value missing \(empty or NaN; 2 in this column\)"),
         (["0,0,1", "0,1,2", "0,2,inf"], "x=m", r"column 'x' row 3: value inf is not finite"),
         (["0,0,1", "0,1,abc", "0,2,3"], "x=m", r"column 'x' row 2: value 'abc' is not a number"),
         (["0,0,1", "0,x1,2", "0,2,3"], "x=m", r"column 't' row 2: value 'x1' is not a number"),
@@ -147,6 +152,53 @@ def test_bad_csv_input_names_the_culprit(tmp_path, rows, units, pattern):
         load_file(path, units)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, UsageError) == ("unit" in pattern)  # exit 2 for options, 1 for data
+
+
+def test_missing_values_split_their_trajectory_into_pieces(tmp_path):
+    """Trajectory 0 loses x at row 4 and its time at row 12; trajectory 7 keeps a 2-row piece
+    after a gap, too short to load: dropped. Each other piece is a trajectory of its own."""
+    rows = [f"0,{k},{np.sin(k / 3):.6f}" for k in range(16)] + [f"7,{k},{np.cos(k / 3):.6f}" for k in range(9)]
+    rows[3] = "0,3,"
+    rows[11] = "0,,0.5"
+    rows[16 + 6] = "7,6,NaN"
+    path = _write_csv(tmp_path / "gaps.csv", "trajectory,t,x", rows)
+    with pytest.warns(UserWarning, match=r"3 row\(s\) with a missing value \(the first: row 4\) were dropped, "
+                      r"splitting 2 trajectory\(ies\) there; 1 piece\(s\) under 3 samples were dropped \(2 rows\)"):
+        dataset = load_file(path, "x=m", missing="split", test_fraction=0.25)
+    assert dataset.metadata["trajectory_ids"] == ["0/1", "0/2", "0/3", "7/1"]
+    assert dataset.metadata["rows_dropped"] == 5 and dataset.metadata["rows"] == 25
+    pieces = sorted(tuple(tr.t.tolist()) for tr in dataset.train + dataset.test)
+    assert pieces == [(0.0, 1.0, 2.0), (0.0, 1.0, 2.0, 3.0, 4.0, 5.0), (4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0),
+                      (12.0, 13.0, 14.0, 15.0)]
+    for trajectory in dataset.train + dataset.test:  # each piece keeps its own rows' values
+        assert np.allclose(trajectory.x[:, 0], np.sin(trajectory.t / 3), atol=1e-6) or \
+            np.allclose(trajectory.x[:, 0], np.cos(trajectory.t / 3), atol=1e-6)
+    with pytest.raises(UsageError, match="--missing applies to --data files"):
+        DataConfig(dataset="pendulum", missing="split")
+
+
+def test_a_recording_with_dropouts_gives_its_law_with_missing_split(tmp_path):
+    """A pendulum recording whose tracker lost 2 % of its cells (blank) at random: refused by
+    default, and with ``missing="split"`` the energy is found with its coefficient."""
+    variant = make_variant("pendulum", coordinates="velocities", rate=50, noise=0.005, n_trajectories=8)
+    path = variant.write_csv(tmp_path / "full.csv")
+    lines = path.read_text().splitlines()
+    rng = np.random.default_rng(4)
+    for row in rng.choice(np.arange(1, len(lines)), size=len(lines) // 50, replace=False):
+        cells = lines[row].split(",")
+        cells[rng.integers(1, len(cells))] = ""
+        lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConslawError, match="value missing"):
+        load_file(path, variant.units_spec())
+    search = ConservationSearch(data=str(path), units=variant.units_spec(), missing="split", tailor=False,
+                                jobs=1, mode="formulas")
+    with pytest.warns(UserWarning, match="missing value"):
+        search.fit()
+    top = search.accepted_laws_[0]
+    omega, theta = sorted(top.expression.free_symbols, key=str)
+    terms = top.expression.as_coefficients_dict()
+    assert -terms[sympy.cos(theta)] / terms[omega ** 2] == pytest.approx(12.0, rel=0.01)
 
 
 @pytest.mark.parametrize("separator", [";", "\t"])

@@ -20,6 +20,7 @@ from conslaw.datasets.tables import (
     split_by_trajectory,
     warn_column_values,
 )
+from conslaw.datasets.missing import apply_missing_policy
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import ParsedUnit
 from conslaw.errors import ConslawError, UsageError
@@ -115,14 +116,15 @@ def load_file(
     test_fraction: float = 0.5,
     seed: int = 0,
     block_test_fraction: float = BLOCK_TEST_FRACTION,
+    missing: str = "refuse",
 ) -> TrajectoryDataset:
     """Load a long-format CSV/NPZ file as a ``TrajectoryDataset`` in coherent SI units
-    (see ``dataset_from_table`` for the columns, units and split)."""
+    (see ``dataset_from_table`` for the columns, units, missing values and split)."""
     file = Path(path)
     return dataset_from_table(
         read_table(file), units, name=file.stem, source=str(file),
         trajectory_column=trajectory_column, time_column=time_column,
-        test_fraction=test_fraction, seed=seed, block_test_fraction=block_test_fraction)
+        test_fraction=test_fraction, seed=seed, block_test_fraction=block_test_fraction, missing=missing)
 
 
 def _pop_time_unit(parsed: dict[str, ParsedUnit], time_column: str, trajectory_column: str) -> ParsedUnit:
@@ -162,6 +164,7 @@ def dataset_from_table(
     test_fraction: float = 0.5,
     seed: int = 0,
     block_test_fraction: float = BLOCK_TEST_FRACTION,
+    missing: str = "refuse",
 ) -> TrajectoryDataset:
     """A long-format table (column name -> values) as a ``TrajectoryDataset`` in coherent SI.
 
@@ -170,6 +173,8 @@ def dataset_from_table(
     ``trajectory_column`` the table is one trajectory, split in time (last
     ``block_test_fraction`` is test); otherwise whole trajectories are split by a seeded
     shuffle with ``test_fraction`` of them in test. Derivatives are finite differences in t.
+    A row missing the time or a state is refused, or with ``missing="split"`` dropped and its
+    trajectory split there (``conslaw.datasets.missing``).
     """
     file = Path(source)
     parsed = resolve_units(units)
@@ -177,6 +182,11 @@ def dataset_from_table(
     block_test_fraction = check_fraction("block_test_fraction", block_test_fraction)
 
     time_unit = _pop_time_unit(parsed, time_column, trajectory_column)
+    used = [time_column, *parsed]
+    for column in used:
+        _require_column(table, column, "time" if column == time_column else "state", file)
+    rows = len(np.asarray(table[time_column]))
+    table = apply_missing_policy(table, used, trajectory_column, missing)
     time_factor = time_unit.to_si
     t = numeric_column(_require_column(table, time_column, "time", file), time_column) * time_factor
     columns = tuple(parsed)
@@ -207,7 +217,8 @@ def dataset_from_table(
             "trajectory_ids": ids,
             "test_trajectory_ids": test_ids,
             "split": split,
-            "rows": int(t.shape[0]),
+            "rows": rows,
+            "rows_dropped": rows - int(t.shape[0]),
         },
         to_si={c: parsed[c].to_si for c in columns},
         time_unit=time_unit.text,

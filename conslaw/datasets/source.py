@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from conslaw.datasets.files import load_file
+from conslaw.datasets.missing import MISSING_POLICIES
 from conslaw.datasets.registry import load_dataset
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.errors import UsageError
@@ -25,6 +26,9 @@ class DataConfig:
     trajectory_column: str = option("trajectory", "The file's trajectory id column (without it the "
                                     "file is one trajectory).")
     time_column: str = option("t", "The file's time column.")
+    missing: str = option("refuse", "A --data row with an empty or NaN time or state: refuse the file, "
+                          "or split: drop such rows and split their trajectory there (pieces too short "
+                          "for finite differences are dropped).", choices=MISSING_POLICIES)
     data_dir: Optional[str] = option(None, "Directory of the Schmidt & Lipson files (default: "
                                      "$CONSLAW_DATA_DIR).")
     options: tuple[str, ...] = option((), "A built-in system's option KEY=VALUE, repeatable "
@@ -45,6 +49,8 @@ class DataConfig:
                 raise UsageError("--option sets a built-in system's constants; it does not apply to --data files")
         elif self.units:
             raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
+        elif self.missing != "refuse":
+            raise UsageError(f"--missing applies to --data files; built-in --dataset {self.dataset} has no missing values")
         parse_key_values(self.options)
 
     @property
@@ -56,7 +62,7 @@ def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
     """The data set ``config`` names; ``seed`` draws a simulated system's trajectories and split."""
     if config.data is not None:
         return load_file(config.data, config.units, trajectory_column=config.trajectory_column,
-                         time_column=config.time_column, seed=seed)
+                         time_column=config.time_column, seed=seed, missing=config.missing)
     return load_dataset(config.dataset, seed=seed, noise=config.noise, data_dir=config.data_dir,
                         **config.system_options)
 
