@@ -9,8 +9,8 @@
 
 Options are those of ``conslaw.config.SearchConfig``, given as a config or by name
 (``depth=5``); a file is ``ConservationSearch(data="run.csv", units="q=rad,p=rad/s",
-missing="split")``, its ``units`` as text or a mapping. Every stage asks a ``Checkpoints`` store for finished work first, so a run
-directory given as the store makes a search resumable.
+missing="split")``, its ``units`` as text or a mapping. Every stage asks a ``Checkpoints``
+store for finished work first, so a run directory given as the store makes a search resumable.
 """
 from __future__ import annotations
 
