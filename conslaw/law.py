@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 
 from conslaw.dsl.expressions import (
-    column_symbols, exact_float, full_precision, in_unit, numpy_function, parse_expression, torch_function,
+    column_symbols, exact_factor, exact_float, full_precision, in_unit, numpy_function, parse_expression, torch_function,
 )
 from conslaw.dsl.units import (
     Dimension, ParsedUnit, format_unit, latex_unit, latex_unit_text, parse_unit, unit_from,
@@ -30,6 +30,13 @@ from conslaw.errors import UsageError
 UNIT_VIEWS = ("declared", "si")
 LATEX_DIGITS = 6
 """Significant digits of fitted numbers in LaTeX; every other form keeps full precision."""
+
+
+def _pi_folded(product: sympy.Mul) -> sympy.Expr:
+    """A product of a fitted number and pi as one number: a unit's exact ``pi/180`` is kept only
+    where nothing fitted multiplies it (``cos(pi*theta/180)``, but ``cos(0.0081*theta)``)."""
+    number, rest = product.as_independent(*product.free_symbols, as_Add=False)
+    return exact_float(float(number)) * rest
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,14 @@ class StateColumns:
         return parse_expression(law, self.names)
 
     def declared_form(self, expression: sympy.Expr) -> sympy.Expr:
-        """The SI expression rewritten for columns in their declared units."""
+        """The SI expression rewritten for columns in their declared units (a factor that is a
+        rational multiple of pi, such as degrees', written exactly: ``cos(pi*theta/180)``)."""
         symbols = column_symbols(self.names)
-        return expression.xreplace({symbols[c]: exact_float(k) * symbols[c]
-                                    for c, k in zip(self.names, self.to_si) if k != 1.0})
+        factor = exact_float if "pi" in self.names else exact_factor  # a column named pi: no symbolic pi beside it
+        declared = expression.xreplace({symbols[c]: factor(k) * symbols[c]
+                                        for c, k in zip(self.names, self.to_si) if k != 1.0})
+        return declared.replace(lambda node: node.is_Mul and node.has(sympy.pi) and any(a.is_Float for a in node.args),
+                                _pi_folded)
 
     @property
     def coherent(self) -> bool:

@@ -1,4 +1,6 @@
 """The Python API: ConservationSearch on arrays, the law table, conversions and from_run."""
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy
@@ -65,6 +67,26 @@ def test_a_law_in_declared_units_has_a_unit_made_of_them():
     np.testing.assert_allclose(law.numpy()(in_cm[2]), law.numpy("si")(trajectories[2]) / 1e-4, rtol=1e-12)
     assert "cm**2" in search.table() and law.to_dict()["unit_declared"] == "cm**2"
     assert law.latex_unit() == r"\mathrm{cm}^{2}"
+
+
+@pytest.mark.parametrize("unit, factor", [("deg", "pi/180"), ("arcmin", "pi/10800")])
+def test_an_angle_unit_enters_a_declared_law_as_an_exact_multiple_of_pi(unit, factor):
+    """A pendulum angle in degrees or arc minutes: ``cos(pi*theta/180)``, not a rounded float;
+    omega in rad/s keeps its own numbers. The declared law evaluates as the SI one on the same
+    states, and a column named ``pi`` keeps the factor as a number (no symbolic pi beside it)."""
+    from conslaw.datasets import make_variant
+    from conslaw.dsl.expressions import exact_factor
+
+    assert str(exact_factor(2 * np.pi / 60)) == "pi/30" and str(exact_factor(0.0254)) == "0.0254000000000000"  # rpm, inch
+    variant = make_variant("pendulum", coordinates="velocities", units={"theta": unit}, n_trajectories=8)
+    law = ConservationSearch(jobs=1, tailor=False, mode="formulas").fit(variant.dataset).laws_[0]
+    theta = sympy.Symbol("theta", real=True)
+    assert law.accepted and law.sympy().has(sympy.cos(sympy.sympify(factor) * theta))
+    states = variant.dataset.stacked("train")[:50]
+    declared = states / np.array([law.columns.to_si[0], 1.0])
+    np.testing.assert_allclose(law.numpy()(declared), law.numpy("si")(states), rtol=1e-12)
+    renamed = dataclasses.replace(law.columns, names=("pi", "omega"))
+    assert not renamed.declared_form(renamed.parse("cos(pi)")).has(sympy.pi)
 
 
 def test_arrays_need_units_the_right_shape_and_a_fit():

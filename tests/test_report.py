@@ -68,7 +68,8 @@ def test_every_export_gives_back_the_law_at_full_precision(degree_pendulum, tmp_
     law = degree_pendulum.laws[0]
     assert law.accepted and law.independent and law.columns.declared[0] == "deg"
     declared = law.sympy("declared")
-    assert 0.017453292519943295 in _floats(declared)  # the degrees enter as a factor
+    q = sympy.Symbol("q", real=True)
+    assert declared.has(sympy.cos(sympy.pi * q / 180))  # the degrees enter as the exact factor pi/180
 
     sympy_text = export_laws(degree_pendulum.search, "sympy")
     assert "Units: declared" in sympy_text and "q [deg]" in sympy_text
@@ -86,7 +87,7 @@ def test_every_export_gives_back_the_law_at_full_precision(degree_pendulum, tmp_
         path.write_text(export_laws(degree_pendulum.search, fmt))
         (name, columns, function), = load_law_module(path)
         assert (name, columns) == ("law_1", ("q", "p"))
-        assert repr(c0.value)[1:] in path.read_text() and "0.017453292519943295*q" in path.read_text()
+        assert repr(c0.value)[1:] in path.read_text() and "(1/180)*" in path.read_text()
         values = function(torch.tensor(states)).numpy() if fmt == "torch" else function(states)
         np.testing.assert_allclose(values, law.numpy("declared")(states), rtol=1e-13, atol=1e-13)
 
@@ -115,14 +116,14 @@ def test_latex_export_compiles_back_to_six_digits(degree_pendulum):
     assert [int(rank) for rank, _, _ in rows] == [1, 2]
     states = np.random.default_rng(1).uniform([-150, -2], [150, 2], (32, 2))
     for (rank, latex, _), law in zip(rows, degree_pendulum.laws):
-        parsed = parse_latex(latex)
+        parsed = parse_latex(latex).subs(sympy.Symbol("pi"), sympy.pi)  # the parser reads \pi as a name
         function = sympy.lambdify([sympy.Symbol("q"), sympy.Symbol("p")], parsed)
         expected = law.numpy("declared")(states)
         np.testing.assert_allclose(function(*states.T), expected, rtol=2e-5, atol=2e-5 * np.abs(expected).max())
         assert all(len(number.replace(".", "").lstrip("0")) <= 6 for number in re.findall(r"\d+\.\d+", latex))
-    assert r"[\mathrm{kg}^{2}\,\mathrm{m}^{4}\,\mathrm{s}^{-2}]" in text and "0.0174533" in text
+    assert r"[\mathrm{kg}^{2}\,\mathrm{m}^{4}\,\mathrm{s}^{-2}]" in text and r"\frac{\pi q}{180}" in text
     assert "Units: declared" in text and r"c_{0} = -3.0\,\mathrm{kg}^{2}" in text
-    assert "Table 1" in text and r"Noether (meta-tailored) & p**2 - 3.0*cos(0.0174533*q)" in text
+    assert "Table 1" in text and r"Noether (meta-tailored) & p**2 - 3.0*cos(pi*q/180)" in text
 
 
 def test_si_export_and_the_selection_rules(degree_pendulum):
@@ -277,10 +278,10 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
     assert line == ("  terms: ran: 2 library stages (1 skipped: no new factor), the last with 46 terms on "
                     "2225 constraints; 1 passed")
     row = next(line for line in text.splitlines() if line.startswith("1 "))
-    assert row.split()[1:6] == ["p**2", "-", "3.0*cos(0.0174533*q)", "kg**2*m**4/s**2", "exact"]
+    assert row.split()[1:6] == ["p**2", "-", "3.0*cos(pi*q/180)", "kg**2*m**4/s**2", "exact"]
     assert " IP " in row and "±" in row
     assert "column 'p' is declared in kg*m**2/s" in text
-    assert "Selected Noether loss: rank 1: p**2 - 3.0*cos(0.0174533*q)" in text
+    assert "Selected Noether loss: rank 1: p**2 - 3.0*cos(pi*q/180)" in text
     stage2 = text[text.index("meta-tailored (stage 2)"):text.index("Table 1")].splitlines()[3:-1]
     assert len(stage2) == 20 and stage2[0].split()[-1] == "*" and "diverged" in stage2[-1]
     evaluation = degree_pendulum.result["tailoring"]["evaluation"]
@@ -307,7 +308,7 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
 
 def test_brief_summary_and_the_papers_column(degree_pendulum):
     brief = format_summary(degree_pendulum.result, ["run/result.json"], brief=True)
-    assert "p**2 - 3.0*cos(0.0174533*q)" in brief and "Table 1" in brief and "Selected Noether loss" in brief
+    assert "p**2 - 3.0*cos(pi*q/180)" in brief and "Table 1" in brief and "Selected Noether loss" in brief
     assert "run/result.json" not in brief and "stage 2" not in brief and "searches:" not in brief
     user_file = dict(degree_pendulum.result, config=dict(degree_pendulum.result["config"], data={"data": "data/spring.csv"}),
                      dataset=dict(degree_pendulum.result["dataset"], name="spring"))

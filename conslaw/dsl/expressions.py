@@ -9,8 +9,10 @@ gradients are symbolic derivatives evaluated the same way.
 """
 from __future__ import annotations
 
+import fractions
 import functools
 import keyword
+import math
 import re
 from typing import Callable, Sequence, Union
 
@@ -26,6 +28,20 @@ ExpressionLike = Union[str, sympy.Expr]
 def exact_float(value: float) -> sympy.Float:
     """A fitted number as a SymPy float that prints, and parses back, as the same double."""
     return sympy.Float(repr(float(value)))
+
+
+PI_DENOMINATOR = 21600
+"""The largest denominator of a unit factor written as a rational multiple of pi (the arc minute's)."""
+
+
+def exact_factor(value: float) -> sympy.Expr:
+    """A unit's conversion factor: a rational multiple of pi when it is one to the last bits
+    (``deg`` -> ``pi/180``, ``rpm`` -> ``pi/30``), so that a law reads ``cos(pi*theta/180)``;
+    otherwise ``exact_float``."""
+    multiple = fractions.Fraction(value / math.pi).limit_denominator(PI_DENOMINATOR)
+    if multiple and abs(float(multiple) * math.pi - value) <= 4 * math.ulp(value):
+        return sympy.pi * sympy.Rational(multiple.numerator, multiple.denominator)
+    return exact_float(value)
 
 
 def full_precision(expression: sympy.Expr) -> sympy.Expr:
@@ -58,7 +74,7 @@ def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
     """A sum divided by ``number`` term by term, coefficients near 1 or -1 made exact."""
     terms = []
     for term in sympy.Add.make_args(expression):
-        coefficient, rest = term.as_coeff_Mul()
+        coefficient, rest = term.as_independent(*term.free_symbols, as_Add=False)
         value = float(coefficient) / number
         exact = abs(abs(value) - 1.0) <= UNIT_COEFFICIENT_RTOL
         terms.append((sympy.Integer(int(np.sign(value))) if exact else exact_float(value)) * rest)
