@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import sympy
 
 from conslaw.datasets import load_dataset, load_file, load_schmidt_lipson, make_variant
 from conslaw.datasets.source import DataConfig
-from conslaw.engine import ConservationSearch
 from conslaw.dsl.units import ANGLE, parse_unit
+from conslaw.engine import ConservationSearch
 from conslaw.errors import ConslawError, UsageError
 
 
