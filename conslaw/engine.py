@@ -80,6 +80,10 @@ class ConservationSearch:
             t = np.arange(len(states), dtype=float) if times is None else np.asarray(times[index], float)
             if t.shape != (len(states),):
                 raise UsageError(f"times[{index}] has shape {t.shape}; expected ({len(states)},), one per state")
+            bad = np.flatnonzero(~np.isfinite(np.column_stack([t, states])).all(axis=1))
+            if bad.size:  # a file has --missing split; arrays are the caller's to cut
+                raise UsageError(f"trajectory {index} sample {int(bad[0])}: a time or state that is NaN or "
+                                 f"infinite ({bad.size} such samples); drop them, or split the trajectory there")
             table[trajectory_column].append(np.full(len(states), index))
             table[time_column].append(t)
             for j, column in enumerate(columns):

@@ -119,6 +119,10 @@ def test_a_state_column_named_t_is_a_state_and_times_must_match():
         ConservationSearch(units=units).fit(free, times=[*times[:2], times[2][:39], *times[3:]])
     with pytest.raises(UsageError, match="times has 7 entries for 8 trajectories"):
         ConservationSearch(units=units).fit(free, times=times[:7])
+    holed = [trajectory.copy() for trajectory in free]
+    holed[5][[7, 9], 1] = [np.nan, np.inf]
+    with pytest.raises(UsageError, match=r"trajectory 5 sample 7: a time or state that is NaN or infinite \(2 such"):
+        ConservationSearch(units=units).fit(holed, times=times)
 
 
 def test_a_column_repeated_in_cm_gives_an_identity_that_the_ranker_never_tries():
