@@ -153,6 +153,21 @@ def _split(
     return train, test, [ids[i] for i in test_indices], split
 
 
+def _si_columns(table: Mapping[str, np.ndarray], parsed: Mapping[str, ParsedUnit], time: tuple[str, float],
+                trajectory_column: str, missing: str, file: Path
+                ) -> tuple[Mapping[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The table once every used column is there and the ``missing`` policy applied, its times
+    (``time``: the column and its factor to seconds) and its states (the columns of ``parsed``, in
+    order), as numbers in coherent SI."""
+    time_column, time_factor = time
+    for column in parsed:
+        _require_column(table, column, "state", file)
+    table = apply_missing_policy(table, [time_column, *parsed], trajectory_column, missing)
+    t = numeric_column(table[time_column], time_column) * time_factor
+    states = np.stack([numeric_column(table[c], c) * parsed[c].to_si for c in parsed], axis=1)
+    return table, t, states
+
+
 def dataset_from_table(
     table: Mapping[str, np.ndarray],
     units: str | Mapping[str, str | ParsedUnit],
@@ -182,18 +197,9 @@ def dataset_from_table(
     block_test_fraction = check_fraction("block_test_fraction", block_test_fraction)
 
     time_unit = _pop_time_unit(parsed, time_column, trajectory_column)
-    used = [time_column, *parsed]
-    for column in used:
-        _require_column(table, column, "time" if column == time_column else "state", file)
-    rows = len(np.asarray(table[time_column]))
-    table = apply_missing_policy(table, used, trajectory_column, missing)
-    time_factor = time_unit.to_si
-    t = numeric_column(_require_column(table, time_column, "time", file), time_column) * time_factor
+    rows = len(np.asarray(_require_column(table, time_column, "time", file)))
+    table, t, states = _si_columns(table, parsed, (time_column, time_unit.to_si), trajectory_column, missing, file)
     columns = tuple(parsed)
-    states = np.stack(
-        [numeric_column(_require_column(table, c, "state", file), c) * parsed[c].to_si for c in columns],
-        axis=1,
-    )
     trajectory_ids = table.get(trajectory_column)
     ids, trajectories = build_trajectories(
         trajectory_ids,
@@ -222,7 +228,7 @@ def dataset_from_table(
         },
         to_si={c: parsed[c].to_si for c in columns},
         time_unit=time_unit.text,
-        time_to_si=time_factor,
+        time_to_si=time_unit.to_si,
     )
 
 
