@@ -14,7 +14,7 @@ from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from conslaw.datasets.tables import MIN_SAMPLES
+from conslaw.datasets.tables import MIN_SAMPLES, trajectory_keys
 from conslaw.errors import ConslawError
 
 MISSING_POLICIES = ("refuse", "split")
@@ -70,8 +70,7 @@ def split_at_missing(table: Mapping[str, np.ndarray], columns: Sequence[str],
     if not missing.any():
         return dict(table)
     ids = table.get(trajectory_column)
-    keys = [1] * len(missing) if ids is None else [
-        int(v) if isinstance(v, (int, np.integer)) else str(v) for v in np.asarray(ids).tolist()]
+    keys = [1] * len(missing) if ids is None else trajectory_keys(ids)
     pieces, split = _piece_ids(keys, missing)
     names, counts = np.unique(pieces, return_counts=True)
     short = set(names[counts < MIN_SAMPLES].tolist())

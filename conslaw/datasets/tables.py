@@ -105,12 +105,17 @@ def id_order(key: Hashable) -> tuple:
     return (1, tuple((0, int(part), part) if part.isdigit() else (1, 0, part) for part in parts))
 
 
+def trajectory_keys(trajectory_ids: np.ndarray) -> list[Hashable]:
+    """Each row's trajectory id as a key: integers as ``int``, anything else as text."""
+    return [int(v) if isinstance(v, (int, np.integer)) else str(v) for v in np.asarray(trajectory_ids).tolist()]
+
+
 def group_rows(trajectory_ids: np.ndarray | None, n_rows: int) -> list[tuple[Hashable, np.ndarray]]:
     """Row indices of each trajectory, in the order of the ids (``id_order``); ``None`` means one
     trajectory."""
     if trajectory_ids is None:
         return [(0, np.arange(n_rows))]
-    keys = [str(v) if not isinstance(v, (int, np.integer)) else int(v) for v in trajectory_ids.tolist()]
+    keys = trajectory_keys(trajectory_ids)
     groups: dict[Hashable, list[int]] = {}
     for row, key in enumerate(keys):
         groups.setdefault(key, []).append(row)
