@@ -68,7 +68,7 @@ def _cubic_stencil(segments: Segments) -> tuple[np.ndarray, np.ndarray]:
     t, segment = segments.time, segments.segment
     centre = np.arange(2, len(t) - 2)
     centre = centre[segment[centre - 2] == segment[centre + 2]]
-    around = np.stack([t[centre + k] for k in NEIGHBOURS], axis=1).reshape(len(centre), len(NEIGHBOURS))
+    around = np.stack([t[centre + k] for k in NEIGHBOURS], axis=1)
     weights = np.ones_like(around)
     for j in range(len(NEIGHBOURS)):
         for k in range(len(NEIGHBOURS)):
