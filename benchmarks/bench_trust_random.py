@@ -1,10 +1,13 @@
 """Trust on random variants: each cell draws a built-in system, its coordinates, the angle unit,
 the sampling rate (10, 30 or 100 Hz), the noise (0, 0.5 or 2 %), the derivatives (exact or finite
 differences of the noisy states) and the data's seed, and is judged as ``bench_trust.py`` judges.
+``--noise-scale trajectory`` makes each trajectory's noise a fraction of its own spread (noisier
+and quieter trajectories side by side) with the same draws.
 The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
 three-body (slow, and covered by the trust table) are left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
+                                            [--noise-scale data|trajectory]
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import numpy as np
 from bench_trust import judge, print_judged_laws
 
 from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
+from conslaw.datasets.variants import NOISE_SCALES
 from conslaw.engine import ConservationSearch
 
 LEFT_OUT = ("lorenz", "three-body")
@@ -42,12 +46,13 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--noise-scale", choices=NOISE_SCALES, default="data")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     false_laws = over_counted = 0
     for _ in range(args.cells):
         system, options = draw(rng)
-        variant = make_variant(system, **options)
+        variant = make_variant(system, noise_scale=args.noise_scale, **options)
         started = time.perf_counter()
         with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
             warnings.simplefilter("ignore")

@@ -77,6 +77,19 @@ def test_coarse_noisy_sampling_accepts_the_energy_alone(coordinates, seed):
     assert sum("faster than the sampling resolves" in warning for warning in discovery.warnings) == 1
 
 
+@pytest.mark.parametrize("system, angle_unit, rate", [("pendulum", "deg", 25), ("spring", "rad", 100)])
+def test_trajectories_of_different_noise_keep_their_exact_law(system, angle_unit, rate):
+    """Each trajectory's noise 1 % of its own spread, so the large swings are the noisy ones: with
+    one noise level for all, their change between samples passed for unresolved, and the energy
+    was rejected; each trajectory judged by its own level, it is accepted and exact."""
+    variant = make_variant(system, coordinates="velocities", angle_unit=angle_unit, rate=rate, noise=0.01,
+                           noise_scale="trajectory", seed=2)
+    discovery = run(variant.dataset, depth=6, mode="both")
+    assert_no_false_law(discovery, variant)
+    assert [(law.quality, law.independent) for law in discovery.accepted][:1] == [("exact", True)]
+    assert not any("faster than the sampling resolves" in warning for warning in discovery.warnings)
+
+
 @pytest.mark.parametrize("system, coordinates, depth", [
     ("spring", "velocities", 6), ("predator-prey", "native", 6),
     ("rigid-body", "native", 5)])  # 3 columns: depth 6 and its unit trials cost 3x the others

@@ -9,7 +9,8 @@ import sympy
 
 from conslaw.datasets import make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
-from conslaw.discovery.noise import NOISE_BIAS, UNRESOLVED, column_noise, noise_bias, unresolved_change
+from conslaw.discovery.noise import (MIN_TRAJECTORY_STATES, NOISE_BIAS, UNRESOLVED, _cubic_stencil, column_noise,
+                                     noise_bias, trajectory_noise, unresolved_change)
 from conslaw.discovery.segments import build_segments
 from conslaw.dsl.expressions import numpy_function, parse_expression
 from conslaw.engine import ConservationSearch
@@ -110,14 +111,36 @@ ALIASED = "p**4*(q**2 + 2.022*cos(q) - 0.073*q**4 - 2.021) + 0.036*p**2 - 0.102*
 factor plus a little energy; its change between samples is mostly faster than 10 Hz resolves."""
 
 
-@pytest.mark.parametrize("system, coordinates, rate, noise", [
-    ("pendulum", "native", 10, 0.02), ("pendulum", "velocities", 30, 0.005), ("spring", "native", 10, 0.05),
-    ("double-pendulum", "native", 100, 0.01), ("two-body", "native", 200, 0.05)])
-def test_a_conserved_law_changes_between_samples_by_its_noise_alone(system, coordinates, rate, noise):
+def test_each_trajectory_has_its_own_noise_level():
+    """Trajectories recorded with 1 % and 10 % noise each get their own level (within 15 %); one too
+    short to estimate its own takes the level of all states."""
+    rng = np.random.default_rng(4)
+    t = np.linspace(0.0, 40.0, 401)
+    levels, pieces = (0.01, 0.1, 0.1), []
+    for level, length in zip(levels, (401, 401, MIN_TRAJECTORY_STATES + 3)):
+        clean = np.stack([np.sin(1.3 * t), np.cos(0.7 * t)], axis=1)[:length]
+        pieces.append((t[:length], clean + level * rng.standard_normal(clean.shape)))
+    segments = build_segments([time for time, _ in pieces], [x for _, x in pieces], range(len(pieces)))
+    centre, weights = _cubic_stencil(segments)
+    noise = trajectory_noise(segments, centre, weights)
+    trajectory = segments.source[segments.segment[centre]]
+    for k, level in enumerate(levels[:2]):
+        np.testing.assert_allclose(noise[trajectory == k], level, rtol=0.15)
+    np.testing.assert_allclose(noise[trajectory == 2], np.broadcast_to(column_noise(segments), (np.sum(trajectory == 2), 2)))
+
+
+@pytest.mark.parametrize("system, coordinates, rate, noise, scale", [
+    ("pendulum", "native", 10, 0.02, "data"), ("pendulum", "velocities", 30, 0.005, "data"),
+    ("spring", "native", 10, 0.05, "data"), ("double-pendulum", "native", 100, 0.01, "data"),
+    ("two-body", "native", 200, 0.05, "data"), ("spring", "native", 100, 0.005, "trajectory"),
+    ("pendulum", "velocities", 30, 0.02, "trajectory"), ("coupled-springs", "native", 30, 0.02, "trajectory")])
+def test_a_conserved_law_changes_between_samples_by_its_noise_alone(system, coordinates, rate, noise, scale):
     """Each true law's residual off the cubic stencil is what the columns' noise leaves there
-    (ratio about 1, within 20 %); without noise it is nothing (the rounding floor)."""
+    (ratio about 1, within 20 %), also when each trajectory has a noise of its own size
+    (``scale="trajectory"``: one level for all gave the spring's energy 1.63); without noise it is
+    nothing (the rounding floor)."""
     for level in (noise, 0.0):
-        variant = make_variant(system, coordinates=coordinates, rate=rate, noise=level, seed=3)
+        variant = make_variant(system, coordinates=coordinates, rate=rate, noise=level, noise_scale=scale, seed=3)
         data = ConservationData.prepare(variant.dataset, 2.0, NULL_DRAWS, 0)
         for law in variant.laws.values():
             change = _change_of(str(law), variant.dataset.columns, data)
@@ -127,18 +150,21 @@ def test_a_conserved_law_changes_between_samples_by_its_noise_alone(system, coor
                 assert change["ratio"] < 1e-3, (law, change)
 
 
-@pytest.mark.parametrize("seed", [86, 5])
+@pytest.mark.parametrize("seed", [86, 5, 0])
 def test_a_law_that_changes_faster_than_the_sampling_is_unresolved(seed):
+    """Its residual off the stencil is 1.7 to 2.3 times what the noise leaves in a conserved law,
+    beyond ``UNRESOLVED`` (the demotion, at the bottom of a 2-standard-error interval, is tested
+    on the laws the searches find, ``test_coarse_noisy_sampling_accepts_the_energy_alone``)."""
     variant = make_variant("pendulum", rate=10, noise=0.02, seed=seed)
     change = _change_of(ALIASED, variant.dataset.columns, ConservationData.prepare(variant.dataset, 2.0, NULL_DRAWS, 0))
-    assert change["ratio"] - 2 * change["error"] > UNRESOLVED
+    assert change["ratio"] - 5 * change["error"] > 1.0 and change["ratio"] > UNRESOLVED
 
 
 def _change_of(law, columns, data):
     """``unresolved_change`` of the law (text) on the training data, on its spread over the null."""
     expression = parse_expression(law, columns)
     scale = float(np.std(numpy_function(expression, columns)(data.train.null.x)))
-    return unresolved_change(expression, columns, np.asarray(data.noise), data.train.truth, scale)
+    return unresolved_change(expression, columns, data.train.truth, scale)
 
 
 @pytest.mark.parametrize("function", ["Abs(v)", "sign(v)"])

@@ -152,6 +152,16 @@ def test_noise_is_a_seeded_fraction_of_each_columns_spread_on_the_states_only():
         np.testing.assert_array_equal(n.dxdt, c.dxdt)
 
 
+def test_trajectory_scaled_noise_follows_each_trajectorys_own_spread():
+    clean = make_variant("pendulum", rate=50.0)
+    noisy = make_variant("pendulum", rate=50.0, noise=0.05, noise_scale="trajectory")
+    relative = np.array([(n.x - c.x).std(axis=0) / c.x.std(axis=0)
+                         for n, c in zip(noisy.dataset.train, clean.dataset.train)])
+    np.testing.assert_allclose(relative, 0.05, rtol=0.35)  # 45 samples a trajectory
+    np.testing.assert_allclose(relative.mean(axis=0), 0.05, rtol=0.05)
+    assert "of each trajectory's spread" in noisy.label and "trajectory" in noisy.dataset.metadata["noise_definition"]
+
+
 def test_finite_difference_derivatives_follow_the_noisy_states():
     variant = make_variant("spring", rate=200.0, noise=0.01, derivatives="finite-difference")
     trajectory = variant.dataset.train[0]
@@ -203,6 +213,7 @@ def test_a_truly_conserved_input_column_is_written_exactly_constant(tmp_path):
         ("pendulum", {"subsample": 100}, "subsample=100"),
         ("pendulum", {"noise": -0.1}, "noise"),
         ("pendulum", {"derivatives": "spline"}, "derivatives"),
+        ("pendulum", {"noise_scale": "column"}, "noise_scale"),
         ("pendulum", {"relative_noise": True}, "relative_noise"),
         ("pendulum", {"mass": 1.0}, "no option.*mass"),
         ("spring", {"k": 0}, "option k=0"),

@@ -39,6 +39,10 @@ NOISE_STREAM = 1
 """The noise of a variant is drawn from ``SeedSequence([seed, NOISE_STREAM])``, apart from the initial states."""
 
 DERIVATIVES = ("exact", "finite-difference")
+NOISE_SCALES = ("data", "trajectory")
+"""What a variant's relative noise is relative to: each column's spread over the whole variant
+(the same noise everywhere), or over each trajectory (noisier trajectories beside quieter ones,
+as recordings of different sizes or sessions)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ def make_variant(
     n_trajectories: int | None = None,
     test_fraction: float | None = None,
     noise: float = 0.0,
+    noise_scale: str = "data",
     derivatives: str = "exact",
     **options: Any,
 ) -> Variant:
@@ -125,7 +130,8 @@ def make_variant(
       ``deg``, ``rad/s`` -> ``deg/s``); ``units`` sets any column's unit (same dimension as its
       SI unit); ``time_unit`` the time column's. The data set stores SI values either way.
     - ``noise``: Gaussian, standard deviation ``noise`` x the column's standard deviation over
-      the clean variant, on the states only. ``derivatives``: ``exact`` (the true field at the
+      the clean variant, on the states only; with ``noise_scale="trajectory"`` the column's
+      standard deviation over each clean trajectory instead. ``derivatives``: ``exact`` (the true field at the
       clean states) or ``finite-difference`` (of the noisy states, as for a user's file).
     - ``n_trajectories``, ``test_fraction`` and ``t_end`` as in ``load_dataset``.
 
@@ -135,11 +141,13 @@ def make_variant(
     cmap = _coordinate_map(spec, coordinates)
     if derivatives not in DERIVATIVES:
         raise UsageError(f"derivatives must be one of {', '.join(DERIVATIVES)}, got {derivatives!r}")
+    if noise_scale not in NOISE_SCALES:
+        raise UsageError(f"noise_scale must be one of {', '.join(NOISE_SCALES)}, got {noise_scale!r}")
     constants, settings = _settings(spec, options, t_end=t_end, n_trajectories=n_trajectories, test_fraction=test_fraction)
     t = _grid(spec, settings["t_end"], n_points=n_points, rate=rate, oversample=oversample)
     recipe = _Recipe(
         spec=spec, cmap=cmap, constants=constants, settings={**settings, "relative_noise": True}, seed=int(seed),
-        noise=check_noise(noise), step=_subsample(subsample, len(t)), derivatives=derivatives,
+        noise=check_noise(noise), noise_scale=noise_scale, step=_subsample(subsample, len(t)), derivatives=derivatives,
         declared=_declared_units(cmap.columns if cmap else spec.columns, cmap.units if cmap else spec.units,
                                  angle_unit, units),
         time=_time_unit(time_unit),
@@ -162,6 +170,7 @@ class _Recipe:
     settings: dict[str, Any]
     seed: int
     noise: float
+    noise_scale: str
     step: int
     derivatives: str
     declared: dict[str, ParsedUnit]
@@ -184,7 +193,7 @@ def _trajectories(recipe: _Recipe, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x0, _ = spec.sample(np.random.RandomState(recipe.seed), recipe.settings["n_trajectories"], spec.n_points, constants)
     clean, rates, field = _solve(spec, recipe.cmap, constants, x0, t)
     t, clean, rates = t[:: recipe.step], clean[:, :: recipe.step], rates[:, :: recipe.step]
-    states = _with_noise(clean, recipe.noise, recipe.seed)
+    states = _with_noise(clean, recipe.noise, recipe.noise_scale, recipe.seed)
     if recipe.derivatives == "finite-difference":
         rates = np.gradient(states, t, axis=1, edge_order=2)
     return t, states, rates, field
@@ -204,13 +213,14 @@ def _variant_dataset(
     description: dict[str, Any] = {
         "system": spec.name, "coordinates": recipe.coordinates, "units": {c: declared[c].text for c in columns},
         "time_unit": recipe.time.text, "subsample": recipe.step, "derivatives": recipe.derivatives,
-        "noise_stream": [recipe.seed, NOISE_STREAM],
+        "noise_stream": [recipe.seed, NOISE_STREAM], "noise_scale": recipe.noise_scale,
     }
     description["label"] = _label(description, t, recipe.settings["n_trajectories"], recipe.noise)
     metadata.update(
         t_span=[float(t[0]), float(t[-1])], variant=description,
         declared_laws={name: str(law) for name, law in declared_laws.items()},
-        noise_definition="standard deviation noise x the column's standard deviation over the clean variant",
+        noise_definition="standard deviation noise x the column's standard deviation over the clean "
+                         + ("variant" if recipe.noise_scale == "data" else "trajectory"),
     )
     if recipe.cmap:
         metadata["description"] = f"{spec.description}; coordinates: {recipe.cmap.description}"
@@ -338,11 +348,13 @@ def _solve(
     return clean, true_field(clean), true_field
 
 
-def _with_noise(clean: np.ndarray, noise: float, seed: int) -> np.ndarray:
-    """States plus Gaussian noise of ``noise`` x each column's spread, from the variant's noise stream."""
+def _with_noise(clean: np.ndarray, noise: float, scale: str, seed: int) -> np.ndarray:
+    """States (trajectory, time, column) plus Gaussian noise of ``noise`` x each column's spread
+    over the variant or, for ``scale="trajectory"``, over each trajectory, from the variant's noise
+    stream."""
     if noise == 0.0:
         return clean
-    spread = clean.reshape(-1, clean.shape[-1]).std(axis=0)
+    spread = clean.std(axis=1, keepdims=True) if scale == "trajectory" else clean.reshape(-1, clean.shape[-1]).std(axis=0)
     rng = np.random.default_rng(np.random.SeedSequence([seed, NOISE_STREAM]))
     return clean + noise * spread * rng.standard_normal(clean.shape)
 
@@ -387,7 +399,8 @@ def _label(description: Mapping[str, Any], t: np.ndarray, n_trajectories: int, n
     """E.g. ``pendulum velocities [theta=deg, omega=deg/s; t in ms], 441 samples over 3 s (147 Hz), noise 1%, 50 trajectories``."""
     units = ", ".join(f"{c}={u}" for c, u in description["units"].items())
     rate = (len(t) - 1) / (t[-1] - t[0])
+    per = " of each trajectory's spread" if noise and description["noise_scale"] == "trajectory" else ""
     return (
         f"{description['system']} {description['coordinates']} [{units}; t in {description['time_unit']}], "
-        f"{len(t)} samples over {t[-1] - t[0]:g} s ({rate:.4g} Hz), noise {noise:.3g}, {n_trajectories} trajectories"
+        f"{len(t)} samples over {t[-1] - t[0]:g} s ({rate:.4g} Hz), noise {noise:.3g}{per}, {n_trajectories} trajectories"
     )

@@ -54,6 +54,9 @@ UNRESOLVED = 1.5
 leaves in a conserved law (at the bottom of its ``TIE_SIGMAS``-standard-error interval) changes
 faster than the sampling resolves: it is not accepted. Conserved laws measure 0.9 to 1.15
 (``docs/discovery.md``), and 0 without noise."""
+MIN_TRAJECTORY_STATES = 20
+"""A trajectory's own noise level (``trajectory_noise``) is estimated from at least this many
+states with four neighbours (its median square is then within about 50 % of the variance)."""
 ROUNDING = 1e-6
 """The residual's noise floor, as a fraction of the law's typical range on the null: change below
 it (rounding, an integrator's error on noiseless data) is not judged."""
@@ -84,31 +87,63 @@ def _cubic_residuals(values: np.ndarray, centre: np.ndarray, weights: np.ndarray
     return values[centre] - fitted
 
 
+def _scaled_squares(segments: Segments, centre: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each stencil state's squared residual per column (n, d), in units of the noise variance: a
+    noise ``e`` leaves a residual of variance ``(1 + sum w**2) e**2`` for the interpolation
+    weights ``w``."""
+    residuals = _cubic_residuals(segments.x, centre, weights)
+    return residuals ** 2 / (1.0 + np.sum(weights ** 2, axis=1))[:, None]
+
+
 def column_noise(segments: Segments) -> np.ndarray:
     """Each column's white-noise standard deviation (d,), from each state's residual off the
-    cubic through its four neighbours (``_cubic_stencil``): a noise ``e`` leaves a residual of
-    variance ``(1 + sum w**2) e**2`` for the interpolation weights ``w``. The median square is
-    used, so that a few jumps do not count. Zeros where no state has four neighbours."""
+    cubic through its four neighbours (``_cubic_stencil``, ``_scaled_squares``). The median
+    square is used, so that a few jumps do not count. Zeros where no state has four neighbours."""
     centre, weights = _cubic_stencil(segments)
     if not len(centre):
         return np.zeros(segments.x.shape[1])
-    residuals = _cubic_residuals(segments.x, centre, weights)
-    scaled = residuals ** 2 / (1.0 + np.sum(weights ** 2, axis=1))[:, None]
-    return np.sqrt(np.median(scaled, axis=0) / CHI2_MEDIAN)
+    return np.sqrt(np.median(_scaled_squares(segments, centre, weights), axis=0) / CHI2_MEDIAN)
 
 
-def unresolved_change(expression: sympy.Expr, columns: Sequence[str], noise: np.ndarray,
-                      segments: Segments, scale: float) -> Optional[dict]:
+def _group_medians(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The median of each column of ``values`` (n, d) within each group (G, d), and the groups'
+    sizes (G,), for ``groups`` labelled 0..G-1 with none empty. numpy has no grouped median, and
+    one ``np.median`` per group costs a Python loop over every trajectory for every law."""
+    sizes = np.bincount(groups)
+    starts = np.cumsum(sizes) - sizes
+    lower, upper = starts + (sizes - 1) // 2, starts + sizes // 2
+    medians = np.empty((len(sizes), values.shape[1]))
+    for j in range(values.shape[1]):
+        ordered = values[np.lexsort((values[:, j], groups)), j]
+        medians[:, j] = (ordered[lower] + ordered[upper]) / 2.0
+    return medians, sizes
+
+
+def trajectory_noise(segments: Segments, centre: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each stencil state's column noise (n, d) as ``column_noise`` estimates it, on the states of
+    its own trajectory: recordings can differ in noise (sizes, sessions, instruments), and one
+    level for all would call the noisier ones' change unresolved. A trajectory with fewer than
+    ``MIN_TRAJECTORY_STATES`` stencil states takes the level of all states."""
+    scaled = _scaled_squares(segments, centre, weights)
+    _, trajectory = np.unique(segments.source[segments.segment[centre]], return_inverse=True)
+    medians, sizes = _group_medians(trajectory, scaled)
+    own = np.where((sizes >= MIN_TRAJECTORY_STATES)[:, None], medians, np.median(scaled, axis=0))
+    return np.sqrt(own[trajectory] / CHI2_MEDIAN)
+
+
+def unresolved_change(expression: sympy.Expr, columns: Sequence[str], segments: Segments,
+                      scale: float) -> Optional[dict]:
     """How much the law changes between neighbouring samples beyond what the noise explains:
     ``{"ratio", "error"}``, the mean over states of the law's squared residual off the cubic
-    stencil over the variance the columns' ``noise`` leaves there in a conserved law (propagated
-    through the law's gradient; at least ``ROUNDING`` times ``scale``, the law's typical range
-    on the null, squared), each clipped at ``CLIP``, over its Gaussian mean: about 1 for a
-    conserved law, and its standard error. None where no state has four neighbours or the
-    values are not finite."""
+    stencil over the variance the columns' noise (``trajectory_noise``) leaves there in a
+    conserved law (propagated through the law's gradient; at least ``ROUNDING`` times ``scale``,
+    the law's typical range on the null, squared), each clipped at ``CLIP``, over its Gaussian
+    mean: about 1 for a conserved law, and its standard error. None where no state has four
+    neighbours or the values are not finite."""
     centre, weights = _cubic_stencil(segments)
     if not len(centre):
         return None
+    noise = trajectory_noise(segments, centre, weights)
     with np.errstate(all="ignore"):
         values = numpy_function(expression, columns)(segments.x)
         gradient = gradient_function(expression, columns)(segments.x[centre])
