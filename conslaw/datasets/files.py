@@ -103,6 +103,7 @@ def _require_column(table: Mapping[str, np.ndarray], column: str, role: str, pat
     if column not in table:
         raise ConslawError(
             f"{role} column {column!r} not found in {path.name}; available columns: {', '.join(table)}"
+            + (" (--time-column names another)" if role == "time" else "")
         )
     return table[column]
 
@@ -205,7 +206,8 @@ def dataset_from_table(
         trajectory_ids,
         t,
         states,
-        single_label=f"the single trajectory (no column {trajectory_column!r} in the file)",
+        single_label=f"the single trajectory (no column {trajectory_column!r} in the file; --trajectory-column "
+                     "names the id column of a file with several)",
     )
     warn_column_values(columns, states)
 
