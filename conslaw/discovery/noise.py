@@ -15,7 +15,7 @@ bound, tight at sampling fine enough for the judgement); ``noise_bias`` is the l
 law's nonlinear terms, as a fraction of the term's variation over the data.
 
 ``unresolved_change`` asks whether a law changes between neighbouring samples by more than the
-noise explains. The conservation ratio compares smooth forms (each state with the next), which
+noise explains (each trajectory's own, ``trajectory_noise``). The conservation ratio compares smooth forms (each state with the next), which
 white noise does not inflate; but neither does a law's own change when it is faster than the
 sampling resolves, so such a change passes for noise there. On a pendulum sampled at 10 Hz with
 2 % noise, ``p**4*(q**2 + 2.02*cos(q) - 0.073*q**4 - 2.02) + 0.036*(p**2 - 2.8*cos(q))`` (about
@@ -56,7 +56,7 @@ faster than the sampling resolves: it is not accepted. Conserved laws measure 0.
 (``docs/discovery.md``), and 0 without noise."""
 MIN_TRAJECTORY_STATES = 20
 """A trajectory's own noise level (``trajectory_noise``) is estimated from at least this many
-states with four neighbours (its median square is then within about 50 % of the variance)."""
+states with four neighbours (the median of fewer squares is uncertain by more than 50 %)."""
 ROUNDING = 1e-6
 """The residual's noise floor, as a fraction of the law's typical range on the null: change below
 it (rounding, an integrator's error on noiseless data) is not judged."""
