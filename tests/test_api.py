@@ -89,6 +89,26 @@ def test_an_angle_unit_enters_a_declared_law_as_an_exact_multiple_of_pi(unit, fa
     assert not renamed.declared_form(renamed.parse("cos(pi)")).has(sympy.pi)
 
 
+def test_a_sum_with_a_units_pi_takes_the_number_beside_it():
+    """``(12.36 - omega**2)*cos(theta)`` in rad becomes, in degrees, ``(40571 - omega**2)*cos(pi*
+    theta/180)``, not ``3282.8*(12.36 - pi**2*omega**2/32400)*cos(pi*theta/180)``; same values."""
+    from conslaw.dsl.expressions import in_unit, numpy_function
+    from conslaw.dsl.units import parse_unit
+    from conslaw.law import StateColumns
+
+    columns = StateColumns(("theta", "omega"), (parse_unit("rad").dimension, parse_unit("rad/s").dimension),
+                           ("deg", "deg/s"), (np.pi / 180, np.pi / 180))
+    law = columns.parse("(12.3587 - omega**2)*cos(theta)")
+    declared = in_unit(columns.declared_form(law), (np.pi / 180) ** 2)
+    theta, omega = sympy.symbols("theta omega", real=True)
+    assert declared.args[0].is_Add and sympy.expand(declared.args[0]).coeff(omega**2) == -1
+    assert declared.has(sympy.cos(sympy.pi * theta / 180)) and not declared.args[0].has(sympy.pi)
+    states = np.array([[30.0, 100.0], [-75.0, 12.0]])
+    np.testing.assert_allclose(numpy_function(declared, columns.names)(states),
+                               numpy_function(law, columns.names)(states * np.pi / 180) / (np.pi / 180) ** 2,
+                               rtol=1e-12)
+
+
 def test_arrays_need_units_the_right_shape_and_a_fit():
     trajectories, t = oscillator()
     with pytest.raises(UsageError, match="units"):

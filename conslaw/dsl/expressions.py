@@ -71,11 +71,17 @@ def in_unit(expression: sympy.Expr, scale: float) -> sympy.Expr:
 
 
 def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
-    """A sum divided by ``number`` term by term, coefficients near 1 or -1 made exact."""
+    """A sum divided by ``number`` term by term, coefficients near 1 or -1 made exact. A term's
+    number goes into the term's one sum factor with a unit's pi in it, if it has one, and meets
+    the numbers there (``3282.8*(12.4 - pi**2*w**2/32400)*cos(a)`` is ``(40570 - w**2)*cos(a)``)."""
     terms = []
     for term in sympy.Add.make_args(expression):
         coefficient, rest = term.as_independent(*term.free_symbols, as_Add=False)
         value = float(coefficient) / number
+        sums = [factor for factor in sympy.Mul.make_args(rest) if factor.is_Add and factor.has(sympy.pi)]
+        if len(sums) == 1 and value != 1.0:
+            terms.append(rest.xreplace({sums[0]: _divided(sums[0], 1.0 / value)}))
+            continue
         exact = abs(abs(value) - 1.0) <= UNIT_COEFFICIENT_RTOL
         terms.append((sympy.Integer(int(np.sign(value))) if exact else exact_float(value)) * rest)
     return sympy.Add(*terms)
