@@ -19,7 +19,7 @@ import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.ranking import functionally_dependent, is_exact
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 
@@ -62,8 +62,9 @@ def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list[sympy
 def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: ConservationData,
                   expected: Sequence[str], parsed: Sequence[sympy.Expr], threshold: float) -> list[dict]:
     """One entry per law the user expects (its text, ``parsed`` by ``parse_expected``): its judged
-    ratio and margin over chance with its coefficients as given, whether that would be accepted,
-    and whether the accepted ``laws`` reach it."""
+    ratio and margin over chance with its coefficients as given, whether that would be accepted
+    and whether it is exact (``ranking.is_exact``: conserved to within the noise, so its
+    coefficients are the data's), and whether the accepted ``laws`` reach it."""
     from conslaw.terms.check import judge_given  # conslaw.terms imports the discovery package
 
     columns = StateColumns.from_dataset(dataset)
@@ -72,5 +73,6 @@ def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: Conserv
     for text, law in zip(expected, parsed):
         check = judge_given(law, columns, data, threshold, name=text)
         entries.append({"law": text, "ratio": check.evidence.ratio, "margin": check.evidence.margin,
-                        "conserved": check.accepted, "found": reached(law)})
+                        "conserved": check.accepted, "exact": is_exact(check.evidence, threshold),
+                        "found": reached(law)})
     return entries
