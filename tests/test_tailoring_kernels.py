@@ -231,25 +231,3 @@ def test_trained_weights_do_not_depend_on_the_workers_or_the_ensembles():
     assert training_queues(("mlp", "hnn"), 5, 2, True) == [[("mlp", [0, 1, 2]), ("hnn", [3, 4])],
                                                            [("mlp", [3, 4]), ("hnn", [0, 1, 2])]]
     assert training_queues(("mlp",), 2, 4, True) == [[("mlp", [0])], [("mlp", [1])]]
-
-
-def test_a_kind_trained_in_its_own_process_has_the_same_weights(tmp_path):
-    """The HNNs trained in a spawned process beside the tailoring (``BackgroundTraining``) are
-    bitwise those trained here, and report their progress; a failure there is a ConslawError
-    here."""
-    from conslaw.tailoring.background import BackgroundTraining
-    from conslaw.tailoring.models import pretrained_params
-
-    rng = np.random.default_rng(1)
-    x = [rng.normal(size=(40, 2)).astype(np.float32) for _ in range(2)]
-    dxdt = [np.flip(a, -1) * [1.0, -1.0] for a in x]
-    recipe = dict(hidden=16, steps=60, lr=1e-3, weight_decay=1e-4)
-    aside = BackgroundTraining("hnn", x, dxdt, [0, 1], **recipe)
-    here = pretrained_params(("hnn",), x, dxdt, [0, 1], workers=1, **recipe)["hnn"]
-    reported = []
-    trained = aside.result(reported.append)
-    assert reported == sorted(reported) and reported[-1] == pytest.approx(1.0)
-    for mine, reference in zip(trained, here):
-        assert mine.keys() == reference.keys() and all(torch.equal(mine[k], reference[k]) for k in mine)
-    with pytest.raises(ConslawError, match="HNN training failed: ConslawError: an HNN needs an even number"):
-        BackgroundTraining("hnn", [a[:, :1] for a in x], [a[:, :1] for a in dxdt], [0, 1], **recipe).result()

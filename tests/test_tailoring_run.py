@@ -187,23 +187,6 @@ def test_vectorized_path_equals_one_model_at_a_time(baseline, cache):
         np.testing.assert_allclose(values, sequential["evaluation"]["per_seed"][method], rtol=1e-3)
 
 
-def test_hnns_trained_beside_the_stages_give_the_same_figures(baseline):
-    """With two torch threads the HNNs train in a process of their own beside the MLPs and the
-    stages (one thread each way, so the same weights), with a bar of their own: the HNN's
-    figures are the one-thread run's up to the scoring's rounding on two threads."""
-    calls = []
-    try:
-        result = run_tailoring(pendulum, CANDIDATES, dataclasses.replace(SMALL, threads=2),
-                               progress=lambda stage, done, total: calls.append((stage, done, total))).to_dict()
-    finally:
-        torch.set_num_threads(1)
-    training = [(done, total) for stage, done, total in calls if stage == "tailoring training"]
-    aside = [(done, total) for stage, done, total in calls if stage == "tailoring training HNN (beside the stages)"]
-    assert training[-1] == (SMALL.train_steps, SMALL.train_steps) and aside[-1] == training[-1]
-    np.testing.assert_allclose(result["evaluation"]["per_seed"]["hnn"],
-                               baseline.to_dict()["evaluation"]["per_seed"]["hnn"], rtol=1e-4)
-
-
 def test_checkpoints_make_a_second_run_skip_the_work(cache, monkeypatch):
     import conslaw.tailoring.models as models
     import conslaw.tailoring.stages as stages

@@ -9,8 +9,7 @@ rollouts (0 included). Test rollouts are kept for the first seed only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -38,18 +37,12 @@ class LawMethod:
 
 @dataclass
 class Seeds:
-    """The seeds being evaluated: their data and pretrained parameters; the HNNs' are fetched
-    (``hnn_source``) when first needed, after the MLP methods, since they may still be training
-    beside the evaluation (``pipeline.Pretrained``)."""
+    """The seeds being evaluated: their data and pretrained parameters."""
 
     data: list[SeedData]
     mlp: list[Params]
-    hnn_source: Optional[Callable[[], list[Params]]]
+    hnn: Optional[list[Params]]
     hnn_model: Optional[torch.nn.Module]
-
-    @cached_property
-    def hnn(self) -> Optional[list[Params]]:
-        return self.hnn_source() if self.hnn_source is not None else None
 
     def stacked(self, params: list[Params], dtype: torch.dtype) -> Params:
         return {k: torch.stack([p[k] for p in params]).to(dtype) for k in params[0]}

@@ -21,7 +21,6 @@ import torch
 from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.dsl.expressions import parse_expression
-from conslaw.tailoring.background import BackgroundTraining
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
 from conslaw.tailoring.memory import check_memory
@@ -35,10 +34,7 @@ Source = Union[TrajectoryDataset, Callable[[int], TrajectoryDataset]]
 
 
 class Pretrained:
-    """Every seed's MLP and HNN, trained on first use: the MLPs here (ensembles side by side:
-    ``models.pretrained_params``), the HNNs, when this process has two torch threads or more, in
-    a process of their own (``background.BackgroundTraining``) beside the MLPs' training and the
-    ranker's stages, and waited for when the evaluation needs them."""
+    """Every seed's MLP and HNN, trained (ensembles side by side: ``models.pretrained_params``) on first use."""
 
     def __init__(self, data: list[SeedData], config: TailoringConfig, cache_dir, context: Context,
                  vectorize: bool) -> None:
@@ -46,45 +42,26 @@ class Pretrained:
         self.context, self.vectorize = context, vectorize
         self.seconds = 0.0
         self.with_hnn = config.hnn and data[0].x.shape[1] % 2 == 0
-        self._aside: Optional[BackgroundTraining] = None
-
-    def _recipe(self) -> dict:
-        config = self.config
-        return dict(hidden=config.hidden, steps=config.train_steps, lr=config.train_lr,
-                    weight_decay=config.train_weight_decay, cache_dir=self.cache_dir, vectorize=self.vectorize)
 
     @cached_property
     def _trained(self) -> dict[str, list[Params]]:
-        """The kinds trained here, on first use (the HNNs set aside first when they can be); the
-        bar counts their training steps."""
-        started, threads = time.perf_counter(), torch.get_num_threads()
-        data = ([d.x for d in self.data], [d.dxdt for d in self.data], [d.seed for d in self.data])
-        if self.with_hnn and threads >= 2:
-            self._aside = BackgroundTraining("hnn", *data, **self._recipe())
-        kinds = ("mlp", "hnn") if self.with_hnn and self._aside is None else ("mlp",)
-        total = len(kinds) * self.config.train_steps
+        """Every kind's models, trained side by side on first use; the bar counts training steps
+        over both kinds."""
+        started = time.perf_counter()
+        config = self.config
+        kinds = ("mlp", "hnn") if self.with_hnn else ("mlp",)
+        total = len(kinds) * config.train_steps
 
         def progress(fraction: float) -> None:
             self.context.report("tailoring training", round(fraction * total), total)
 
-        params = pretrained_params(kinds, *data, **self._recipe(), workers=threads - (self._aside is not None),
-                                   progress=progress)
+        params = pretrained_params(kinds, [d.x for d in self.data], [d.dxdt for d in self.data],
+                                   [d.seed for d in self.data], hidden=config.hidden, steps=config.train_steps,
+                                   lr=config.train_lr, weight_decay=config.train_weight_decay,
+                                   cache_dir=self.cache_dir, vectorize=self.vectorize,
+                                   workers=torch.get_num_threads(), progress=progress)
         self.seconds += time.perf_counter() - started
         self.context.report("tailoring training", total, total)
-        return params
-
-    @cached_property
-    def _hnn_aside(self) -> list[Params]:
-        """The HNNs trained in their own process, waited for with a bar of their own."""
-        started, steps = time.perf_counter(), self.config.train_steps
-
-        def progress(fraction: float) -> None:
-            self.context.report("tailoring training HNN (beside the stages)", round(fraction * steps), steps)
-
-        progress(self._aside.fraction)
-        params = self._aside.result(progress)
-        progress(1.0)
-        self.seconds += time.perf_counter() - started
         return params
 
     @property
@@ -93,18 +70,7 @@ class Pretrained:
 
     @property
     def hnn(self) -> Optional[list[Params]]:
-        if not self.with_hnn:
-            return None
-        trained = self._trained
-        return trained["hnn"] if "hnn" in trained else self._hnn_aside
-
-    def __enter__(self) -> "Pretrained":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        """End a training still running aside (the run stopped before it was needed)."""
-        if self._aside is not None:
-            self._aside.stop()
+        return self._trained["hnn"] if self.with_hnn else None
 
 
 def _same_law(a, b, columns: Sequence[str]) -> bool:
@@ -142,9 +108,10 @@ def _evaluate(context: Context, seed_ids: list[int], data: list[SeedData], model
     rollouts = checkpoints.load("tailoring/rollouts") if checkpoints else None
     pending = [i for i, k in enumerate(seed_ids) if stored.get(k) is None]
     if pending:
+        hnn = models.hnn
         seeds = Seeds([data[i] for i in pending], [models.mlp[i] for i in pending],
-                      (lambda: [models.hnn[i] for i in pending]) if models.with_hnn else None,
-                      HNN(data[0].x.shape[1], context.config.hidden) if models.with_hnn else None)
+                      None if hnn is None else [hnn[i] for i in pending],
+                      HNN(data[0].x.shape[1], context.config.hidden) if hnn is not None else None)
         records, paths = evaluate_seeds(context, [seed_ids[i] for i in pending], seeds, methods,
                                         rollouts=pending[0] == 0, vectorize=vectorize)
         for record in records:
@@ -185,27 +152,27 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     columns = ranking.dataset.columns
     context = Context(config, MLP(len(columns), config.hidden), tuple(columns),
                       loss_dt(ranking, config.loss_dt), progress, ranking.x)
-    with Pretrained(data, config, cache_dir, context, vectorize) as models:
-        timings["data"] = time.perf_counter() - started
+    models = Pretrained(data, config, cache_dir, context, vectorize)
+    timings["data"] = time.perf_counter() - started
 
-        pool = ranking_pool(candidates, config)
+    pool = ranking_pool(candidates, config)
 
-        def ranking_model() -> Params:
-            return models.mlp[config.ranking_seed]
+    def ranking_model() -> Params:
+        return models.mlp[config.ranking_seed]
 
-        first = _clock(timings, "stage1", models, lambda: stage1(context, pool, ranking_model, ranking.train,
-                                                                 checkpoints, vectorize=vectorize))
-        chosen = finalists(pool, first, config.top)
-        second = _clock(timings, "stage2", models, lambda: stage2(
-            context, chosen, {c.id: first[c.id]["inner_lr"] for c in chosen}, ranking_model,
-            (ranking.x, ranking.dxdt), ranking.train, checkpoints, vectorize=vectorize))
-        best = winner(chosen, second)
-        combined = _combined(candidates, config, ranking)
-        methods, aliases = _law_methods(best, ranking.dataset.true_law, combined, columns)
-        records, rollouts = _clock(timings, "evaluation", models, lambda: _evaluate(
-            context, seed_ids, data, models, methods, checkpoints, vectorize))
-        evaluation = aggregate(records, aliases)
-        timings["training"] = models.seconds
+    first = _clock(timings, "stage1", models, lambda: stage1(context, pool, ranking_model, ranking.train,
+                                                             checkpoints, vectorize=vectorize))
+    chosen = finalists(pool, first, config.top)
+    second = _clock(timings, "stage2", models, lambda: stage2(
+        context, chosen, {c.id: first[c.id]["inner_lr"] for c in chosen}, ranking_model,
+        (ranking.x, ranking.dxdt), ranking.train, checkpoints, vectorize=vectorize))
+    best = winner(chosen, second)
+    combined = _combined(candidates, config, ranking)
+    methods, aliases = _law_methods(best, ranking.dataset.true_law, combined, columns)
+    records, rollouts = _clock(timings, "evaluation", models, lambda: _evaluate(
+        context, seed_ids, data, models, methods, checkpoints, vectorize))
+    evaluation = aggregate(records, aliases)
+    timings["training"] = models.seconds
 
     selected = None if best is None else {"id": best.id, "rank": best.rank, "expression": best.text,
                                           "inner_lr": second[best.id]["inner_lr"],
