@@ -40,9 +40,8 @@ NOISE_STREAM = 1
 
 DERIVATIVES = ("exact", "finite-difference")
 NOISE_SCALES = ("data", "trajectory")
-"""What a variant's relative noise is relative to: each column's spread over the whole variant
-(the same noise everywhere), or over each trajectory (noisier trajectories beside quieter ones,
-as recordings of different sizes or sessions)."""
+"""A variant's noise is relative to each column's spread over the whole variant, or over each
+trajectory (noisier trajectories beside quieter ones, as recordings of different sizes)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,9 @@ def make_variant(
       SI unit); ``time_unit`` the time column's. The data set stores SI values either way.
     - ``noise``: Gaussian, standard deviation ``noise`` x the column's standard deviation over
       the clean variant, on the states only; with ``noise_scale="trajectory"`` the column's
-      standard deviation over each clean trajectory instead. ``derivatives``: ``exact`` (the true field at the
-      clean states) or ``finite-difference`` (of the noisy states, as for a user's file).
+      standard deviation over each clean trajectory instead. ``derivatives``: ``exact`` (the
+      true field at the clean states) or ``finite-difference`` (of the noisy states, as for a
+      user's file).
     - ``n_trajectories``, ``test_fraction`` and ``t_end`` as in ``load_dataset``.
 
     Raises ``UsageError`` naming the option for any bad option.
@@ -354,7 +354,8 @@ def _with_noise(clean: np.ndarray, noise: float, scale: str, seed: int) -> np.nd
     stream."""
     if noise == 0.0:
         return clean
-    spread = clean.std(axis=1, keepdims=True) if scale == "trajectory" else clean.reshape(-1, clean.shape[-1]).std(axis=0)
+    spread = clean.std(axis=1, keepdims=True) if scale == "trajectory" else \
+        clean.reshape(-1, clean.shape[-1]).std(axis=0)
     rng = np.random.default_rng(np.random.SeedSequence([seed, NOISE_STREAM]))
     return clean + noise * spread * rng.standard_normal(clean.shape)
 
@@ -402,5 +403,6 @@ def _label(description: Mapping[str, Any], t: np.ndarray, n_trajectories: int, n
     per = " of each trajectory's spread" if noise and description["noise_scale"] == "trajectory" else ""
     return (
         f"{description['system']} {description['coordinates']} [{units}; t in {description['time_unit']}], "
-        f"{len(t)} samples over {t[-1] - t[0]:g} s ({rate:.4g} Hz), noise {noise:.3g}{per}, {n_trajectories} trajectories"
+        f"{len(t)} samples over {t[-1] - t[0]:g} s ({rate:.4g} Hz), noise {noise:.3g}{per}, "
+        f"{n_trajectories} trajectories"
     )

@@ -15,9 +15,10 @@ bound, tight at sampling fine enough for the judgement); ``noise_bias`` is the l
 law's nonlinear terms, as a fraction of the term's variation over the data.
 
 ``unresolved_change`` asks whether a law changes between neighbouring samples by more than the
-noise explains (each trajectory's own, ``trajectory_noise``). The conservation ratio compares smooth forms (each state with the next), which
-white noise does not inflate; but neither does a law's own change when it is faster than the
-sampling resolves, so such a change passes for noise there. On a pendulum sampled at 10 Hz with
+noise explains (each trajectory's own, ``trajectory_noise``). The conservation ratio compares
+smooth forms (each state with the next), which white noise does not inflate; but neither does a
+law's own change when it is faster than the sampling resolves, so such a change passes for noise
+there. On a pendulum sampled at 10 Hz with
 2 % noise, ``p**4*(q**2 + 2.02*cos(q) - 0.073*q**4 - 2.02) + 0.036*(p**2 - 2.8*cos(q))`` (about
 zero times a steep factor, plus a little energy) had a ratio of 0.0014 +- 0.0009: exact. Its
 residual off the same cubic stencil as ``column_noise``, though, is 1.9 to 3.1 times (over four

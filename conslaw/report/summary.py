@@ -92,8 +92,10 @@ def expected_laws_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = ["expected laws (judged with their coefficients as given):"]
     for entry in entries:
         margin = entry.get("margin")
-        verdict = ("NOT conserved beyond the threshold" if not entry["conserved"] else "conserved, exact"
-                   if entry.get("exact") else "conserved approximately (not within the noise: coefficients or form off)")
+        verdict = "NOT conserved beyond the threshold"
+        if entry["conserved"]:
+            verdict = "conserved, exact" if entry.get("exact") else \
+                "conserved approximately (not within the noise: coefficients or form off)"
         times = "" if margin is None else f", {margin:.3g} times better than chance"
         reached = "reached by the accepted laws" if entry["found"] else "NOT reached by the accepted laws"
         lines.append(f"  {entry['law']}: {verdict} (ratio {entry['ratio']:.3g}{times}); {reached}")
