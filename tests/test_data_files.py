@@ -279,6 +279,15 @@ def test_constant_state_column_warns_but_loads(tmp_path):
     assert dataset.n_state == 2
 
 
+def test_columns_left_out_of_the_units_are_named_in_a_warning(tmp_path):
+    """A forgotten column must not vanish without a word; the time and id columns are not named."""
+    rows = [f"{k},{i},{i * i},{i + k},20.5" for k in range(2) for i in range(10)]
+    path = _write_csv(tmp_path / "extra.csv", "run,t,x,v,temperature", rows)
+    with pytest.warns(UserWarning, match=r"extra\.csv: column\(s\) v, temperature not named in the units, ignored"):
+        dataset = load_file(path, "x=m", trajectory_column="run")
+    assert dataset.columns == ("x",)
+
+
 def test_a_column_far_from_zero_warns_that_its_offset_costs_precision(tmp_path):
     """Positions measured from a wall far away: the spring's energy needs ``(x - c)**2``, which
     float64 resolves less well the larger ``c`` is against the motion (lost at 30 km)."""

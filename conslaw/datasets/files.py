@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 from typing import Hashable, Mapping
 
@@ -184,7 +185,8 @@ def dataset_from_table(
 ) -> TrajectoryDataset:
     """A long-format table (column name -> values) as a ``TrajectoryDataset`` in coherent SI.
 
-    The state columns are exactly those named in ``units`` (other columns are ignored). A
+    The state columns are exactly those named in ``units`` (other columns are ignored, with one
+    warning naming them). A
     unit given for ``time_column`` sets the time unit (seconds otherwise). Without
     ``trajectory_column`` the table is one trajectory, split in time (last
     ``block_test_fraction`` is test); otherwise whole trajectories are split by a seeded
@@ -201,6 +203,9 @@ def dataset_from_table(
     rows = len(np.asarray(_require_column(table, time_column, "time", file)))
     table, t, states = _si_columns(table, parsed, (time_column, time_unit.to_si), trajectory_column, missing, file)
     columns = tuple(parsed)
+    ignored = [name for name in table if name not in (*columns, time_column, trajectory_column)]
+    if ignored:
+        warnings.warn(f"{file.name}: column(s) {', '.join(ignored)} not named in the units, ignored", stacklevel=2)
     trajectory_ids = table.get(trajectory_column)
     ids, trajectories = build_trajectories(
         trajectory_ids,
