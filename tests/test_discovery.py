@@ -90,6 +90,19 @@ def test_trajectories_of_different_noise_keep_their_exact_law(system, angle_unit
     assert not any("faster than the sampling resolves" in warning for warning in discovery.warnings)
 
 
+@pytest.mark.parametrize("units, noise", [({}, 0.0), ({"x": "cm", "y": "cm", "vx": "cm/s", "vy": "cm/s"}, 0.01)])
+def test_a_charged_particle_gives_its_speed_and_guiding_centre(units, noise):
+    """A velocity-dependent force (a magnetic field, omega = 1.7/s), positions and velocities: the
+    speed and the two coordinates of the guiding centre, ``x + vy/omega`` with 1/omega fitted."""
+    variant = make_variant("cyclotron", n_trajectories=16, units=units, noise=noise, seed=1)
+    discovery = run(variant.dataset, depth=5)
+    assert_no_false_law(discovery, variant)
+    independent = [law for law in discovery.accepted if law.independent]
+    assert len(independent) == 3
+    centre = next(law for law in independent if law.expression.has(sympy.Symbol("x", real=True)))
+    assert coefficient(centre, "vy", "x") == pytest.approx(1 / 1.7, rel=2e-3 if noise else 1e-6)
+
+
 @pytest.mark.parametrize("system, coordinates, depth", [
     ("spring", "velocities", 6), ("predator-prey", "native", 6),
     ("rigid-body", "native", 5)])  # 3 columns: depth 6 and its unit trials cost 3x the others

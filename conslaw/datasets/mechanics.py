@@ -184,3 +184,49 @@ RIGID_BODY = SystemSpec(
         "with two equal moments the third body-frame rate is conserved too (listed as spin_k)",
     ),
 )
+
+
+# ---------------------------------------------------------------- charged particle in a magnetic field
+def _cyclotron_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """The Lorentz force of a uniform field along z turns the velocity at ``omega`` = qB/m:
+    dvx/dt = omega vy, dvy/dt = -omega vx."""
+    w = c["omega"]
+    return np.stack([x[..., 2], x[..., 3], w * x[..., 3], -w * x[..., 2]], axis=-1)
+
+
+def _cyclotron_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """Positions U[-size, size], velocities U[-max_speed, max_speed]."""
+    positions = rng.uniform(-c["size"], c["size"], size=(n, 2))
+    velocities = rng.uniform(-c["max_speed"], c["max_speed"], size=(n, 2))
+    return with_unit_noise(rng, np.concatenate([positions, velocities], axis=1), n_points)
+
+
+CYCLOTRON = SystemSpec(
+    name="cyclotron",
+    description="charged particle in the plane of a uniform magnetic field along z, positions and "
+    "velocities (the field turns the velocity at omega = qB/m): the speed**2 vx**2 + vy**2 and the "
+    "guiding centre x + vy/omega, y - vx/omega",
+    columns=("x", "y", "vx", "vy"),
+    units=("m", "m", "m/s", "m/s"),
+    constants=(
+        Constant("omega", 1.7, "1/s", "cyclotron frequency qB/m"),
+        Constant("size", 1.0, "m", "initial x, y drawn from U[-size, size]"),
+        Constant("max_speed", 2.0, "m/s", "initial vx, vy drawn from U[-max_speed, max_speed]"),
+    ),
+    field=_cyclotron_field,
+    laws=template_laws(
+        ("x", "y", "vx", "vy"),
+        [
+            ("speed_squared", "vx**2 + vy**2", always),
+            ("centre_x", "x + vy/omega", always),
+            ("centre_y", "y - vx/omega", always),
+        ],
+    ),
+    independent_laws=lambda c: 3,
+    sample=_cyclotron_sample,
+    initial_conditions="x, y ~ U[-size, size], vx, vy ~ U[-max_speed, max_speed]",
+    t_end=4.0,
+    n_points=81,
+    notes=("velocities are not canonical momenta here (p = m v + q A): the HNN baseline, which takes "
+           "(x, y) as q and (vx, vy) as p, cannot represent the flow",),
+)
