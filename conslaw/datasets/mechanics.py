@@ -1,5 +1,5 @@
-"""Mechanical systems outside the canonical (q, p) form: ``double-pendulum``, ``spherical-pendulum``
-and ``rigid-body``."""
+"""Mechanical systems outside the canonical (q, p) form: ``double-pendulum``, ``spherical-pendulum``,
+``rigid-body`` and ``cyclotron``."""
 from __future__ import annotations
 
 from typing import Callable
