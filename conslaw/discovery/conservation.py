@@ -20,7 +20,7 @@ import numpy as np
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.fit import FitData
-from conslaw.discovery.noise import column_noise
+from conslaw.discovery.noise import NoiseStencil, column_noise, noise_stencil
 from conslaw.discovery.segments import (
     Segments, build_segments, check_sampling, column_motion_times, median_motion_time, segment_trajectories,
 )
@@ -102,6 +102,9 @@ class ConservationData:
     still: tuple[bool, ...]
     noise: tuple[float, ...]
     """Each column's estimated noise standard deviation on the training segments (SI units)."""
+    stencil: NoiseStencil
+    """The training segments' cubic stencil and each of its states' noise level, which every law's
+    ``unresolved_change`` uses."""
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
@@ -121,7 +124,7 @@ class ConservationData:
         return cls(FitData(train, train_null), test, control, seconds,
                    window * seconds if np.isfinite(seconds) else float("inf"),
                    tuple(bool(s) for s in still),
-                   tuple(float(level) for level in column_noise(train)))
+                   tuple(float(level) for level in column_noise(train)), noise_stencil(train))
 
     def summary(self) -> dict:
         """For result.json: the time scales and segment counts the judgement used."""
