@@ -18,7 +18,8 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
    extraction at ``SPARSITY_TOLERANCE`` times the best one's ratio. When no law found is exact
    to rounding (noise), steps 2-4 again on the forms with the null's yardstick near the
    truth's range, laws of at most ``noisy_max_terms`` terms, and extractions at the
-   ``gap_limit`` and at limits ten times higher each while they find laws (``judged_laws``).
+   ``gap_limit`` and at limits ten times higher each while they find laws (``judged_laws``);
+   then each law loses the terms the acceptance test does not need (``judged_elimination``).
 
 ``search_terms`` runs one pass per library stage (``conslaw.terms.vocabulary.stages``: lean, then
 the configured library, each widened vocabulary by vocabulary) and returns the
@@ -47,7 +48,7 @@ from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
 from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
                                   noisy_max_terms, rungs)
-from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws
+from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws, judged_elimination
 from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
 
@@ -202,7 +203,26 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
         records.update(evidence)
         if rung > loose and not new:
             break
+    if columns is not None:
+        accepted, evidence = _without_noise_terms(judge, sizes, accepted, threshold)
+        records.update(evidence)
     return accepted, rejected, records, account
+
+
+def _without_noise_terms(judge: Judge, sizes: np.ndarray, laws: list[SparseLaw], threshold: float
+                         ) -> tuple[list[SparseLaw], dict]:
+    """Each law with the terms it keeps only to fit the noise dropped (``judged_elimination``:
+    while what is left is accepted and is the same law, ``Judge.same_law``), once per
+    support, and the evidence judged on the way."""
+    records, accept = _records(judge, threshold)
+    simplified: dict[bytes, SparseLaw] = {}
+    for law in laws:
+        def same_and_accepted(option: SparseLaw, law: SparseLaw = law) -> bool:
+            return judge.same_law(option.coefficients, law.coefficients) and accept(option)
+
+        shorter = judged_elimination(judge.A, judge.B, law, sizes, same_and_accepted)
+        simplified.setdefault(shorter.support.tobytes(), shorter)
+    return list(simplified.values()), records
 
 
 def judged_laws(values: TermValues, data: ConservationData, sizes: np.ndarray, columns: int,

@@ -177,6 +177,23 @@ def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_size
     return pool
 
 
+def judged_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
+                       accept: Callable[[SparseLaw], bool]) -> SparseLaw:
+    """``law`` with terms dropped one at a time, each step to the shortest refit (in description
+    length) that ``accept`` accepts (in the search: the full acceptance test, which refuses a
+    law that misses a term, and the same law). Under noise a law extracted at a tight limit
+    keeps terms fitted to the noise, which a ratio limit cannot drop: without them the ratio
+    rises, but not beyond chance."""
+    while len(law.support) > 1:
+        subsets = np.array([np.delete(law.support, i) for i in range(len(law.support))])
+        options = sorted(_batched_fits(A, B, subsets, term_sizes), key=lambda option: option.description_length)
+        shorter = next((option for option in options if accept(option)), None)
+        if shorter is None:
+            break
+        law = shorter
+    return law
+
+
 def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
                 limit: float, novel: Callable[[SparseLaw], bool] | None = None,
                 max_swaps: int = MAX_SWAPS) -> SparseLaw:
