@@ -3,6 +3,7 @@ variants sampled, noised and written down differently (the variant generator), a
 that conserve nothing. The paper's data and the real pendulum: tests/test_readme.py runs the
 README's commands for them."""
 import dataclasses
+import types
 
 import pytest
 import sympy
@@ -11,13 +12,14 @@ from conslaw.datasets import load_file, make_variant
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.discover import discover
 from conslaw.discovery.noise import NOISE_BIAS
+from conslaw.discovery.demotions import _fixed_curves
 from conslaw.discovery.ranking import functionally_dependent
 from conslaw.dsl.budget import EnumerationConfig
 from conslaw.dsl.units import parse_unit
 from conslaw.parallel import WorkerPool
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig
-from conslaw.terms.check import refit_is_steadier
+from conslaw.terms.check import refit_is_steadier, unneeded_column
 
 
 def run(dataset, depth=7, mode="formulas", terms=TermsConfig(), **options):
@@ -463,3 +465,32 @@ def test_the_term_search_sees_past_a_still_column(system):
     assert any(law.quality == "exact" and not law.expression.has(sympy.Symbol("m", real=True))
                and functionally_dependent(law.expression, [energy], dataset.columns, states)
                for law in discovery.accepted)
+
+
+@pytest.mark.parametrize("system, energy", [("pendulum", "p**2 - 3*cos(q)"), ("spring", "p**2 + q**2")])
+@pytest.mark.parametrize("noise", [0.0, 0.01])
+def test_a_column_that_only_stands_in_for_a_constant_is_not_needed(system, energy, noise):
+    """A room temperature logged beside the system (293 K, drifting by a few tenths of a kelvin)
+    can stand in for a constant: on a pendulum with such a column, ``-0.0138*T*cos(q) + ...``
+    and ``0.00038*T*w**2 + ...`` were accepted beside the energy. Held at its mean, T leaves
+    such a law as steady, so the law does not show T has a role; the energy needs its columns."""
+    variant = make_variant(system, noise=noise, n_trajectories=12)
+    dataset = variant.dataset.with_drifting_column("T", "K", 293.0, 2.0, 0.3, seed=5)
+    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    columns = StateColumns.from_dataset(dataset)
+    assert unneeded_column(columns.parse(energy), columns, data) is None
+    assert unneeded_column(columns.parse(energy.replace("p**2", "T*p**2/293")), columns, data) == "T"
+
+
+def test_exact_laws_one_fewer_than_their_columns_fix_the_curve_in_those_columns():
+    """A pendulum's energy fixes each trajectory's curve in ``q, w`` whatever other columns the
+    data have, so an approximate law over ``q, w`` is a function of it; two pendulums' energies
+    fix the curves of each pendulum, not of all four columns."""
+    def law(text):
+        return types.SimpleNamespace(expression=sympy.sympify(text))
+
+    q, w, q1, w1, q2, w2 = sympy.symbols("q w q1 w1 q2 w2")
+    assert _fixed_curves([law("w**2 - 24*cos(q)")]) == [{q, w}]
+    curves = _fixed_curves([law("w1**2 - 24*cos(q1)"), law("w2**2 - 12*cos(q2)")])
+    assert curves == [{q1, w1}, {q2, w2}]
+    assert _fixed_curves([law("x*vy - y*vx")]) == []

@@ -126,19 +126,35 @@ class TrajectoryDataset:
         lab file whose time column the user declares as a state has it."""
         return self._with_column(name, unit, [tr.t for tr in self.train + self.test], rate=1.0)
 
-    def _with_column(self, name: str, unit: str, columns: list[np.ndarray], rate: float) -> "TrajectoryDataset":
+    def with_drifting_column(self, name: str, unit: str, level: float, spread: float, drift: float,
+                             seed: int = 0) -> "TrajectoryDataset":
+        """This data set with a column ``name`` (in ``unit``) that the dynamics ignore and that
+        drifts slowly about a large value, as a room temperature logged beside an experiment:
+        each trajectory starts at ``level`` plus a uniform offset within ``spread`` and wanders
+        as a random walk of ``drift`` per square root of second. No law involves it."""
+        rng, factor = np.random.default_rng(seed), parse_unit(unit).to_si
+        columns = []
+        for trajectory in self.train + self.test:
+            steps = drift * np.sqrt(np.diff(trajectory.t, prepend=trajectory.t[0])) * rng.standard_normal(len(trajectory))
+            columns.append(factor * (level + rng.uniform(-spread, spread) + np.cumsum(steps)))
+        return self._with_column(name, unit, columns, rate=None)
+
+    def _with_column(self, name: str, unit: str, columns: list[np.ndarray],
+                     rate: Optional[float]) -> "TrajectoryDataset":
         """``columns`` (SI values, one array per train then test trajectory) appended as ``name``;
-        its time derivative is ``rate`` everywhere."""
+        its time derivative is ``rate`` everywhere, or, when None, its finite difference (and the
+        data set has no true field)."""
         if name in self.columns:
             raise UsageError(f"cannot add column {name!r}: columns are {list(self.columns)}")
         parsed = parse_unit(unit)
 
         def extended(trajectory: Trajectory, column: np.ndarray) -> Trajectory:
-            dxdt = None if trajectory.dxdt is None else np.column_stack([trajectory.dxdt, np.full(len(column), rate)])
+            change = np.gradient(column, trajectory.t) if rate is None else np.full(len(column), rate)
+            dxdt = None if trajectory.dxdt is None else np.column_stack([trajectory.dxdt, change])
             return Trajectory(trajectory.t, np.column_stack([trajectory.x, column]), dxdt)
 
         trajectories = [extended(tr, column) for tr, column in zip(self.train + self.test, columns)]
-        field_ = self.true_field
+        field_ = None if rate is None else self.true_field
 
         def field_with_column(x: np.ndarray) -> np.ndarray:
             inner = field_(np.asarray(x)[..., :-1])

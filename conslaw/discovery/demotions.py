@@ -5,8 +5,9 @@
 - ``approximations``: an approximate law that a polynomial of the independent laws predicts.
 - ``truncations``: an approximate law over a proper subset of an exact law's columns.
 - ``misfitted``: an approximate whole formula whose terms, refitted freely, are steadier.
+- ``unneeded``: a dependent law that does not need one of its columns.
 
-The last three are demoted to the rejected candidates by ``ranking.rank_laws``.
+The last four are demoted to the rejected candidates by ``ranking.rank_laws``.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from conslaw.discovery.forms import segment_variation
 from conslaw.law import Law
 
 PREDICTABLE = 10.0
+MAX_GROUP = 4
+"""Largest group of exact laws whose columns ``approximations`` checks for a fixed curve."""
 SAMPLES_PER_FEATURE = 3
 NOISE_FLOOR_FACTOR = 100.0
 """How many times more than the most variable independent exact law a law may vary along a
@@ -63,23 +66,41 @@ def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
     of their own. When the exact independent laws are as many as d columns allow (d - 1: they
     fix each trajectory's curve, and whatever else is conserved is a function of them), every
     other approximate law is one, also where too few trajectories fit the polynomial (a sextic
-    mixture beside the Duffing energy, 8 training trajectories)."""
+    mixture beside the Duffing energy, 8 training trajectories). The same holds within the
+    columns of any group of exact laws one fewer than those columns (``_fixed_curves``): a
+    pendulum's energy fixes the curve of ``q, w`` whatever other columns a file has."""
     exact = [law for law in laws if law.quality == "exact" and law.independent]
     base = exact or [law for law in laws if law.independent]
     if not base:
         return set()
     truth = data.train.truth
-    if len(exact) >= truth.x.shape[1] - 1:
-        return {i for i, law in enumerate(laws) if law.quality == "approximate" and not law.independent}
-    groups = truth.n_trajectories
+    every_curve = len(exact) >= truth.x.shape[1] - 1
+    curves = _fixed_curves(exact)
     chosen = np.array([law_values(law, truth.x) for law in base])
     found = set()
     for i, law in enumerate(laws):
-        if law.quality == "approximate" and not law.independent:
-            values = law_values(law, truth.x)
-            if predictable(values, chosen, float(np.mean(segment_variation(values, truth))), groups):
-                found.add(i)
+        if law.quality != "approximate" or law.independent:
+            continue
+        if every_curve or any(law.expression.free_symbols <= columns for columns in curves):
+            found.add(i)
+            continue
+        values = law_values(law, truth.x)
+        if predictable(values, chosen, float(np.mean(segment_variation(values, truth))), truth.n_trajectories):
+            found.add(i)
     return found
+
+
+def _fixed_curves(exact: Sequence[Law]) -> list[set]:
+    """The column sets in which some of the ``exact`` laws fix each trajectory's curve: those laws
+    are one fewer than the columns they use (a pendulum's energy in ``q, w``). Every group of up
+    to ``MAX_GROUP`` laws is tried."""
+    curves = []
+    for size in range(1, min(len(exact), MAX_GROUP) + 1):
+        for group in itertools.combinations(exact, size):
+            columns = set().union(*(law.expression.free_symbols for law in group))
+            if size >= len(columns) - 1:
+                curves.append(columns)
+    return curves
 
 
 def truncations(laws: Sequence[Law]) -> set[int]:
@@ -101,6 +122,16 @@ def misfitted(laws: Sequence[Law], data: ConservationData) -> set[int]:
 
     return {i for i, law in enumerate(laws) if law.quality == "approximate" and law.origin == "formula"
             and refit_is_steadier(law.expression, law.columns, data)}
+
+
+def unneeded(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the dependent accepted laws that one of their columns, held at its mean,
+    leaves as steady (``conslaw.terms.check.unneeded_column``): a slowly drifting column far from
+    zero stands in for a constant there, and the law does not show that the column has a role."""
+    from conslaw.terms.check import unneeded_column  # conslaw.terms imports this module
+
+    return {i for i, law in enumerate(laws) if not law.independent
+            and unneeded_column(law.expression, law.columns, data) is not None}
 
 
 def beyond_noise_floor(laws: Sequence[Law]) -> set[int]:

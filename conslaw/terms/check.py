@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import sympy
@@ -10,7 +11,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
 from conslaw.discovery.forms import smallest_ratio
 from conslaw.discovery.ranking import is_accepted
-from conslaw.dsl.expressions import ExpressionLike, numpy_function
+from conslaw.dsl.expressions import ExpressionLike, column_symbols, numpy_function
 from conslaw.errors import ConslawError
 from conslaw.law import Evidence, StateColumns
 from conslaw.terms.judging import Judge, TermValues
@@ -58,6 +59,30 @@ def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: Conservation
         return False  # a term alone is not finite where the law is (p - 1/p): no refit to judge
     _, refitted = smallest_ratio(judge.A, judge.B)
     return judge.steadier(refitted, np.array(coefficients))
+
+
+def unneeded_column(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> Optional[str]:
+    """The first column of ``law`` that it does not need, or None: held at its mean over the
+    training states, on the truth and the null alike, the law is not significantly less steady
+    segment by segment (``Judge.steadier``). A column that drifts slowly about a large offset
+    (a room temperature beside a pendulum) can stand in for a constant factor, as in
+    ``0.00038*T*w**2`` for ``0.111*w**2``; such a law does not show that the column has a role."""
+    used = [k for k, symbol in enumerate(column_symbols(columns.names).values()) if symbol in law.free_symbols]
+    if len(used) < 2:
+        return None
+    function = numpy_function(law, columns.names)
+    means = data.train.truth.x.mean(axis=0)
+    for k in used:
+        def with_and_without(states: np.ndarray, k: int = k) -> np.ndarray:
+            held = np.array(states, dtype=float)
+            held[:, k] = means[k]
+            return np.stack([function(states), function(held)], axis=1)
+
+        judge = Judge(TermValues.evaluate(with_and_without, data), data)
+        if all(np.isfinite(part).all() for part in judge.values.train) and \
+                not judge.steadier(np.array([1.0, 0.0]), np.array([0.0, 1.0])):
+            return columns.names[k]
+    return None
 
 
 def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, threshold: float = 100.0,
