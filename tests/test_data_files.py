@@ -272,10 +272,14 @@ def test_npz_with_text_in_a_number_column(tmp_path):
         load_file(tmp_path / "text.npz", "x=m")
 
 
-def test_constant_state_column_warns_but_loads(tmp_path):
-    path = _write_csv(tmp_path / "flat.csv", "t,x,y", [f"{i},{i * i},5" for i in range(10)])
-    with pytest.warns(UserWarning, match="state column 'y' is constant"):
+@pytest.mark.parametrize("value", ["5.0", "0.8175"])
+def test_constant_state_column_warns_once_but_loads(tmp_path, value):
+    """0.8175 ten times has a standard deviation of 1e-16 (the mean's rounding), which once
+    added a second warning, that the column varies by only 1.4e-16 of its magnitude."""
+    path = _write_csv(tmp_path / "flat.csv", "t,x,y", [f"{i},{i * i},{value}" for i in range(10)])
+    with pytest.warns(UserWarning) as caught:
         dataset = load_file(path, "x=m,y=m")
+    assert [str(w.message).split(";")[0] for w in caught] == [f"state column 'y' is constant ({value}) everywhere"]
     assert dataset.n_state == 2
 
 

@@ -187,14 +187,15 @@ spread) gave its energy with the ratio 2e-15 (4e-22 without the offset), 3,000 m
 def warn_column_values(columns: Sequence[str], x: np.ndarray) -> None:
     """Warn (not fail) for each state column that has one value everywhere, or whose offset
     dwarfs its spread (``OFFSET_RATIO``)."""
-    for index in np.flatnonzero(constant_columns(x)):
+    constant = constant_columns(x)
+    for index in np.flatnonzero(constant):
         warnings.warn(
             f"state column {columns[index]!r} is constant ({float(x[0, index])!r}) everywhere; "
             "it cannot take part in a conservation law",
             stacklevel=3,
         )
-    spread, offset = x.std(axis=0), np.abs(x.mean(axis=0))
-    for index in np.flatnonzero((spread > 0) & (offset > OFFSET_RATIO * spread)):
+    spread, offset = x.std(axis=0), np.abs(x.mean(axis=0))  # a constant's std is rounding, not spread
+    for index in np.flatnonzero(~constant & (spread > 0) & (offset > OFFSET_RATIO * spread)):
         warnings.warn(
             f"state column {columns[index]!r} varies by only {spread[index] / offset[index]:.1e} of its "
             f"magnitude: formulas that need its offset, such as ({columns[index]} - c)**2, lose float64 "
