@@ -107,6 +107,26 @@ def test_a_charged_particle_gives_its_speed_and_guiding_centre(units, noise):
     assert coefficient(centre, "vy", "x") == pytest.approx(1 / 1.7, rel=2e-3 if noise else 1e-6)
 
 
+def test_a_trap_seen_from_a_rotating_frame_gives_its_jacobi_integral_and_angular_momentum():
+    """Body-frame data: positions and velocities in a frame rotating at 0.5/s about an isotropic
+    trap (2/s), in cm, 1 % noise. The Jacobi integral, with omega0**2 - Omega**2 = 3.75 fitted,
+    and the fixed frame's angular momentum (in one of its equally sparse forms) are independent."""
+    units = {"x": "cm", "y": "cm", "vx": "cm/s", "vy": "cm/s"}
+    variant = make_variant("rotating-trap", n_trajectories=12, units=units, noise=0.01, seed=1)
+    discovery = run(variant.dataset, mode="terms")
+    assert_no_false_law(discovery, variant)
+    independent = [law for law in discovery.accepted if law.independent]
+    assert len(independent) == 2
+    cross = sympy.Symbol("vx", real=True) * sympy.Symbol("y", real=True)
+    jacobi = next(law for law in independent if not law.expression.has(cross))
+    assert coefficient(jacobi, "x**2", "vx**2") == pytest.approx(3.75, rel=0.01)
+    assert coefficient(jacobi, "y**2", "vx**2") == pytest.approx(3.75, rel=0.01)
+    states = variant.dataset.stacked("train")[::10]
+    momentum = variant.laws["angular_momentum"]
+    assert any(functionally_dependent(law.expression, [momentum], variant.dataset.columns, states)
+               for law in discovery.accepted)
+
+
 @pytest.mark.parametrize("system, coordinates, depth", [
     ("spring", "velocities", 6), ("predator-prey", "native", 6),
     ("rigid-body", "native", 5)])  # 3 columns: depth 6 and its unit trials cost 3x the others

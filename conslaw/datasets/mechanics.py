@@ -1,5 +1,5 @@
 """Mechanical systems outside the canonical (q, p) form: ``double-pendulum``, ``spherical-pendulum``,
-``rigid-body`` and ``cyclotron``."""
+``rigid-body``, ``cyclotron`` and ``rotating-trap``."""
 from __future__ import annotations
 
 from typing import Callable
@@ -194,7 +194,7 @@ def _cyclotron_field(x: np.ndarray, c: Constants) -> np.ndarray:
     return np.stack([x[..., 2], x[..., 3], w * x[..., 3], -w * x[..., 2]], axis=-1)
 
 
-def _cyclotron_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+def _planar_particle_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
     """Positions U[-size, size], velocities U[-max_speed, max_speed]."""
     positions = rng.uniform(-c["size"], c["size"], size=(n, 2))
     velocities = rng.uniform(-c["max_speed"], c["max_speed"], size=(n, 2))
@@ -223,10 +223,52 @@ CYCLOTRON = SystemSpec(
         ],
     ),
     independent_laws=lambda c: 3,
-    sample=_cyclotron_sample,
+    sample=_planar_particle_sample,
     initial_conditions="x, y ~ U[-size, size], vx, vy ~ U[-max_speed, max_speed]",
     t_end=4.0,
     n_points=81,
     notes=("velocities are not canonical momenta here (p = m v + q A): the HNN baseline, which takes "
            "(x, y) as q and (vx, vy) as p, cannot represent the flow",),
+)
+
+
+# ---------------------------------------------------------------- a trap seen from a rotating frame
+def _rotating_trap_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """An isotropic trap of frequency ``omega0`` in a frame rotating at ``Omega`` about z: the
+    trap's pull, the Coriolis force and the centrifugal force,
+    dvx/dt = -(omega0**2 - Omega**2) x + 2 Omega vy, dvy/dt = -(omega0**2 - Omega**2) y - 2 Omega vx."""
+    stiffness, rotation = c["omega0"] ** 2 - c["Omega"] ** 2, c["Omega"]
+    return np.stack([x[..., 2], x[..., 3], -stiffness * x[..., 0] + 2 * rotation * x[..., 3],
+                     -stiffness * x[..., 1] - 2 * rotation * x[..., 2]], axis=-1)
+
+
+ROTATING_TRAP = SystemSpec(
+    name="rotating-trap",
+    description="particle in an isotropic harmonic trap, recorded in a frame rotating about the trap's "
+    "axis (positions and velocities in that frame): the Jacobi integral vx**2 + vy**2 + "
+    "(omega0**2 - Omega**2)(x**2 + y**2) and the angular momentum in the fixed frame "
+    "x*vy - y*vx + Omega*(x**2 + y**2)",
+    columns=("x", "y", "vx", "vy"),
+    units=("m", "m", "m/s", "m/s"),
+    constants=(
+        Constant("omega0", 2.0, "1/s", "trap frequency"),
+        Constant("Omega", 0.5, "1/s", "rotation rate of the frame"),
+        Constant("size", 1.0, "m", "initial x, y drawn from U[-size, size]"),
+        Constant("max_speed", 1.0, "m/s", "initial vx, vy drawn from U[-max_speed, max_speed]"),
+    ),
+    field=_rotating_trap_field,
+    laws=template_laws(
+        ("x", "y", "vx", "vy"),
+        [
+            ("jacobi", "vx**2 + vy**2 + (omega0**2 - Omega**2)*(x**2 + y**2)", always),
+            ("angular_momentum", "x*vy - y*vx + Omega*(x**2 + y**2)", always),
+        ],
+    ),
+    independent_laws=lambda c: 2,
+    sample=_planar_particle_sample,
+    initial_conditions="x, y ~ U[-size, size], vx, vy ~ U[-max_speed, max_speed]",
+    t_end=6.0,
+    n_points=121,
+    notes=("velocities in the rotating frame are not canonical momenta (p = v + Omega x r): the HNN "
+           "baseline, which takes (x, y) as q and (vx, vy) as p, cannot represent the flow",),
 )

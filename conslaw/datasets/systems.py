@@ -11,7 +11,7 @@ from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ
 from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.gravitation import KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
-from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, SPHERICAL_PENDULUM
+from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM
 from conslaw.datasets.oscillators import COUPLED_SPRINGS, DUFFING, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS
 from conslaw.datasets.specs import ATOL, RTOL, Constant, CoordinateMap, SystemSpec, integrate, law_from_template
 
@@ -33,6 +33,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         DUFFING,
         SADDLE,
         CYCLOTRON,
+        ROTATING_TRAP,
         DAMPED_PENDULUM,
         LORENZ,
     )
