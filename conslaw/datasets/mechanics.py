@@ -194,7 +194,8 @@ def _cyclotron_field(x: np.ndarray, c: Constants) -> np.ndarray:
     return np.stack([x[..., 2], x[..., 3], w * x[..., 3], -w * x[..., 2]], axis=-1)
 
 
-def _planar_particle_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+def _planar_particle_sample(rng: np.random.RandomState, n: int, n_points: int,
+                            c: Constants) -> tuple[np.ndarray, np.ndarray]:
     """Positions U[-size, size], velocities U[-max_speed, max_speed]."""
     positions = rng.uniform(-c["size"], c["size"], size=(n, 2))
     velocities = rng.uniform(-c["max_speed"], c["max_speed"], size=(n, 2))

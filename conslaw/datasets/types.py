@@ -135,7 +135,8 @@ class TrajectoryDataset:
         rng, factor = np.random.default_rng(seed), parse_unit(unit).to_si
         columns = []
         for trajectory in self.train + self.test:
-            steps = drift * np.sqrt(np.diff(trajectory.t, prepend=trajectory.t[0])) * rng.standard_normal(len(trajectory))
+            intervals = np.diff(trajectory.t, prepend=trajectory.t[0])
+            steps = drift * np.sqrt(intervals) * rng.standard_normal(len(trajectory))
             columns.append(factor * (level + rng.uniform(-spread, spread) + np.cumsum(steps)))
         return self._with_column(name, unit, columns, rate=None)
 

@@ -19,7 +19,8 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
    to rounding (noise), steps 2-4 again on the forms with the null's yardstick near the
    truth's range, laws of at most ``noisy_max_terms`` terms, and extractions at the
    ``gap_limit`` and at limits ten times higher each while they find laws (``judged_laws``);
-   then each law loses the terms the acceptance test does not need (``judged_elimination``).
+   then each law loses the terms it keeps only to fit the noise (``judged_elimination``, while
+   it stays accepted and the same law).
 
 ``search_terms`` runs one pass per library stage (``conslaw.terms.vocabulary.stages``: lean, then
 the configured library, each widened vocabulary by vocabulary) and returns the
