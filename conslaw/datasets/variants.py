@@ -14,7 +14,6 @@ coordinates; the noise comes from a separate stream, ``SeedSequence([seed, NOISE
 """
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +24,14 @@ import sympy
 
 from conslaw.datasets.files import units_spec, write_csv
 from conslaw.datasets.simulate import as_positive, resolve_options, simulation_metadata, split_trajectories
-from conslaw.datasets.specs import CoordinateMap, SystemSpec, drop_additive_constant, integrate
+from conslaw.datasets.specs import CoordinateMap, SystemSpec, integrate
 from conslaw.datasets.systems import SYSTEMS
 from conslaw.datasets.tables import TIME_DIMENSION, check_noise
 from conslaw.datasets.types import TrajectoryDataset
+from conslaw.datasets.variant_laws import NATIVE, coordinate_map, exact_factor, in_declared_units, variant_laws
 from conslaw.dsl.units import ParsedUnit, parse_unit
 from conslaw.errors import ConslawError, UsageError
 
-NATIVE = "native"
-"""The coordinates a system is defined in (its ``SystemSpec.columns``)."""
 
 NOISE_STREAM = 1
 """The noise of a variant is drawn from ``SeedSequence([seed, NOISE_STREAM])``, apart from the initial states."""
@@ -138,7 +136,7 @@ def make_variant(
     Raises ``UsageError`` naming the option for any bad option.
     """
     spec = _system(system)
-    cmap = _coordinate_map(spec, coordinates)
+    cmap = coordinate_map(spec, coordinates)
     if derivatives not in DERIVATIVES:
         raise UsageError(f"derivatives must be one of {', '.join(DERIVATIVES)}, got {derivatives!r}")
     if noise_scale not in NOISE_SCALES:
@@ -153,9 +151,9 @@ def make_variant(
         time=_time_unit(time_unit),
     )
     t, states, rates, field = _trajectories(recipe, t)
-    named = _variant_laws(spec.name, recipe.coordinates, tuple(sorted(constants.items())))
-    factors = {c: _exact_factor(unit) for c, unit in recipe.declared.items()}
-    declared_laws = {name: _in_declared_units(law, factors) for name, law in named}
+    named = variant_laws(spec.name, recipe.coordinates, tuple(sorted(constants.items())))
+    factors = {c: exact_factor(unit) for c, unit in recipe.declared.items()}
+    declared_laws = {name: in_declared_units(law, factors) for name, law in named}
     dataset = _variant_dataset(recipe, t, states, rates, field, named, declared_laws)
     return Variant(dataset, dict(named), declared_laws, int(dataset.metadata["n_independent_laws"]))
 
@@ -240,17 +238,6 @@ def _system(system: str) -> SystemSpec:
     if system not in SYSTEMS:
         raise UsageError(f"unknown system {system!r} for a variant; valid names: {', '.join(SYSTEMS)}")
     return SYSTEMS[system]
-
-
-def _coordinate_map(spec: SystemSpec, coordinates: str) -> CoordinateMap | None:
-    """The named coordinate map (``None`` for the native coordinates)."""
-    if coordinates == NATIVE:
-        return None
-    for cmap in spec.coordinates:
-        if cmap.name == coordinates:
-            return cmap
-    valid = ", ".join([NATIVE, *(c.name for c in spec.coordinates)])
-    raise UsageError(f"coordinates={coordinates!r} is not available for {spec.name!r}; valid: {valid}")
 
 
 def _settings(
@@ -358,42 +345,6 @@ def _with_noise(clean: np.ndarray, noise: float, scale: str, seed: int) -> np.nd
         clean.reshape(-1, clean.shape[-1]).std(axis=0)
     rng = np.random.default_rng(np.random.SeedSequence([seed, NOISE_STREAM]))
     return clean + noise * spread * rng.standard_normal(clean.shape)
-
-
-# ---------------------------------------------------------------- laws
-@functools.lru_cache(maxsize=64)
-def _variant_laws(system: str, coordinates: str, constants: tuple[tuple[str, float], ...]) -> tuple[tuple[str, sympy.Expr], ...]:
-    """The system's true laws in the variant's columns (SI values), expanded, without additive constant."""
-    spec = SYSTEMS[system]
-    values = dict(constants)
-    laws = spec.laws(values)
-    cmap = _coordinate_map(spec, coordinates)
-    if cmap is None:
-        return tuple(laws)
-    assumed = {c: sympy.Symbol(c, positive=True) if c in cmap.positive else sympy.Symbol(c) for c in cmap.columns}
-    plain = {assumed[c]: sympy.Symbol(c) for c in cmap.columns}
-    native = {sympy.Symbol(k): v for k, v in cmap.native(values, assumed).items()}
-    transformed = []
-    for name, law in laws:
-        expression = sympy.expand(law.subs(native, simultaneous=True))
-        if cmap.scales is None:
-            expression = sympy.expand(sympy.trigsimp(expression))
-        transformed.append((name, drop_additive_constant(expression.xreplace(plain))))
-    return tuple(transformed)
-
-
-def _exact_factor(unit: ParsedUnit) -> sympy.Expr:
-    """A unit's factor to SI as an exact number where it is one (deg: pi/180, ms: 1/1000)."""
-    candidate = sympy.nsimplify(unit.to_si, [sympy.pi])
-    if abs(float(candidate) - unit.to_si) <= 1e-15 * abs(unit.to_si):
-        return candidate
-    return sympy.Rational(repr(unit.to_si))
-
-
-def _in_declared_units(law: sympy.Expr, factors: Mapping[str, sympy.Expr]) -> sympy.Expr:
-    """A law in SI values rewritten for values in the declared units (SI value = factor x declared)."""
-    substitution = {sympy.Symbol(c): f * sympy.Symbol(c) for c, f in factors.items() if f != 1}
-    return drop_additive_constant(sympy.expand(law.subs(substitution, simultaneous=True)))
 
 
 def _label(description: Mapping[str, Any], t: np.ndarray, n_trajectories: int, noise: float) -> str:
