@@ -213,8 +213,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
 def _without_noise_terms(judge: Judge, sizes: np.ndarray, laws: list[SparseLaw], threshold: float
                          ) -> tuple[list[SparseLaw], dict]:
     """Each law with the terms it keeps only to fit the noise dropped (``judged_elimination``:
-    while what is left is accepted and is the same law, ``Judge.same_law``), once per
-    support, and the evidence judged on the way."""
+    while what is left is accepted and is the same law, ``Judge.same_law``), once per support,
+    and the evidence judged on the way."""
     records, accept = _records(judge, threshold)
     simplified: dict[bytes, SparseLaw] = {}
     for law in laws:
