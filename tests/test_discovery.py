@@ -110,7 +110,7 @@ def test_a_trap_seen_from_a_rotating_frame_gives_its_jacobi_integral_and_angular
     trap (2/s), in cm, 1 % noise. The Jacobi integral, with omega0**2 - Omega**2 = 3.75 fitted,
     and the fixed frame's angular momentum (in one of its equally sparse forms) are independent."""
     units = {"x": "cm", "y": "cm", "vx": "cm/s", "vy": "cm/s"}
-    variant = make_variant("rotating-trap", n_trajectories=12, units=units, noise=0.01, seed=1)
+    variant = make_variant("rotating-trap", n_trajectories=8, units=units, noise=0.01, seed=1)
     discovery = run(variant.dataset, mode="terms")
     assert_no_false_law(discovery, variant)
     independent = [law for law in discovery.accepted if law.independent]
