@@ -135,10 +135,11 @@ def trajectory_noise(segments: Segments, centre: np.ndarray, weights: np.ndarray
 
 @dataclass(frozen=True)
 class NoiseStencil:
-    """The states of some segments with four neighbours (``centre``), the weights of the cubic
-    through those (``_cubic_stencil``) and each state's column noise (``trajectory_noise``): what
-    ``unresolved_change`` needs of the segments, whatever the law."""
+    """The states of some segments (``x``), those with four neighbours (``centre``), the weights
+    of the cubic through those (``_cubic_stencil``) and each state's column noise
+    (``trajectory_noise``): what ``unresolved_change`` needs of the segments, whatever the law."""
 
+    x: np.ndarray
     centre: np.ndarray
     weights: np.ndarray
     noise: np.ndarray
@@ -148,24 +149,24 @@ def noise_stencil(segments: Segments) -> NoiseStencil:
     """The ``NoiseStencil`` of ``segments``, computed once for every law judged on them."""
     centre, weights = _cubic_stencil(segments)
     noise = trajectory_noise(segments, centre, weights) if len(centre) else np.zeros((0, segments.x.shape[1]))
-    return NoiseStencil(centre, weights, noise)
+    return NoiseStencil(segments.x, centre, weights, noise)
 
 
-def unresolved_change(expression: sympy.Expr, columns: Sequence[str], x: np.ndarray, stencil: NoiseStencil,
+def unresolved_change(expression: sympy.Expr, columns: Sequence[str], stencil: NoiseStencil,
                       scale: float) -> Optional[dict]:
     """How much the law changes between neighbouring samples beyond what the noise explains:
-    ``{"ratio", "error"}``, the mean over the ``stencil``'s states (of segments with states
-    ``x``) of the law's squared residual off the cubic over the variance the columns' noise leaves
-    there in a conserved law (propagated through the law's gradient; at least ``ROUNDING`` times
-    ``scale``, the law's typical range on the null, squared), each clipped at ``CLIP``, over its
-    Gaussian mean: about 1 for a conserved law, and its standard error. None where no state has
-    four neighbours or the values are not finite."""
+    ``{"ratio", "error"}``, the mean over the ``stencil``'s states of the law's squared residual
+    off the cubic over the variance the columns' noise leaves there in a conserved law
+    (propagated through the law's gradient; at least ``ROUNDING`` times ``scale``, the law's
+    typical range on the null, squared), each clipped at ``CLIP``, over its Gaussian mean: about
+    1 for a conserved law, and its standard error. None where no state has four neighbours or
+    the values are not finite."""
     centre, weights = stencil.centre, stencil.weights
     if not len(centre):
         return None
     with np.errstate(all="ignore"):
-        values = numpy_function(expression, columns)(x)
-        gradient = gradient_function(expression, columns)(x[centre])
+        values = numpy_function(expression, columns)(stencil.x)
+        gradient = gradient_function(expression, columns)(stencil.x[centre])
         expected = np.sum((gradient * stencil.noise) ** 2, axis=1) * (1.0 + np.sum(weights ** 2, axis=1))
         squared = _cubic_residuals(values, centre, weights) ** 2 / np.maximum(expected, (ROUNDING * scale) ** 2)
     if not np.all(np.isfinite(squared)):

@@ -139,7 +139,7 @@ def with_noise_evidence(law: Law, data: ConservationData) -> Law:
     on_null = law_values(law, data.train.null.x)
     scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
     evidence = dataclasses.replace(law.evidence, noise_bias=noise_bias(law.expression, columns, noise, states),
-                                   unresolved=unresolved_change(law.expression, columns, truth.x, data.stencil, scale))
+                                   unresolved=unresolved_change(law.expression, columns, data.stencil, scale))
     return law.replace(evidence=evidence)
 
 
