@@ -74,14 +74,15 @@ def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
     if not base:
         return set()
     truth = data.train.truth
-    every_curve = len(exact) >= truth.x.shape[1] - 1
+    if len(exact) >= truth.x.shape[1] - 1:
+        return {i for i, law in enumerate(laws) if law.quality == "approximate" and not law.independent}
     curves = _fixed_curves(exact)
     chosen = np.array([law_values(law, truth.x) for law in base])
     found = set()
     for i, law in enumerate(laws):
         if law.quality != "approximate" or law.independent:
             continue
-        if every_curve or any(law.expression.free_symbols <= columns for columns in curves):
+        if any(law.expression.free_symbols <= columns for columns in curves):
             found.add(i)
             continue
         values = law_values(law, truth.x)
