@@ -47,8 +47,10 @@ def variant_laws(system: str, coordinates: str, constants: tuple[tuple[str, floa
     return tuple(transformed)
 
 
-def exact_factor(unit: ParsedUnit) -> sympy.Expr:
-    """A unit's factor to SI as an exact number where it is one (deg: pi/180, ms: 1/1000)."""
+def exact_unit_factor(unit: ParsedUnit) -> sympy.Expr:
+    """A unit's factor to SI as an exact number where it is one (deg: pi/180, ms: 1/1000). Not
+    ``dsl.expressions.exact_factor``, which prints laws and keeps a float for a factor that is no
+    multiple of pi: a variant's true laws are compared in exact arithmetic."""
     candidate = sympy.nsimplify(unit.to_si, [sympy.pi])
     if abs(float(candidate) - unit.to_si) <= 1e-15 * abs(unit.to_si):
         return candidate
