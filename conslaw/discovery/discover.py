@@ -27,6 +27,7 @@ from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
+from conslaw.report.printing import TABLE_DIGITS, law_text
 
 LOGGER = logging.getLogger("conslaw")
 Progress = Callable[[str, int, int], None]
@@ -172,7 +173,7 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
         return []
     first, change = demoted[0], demoted[0].evidence.unresolved["ratio"]
     return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
-            f"than the columns' noise explains, the first law {first.rank} ({first.text()}) {change:.2g} times: "
+            f"than the columns' noise explains, the first law {first.rank} ({law_text(first, digits=TABLE_DIGITS)}) {change:.2g} times: "
             "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
 
 
@@ -181,7 +182,7 @@ def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
     identities = [law for law in laws if law.quality == "identity"]
     if not identities:
         return []
-    first = f"the first law {identities[0].rank} ({identities[0].text()})"
+    first = f"the first law {identities[0].rank} ({law_text(identities[0], digits=TABLE_DIGITS)})"
     if any(law.independent for law in laws) and on_one_level_set(laws):
         return [f"the training data visit one level set of the independent laws (one recording, or "
                 f"trajectories that share their values): {len(identities)} candidate(s) that take one value "

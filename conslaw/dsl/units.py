@@ -2,7 +2,7 @@
 
 pint parses unit strings at the boundary (``parse_unit``); inside conslaw a unit is a
 ``Dimension``: a tuple of ``Fraction`` exponents over the base dimensions listed in
-``dimensions.txt`` (SI's seven plus angle).
+``dimensions.txt`` (SI's seven, angle and a camera's pixel).
 """
 from __future__ import annotations
 
@@ -189,6 +189,8 @@ def parse_unit(text: str) -> ParsedUnit:
     dimension = DIMENSIONLESS
     for name, power in root._units.items():
         if name not in roots:
+            if registry.get_dimensionality(name) == {}:  # count, bit: pint counts them dimensionless
+                continue
             raise ConslawError(f"unit {cleaned!r} has a dimension conslaw does not model ({name})")
         dimension = dimension * roots[name] ** Fraction(power).limit_denominator(1000)
     return ParsedUnit(cleaned, dimension, float(factor))
