@@ -78,6 +78,8 @@ def test_an_angle_unit_enters_a_declared_law_as_an_exact_multiple_of_pi(unit, fa
     from conslaw.dsl.expressions import exact_factor
 
     assert str(exact_factor(2 * np.pi / 60)) == "pi/30" and str(exact_factor(0.0254)) == "0.0254000000000000"  # rpm, inch
+    assert exact_factor(149597870700.0) == sympy.Float("149597870700.0")  # 1 au: no pi with a 15-digit numerator
+    assert str(exact_factor(np.pi / 180 * 1000)) == "50*pi/9"  # deg/ms
     variant = make_variant("pendulum", coordinates="velocities", units={"theta": unit}, n_trajectories=8)
     law = ConservationSearch(jobs=1, tailor=False, mode="formulas").fit(variant.dataset).laws_[0]
     theta = sympy.Symbol("theta", real=True)

@@ -32,6 +32,9 @@ def exact_float(value: float) -> sympy.Float:
 
 PI_DENOMINATOR = 21600
 """The largest denominator of a unit factor written as a rational multiple of pi (the arc minute's)."""
+PI_NUMERATOR = 10**6
+"""The largest numerator of such a multiple: with a larger one any large factor is one to the
+last bit (1 au is 681753795281048*pi/14317 m), and a law would print pi where no angle is."""
 
 
 def exact_factor(value: float) -> sympy.Expr:
@@ -39,7 +42,8 @@ def exact_factor(value: float) -> sympy.Expr:
     (``deg`` -> ``pi/180``, ``rpm`` -> ``pi/30``), so that a law reads ``cos(pi*theta/180)``;
     otherwise ``exact_float``."""
     multiple = fractions.Fraction(value / math.pi).limit_denominator(PI_DENOMINATOR)
-    if multiple and abs(float(multiple) * math.pi - value) <= 4 * math.ulp(value):
+    if (multiple and abs(multiple.numerator) <= PI_NUMERATOR
+            and abs(float(multiple) * math.pi - value) <= 4 * math.ulp(value)):
         return sympy.pi * sympy.Rational(multiple.numerator, multiple.denominator)
     return exact_float(value)
 
