@@ -215,9 +215,7 @@ class Law:
 
     def latex(self, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
         """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits."""
-        expression = self.sympy(units)
-        rounded = expression.xreplace({f: sympy.Float(f, digits) for f in expression.atoms(sympy.Float)})
-        return sympy.latex(rounded)
+        return sympy.latex(rounded_expression(self.sympy(units), digits))
 
     def numpy(self, units: str = "declared") -> Callable[[np.ndarray], np.ndarray]:
         """``g(states)`` over numpy states ``(..., d)`` in the chosen units."""
@@ -259,6 +257,16 @@ def _checked_view(units: str) -> str:
     if units not in UNIT_VIEWS:
         raise UsageError(f"units must be one of {', '.join(UNIT_VIEWS)}, got {units!r}")
     return units
+
+
+def rounded_expression(expression: sympy.Expr, digits: int) -> sympy.Expr:
+    """The expression with every float to ``digits`` significant digits, and a coefficient that
+    rounds to 1 or -1 written as the integer (``vx**2``, not ``1.0*vx**2``)."""
+    def number(value: sympy.Float) -> sympy.Expr:
+        short = sympy.Float(value, digits)
+        return sympy.Integer(int(short)) if abs(rounded(float(value), digits)) == 1.0 else short
+
+    return expression.xreplace({f: number(f) for f in expression.atoms(sympy.Float)})
 
 
 def rounded(value: float, digits: int = 6) -> float:

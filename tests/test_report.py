@@ -327,3 +327,21 @@ def test_law_table_marks_and_precision():
     assert "IP" in lines[2] and lines[-2] == "... 1 more candidates (candidates.csv has them all)"
     approximate = laws[0].replace(quality="approximate", expression=laws[0].expression * sympy.Float(1.23456789))
     assert "approx." in law_table([approximate])[2] and "1.23457" in law_table([approximate])[2]
+
+
+def test_a_coefficient_that_rounds_to_one_prints_as_the_integer():
+    """Fitted at 0.9999999999 (noiseless data), a coefficient prints as 1 in tables and LaTeX
+    (``vx**2 - y``, not ``1.0*vx**2 - 1.0*y``); one that rounds to 3 keeps its float, and the
+    file form keeps full precision."""
+    from conslaw.report.printing import law_text
+
+    columns = StateColumns(("vx", "y"), (parse_unit("m/s").dimension, parse_unit("m").dimension), ("m/s", "m"),
+                           (1.0, 1.0))
+    s = column_symbols(("vx", "y"))
+    expression = (sympy.Float(0.99999999999) * s["vx"] ** 2 - sympy.Float(1.0000000002) * s["y"]
+                  + sympy.Float(2.9999999999) * s["vx"] * s["y"])
+    law = Law(expression, columns, parse_unit("m**2/s**2").dimension, 9, "terms", "vx**2 + ...", (),
+              Evidence(1e-18, 2e-18, 0.4, 1e-18), accepted=True, quality="exact", independent=True, rank=1)
+    assert law_text(law, digits=6) == "vx**2 + 3.0*vx*y - y"
+    assert law.latex() == r"vx^{2} + 3.0 vx y - y"
+    assert "0.99999999999" in law_text(law)

@@ -19,17 +19,12 @@ from typing import Optional, Sequence
 import sympy
 
 from conslaw.dsl.expressions import column_symbols, full_precision
-from conslaw.law import LATEX_DIGITS, Law
+from conslaw.law import LATEX_DIGITS, Law, rounded_expression
 
 TABLE_DIGITS = 6
 """Significant digits of the fitted numbers in tables and figures (files keep full precision)."""
 MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "UNITS", "LAWS"})
 """Names the generated python and torch modules use themselves."""
-
-
-def rounded(expression: sympy.Expr, digits: int) -> sympy.Expr:
-    """The expression with every float to ``digits`` significant digits."""
-    return expression.xreplace({f: sympy.Float(f, digits) for f in expression.atoms(sympy.Float)})
 
 
 def law_text(law: Law, units: str = "declared", digits: Optional[int] = None) -> str:
@@ -38,7 +33,7 @@ def law_text(law: Law, units: str = "declared", digits: Optional[int] = None) ->
     expression = law.sympy(units)
     if digits is None:
         return sympy.sstr(full_precision(expression))
-    return sympy.sstr(rounded(expression, digits), full_prec=False)
+    return sympy.sstr(rounded_expression(expression, digits), full_prec=False)
 
 
 def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
@@ -61,7 +56,7 @@ def latex_column(column: str) -> str:
 def latex_law(law: Law, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
     """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits; with
     multi-letter column names, products get an explicit ``\\cdot`` so ``px y`` is not ``p x y``."""
-    expression = rounded(law.sympy(units), digits)
+    expression = rounded_expression(law.sympy(units), digits)
     names = latex_names(law.columns.names)
     if names:
         return sympy.latex(expression, symbol_names=names, mul_symbol="dot")

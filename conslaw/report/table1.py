@@ -11,8 +11,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import sympy
 
-from conslaw.law import Law
-from conslaw.report.printing import TABLE_DIGITS, latex_tabular, law_text, number, rounded, text_table
+from conslaw.law import Law, rounded_expression
+from conslaw.report.printing import TABLE_DIGITS, latex_tabular, law_text, number, text_table
 from conslaw.report.records import paper_dataset
 
 METHOD_LABELS = {
@@ -62,7 +62,7 @@ def _law_cells(result: Mapping[str, Any], laws: Sequence[Law]) -> dict[str, str]
     cells["oracle"] = str(true_law or "-")
     if true_law and laws:  # in the declared units too, like the discovered laws beside it
         columns = laws[0].columns
-        cells["oracle"] = sympy.sstr(rounded(columns.declared_form(columns.parse(true_law)), TABLE_DIGITS),
+        cells["oracle"] = sympy.sstr(rounded_expression(columns.declared_form(columns.parse(true_law)), TABLE_DIGITS),
                                      full_prec=False)
     combined = tailoring.get("combined") or {}
     if combined:
