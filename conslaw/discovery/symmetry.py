@@ -315,16 +315,21 @@ def symbolic_independence(laws: Sequence[LawLike], symbols: Sequence[Union[str, 
     return rank, subset
 
 
-def _confirm_minors_vanish(jacobian: sp.Matrix, rank: int, variables: Sequence[sp.Symbol], seed: int,
-                           max_minors: int = 200) -> None:
-    """Check that every (rank+1)-minor vanishes; a nonzero one means the generic rank was missed."""
+MAX_MINOR_WORK = 200 * 3 ** 3
+"""The most minors times their size cubed that ``_confirm_minors_vanish`` checks (200 minors of
+3x3): one symbolic 5x5 minor of quartic laws in 6 columns takes about a second to decide."""
+
+
+def _confirm_minors_vanish(jacobian: sp.Matrix, rank: int, variables: Sequence[sp.Symbol], seed: int) -> None:
+    """Check that every (rank+1)-minor vanishes (when they are few and small: ``MAX_MINOR_WORK``);
+    a nonzero one means the generic rank was missed."""
     size = rank + 1
     n_rows, n_cols = jacobian.shape
     if size > min(n_rows, n_cols):
         return
     row_sets = list(itertools.combinations(range(n_rows), size))
     col_sets = list(itertools.combinations(range(n_cols), size))
-    if len(row_sets) * len(col_sets) > max_minors:
+    if len(row_sets) * len(col_sets) * size ** 3 > MAX_MINOR_WORK:
         return
     for rows in row_sets:
         for cols in col_sets:
