@@ -9,7 +9,8 @@ from conslaw.datasets import load_dataset, make_variant
 from conslaw.discovery.conservation import DiscoveryConfig
 from conslaw.discovery.ranking import functionally_dependent
 from conslaw.dsl.operators import resolve_operators
-from conslaw.dsl.units import DIMENSIONLESS
+from conslaw.dsl.units import DIMENSIONLESS, parse_unit
+from conslaw.engine import ConservationSearch
 from conslaw.errors import ConslawError
 from conslaw.terms import TermsConfig, check_law
 from conslaw.terms.judging import magnitude
@@ -115,6 +116,38 @@ def test_operators_reach_the_library():
     lifted = build_library(kepler.columns, kepler.dimensions, 3, 1, operators=resolve_operators("+rsqrt"))
     assert lifted.counts["lifted_factors"] == 2  # rsqrt of x**2 + y**2 and of px**2 + py**2
     assert "1/sqrt(x**2 + y**2)" in {str(lifted.sympy_term(i)) for i in range(len(lifted))}
+
+
+def test_three_columns_of_one_unit_lift_their_norm_and_reach_the_energy_of_a_3d_orbit():
+    """Kepler in 3D (GM = 1, noiseless): the norm of three same-unit columns is lifted beside the
+    pairs' (3 pairs and 1 triple per unit), so the energy ``v**2/2 - 1/r`` is a 4-term law; with
+    pairs only it has no sparse form in the library."""
+    from scipy.integrate import solve_ivp
+
+    names = ("x", "y", "z", "vx", "vy", "vz")
+    units = dict(zip(names, ("m",) * 3 + ("m/s",) * 3))
+    dimensions = [parse_unit(units[name]).dimension for name in names]
+    library = build_library(names, dimensions, 1, 1, operators=resolve_operators("+rsqrt"))
+    assert library.counts["lifted_factors"] == 8
+    assert "1/sqrt(x**2 + y**2 + z**2)" in {str(library.sympy_term(i)) for i in range(len(library))}
+
+    def field(_, s):
+        return [*s[3:], *(-s[:3] / (s[0] ** 2 + s[1] ** 2 + s[2] ** 2) ** 1.5)]
+
+    rng, times, orbits = np.random.default_rng(3), np.linspace(0, 6, 241), []
+    for _ in range(8):
+        position = rng.normal(size=3)
+        position *= rng.uniform(0.8, 1.5) / np.linalg.norm(position)
+        velocity = np.cross(position, rng.normal(size=3))
+        velocity *= rng.uniform(0.8, 1.1) / np.sqrt(np.linalg.norm(position)) / np.linalg.norm(velocity)
+        orbits.append(solve_ivp(field, (0, 6), [*position, *velocity], t_eval=times, rtol=1e-11, atol=1e-11).y.T)
+    search = ConservationSearch(units=units, jobs=1, tailor=False, mode="terms", vocabulary="default",
+                                operators="+,-,*,square,rsqrt", term_depth=1, max_factors=2)
+    energy = [law for law in search.fit(orbits, times=[times] * 8).laws_ if law.accepted and "sqrt" in law.text()]
+    assert len(energy) == 1 and energy[0].independent
+    coefficients = sympy.expand(energy[0].sympy()).as_coefficients_dict()
+    x, y, z, vx = (sympy.Symbol(n, real=True) for n in ("x", "y", "z", "vx"))
+    assert coefficients[vx ** 2] / coefficients[1 / sympy.sqrt(x ** 2 + y ** 2 + z ** 2)] == pytest.approx(-0.5, rel=1e-6)
 
 
 def test_only_the_simplest_products_are_formed_in_the_library_order():

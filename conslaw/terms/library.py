@@ -6,7 +6,8 @@ a factor's argument be as long as ``term_depth`` itself:
 
 - the sine and cosine of every angle-valued root of two or more nodes (``cos(q1 - q2)``);
 - ``sqrt``, ``rsqrt`` and ``inv`` (those among the operators) of the sum of the squares of two
-  columns of one unit (``1/sqrt(x**2 + y**2)``, the Kepler potential).
+  or three columns of one unit (``1/sqrt(x**2 + y**2)``, the Kepler potential; in 3D
+  ``1/sqrt(x**2 + y**2 + z**2)``).
 
 A **term** is a product of up to ``max_factors`` factors; its unit is the product of the factors'
 units and its size the DSL node count of the product tree (factor sizes plus one ``*`` node per
@@ -115,13 +116,16 @@ def _lift(table: NodeTable, roots: list[int], dimensions: Sequence[Dimension],
     if not norms:
         return lifted
     leaves = {table[r].column: r for r in roots if table[r].op == "input"}
-    for a, b in combinations(sorted(leaves), 2):
-        unit = dimensions[a]
-        if unit != dimensions[b]:
+    for group in [*combinations(sorted(leaves), 2), *combinations(sorted(leaves), 3)]:
+        unit = dimensions[group[0]]
+        if any(dimensions[c] != unit for c in group):
             continue
-        squares = [table.add(Node("square", (leaves[c],), 2, unit ** 2, True, 0)) for c in (a, b)]
-        total = table.add(Node("+", tuple(squares), 5, unit ** 2, True, 0))
-        lifted += [table.add(Node(op, (total,), 6, OPERATORS[op].unit_rule(unit ** 2), True, 0))
+        squares = [table.add(Node("square", (leaves[c],), 2, unit ** 2, True, 0)) for c in group]
+        total = table.add(Node("+", tuple(squares[:2]), 5, unit ** 2, True, 0))
+        for square in squares[2:]:
+            total = table.add(Node("+", (total, square), table[total].size + 3, unit ** 2, True, 0))
+        size = table[total].size + 1
+        lifted += [table.add(Node(op, (total,), size, OPERATORS[op].unit_rule(unit ** 2), True, 0))
                    for op in norms]
     return lifted
 

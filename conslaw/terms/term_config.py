@@ -17,8 +17,8 @@ class TermsConfig:
     """Which term library the multi-term search builds, and how large it may grow."""
 
     term_depth: int = option(3, "Largest factor of a library term, in DSL nodes (sin/cos of an "
-                             "angle combination and square roots of x**2 + y**2 for two columns "
-                             "of one unit are lifted beyond it).")
+                             "angle combination and square roots of x**2 + y**2 (+ z**2) for two "
+                             "or three columns of one unit are lifted beyond it).")
     max_factors: int = option(2, "Factors per library term (a product of short formulas).")
     max_terms: int = option(600, "Largest term library: a larger one, or one with fewer than 2 "
                             "within-segment constraints per term, is shrunk to its simplest terms.")

@@ -7,8 +7,8 @@ keeping every law found, until the target is met, the steps run out or the time 
 
 1. ``log``, ``exp`` (of dimensionless quantities only: the DSL's unit rules);
 2. ``inv``: inverse powers;
-3. ``sqrt``, ``rsqrt``: square roots, also of sums of squares of two columns of one unit
-   (``1/sqrt(x**2 + y**2)``, see ``conslaw.terms.library``).
+3. ``sqrt``, ``rsqrt``: square roots, also of sums of squares of two or three columns of one
+   unit (``1/sqrt(x**2 + y**2)``, see ``conslaw.terms.library``).
 
 The auto vocabulary first runs these steps on a **lean** library (``stages``): products of up
 to ``LEAN_FACTORS`` factors: single columns (polynomials of degree 3) and, once the operators
