@@ -172,8 +172,9 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
     if not demoted:
         return []
     first, change = demoted[0], demoted[0].evidence.unresolved["ratio"]
+    text = law_text(first, digits=TABLE_DIGITS)
     return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
-            f"than the columns' noise explains, the first law {first.rank} ({law_text(first, digits=TABLE_DIGITS)}) {change:.2g} times: "
+            f"than the columns' noise explains, the first law {first.rank} ({text}) {change:.2g} times: "
             "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
 
 

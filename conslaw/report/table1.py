@@ -62,8 +62,8 @@ def _law_cells(result: Mapping[str, Any], laws: Sequence[Law]) -> dict[str, str]
     cells["oracle"] = str(true_law or "-")
     if true_law and laws:  # in the declared units too, like the discovered laws beside it
         columns = laws[0].columns
-        cells["oracle"] = sympy.sstr(rounded_expression(columns.declared_form(columns.parse(true_law)), TABLE_DIGITS),
-                                     full_prec=False)
+        declared = columns.declared_form(columns.parse(true_law))
+        cells["oracle"] = sympy.sstr(rounded_expression(declared, TABLE_DIGITS), full_prec=False)
     combined = tailoring.get("combined") or {}
     if combined:
         ranks = {entry.get("id"): entry.get("rank") for entry in tailoring.get("candidates") or []}
