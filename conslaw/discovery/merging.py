@@ -57,19 +57,25 @@ def _polynomials_of(signatures: np.ndarray, bases: np.ndarray, tolerance: np.nda
     return (residuals <= tolerance ** 2 * norms[None, :]) & (norms[None, :] > 0)
 
 
-def _functions_of(laws: Sequence[Law], states: np.ndarray) -> np.ndarray:
-    """``(n, n)``: whether law ``m``'s gradient is parallel to law ``k``'s at ``states`` (at every
-    state where both are finite and non-zero, and those are at least ``USABLE_STATES`` of them)."""
+def _unit_gradients(laws: Sequence[Law], states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each law's gradient at ``states`` as a unit vector ``(n, states, d)`` (zero where it is not
+    usable) and where it is usable ``(n, states)``: finite and non-zero."""
     columns = laws[0].columns.names
     gradients = np.stack([gradient_function(law.expression, columns)(states) for law in laws])
     finite = np.isfinite(gradients).all(axis=2)
     norms = np.linalg.norm(np.where(finite[..., None], gradients, 0.0), axis=2)
     usable = finite & (norms > 0)
-    unit = np.where(usable[..., None], gradients, 0.0) / np.where(usable, norms, 1.0)[..., None]
-    both = usable[:, None, :] & usable[None, :, :]
-    cosines = np.abs(np.einsum("ksd,msd->kms", unit, unit))
-    parallel = np.where(both, cosines >= 1 - SAME_LAW, True).all(axis=2)
-    return parallel & (both.sum(axis=2) >= USABLE_STATES * len(states))
+    return np.where(usable[..., None], gradients, 0.0) / np.where(usable, norms, 1.0)[..., None], usable
+
+
+def _functions_of(unit: np.ndarray, usable: np.ndarray, kept: Sequence[int], index: int) -> np.ndarray:
+    """Whether law ``index``'s gradient is parallel to each ``kept`` law's (at every state where
+    both are usable, and those are at least ``USABLE_STATES`` of them): one row of the pairs,
+    so that many candidates cost their number times the few kept, not its square."""
+    both = usable[kept] & usable[index]
+    cosines = np.abs(np.einsum("ksd,sd->ks", unit[kept], unit[index]))
+    parallel = np.where(both, cosines >= 1 - SAME_LAW, True).all(axis=1)
+    return parallel & (both.sum(axis=1) >= USABLE_STATES * usable.shape[1])
 
 
 def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = False) -> list[Law]:
@@ -84,13 +90,17 @@ def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = 
         variation = np.array([(law.evidence.variation or {}).get("median", 0.0) for law in laws])
         tolerance = np.clip(np.maximum.outer(variation, variation), SAME_LAW, NOISY_VARIANT)
     polynomial = _polynomials_of(signatures, _polynomial_bases(signatures), tolerance)
-    if by_gradient:
-        polynomial |= _functions_of(laws, states)
+    gradients = _unit_gradients(laws, states) if by_gradient else None
     similar = np.abs(signatures @ signatures.T) >= 1 - SAME_LAW
     kept: list[int] = []
     variants: dict[int, int] = {}
     for index in range(len(laws)):
-        match = [k for k in kept if similar[k, index]] or [k for k in kept if polynomial[k, index]]
+        match = [k for k in kept if similar[k, index]]
+        if not match and kept:
+            along = polynomial[kept, index]
+            if gradients is not None:
+                along = along | _functions_of(*gradients, kept, index)
+            match = [k for k, flag in zip(kept, along) if flag]
         if match:
             variants[match[0]] = variants.get(match[0], 0) + 1
         else:
