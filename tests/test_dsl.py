@@ -82,7 +82,6 @@ def test_a_unit_with_an_offset_or_a_logarithm_is_refused_and_differences_are_not
             parse_unit(unit)
 
 
-
 def test_counts_are_dimensionless_and_a_camera_pixel_is_a_dimension_of_its_own():
     """pint counts ``count`` and ``bit`` dimensionless (an epidemic's populations); a camera's
     ``pixel`` is its own dimension, so tracked positions in pixels keep their units, while pint's
@@ -96,6 +95,7 @@ def test_counts_are_dimensionless_and_a_camera_pixel_is_a_dimension_of_its_own()
     assert format_unit(parse_unit("pixel**2").dimension * Dimension.of(mass=1)) == "kg*pixel**2"
     assert parse_unit("px").dimension == Dimension.of(length=1)
     assert parse_unit("px").to_si == pytest.approx(0.0254 / 96)
+
 
 def test_unit_rules_reject_cos_of_momentum_and_mixed_sums():
     rad, momentum = PENDULUM[1]
