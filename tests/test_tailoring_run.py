@@ -1,6 +1,7 @@
 """run_tailoring on a small pendulum: the result schema, the pool, checkpoints, the vectorized path."""
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -163,9 +164,29 @@ def test_result_has_the_schema_report_reads(baseline):
     assert {"noether_vs_vanilla", "noether_vs_finetune", "hnn_vs_vanilla"} <= set(evaluation["paired"])
     assert result["combined"] == {} and "combined" not in evaluation["summary"]
     assert result["protocol"]["true_law"] == "p**2 - 3*cos(q)"
+    assert result["warnings"] == []  # q and p about 1-2 in size
     assert {"training", "stage1", "stage2", "evaluation"} <= set(result["timings"])
     rollouts = baseline.rollouts
     assert rollouts["times"].shape == (10,) and rollouts["truth"].shape == rollouts["noether"].shape == (3, 10, 2)
+
+
+def test_columns_far_beyond_1_in_size_are_named_in_a_warning():
+    """The models train on the columns as they are (the HNN paper's protocol); a pendulum whose
+    angle is recorded about 300 units away from 0 (a camera's pixels) is named in a warning,
+    with its size and unit, and a column of ordinary size is not."""
+    from conslaw.dsl.units import parse_unit
+    from conslaw.tailoring.splits import scale_warnings, seed_data
+
+    data = pendulum()
+
+    def shifted(trajectory: Trajectory) -> Trajectory:
+        return Trajectory(trajectory.t, trajectory.x + [300.0, 0.0], trajectory.dxdt)
+
+    pixels = dataclasses.replace(data, dimensions=(parse_unit("pixel").dimension, DIMENSIONLESS),
+                                 train=[shifted(t) for t in data.train], test=[shifted(t) for t in data.test])
+    assert scale_warnings(seed_data(data, 0, "split")) == []
+    (warning,) = scale_warnings(seed_data(pixels, 0, "split"))
+    assert re.search(r"\bq about 30[01] pixel in size", warning) and "p about" not in warning
 
 
 def test_pool_accepted_keeps_accepted_laws_only_and_pool_size_cuts_the_ranking(cache):

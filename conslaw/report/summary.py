@@ -160,7 +160,7 @@ def format_summary(result: Mapping[str, Any], paths: Sequence[Union[str, "os.Pat
         lines += ["", known_laws_line(result["known_laws"])]
     if result.get("expected_laws"):
         lines += [""] + expected_laws_lines(result["expected_laws"])
-    warnings = result.get("warnings") or []
+    warnings = (result.get("warnings") or []) + ((result.get("tailoring") or {}).get("warnings") or [])
     if warnings:
         lines += ["", "warnings:"] + [f"  {warning}" for warning in warnings]
     tailoring = tailoring_lines(result, laws, brief)

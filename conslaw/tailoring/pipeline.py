@@ -27,7 +27,7 @@ from conslaw.tailoring.memory import check_memory
 from conslaw.tailoring.models import HNN, MLP, Params, pretrained_params
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate, TailoringResults, candidate_record
-from conslaw.tailoring.splits import SeedData, loss_dt, seed_data
+from conslaw.tailoring.splits import SeedData, loss_dt, scale_warnings, seed_data
 from conslaw.tailoring.stages import Context, Progress, finalists, ranking_pool, stage1, stage2, winner
 
 Source = Union[TrajectoryDataset, Callable[[int], TrajectoryDataset]]
@@ -182,4 +182,5 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     return TailoringResults(
         candidates=[candidate_record(c, first[c.id], second.get(c.id)) for c in pool], selected=selected,
         evaluation=evaluation, protocol=protocol,
-        combined={k: v for k, v in combined.items() if k != "expressions"}, timings=timings, rollouts=rollouts)
+        combined={k: v for k, v in combined.items() if k != "expressions"}, timings=timings, rollouts=rollouts,
+        warnings=scale_warnings(ranking))

@@ -38,11 +38,13 @@ class TailoringResults:
     combined: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     rollouts: Optional[dict] = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """result.json's tailoring section (JSON-serialisable; the rollouts are not in it)."""
         return {"candidates": self.candidates, "selected": self.selected, "combined": self.combined,
-                "evaluation": self.evaluation, "protocol": self.protocol, "timings": self.timings}
+                "evaluation": self.evaluation, "protocol": self.protocol, "timings": self.timings,
+                "warnings": self.warnings}
 
 
 def candidate_record(candidate: TailoringCandidate, stage1: dict, stage2: Optional[dict]) -> dict:

@@ -18,8 +18,9 @@ import torch
 
 from conslaw.datasets.tables import finite_difference
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
+from conslaw.dsl.units import format_unit
 from conslaw.errors import ConslawError, UsageError
-from conslaw.tailoring.protocol import HNN_TRAIN_FRACTION
+from conslaw.tailoring.protocol import HNN_TRAIN_FRACTION, LARGE_INPUT
 
 
 @dataclass
@@ -113,3 +114,16 @@ def loss_dt(data: SeedData, configured: Optional[float]) -> float:
     if configured is not None:
         return float(configured)
     return float(np.median(np.concatenate([np.diff(tr.t) for tr in data.train])))
+
+
+def scale_warnings(data: SeedData) -> list[str]:
+    """One warning naming the columns of ``data`` far beyond 1 in size (``LARGE_INPUT``)."""
+    dataset = data.dataset
+    sizes = np.sqrt(np.mean(np.asarray(data.x, dtype=float) ** 2, axis=0))
+    large = [f"{name} about {size:.3g} {format_unit(dimension)}"
+             for name, dimension, size in zip(dataset.columns, dataset.dimensions, sizes) if size > LARGE_INPUT]
+    if not large:
+        return []
+    return [f"the models train on the columns as they are (the HNN paper's protocol), and {', '.join(large)} "
+            "in size (root mean square, coherent SI): a tanh network is made for inputs about 1, so the "
+            "baselines, and what tailoring adds to them, may predict poorly; rescale such columns"]
