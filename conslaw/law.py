@@ -29,7 +29,9 @@ from conslaw.errors import UsageError
 
 UNIT_VIEWS = ("declared", "si")
 LATEX_DIGITS = 6
-"""Significant digits of fitted numbers in LaTeX; every other form keeps full precision."""
+"""Significant digits of fitted numbers in LaTeX."""
+TABLE_DIGITS = 6
+"""Significant digits of fitted numbers in tables, figures and warnings (files keep full precision)."""
 
 
 def _pi_folded(product: sympy.Mul) -> sympy.Expr:
@@ -210,8 +212,12 @@ class Law:
         text = self.unit_text(units)
         return latex_unit(self.unit) if text == format_unit(self.unit) else latex_unit_text(text)
 
-    def text(self, units: str = "declared") -> str:
-        return sympy.sstr(self.sympy(units))
+    def text(self, units: str = "declared", digits: Optional[int] = None) -> str:
+        """``sstr`` of the law; with ``digits``, its numbers to that many significant digits,
+        written without trailing zeros (``3.0``, ``2.44425``)."""
+        if digits is None:
+            return sympy.sstr(self.sympy(units))
+        return sympy.sstr(rounded_expression(self.sympy(units), digits), full_prec=False)
 
     def latex(self, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
         """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits."""

@@ -26,8 +26,7 @@ from conslaw.discovery.ranking import is_resolved, rank_laws
 from conslaw.discovery.symmetry import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.errors import ConslawError
-from conslaw.law import Law, StateColumns
-from conslaw.report.printing import TABLE_DIGITS, law_text
+from conslaw.law import TABLE_DIGITS, Law, StateColumns
 
 LOGGER = logging.getLogger("conslaw")
 Progress = Callable[[str, int, int], None]
@@ -172,7 +171,7 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
     if not demoted:
         return []
     first, change = demoted[0], demoted[0].evidence.unresolved["ratio"]
-    text = law_text(first, digits=TABLE_DIGITS)
+    text = first.text(digits=TABLE_DIGITS)
     return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
             f"than the columns' noise explains, the first law {first.rank} ({text}) {change:.2g} times: "
             "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
@@ -183,7 +182,7 @@ def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
     identities = [law for law in laws if law.quality == "identity"]
     if not identities:
         return []
-    first = f"the first law {identities[0].rank} ({law_text(identities[0], digits=TABLE_DIGITS)})"
+    first = f"the first law {identities[0].rank} ({identities[0].text(digits=TABLE_DIGITS)})"
     if any(law.independent for law in laws) and on_one_level_set(laws):
         return [f"the training data visit one level set of the independent laws (one recording, or "
                 f"trajectories that share their values): {len(identities)} candidate(s) that take one value "

@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.mathtext import MathTextParser
 
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
-from conslaw.law import Law
-from conslaw.report.printing import TABLE_DIGITS, latex_column, latex_law, law_text
+from conslaw.law import TABLE_DIGITS, Law
+from conslaw.report.printing import latex_column, latex_law, law_text
 from conslaw.report.table1 import METHOD_LABELS
 
 DPI = 110

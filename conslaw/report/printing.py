@@ -20,9 +20,6 @@ import sympy
 
 from conslaw.dsl.expressions import column_symbols, full_precision
 from conslaw.law import LATEX_DIGITS, Law, rounded_expression
-
-TABLE_DIGITS = 6
-"""Significant digits of the fitted numbers in tables and figures (files keep full precision)."""
 MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "UNITS", "LAWS"})
 """Names the generated python and torch modules use themselves."""
 
@@ -30,10 +27,9 @@ MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "UNITS"
 def law_text(law: Law, units: str = "declared", digits: Optional[int] = None) -> str:
     """``sstr`` of the law in the chosen units: full precision, or ``digits`` significant digits
     written without trailing zeros (``3.0``, ``2.44425``)."""
-    expression = law.sympy(units)
     if digits is None:
-        return sympy.sstr(full_precision(expression))
-    return sympy.sstr(rounded_expression(expression, digits), full_prec=False)
+        return sympy.sstr(full_precision(law.sympy(units)))
+    return law.text(units, digits)
 
 
 def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:

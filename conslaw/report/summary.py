@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from conslaw.law import Law
-from conslaw.report.printing import TABLE_DIGITS, law_text, number, text_table
+from conslaw.law import TABLE_DIGITS, Law
+from conslaw.report.printing import law_text, number, text_table
 from conslaw.report.records import dataset_label, laws_from_result, threshold
 from conslaw.report.table1 import table1_text
 

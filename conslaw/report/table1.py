@@ -11,8 +11,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 import sympy
 
-from conslaw.law import Law, rounded_expression
-from conslaw.report.printing import TABLE_DIGITS, latex_tabular, law_text, number, text_table
+from conslaw.law import TABLE_DIGITS, Law, rounded_expression
+from conslaw.report.printing import latex_tabular, law_text, number, text_table
 from conslaw.report.records import paper_dataset
 
 METHOD_LABELS = {

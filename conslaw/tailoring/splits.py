@@ -119,7 +119,7 @@ def loss_dt(data: SeedData, configured: Optional[float]) -> float:
 def scale_warnings(data: SeedData) -> list[str]:
     """One warning naming the columns of ``data`` far beyond 1 in size (``LARGE_INPUT``)."""
     dataset = data.dataset
-    sizes = np.sqrt(np.mean(np.asarray(data.x, dtype=float) ** 2, axis=0))
+    sizes = np.sqrt(np.mean(data.x ** 2, axis=0))
     large = [f"{name} about {size:.3g} {format_unit(dimension)}"
              for name, dimension, size in zip(dataset.columns, dataset.dimensions, sizes) if size > LARGE_INPUT]
     if not large:
