@@ -115,6 +115,29 @@ def test_single_trajectory_file_is_split_in_time(tmp_path):
     assert dataset.time_unit == "ms" and dataset.time_to_si == pytest.approx(1e-3)
 
 
+def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_units(tmp_path):
+    rows = _oscillation_rows(4, 60)
+    plain = load_file(_write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows),
+                      "t=ms,theta=deg,omega=deg/s")
+    path = _write_csv(tmp_path / "lab.csv", "trajectory,t (ms),theta [deg],omega[deg/s],note", rows)
+    for units in (None, "theta=deg,omega=deg/s"):
+        dataset = load_file(path, units)
+        assert dataset.columns == ("theta", "omega") and dataset.units == {"theta": "deg", "omega": "deg/s"}
+        assert dataset.time_unit == "ms"
+        np.testing.assert_allclose(dataset.stacked(), plain.stacked())
+    with pytest.raises(UsageError, match=r"column 'omega': the units say 'rad/s' but the file's header says 'deg/s'"):
+        load_file(path, "theta=deg,omega=rad/s")
+    with pytest.raises(UsageError, match=r"the header's unit of column 'theta': "):
+        load_file(_write_csv(tmp_path / "typo.csv", "trajectory,t,theta [no_such_unit],omega [deg/s],note", rows))
+    with pytest.raises(UsageError, match=r"needs --units naming the state columns.*or units in the file's header"):
+        load_file(_write_csv(tmp_path / "bare.csv", "trajectory,t,theta,omega,note", rows))
+    with pytest.raises(ConslawError, match=r"column 'theta \[rad\]' and another column are both named 'theta'"):
+        load_file(_write_csv(tmp_path / "twice.csv", "trajectory,t,theta,theta [rad],note", rows), "theta=deg")
+    with pytest.warns(UserWarning, match=r"column\(s\) x\(t\) not named in the units, ignored"):
+        kept = load_file(_write_csv(tmp_path / "call.csv", "trajectory,t,theta [deg],omega [deg/s],x(t)", rows))
+    assert kept.columns == ("theta", "omega")  # parentheses without a space are part of the name (not tonnes)
+
+
 def test_npz_and_kilogram_units(tmp_path):
     t = np.tile(np.linspace(0, 1, 20), 4)
     ids = np.repeat(np.arange(4), 20)

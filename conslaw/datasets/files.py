@@ -9,6 +9,7 @@ from typing import Hashable, Mapping
 
 import numpy as np
 
+from conslaw.datasets.header_units import merge_header_units, split_header_units
 from conslaw.datasets.schmidt_lipson import read_schmidt_lipson
 from conslaw.datasets.tables import (
     BLOCK_TEST_FRACTION,
@@ -111,7 +112,7 @@ def _require_column(table: Mapping[str, np.ndarray], column: str, role: str, pat
 
 def load_file(
     path: str | os.PathLike,
-    units: str | Mapping[str, str | ParsedUnit],
+    units: str | Mapping[str, str | ParsedUnit] | None = None,
     *,
     trajectory_column: str = "trajectory",
     time_column: str = "t",
@@ -121,10 +122,14 @@ def load_file(
     missing: str = "refuse",
 ) -> TrajectoryDataset:
     """Load a long-format CSV/NPZ file as a ``TrajectoryDataset`` in coherent SI units
-    (see ``dataset_from_table`` for the columns, units, missing values and split)."""
+    (see ``dataset_from_table`` for the columns, units, missing values and split). Header names
+    such as ``theta [deg]`` give their column's unit (``header_units``); ``units`` may then be
+    left out, or must agree with them."""
     file = Path(path)
+    table, header = split_header_units(read_table(file), str(file))
+    units = merge_header_units(units, header, (time_column, trajectory_column), str(file))
     return dataset_from_table(
-        read_table(file), units, name=file.stem, source=str(file),
+        table, units, name=file.stem, source=str(file),
         trajectory_column=trajectory_column, time_column=time_column,
         test_fraction=test_fraction, seed=seed, block_test_fraction=block_test_fraction, missing=missing)
 

@@ -22,7 +22,8 @@ class DataConfig:
                                  "a time column and the state columns.", metavar="FILE")
     units: Optional[str] = option(None, 'Each state column and its unit, e.g. "q=deg,p=kg*m**2/s"; '
                                   "a unit for the time column sets the time unit; other columns "
-                                  "are ignored.")
+                                  "are ignored. Without it, the units in the file's header "
+                                  "('q [deg]') name the state columns.")
     trajectory_column: str = option("trajectory", "The file's trajectory id column (without it the "
                                     "file is one trajectory).")
     time_column: str = option("t", "The file's time column.")
@@ -41,8 +42,6 @@ class DataConfig:
         if (self.dataset is None) == (self.data is None):
             raise UsageError("give exactly one of --dataset NAME or --data FILE")
         if self.data is not None:
-            if not self.units:
-                raise UsageError('--data needs --units naming the state columns, e.g. "q=rad,p=kg*m**2/s"')
             if self.noise:
                 raise UsageError("--noise applies to built-in systems only, not to --data files")
             if self.options:
