@@ -293,6 +293,10 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
     hnn = next(line for line in text.splitlines() if line.startswith("HNN"))
     assert "(4)" in hnn and "All laws at once" not in text  # a method with no finite seed is left out
     assert "inner lr of the selected law per seed" in text and "run/result.json" in text
+    assert "centred and divided by its spread" not in text
+    standardized = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"], protocol=dict(
+        degree_pendulum.result["tailoring"]["protocol"], scaling={"shift": [0.1, 0.2], "scale": [1.0, 2.0]})))
+    assert "the MLP and HNN saw each column centred and divided by its spread" in format_summary(standardized)
     searches = dict(degree_pendulum.result["searches"])
     searches["formulas"] = dict(searches["formulas"], partial=True, reason="the 30 s budget ran out")
     del searches["terms"]

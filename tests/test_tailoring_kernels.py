@@ -74,12 +74,15 @@ def test_one_step_closed_form_equals_vmap_engine_and_a_per_query_loop():
     torch.testing.assert_close(fast, torch.stack(loop), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("steps", [2, 3])
-def test_several_inner_steps_in_closed_form_equal_per_query_sgd(steps):
+@pytest.mark.parametrize("steps, standardized", [(2, False), (3, False), (2, True)])
+def test_several_inner_steps_in_closed_form_equal_per_query_sgd(steps, standardized):
     """The low-rank engine (no per-query weights) takes the same SGD steps as ``vmap`` over
-    queries of ``grad``, and as a plain loop; inside an ``Ensemble`` too."""
+    queries of ``grad``, and as a plain loop; inside an ``Ensemble`` too; with standardized
+    inputs and scaled outputs as well."""
     torch.manual_seed(1)
     model = MLP(2, 16)
+    if standardized:
+        model.scale_with((0.5, -1.0), (2.0, 0.3), (4.0, 0.5))
     params, x = double(model), states()
     loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
     lr = torch.tensor(0.2, dtype=torch.float64)

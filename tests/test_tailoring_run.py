@@ -170,23 +170,36 @@ def test_result_has_the_schema_report_reads(baseline):
     assert rollouts["times"].shape == (10,) and rollouts["truth"].shape == rollouts["noether"].shape == (3, 10, 2)
 
 
-def test_columns_far_beyond_1_in_size_are_named_in_a_warning():
-    """The models train on the columns as they are (the HNN paper's protocol); a pendulum whose
-    angle is recorded about 300 units away from 0 (a camera's pixels) is named in a warning,
-    with its size and unit, and a column of ordinary size is not."""
+def test_a_pendulum_far_from_0_is_standardized_and_predicted_as_well_as_the_pendulum(cache):
+    """The pendulum shifted by 96 pi in q (a camera's offset; the true law holds as it is):
+    ``--standardize auto`` sees q about 300 and standardizes the columns, so the baselines and the
+    true law's tailoring predict as on the pendulum standardized; as it is (``off``), the
+    baselines predict far worse and a warning names q."""
     from conslaw.dsl.units import parse_unit
-    from conslaw.tailoring.splits import scale_warnings, seed_data
 
+    offset = 96 * np.pi
     data = pendulum()
 
     def shifted(trajectory: Trajectory) -> Trajectory:
-        return Trajectory(trajectory.t, trajectory.x + [300.0, 0.0], trajectory.dxdt)
+        return Trajectory(trajectory.t, trajectory.x + [offset, 0.0], trajectory.dxdt)
 
     pixels = dataclasses.replace(data, dimensions=(parse_unit("pixel").dimension, DIMENSIONLESS),
                                  train=[shifted(t) for t in data.train], test=[shifted(t) for t in data.test])
-    assert scale_warnings(seed_data(data, 0, "split")) == []
-    (warning,) = scale_warnings(seed_data(pixels, 0, "split"))
-    assert re.search(r"\bq about 30[01] pixel in size", warning) and "p about" not in warning
+    def run(dataset: TrajectoryDataset, standardize: str) -> dict:
+        config = TailoringConfig(**{**SMALL.__dict__, "seeds": 1, "standardize": standardize})
+        return run_tailoring(dataset, CANDIDATES, config, cache_dir=cache).to_dict()
+
+    reference, auto, raw = run(data, "on"), run(pixels, "auto"), run(pixels, "off")
+    scaling = auto["protocol"]["scaling"]
+    assert scaling["shift"][0] == pytest.approx(reference["protocol"]["scaling"]["shift"][0] + offset, rel=1e-9)
+    assert scaling["scale"] == pytest.approx(reference["protocol"]["scaling"]["scale"], rel=1e-6)
+    assert raw["protocol"]["scaling"] is None and auto["warnings"] == []
+    (warning,) = raw["warnings"]
+    assert re.search(r"\bq about 30[12] pixel in size", warning) and "p about" not in warning
+    for method in ("vanilla", "oracle", "hnn"):  # the selected law may differ: some candidates change with q
+        mean = reference["evaluation"]["summary"][method]["mean"]
+        assert auto["evaluation"]["summary"][method]["mean"] == pytest.approx(mean, rel=1e-3)
+    assert raw["evaluation"]["summary"]["vanilla"]["mean"] > 2 * reference["evaluation"]["summary"]["vanilla"]["mean"]
 
 
 def test_pool_accepted_keeps_accepted_laws_only_and_pool_size_cuts_the_ranking(cache):

@@ -97,7 +97,7 @@ def table1_cells(result: Mapping[str, Any], laws: Sequence[Law]) -> Optional[tup
 
 def table1_notes(result: Mapping[str, Any]) -> list[str]:
     """The lines under Table 1: the seeds, the interval, the selected law's inner lr per seed,
-    and the combined law against the selected one."""
+    whether the models saw standardized columns, and the combined law against the selected one."""
     evaluation = evaluation_of(result) or {}
     seeds = evaluation.get("seeds") or []
     notes = [f"{len(seeds)} seed(s); (n) = seeds with a finite RMSE; differences are per seed, "
@@ -107,6 +107,9 @@ def table1_notes(result: Mapping[str, Any]) -> list[str]:
     if lrs:
         notes.append("inner lr of the selected law per seed (picked on training rollouts; 0 = no tailoring): "
                      + ", ".join(number(lr) for lr in lrs))
+    if ((result.get("tailoring") or {}).get("protocol") or {}).get("scaling"):
+        notes.append("the MLP and HNN saw each column centred and divided by its spread (--standardize); "
+                     "the RMSEs are in the columns' own units")
     combined = (evaluation.get("paired") or {}).get("combined_vs_noether")
     if combined:
         notes.append(f"all laws at once − the selected law: {_difference(combined)}")

@@ -11,6 +11,7 @@ are cached on disk with ``joblib.Memory``.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
@@ -28,8 +29,27 @@ _GLOBAL_RNG = threading.Lock()
 """Held while a model's initial weights are drawn from torch's global generator."""
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """What the models see of the columns: ``(x - shift) / scale``, and outputs multiplied by
+    ``rate`` (each column's dx/dt size); an HNN's energy is multiplied by ``energy``."""
+
+    shift: tuple[float, ...]
+    scale: tuple[float, ...]
+    rate: tuple[float, ...]
+
+    @property
+    def energy(self) -> float:
+        """The size of H that gives each dx/dt its size: the geometric mean over the columns of
+        the conjugate column's scale times the rate (dq/dt = dH/dp)."""
+        half = len(self.scale) // 2
+        conjugate = self.scale[half:] + self.scale[:half]
+        return float(np.exp(np.mean(np.log(np.multiply(conjugate, self.rate)))))
+
+
 class MLP(torch.nn.Module):
-    """``n_in -> hidden -> hidden -> n_out`` with tanh, orthogonal init and a bias-free output layer."""
+    """``n_in -> hidden -> hidden -> n_out`` with tanh, orthogonal init and a bias-free output
+    layer; ``scale_with`` makes it see standardized inputs and give outputs in the data's size."""
 
     def __init__(self, n_in: int, hidden: int = 200, n_out: Optional[int] = None, depth: int = 2) -> None:
         super().__init__()
@@ -38,11 +58,28 @@ class MLP(torch.nn.Module):
             torch.nn.Linear(a, b, bias=i < depth) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
         for layer in self.linears:
             torch.nn.init.orthogonal_(layer.weight)
+        self.scaling: Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
+
+    def scale_with(self, shift: Sequence[float], scale: Sequence[float], output: Sequence[float]) -> "MLP":
+        """Standardize the inputs by ``shift`` and ``scale`` and multiply the outputs by ``output``
+        (constants, not parameters: no gradient step changes them)."""
+        self.scaling = tuple(torch.tensor(values, dtype=torch.float64) for values in (shift, scale, output))
+        return self
+
+    def normalized(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scaling is None:
+            return x
+        shift, scale, _ = self.scaling
+        return (x - shift.to(x.dtype)) / scale.to(x.dtype)
+
+    def rescaled(self, output: torch.Tensor) -> torch.Tensor:
+        return output if self.scaling is None else output * self.scaling[2].to(output.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.normalized(x)
         for layer in self.linears[:-1]:
             x = torch.tanh(layer(x))
-        return self.linears[-1](x)
+        return self.rescaled(self.linears[-1](x))
 
 
 class HNN(torch.nn.Module):
@@ -58,6 +95,11 @@ class HNN(torch.nn.Module):
             raise ConslawError(f"an HNN needs an even number of state columns (q, p pairs), got {n_in}")
         self.hamiltonian = MLP(n_in, hidden, 1)
 
+    def scale_with(self, scaling: Scaling) -> "HNN":
+        """Standardize the energy network's inputs; its H takes the size ``scaling.energy``."""
+        self.hamiltonian.scale_with(scaling.shift, scaling.scale, (scaling.energy,))
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return symplectic(torch.func.grad(lambda state: self.hamiltonian(state).sum())(x))
 
@@ -68,13 +110,24 @@ def symplectic(dh: torch.Tensor) -> torch.Tensor:
     return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
 
 
-def build_model(kind: str, n_state: int, seed: int, hidden: int) -> torch.nn.Module:
-    """A freshly initialised float32 ``"mlp"`` or ``"hnn"``, its init seeded by ``seed``."""
+def build_model(kind: str, n_state: int, seed: int, hidden: int, scaling: Optional[Scaling] = None
+                ) -> torch.nn.Module:
+    """A freshly initialised float32 ``"mlp"`` or ``"hnn"``, its init seeded by ``seed``, seeing
+    the columns through ``scaling`` if given."""
     if kind not in MODEL_KINDS:
         raise ConslawError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # trainings side by side build models too
         torch.manual_seed(seed)
-        return MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden)
+        model = MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden)
+    return scaled(model, scaling)
+
+
+def scaled(model: Union[MLP, HNN], scaling: Optional[Scaling]) -> Union[MLP, HNN]:
+    """``model`` seeing the columns through ``scaling`` (as they are if None)."""
+    if scaling is None:
+        return model
+    return model.scale_with(scaling) if isinstance(model, HNN) else model.scale_with(
+        scaling.shift, scaling.scale, scaling.rate)
 
 
 def member_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -93,16 +146,15 @@ def member_layers(model: MLP, params: Params) -> tuple[list[torch.Tensor], list[
             [params.get(f"linears.{i}.bias") for i in range(depth)])
 
 
-def member_forward(model: MLP, params: Params, x: torch.Tensor
-                   ) -> tuple[list[torch.Tensor], list[Optional[torch.Tensor]], list[torch.Tensor], torch.Tensor]:
-    """The MLP of members stacked on the first axis, as batched matrix products: its weights,
-    biases, every layer's input and the output, for ``params`` ``(M, ...)`` and ``x`` ``(M, B, d)``.
-    (Twice as fast as ``vmap`` over ``functional_call`` for training on 2 cores.)"""
+def member_forward(model: MLP, params: Params, x: torch.Tensor) -> torch.Tensor:
+    """The output of the MLP's members stacked on the first axis, as batched matrix products, for
+    ``params`` ``(M, ...)`` and ``x`` ``(M, B, d)``. (Twice as fast as ``vmap`` over
+    ``functional_call`` for training on 2 cores.)"""
     weights, biases = member_layers(model, params)
-    inputs = [x]
+    hidden = model.normalized(x)
     for i in range(len(weights) - 1):
-        inputs.append(torch.tanh(member_linear(inputs[i], weights[i], biases[i])))
-    return weights, biases, inputs, member_linear(inputs[-1], weights[-1], biases[-1])
+        hidden = torch.tanh(member_linear(hidden, weights[i], biases[i]))
+    return model.rescaled(member_linear(hidden, weights[-1], biases[-1]))
 
 
 def member_fields(model: torch.nn.Module, params: Params, x: torch.Tensor) -> torch.Tensor:
@@ -111,12 +163,12 @@ def member_fields(model: torch.nn.Module, params: Params, x: torch.Tensor) -> to
     stacked energy MLP, taken by ``torch.autograd`` (``HNN.forward`` uses ``torch.func.grad`` so
     that it composes with ``vmap``; this batched form trains twice as fast)."""
     if isinstance(model, MLP):
-        return member_forward(model, params, x)[-1]
+        return member_forward(model, params, x)
     energy_params = {name.removeprefix("hamiltonian."): value for name, value in params.items()}
     differentiable = torch.is_grad_enabled()
     with torch.enable_grad():
         states = x.detach().requires_grad_(True)
-        energy = member_forward(model.hamiltonian, energy_params, states)[-1]
+        energy = member_forward(model.hamiltonian, energy_params, states)
         dh, = torch.autograd.grad(energy.sum(), states, create_graph=differentiable)  # rows are independent
     return symplectic(dh)
 
@@ -135,12 +187,14 @@ KIND_COST = {"mlp": 1.0, "hnn": 2.3}
 
 def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[int], hidden: int,
                    steps: int, lr: float, weight_decay: float, threads: int = TRAINING_THREADS,
-                   progress: Optional[Callable[[int], None]] = None) -> dict[str, np.ndarray]:
+                   progress: Optional[Callable[[int], None]] = None, scaling: Optional[Scaling] = None
+                   ) -> dict[str, np.ndarray]:
     """Train one model per seed on its own data, ``x``/``dxdt`` ``(S, N, d)``, as one vectorized
-    ensemble; returns the trained parameters stacked ``(S, ...)`` as float32 arrays. ``threads``
-    is the torch threads the caller runs it on (a part of the cache key: the last bits depend on
-    it). ``progress(steps_done)`` is called every ``PROGRESS_STEPS`` steps and at the end."""
-    models = [build_model(kind, x.shape[-1], seed, hidden) for seed in seeds]
+    ensemble, seeing the columns through ``scaling`` if given; returns the trained parameters
+    stacked ``(S, ...)`` as float32 arrays. ``threads`` is the torch threads the caller runs it
+    on (a part of the cache key: the last bits depend on it). ``progress(steps_done)`` is called
+    every ``PROGRESS_STEPS`` steps and at the end."""
+    models = [build_model(kind, x.shape[-1], seed, hidden, scaling) for seed in seeds]
     params, _ = stack_module_state(models)
     inputs, targets = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(dxdt, dtype=torch.float32)
     optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
@@ -175,7 +229,8 @@ def training_queues(kinds: Sequence[str], n_seeds: int, workers: int, together: 
 def pretrained_params(kinds: Sequence[str], x: Sequence[np.ndarray], dxdt: Sequence[np.ndarray],
                       seeds: Sequence[int], *, hidden: int, steps: int, lr: float, weight_decay: float,
                       cache_dir: Union[str, Path, None] = None, vectorize: bool = True, workers: int = 1,
-                      progress: Optional[Callable[[float], None]] = None) -> dict[str, list[Params]]:
+                      progress: Optional[Callable[[float], None]] = None, scaling: Optional[Scaling] = None
+                      ) -> dict[str, list[Params]]:
     """The trained parameters of one model of each of ``kinds`` per seed (seed k trained on
     ``x[k]``, ``dxdt[k]``). Seeds whose data have the same shape train as ensembles when
     ``vectorize``; up to ``workers`` trainings run side by side (threads: torch releases the GIL),
@@ -185,7 +240,8 @@ def pretrained_params(kinds: Sequence[str], x: Sequence[np.ndarray], dxdt: Seque
     train = train_ensemble
     if cache_dir:
         train = joblib.Memory(str(cache_dir), verbose=0).cache(train_ensemble, ignore=["progress"])
-    recipe = dict(hidden=hidden, steps=steps, lr=lr, weight_decay=weight_decay, threads=TRAINING_THREADS)
+    recipe = dict(hidden=hidden, steps=steps, lr=lr, weight_decay=weight_decay, threads=TRAINING_THREADS,
+                  scaling=scaling)
     queues = training_queues(kinds, len(seeds), max(1, workers), vectorize and len({a.shape for a in x}) == 1)
     total = steps * sum(KIND_COST[kind] * len(batch) for queue in queues for kind, batch in queue)
     done: dict[tuple[int, int], float] = {}

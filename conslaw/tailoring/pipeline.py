@@ -24,10 +24,10 @@ from conslaw.dsl.expressions import parse_expression
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
 from conslaw.tailoring.memory import check_memory
-from conslaw.tailoring.models import HNN, MLP, Params, pretrained_params
+from conslaw.tailoring.models import HNN, MLP, Params, Scaling, pretrained_params, scaled
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate, TailoringResults, candidate_record
-from conslaw.tailoring.splits import SeedData, loss_dt, scale_warnings, seed_data
+from conslaw.tailoring.splits import SeedData, column_scaling, loss_dt, scale_warnings, seed_data
 from conslaw.tailoring.stages import Context, Progress, finalists, ranking_pool, stage1, stage2, winner
 
 Source = Union[TrajectoryDataset, Callable[[int], TrajectoryDataset]]
@@ -37,9 +37,9 @@ class Pretrained:
     """Every seed's MLP and HNN, trained (ensembles side by side: ``models.pretrained_params``) on first use."""
 
     def __init__(self, data: list[SeedData], config: TailoringConfig, cache_dir, context: Context,
-                 vectorize: bool) -> None:
+                 vectorize: bool, scaling: Optional[Scaling]) -> None:
         self.data, self.config, self.cache_dir = data, config, cache_dir
-        self.context, self.vectorize = context, vectorize
+        self.context, self.vectorize, self.scaling = context, vectorize, scaling
         self.seconds = 0.0
         self.with_hnn = config.hnn and data[0].x.shape[1] % 2 == 0
 
@@ -59,7 +59,7 @@ class Pretrained:
                                    [d.seed for d in self.data], hidden=config.hidden, steps=config.train_steps,
                                    lr=config.train_lr, weight_decay=config.train_weight_decay,
                                    cache_dir=self.cache_dir, vectorize=self.vectorize,
-                                   workers=torch.get_num_threads(), progress=progress)
+                                   workers=torch.get_num_threads(), progress=progress, scaling=self.scaling)
         self.seconds += time.perf_counter() - started
         self.context.report("tailoring training", total, total)
         return params
@@ -111,7 +111,8 @@ def _evaluate(context: Context, seed_ids: list[int], data: list[SeedData], model
         hnn = models.hnn
         seeds = Seeds([data[i] for i in pending], [models.mlp[i] for i in pending],
                       None if hnn is None else [hnn[i] for i in pending],
-                      HNN(data[0].x.shape[1], context.config.hidden) if hnn is not None else None)
+                      scaled(HNN(data[0].x.shape[1], context.config.hidden), models.scaling)
+                      if hnn is not None else None)
         records, paths = evaluate_seeds(context, [seed_ids[i] for i in pending], seeds, methods,
                                         rollouts=pending[0] == 0, vectorize=vectorize)
         for record in records:
@@ -150,9 +151,10 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     ranking = data[config.ranking_seed]
     check_memory(ranking.dataset, config)
     columns = ranking.dataset.columns
-    context = Context(config, MLP(len(columns), config.hidden), tuple(columns),
+    scaling = column_scaling(ranking, config.standardize)
+    context = Context(config, scaled(MLP(len(columns), config.hidden), scaling), tuple(columns),
                       loss_dt(ranking, config.loss_dt), progress, ranking.x)
-    models = Pretrained(data, config, cache_dir, context, vectorize)
+    models = Pretrained(data, config, cache_dir, context, vectorize, scaling)
     timings["data"] = time.perf_counter() - started
 
     pool = ranking_pool(candidates, config)
@@ -178,9 +180,10 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                                           "inner_lr": second[best.id]["inner_lr"],
                                           "train_rmse": second[best.id]["train_rmse"]}
     protocol = {**dataclasses.asdict(config), "true_law": ranking.dataset.true_law, "loss_dt_used": context.loss_dt,
-                "ranking_seed": config.ranking_seed, "dataset": ranking.dataset.name, "pool_candidates": len(pool)}
+                "ranking_seed": config.ranking_seed, "dataset": ranking.dataset.name, "pool_candidates": len(pool),
+                "scaling": None if scaling is None else dataclasses.asdict(scaling)}
     return TailoringResults(
         candidates=[candidate_record(c, first[c.id], second.get(c.id)) for c in pool], selected=selected,
         evaluation=evaluation, protocol=protocol,
         combined={k: v for k, v in combined.items() if k != "expressions"}, timings=timings, rollouts=rollouts,
-        warnings=scale_warnings(ranking))
+        warnings=scale_warnings(ranking, scaling))

@@ -22,12 +22,14 @@ POOLS = ("ranked", "accepted")
 RECORDING_PROTOCOLS = ("split", "hnn")
 DTYPES = ("float32", "float64")
 LAW_SCALES = ("as-found", "spread")
+STANDARDIZE = ("auto", "on", "off")
 HNN_TRAIN_FRACTION = 0.8  # greydanus/hamiltonian-nn experiment-real/data.py: test_split=0.8 (the training share)
 LARGE_INPUT = 30.0
-"""A column whose root mean square on the training states passes this (coherent SI) gets a
-warning: the models train on the columns as they are, as the HNN paper's protocol does, and a
-tanh network is made for inputs about 1 (a pendulum filmed in pixels: a vanilla rollout error of
-604 px against the HNN's 279)."""
+"""With ``--standardize auto`` the models see the columns as they are, as the HNN paper's
+protocol does, while every column's and every rate's root mean square on the training states is
+within ``1/LARGE_INPUT``-``LARGE_INPUT`` (coherent SI; every built-in system but Lorenz), and
+standardized columns otherwise: a tanh network is made for inputs about 1 (a pendulum filmed in
+pixels, as it is: a vanilla rollout error of 604 px against the HNN's 279)."""
 
 
 def _optional_float(text: str) -> Optional[float]:
@@ -69,6 +71,10 @@ class TailoringConfig:
                                   "together in one vectorized batch.", neutral=True)
     combine: bool = option(False, "Also evaluate one Noether loss built from all independent "
                            "accepted laws at once (each normalised), against the selected law.")
+    standardize: str = option("auto", "What the MLP and HNN see: each column as it is, as the HNN "
+                              "paper's protocol (off); centred and divided by its spread, the outputs "
+                              "in the rates' size (on); on only when a column or its rate is far from 1 "
+                              "in size, beyond 1/30-30 in coherent SI (auto).", choices=STANDARDIZE)
     hnn: bool = option(True, "Do not train and evaluate the HNN baseline.", negate=True)
     seeds: int = option(5, "Seeds of the evaluation: a simulated system is drawn anew for each (data "
                         "and model init); recorded data keep their split and vary the init only.")

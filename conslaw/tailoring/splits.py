@@ -20,6 +20,7 @@ from conslaw.datasets.tables import finite_difference
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import format_unit
 from conslaw.errors import ConslawError, UsageError
+from conslaw.tailoring.models import Scaling
 from conslaw.tailoring.protocol import HNN_TRAIN_FRACTION, LARGE_INPUT
 
 
@@ -116,14 +117,35 @@ def loss_dt(data: SeedData, configured: Optional[float]) -> float:
     return float(np.median(np.concatenate([np.diff(tr.t) for tr in data.train])))
 
 
-def scale_warnings(data: SeedData) -> list[str]:
-    """One warning naming the columns of ``data`` far beyond 1 in size (``LARGE_INPUT``)."""
+def _far_from_one(sizes: np.ndarray) -> np.ndarray:
+    return (sizes > LARGE_INPUT) | (sizes < 1 / LARGE_INPUT)
+
+
+def column_scaling(data: SeedData, standardize: str) -> Optional[Scaling]:
+    """What the models see the columns of ``data`` (training states and rates) through: None (as
+    they are) with ``"off"``, or with ``"auto"`` while every column and every rate is within
+    ``1/LARGE_INPUT``-``LARGE_INPUT`` in size (root mean square, coherent SI); else each column
+    centred and divided by its spread, each output multiplied by its rate's size."""
+    sizes, rates = (np.sqrt(np.mean(values ** 2, axis=0)) for values in (data.x, data.dxdt))
+    if standardize == "off" or (standardize == "auto" and not _far_from_one(np.concatenate([sizes, rates])).any()):
+        return None
+    spread = data.x.std(axis=0)
+    return Scaling(tuple(map(float, data.x.mean(axis=0))), tuple(float(v) if v > 0 else 1.0 for v in spread),
+                   tuple(float(v) if v > 0 else 1.0 for v in rates))
+
+
+def scale_warnings(data: SeedData, scaling: Optional[Scaling]) -> list[str]:
+    """One warning naming the columns of ``data`` far from 1 in size (``LARGE_INPUT``) when the
+    models see them as they are (``scaling`` None)."""
+    if scaling is not None:
+        return []
     dataset = data.dataset
     sizes = np.sqrt(np.mean(data.x ** 2, axis=0))
-    large = [f"{name} about {size:.3g} {format_unit(dimension)}"
-             for name, dimension, size in zip(dataset.columns, dataset.dimensions, sizes) if size > LARGE_INPUT]
-    if not large:
+    far = [f"{name} about {size:.3g} {format_unit(dimension)}"
+           for name, dimension, size, flag in zip(dataset.columns, dataset.dimensions, sizes, _far_from_one(sizes))
+           if flag]
+    if not far:
         return []
-    return [f"the models train on the columns as they are (the HNN paper's protocol), and {', '.join(large)} "
-            "in size (root mean square, coherent SI): a tanh network is made for inputs about 1, so the "
-            "baselines, and what tailoring adds to them, may predict poorly; rescale such columns"]
+    return [f"the models train on the columns as they are (--standardize off), and {', '.join(far)} in size "
+            "(root mean square, coherent SI): a tanh network is made for inputs about 1, so the baselines, "
+            "and what tailoring adds to them, may predict poorly"]

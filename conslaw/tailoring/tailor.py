@@ -71,9 +71,10 @@ def _low_rank_predict(model: MLP, params: Params, loss_gradient: FieldGradient, 
     weights, biases = member_layers(model, params)
     step = lr.view(-1, 1, 1)
     updates: list[list] = [[] for _ in range(depth)]
+    inputs = model.normalized(x)
     for _ in range(steps):
-        layers = _adapted_layers(model, weights, biases, updates, x)
-        delta = loss_gradient(x, layers[-1])  # d loss / d output, one row per query
+        layers = _adapted_layers(model, weights, biases, updates, inputs)
+        delta = model.rescaled(loss_gradient(x, model.rescaled(layers[-1])))  # d loss / d output, per query
         for i in range(depth - 1, -1, -1):
             updates[i].append((step * delta, layers[i]))
             if i:  # through the adapted layer i: W_i^T delta - sum_k a_ik (step delta_ik . delta)
@@ -81,7 +82,7 @@ def _low_rank_predict(model: MLP, params: Params, loss_gradient: FieldGradient, 
                 for scaled, seen in updates[i][:-1]:
                     back = back - seen * (scaled * delta).sum(-1, keepdim=True)
                 delta = back * (1 - layers[i] ** 2)
-    return _adapted_layers(model, weights, biases, updates, x)[-1]
+    return model.rescaled(_adapted_layers(model, weights, biases, updates, inputs)[-1])
 
 
 def _vmap_predict(model: torch.nn.Module, params: Params, loss: PointLoss, x: torch.Tensor,
@@ -167,7 +168,7 @@ class Ensemble:
             return _low_rank_predict(self.model, self._stacked(), self._loss_gradient, x,
                                      torch.cat([b.lrs for b in self.blocks]), self.steps)
         if not any(tailored):
-            return member_forward(self.model, self._stacked(), x)[-1]
+            return member_forward(self.model, self._stacked(), x)
         parts = torch.split(x, [b.size for b in self.blocks])
         outputs = {}
         for kind in (True, False):
