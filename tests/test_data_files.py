@@ -131,6 +131,8 @@ def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_un
         load_file(_write_csv(tmp_path / "typo.csv", "trajectory,t,theta [no_such_unit],omega [deg/s],note", rows))
     with pytest.raises(UsageError, match=r"needs --units naming the state columns.*or units in the file's header"):
         load_file(_write_csv(tmp_path / "bare.csv", "trajectory,t,theta,omega,note", rows))
+    with pytest.raises(UsageError, match=r"needs --units naming the state columns"):
+        load_file(_write_csv(tmp_path / "time_only.csv", "trajectory,t (s),theta,omega,note", rows))
     with pytest.raises(ConslawError, match=r"column 'theta \[rad\]' and another column are both named 'theta'"):
         load_file(_write_csv(tmp_path / "twice.csv", "trajectory,t,theta,theta [rad],note", rows), "theta=deg")
     with pytest.warns(UserWarning, match=r"column\(s\) x\(t\) not named in the units, ignored"):

@@ -16,7 +16,8 @@ from conslaw.datasets.tables import resolve_units
 from conslaw.dsl.units import ParsedUnit, parse_unit
 from conslaw.errors import ConslawError, UsageError
 
-_HEADER_UNIT = re.compile(r"^(?P<name>\S.*?)\s*\[(?P<bracket>[^\[\]]+)\]\s*$|^(?P<pname>\S.*?)\s+\((?P<paren>[^()]+)\)\s*$")
+_HEADER_UNIT = re.compile(r"""^(?P<name>\S.*?)\s*\[(?P<bracket>[^\[\]]+)\]\s*$     # theta [deg], omega[deg/s]
+                             |^(?P<pname>\S.*?)\s+\((?P<paren>[^()]+)\)\s*$""", re.VERBOSE)  # t (ms)
 
 
 def split_header_units(table: Mapping[str, np.ndarray], file: str
@@ -54,7 +55,7 @@ def merge_header_units(units: Optional[str | Mapping[str, str | ParsedUnit]], he
     if not units:
         from_header = {column: _header_unit(column, text) for column, text in header.items()
                        if column != trajectory_column}
-        if not from_header:
+        if not set(from_header) - {time_column}:
             raise UsageError(f'--data {file} needs --units naming the state columns, e.g. "q=rad,p=kg*m**2/s", '
                              "or units in the file's header, e.g. 'q [rad]'")
         return from_header
