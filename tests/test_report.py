@@ -297,6 +297,11 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
     standardized = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"], protocol=dict(
         degree_pendulum.result["tailoring"]["protocol"], scaling={"shift": [0.1, 0.2], "scale": [1.0, 2.0]})))
     assert "the MLP and HNN saw each column centred and divided by its spread" in format_summary(standardized)
+    long_law = " + ".join(f"{k}*q**{k}" for k in range(2, 30))
+    unlisted = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"],
+                                                           selected={"rank": None, "expression": long_law}))
+    cell = next(line for line in format_summary(unlisted).splitlines() if line.startswith(METHOD_LABELS["noether"]))
+    assert f" {long_law[:45]}... " in cell and long_law not in cell  # Table 1 cuts a long law as the law table does
     searches = dict(degree_pendulum.result["searches"])
     searches["formulas"] = dict(searches["formulas"], partial=True, reason="the 30 s budget ran out")
     del searches["terms"]

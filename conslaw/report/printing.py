@@ -74,6 +74,15 @@ def python_names(columns: Sequence[str]) -> dict[str, str]:
     return names
 
 
+LAW_WIDTH = 48
+"""Characters of a law in a terminal table; longer laws end in ``...`` (the files keep them whole)."""
+
+
+def shorten(text: str, width: int = LAW_WIDTH) -> str:
+    """``text`` cut to ``width`` characters, ending in ``...`` when cut."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def number(value: Optional[float], digits: int = 3) -> str:
     """``value`` to ``digits`` significant digits; ``n/a`` for None, NaN or infinity."""
     if value is None or not math.isfinite(value):

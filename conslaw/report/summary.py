@@ -10,18 +10,13 @@ import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from conslaw.law import TABLE_DIGITS, Law
-from conslaw.report.printing import law_text, number, text_table
+from conslaw.report.printing import law_text, number, shorten, text_table
 from conslaw.report.records import dataset_label, laws_from_result, threshold
 from conslaw.report.table1 import table1_text
 
 SUMMARY_ROWS = 10
-LAW_WIDTH = 48
 SEARCHES = ("formulas", "terms")
 QUALITY = {"exact": "exact", "approximate": "approx.", "rejected": "rejected"}
-
-
-def _shorten(text: str, width: int = LAW_WIDTH) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "declared") -> list[str]:
@@ -33,7 +28,7 @@ def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "dec
     for law in shown:
         evidence = law.evidence
         marks = ("I" if law.independent else "") + ("P" if law.pareto else "")
-        body.append([str(law.rank), _shorten(law_text(law, units, TABLE_DIGITS)), law.unit_text(units),
+        body.append([str(law.rank), shorten(law_text(law, units, TABLE_DIGITS)), law.unit_text(units),
                      QUALITY.get(law.quality, law.quality), marks or "-",
                      f"{number(evidence.ratio)} ± {number(evidence.error, 2)}", number(evidence.ratio_test),
                      number(evidence.ratio_control),
@@ -122,7 +117,7 @@ def tailoring_lines(result: Mapping[str, Any], laws: Sequence[Law], brief: bool)
 
     def law_of(entry: Mapping[str, Any]) -> str:
         law = by_rank.get(entry.get("rank"))
-        return _shorten(law_text(law, "declared", TABLE_DIGITS) if law else str(entry.get("expression")))
+        return shorten(law_text(law, "declared", TABLE_DIGITS) if law else str(entry.get("expression")))
 
     selected = tailoring.get("selected")
     lines = [f"Selected Noether loss: rank {selected['rank']}: {law_of(selected)} (inner lr "

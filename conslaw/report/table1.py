@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Sequence
 import sympy
 
 from conslaw.law import TABLE_DIGITS, Law, rounded_expression
-from conslaw.report.printing import latex_tabular, law_text, number, text_table
+from conslaw.report.printing import latex_tabular, law_text, number, shorten, text_table
 from conslaw.report.records import paper_dataset
 
 METHOD_LABELS = {
@@ -123,7 +123,9 @@ def table1_text(result: Mapping[str, Any], laws: Sequence[Law]) -> list[str]:
     cells = table1_cells(result, laws)
     if cells is None:
         return []
-    return ["Table 1: long-horizon test rollout RMSE"] + text_table(*cells) + table1_notes(result)
+    header, rows = cells
+    rows = [[row[0], shorten(row[1]), *row[2:]] for row in rows]
+    return ["Table 1: long-horizon test rollout RMSE"] + text_table(header, rows) + table1_notes(result)
 
 
 def table1_latex(result: Mapping[str, Any], laws: Sequence[Law]) -> list[str]:
