@@ -109,7 +109,7 @@ def table1_notes(result: Mapping[str, Any]) -> list[str]:
                      + ", ".join(number(lr) for lr in lrs))
     if ((result.get("tailoring") or {}).get("protocol") or {}).get("scaling"):
         notes.append("the MLP and HNN saw each column centred and divided by its spread (--standardize); "
-                     "the RMSEs are in the columns' own units")
+                     "the RMSEs are in coherent SI, as without it")
     combined = (evaluation.get("paired") or {}).get("combined_vs_noether")
     if combined:
         notes.append(f"all laws at once − the selected law: {_difference(combined)}")
