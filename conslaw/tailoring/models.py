@@ -59,13 +59,11 @@ class MLP(torch.nn.Module):
         for layer in self.linears:
             torch.nn.init.orthogonal_(layer.weight)
         self.scaling: Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
-        self.field_size: Optional[torch.Tensor] = None
 
     def scale_with(self, shift: Sequence[float], scale: Sequence[float], output: Sequence[float]) -> "MLP":
         """Standardize the inputs by ``shift`` and ``scale`` and multiply the outputs by ``output``
         (constants, not parameters: no gradient step changes them)."""
         self.scaling = tuple(torch.tensor(values, dtype=torch.float64) for values in (shift, scale, output))
-        self.field_size = self.scaling[2]
         return self
 
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,12 +94,10 @@ class HNN(torch.nn.Module):
         if n_in % 2:
             raise ConslawError(f"an HNN needs an even number of state columns (q, p pairs), got {n_in}")
         self.hamiltonian = MLP(n_in, hidden, 1)
-        self.field_size: Optional[torch.Tensor] = None
 
     def scale_with(self, scaling: Scaling) -> "HNN":
         """Standardize the energy network's inputs; its H takes the size ``scaling.energy``."""
         self.hamiltonian.scale_with(scaling.shift, scaling.scale, (scaling.energy,))
-        self.field_size = torch.tensor(scaling.rate, dtype=torch.float64)
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,17 +128,6 @@ def scaled(model: Union[MLP, HNN], scaling: Optional[Scaling]) -> Union[MLP, HNN
         return model
     return model.scale_with(scaling) if isinstance(model, HNN) else model.scale_with(
         scaling.shift, scaling.scale, scaling.rate)
-
-
-def field_error(model: Union[MLP, HNN], predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The squared error of a predicted dx/dt, elementwise: as it is (the HNN paper's loss), or
-    with each column in units of its rate's size when the model sees standardized columns, so
-    that no column's units decide the fit (an orbit in metres: velocities of 3e4 m/s beside
-    accelerations of 6e-3 m/s², which an unweighted MSE never fits)."""
-    residual = predicted - target
-    if model.field_size is not None:
-        residual = residual / model.field_size.to(residual.dtype)
-    return residual ** 2
 
 
 def member_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -215,7 +200,7 @@ def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[i
     optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
     for step in range(1, steps + 1):
         optimiser.zero_grad()
-        squared = field_error(models[0], member_fields(models[0], params, inputs), targets)
+        squared = (member_fields(models[0], params, inputs) - targets) ** 2
         squared.mean(dim=(1, 2)).sum().backward()  # the sum keeps members independent
         optimiser.step()
         if progress and (step % PROGRESS_STEPS == 0 or step == steps):
