@@ -67,12 +67,15 @@ class MLP(torch.nn.Module):
         return self
 
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
+        """The states as the first layer sees them."""
         if self.scaling is None:
             return x
         shift, scale, _ = self.scaling
         return (x - shift.to(x.dtype)) / scale.to(x.dtype)
 
     def rescaled(self, output: torch.Tensor) -> torch.Tensor:
+        """The last layer's output (or a gradient with respect to the model's output) in the
+        data's size."""
         return output if self.scaling is None else output * self.scaling[2].to(output.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
