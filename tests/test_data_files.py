@@ -165,8 +165,10 @@ def test_npz_and_kilogram_units(tmp_path):
         (["0,0,1", "0,1,2", "0,2,3"], "y=m", r"state column 'y' not found.*available columns: trajectory, t, x"),
         (["0,0,1", "0,1,2", "0,2,3"], "x=furlongz", r"'x': unknown unit 'furlongz'"),
         (["0,0,1", "0,1,2", "0,2,3", "7,0,1", "7,1,2"], "x=m", r"trajectory '7' has 2 sample\(s\)"),
-        (["0,0,1", "0,1,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': two samples at t=1.0 \(rows 2 and 3\)"),
-        (["0,0,1", "0,2,2", "0,1,3", "0,2,3"], "x=m", r"trajectory '0': two samples at t=2.0 \(rows 2 and 4\)"),
+        (["0,0,1", "0,1,2", "0,1,3", "0,2,3"], "x=m",
+         r"trajectory '0': two samples at t=1.0 \(rows 2 and 3, with different states; 1 such pair\(s\) in it\)"),
+        (["0,0,1", "0,2,3", "0,1,3", "0,2,3", "0,3,4", "0,3,4"], "x=m",
+         r"two samples at t=2.0 \(rows 2 and 4, the same states twice: drop the repeated rows; 2 such pair\(s\)"),
         (["0,0,1", "0,1", "0,2,3"], "x=m", r"row 2: 2 fields, but the header has 3"),
     ],
 )

@@ -158,9 +158,12 @@ def build_trajectories(
         times = t[rows]
         repeated = np.flatnonzero(np.diff(times) == 0)
         if repeated.size:
+            first, second = rows[repeated[0]], rows[repeated[0] + 1]
+            kind = ("the same states twice: drop the repeated rows" if np.array_equal(x[first], x[second])
+                    else "with different states")
             raise ConslawError(
                 f"{label}: two samples at t={float(times[repeated[0]])!r} ({row_label}s "
-                f"{int(rows[repeated[0]]) + 1} and {int(rows[repeated[0] + 1]) + 1})"
+                f"{int(first) + 1} and {int(second) + 1}, {kind}; {repeated.size} such pair(s) in it)"
             )
         states = x[rows]
         rates = dxdt[rows] if dxdt is not None else finite_difference(times, states)
