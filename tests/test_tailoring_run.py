@@ -14,7 +14,7 @@ from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
-from conslaw.tailoring.memory import check_memory, estimate_memory
+from conslaw.tailoring.memory import PROCESS_GB, check_memory, estimate_memory
 from conslaw.tailoring.splits import hnn_split
 from conslaw.tailoring.stages import TIE_TOLERANCE, finalists, sweep_record, winner
 
@@ -81,6 +81,13 @@ def test_tailoring_that_would_not_fit_in_memory_is_refused_before_any_work(monke
     with pytest.raises(UsageError, match=r"^tailoring would need about [0-9.]+ GB \(10 meta-tailored models x 400 "
                        r"training points at 3 inner steps\), more than the limit \(0.5 GB\): lower --inner-steps"):
         check_memory(data, dataclasses.replace(config, tailor_max_memory_gb=0.5))
+    # a limit that half the points would meet: thinning is named, while each trajectory keeps 20 samples
+    half = PROCESS_GB + (estimate.gb - PROCESS_GB) / 1.5
+    with pytest.raises(UsageError, match=r"--candidate-chunk, keep one sample in 2 \(the models learn"):
+        check_memory(data, dataclasses.replace(config, tailor_max_memory_gb=half))
+    third = PROCESS_GB + (estimate.gb - PROCESS_GB) / 2.5
+    with pytest.raises(UsageError, match=r"--candidate-chunk, pass --no-tailor"):
+        check_memory(data, dataclasses.replace(config, tailor_max_memory_gb=third))
     monkeypatch.setattr("conslaw.tailoring.memory.available_gb", lambda: estimate.gb / 2)
     with pytest.raises(UsageError, match=r"more than the memory available \([0-9.]+ GB\)"):
         run_tailoring(data, CANDIDATES, config)

@@ -12,6 +12,7 @@ This module imports no torch: the engine checks the estimate before discovery st
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -26,6 +27,8 @@ PROCESS_GB = 0.7
 META_VECTORS = (64.0, 98.0, 46.0)
 """Hidden-width vectors per tailored member and training point: ``a + b K + c K**2``."""
 DTYPE_BYTES = {"float32": 4, "float64": 8}
+MIN_POINTS_PER_TRAJECTORY = 20
+"""Thinning the data is suggested only while each training trajectory keeps this many samples."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,13 @@ def check_memory(dataset: TrajectoryDataset, config: TailoringConfig) -> MemoryE
     if limit is not None and estimate.gb > limit:
         names = flags(TailoringConfig)
         source = "the limit" if config.tailor_max_memory_gb is not None else "the memory available"
+        stride = math.ceil((estimate.gb - PROCESS_GB) / max(limit - PROCESS_GB, 1e-9))
+        thin = (f", keep one sample in {stride} (the models learn from every training point)"
+                if estimate.points >= stride * MIN_POINTS_PER_TRAJECTORY * len(dataset.train) else "")
         raise UsageError(
             f"tailoring would need about {estimate.gb:.1f} GB ({estimate.members} meta-tailored models "
             f"x {estimate.points:,} training points at {config.inner_steps} inner step"
             f"{'s' if config.inner_steps > 1 else ''}), more than {source} ({limit:.1f} GB): lower "
-            f"{names['inner_steps']}, {names['seeds']} or {names['candidate_chunk']}, pass "
+            f"{names['inner_steps']}, {names['seeds']} or {names['candidate_chunk']}{thin}, pass "
             f"{names['tailor']}, or raise {names['tailor_max_memory_gb']}")
     return estimate
