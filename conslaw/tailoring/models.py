@@ -59,11 +59,13 @@ class MLP(torch.nn.Module):
         for layer in self.linears:
             torch.nn.init.orthogonal_(layer.weight)
         self.scaling: Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
+        self.field_size: Optional[float] = None
 
     def scale_with(self, shift: Sequence[float], scale: Sequence[float], output: Sequence[float]) -> "MLP":
         """Standardize the inputs by ``shift`` and ``scale`` and multiply the outputs by ``output``
         (constants, not parameters: no gradient step changes them)."""
         self.scaling = tuple(torch.tensor(values, dtype=torch.float64) for values in (shift, scale, output))
+        self.field_size = overall_size(output)
         return self
 
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,10 +99,12 @@ class HNN(torch.nn.Module):
         if n_in % 2:
             raise ConslawError(f"an HNN needs an even number of state columns (q, p pairs), got {n_in}")
         self.hamiltonian = MLP(n_in, hidden, 1)
+        self.field_size: Optional[float] = None
 
     def scale_with(self, scaling: Scaling) -> "HNN":
         """Standardize the energy network's inputs; its H takes the size ``scaling.energy``."""
         self.hamiltonian.scale_with(scaling.shift, scaling.scale, (scaling.energy,))
+        self.field_size = overall_size(scaling.rate)
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,6 +115,22 @@ def symplectic(dh: torch.Tensor) -> torch.Tensor:
     """The Hamiltonian field ``(dH/dp, -dH/dq)`` from the gradient ``(dH/dq, dH/dp)``."""
     half = dh.shape[-1] // 2
     return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
+
+
+def overall_size(rates: Sequence[float]) -> float:
+    """The root mean square of the columns' rate sizes: the one unit a scaled model's error is
+    measured in."""
+    return float(np.sqrt(np.mean(np.square(rates))))
+
+
+def field_error(model: Union[MLP, HNN], predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The squared error of a predicted dx/dt, elementwise, as it is (the HNN paper's loss), or,
+    when the model sees standardized columns, in units of the rates' overall size: one number
+    for every column, so the columns weigh as in Table 1's RMSE, and the loss is about 1 whatever
+    the units (an epidemic's rates, about 1e-4 counts per second, gave a loss about 1e-8, below
+    what Adam's weight decay takes away each step, and a model that predicts 0)."""
+    residual = predicted - target
+    return (residual if model.field_size is None else residual / model.field_size) ** 2
 
 
 def build_model(kind: str, n_state: int, seed: int, hidden: int, scaling: Optional[Scaling] = None
@@ -203,7 +223,7 @@ def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[i
     optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
     for step in range(1, steps + 1):
         optimiser.zero_grad()
-        squared = (member_fields(models[0], params, inputs) - targets) ** 2
+        squared = field_error(models[0], member_fields(models[0], params, inputs), targets)
         squared.mean(dim=(1, 2)).sum().backward()  # the sum keeps members independent
         optimiser.step()
         if progress and (step % PROGRESS_STEPS == 0 or step == steps):

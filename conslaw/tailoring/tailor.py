@@ -26,7 +26,8 @@ import torch
 from torch.func import functional_call, grad, grad_and_value, vmap
 
 from conslaw.tailoring.loss import NoetherLoss
-from conslaw.tailoring.models import MLP, Params, member_fields, member_forward, member_layers, member_linear
+from conslaw.tailoring.models import (MLP, Params, field_error, member_fields, member_forward, member_layers,
+                                      member_linear)
 
 PointLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> per-state loss
 FieldGradient = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, dxdt) -> d loss / d dxdt
@@ -238,8 +239,8 @@ def _step(optimiser: torch.optim.Optimizer, params: list[Params], gradients: lis
 def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epochs: int, outer_lr: float,
                 weight_decay: float, blowup: float,
                 progress: Optional[Callable[[int, int], None]] = None) -> MetaResult:
-    """Train every member so that its dx/dt MSE on ``x``/``dxdt`` ``(members, N, d)`` AFTER the
-    inner step is low: ``epochs`` full-batch Adam steps (one epoch = one step), second order.
+    """Train every member so that its dx/dt mean squared error (``models.field_error``) on
+    ``x``/``dxdt`` ``(members, N, d)`` AFTER the inner step is low: ``epochs`` full-batch Adam steps (one epoch = one step), second order.
 
     A member whose outer loss or gradient is non-finite, or whose outer loss passes ``blowup``
     times its untailored MSE, is frozen and marked diverged; the others go on unaffected.
@@ -255,7 +256,7 @@ def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epoc
     def losses(trial: list[Params]) -> torch.Tensor:
         trial_blocks = [replace(b, params=p) for b, p in zip(blocks, trial)]
         predicted = Ensemble(ensemble.model, trial_blocks, ensemble.steps).field(x)
-        return ((predicted - dxdt) ** 2).mean(dim=(1, 2))
+        return field_error(ensemble.model, predicted, dxdt).mean(dim=(1, 2))
 
     def total(trial: list[Params]) -> tuple[torch.Tensor, torch.Tensor]:
         values = losses(trial)
@@ -263,7 +264,8 @@ def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epoc
 
     with torch.no_grad():
         untailored = Ensemble(ensemble.model, [replace(b, loss=None) for b in blocks]).field(x)
-        ceiling = blowup * ((untailored - dxdt) ** 2).mean(dim=(1, 2)).clamp_min(torch.finfo(x.dtype).tiny)
+        ceiling = blowup * field_error(ensemble.model, untailored, dxdt).mean(dim=(1, 2)).clamp_min(
+            torch.finfo(x.dtype).tiny)
     alive = torch.ones(ensemble.size, dtype=torch.bool)
     last = np.full(ensemble.size, np.nan)
     for epoch in range(epochs):
