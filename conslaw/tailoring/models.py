@@ -6,7 +6,8 @@ dx/dt mean squared error for ``total_steps + 1 = 2001`` steps. The models of the
 as vectorized ensembles (``torch.func.stack_module_state``, then batched matrix products over
 the members; Adam is elementwise, so this is exactly one Adam per model), one per worker and kind,
 the workers side by side on one torch thread each (``TRAINING_THREADS``), and trained weights
-are cached on disk with ``joblib.Memory``.
+are cached on disk with ``joblib.Memory``. Columns far from 1 in size are seen through a
+``Scaling`` (``tailoring.splits.column_scaling``; the paper's data need none).
 """
 from __future__ import annotations
 
