@@ -6,7 +6,7 @@ from torch.func import functional_call, grad
 
 from conslaw.errors import ConslawError
 from conslaw.tailoring import MLP, HNN, Block, Ensemble, NoetherLoss, combined_weights, meta_tailor, rollout
-from conslaw.tailoring.models import member_fields
+from conslaw.tailoring.models import Scaling, member_fields
 from conslaw.tailoring.tailor import _vmap_predict, tailored_predict
 
 torch.set_num_threads(1)
@@ -82,7 +82,7 @@ def test_several_inner_steps_in_closed_form_equal_per_query_sgd(steps, standardi
     torch.manual_seed(1)
     model = MLP(2, 16)
     if standardized:
-        model.scale_with((0.5, -1.0), (2.0, 0.3), (4.0, 0.5))
+        model.scale_with(Scaling((0.5, -1.0), (2.0, 0.3), (4.0, 0.5)))
     params, x = double(model), states()
     loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
     lr = torch.tensor(0.2, dtype=torch.float64)

@@ -33,7 +33,7 @@ _GLOBAL_RNG = threading.Lock()
 @dataclass(frozen=True)
 class Scaling:
     """What the models see of the columns: ``(x - shift) / scale``, and outputs multiplied by
-    ``rate`` (each column's dx/dt size); an HNN's energy is multiplied by ``energy``."""
+    ``rate`` (each column's dx/dt size; for an HNN's energy network, ``(energy,)``)."""
 
     shift: tuple[float, ...]
     scale: tuple[float, ...]
@@ -59,27 +59,28 @@ class MLP(torch.nn.Module):
             torch.nn.Linear(a, b, bias=i < depth) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
         for layer in self.linears:
             torch.nn.init.orthogonal_(layer.weight)
-        self.scaling: Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
-        self.field_size: Optional[float] = None
+        self.scaling: Optional[Scaling] = None
+        self._constants: Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
 
-    def scale_with(self, shift: Sequence[float], scale: Sequence[float], output: Sequence[float]) -> "MLP":
-        """Standardize the inputs by ``shift`` and ``scale`` and multiply the outputs by ``output``
-        (constants, not parameters: no gradient step changes them)."""
-        self.scaling = tuple(torch.tensor(values, dtype=torch.float64) for values in (shift, scale, output))
-        self.field_size = overall_size(output)
+    def scale_with(self, scaling: Scaling) -> "MLP":
+        """Standardize the inputs by ``scaling.shift`` and ``scaling.scale`` and multiply the
+        outputs by ``scaling.rate`` (constants, not parameters: no gradient step changes them)."""
+        self.scaling = scaling
+        self._constants = tuple(torch.tensor(values, dtype=torch.float64)
+                                for values in (scaling.shift, scaling.scale, scaling.rate))
         return self
 
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
         """The states as the first layer sees them."""
-        if self.scaling is None:
+        if self._constants is None:
             return x
-        shift, scale, _ = self.scaling
+        shift, scale, _ = self._constants
         return (x - shift.to(x.dtype)) / scale.to(x.dtype)
 
     def rescaled(self, output: torch.Tensor) -> torch.Tensor:
         """The last layer's output (or a gradient with respect to the model's output) in the
         data's size."""
-        return output if self.scaling is None else output * self.scaling[2].to(output.dtype)
+        return output if self._constants is None else output * self._constants[2].to(output.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.normalized(x)
@@ -100,12 +101,12 @@ class HNN(torch.nn.Module):
         if n_in % 2:
             raise ConslawError(f"an HNN needs an even number of state columns (q, p pairs), got {n_in}")
         self.hamiltonian = MLP(n_in, hidden, 1)
-        self.field_size: Optional[float] = None
+        self.scaling: Optional[Scaling] = None
 
     def scale_with(self, scaling: Scaling) -> "HNN":
         """Standardize the energy network's inputs; its H takes the size ``scaling.energy``."""
-        self.hamiltonian.scale_with(scaling.shift, scaling.scale, (scaling.energy,))
-        self.field_size = overall_size(scaling.rate)
+        self.scaling = scaling
+        self.hamiltonian.scale_with(Scaling(scaling.shift, scaling.scale, (scaling.energy,)))
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -118,12 +119,6 @@ def symplectic(dh: torch.Tensor) -> torch.Tensor:
     return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
 
 
-def overall_size(rates: Sequence[float]) -> float:
-    """The root mean square of the columns' rate sizes: the one unit a scaled model's error is
-    measured in."""
-    return float(np.sqrt(np.mean(np.square(rates))))
-
-
 def field_error(model: Union[MLP, HNN], predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The squared error of a predicted dx/dt, elementwise, as it is (the HNN paper's loss), or,
     when the model sees standardized columns, in units of the rates' overall size: one number
@@ -131,7 +126,9 @@ def field_error(model: Union[MLP, HNN], predicted: torch.Tensor, target: torch.T
     the units (an epidemic's rates, about 1e-4 counts per second, gave a loss about 1e-8, below
     what Adam's weight decay takes away each step, and a model that predicts 0)."""
     residual = predicted - target
-    return (residual if model.field_size is None else residual / model.field_size) ** 2
+    if model.scaling is None:
+        return residual ** 2
+    return (residual / float(np.sqrt(np.mean(np.square(model.scaling.rate))))) ** 2
 
 
 def build_model(kind: str, n_state: int, seed: int, hidden: int, scaling: Optional[Scaling] = None
@@ -148,10 +145,7 @@ def build_model(kind: str, n_state: int, seed: int, hidden: int, scaling: Option
 
 def scaled(model: Union[MLP, HNN], scaling: Optional[Scaling]) -> Union[MLP, HNN]:
     """``model`` seeing the columns through ``scaling`` (as they are if None)."""
-    if scaling is None:
-        return model
-    return model.scale_with(scaling) if isinstance(model, HNN) else model.scale_with(
-        scaling.shift, scaling.scale, scaling.rate)
+    return model if scaling is None else model.scale_with(scaling)
 
 
 def member_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
