@@ -188,19 +188,17 @@ def test_a_pendulum_far_from_0_is_standardized_and_predicted_as_well_as_the_pend
     offset = 96 * np.pi
     data = pendulum()
 
-    def shifted(trajectory: Trajectory) -> Trajectory:
-        return Trajectory(trajectory.t, trajectory.x + [offset, 0.0], trajectory.dxdt)
+    def each(change, **fields) -> TrajectoryDataset:
+        return dataclasses.replace(data, train=[change(t) for t in data.train],
+                                   test=[change(t) for t in data.test], **fields)
 
-    pixels = dataclasses.replace(data, dimensions=(parse_unit("pixel").dimension, DIMENSIONLESS),
-                                 train=[shifted(t) for t in data.train], test=[shifted(t) for t in data.test])
     def run(dataset: TrajectoryDataset, standardize: str) -> dict:
         config = TailoringConfig(**{**SMALL.__dict__, "seeds": 1, "standardize": standardize})
         return run_tailoring(dataset, CANDIDATES, config, cache_dir=cache).to_dict()
 
-    def slowed(trajectory: Trajectory) -> Trajectory:  # the same motion 10,000 times slower
-        return Trajectory(trajectory.t * 1e4, trajectory.x, trajectory.dxdt / 1e4)
-
-    slow = dataclasses.replace(data, train=[slowed(t) for t in data.train], test=[slowed(t) for t in data.test])
+    pixels = each(lambda tr: Trajectory(tr.t, tr.x + [offset, 0.0], tr.dxdt),
+                  dimensions=(parse_unit("pixel").dimension, DIMENSIONLESS))
+    slow = each(lambda tr: Trajectory(tr.t * 1e4, tr.x, tr.dxdt / 1e4))  # the same motion 10,000 times slower
     reference, auto, raw, slow_auto = run(data, "on"), run(pixels, "auto"), run(pixels, "off"), run(slow, "auto")
     scaling = auto["protocol"]["scaling"]
     assert scaling["shift"][0] == pytest.approx(reference["protocol"]["scaling"]["shift"][0] + offset, rel=1e-9)
