@@ -2,7 +2,7 @@
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
 ``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py``,
-``ecology.py`` and ``dissipative.py`` define the systems. A new system is one new
+``ecology.py``, ``thermal.py`` and ``dissipative.py`` define the systems. A new system is one new
 ``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from conslaw.datasets.gravitation import KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
 from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM
 from conslaw.datasets.oscillators import COUPLED_SPRINGS, DUFFING, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS
+from conslaw.datasets.thermal import HEAT_EXCHANGE
 from conslaw.datasets.specs import ATOL, RTOL, Constant, CoordinateMap, SystemSpec, integrate, law_from_template
 
 SYSTEMS: dict[str, SystemSpec] = {
@@ -34,6 +35,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         SADDLE,
         CYCLOTRON,
         ROTATING_TRAP,
+        HEAT_EXCHANGE,
         DAMPED_PENDULUM,
         LORENZ,
     )

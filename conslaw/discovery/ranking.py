@@ -12,7 +12,8 @@ search's seed.
   says nothing about conservation.
 - **Order**: evidence first. Accepted laws come first, by ratio; laws whose ratios agree within
   ``TIE_SIGMAS`` standard errors are equal within their noise, and among them the simpler
-  (fewer nodes) comes first. Rejected candidates follow, by ratio.
+  (fewer nodes) comes first, then the one that divides by the columns less often
+  (``T1 + 2.5*T2`` before ``(1212 - T1)/T2``). Rejected candidates follow, by ratio.
 - **Merged**: candidates equal up to ``a*g + b``, or to a polynomial (up to degree 6) of one
   better-ranked candidate, on reference surrogate states are one law, shown once (the
   best-ranked) with a ``variants`` count. After independence is marked, a dependent exact law
@@ -165,6 +166,15 @@ def _scaled_plain_terms(law: Law) -> int:
     return count
 
 
+def _divisions(law: Law) -> int:
+    """How many times the law divides by a function of the columns (a negative power): of two
+    equally good laws of one size the one without is shown. Two bodies that exchange heat,
+    recorded near 330 K, keep ``(1212 - T1)/T2`` as constant as their heat content
+    ``T1 + 2.5*T2`` within the noise, and only the second is a law of the system."""
+    return sum(1 for node in sympy.preorder_traversal(law.expression)
+               if node.is_Pow and node.exp.is_negative and node.base.free_symbols)
+
+
 def _negative_parameters(law: Law) -> int:
     """How many fitted parameters are negative: of two templates of one law (``-c0*cos(q) +
     p**2`` with c0 = 2.44, ``c0*cos(q) + p**2`` with c0 = -2.44), whose ratios differ only by
@@ -179,7 +189,7 @@ def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
     while remaining:
         leader = remaining[0]
         group = [law for law in remaining if _tied(leader, law)]
-        ordered += sorted(group, key=lambda law: (law.size, _scaled_plain_terms(law),
+        ordered += sorted(group, key=lambda law: (law.size, _divisions(law), _scaled_plain_terms(law),
                                                   _negative_parameters(law), law.evidence.ratio,
                                                   str(law.expression)))
         remaining = [law for law in remaining if not _tied(leader, law)]
