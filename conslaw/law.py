@@ -43,20 +43,28 @@ def _pi_folded(product: sympy.Mul) -> sympy.Expr:
 
 @dataclass(frozen=True)
 class StateColumns:
-    """The state columns: names, dimensions, declared unit text and factors to coherent SI."""
+    """The state columns: names, dimensions, declared unit text, and factors and offsets to
+    coherent SI (SI value = factor x declared value + offset; offsets are 0 but for units such as degC)."""
 
     names: tuple[str, ...]
     dimensions: tuple[Dimension, ...]
     declared: tuple[str, ...]
     to_si: tuple[float, ...]
+    si_offset: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.si_offset:
+            object.__setattr__(self, "si_offset", (0.0,) * len(self.names))
 
     @classmethod
     def from_dataset(cls, dataset: Any) -> "StateColumns":
-        """The columns of a ``TrajectoryDataset`` (declared units and factors where it has them)."""
+        """The columns of a ``TrajectoryDataset`` (declared units, factors and offsets where it has them)."""
         declared = tuple(dataset.units.get(c, format_unit(d))
                          for c, d in zip(dataset.columns, dataset.dimensions))
+        offsets = getattr(dataset, "si_offset", {})
         return cls(tuple(dataset.columns), tuple(dataset.dimensions), declared,
-                   tuple(float(dataset.to_si.get(c, 1.0)) for c in dataset.columns))
+                   tuple(float(dataset.to_si.get(c, 1.0)) for c in dataset.columns),
+                   tuple(float(offsets.get(c, 0.0)) for c in dataset.columns))
 
     def parse(self, law: Any) -> sympy.Expr:
         """A law (text or SymPy) over these columns; see ``conslaw.dsl.expressions``."""
@@ -64,18 +72,24 @@ class StateColumns:
 
     def declared_form(self, expression: sympy.Expr) -> sympy.Expr:
         """The SI expression rewritten for columns in their declared units (a factor that is a
-        rational multiple of pi, such as degrees', written exactly: ``cos(pi*theta/180)``)."""
+        rational multiple of pi, such as degrees', written exactly: ``cos(pi*theta/180)``). With
+        an offset unit (degC) the constant term the offsets add to a sum is left out: a conserved
+        quantity plus a constant is the same law (``T1 + 2.5*T2``, not ``T1 + 2.5*T2 + 956.0``)."""
         symbols = column_symbols(self.names)
         factor = exact_float if "pi" in self.names else exact_factor  # a column named pi: no symbolic pi beside it
-        declared = expression.xreplace({symbols[c]: factor(k) * symbols[c]
-                                        for c, k in zip(self.names, self.to_si) if k != 1.0})
+        declared = expression.xreplace({symbols[c]: (symbols[c] if k == 1.0 else factor(k) * symbols[c])
+                                        + (exact_float(b) if b else 0)
+                                        for c, k, b in zip(self.names, self.to_si, self.si_offset)
+                                        if k != 1.0 or b})
+        if any(self.si_offset) and declared.is_Add:
+            declared -= declared.as_independent(*symbols.values(), as_Add=True)[0]
         return declared.replace(lambda node: node.is_Mul and node.has(sympy.pi) and any(a.is_Float for a in node.args),
                                 _pi_folded)
 
     @property
     def coherent(self) -> bool:
         """Whether every column is declared in coherent SI (the declared view is the SI one)."""
-        return all(factor == 1.0 for factor in self.to_si)
+        return all(factor == 1.0 for factor in self.to_si) and not any(self.si_offset)
 
     def unit_of(self, dimension: Dimension) -> ParsedUnit:
         """A law's unit in the declared units: the simplest product of the columns' declared
@@ -89,12 +103,13 @@ class StateColumns:
 
     def to_dict(self) -> dict:
         return {"names": list(self.names), "units": [format_unit(d) for d in self.dimensions],
-                "declared": list(self.declared), "to_si": list(self.to_si)}
+                "declared": list(self.declared), "to_si": list(self.to_si), "si_offset": list(self.si_offset)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "StateColumns":
         return cls(tuple(data["names"]), tuple(parse_unit(u).dimension for u in data["units"]),
-                   tuple(data["declared"]), tuple(float(k) for k in data["to_si"]))
+                   tuple(data["declared"]), tuple(float(k) for k in data["to_si"]),
+                   tuple(float(b) for b in data.get("si_offset", ())))  # result files before offsets had none
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,8 @@ class Law:
 
     def sympy(self, units: str = "declared") -> sympy.Expr:
         """The expression over the columns in their declared units, its value in
-        ``unit_text("declared")`` (default; ``expressions.in_unit``), or in SI."""
+        ``unit_text("declared")`` (default; ``expressions.in_unit``; with a unit such as degC, up
+        to the constant ``declared_form`` leaves out), or in SI."""
         if _checked_view(units) == "si" or self.columns.coherent:
             return self.expression
         return in_unit(self.columns.declared_form(self.expression), self.columns.unit_of(self.unit).to_si)

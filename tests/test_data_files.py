@@ -227,6 +227,35 @@ def test_a_recording_with_dropouts_gives_its_law_with_missing_split(tmp_path):
     assert -terms[sympy.cos(theta)] / terms[omega ** 2] == pytest.approx(12.0, rel=0.01)
 
 
+def test_temperatures_in_degf_and_degc_are_read_as_absolute_and_give_the_heat_content(tmp_path):
+    """Two bodies exchanging heat, one recorded in degF and one in degC, with the units in the
+    header: the values become kelvin by factor and offset, a unit given again must agree to the
+    offset, the heat content ``T1 + 2.5*T2`` (C2/C1 = 2.5, in K) is found with its coefficient,
+    and its declared form has no constant from the offsets (a law up to a constant)."""
+    units = {"T1": "degF", "T2": "degC"}
+    variant = make_variant("heat-exchange", units=units, rate=5, noise=0.02, n_trajectories=12,
+                           derivatives="finite-difference")
+    path = variant.write_csv(tmp_path / "plain.csv")
+    lines = path.read_text().splitlines()
+    lines[0] = f"trajectory,t,T1 [{units['T1']}],T2 [{units['T2']}]"
+    path.write_text("\n".join(lines) + "\n")
+    dataset = load_file(path)
+    recorded = np.array([float(cell) for cell in lines[1].split(",")[2:]])  # 1 row: degF, degC
+    kelvin = np.array([(recorded[0] - 32) * 5 / 9 + 273.15, recorded[1] + 273.15])
+    states = np.concatenate([dataset.stacked("train"), dataset.stacked("test")])
+    assert np.isclose(states, kelvin, rtol=1e-12).all(axis=1).any()
+    truth = np.concatenate([variant.dataset.stacked("train"), variant.dataset.stacked("test")])
+    np.testing.assert_allclose(np.sort(states, axis=0), np.sort(truth, axis=0), rtol=1e-12)
+    with pytest.raises(UsageError, match=r"column 'T2': the units say 'K' but the file's header says 'degC'"):
+        load_file(path, "T2=K")
+    law = ConservationSearch(data=str(path), tailor=False, jobs=1).fit().accepted_laws_[0]
+    t1, t2 = sorted(law.expression.free_symbols, key=str)
+    si = law.sympy("si").as_coefficients_dict()
+    assert si[t2] / si[t1] == pytest.approx(2.5, rel=0.02) and law.unit_text() == "K"
+    declared = law.sympy().as_coefficients_dict()
+    assert set(declared) == {t1, t2} and declared[t2] / declared[t1] == pytest.approx(2.5 * 9 / 5, rel=0.02)
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_a_file_separated_otherwise_than_by_commas_is_named(tmp_path, separator):
     path = _write_csv(tmp_path / "other.csv", separator.join(["trajectory", "t", "x"]),

@@ -65,15 +65,16 @@ def test_units_spec_errors_name_the_culprit():
         parse_unit("bananas")
 
 
-def test_a_unit_with_an_offset_or_a_logarithm_is_refused_and_differences_are_not():
-    """25 degC is 298.15 K, not 25 * 274.15 K: a factor cannot convert it, so it is refused,
-    naming the coherent unit and the difference unit; a temperature rate is a difference."""
-    for unit, kelvin in (("degC", "273.15"), ("degF", "255.372")):
-        with pytest.raises(ConslawError, match=rf"unit '{unit}' has an offset \(0 {unit} is {kelvin} K\).*delta_{unit}"):
-            parse_unit(unit)
-    with pytest.raises(UsageError, match="'T'.*offset"):
-        parse_units_spec("T=degC,x=m")
+def test_a_unit_with_an_offset_converts_by_factor_and_offset_and_a_logarithm_is_refused():
+    """25 degC is 298.15 K, not 25 * 274.15 K: an offset unit keeps its offset (SI value =
+    factor x value + offset), to the last bits; a difference and a temperature rate have none."""
+    for unit, factor, kelvin in (("degC", 1.0, 273.15), ("degF", 5 / 9, 255.37222222222223)):
+        parsed = parse_unit(unit)
+        assert parsed.dimension == Dimension.of(temperature=1)
+        assert (parsed.to_si, parsed.offset) == (pytest.approx(factor, rel=1e-15), pytest.approx(kelvin, rel=1e-15))
+    assert parse_units_spec("T=degC,x=m")["T"].offset == 273.15
     assert parse_unit("delta_degC").to_si == 1.0 and parse_unit("degC/s").to_si == 1.0
+    assert parse_unit("delta_degC").offset == parse_unit("degC/s").offset == parse_unit("K").offset == 0.0
     assert parse_unit("delta_degF").to_si == pytest.approx(5 / 9)
     with pytest.raises(ConslawError, match=r"empty unit string \(a dimensionless column is '1'\)"):
         parse_unit(" ")

@@ -171,7 +171,7 @@ def _si_columns(table: Mapping[str, np.ndarray], parsed: Mapping[str, ParsedUnit
         _require_column(table, column, "state", file)
     table = apply_missing_policy(table, [time_column, *parsed], trajectory_column, missing)
     t = numeric_column(table[time_column], time_column) * time_factor
-    states = np.stack([numeric_column(table[c], c) * parsed[c].to_si for c in parsed], axis=1)
+    states = np.stack([numeric_column(table[c], c) * parsed[c].to_si + parsed[c].offset for c in parsed], axis=1)
     return table, t, states
 
 
@@ -239,6 +239,7 @@ def dataset_from_table(
             "rows_dropped": rows - int(t.shape[0]),
         },
         to_si={c: parsed[c].to_si for c in columns},
+        si_offset={c: parsed[c].offset for c in columns},
         time_unit=time_unit.text,
         time_to_si=time_unit.to_si,
     )

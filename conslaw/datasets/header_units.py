@@ -63,7 +63,8 @@ def merge_header_units(units: Optional[str | Mapping[str, str | ParsedUnit]], he
     for column, unit in given.items():
         if column in header:
             written = _header_unit(column, header[column])
-            if written.dimension != unit.dimension or not np.isclose(written.to_si, unit.to_si, rtol=1e-12, atol=0):
+            if written.dimension != unit.dimension or not np.allclose(
+                    (written.to_si, written.offset), (unit.to_si, unit.offset), rtol=1e-12, atol=0):
                 raise UsageError(f"column {column!r}: the units say {unit.text!r} but the file's header says "
                                  f"{header[column]!r}")
     if time_column in header and time_column not in given:

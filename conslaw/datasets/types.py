@@ -30,8 +30,9 @@ class TrajectoryDataset:
 
     States, times and derivatives are stored in coherent SI units. ``units`` holds the unit
     text the data were declared in (e.g. ``deg``), ``to_si`` the factor of each column from
-    that declared unit to SI (SI value = factor x declared value; 1.0 when the declared unit
-    is the SI one), and ``time_unit`` / ``time_to_si`` the same for the time column, so a law
+    that declared unit to SI and ``si_offset`` its offset (SI value = factor x declared value +
+    offset; factor 1.0 when the declared unit is the SI one, offset 0 but for units such as degC),
+    and ``time_unit`` / ``time_to_si`` the same for the time column, so a law
     found in SI can be reported in the user's units. ``true_law`` is a SymPy-parsable string in
     the column names (the known conserved quantity, for the oracle; in SI values), ``true_field``
     maps states (n, d) to exact dx/dt (n, d). ``derivatives`` is ``"exact"`` or ``"finite-difference"``.
@@ -51,14 +52,17 @@ class TrajectoryDataset:
     to_si: dict[str, float] = field(default_factory=dict)
     time_unit: str = "s"
     time_to_si: float = 1.0
+    si_offset: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.units:
             self.units = {c: format_unit(d) for c, d in zip(self.columns, self.dimensions)}
-        unknown = sorted(set(self.to_si) - set(self.columns))
-        if unknown:
-            raise ValueError(f"to_si names column(s) {unknown} that the data set does not have")
+        for mapping in ("to_si", "si_offset"):
+            unknown = sorted(set(getattr(self, mapping)) - set(self.columns))
+            if unknown:
+                raise ValueError(f"{mapping} names column(s) {unknown} that the data set does not have")
         self.to_si = {c: float(self.to_si.get(c, 1.0)) for c in self.columns}
+        self.si_offset = {c: float(self.si_offset.get(c, 0.0)) for c in self.columns}
         for name, factor in [*self.to_si.items(), ("time", self.time_to_si)]:
             if not (math.isfinite(factor) and factor > 0):
                 raise ValueError(f"to_si factor of {name!r} must be a finite number > 0, got {factor!r}")
@@ -75,7 +79,7 @@ class TrajectoryDataset:
 
     def declared(self, x: np.ndarray) -> np.ndarray:
         """States (..., d) in SI converted to the declared units (the values as the user recorded them)."""
-        return np.asarray(x) / self.si_factors
+        return (np.asarray(x) - np.array([self.si_offset[c] for c in self.columns])) / self.si_factors
 
     def stacked(self, split: str = "train") -> np.ndarray:
         """All states of a split as one (N, d) array."""
@@ -108,6 +112,7 @@ class TrajectoryDataset:
             train=[Trajectory(tr.t, repeat(tr.x, noise > 0), repeat(tr.dxdt)) for tr in self.train],
             test=[Trajectory(tr.t, repeat(tr.x, noise > 0), repeat(tr.dxdt)) for tr in self.test],
             units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
+            si_offset={**self.si_offset, name: parsed.offset},
             true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
 
     def with_setting_column(self, name: str, unit: str, low: float, high: float,
@@ -117,7 +122,8 @@ class TrajectoryDataset:
         setting of each run (a mass label, a bath temperature) that the dynamics ignore. It is
         conserved along every trajectory, so it is a law of the data beside the system's own."""
         rng = np.random.default_rng(seed)
-        values = rng.uniform(low, high, len(self.train) + len(self.test)) * parse_unit(unit).to_si
+        parsed = parse_unit(unit)
+        values = rng.uniform(low, high, len(self.train) + len(self.test)) * parsed.to_si + parsed.offset
         return self._with_column(name, unit, [np.full(len(tr), v) for tr, v in zip(self.train + self.test, values)],
                                  rate=0.0)
 
@@ -132,12 +138,12 @@ class TrajectoryDataset:
         drifts slowly about a large value, as a room temperature logged beside an experiment:
         each trajectory starts at ``level`` plus a uniform offset within ``spread`` and wanders
         as a random walk of ``drift`` per square root of second. No law involves it."""
-        rng, factor = np.random.default_rng(seed), parse_unit(unit).to_si
+        rng, parsed = np.random.default_rng(seed), parse_unit(unit)
         columns = []
         for trajectory in self.train + self.test:
             intervals = np.diff(trajectory.t, prepend=trajectory.t[0])
             steps = drift * np.sqrt(intervals) * rng.standard_normal(len(trajectory))
-            columns.append(factor * (level + rng.uniform(-spread, spread) + np.cumsum(steps)))
+            columns.append(parsed.to_si * (level + rng.uniform(-spread, spread) + np.cumsum(steps)) + parsed.offset)
         return self._with_column(name, unit, columns, rate=None)
 
     def _with_column(self, name: str, unit: str, columns: list[np.ndarray],
@@ -165,6 +171,7 @@ class TrajectoryDataset:
             self, columns=self.columns + (name,), dimensions=self.dimensions + (parsed.dimension,),
             train=trajectories[:len(self.train)], test=trajectories[len(self.train):],
             units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
+            si_offset={**self.si_offset, name: parsed.offset},
             true_field=None if field_ is None else field_with_column)
 
     def with_glitches(self, column: str, count: int, size: float, seed: int = 0) -> "TrajectoryDataset":

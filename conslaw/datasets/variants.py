@@ -228,7 +228,8 @@ def _variant_dataset(
         dimensions=tuple(parse_unit(u).dimension for u in recipe.si_units), train=train, test=test,
         units={c: declared[c].text for c in columns}, true_law=law_strings[0] if law_strings else None, true_laws=law_strings,
         true_field=field, derivatives=recipe.derivatives, metadata=metadata,
-        to_si={c: declared[c].to_si for c in columns}, time_unit=recipe.time.text, time_to_si=recipe.time.to_si,
+        to_si={c: declared[c].to_si for c in columns}, si_offset={c: declared[c].offset for c in columns},
+        time_unit=recipe.time.text, time_to_si=recipe.time.to_si,
     )
 
 

@@ -152,11 +152,17 @@ def _root_unit_dimensions() -> dict[str, Dimension]:
 
 @dataclass(frozen=True)
 class ParsedUnit:
-    """A user's unit string resolved to a dimension and the factor that converts to coherent SI."""
+    """A user's unit string resolved to a dimension and its conversion to coherent SI:
+    SI value = ``to_si`` x value + ``offset`` (``offset`` is nonzero only for a unit whose zero
+    is not SI's, such as degC: 0 degC is 273.15 K)."""
 
     text: str
     dimension: Dimension
     to_si: float
+    offset: float = 0.0
+
+
+LARGE_VALUE = 1e9
 
 
 @functools.lru_cache(maxsize=256)
@@ -181,10 +187,9 @@ def parse_unit(text: str) -> ParsedUnit:
     if not np.isclose(two.magnitude - factor, factor - zero.magnitude, rtol=1e-12, atol=0.0):
         raise ConslawError(f"unit {cleaned!r} is logarithmic: conslaw converts values by a factor; "
                            "declare the column in a linear unit")
-    if zero.magnitude != 0:  # degC, degF: values convert by an offset, which conslaw does not model
-        coherent = f"{zero.units:~}" or "1"
-        raise ConslawError(f"unit {cleaned!r} has an offset (0 {cleaned} is {zero.magnitude:g} {coherent}): "
-                           f"declare the column in {coherent}, or in delta_{cleaned} for differences")
+    offset = float(zero.magnitude)  # degC, degF: absolute values; inside a compound unit (degC/s) a difference
+    if offset:  # the factor from a large value, where the offset's rounding is negligible
+        factor = (registry.Quantity(LARGE_VALUE, parsed).to_base_units().magnitude - offset) / LARGE_VALUE
     roots = _root_unit_dimensions()
     dimension = DIMENSIONLESS
     for name, power in root._units.items():
@@ -193,7 +198,7 @@ def parse_unit(text: str) -> ParsedUnit:
                 continue
             raise ConslawError(f"unit {cleaned!r} has a dimension conslaw does not model ({name})")
         dimension = dimension * roots[name] ** Fraction(power).limit_denominator(1000)
-    return ParsedUnit(cleaned, dimension, float(factor))
+    return ParsedUnit(cleaned, dimension, float(factor), offset)
 
 
 def parse_units_spec(spec: str) -> dict[str, ParsedUnit]:
@@ -239,7 +244,8 @@ def unit_from(dimension: Dimension, declared: tuple[str, ...]) -> Optional[Parse
     None when no product of powers up to ``MAX_UNIT_POWER`` has the dimension, or when
     ``dimension`` is dimensionless."""
     distinct = {text: parse_unit(text) for text in declared}
-    units = [unit for unit in distinct.values() if not unit.dimension.is_dimensionless][:MAX_COMBINED_UNITS]
+    units = [unit for unit in distinct.values()  # a product of degC is no temperature scale: left to SI
+             if not unit.dimension.is_dimensionless and not unit.offset][:MAX_COMBINED_UNITS]
     if dimension.is_dimensionless or not units:
         return None
     matrix = np.array([[float(e) for e in unit.dimension.exponents] for unit in units])

@@ -55,8 +55,10 @@ def select_laws(laws: Sequence[Law], top: Optional[int] = None) -> list[Law]:
 def _header(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Optional[int]) -> list[str]:
     which = f"the {top} best candidates, accepted or not" if top is not None else "the independent laws"
     columns = ", ".join(f"{name} [{unit}]" for name, unit in column_units(laws[0].columns, units).items())
+    offsets = "; with units such as degC, each law up to its constant" \
+        if units == "declared" and any(laws[0].columns.si_offset) else ""
     return [f"Conservation laws found by conslaw {conslaw.__version__} in {dataset_label(result)!r}: {which}.",
-            f"Units: {units} ({UNIT_NOTES[units]}): {columns}."]
+            f"Units: {units} ({UNIT_NOTES[units]}{offsets}): {columns}."]
 
 
 def _parameters(law: Law) -> str:
