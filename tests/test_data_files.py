@@ -256,6 +256,40 @@ def test_temperatures_in_degf_and_degc_are_read_as_absolute_and_give_the_heat_co
     assert set(declared) == {t1, t2} and declared[t2] / declared[t1] == pytest.approx(2.5 * 9 / 5, rel=0.02)
 
 
+def test_iso_time_stamps_are_read_as_seconds_and_wrong_ones_are_named(tmp_path):
+    """A logger's ISO 8601 time stamps (one trajectory a minute, zone +01:00, 50 ms steps) read
+    as the same data as seconds since the earliest stamp; so do numpy datetime64 columns in an
+    NPZ file. A unit for such a column, a time of day without a date, a cell that is no stamp and
+    zones on some cells only are refused, naming the culprit."""
+    rows = _oscillation_rows(3, 41)
+    plain = load_file(_write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows), "theta=deg,omega=deg/s")
+    start = np.datetime64("2026-12-01T10:00:00.000")
+    stamps = [start + np.timedelta64(60 * int(row.split(",")[0]), "s")
+              + np.timedelta64(int(round(float(row.split(",")[1]) * 1000)), "ms") for row in rows]
+    texts = [f"{str(stamp)}+01:00" for stamp in stamps]
+    stamped = [",".join([row.split(",")[0], text, *row.split(",")[2:]]) for row, text in zip(rows, texts)]
+    dataset = load_file(_write_csv(tmp_path / "stamps.csv", "trajectory,t,theta,omega,note", stamped),
+                        "theta=deg,omega=deg/s")
+    np.savez(tmp_path / "stamps.npz", trajectory=np.array([int(row.split(",")[0]) for row in rows]),
+             t=np.array(stamps), theta=np.array([float(row.split(",")[2]) for row in rows]),
+             omega=np.array([float(row.split(",")[3]) for row in rows]))
+    archived = load_file(tmp_path / "stamps.npz", "theta=deg,omega=deg/s")
+    for loaded in (dataset, archived):
+        for ours, theirs in zip(loaded.train + loaded.test, plain.train + plain.test):
+            np.testing.assert_allclose(ours.t - ours.t[0], theirs.t, atol=1e-9)
+            np.testing.assert_allclose(ours.x, theirs.x)
+        assert sorted(tr.t[0] for tr in loaded.train + loaded.test) == [0.0, 60.0, 120.0]
+    with pytest.raises(UsageError, match=r"time column 't' holds date-times, which carry their own unit"):
+        load_file(tmp_path / "stamps.csv", "t=ms,theta=deg,omega=deg/s")
+    cases = {"10:00:00.050": r"row 1: '10:00:00.050' is a time of day without a date",
+             "2026-12-01T10:00:00.000+01:00|2026-12-01T10:00:00.050": r"row 2: a time stamp without a time zone",
+             "2026-12-01T10:00:00.000|soon": r"row 2: value 'soon' is not an ISO 8601 time stamp"}
+    for cells, message in cases.items():
+        bad = [",".join(["0", cell, "1.0", "2.0", "x"]) for cell in cells.split("|")] + stamped[2:]
+        with pytest.raises(ConslawError, match=message):
+            load_file(_write_csv(tmp_path / "bad.csv", "trajectory,t,theta,omega,note", bad), "theta=deg,omega=deg/s")
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_a_file_separated_otherwise_than_by_commas_is_named(tmp_path, separator):
     path = _write_csv(tmp_path / "other.csv", separator.join(["trajectory", "t", "x"]),

@@ -20,6 +20,7 @@ from conslaw.datasets.tables import (
     resolve_units,
     split_block,
     split_by_trajectory,
+    time_stamp_seconds,
     warn_column_values,
 )
 from conslaw.datasets.missing import apply_missing_policy
@@ -170,7 +171,11 @@ def _si_columns(table: Mapping[str, np.ndarray], parsed: Mapping[str, ParsedUnit
     for column in parsed:
         _require_column(table, column, "state", file)
     table = apply_missing_policy(table, [time_column, *parsed], trajectory_column, missing)
-    t = numeric_column(table[time_column], time_column) * time_factor
+    stamps = time_stamp_seconds(table[time_column], time_column)
+    if stamps is not None and time_factor != 1.0:
+        raise UsageError(f"time column {time_column!r} holds date-times, which carry their own unit: "
+                         "give it no unit (or s)")
+    t = stamps if stamps is not None else numeric_column(table[time_column], time_column) * time_factor
     states = np.stack([numeric_column(table[c], c) * parsed[c].to_si + parsed[c].offset for c in parsed], axis=1)
     return table, t, states
 

@@ -5,6 +5,7 @@ Shared by the user-file loader and the Schmidt & Lipson loader. Every bad input 
 """
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import warnings
@@ -93,6 +94,63 @@ def numeric_column(values: Sequence[object] | np.ndarray, column: str, row_label
             + (f" ({bad.size} non-finite values in this column)" if bad.size > 1 else "")
         )
     return numbers
+
+
+def time_stamp_seconds(values: Sequence[object] | np.ndarray, column: str) -> np.ndarray | None:
+    """A time column of date-times (ISO 8601 text such as ``2026-12-01T10:00:00.050``, with or
+    without a zone, or numpy datetime64) as float64 seconds since the earliest, to the
+    microsecond; None for a column whose first cell is a number or not a date-time (left to
+    ``numeric_column``). A cell that is not a date-time, or zones given on some cells only, raise
+    naming the row. Python's ``datetime`` parses the text: numpy's datetime64 drops zones."""
+    array = np.asarray(values)
+    if array.dtype.kind == "M":
+        if np.isnat(array).any():
+            raise ConslawError(f"column {column!r} row {int(np.flatnonzero(np.isnat(array))[0]) + 1}: "
+                               "time stamp missing (NaT)")
+        return ((array - array.min()) / np.timedelta64(1, "us")).astype(np.float64) / 1e6
+    if array.dtype.kind in "fiub" or not array.size:
+        return None
+    if not _is_date_time(array[0]):
+        if _is_time_of_day(array[0]):  # a day's change would scramble the order: not guessed
+            raise ConslawError(f"column {column!r} row 1: {str(array[0]).strip()!r} is a time of day without a "
+                               "date; write the date too (2026-12-01T10:00:00.050) or seconds")
+        return None
+    stamps = []
+    for index, value in enumerate(array.tolist()):
+        if not _is_date_time(value):
+            raise ConslawError(f"column {column!r} row {index + 1}: value {value!r} is not an ISO 8601 time "
+                               "stamp like the first row's")
+        stamps.append(datetime.datetime.fromisoformat(str(value).strip()))
+    zoned = [stamp.tzinfo is not None for stamp in stamps]
+    if len(set(zoned)) > 1:
+        raise ConslawError(f"column {column!r} row {zoned.index(not zoned[0]) + 1}: a time stamp "
+                           f"{'with' if not zoned[0] else 'without'} a time zone among ones "
+                           f"{'without' if not zoned[0] else 'with'}")
+    start = min(stamps)
+    return np.array([(stamp - start) / datetime.timedelta(microseconds=1) for stamp in stamps]) / 1e6
+
+
+def _is_time_of_day(value: object) -> bool:
+    try:
+        datetime.time.fromisoformat(str(value).strip())
+    except ValueError:
+        return False
+    return ":" in str(value)
+
+
+def _is_date_time(value: object) -> bool:
+    """Whether a cell reads as an ISO 8601 date-time (and not as a number)."""
+    text = str(value).strip()
+    try:
+        float(text)
+        return False
+    except ValueError:
+        pass
+    try:
+        datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def id_order(key: Hashable) -> tuple:
