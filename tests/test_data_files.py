@@ -129,7 +129,9 @@ def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_un
         load_file(path, "theta=deg,omega=rad/s")
     with pytest.raises(UsageError, match=r"the header's unit of column 'theta': "):
         load_file(_write_csv(tmp_path / "typo.csv", "trajectory,t,theta [no_such_unit],omega [deg/s],note", rows))
-    with pytest.raises(UsageError, match=r"needs --units naming the state columns.*or units in the file's header"):
+    with pytest.raises(UsageError, match=r'needs --units naming the state columns and their units, e.g. '
+                                         r'"theta=...,omega=...,note=..." \("1" for a dimensionless column\), '
+                                         r"or units in the file's header, e.g. 'theta \[m\]'"):
         load_file(_write_csv(tmp_path / "bare.csv", "trajectory,t,theta,omega,note", rows))
     with pytest.raises(UsageError, match=r"needs --units naming the state columns"):
         load_file(_write_csv(tmp_path / "time_only.csv", "trajectory,t (s),theta,omega,note", rows))

@@ -128,7 +128,7 @@ def load_file(
     left out, or must agree with them."""
     file = Path(path)
     table, header = split_header_units(read_table(file), str(file))
-    units = merge_header_units(units, header, (time_column, trajectory_column), str(file))
+    units = merge_header_units(units, header, (time_column, trajectory_column), str(file), list(table))
     return dataset_from_table(
         table, units, name=file.stem, source=str(file),
         trajectory_column=trajectory_column, time_column=time_column,

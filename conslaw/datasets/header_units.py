@@ -8,7 +8,7 @@ that a column called ``x(t)`` keeps its name (pint would read ``t`` as a tonne).
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -46,18 +46,22 @@ def _header_unit(column: str, text: str) -> ParsedUnit:
 
 
 def merge_header_units(units: Optional[str | Mapping[str, str | ParsedUnit]], header: Mapping[str, str],
-                       columns: tuple[str, str], file: str) -> str | Mapping[str, str | ParsedUnit]:
+                       columns: tuple[str, str], file: str, names: Sequence[str] = ()
+                       ) -> str | Mapping[str, str | ParsedUnit]:
     """The units to load with: ``units`` as given (a column the header also gives a unit must
     agree with it) and the header's unit of the time column, or without ``units`` every column
     the header gives a unit (but the trajectory id column's). ``columns``: the time and the
-    trajectory id column."""
+    trajectory id column; ``names``: the file's columns, for the example of a refusal."""
     time_column, trajectory_column = columns
     if not units:
         from_header = {column: _header_unit(column, text) for column, text in header.items()
                        if column != trajectory_column}
         if not set(from_header) - {time_column}:
-            raise UsageError(f'--data {file} needs --units naming the state columns, e.g. "q=rad,p=kg*m**2/s", '
-                             "or units in the file's header, e.g. 'q [rad]'")
+            states = [name for name in names if name not in columns][:3] or ["q", "p"]
+            example = ",".join(f"{name}=..." for name in states)
+            raise UsageError(f'--data {file} needs --units naming the state columns and their units, e.g. '
+                             f'"{example}" ("1" for a dimensionless column), or units in the file\'s header, '
+                             f"e.g. '{states[0]} [m]'")
         return from_header
     given = resolve_units(units)
     for column, unit in given.items():
