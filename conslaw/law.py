@@ -13,8 +13,9 @@ so that it can be evaluated on the user's own data as given.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import sympy
@@ -32,6 +33,17 @@ LATEX_DIGITS = 6
 """Significant digits of fitted numbers in LaTeX."""
 TABLE_DIGITS = 6
 """Significant digits of fitted numbers in tables, figures and warnings (files keep full precision)."""
+
+
+def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
+    """Columns that LaTeX would read as a product of letters (``px`` as p times x) set as one
+    name, ``\\mathit{px}``; Greek names (``theta``) and subscripts (``x_1``) need nothing."""
+    names = {}
+    for symbol in column_symbols(columns).values():
+        typeset = sympy.latex(symbol)
+        if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2,}", typeset):
+            names[symbol] = r"\mathit{" + typeset + "}"
+    return names
 
 
 def _pi_folded(product: sympy.Mul) -> sympy.Expr:
@@ -236,8 +248,14 @@ class Law:
         return sympy.sstr(rounded_expression(self.sympy(units), digits), full_prec=False)
 
     def latex(self, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
-        """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits."""
-        return sympy.latex(rounded_expression(self.sympy(units), digits))
+        """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits; with
+        multi-letter column names (``latex_names``), products get an explicit ``\\cdot`` so
+        ``px y`` is not ``p x y``."""
+        expression = rounded_expression(self.sympy(units), digits)
+        names = latex_names(self.columns.names)
+        if names:
+            return sympy.latex(expression, symbol_names=names, mul_symbol="dot")
+        return sympy.latex(expression)
 
     def numpy(self, units: str = "declared") -> Callable[[np.ndarray], np.ndarray]:
         """``g(states)`` over numpy states ``(..., d)`` in the chosen units."""

@@ -352,5 +352,5 @@ def test_a_coefficient_that_rounds_to_one_prints_as_the_integer():
     law = Law(expression, columns, parse_unit("m**2/s**2").dimension, 9, "terms", "vx**2 + ...", (),
               Evidence(1e-18, 2e-18, 0.4, 1e-18), accepted=True, quality="exact", independent=True, rank=1)
     assert law_text(law, digits=6) == "vx**2 + 3.0*vx*y - y"
-    assert law.latex() == r"vx^{2} + 3.0 vx y - y"
+    assert law.latex() == r"\mathit{vx}^{2} + 3.0 \cdot \mathit{vx} \cdot y - y"  # not v x y
     assert "0.99999999999" in law_text(law)

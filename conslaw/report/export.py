@@ -28,7 +28,7 @@ from conslaw.dsl.units import format_unit, latex_unit
 from conslaw.errors import ConslawError, UsageError
 from conslaw.law import UNIT_VIEWS, Law
 from conslaw.report.atomic import to_jsonable
-from conslaw.report.printing import latex_law, law_text, number, python_names
+from conslaw.report.printing import law_text, number, python_names
 from conslaw.report.records import Source, column_units, dataset_label, resolve
 from conslaw.report.table1 import table1_latex
 
@@ -89,7 +89,7 @@ def export_latex(result: Mapping[str, Any], laws: Sequence[Law], units: str, top
               "% Needs amsmath (align).", r"\begin{align}"]
     for i, law in enumerate(laws):
         end = r" \\" if i < len(laws) - 1 else ""
-        lines.append(f"  g_{{{law.rank}}} &= {latex_law(law, units)} && [{law.latex_unit(units)}]{end}")
+        lines.append(f"  g_{{{law.rank}}} &= {law.latex(units)} && [{law.latex_unit(units)}]{end}")
     lines += [r"\end{align}", "", r"\begin{tabular}{llll}", r"\hline",
               r"Law & Quality & Parameters (coherent SI) & Ratio $\pm$ error, held-out, control \\", r"\hline"]
     for law in laws:
@@ -188,7 +188,7 @@ def export_json(result: Mapping[str, Any], laws: Sequence[Law], units: str, top:
     for law in laws:
         entry = law.to_dict()
         entry.update(expression=law_text(law, units), expression_si=law_text(law, "si"),
-                     srepr=sympy.srepr(full_precision(law.sympy(units))), latex=latex_law(law, units))
+                     srepr=sympy.srepr(full_precision(law.sympy(units))), latex=law.latex(units))
         entry.update(unit=law.unit_text(units), unit_si=law.unit_text("si"))
         entry.pop("expression_declared", None)
         entry.pop("unit_declared", None)

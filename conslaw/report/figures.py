@@ -16,7 +16,7 @@ from matplotlib.mathtext import MathTextParser
 
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.law import TABLE_DIGITS, Law
-from conslaw.report.printing import latex_column, latex_law, law_text
+from conslaw.report.printing import latex_column, law_text
 from conslaw.report.table1 import METHOD_LABELS
 
 DPI = 110
@@ -86,7 +86,7 @@ def law_label(law: Law) -> str:
     plain = law_text(law, "declared", TABLE_DIGITS)
     if len(plain) > TITLE_CHARACTERS:
         return f"law #{law.rank}: {plain[:TITLE_CHARACTERS - 3]}..."
-    return f"law #{law.rank}: {math_or_text(latex_law(law, 'declared', 4), plain)}"
+    return f"law #{law.rank}: {math_or_text(law.latex('declared', 4), plain)}"
 
 
 def shown_laws(laws: Sequence[Law]) -> list[Law]:

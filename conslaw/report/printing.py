@@ -6,20 +6,19 @@ expression (its floats) and the printers' settings:
 - floats at full precision come from ``conslaw.dsl.expressions.full_precision``, so ``sstr``,
   ``srepr`` and the code printers write every digit;
 - :func:`rounded`: each float to ``digits`` significant digits (LaTeX, tables, figure titles);
-- :func:`latex_law`: ``sympy.latex`` with multi-letter column names set as one name;
+- :func:`latex_column`: a column name as ``Law.latex`` sets it (multi-letter names as one name);
 - :func:`python_names`: the column names as Python identifiers free of the generated modules' own.
 """
 from __future__ import annotations
 
 import keyword
 import math
-import re
 from typing import Optional, Sequence
 
 import sympy
 
-from conslaw.dsl.expressions import column_symbols, full_precision
-from conslaw.law import LATEX_DIGITS, Law, rounded_expression
+from conslaw.dsl.expressions import full_precision
+from conslaw.law import Law, latex_names
 MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "UNITS", "LAWS"})
 """Names the generated python and torch modules use themselves."""
 
@@ -32,31 +31,10 @@ def law_text(law: Law, units: str = "declared", digits: Optional[int] = None) ->
     return law.text(units, digits)
 
 
-def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
-    """Columns that LaTeX would read as a product of letters (``px`` as p times x) set as one
-    name, ``\\mathit{px}``; Greek names (``theta``) and subscripts (``x_1``) need nothing."""
-    names = {}
-    for symbol in column_symbols(columns).values():
-        typeset = sympy.latex(symbol)
-        if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2,}", typeset):
-            names[symbol] = r"\mathit{" + typeset + "}"
-    return names
-
-
 def latex_column(column: str) -> str:
-    """One column name typeset as :func:`latex_law` typesets it."""
+    """One column name typeset as ``Law.latex`` typesets it."""
     symbol = sympy.Symbol(column, real=True)
     return latex_names([column]).get(symbol, sympy.latex(symbol))
-
-
-def latex_law(law: Law, units: str = "declared", digits: int = LATEX_DIGITS) -> str:
-    """The law typeset by ``sympy.latex``, its numbers to ``digits`` significant digits; with
-    multi-letter column names, products get an explicit ``\\cdot`` so ``px y`` is not ``p x y``."""
-    expression = rounded_expression(law.sympy(units), digits)
-    names = latex_names(law.columns.names)
-    if names:
-        return sympy.latex(expression, symbol_names=names, mul_symbol="dot")
-    return sympy.latex(expression)
 
 
 def python_names(columns: Sequence[str]) -> dict[str, str]:
