@@ -73,10 +73,9 @@ class StateColumns:
         """The columns of a ``TrajectoryDataset`` (declared units, factors and offsets where it has them)."""
         declared = tuple(dataset.units.get(c, format_unit(d))
                          for c, d in zip(dataset.columns, dataset.dimensions))
-        offsets = getattr(dataset, "si_offset", {})
         return cls(tuple(dataset.columns), tuple(dataset.dimensions), declared,
                    tuple(float(dataset.to_si.get(c, 1.0)) for c in dataset.columns),
-                   tuple(float(offsets.get(c, 0.0)) for c in dataset.columns))
+                   tuple(float(dataset.si_offset.get(c, 0.0)) for c in dataset.columns))
 
     def parse(self, law: Any) -> sympy.Expr:
         """A law (text or SymPy) over these columns; see ``conslaw.dsl.expressions``."""

@@ -110,17 +110,18 @@ def time_stamp_seconds(values: Sequence[object] | np.ndarray, column: str) -> np
         return ((array - array.min()) / np.timedelta64(1, "us")).astype(np.float64) / 1e6
     if array.dtype.kind in "fiub" or not array.size:
         return None
-    if not _is_date_time(array[0]):
+    if _date_time(array[0]) is None:
         if _is_time_of_day(array[0]):  # a day's change would scramble the order: not guessed
             raise ConslawError(f"column {column!r} row 1: {str(array[0]).strip()!r} is a time of day without a "
                                "date; write the date too (2026-12-01T10:00:00.050) or seconds")
         return None
     stamps = []
     for index, value in enumerate(array.tolist()):
-        if not _is_date_time(value):
+        stamp = _date_time(value)
+        if stamp is None:
             raise ConslawError(f"column {column!r} row {index + 1}: value {value!r} is not an ISO 8601 time "
                                "stamp like the first row's")
-        stamps.append(datetime.datetime.fromisoformat(str(value).strip()))
+        stamps.append(stamp)
     zoned = [stamp.tzinfo is not None for stamp in stamps]
     if len(set(zoned)) > 1:
         raise ConslawError(f"column {column!r} row {zoned.index(not zoned[0]) + 1}: a time stamp "
@@ -131,6 +132,7 @@ def time_stamp_seconds(values: Sequence[object] | np.ndarray, column: str) -> np
 
 
 def _is_time_of_day(value: object) -> bool:
+    """Whether a cell reads as a time of day (``10:00:00.050``) without a date."""
     try:
         datetime.time.fromisoformat(str(value).strip())
     except ValueError:
@@ -138,19 +140,18 @@ def _is_time_of_day(value: object) -> bool:
     return ":" in str(value)
 
 
-def _is_date_time(value: object) -> bool:
-    """Whether a cell reads as an ISO 8601 date-time (and not as a number)."""
+def _date_time(value: object) -> datetime.datetime | None:
+    """A cell as an ISO 8601 date-time, or None (for a number, too: ``20261201`` is one)."""
     text = str(value).strip()
     try:
         float(text)
-        return False
+        return None
     except ValueError:
         pass
     try:
-        datetime.datetime.fromisoformat(text)
+        return datetime.datetime.fromisoformat(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def id_order(key: Hashable) -> tuple:

@@ -163,6 +163,7 @@ class ParsedUnit:
 
 
 LARGE_VALUE = 1e9
+"""An offset unit's factor is read off this value, where the offset's rounding is negligible."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -188,7 +189,7 @@ def parse_unit(text: str) -> ParsedUnit:
         raise ConslawError(f"unit {cleaned!r} is logarithmic: conslaw converts values by a factor; "
                            "declare the column in a linear unit")
     offset = float(zero.magnitude)  # degC, degF: absolute values; inside a compound unit (degC/s) a difference
-    if offset:  # the factor from a large value, where the offset's rounding is negligible
+    if offset:
         factor = (registry.Quantity(LARGE_VALUE, parsed).to_base_units().magnitude - offset) / LARGE_VALUE
     roots = _root_unit_dimensions()
     dimension = DIMENSIONLESS
