@@ -89,6 +89,20 @@ def test_velocity_coordinates_divide_the_momenta_by_the_masses():
     assert energy.coeff(x1 * x2) == -1
 
 
+def test_a_variant_in_degf_and_degc_holds_its_heat_content_in_the_recorded_values():
+    """Temperatures declared in degF and degC are recorded as such (SI = factor x value +
+    offset), and the declared law, exact (2000/9 for C1 x 5/9), is conserved on those values."""
+    variant = make_variant("heat-exchange", units={"T1": "degF", "T2": "degC"}, n_trajectories=4)
+    x = _states(variant)
+    recorded = variant.dataset.declared(x)
+    np.testing.assert_allclose(recorded[..., 1], x[..., 1] - 273.15, rtol=1e-12)
+    np.testing.assert_allclose(recorded[..., 0], (x[..., 0] - 273.15) * 9 / 5 + 32, rtol=1e-12)
+    t1, t2 = sympy.symbols("T1 T2")
+    assert variant.declared_laws["heat content"] == sympy.Rational(2000, 9) * t1 + 1000 * t2
+    values = _evaluate(variant.declared_laws["heat content"], variant.dataset.columns, recorded)
+    assert np.abs(values - values[:, :1]).max() < 1e-9 * np.abs(values).max()
+
+
 @pytest.mark.parametrize("name, coordinates", MAPPED)
 def test_laws_in_mapped_coordinates_are_conserved_and_the_declared_laws_agree(name, coordinates):
     variant = make_variant(name, coordinates=coordinates, angle_unit="deg", n_trajectories=6)

@@ -57,7 +57,9 @@ def exact_unit_factor(unit: ParsedUnit) -> sympy.Expr:
     return sympy.Rational(repr(unit.to_si))
 
 
-def in_declared_units(law: sympy.Expr, factors: Mapping[str, sympy.Expr]) -> sympy.Expr:
-    """A law in SI values rewritten for values in the declared units (SI value = factor x declared)."""
-    substitution = {sympy.Symbol(c): f * sympy.Symbol(c) for c, f in factors.items() if f != 1}
+def in_declared_units(law: sympy.Expr, units: Mapping[str, ParsedUnit]) -> sympy.Expr:
+    """A law in SI values rewritten for values in the declared ``units`` (SI value = factor x
+    declared + offset, the factor exact where it is: ``exact_unit_factor``)."""
+    substitution = {sympy.Symbol(c): exact_unit_factor(unit) * sympy.Symbol(c) + sympy.Rational(repr(unit.offset))
+                    for c, unit in units.items() if unit.to_si != 1 or unit.offset}
     return drop_additive_constant(sympy.expand(law.subs(substitution, simultaneous=True)))

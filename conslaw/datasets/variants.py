@@ -28,7 +28,7 @@ from conslaw.datasets.specs import CoordinateMap, SystemSpec, integrate
 from conslaw.datasets.systems import SYSTEMS
 from conslaw.datasets.tables import TIME_DIMENSION, check_noise
 from conslaw.datasets.types import TrajectoryDataset
-from conslaw.datasets.variant_laws import NATIVE, coordinate_map, exact_unit_factor, in_declared_units, variant_laws
+from conslaw.datasets.variant_laws import NATIVE, coordinate_map, in_declared_units, variant_laws
 from conslaw.dsl.units import ParsedUnit, parse_unit
 from conslaw.errors import ConslawError, UsageError
 
@@ -152,8 +152,7 @@ def make_variant(
     )
     t, states, rates, field = _trajectories(recipe, t)
     named = variant_laws(spec.name, recipe.coordinates, tuple(sorted(constants.items())))
-    factors = {c: exact_unit_factor(unit) for c, unit in recipe.declared.items()}
-    declared_laws = {name: in_declared_units(law, factors) for name, law in named}
+    declared_laws = {name: in_declared_units(law, recipe.declared) for name, law in named}
     dataset = _variant_dataset(recipe, t, states, rates, field, named, declared_laws)
     return Variant(dataset, dict(named), declared_laws, int(dataset.metadata["n_independent_laws"]))
 
