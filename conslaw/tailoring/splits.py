@@ -121,12 +121,17 @@ def _far_from_one(sizes: np.ndarray) -> np.ndarray:
     return (sizes > LARGE_INPUT) | (sizes < 1 / LARGE_INPUT)
 
 
+def _sizes(values: np.ndarray) -> np.ndarray:
+    """Each column's size: its root mean square."""
+    return np.sqrt(np.mean(values ** 2, axis=0))
+
+
 def column_scaling(data: SeedData, standardize: str) -> Optional[Scaling]:
     """What the models see the columns of ``data`` (training states and rates) through: None (as
     they are) with ``"off"``, or with ``"auto"`` while every column and every rate is within
     ``1/LARGE_INPUT``-``LARGE_INPUT`` in size (root mean square, coherent SI); else each column
     centred and divided by its spread, each output multiplied by its rate's size."""
-    sizes, rates = (np.sqrt(np.mean(values ** 2, axis=0)) for values in (data.x, data.dxdt))
+    sizes, rates = _sizes(data.x), _sizes(data.dxdt)
     if standardize == "off" or (standardize == "auto" and not _far_from_one(np.concatenate([sizes, rates])).any()):
         return None
     spread = data.x.std(axis=0)
@@ -140,7 +145,7 @@ def scale_warnings(data: SeedData, scaling: Optional[Scaling]) -> list[str]:
     if scaling is not None:
         return []
     dataset = data.dataset
-    sizes = np.sqrt(np.mean(data.x ** 2, axis=0))
+    sizes = _sizes(data.x)
     far = [f"{name} about {size:.3g} {format_unit(dimension)}"
            for name, dimension, size, flag in zip(dataset.columns, dataset.dimensions, sizes, _far_from_one(sizes))
            if flag]
