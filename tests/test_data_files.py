@@ -258,6 +258,20 @@ def test_temperatures_in_degf_and_degc_are_read_as_absolute_and_give_the_heat_co
     assert set(declared) == {t1, t2} and declared[t2] / declared[t1] == pytest.approx(2.5 * 9 / 5, rel=0.02)
 
 
+def test_a_video_file_in_frames_and_pixels_per_frame_reads_as_seconds(tmp_path):
+    """Tracked in a video at 30 frames per second: time in frames (``s/30``), velocity in pixel
+    per frame (``pixel*30/s``); the data set is the same as the file written in seconds."""
+    rows = _oscillation_rows(3, 31)
+    seconds = load_file(_write_csv(tmp_path / "seconds.csv", "trajectory,t,x,v,note", rows), "x=pixel,v=pixel/s")
+    frames = [",".join([cells[0], repr(float(cells[1]) * 30), cells[2], repr(float(cells[3]) / 30), cells[4]])
+              for cells in (row.split(",") for row in rows)]
+    video = load_file(_write_csv(tmp_path / "video.csv", "trajectory,t [s/30],x [pixel],v [pixel*30/s],note", frames))
+    assert video.time_unit == "s/30" and video.units == {"x": "pixel", "v": "pixel*30/s"}
+    for ours, theirs in zip(video.train + video.test, seconds.train + seconds.test):
+        np.testing.assert_allclose(ours.t, theirs.t, rtol=1e-12)
+        np.testing.assert_allclose(ours.x, theirs.x, rtol=1e-12)
+
+
 def test_iso_time_stamps_are_read_as_seconds_and_wrong_ones_are_named(tmp_path):
     """A logger's ISO 8601 time stamps (one trajectory a minute, zone +01:00, 50 ms steps) read
     as the same data as seconds since the earliest stamp; so do numpy datetime64 columns in an

@@ -1,5 +1,6 @@
 """The units-aware DSL: dimension algebra, unit rules, enumeration, pruning and conversions."""
 from fractions import Fraction
+import re
 import subprocess
 import sys
 
@@ -81,6 +82,21 @@ def test_a_unit_with_an_offset_converts_by_factor_and_offset_and_a_logarithm_is_
     for unit in ("dB", "Np"):
         with pytest.raises(ConslawError, match=rf"unit '{unit}' is logarithmic"):
             parse_unit(unit)
+
+
+def test_a_unit_written_with_a_number_scales_it_and_stays_out_of_law_units():
+    """A video's frame is ``s/30`` (or ``1/30*s``, ``33.3 ms``), its velocities ``pixel*30/s``
+    (pixel per frame): the number scales the unit; it must be positive, and such a unit is not
+    combined into a law's unit (pint cannot write a product of it back)."""
+    assert parse_unit("s/30").to_si == parse_unit("1/30*s").to_si == pytest.approx(1 / 30, rel=1e-15)
+    assert parse_unit("33.3 ms").to_si == pytest.approx(0.0333, rel=1e-15)
+    per_frame = parse_unit("pixel*30/s")
+    assert per_frame.to_si == 30.0 and per_frame.dimension == parse_unit("pixel/s").dimension
+    for text, culprit in (("-2*s", "is -2 times a unit"), ("0*s", "is 0 times a unit"), ("2*degC", "unknown unit")):
+        with pytest.raises(ConslawError, match=re.escape(culprit)):
+            parse_unit(text)
+    assert unit_from(parse_unit("pixel**2/s**2").dimension, ("pixel", "pixel*30/s")) is None
+    assert unit_from(parse_unit("pixel**2").dimension, ("pixel", "pixel*30/s")).text == "pixel**2"
 
 
 def test_counts_are_dimensionless_and_a_camera_pixel_is_a_dimension_of_its_own():

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -167,6 +168,30 @@ LARGE_VALUE = 1e9
 
 
 @functools.lru_cache(maxsize=256)
+def _scaled_units(text: str) -> tuple[Any, float]:
+    """pint's units of ``text`` and the number they are multiplied by: 1, or the number a unit is
+    written with (``s/30``, a video's frame at 30 per second; ``0.04*s``; ``33.3 ms``), which
+    must be positive. Raises pint's errors for text that is no unit."""
+    registry = _registry()
+    try:
+        return registry.parse_units(text), 1.0
+    except ValueError as error:
+        if "scaling factor" not in str(error):
+            raise
+    quantity = registry.parse_expression(text)
+    scale = float(quantity.magnitude)
+    if not (math.isfinite(scale) and scale > 0):
+        raise ConslawError(f"unit {text!r} is {scale:g} times a unit; a unit's number must be positive")
+    return quantity.units, scale
+
+
+def is_scaled(text: str) -> bool:
+    """Whether a parsed unit is written with a number (``s/30``): such a unit is not combined
+    into the unit of a law (``unit_from``)."""
+    return _scaled_units(text.strip())[1] != 1.0
+
+
+@functools.lru_cache(maxsize=256)
 def parse_unit(text: str) -> ParsedUnit:
     """Parse a pint unit string; angle units keep an angle exponent. Raises ``ConslawError``."""
     import pint
@@ -176,11 +201,13 @@ def parse_unit(text: str) -> ParsedUnit:
         raise ConslawError("empty unit string (a dimensionless column is '1')")
     registry = _registry()
     try:
-        parsed = registry.parse_units(cleaned)
+        parsed, scale = _scaled_units(cleaned)
         _, root = registry.get_root_units(parsed)
         # pint's root unit for mass is the gram; coherent SI (the mks base system) uses the kilogram.
         factor = registry.Quantity(1.0, parsed).to_base_units().magnitude
         zero, two = (registry.Quantity(value, parsed).to_base_units() for value in (0.0, 2.0))
+    except ConslawError:
+        raise
     except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
         raise ConslawError(f"unknown unit {cleaned!r} ({type(exc).__name__})") from None
     except Exception as exc:  # pint's tokenizer raises assorted errors on malformed text
@@ -191,6 +218,7 @@ def parse_unit(text: str) -> ParsedUnit:
     offset = float(zero.magnitude)  # degC, degF: absolute values; inside a compound unit (degC/s) a difference
     if offset:
         factor = (registry.Quantity(LARGE_VALUE, parsed).to_base_units().magnitude - offset) / LARGE_VALUE
+    factor *= scale
     roots = _root_unit_dimensions()
     dimension = DIMENSIONLESS
     for name, power in root._units.items():
@@ -246,7 +274,8 @@ def unit_from(dimension: Dimension, declared: tuple[str, ...]) -> Optional[Parse
     ``dimension`` is dimensionless."""
     distinct = {text: parse_unit(text) for text in declared}
     units = [unit for unit in distinct.values()  # a product of degC is no temperature scale: left to SI
-             if not unit.dimension.is_dimensionless and not unit.offset][:MAX_COMBINED_UNITS]
+             if not unit.dimension.is_dimensionless and not unit.offset and not is_scaled(unit.text)
+             ][:MAX_COMBINED_UNITS]
     if dimension.is_dimensionless or not units:
         return None
     matrix = np.array([[float(e) for e in unit.dimension.exponents] for unit in units])
