@@ -151,7 +151,9 @@ class Evidence:
     Noether Networks true-vs-uniform-random ratios, for comparison;
     ``noise_bias``: the most noise-biased nonlinear term of an accepted law;
     ``unresolved``: how much an accepted law changes between neighbouring samples beyond what the
-    noise explains, ``{"ratio", "error"}`` (both ``conslaw.discovery.noise``).
+    noise explains, ``{"ratio", "error"}`` (both ``conslaw.discovery.noise``); ``drift``: the
+    p-value that an accepted law's level trends along its trajectories (``conslaw.discovery.drift``;
+    None with fewer than 3 windows per trajectory).
     """
 
     ratio: float
@@ -165,6 +167,7 @@ class Evidence:
     error_test: Optional[float] = None
     level_share: Optional[float] = None
     unresolved: Optional[Mapping[str, float]] = None
+    drift: Optional[float] = None
 
     @property
     def worst_ratio(self) -> float:
@@ -187,14 +190,15 @@ class Evidence:
                 "paper": dict(self.paper) if self.paper is not None else None,
                 "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None,
                 "error_test": self.error_test, "level_share": self.level_share,
-                "unresolved": dict(self.unresolved) if self.unresolved is not None else None}
+                "unresolved": dict(self.unresolved) if self.unresolved is not None else None,
+                "drift": self.drift}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
         return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
                    data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
                    data.get("paper"), data.get("noise_bias"), data.get("error_test"), data.get("level_share"),
-                   data.get("unresolved"))
+                   data.get("unresolved"), data.get("drift"))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ README's commands for them."""
 import dataclasses
 import types
 
+import numpy as np
 import pytest
 import sympy
 
@@ -13,7 +14,9 @@ from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, Discove
 from conslaw.discovery.discover import discover
 from conslaw.discovery.noise import NOISE_BIAS
 from conslaw.discovery.demotions import _fixed_curves
+from conslaw.discovery.drift import drift_p_value
 from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.segments import build_segments
 from conslaw.dsl.budget import EnumerationConfig
 from conslaw.dsl.units import parse_unit
 from conslaw.parallel import WorkerPool
@@ -246,6 +249,41 @@ def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected
     assert top.independent == bool(accepted) and str(top.template) == "-c0*cos(theta) + omega**2"
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-2 * options["omega0"] ** 2, rel=0.03)
     assert sum(law.evidence.ratio < 0.01 and not law.accepted for law in discovery.laws) >= 2
+
+
+@pytest.mark.parametrize("gamma, quality", [(0.005, "approximate"), (0.0, "exact")])
+def test_friction_too_weak_for_the_windows_shows_as_drift(gamma, quality):
+    """One 40 s recording of a pendulum at 25 Hz, 1 % noise, with friction 0.005/s (its energy
+    falls by 18 %): within each 2-motion-time window the loss is below the noise, so the energy
+    was labelled exact; its window means trend from the first window to the last (p about
+    1e-43), so it is approximate, with a warning. Without friction the same recording keeps it
+    exact (no trend)."""
+    variant = make_variant("damped-pendulum", gamma=gamma, n_trajectories=2, t_end=40.0, rate=25, noise=0.01,
+                           derivatives="finite-difference")
+    discovery = run(variant.dataset)
+    top = discovery.accepted[0]
+    assert top.quality == quality and coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=0.01)
+    assert (top.evidence.drift < 1e-20) == (gamma > 0) and top.evidence.drift > 0
+    assert any("drift along their trajectories" in warning for warning in discovery.warnings) == (gamma > 0)
+
+
+def test_the_drift_test_sees_trends_of_either_sign_and_not_scatter_or_rounding():
+    """Window means (4 windows of 20 samples, 25 trajectories): scatter alone gives a p-value
+    that is not small; a trend of random sign per trajectory (a beat) or of one sign (friction),
+    each a tenth of the scatter per window, gives a small one; a noiseless drift at 1e-10 of the
+    law's range (an integrator's) is under the floor."""
+    rng = np.random.default_rng(0)
+    times = [np.linspace(0.0, 1.0, 20)] * 100
+    segments = build_segments(times, [np.zeros((20, 1))] * 100, np.repeat(np.arange(25), 4))
+    window = np.tile(np.repeat(np.arange(4), 20), 25)
+    level = np.repeat(rng.normal(0.0, 10.0, 25), 80)
+    scatter = np.repeat(rng.normal(0.0, 1.0, 100), 20)
+    signs = np.repeat(rng.choice([-1.0, 1.0], 25), 80)
+    assert drift_p_value(level + scatter, segments, scale=10.0) > 0.05
+    assert drift_p_value(level + scatter + 1.0 * signs * window, segments, scale=10.0) < 1e-6
+    assert drift_p_value(level + scatter - 1.0 * window, segments, scale=10.0) < 1e-6
+    assert drift_p_value(level + 1e-9 * window, segments, scale=10.0) > 0.05
+    assert drift_p_value(level[:40] + scatter[:40], segments.select(range(2)), scale=10.0) is None  # 2 windows
 
 
 def test_beside_as_many_exact_laws_as_the_columns_allow_an_approximate_law_is_an_approximation():

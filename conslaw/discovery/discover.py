@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.drift import drifting
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.identities import on_one_level_set
@@ -140,7 +141,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
-    warnings += _identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
+    warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
+                 + _drift_warning(laws))
     if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
@@ -175,6 +177,19 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
     return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
             f"than the columns' noise explains, the first law {first.rank} ({text}) {change:.2g} times: "
             "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
+
+
+def _drift_warning(laws: Sequence[Law]) -> list[str]:
+    """One warning for the accepted laws labelled approximate because their level drifts along
+    the trajectories (``conslaw.discovery.drift``)."""
+    drifting_laws = [law for law in laws if law.accepted and drifting(law.evidence.drift)]
+    if not drifting_laws:
+        return []
+    first = drifting_laws[0]
+    return [f"{len(drifting_laws)} accepted law(s) drift along their trajectories, the first law {first.rank} "
+            f"({first.text(digits=TABLE_DIGITS)}, trend p = {first.evidence.drift:.2g}): steady within each "
+            "window but not from the first window to the last (friction, or a change slower than the windows), "
+            "so they are approximate"]
 
 
 def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:

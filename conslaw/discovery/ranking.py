@@ -59,6 +59,7 @@ import sympy
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import (approximations, beyond_noise_floor, law_values, misfitted, predictable,
                                          truncations, unneeded)
+from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
@@ -106,10 +107,11 @@ def is_exact(evidence: Evidence, threshold: float) -> bool:
     held-out ones (predator-prey at 5 % noise: an 11-term polynomial, 5.1e-4 ± 3e-4 on
     training, 1.8e-3 held out). And no nonlinear term may be biased by the noise
     (``Evidence.noise_bias``): then the data cannot tell its coefficients from ones off by about
-    that bias."""
+    that bias. Nor may its level drift along the trajectories (``Evidence.drift``, slower than
+    the windows the ratio judges: weak friction, two modes beating)."""
     return bool(is_accepted(evidence, threshold)
                 and all(ratio <= TIE_SIGMAS * error + RATIO_FLOOR for ratio, error in _measured(evidence))
-                and not biased(evidence.noise_bias))
+                and not biased(evidence.noise_bias) and not drifting(evidence.drift))
 
 
 def _with_variation(law: Law, data: ConservationData) -> Law:
@@ -132,15 +134,17 @@ def _with_variation(law: Law, data: ConservationData) -> Law:
 
 
 def with_noise_evidence(law: Law, data: ConservationData) -> Law:
-    """The evidence completed with the law's most noise-biased nonlinear term (``noise_bias``)
-    and its change beyond the noise between neighbouring samples (``unresolved_change``, on
-    the scale of its spread on the null)."""
+    """The evidence completed with the law's most noise-biased nonlinear term (``noise_bias``),
+    its change beyond the noise between neighbouring samples (``unresolved_change``, on the
+    scale of its spread on the null) and its drift along the trajectories (``drift_p_value``)."""
     truth, noise, columns = data.train.truth, np.asarray(data.noise), law.columns.names
     states = truth.x[:: max(1, len(truth.x) // REFERENCE_STATES)]
     on_null = law_values(law, data.train.null.x)
     scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+    on_truth = np.broadcast_to(law_values(law, truth.x), truth.x.shape[:1]).astype(float)
     evidence = dataclasses.replace(law.evidence, noise_bias=noise_bias(law.expression, columns, noise, states),
-                                   unresolved=unresolved_change(law.expression, columns, data.stencil, scale))
+                                   unresolved=unresolved_change(law.expression, columns, data.stencil, scale),
+                                   drift=drift_p_value(on_truth, truth, scale))
     return law.replace(evidence=evidence)
 
 
