@@ -24,8 +24,9 @@ search's seed.
   the sampling resolves, where the ratio's smooth forms take its change for noise: it is
   demoted to the rejected candidates.
 - **Quality**: an accepted law whose training and held-out ratios are each within ``TIE_SIGMAS``
-  of their standard errors of 0, and whose nonlinear terms the
-  noise does not bias (``conslaw.discovery.noise``), is ``exact`` (conserved to within the data's
+  of their standard errors of 0, whose nonlinear terms the noise does not bias
+  (``conslaw.discovery.noise``) and whose level does not drift from window to window along its
+  trajectories (``conslaw.discovery.drift``), is ``exact`` (conserved to within the data's
   noise); any other accepted law is ``approximate``. So is a dependent law that varies along a
   segment more than ``NOISE_FLOOR_FACTOR`` times every independent exact law
   (``conslaw.discovery.demotions``).
