@@ -120,7 +120,7 @@ def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_un
     plain = load_file(_write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows),
                       "t=ms,theta=deg,omega=deg/s")
     path = _write_csv(tmp_path / "lab.csv", "trajectory,t (ms),theta [deg],omega[deg/s],note", rows)
-    for units in (None, "theta=deg,omega=deg/s"):
+    for units in (None, "theta=deg,omega=deg/s", "t=ms"):  # units for the time column only: states from the header
         dataset = load_file(path, units)
         assert dataset.columns == ("theta", "omega") and dataset.units == {"theta": "deg", "omega": "deg/s"}
         assert dataset.time_unit == "ms"

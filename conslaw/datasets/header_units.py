@@ -49,21 +49,12 @@ def merge_header_units(units: Optional[str | Mapping[str, str | ParsedUnit]], he
                        columns: tuple[str, str], file: str, names: Sequence[str] = ()
                        ) -> str | Mapping[str, str | ParsedUnit]:
     """The units to load with: ``units`` as given (a column the header also gives a unit must
-    agree with it) and the header's unit of the time column, or without ``units`` every column
-    the header gives a unit (but the trajectory id column's). ``columns``: the time and the
-    trajectory id column; ``names``: the file's columns, for the example of a refusal."""
+    agree with it) and the header's unit of the time column; when ``units`` names no state column
+    (none, or the time column's only: ``frame=s/30``), every column the header gives a unit (but
+    the trajectory id column's). ``columns``: the time and the trajectory id column; ``names``:
+    the file's columns, for the example of a refusal."""
     time_column, trajectory_column = columns
-    if not units:
-        from_header = {column: _header_unit(column, text) for column, text in header.items()
-                       if column != trajectory_column}
-        if not set(from_header) - {time_column}:
-            states = [name for name in names if name not in columns][:3] or ["q", "p"]
-            example = ",".join(f"{name}=..." for name in states)
-            raise UsageError(f'--data {file} needs --units naming the state columns and their units, e.g. '
-                             f'"{example}" ("1" for a dimensionless column), or units in the file\'s header, '
-                             f"e.g. '{states[0]} [m]'")
-        return from_header
-    given = resolve_units(units)
+    given = resolve_units(units) if units else {}
     for column, unit in given.items():
         if column in header:
             written = _header_unit(column, header[column])
@@ -71,6 +62,15 @@ def merge_header_units(units: Optional[str | Mapping[str, str | ParsedUnit]], he
                     (written.to_si, written.offset), (unit.to_si, unit.offset), rtol=1e-12, atol=0):
                 raise UsageError(f"column {column!r}: the units say {unit.text!r} but the file's header says "
                                  f"{header[column]!r}")
+    if not set(given) - {time_column}:
+        given = {**given, **{column: _header_unit(column, text) for column, text in header.items()
+                             if column not in (trajectory_column, *given)}}
+        if not set(given) - {time_column}:
+            states = [name for name in names if name not in columns][:3] or ["q", "p"]
+            example = ",".join(f"{name}=..." for name in states)
+            raise UsageError(f'--data {file} needs --units naming the state columns and their units, e.g. '
+                             f'"{example}" ("1" for a dimensionless column), or units in the file\'s header, '
+                             f"e.g. '{states[0]} [m]'")
     if time_column in header and time_column not in given:
         given = {time_column: _header_unit(time_column, header[time_column]), **given}
     return given
