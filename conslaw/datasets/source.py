@@ -22,8 +22,9 @@ class DataConfig:
                                  "a time column and the state columns.", metavar="FILE")
     units: Optional[str] = option(None, 'Each state column and its unit, e.g. "q=deg,p=kg*m**2/s"; '
                                   "a unit for the time column sets the time unit; other columns "
-                                  "are ignored. Without it, the units in the file's header "
-                                  "('q [deg]') name the state columns.")
+                                  "are ignored. Without it, or with the time column's only "
+                                  "(\"frame=s/30\"), the units in the file's header ('q [deg]') "
+                                  "name the state columns.")
     trajectory_column: str = option("trajectory", "The file's trajectory id column (without it the "
                                     "file is one trajectory).")
     time_column: str = option("t", "The file's time column.")
