@@ -270,8 +270,8 @@ def test_friction_too_weak_for_the_windows_shows_as_drift(gamma, quality):
 def test_the_drift_test_sees_trends_of_either_sign_and_not_scatter_or_rounding():
     """Window means (4 windows of 20 samples, 25 trajectories): scatter alone gives a p-value
     that is not small; a trend of random sign per trajectory (a beat) or of one sign (friction),
-    each a tenth of the scatter per window, gives a small one; a noiseless drift at 1e-10 of the
-    law's range (an integrator's) is under the floor."""
+    each as large per window as the scatter, gives a small one; a noiseless drift at 1e-10 of the
+    law's range per window (an integrator's) is under the floor; 2 windows are not judged."""
     rng = np.random.default_rng(0)
     times = [np.linspace(0.0, 1.0, 20)] * 100
     segments = build_segments(times, [np.zeros((20, 1))] * 100, np.repeat(np.arange(25), 4))
