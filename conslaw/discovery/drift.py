@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 from scipy.special import chdtrc, stdtr  # chi-square and t tails; scipy.stats adds 0.5 s to every import
 
+from conslaw.discovery.forms import segment_means
 from conslaw.discovery.segments import Segments
 
 MIN_WINDOWS = 3
@@ -43,7 +44,7 @@ def drift_p_value(values: np.ndarray, segments: Segments, scale: float) -> Optio
     on noiseless data an integrator's drift of 1e-10 would otherwise be significant."""
     if not np.all(np.isfinite(values)):
         return None
-    means = np.add.reduceat(values * segments.weight, segments.starts[:-1])
+    means = segment_means(values, segments)
     log_p = []
     for trajectory in np.unique(segments.source):
         level = means[segments.source == trajectory]

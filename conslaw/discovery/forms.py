@@ -73,10 +73,14 @@ def segment_variation(values: np.ndarray, segments: Segments, smooth: bool = Fal
     return _variation(_centred(values, segments), segments, smooth)
 
 
+def segment_means(values: np.ndarray, segments: Segments) -> np.ndarray:
+    """Each segment's time-weighted mean of values (..., N) -> (..., K)."""
+    return np.add.reduceat(values * segments.weight, segments.starts[:-1], axis=-1)
+
+
 def _centred(values: np.ndarray, segments: Segments) -> np.ndarray:
     """Values (..., N) minus their segments' weighted means."""
-    means = np.add.reduceat(values * segments.weight, segments.starts[:-1], axis=-1)
-    return values - np.repeat(means, np.diff(segments.starts), axis=-1)
+    return values - np.repeat(segment_means(values, segments), np.diff(segments.starts), axis=-1)
 
 
 def _variation(centred: np.ndarray, segments: Segments, smooth: bool) -> np.ndarray:

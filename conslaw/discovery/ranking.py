@@ -62,7 +62,7 @@ from conslaw.discovery.demotions import (approximations, beyond_noise_floor, law
                                          truncations, unneeded)
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
-from conslaw.discovery.forms import segment_variation
+from conslaw.discovery.forms import segment_means, segment_variation
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
@@ -125,7 +125,7 @@ def _with_variation(law: Law, data: ConservationData) -> Law:
     ranges = np.maximum.reduceat(on_truth, truth.starts[:-1]) - np.minimum.reduceat(on_truth, truth.starts[:-1])
     null_range = float(np.median(np.maximum.reduceat(on_null, null.starts[:-1])
                                  - np.minimum.reduceat(on_null, null.starts[:-1])))
-    means = np.add.reduceat(on_truth * truth.weight, truth.starts[:-1])
+    means = segment_means(on_truth, truth)
     scale = null_range if null_range > 0 else np.inf
     variation = {"median": float(np.median(ranges) / scale), "max": float(np.max(ranges) / scale)}
     between = np.searchsorted(np.sort(on_null), [np.min(means), np.max(means)], side="right")
