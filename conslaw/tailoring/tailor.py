@@ -240,7 +240,8 @@ def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epoc
                 weight_decay: float, blowup: float,
                 progress: Optional[Callable[[int, int], None]] = None) -> MetaResult:
     """Train every member so that its dx/dt mean squared error (``models.field_error``) on
-    ``x``/``dxdt`` ``(members, N, d)`` AFTER the inner step is low: ``epochs`` full-batch Adam steps (one epoch = one step), second order.
+    ``x``/``dxdt`` ``(members, N, d)`` AFTER the inner step is low: ``epochs`` full-batch Adam
+    steps (one epoch = one step), second order.
 
     A member whose outer loss or gradient is non-finite, or whose outer loss passes ``blowup``
     times its untailored MSE, is frozen and marked diverged; the others go on unaffected.
