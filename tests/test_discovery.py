@@ -491,11 +491,14 @@ def test_a_setting_column_is_a_law_and_its_near_copies_are_not(system, rate, noi
     varying by 5 % of its null range along a segment and by 480 % at the worst) were accepted as
     exact, ranked above the energy, because their ratios' errors are wide; now a dependent law
     that varies a hundred times more than every independent exact law is approximate, and demoted
-    as an approximation. The system's law stays independent."""
+    as an approximation. The system's law stays independent. Functions of the setting alone
+    (``cos(12.5/m)**2/m``, conserved trivially) are not fitted: ``m`` is their only candidate."""
     variant = make_variant(system, rate=rate, noise=noise)
     dataset = variant.dataset.with_setting_column("m", "kg", 0.5, 2.0)
     discovery = run(dataset)
     setting = sympy.Symbol("m", real=True)
+    assert [law.expression for law in discovery.laws if law.expression.free_symbols == {setting}] == [setting]
+    assert discovery.searches["formulas"]["counts"]["still_only"] > 0
     assert [law.expression for law in discovery.accepted][0] == setting
     independent = [law for law in discovery.accepted if law.independent]
     assert len(independent) == 2 and independent[0].expression == setting

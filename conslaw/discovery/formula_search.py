@@ -6,12 +6,13 @@ passes there too has its template refitted on the control (surrogate against nul
 how low its ratio gets by chance. The search returns, unranked, every formula that passed the
 training and held-out tests and the ``keep`` best of the others by training ratio (the pool the
 tailoring stage ranks); ``conslaw.discovery.ranking`` then accepts, merges and orders them.
+Formulas of still columns only, bare columns aside, are not fitted (``still_only``).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from conslaw.checkpoints import Checkpoints
 from conslaw.discovery.chunks import FittingJob, fit_chunk, release
@@ -24,7 +25,9 @@ from conslaw.parallel import WorkerPool
 CHUNK = 128
 """Formulas per task: fixed, so that checkpoints are found again by a resume with other --jobs."""
 GRID_STATES = 512
-STATUSES = ("ok", "non_finite", "scale", "constant", "unresolved", "degenerate")
+STATUSES = ("ok", "non_finite", "scale", "constant", "unresolved", "degenerate", "still_only")
+"""A fit's statuses (``conslaw.discovery.fit``), and ``still_only``: a formula of still columns
+only, not fitted (``still_only``)."""
 
 
 @dataclass
@@ -53,13 +56,27 @@ def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
                           record["error"], error_test=record.get("error_test")))
 
 
-def _fit_all(space: FormulaSpace, job: FittingJob, pool: WorkerPool, max_seconds: Optional[float],
+def still_only(table: NodeTable, roots: Sequence[int], still: Sequence[bool]) -> set[int]:
+    """The formulas that read still columns only (columns the data never move within a segment,
+    ``conslaw.discovery.surrogate.still_columns``: a run's setting, a conserved input) and are
+    more than one bare column. Each is conserved whatever its parameters, as a function of the
+    columns it reads, whose laws are the bare columns themselves: ``cos(12.5/l)**2/l`` beside
+    ``l``. Without the rule, 295 such functions of a pendulum's rod length filled the candidates
+    after ``l`` (their ratios 1e-32), in the table and in the tailoring's pool."""
+    fixed = {j for j, is_still in enumerate(still) if is_still}
+    if not fixed:
+        return set()
+    return {root for root in roots
+            if table[root].op != "input" and table.columns_of(root) <= fixed}
+
+
+def _fit_all(roots: Sequence[int], job: FittingJob, pool: WorkerPool, max_seconds: Optional[float],
              checkpoints: Optional[Checkpoints], progress: Optional[Callable[[int, int], None]]
              ) -> tuple[list[dict], bool]:
     """Every chunk's records (checkpointed ones loaded, the rest fitted by the pool as they
     finish); True when the time budget ran out first."""
     started = time.perf_counter()
-    chunks = [space.roots[i:i + CHUNK] for i in range(0, len(space.roots), CHUNK)]
+    chunks = [roots[i:i + CHUNK] for i in range(0, len(roots), CHUNK)]
     keys = [f"formulas/chunk-{i}" for i in range(len(chunks))]
     records = {i: checkpoints.load(key) for i, key in enumerate(keys)} if checkpoints else {}
     records = {i: chunk for i, chunk in records.items() if chunk is not None}
@@ -72,7 +89,7 @@ def _fit_all(space: FormulaSpace, job: FittingJob, pool: WorkerPool, max_seconds
             if checkpoints is not None:
                 checkpoints.save(keys[pending[index]], result)
             if progress is not None:
-                progress(sum(len(chunks[i]) for i in records), len(space.roots))
+                progress(sum(len(chunks[i]) for i in records), len(roots))
             if max_seconds is not None and time.perf_counter() - started > max_seconds \
                     and len(records) < len(chunks):
                 partial = True
@@ -88,8 +105,10 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     """Fit every formula of ``space`` (see the module docstring) with the workers of ``pool``."""
     started = time.perf_counter()
     job = FittingJob(space.table, data.train, data.test, data.control, threshold, grid_states, seed)
+    skipped = still_only(space.table, space.roots, data.still)
     try:
-        flat, partial = _fit_all(space, job, pool, max_seconds, checkpoints, progress)
+        flat, partial = _fit_all([root for root in space.roots if root not in skipped], job, pool,
+                                 max_seconds, checkpoints, progress)
     finally:
         release()  # what an in-process pool's fitters remember
     seconds = time.perf_counter() - started
@@ -98,9 +117,9 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
                     key=lambda r: (r["ratio"], r["node"]))[:keep]
     candidates = [formula_law(space.table, r, columns) for r in passed + others]
     counts = {status: sum(1 for r in flat if r["status"] == status) for status in STATUSES}
-    counts.update(enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
+    counts.update(still_only=len(skipped), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
     timings = {"enumerate_s": space.seconds, "fit_s": seconds,
                "formulas_per_second": len(flat) / max(seconds, 1e-9)}
-    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(space.roots)} formulas" \
+    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(space.roots) - len(skipped)} formulas" \
         if partial else None
     return SearchOutcome(candidates, counts, timings, partial, reason)
