@@ -270,7 +270,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     spread = truth.x.std(axis=0)
     values = np.array([law_values(law, truth.x) for law in laws])
     columns = laws[0].columns.names if laws else ()
-    relations = _independent_relations(identities, columns, points, spread)
+    relations = _independent_relations(identities, columns, points, spread) + _unlisted_still(laws, data)
     base = len(relations)
     chosen: list[int] = []
     for i, law in enumerate(laws):
@@ -284,6 +284,20 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
             continue
         chosen.append(i)
     return chosen
+
+
+def _unlisted_still(laws: Sequence[Law], data: ConservationData) -> list[sympy.Expr]:
+    """The still columns (``ConservationData.still``: a run's setting, a conserved input) as
+    conserved quantities beside ``laws``, when none of these reads still columns only: the
+    multi-term search leaves such laws to the whole-formula search, and without them
+    ``m*E`` beside ``E`` raised the rank of the laws found and was marked independent."""
+    if not laws or not any(data.still):
+        return []
+    symbols = [sympy.Symbol(name, real=True) for name in laws[0].columns.names]
+    still = {symbol for symbol, is_still in zip(symbols, data.still) if is_still}
+    if any(law.expression.free_symbols <= still for law in laws):
+        return []
+    return [symbol for symbol in symbols if symbol in still]
 
 
 def _independent_relations(identities: Sequence[Law], columns: Sequence[str], points: np.ndarray,

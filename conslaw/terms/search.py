@@ -35,7 +35,6 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from conslaw.datasets.tables import constant_columns
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
@@ -355,7 +354,7 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
     started = time.perf_counter()
     deadline = started + max_seconds if max_seconds else None
     plan = stages(operators, config.vocabulary, config.term_depth, config.max_factors)
-    fixed = int(np.sum(constant_columns(data.train.truth.x)))  # one value everywhere: no law uses it
+    fixed = int(np.sum(data.still))  # their laws are the columns themselves, not this search's
     target, found = target_laws(len(columns.names) - fixed), 0
     state = _Widening()
     for index, stage in enumerate(plan):
