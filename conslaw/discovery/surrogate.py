@@ -44,7 +44,9 @@ def still_columns(segments: Segments) -> np.ndarray:
     total = segments.x.var(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         white = steps >= WHITE_NOISE_RATIO * variance
-    return (variance <= CONSTANT * np.maximum(total, 1e-300)) | white
+    # steps == 0: one value along every segment; a column of one value everywhere has a total
+    # variance of 0 and a within variance of rounding (its weighted mean is not exact)
+    return (variance <= CONSTANT * np.maximum(total, 1e-300)) | (steps == 0) | white
 
 
 def _column_options(n_segments: int, n_columns: int, rng: np.random.Generator) -> list[tuple[int, bool]]:
