@@ -27,7 +27,7 @@ CHUNK = 128
 GRID_STATES = 512
 STATUSES = ("ok", "non_finite", "scale", "constant", "unresolved", "degenerate", "still_only")
 """A fit's statuses (``conslaw.discovery.fit``), and ``still_only``: a formula of still columns
-only, not fitted (``still_only``)."""
+alone, counted and not fitted (the function ``still_only``)."""
 
 
 @dataclass
