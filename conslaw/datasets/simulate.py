@@ -142,6 +142,7 @@ def simulate(spec: SystemSpec, *, seed: int, noise: float, options: dict[str, An
     clean = integrate(spec, constants, x0, t)
     rates = spec.field(clean, constants)
     scale = clean.reshape(-1, clean.shape[-1]).std(axis=0) if settings["relative_noise"] else 1.0
+    scale = scale * spec.noise_mask(spec.columns)
     states = clean + noise * scale * unit_noise if noise > 0 else clean
     train, test = split_trajectories(t, states, rates, settings["test_fraction"])
     laws = spec.laws(constants)

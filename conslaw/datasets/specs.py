@@ -88,6 +88,12 @@ class SystemSpec:
     reference: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     coordinates: tuple[CoordinateMap, ...] = ()
+    noiseless: tuple[str, ...] = ()
+    """Columns recorded as set, which noise leaves alone (a run's setting)."""
+
+    def noise_mask(self, columns: tuple[str, ...]) -> np.ndarray:
+        """1 for each of ``columns`` that takes noise, 0 for a ``noiseless`` one."""
+        return np.array([0.0 if name in self.noiseless else 1.0 for name in columns])
 
 
 def exact(value: float) -> sympy.Rational:

@@ -2,13 +2,14 @@
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
 ``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py``,
-``ecology.py``, ``thermal.py`` and ``dissipative.py`` define the systems. A new system is one new
+``ecology.py``, ``thermal.py``, ``families.py`` and ``dissipative.py`` define the systems. A new system is one new
 ``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
 
 from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ
 from conslaw.datasets.ecology import PREDATOR_PREY
+from conslaw.datasets.families import PENDULUM_LENGTHS
 from conslaw.datasets.gravitation import KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
 from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM
@@ -36,6 +37,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         CYCLOTRON,
         ROTATING_TRAP,
         HEAT_EXCHANGE,
+        PENDULUM_LENGTHS,
         DAMPED_PENDULUM,
         LORENZ,
     )

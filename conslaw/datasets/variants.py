@@ -190,7 +190,8 @@ def _trajectories(recipe: _Recipe, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x0, _ = spec.sample(np.random.RandomState(recipe.seed), recipe.settings["n_trajectories"], spec.n_points, constants)
     clean, rates, field = _solve(spec, recipe.cmap, constants, x0, t)
     t, clean, rates = t[:: recipe.step], clean[:, :: recipe.step], rates[:, :: recipe.step]
-    states = _with_noise(clean, recipe.noise, recipe.noise_scale, recipe.seed)
+    mask = spec.noise_mask(recipe.cmap.columns if recipe.cmap else spec.columns)
+    states = _with_noise(clean, recipe.noise * mask, recipe.noise_scale, recipe.seed)
     if recipe.derivatives == "finite-difference":
         rates = np.gradient(states, t, axis=1, edge_order=2)
     return t, states, rates, field
@@ -335,11 +336,11 @@ def _solve(
     return clean, true_field(clean), true_field
 
 
-def _with_noise(clean: np.ndarray, noise: float, scale: str, seed: int) -> np.ndarray:
-    """States (trajectory, time, column) plus Gaussian noise of ``noise`` x each column's spread
-    over the variant or, for ``scale="trajectory"``, over each trajectory, from the variant's noise
-    stream."""
-    if noise == 0.0:
+def _with_noise(clean: np.ndarray, noise: np.ndarray, scale: str, seed: int) -> np.ndarray:
+    """States (trajectory, time, column) plus Gaussian noise of ``noise`` (per column) x each
+    column's spread over the variant or, for ``scale="trajectory"``, over each trajectory, from the
+    variant's noise stream."""
+    if not np.any(noise):
         return clean
     spread = clean.std(axis=1, keepdims=True) if scale == "trajectory" else \
         clean.reshape(-1, clean.shape[-1]).std(axis=0)
