@@ -512,8 +512,8 @@ def test_a_setting_column_is_a_law_and_its_near_copies_are_not(system, rate, noi
 def test_a_setting_the_dynamics_depend_on_enters_the_energy():
     """Pendulums whose rod length ``l``, a column, differs between trajectories: ``l`` is
     conserved, and so is ``l*omega**2 - 2*g*cos(theta)``, whose coefficient needs ``l``; both are
-    found, independent, with 2g to 1e-6, and nothing false. (At 1 % noise only ``l``: the trust
-    table; with 12 trajectories neither search reaches the energy: docs/terms.md, Limits.)"""
+    found, independent, with 2g to 1e-6, and nothing false. (With 1 % noise at the default 50 Hz
+    only ``l`` is found, at 200 Hz both: docs/terms.md, Limits.)"""
     variant = make_variant("pendulum-lengths")
     discovery = run(variant.dataset, mode="both")
     assert_no_false_law(discovery, variant)
