@@ -2,8 +2,8 @@
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
 ``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py``,
-``ecology.py``, ``thermal.py``, ``families.py`` and ``dissipative.py`` define the systems. A new system is one new
-``SystemSpec`` added to ``SYSTEMS``.
+``ecology.py``, ``thermal.py``, ``families.py`` and ``dissipative.py`` define the systems. A new
+system is one new ``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
 
