@@ -120,6 +120,6 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     counts.update(still_only=len(skipped), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
     timings = {"enumerate_s": space.seconds, "fit_s": seconds,
                "formulas_per_second": len(flat) / max(seconds, 1e-9)}
-    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(space.roots) - len(skipped)} formulas" \
-        if partial else None
+    to_fit = len(space.roots) - len(skipped)
+    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {to_fit} formulas" if partial else None
     return SearchOutcome(candidates, counts, timings, partial, reason)
