@@ -296,7 +296,7 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
     assert "centred and divided by its spread" not in text
     standardized = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"], protocol=dict(
         degree_pendulum.result["tailoring"]["protocol"], scaling={"shift": [0.1, 0.2], "scale": [1.0, 2.0]})))
-    assert "the MLP and HNN saw each column centred and divided by its spread" in format_summary(standardized)
+    assert "the learned models saw each column centred and divided by its spread" in format_summary(standardized)
     long_law = " + ".join(f"{k}*q**{k}" for k in range(2, 30))
     unlisted = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"],
                                                            selected={"rank": None, "expression": long_law}))

@@ -108,7 +108,7 @@ def table1_notes(result: Mapping[str, Any]) -> list[str]:
         notes.append("inner lr of the selected law per seed (picked on training rollouts; 0 = no tailoring): "
                      + ", ".join(number(lr) for lr in lrs))
     if ((result.get("tailoring") or {}).get("protocol") or {}).get("scaling"):
-        notes.append("the MLP and HNN saw each column centred and divided by its spread (--standardize); "
+        notes.append("the learned models saw each column centred and divided by its spread (--standardize); "
                      "the RMSEs are in coherent SI, as without it")
     combined = (evaluation.get("paired") or {}).get("combined_vs_noether")
     if combined:
