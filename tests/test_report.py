@@ -297,6 +297,12 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
     standardized = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"], protocol=dict(
         degree_pendulum.result["tailoring"]["protocol"], scaling={"shift": [0.1, 0.2], "scale": [1.0, 2.0]})))
     assert "the learned models saw each column centred and divided by its spread" in format_summary(standardized)
+    assert "still columns" not in text
+    setting = dict(degree_pendulum.result, conservation=dict(degree_pendulum.result["conservation"],
+                                                             still_columns=[False, True]))
+    column = degree_pendulum.result["columns"]["names"][1]
+    assert f"still columns (one value along each trajectory, up to noise: a setting, a conserved input): " \
+        f"{column};" in format_summary(setting)
     long_law = " + ".join(f"{k}*q**{k}" for k in range(2, 30))
     unlisted = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"],
                                                            selected={"rank": None, "expression": long_law}))

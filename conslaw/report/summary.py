@@ -56,7 +56,19 @@ def search_lines(result: Mapping[str, Any]) -> list[str]:
             partial = (f"; partial: {account.get('reason') or 'the time budget ran out'}"
                        if account.get("partial") else "")
             lines.append(f"  {name}: ran: {_counts_text(account.get('counts') or {}) or 'no counts'}{partial}")
+    still = still_column_names(result)
+    if still and searches:
+        lines.append(f"  still columns (one value along each trajectory, up to noise: a setting, a conserved "
+                     f"input): {', '.join(still)}; the whole-formula search lists each as a law and fits no "
+                     "formula of them alone")
     return lines
+
+
+def still_column_names(result: Mapping[str, Any]) -> list[str]:
+    """The columns the judging data found still (``conservation.still_columns``), by name."""
+    flags = (result.get("conservation") or {}).get("still_columns") or []
+    names = (result.get("columns") or {}).get("names") or []
+    return [name for name, still in zip(names, flags) if still]
 
 
 def _counts_text(counts: Mapping[str, Any]) -> str:
