@@ -67,7 +67,7 @@ from conslaw.discovery.identities import as_identity, holds_everywhere, merge_id
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
-from conslaw.dsl.expressions import gradient_function
+from conslaw.dsl.expressions import column_symbols, gradient_function
 from conslaw.law import Evidence, Law
 
 TIE_SIGMAS = 2.0
@@ -293,11 +293,11 @@ def _unlisted_still(laws: Sequence[Law], data: ConservationData) -> list[sympy.E
     ``m*E`` beside ``E`` raised the rank of the laws found and was marked independent."""
     if not laws or not any(data.still):
         return []
-    symbols = [sympy.Symbol(name, real=True) for name in laws[0].columns.names]
-    still = {symbol for symbol, is_still in zip(symbols, data.still) if is_still}
-    if any(law.expression.free_symbols <= still for law in laws):
+    still = [symbol for symbol, is_still in zip(column_symbols(laws[0].columns.names).values(), data.still)
+             if is_still]
+    if any(law.expression.free_symbols <= set(still) for law in laws):
         return []
-    return [symbol for symbol in symbols if symbol in still]
+    return still
 
 
 def _independent_relations(identities: Sequence[Law], columns: Sequence[str], points: np.ndarray,

@@ -42,7 +42,8 @@ def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "dec
 
 
 def search_lines(result: Mapping[str, Any]) -> list[str]:
-    """One line per search: what it did, or the one-line reason it could not run."""
+    """One line per search: what it did, or the one-line reason it could not run; and one naming
+    the still columns, if any."""
     searches = result.get("searches") or {}
     mode = ((result.get("config") or {}).get("discovery") or {}).get("mode")
     lines = []
