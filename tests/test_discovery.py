@@ -15,7 +15,7 @@ from conslaw.discovery.discover import discover
 from conslaw.discovery.noise import NOISE_BIAS
 from conslaw.discovery.demotions import _fixed_curves
 from conslaw.discovery.drift import drift_p_value
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.ranking import functionally_dependent, is_resolved
 from conslaw.discovery.segments import build_segments
 from conslaw.dsl.budget import EnumerationConfig
 from conslaw.dsl.units import parse_unit
@@ -72,14 +72,18 @@ def test_coarse_noisy_sampling_accepts_the_energy_alone(coordinates, seed):
     """A pendulum at 10 Hz with 2 % noise: sums such as ``p**4*(q**2 + 2.02*cos(q) - 0.073*q**4
     - 2.02) + 0.036*(p**2 - 2.8*cos(q))`` change faster than the sampling resolves, which the
     ratio's smooth forms take for noise; they once passed as exact dependent laws beside the
-    energy. Their change between neighbouring samples is beyond the noise: not accepted."""
+    energy. Their change between neighbouring samples is beyond the noise: not accepted, and the
+    summary says so once. (In native coordinates the term search now meets the energy as its
+    library's best pair and stops before it forms such sums; in velocities it still forms them.)"""
     variant = make_variant("pendulum", coordinates=coordinates, rate=10, noise=0.02, seed=seed)
     discovery = run(variant.dataset, mode="both")
     assert_no_false_law(discovery, variant)
     assert [(law.quality, law.independent) for law in discovery.accepted] == [("exact", True)]
-    assert any(law.evidence.unresolved is not None and law.evidence.unresolved["ratio"] > 1.5
-               for law in discovery.laws if not law.accepted)
-    assert sum("faster than the sampling resolves" in warning for warning in discovery.warnings) == 1
+    demoted = [law for law in discovery.laws if not is_resolved(law.evidence)]
+    assert not any(law.accepted for law in demoted)
+    assert sum("faster than the sampling resolves" in warning
+               for warning in discovery.warnings) == (1 if demoted else 0)
+    assert demoted or coordinates == "native"
 
 
 @pytest.mark.parametrize("system, angle_unit, rate", [("pendulum", "deg", 25), ("spring", "rad", 100)])
@@ -509,19 +513,21 @@ def test_a_setting_column_is_a_law_and_its_near_copies_are_not(system, rate, noi
         assert law.quality == "exact" and law.evidence.variation["median"] < (0.1 if noise else 1e-8), law
 
 
-def test_a_setting_the_dynamics_depend_on_enters_the_energy():
+@pytest.mark.parametrize("noise, trajectories, tolerance", [(0.0, None, 1e-6), (0.01, 12, 1e-3)])
+def test_a_setting_the_dynamics_depend_on_enters_the_energy(noise, trajectories, tolerance):
     """Pendulums whose rod length ``l``, a column, differs between trajectories: ``l`` is
     conserved, and so is ``l*omega**2 - 2*g*cos(theta)``, whose coefficient needs ``l``; both are
-    found, independent, with 2g to 1e-6, and nothing false. (With 1 % noise at the default 50 Hz
-    only ``l`` is found, at 200 Hz both: docs/terms.md, Limits.)"""
-    variant = make_variant("pendulum-lengths")
+    found, independent, with 2g to 1e-6 (1e-3 at 1 % noise), and nothing false. With 1 % noise
+    and 12 trajectories at 50 Hz the extraction from the dense span misses the energy, led off by
+    overfitted directions; the library's best pair of terms is the energy (``solve.best_pair``)."""
+    variant = make_variant("pendulum-lengths", noise=noise, n_trajectories=trajectories)
     discovery = run(variant.dataset, mode="both")
     assert_no_false_law(discovery, variant)
     independent = [law for law in discovery.accepted if law.independent]
     assert [law.expression for law in independent][0] == sympy.Symbol("l", real=True)
     energy = independent[1]
     assert len(independent) == 2 and energy.quality == "exact"
-    assert coefficient(energy, "cos(theta)", "l*omega**2") == pytest.approx(-2 * 9.81, rel=1e-6)
+    assert coefficient(energy, "cos(theta)", "l*omega**2") == pytest.approx(-2 * 9.81, rel=tolerance)
 
 
 @pytest.mark.parametrize("system", ["spring", "saddle", "duffing"])

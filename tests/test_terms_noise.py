@@ -12,7 +12,8 @@ from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig
 from conslaw.terms.judging import RANGE_MARGIN, Judge, within_truth_range
 from conslaw.discovery.forms import ratio_of
-from conslaw.terms.search import _records, fitted_library, search_pass
+from conslaw.terms.extraction import _records
+from conslaw.terms.search import fitted_library, search_pass
 from conslaw.terms.solve import SparseLaw, judged_elimination, law_size, restricted_fit
 from conslaw.terms.vocabulary import LEAN_LADDER, LibraryStage, stages
 

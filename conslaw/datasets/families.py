@@ -52,5 +52,5 @@ PENDULUM_LENGTHS = SystemSpec(
     n_trajectories=30,
     noiseless=("l",),
     notes=("noise, when asked for, goes on theta and omega only: the length is recorded as set",
-           "at 1 % noise and the default 50 Hz only l is found, at 200 Hz the energy too: docs/terms.md, Limits"),
+           "at 1 % noise and 50 Hz the energy is the term library's best pair: docs/terms.md, Limits"),
 )

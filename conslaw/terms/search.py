@@ -18,9 +18,10 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
    extraction at ``SPARSITY_TOLERANCE`` times the best one's ratio. When no law found is exact
    to rounding (noise), steps 2-4 again on the forms with the null's yardstick near the
    truth's range, laws of at most ``noisy_max_terms`` terms, and extractions at the
-   ``gap_limit`` and at limits ten times higher each while they find laws (``judged_laws``);
-   then each law loses the terms it keeps only to fit the noise (``judged_elimination``, while
-   it stays accepted and the same law).
+   ``gap_limit`` and at limits ten times higher each while they find laws; when the extraction
+   accepts nothing, the library's best pair of terms, judged (``solve.best_pair``); then each
+   law loses the terms it keeps only to fit the noise (``judged_elimination``, while it stays
+   accepted and the same law). Step 4 is ``conslaw.terms.extraction.judged_laws``.
 
 ``search_terms`` runs one pass per library stage (``conslaw.terms.vocabulary.stages``: lean, then
 the configured library, each widened vocabulary by vocabulary) and returns the
@@ -38,17 +39,14 @@ from threadpoolctl import threadpool_limits
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
-from conslaw.discovery.forms import generalized_spectrum
-from conslaw.discovery.ranking import (independent_set, is_accepted, is_exact, is_resolved, order_by_evidence,
-                                       with_noise_evidence)
+from conslaw.discovery.ranking import independent_set, is_exact, is_resolved, order_by_evidence, with_noise_evidence
 from conslaw.errors import ConslawError
-from conslaw.law import Evidence, Law, StateColumns
-from conslaw.terms.judging import Judge, TermValues, judging_states, resolved
+from conslaw.law import Law, StateColumns
+from conslaw.terms.extraction import judged_laws
+from conslaw.terms.judging import TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
-from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
-                                  noisy_max_terms, rungs)
-from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, extract_laws, judged_elimination
+from conslaw.terms.solve import SparseLaw
 from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
 
@@ -125,125 +123,6 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms
                   f"{constraints} within-segment constraints allow {constraints // MIN_CONSTRAINTS_PER_TERM} "
                   f"terms, max_terms {max_terms}")
     return library, values, reason
-
-
-def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
-    """Evidence per support (None for a law that passes the ranking's rule but misses a term,
-    ``Judge.missing_term``: neither a law nor a near miss), and the acceptance test
-    ``extract_laws`` calls."""
-    records: dict[bytes, Optional[Evidence]] = {}
-
-    def accept(law: SparseLaw) -> bool:
-        key = law.support.tobytes()
-        if key not in records:
-            evidence = judge.evidence(law.coefficients)
-            complete = not is_accepted(evidence, threshold) or judge.missing_term(law.coefficients) is None
-            records[key] = evidence if complete else None
-        return records[key] is not None and is_accepted(records[key], threshold)
-
-    return records, accept
-
-
-def _extract(judge: Judge, sizes: np.ndarray, candidates: np.ndarray, limit: float, ridge: float,
-             threshold: float, deadline: Optional[float], max_terms: Optional[int] = None
-             ) -> tuple[list, list, dict]:
-    records, accept = _records(judge, threshold)
-
-    def sparse_enough(law: SparseLaw) -> bool:
-        """``accept``, and a law of more than ``max_terms`` terms that it accepts is neither a
-        law nor a near miss (the ranking, which does not see the bound, would accept it)."""
-        if not accept(law):
-            return False
-        if max_terms is not None and len(law.support) > max_terms:
-            records[law.support.tobytes()] = None
-            return False
-        return True
-
-    def extract(law_limit: float) -> tuple[list[SparseLaw], list[SparseLaw]]:
-        return extract_laws(judge.A, judge.B, candidates, sizes, law_limit, sparse_enough, ridge=ridge,
-                            deadline=deadline)
-
-    accepted, rejected = extract(limit)
-    if accepted:
-        precision = SPARSITY_TOLERANCE * max(min(law.ratio for law in accepted), LIMIT_FLOOR)
-        if any(law.ratio > precision for law in accepted) and precision < limit:
-            tighter, rejected_tighter = extract(precision)
-            if len(tighter) >= len(accepted):
-                accepted, rejected = tighter, rejected_tighter
-    return accepted, rejected, records
-
-
-def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
-                threshold: float, deadline: Optional[float], columns: Optional[int] = None
-                ) -> tuple[list[SparseLaw], list[SparseLaw], dict, dict]:
-    """Accepted and rejected sparse laws, their evidence by support, and the dense spectrum's
-    account, extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio).
-    With ``columns`` (noisy data), at most ``noisy_max_terms(columns)`` terms per law, and
-    again at each of the looser limits of ``rungs``: noise lifts every law."""
-    ratios, vectors = spectrum
-    ridge = max(float(ratios[0]), R_FLOOR)
-    limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
-    longest = noisy_max_terms(columns) if columns is not None else None
-    accepted, rejected, records = _extract(judge, sizes, vectors[:, ratios <= limit], limit, ridge,
-                                           threshold, deadline, longest)
-    loose = gap_limit(ratios, threshold)
-    account = {"dense_spectrum": int(len(ratios)), "dense_best_ratio": float(ratios[0]),
-               "dense_candidates": int(np.sum(ratios <= limit)), "search_limit": limit,
-               "gap_limit": loose, "gap_candidates": int(np.sum(ratios <= loose)),
-               "noiseless": any(law.ratio <= ROUND_OFF for law in accepted)}
-    for rung in rungs(limit, loose, threshold) if columns is not None else []:
-        if np.sum(ratios <= rung) <= len(accepted):  # no direction beyond the laws found
-            continue
-        more, others, evidence = _extract(judge, sizes, vectors[:, ratios <= rung], rung, ridge,
-                                          threshold, deadline, longest)
-        known = {law.support.tobytes() for law in accepted + rejected}
-        new = [law for law in more if law.support.tobytes() not in known]
-        accepted += new
-        rejected += [law for law in others if law.support.tobytes() not in known]
-        records.update(evidence)
-        if rung > loose and not new:
-            break
-    if columns is not None:
-        accepted, evidence = _without_noise_terms(judge, sizes, accepted, threshold)
-        records.update(evidence)
-    return accepted, rejected, records, account
-
-
-def _without_noise_terms(judge: Judge, sizes: np.ndarray, laws: list[SparseLaw], threshold: float
-                         ) -> tuple[list[SparseLaw], dict]:
-    """Each law with the terms it keeps only to fit the noise dropped (``judged_elimination``:
-    while what is left is accepted and is the same law, ``Judge.same_law``), once per support,
-    and the evidence judged on the way."""
-    records, accept = _records(judge, threshold)
-    simplified: dict[bytes, SparseLaw] = {}
-    for law in laws:
-        def same_and_accepted(option: SparseLaw, law: SparseLaw = law) -> bool:
-            return judge.same_law(option.coefficients, law.coefficients) and accept(option)
-
-        shorter = judged_elimination(judge.A, judge.B, law, sizes, same_and_accepted)
-        simplified.setdefault(shorter.support.tobytes(), shorter)
-    return list(simplified.values()), records
-
-
-def judged_laws(values: TermValues, data: ConservationData, sizes: np.ndarray, columns: int,
-                threshold: float, deadline: Optional[float]) -> tuple[Judge, dict, tuple]:
-    """The judge of a pass, its dense account and its sparse laws (``sparse_laws``): on the
-    forms of the term values as they are; when no law found at the tight limit is exact to
-    rounding (``ROUND_OFF``), i.e. the data carry noise, all over again on the forms whose
-    null yardstick counts values only near the truth's range (``Judge(within_range=True)``),
-    climbing the spectrum. In noiseless data the looser limits hold approximate invariants
-    (the binary's own angular momentum of the three-body data at 1e-6), and the plain
-    yardstick lets the extraction reach the three-body angular momentum."""
-    judge = Judge(values, data)
-    laws = sparse_laws(judge, sizes, generalized_spectrum(judge.A, judge.B), threshold, deadline)
-    noiseless = laws[3]["noiseless"]
-    if not noiseless:
-        judge = Judge(values, data, within_range=True)
-        laws = sparse_laws(judge, sizes, generalized_spectrum(judge.A, judge.B), threshold, deadline,
-                           columns)
-    account = {**laws[3], "noiseless": noiseless, "dense_control_ratio":
-               float(generalized_spectrum(judge.A_control, judge.B_control)[0][0])}
-    return judge, account, laws[:3]
 
 
 def search_pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,

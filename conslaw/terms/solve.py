@@ -42,12 +42,18 @@ def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[f
 
 def law_size(term_sizes: np.ndarray, support: np.ndarray) -> int:
     """DSL nodes of ``t0 + c1*t1 + ...``: the terms, one ``+`` and a ``c*`` pair per extra term."""
-    return int(np.sum(term_sizes[support]) + 3 * (len(support) - 1))
+    return int(law_sizes(term_sizes, support[None, :])[0])
 
 
-def description_length(ratio: float, size: int) -> float:
-    """The discovery ranking's rule: log10 of the ratio (floored) plus ``NODE_COST`` per node."""
-    return float(np.log10(max(ratio, R_FLOOR)) + NODE_COST * size)
+def law_sizes(term_sizes: np.ndarray, supports: np.ndarray) -> np.ndarray:
+    """``law_size`` of each row of ``supports`` (n, s)."""
+    return term_sizes[supports].sum(axis=1) + 3 * (supports.shape[1] - 1)
+
+
+def description_length(ratio: float | np.ndarray, size: int | np.ndarray) -> float | np.ndarray:
+    """The discovery ranking's rule: log10 of the ratio (floored) plus ``NODE_COST`` per node
+    (scalars or arrays)."""
+    return np.log10(np.maximum(ratio, R_FLOOR)) + NODE_COST * np.asarray(size)
 
 
 @dataclass
@@ -61,7 +67,7 @@ class SparseLaw:
 
     @property
     def description_length(self) -> float:
-        return description_length(self.ratio, self.size)
+        return float(description_length(self.ratio, self.size))
 
 
 def known_penalty(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
@@ -222,6 +228,26 @@ def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.nda
         else:
             break
     return law
+
+
+def best_pair(A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> SparseLaw | None:
+    """The law of two terms of least description length, every pair of the library fitted at
+    once (one batch of 2 x 2 eigenproblems; about 0.05 s for 300 terms). Extraction from the
+    dense span misses a two-term law whose ratio lies above a continuum of overfitted
+    directions (noise with a rich library); no span is needed to fit all pairs."""
+    if len(A) < 2:
+        return None
+    supports = np.column_stack(np.triu_indices(len(A), 1))
+    ratios, vectors = smallest_ratio(A[supports[:, :, None], supports[:, None, :]],
+                                     B[supports[:, :, None], supports[:, None, :]])
+    lengths = description_length(ratios, law_sizes(term_sizes, supports))
+    lengths = np.where(np.isfinite(lengths), lengths, np.inf)
+    best = int(np.argmin(lengths))
+    if not np.isfinite(lengths[best]):
+        return None
+    coefficients = np.zeros(len(A))
+    coefficients[supports[best]] = vectors[best]
+    return SparseLaw(supports[best], coefficients, float(ratios[best]), law_size(term_sizes, supports[best]))
 
 
 def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate: np.ndarray,
