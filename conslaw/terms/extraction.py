@@ -72,7 +72,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     """Accepted and rejected sparse laws, their evidence by support, and the dense spectrum's
     account, extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio).
     With ``columns`` (noisy data), at most ``noisy_max_terms(columns)`` terms per law, and
-    again at each of the looser limits of ``rungs``: noise lifts every law."""
+    again at each of the looser limits of ``rungs``: noise lifts every law. When all that
+    accepts nothing, the library's best pair of terms is judged (``_pair_probe``)."""
     ratios, vectors = spectrum
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
@@ -139,10 +140,10 @@ def _without_noise_terms(judge: Judge, sizes: np.ndarray, laws: list[SparseLaw],
 def judged_laws(values: TermValues, data: ConservationData, sizes: np.ndarray, columns: int,
                 threshold: float, deadline: Optional[float]) -> tuple[Judge, dict, tuple]:
     """The judge of a pass, its dense account and its sparse laws (``sparse_laws``): on the
-    forms of the term values as they are; when no law found at the tight limit is exact to
-    rounding (``ROUND_OFF``), i.e. the data carry noise, all over again on the forms whose
-    null yardstick counts values only near the truth's range (``Judge(within_range=True)``),
-    climbing the spectrum. In noiseless data the looser limits hold approximate invariants
+    forms of the term values as they are; when no law found there (at the tight limit, or the
+    best pair) is exact to rounding (``ROUND_OFF``), i.e. the data carry noise, all over again on
+    the forms whose null yardstick counts values only near the truth's range
+    (``Judge(within_range=True)``), climbing the spectrum. In noiseless data the looser limits hold approximate invariants
     (the binary's own angular momentum of the three-body data at 1e-6), and the plain
     yardstick lets the extraction reach the three-body angular momentum."""
     judge = Judge(values, data)
