@@ -536,7 +536,7 @@ def test_the_term_search_sees_past_a_still_column(system):
     the others: they made a noisy pass look noiseless, its search limit fell to 1e-9, and the
     energy (1e-4 at 1 % noise) was never extracted. They are left out of the library now. (The
     pendulum's energy beside such a column is found by the whole-formula search; the term search
-    alone returns an approximate polynomial times ``m``: docs/terms.md, Limits.) ``m`` times the
+    alone returns an approximate mixture of it: docs/terms.md, Limits.) ``m`` times the
     energy, found beside it, is not a second independent law: ``m`` is conserved too."""
     variant = make_variant(system, rate=100, noise=0.01)
     dataset = variant.dataset.with_setting_column("m", "kg", 0.5, 2.0)
