@@ -179,6 +179,11 @@ class _Recipe:
         return self.cmap.name if self.cmap else NATIVE
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """The state columns, in the coordinate map's order."""
+        return self.cmap.columns if self.cmap else self.spec.columns
+
+    @property
     def si_units(self) -> tuple[str, ...]:
         """The coherent SI unit of each column."""
         return self.cmap.units if self.cmap else self.spec.units
@@ -190,8 +195,7 @@ def _trajectories(recipe: _Recipe, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x0, _ = spec.sample(np.random.RandomState(recipe.seed), recipe.settings["n_trajectories"], spec.n_points, constants)
     clean, rates, field = _solve(spec, recipe.cmap, constants, x0, t)
     t, clean, rates = t[:: recipe.step], clean[:, :: recipe.step], rates[:, :: recipe.step]
-    mask = spec.noise_mask(recipe.cmap.columns if recipe.cmap else spec.columns)
-    states = _with_noise(clean, recipe.noise * mask, recipe.noise_scale, recipe.seed)
+    states = _with_noise(clean, recipe.noise * spec.noise_mask(recipe.columns), recipe.noise_scale, recipe.seed)
     if recipe.derivatives == "finite-difference":
         rates = np.gradient(states, t, axis=1, edge_order=2)
     return t, states, rates, field

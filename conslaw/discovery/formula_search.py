@@ -106,9 +106,9 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     started = time.perf_counter()
     job = FittingJob(space.table, data.train, data.test, data.control, threshold, grid_states, seed)
     skipped = still_only(space.table, space.roots, data.still)
+    roots = [root for root in space.roots if root not in skipped]
     try:
-        flat, partial = _fit_all([root for root in space.roots if root not in skipped], job, pool,
-                                 max_seconds, checkpoints, progress)
+        flat, partial = _fit_all(roots, job, pool, max_seconds, checkpoints, progress)
     finally:
         release()  # what an in-process pool's fitters remember
     seconds = time.perf_counter() - started
@@ -120,6 +120,5 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     counts.update(still_only=len(skipped), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
     timings = {"enumerate_s": space.seconds, "fit_s": seconds,
                "formulas_per_second": len(flat) / max(seconds, 1e-9)}
-    to_fit = len(space.roots) - len(skipped)
-    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {to_fit} formulas" if partial else None
+    reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(roots)} formulas" if partial else None
     return SearchOutcome(candidates, counts, timings, partial, reason)
