@@ -234,3 +234,26 @@ def test_trained_weights_do_not_depend_on_the_workers_or_the_ensembles():
     assert training_queues(("mlp", "hnn"), 5, 2, True) == [[("mlp", [0, 1, 2]), ("hnn", [3, 4])],
                                                            [("mlp", [3, 4]), ("hnn", [0, 1, 2])]]
     assert training_queues(("mlp",), 2, 4, True) == [[("mlp", [0])], [("mlp", [1])]]
+
+
+def test_parts_share_every_block_evenly_and_join_back():
+    """Single-member blocks alternate between the parts, larger blocks are cut into runs one
+    apart in size, the members are each in one part, and joining the parts restores every block."""
+    def block(size: int, start: int) -> Block:
+        return Block(None, {"w": torch.arange(start, start + size, dtype=torch.float64)[:, None]},
+                     torch.arange(size, dtype=torch.float64))
+
+    sizes = [1, 1, 1, 5, 9, 1]
+    blocks = [block(size, 100 * j) for j, size in enumerate(sizes)]
+    ensemble = Ensemble(MLP(2, 4), blocks)
+    parts = ensemble.parts(2)
+    assert [p.blocks for p in parts] == [[0, 2, 3, 4], [1, 3, 4, 5]]
+    assert [[b.size for b in p.ensemble.blocks] for p in parts] == [[1, 1, 2, 5], [1, 3, 4, 1]]
+    assert sorted(np.concatenate([p.members for p in parts]).tolist()) == list(range(sum(sizes)))
+    rows = torch.cat([b.params["w"] for b in blocks])[:, 0]
+    for part in parts:  # each part's members are the rows it holds
+        held = torch.cat([b.params["w"] for b in part.ensemble.blocks])[:, 0]
+        assert torch.equal(held, rows[part.members])
+    for joined, original in zip(ensemble.joined(parts), blocks):
+        assert torch.equal(joined.params["w"], original.params["w"]) and torch.equal(joined.lrs, original.lrs)
+    assert len(ensemble.parts(40)) == len(ensemble.split()) == sum(sizes)  # one member each

@@ -224,13 +224,20 @@ def test_pool_accepted_keeps_accepted_laws_only_and_pool_size_cuts_the_ranking(c
 
 
 def test_vectorized_path_equals_one_model_at_a_time(baseline, cache):
+    """The ensembles on one thread, and cut into two parts side by side (two threads), give the
+    figures of one model at a time."""
     sequential = run_tailoring(pendulum, CANDIDATES, SMALL, cache_dir=cache, vectorize=False).to_dict()
-    vectorized = baseline.to_dict()
-    for a, b in zip(vectorized["candidates"], sequential["candidates"]):
-        assert a["stage1"]["inner_lr"] == b["stage1"]["inner_lr"]
-        assert a["stage1"]["train_rmse"] == pytest.approx(b["stage1"]["train_rmse"], rel=1e-4)
-    for method, values in vectorized["evaluation"]["per_seed"].items():
-        np.testing.assert_allclose(values, sequential["evaluation"]["per_seed"][method], rtol=1e-3)
+    side_by_side = run_tailoring(pendulum, CANDIDATES, dataclasses.replace(SMALL, threads=2), cache_dir=cache)
+    torch.set_num_threads(1)
+    for vectorized in (baseline.to_dict(), side_by_side.to_dict()):
+        for a, b in zip(vectorized["candidates"], sequential["candidates"]):
+            assert a["stage1"]["inner_lr"] == b["stage1"]["inner_lr"]
+            assert a["stage1"]["train_rmse"] == pytest.approx(b["stage1"]["train_rmse"], rel=1e-4)
+            assert (a["stage2"] is None) == (b["stage2"] is None)
+            if b["stage2"] is not None:
+                assert a["stage2"]["train_rmse"] == pytest.approx(b["stage2"]["train_rmse"], rel=1e-4)
+        for method, values in vectorized["evaluation"]["per_seed"].items():
+            np.testing.assert_allclose(values, sequential["evaluation"]["per_seed"][method], rtol=1e-3)
 
 
 def test_checkpoints_make_a_second_run_skip_the_work(cache, monkeypatch):

@@ -5,7 +5,7 @@ hidden layers (200 units), orthogonal weight init, a bias-free output layer, ful
 dx/dt mean squared error for ``total_steps + 1 = 2001`` steps. The models of the seeds train
 as vectorized ensembles (``torch.func.stack_module_state``, then batched matrix products over
 the members; Adam is elementwise, so this is exactly one Adam per model), one per worker and kind,
-the workers side by side on one torch thread each (``TRAINING_THREADS``), and trained weights
+the workers side by side on one torch thread each (``side_by_side``), and trained weights
 are cached on disk with ``joblib.Memory``. Columns far from 1 in size are seen through a
 ``Scaling`` (``tailoring.splits.column_scaling``; the paper's data need none).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from torch.func import stack_module_state
 
 from conslaw.errors import ConslawError
+from conslaw.tailoring.side_by_side import PIECE_THREADS, side_by_side
 
 Params = dict[str, torch.Tensor]
 MODEL_KINDS = ("mlp", "hnn")
@@ -194,17 +196,12 @@ def member_fields(model: torch.nn.Module, params: Params, x: torch.Tensor) -> to
 PROGRESS_STEPS = 50  # training steps between two progress reports
 
 
-TRAINING_THREADS = 1
-"""Torch threads a training runs on. With one, a member's weights do not depend on the ensemble it
-trains in, the number of cores or the workers beside it (with two, the matrix products' sums are
-split differently and the last bits differ), and two trainings on one thread each, side by side,
-train 1.5x faster on 2 cores than one after the other on two threads."""
 KIND_COST = {"mlp": 1.0, "hnn": 2.3}
 """A training step's cost per member, relative to the MLP's (5 members, 1,125 states, one thread)."""
 
 
 def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[int], hidden: int,
-                   steps: int, lr: float, weight_decay: float, threads: int = TRAINING_THREADS,
+                   steps: int, lr: float, weight_decay: float, threads: int = PIECE_THREADS,
                    progress: Optional[Callable[[int], None]] = None, scaling: Optional[Scaling] = None
                    ) -> dict[str, np.ndarray]:
     """Train one model per seed on its own data, ``x``/``dxdt`` ``(S, N, d)``, as one vectorized
@@ -252,13 +249,13 @@ def pretrained_params(kinds: Sequence[str], x: Sequence[np.ndarray], dxdt: Seque
     """The trained parameters of one model of each of ``kinds`` per seed (seed k trained on
     ``x[k]``, ``dxdt[k]``). Seeds whose data have the same shape train as ensembles when
     ``vectorize``; up to ``workers`` trainings run side by side (threads: torch releases the GIL),
-    each on ``TRAINING_THREADS`` torch thread, so the weights do not depend on ``workers``. Results
+    each on one torch thread (``side_by_side``), so the weights do not depend on ``workers``. Results
     are cached in ``cache_dir`` (``joblib.Memory``) by data, seeds and recipe. ``progress(fraction)``
     reports the share of the training done."""
     train = train_ensemble
     if cache_dir:
         train = joblib.Memory(str(cache_dir), verbose=0).cache(train_ensemble, ignore=["progress"])
-    recipe = dict(hidden=hidden, steps=steps, lr=lr, weight_decay=weight_decay, threads=TRAINING_THREADS,
+    recipe = dict(hidden=hidden, steps=steps, lr=lr, weight_decay=weight_decay, threads=PIECE_THREADS,
                   scaling=scaling)
     queues = training_queues(kinds, len(seeds), max(1, workers), vectorize and len({a.shape for a in x}) == 1)
     total = steps * sum(KIND_COST[kind] * len(batch) for queue in queues for kind, batch in queue)
@@ -282,11 +279,5 @@ def pretrained_params(kinds: Sequence[str], x: Sequence[np.ndarray], dxdt: Seque
             for member, k in enumerate(batch):
                 out[kind][k] = {name: torch.as_tensor(value[member]) for name, value in stacked.items()}
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(TRAINING_THREADS)
-    try:
-        joblib.Parallel(n_jobs=len(queues), backend="threading")(
-            joblib.delayed(run_queue)(worker, queue) for worker, queue in enumerate(queues))
-    finally:
-        torch.set_num_threads(threads)
+    side_by_side([partial(run_queue, worker, queue) for worker, queue in enumerate(queues)])
     return out

@@ -7,7 +7,9 @@ Both stages read training data only (the ranking seed's training trajectories an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -22,7 +24,8 @@ from conslaw.tailoring.models import Params
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate
 from conslaw.tailoring.splits import shared_groups, stacked_groups
-from conslaw.tailoring.tailor import Block, Ensemble, PointLoss, meta_tailor, shared_block
+from conslaw.tailoring.side_by_side import side_by_side
+from conslaw.tailoring.tailor import Block, Ensemble, MetaResult, Part, PointLoss, meta_tailor, shared_block
 
 Progress = Callable[[str, int, int], None]
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -56,19 +59,36 @@ class Context:
             self.progress(stage, done, total)
 
 
+def _pieces(ensemble: Ensemble, vectorize: bool) -> list[Part]:
+    """The parts an ensemble runs in: one per torch thread when ``vectorize`` (``_run`` runs them
+    side by side), else one per member."""
+    return ensemble.parts(torch.get_num_threads()) if vectorize else ensemble.split()
+
+
+def _run(calls: Sequence[Callable[[], Any]], vectorize: bool) -> list:
+    """Every call's result: side by side when ``vectorize``, else one after the other."""
+    return side_by_side(calls) if vectorize else [call() for call in calls]
+
+
 def score(context: Context, blocks: list[Block], data: Sequence[Sequence[Trajectory]], *,
           model: Optional[torch.nn.Module] = None, vectorize: bool = True) -> list[np.ndarray]:
     """Rollout RMSE of every member of every block, member i on its trajectories ``data[i]``
     (members counted across blocks); one array per block."""
-    model = model if model is not None else context.model
-    ensemble = Ensemble(model, blocks, context.config.inner_steps)
-    groups = stacked_groups(data, context.dtype) if vectorize else None
-    if groups is not None:
-        values = rollout_rmse(ensemble.field, groups, context.config.integrator)
-    else:
-        values = np.concatenate([rollout_rmse(member.field, shared_groups(trajectories, 1, context.dtype),
-                                              context.config.integrator)
-                                 for member, trajectories in zip(ensemble.split(), data)])
+    ensemble = Ensemble(model if model is not None else context.model, blocks, context.config.inner_steps)
+    dtype, integrator = context.dtype, context.config.integrator
+
+    def rmse(part: Part) -> np.ndarray:
+        trajectories = [data[i] for i in part.members]
+        groups = stacked_groups(trajectories, dtype) if vectorize else None
+        if groups is not None:
+            return rollout_rmse(part.ensemble.field, groups, integrator)
+        return np.concatenate([rollout_rmse(member.ensemble.field, shared_groups(rows, 1, dtype), integrator)
+                               for member, rows in zip(part.ensemble.split(), trajectories)])
+
+    parts = _pieces(ensemble, vectorize)
+    values = np.empty(ensemble.size)
+    for part, part_values in zip(parts, _run([partial(rmse, part) for part in parts], vectorize)):
+        values[part.members] = part_values
     return list(np.split(values, np.cumsum([b.size for b in blocks])[:-1]))
 
 
@@ -76,41 +96,32 @@ def meta(context: Context, blocks: list[Block], points: Sequence[tuple[np.ndarra
          progress: Callable[[float], None], *, vectorize: bool = True) -> tuple[list[Block], np.ndarray, np.ndarray]:
     """Meta-tailor every member of ``blocks``, member i on its training points ``points[i]``
     (``(x, dxdt)``); returns the trained blocks, each member's last outer loss and divergence flag.
-    ``progress(fraction)`` is called every 10 epochs."""
+    ``progress(fraction)`` is called every 10 epochs of each part."""
     config = context.config
     ensemble = Ensemble(context.model, blocks, config.inner_steps)
-    runs = [ensemble] if vectorize and len({x.shape for x, _ in points}) == 1 else ensemble.split()
-    trained: list[Block] = []
-    outer, diverged = [], []
-    start = 0
-    for run_index, run in enumerate(runs):
-        chosen = points[start:start + run.size]
-        start += run.size
-        x = torch.as_tensor(np.stack([p[0] for p in chosen]), dtype=context.dtype)
-        dxdt = torch.as_tensor(np.stack([p[1] for p in chosen]), dtype=context.dtype)
+    together = vectorize and len({x.shape for x, _ in points}) == 1
+    parts = _pieces(ensemble, together)
+    done, lock = np.zeros(len(parts)), threading.Lock()
 
-        def epoch_done(done: int, total: int, run_index: int = run_index) -> None:
-            if done % 10 == 0 or done == total:
-                progress((run_index * total + done) / (len(runs) * total))
+    def train(index: int, part: Part) -> MetaResult:
+        x = torch.as_tensor(np.stack([points[i][0] for i in part.members]), dtype=context.dtype)
+        dxdt = torch.as_tensor(np.stack([points[i][1] for i in part.members]), dtype=context.dtype)
 
-        result = meta_tailor(run, x, dxdt, epochs=config.meta_epochs, outer_lr=config.outer_lr,
-                             weight_decay=config.outer_weight_decay, blowup=config.blowup, progress=epoch_done)
-        trained += result.ensemble.blocks
-        outer.append(result.outer_losses)
-        diverged.append(result.diverged)
-    if len(runs) > 1:  # one member per run: put the members back into their blocks
-        trained = _regroup(blocks, trained)
-    return trained, np.concatenate(outer), np.concatenate(diverged)
+        def epoch_done(epoch: int, total: int) -> None:
+            if epoch % 10 == 0 or epoch == total:
+                with lock:  # parts side by side report from their threads
+                    done[index] = epoch / total
+                    progress(float(done.mean()))
 
+        return meta_tailor(part.ensemble, x, dxdt, epochs=config.meta_epochs, outer_lr=config.outer_lr,
+                           weight_decay=config.outer_weight_decay, blowup=config.blowup, progress=epoch_done)
 
-def _regroup(blocks: list[Block], singles: list[Block]) -> list[Block]:
-    out, start = [], 0
-    for block in blocks:
-        part = singles[start:start + block.size]
-        start += block.size
-        out.append(Block(block.loss, {k: torch.cat([s.params[k] for s in part]) for k in block.params},
-                         torch.cat([s.lrs for s in part])))
-    return out
+    results = _run([partial(train, i, part) for i, part in enumerate(parts)], together)
+    outer, diverged = np.empty(ensemble.size), np.empty(ensemble.size, bool)
+    for part, result in zip(parts, results):
+        outer[part.members], diverged[part.members] = result.outer_losses, result.diverged
+    trained = ensemble.joined([replace(part, ensemble=result.ensemble) for part, result in zip(parts, results)])
+    return trained, outer, diverged
 
 
 TIE_TOLERANCE = 1e-3

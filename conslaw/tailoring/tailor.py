@@ -13,7 +13,8 @@ pendulum's stage 1 ran out of 24 GB at 3 steps). Other models use ``vmap`` over 
 An ``Ensemble`` is a list of ``Block``s: each block is one loss (or none) with ``m`` members, each
 member its own parameters and inner lr; a block is ``vmap``-ed over its members. States are laid
 out ``(members, batch, d)``. ``meta_tailor`` trains every member's parameters at once (second
-order, through ``torch.func.grad_and_value``), each member independently.
+order, through the inner step, by ``torch.autograd``: ``torch.func.grad_and_value`` gave the same
+numbers and took a third more time in stage 2), each member independently.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, grad_and_value, vmap
+from torch.func import functional_call, grad, vmap
 
 from conslaw.tailoring.loss import NoetherLoss
 from conslaw.tailoring.models import (MLP, Params, field_error, member_fields, member_forward, member_layers,
@@ -148,10 +149,41 @@ class Ensemble:
     def size(self) -> int:
         return sum(block.size for block in self.blocks)
 
-    def split(self) -> list["Ensemble"]:
-        """One ensemble per member (the one-model-at-a-time path)."""
-        return [Ensemble(self.model, [Block(b.loss, {k: v[i:i + 1] for k, v in b.params.items()}, b.lrs[i:i + 1])],
-                         self.steps) for b in self.blocks for i in range(b.size)]
+    def split(self) -> list["Part"]:
+        """One part per member (the one-model-at-a-time path)."""
+        return [self._part([(j, range(i, i + 1))]) for j, b in enumerate(self.blocks) for i in range(b.size)]
+
+    def parts(self, count: int) -> list["Part"]:
+        """The members cut into up to ``count`` parts that cost alike: each block is shared out in
+        contiguous runs whose sizes differ by at most one (a block's members cost alike; blocks
+        need not), the larger runs going to the parts that got the smaller ones before."""
+        shares: list[list[tuple[int, range]]] = [[] for _ in range(count)]
+        first = 0  # the part whose turn it is to get a larger run
+        for j, block in enumerate(self.blocks):
+            sizes = [block.size // count + ((k - first) % count < block.size % count) for k in range(count)]
+            bounds = np.cumsum([0] + sizes)
+            for k in range(count):
+                if sizes[k]:
+                    shares[k].append((j, range(int(bounds[k]), int(bounds[k + 1]))))
+            first = (first + block.size) % count
+        return [self._part(share) for share in shares if share]
+
+    def _part(self, pieces: list[tuple[int, range]]) -> "Part":
+        offsets = np.cumsum([0] + [b.size for b in self.blocks])
+        blocks = [Block(self.blocks[j].loss, {k: v[rows.start:rows.stop] for k, v in self.blocks[j].params.items()},
+                        self.blocks[j].lrs[rows.start:rows.stop]) for j, rows in pieces]
+        members = np.concatenate([offsets[j] + np.arange(rows.start, rows.stop) for j, rows in pieces])
+        return Part(Ensemble(self.model, blocks, self.steps), members, [j for j, _ in pieces])
+
+    def joined(self, parts: Sequence["Part"]) -> list[Block]:
+        """This ensemble's blocks put back together from ``parts`` (of ``parts`` or ``split``, in
+        their order), e.g. after meta-tailoring each part."""
+        pieces: list[list[Block]] = [[] for _ in self.blocks]
+        for part in parts:
+            for j, block in zip(part.blocks, part.ensemble.blocks):
+                pieces[j].append(block)
+        return [Block(b.loss, {k: torch.cat([p.params[k] for p in found]) for k in b.params},
+                      torch.cat([p.lrs for p in found])) for b, found in zip(self.blocks, pieces)]
 
     def _stacked(self) -> Params:
         """Every member's parameters along one axis (one shared tensor stays expanded, uncopied)."""
@@ -206,6 +238,16 @@ class Ensemble:
 
 
 @dataclass
+class Part:
+    """Some members of an ensemble as an ensemble of their own: ``members`` their indices in the
+    whole (in the part's order), ``blocks`` the whole's block of each of the part's blocks."""
+
+    ensemble: Ensemble
+    members: np.ndarray
+    blocks: list[int]
+
+
+@dataclass
 class MetaResult:
     """Meta-tailored ensemble, each member's last finite outer loss and divergence flag."""
 
@@ -254,14 +296,9 @@ def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epoc
     flat = [t for p in params for t in p.values()]
     optimiser = torch.optim.Adam(flat, lr=outer_lr, weight_decay=weight_decay)
 
-    def losses(trial: list[Params]) -> torch.Tensor:
-        trial_blocks = [replace(b, params=p) for b, p in zip(blocks, trial)]
-        predicted = Ensemble(ensemble.model, trial_blocks, ensemble.steps).field(x)
+    def outer_losses() -> torch.Tensor:
+        predicted = Ensemble(ensemble.model, blocks, ensemble.steps).field(x)
         return field_error(ensemble.model, predicted, dxdt).mean(dim=(1, 2))
-
-    def total(trial: list[Params]) -> tuple[torch.Tensor, torch.Tensor]:
-        values = losses(trial)
-        return torch.nan_to_num(values, nan=0.0, posinf=0.0).sum(), values.detach()
 
     with torch.no_grad():
         untailored = Ensemble(ensemble.model, [replace(b, loss=None) for b in blocks]).field(x)
@@ -270,7 +307,10 @@ def meta_tailor(ensemble: Ensemble, x: torch.Tensor, dxdt: torch.Tensor, *, epoc
     alive = torch.ones(ensemble.size, dtype=torch.bool)
     last = np.full(ensemble.size, np.nan)
     for epoch in range(epochs):
-        gradients, (_, values) = grad_and_value(total, has_aux=True)(params)
+        values = outer_losses()  # the sum keeps the members' gradients apart
+        flat_gradients = iter(torch.autograd.grad(torch.nan_to_num(values, nan=0.0, posinf=0.0).sum(), flat))
+        gradients = [{name: next(flat_gradients) for name in p} for p in params]
+        values = values.detach()
         finite = torch.isfinite(values) & (values <= ceiling)
         alive &= finite & _finite_members(gradients, [b.size for b in blocks])
         last = np.where(alive.numpy(), values.numpy(), last)
