@@ -2,8 +2,9 @@
 the best ``top``, and the law with the best stage-2 TRAINING rollout RMSE is selected.
 
 Both stages read training data only (the ranking seed's training trajectories and points).
-``score`` and ``meta`` are also the evaluation's kernels: each runs an ensemble of members at once
-(``vectorize=True``) or one member at a time, with the same numbers.
+``score`` and ``meta`` are also the evaluation's kernels: each runs an ensemble of members at once,
+cut into one part per torch thread and the parts side by side (``vectorize=True``), or one member
+at a time, with the same numbers.
 """
 from __future__ import annotations
 
