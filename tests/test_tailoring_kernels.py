@@ -7,7 +7,7 @@ from torch.func import functional_call, grad
 from conslaw.errors import ConslawError
 from conslaw.tailoring import MLP, HNN, Block, Ensemble, NoetherLoss, combined_weights, meta_tailor, rollout
 from conslaw.tailoring.models import Scaling, member_fields
-from conslaw.tailoring.tailor import _vmap_predict, tailored_predict
+from conslaw.tailoring.tailor import _vmap_predict, shared_block, tailored_predict
 
 torch.set_num_threads(1)
 COLUMNS = ["q", "p"]
@@ -257,3 +257,24 @@ def test_parts_share_every_block_evenly_and_join_back():
     for joined, original in zip(ensemble.joined(parts), blocks):
         assert torch.equal(joined.params["w"], original.params["w"]) and torch.equal(joined.lrs, original.lrs)
     assert len(ensemble.parts(40)) == len(ensemble.split()) == sum(sizes)  # one member each
+
+
+def test_an_ensemble_runs_in_parts_only_where_each_part_holds_enough_rows():
+    """One part per torch thread when each gets at least ``PART_ROWS`` rows (members x states);
+    an ensemble of small rollouts stays whole (its parts would spend their time on the GIL); the
+    unvectorized path takes one member at a time."""
+    from conslaw.tailoring.stages import PART_ROWS, _pieces
+
+    model = MLP(2, 4)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    ensemble = Ensemble(model, [shared_block(loss, params, [1e-3] * 9, torch.float32) for _ in range(8)])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert len(_pieces(ensemble, True, 1)) == 1
+        assert len(_pieces(ensemble, True, PART_ROWS // 72)) == 1
+        assert [len(p.members) for p in _pieces(ensemble, True, 25)] == [36, 36]
+        assert len(_pieces(ensemble, False, 25)) == 72
+    finally:
+        torch.set_num_threads(threads)

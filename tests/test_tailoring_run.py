@@ -223,10 +223,13 @@ def test_pool_accepted_keeps_accepted_laws_only_and_pool_size_cuts_the_ranking(c
     assert [c["id"] for c in cut.to_dict()["candidates"]] == ["0"]
 
 
-def test_vectorized_path_equals_one_model_at_a_time(baseline, cache):
-    """The ensembles on one thread, and cut into two parts side by side (two threads), give the
-    figures of one model at a time."""
+def test_vectorized_path_equals_one_model_at_a_time(baseline, cache, monkeypatch):
+    """The ensembles on one thread, and cut into two parts side by side (two threads; parts of
+    any size here), give the figures of one model at a time."""
+    import conslaw.tailoring.stages as stages
+
     sequential = run_tailoring(pendulum, CANDIDATES, SMALL, cache_dir=cache, vectorize=False).to_dict()
+    monkeypatch.setattr(stages, "PART_ROWS", 1)
     side_by_side = run_tailoring(pendulum, CANDIDATES, dataclasses.replace(SMALL, threads=2), cache_dir=cache)
     torch.set_num_threads(1)
     for vectorized in (baseline.to_dict(), side_by_side.to_dict()):

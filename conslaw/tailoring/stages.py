@@ -60,15 +60,28 @@ class Context:
             self.progress(stage, done, total)
 
 
-def _pieces(ensemble: Ensemble, vectorize: bool) -> list[Part]:
-    """The parts an ensemble runs in: one per torch thread when ``vectorize`` (``_run`` runs them
-    side by side), else one per member."""
-    return ensemble.parts(torch.get_num_threads()) if vectorize else ensemble.split()
+PART_ROWS = 512
+"""The fewest rows (members x states per member) a part of an ensemble takes. Torch releases the
+GIL in each op, and two parts of small ops spend their time handing it over: a rollout of 72
+stage-1 members (hidden 200, 30 steps), as one part against two side by side, 0.27x at 1 state
+per member (36 rows a part; the recorded pendulum's one training trajectory), 0.63x at 8 (288),
+1.14x at 25 (900; the pendulum's training trajectories), 1.63x at 64 (2,304), 2.0x at 256."""
+
+
+def _pieces(ensemble: Ensemble, vectorize: bool, rows: int) -> list[Part]:
+    """The parts an ensemble of members with ``rows`` states each runs in: when ``vectorize``, one
+    per torch thread, each of at least ``PART_ROWS`` rows (``_run`` runs them side by side);
+    else one per member."""
+    if not vectorize:
+        return ensemble.split()
+    return ensemble.parts(max(1, min(torch.get_num_threads(), ensemble.size * rows // PART_ROWS)))
 
 
 def _run(calls: Sequence[Callable[[], Any]], vectorize: bool) -> list:
-    """Every call's result: side by side when ``vectorize``, else one after the other."""
-    return side_by_side(calls) if vectorize else [call() for call in calls]
+    """Every call's result: side by side when ``vectorize`` and there are several, else one after
+    the other on this thread's torch threads (one part of small ops: torch's threads may still
+    share out its matrix products)."""
+    return side_by_side(calls) if vectorize and len(calls) > 1 else [call() for call in calls]
 
 
 def score(context: Context, blocks: list[Block], data: Sequence[Sequence[Trajectory]], *,
@@ -86,7 +99,7 @@ def score(context: Context, blocks: list[Block], data: Sequence[Sequence[Traject
         return np.concatenate([rollout_rmse(member.ensemble.field, shared_groups(rows, 1, dtype), integrator)
                                for member, rows in zip(part.ensemble.split(), trajectories)])
 
-    parts = _pieces(ensemble, vectorize)
+    parts = _pieces(ensemble, vectorize, min((len(rows) for rows in data), default=0))
     values = np.empty(ensemble.size)
     for part, part_values in zip(parts, _run([partial(rmse, part) for part in parts], vectorize)):
         values[part.members] = part_values
@@ -101,7 +114,7 @@ def meta(context: Context, blocks: list[Block], points: Sequence[tuple[np.ndarra
     config = context.config
     ensemble = Ensemble(context.model, blocks, config.inner_steps)
     together = vectorize and len({x.shape for x, _ in points}) == 1
-    parts = _pieces(ensemble, together)
+    parts = _pieces(ensemble, together, min((len(x) for x, _ in points), default=0))
     done, lock = np.zeros(len(parts)), threading.Lock()
 
     def train(index: int, part: Part) -> MetaResult:
