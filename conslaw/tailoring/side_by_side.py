@@ -2,8 +2,10 @@
 
 The tailoring's tensors are too small for torch's own intra-op threads to pay off (stage 1 of the
 pendulum: 6.5 s on 2 threads against 6.0 s on one), but independent pieces (ensemble members,
-trainings) on one thread each keep both cores busy: torch releases the GIL inside its ops. With
-one torch thread per op, a piece's numbers also do not depend on the number of cores.
+trainings) on one thread each keep both cores busy: torch releases the GIL inside its ops, so
+pieces of small ops spend their time handing it over instead (``stages.PART_ROWS`` sizes the
+tailoring's pieces). With one torch thread per op, a piece's numbers also do not depend on the
+number of cores.
 """
 from __future__ import annotations
 
@@ -21,8 +23,9 @@ by side, train 1.5x faster on 2 cores than one after the other on two threads.""
 
 
 def side_by_side(work: Sequence[Callable[[], Result]]) -> list[Result]:
-    """``[piece() for piece in work]``, each piece in its own thread, torch on ``PIECE_THREADS``
-    during the call (restored after). An exception of a piece is raised here."""
+    """``[piece() for piece in work]``, each piece in its own thread (a single piece in this one),
+    torch on ``PIECE_THREADS`` during the call (restored after). An exception of a piece is
+    raised here."""
     threads = torch.get_num_threads()
     torch.set_num_threads(PIECE_THREADS)
     try:
