@@ -1,12 +1,23 @@
 """Shared fixtures: the Schmidt & Lipson recording, when the data directory is available."""
+import compileall
 import os
 from pathlib import Path
 
 import pytest
 
+import conslaw
 from conslaw.datasets import load_dataset
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_configure(config):
+    """Byte-compile conslaw once, in the controlling process. Where PYTHONDONTWRITEBYTECODE is set
+    (the CI sandbox sets it) every process the suite starts (xdist, loky and dask workers) would
+    otherwise compile the package's modules again: 4.1-4.7 s to import it against 3.1 s with
+    them compiled. ``compileall`` writes whatever that variable says."""
+    if not hasattr(config, "workerinput"):
+        compileall.compile_dir(str(Path(conslaw.__file__).parent), quiet=1)
 
 
 def data_dir():
