@@ -240,14 +240,15 @@ def best_pair(A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> SparseLaw
     supports = np.column_stack(np.triu_indices(len(A), 1))
     ratios, vectors = smallest_ratio(A[supports[:, :, None], supports[:, None, :]],
                                      B[supports[:, :, None], supports[:, None, :]])
-    lengths = description_length(ratios, law_sizes(term_sizes, supports))
+    sizes = law_sizes(term_sizes, supports)
+    lengths = description_length(ratios, sizes)
     lengths = np.where(np.isfinite(lengths), lengths, np.inf)
     best = int(np.argmin(lengths))
     if not np.isfinite(lengths[best]):
         return None
     coefficients = np.zeros(len(A))
     coefficients[supports[best]] = vectors[best]
-    return SparseLaw(supports[best], coefficients, float(ratios[best]), law_size(term_sizes, supports[best]))
+    return SparseLaw(supports[best], coefficients, float(ratios[best]), int(sizes[best]))
 
 
 def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate: np.ndarray,
