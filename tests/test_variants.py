@@ -14,6 +14,7 @@ from conslaw.datasets import (
     user_coordinates,
     user_variants,
 )
+from conslaw.datasets.specs import integrate
 from conslaw.errors import UsageError
 
 MAPPED = [(name, c.name) for name, spec in SYSTEMS.items() for c in spec.coordinates]
@@ -41,6 +42,24 @@ def test_a_dense_variant_coincides_with_the_default_data_set_at_the_shared_times
     assert dense.dataset.metadata["n_points"] == (n_default - 1) * 10 + 1
     np.testing.assert_allclose(dense.dataset.train[0].t[::10], default.train[0].t, rtol=1e-15, atol=0)
     np.testing.assert_allclose(_states(dense)[:, ::10], _states(default), rtol=0, atol=1e-12)
+
+
+def test_a_kept_solution_is_handed_out_as_a_copy_and_other_constants_are_solved_anew():
+    """``integrate`` keeps its latest solutions: the same call again gives the same numbers, which
+    a caller may change without changing the kept ones; another constant is not taken for them."""
+    spec = SYSTEMS["pendulum"]
+    constants = {c.name: c.default for c in spec.constants}
+    x0 = np.array([[1.0, 0.0], [0.5, 0.3]])
+    t = np.linspace(0.0, 2.0, 21)
+    first = integrate(spec, constants, x0, t)
+    expected = first.copy()
+    for _ in range(2):  # the first solution, then the kept one, each changed by its caller
+        first[:] = np.nan
+        first = integrate(spec, constants, x0, t)
+        assert np.array_equal(first, expected) and first[0, 0, 0] == 1.0
+    again = first
+    heavier = integrate(spec, {**constants, "g": 2 * constants["g"]}, x0, t)
+    assert not np.allclose(heavier, again)
 
 
 def test_initial_states_do_not_depend_on_the_rate_but_hnn_sampling_does():

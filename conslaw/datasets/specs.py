@@ -4,12 +4,14 @@ A ``SystemSpec`` states a system's vector field (vectorized over states), its ph
 constants (every one an option with a declared SI unit), its known conserved quantities as
 SymPy templates in the column and constant names (energy first), how initial states are drawn,
 and the other coordinates a user might record it in (``CoordinateMap``). ``integrate`` solves
-all trajectories of a system at once with scipy's RK45. The systems themselves live in
+all trajectories of a system at once with scipy's RK45, and keeps its last few solutions: a
+sweep asks for the same clean trajectories under many noise levels, units and samplings. The systems themselves live in
 ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py`` and ``ecology.py``;
 ``systems.py`` collects them.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -21,6 +23,9 @@ from conslaw.errors import ConslawError
 
 RTOL = 1e-10
 ATOL = 1e-12
+SOLUTIONS_KEPT = 16
+"""How many of its latest solutions ``integrate`` keeps (each is the size of a data set)."""
+_SOLUTIONS: OrderedDict = OrderedDict()
 
 Constants = Mapping[str, float]
 Field = Callable[[np.ndarray, Constants], np.ndarray]
@@ -165,10 +170,18 @@ def integrate(
 ) -> np.ndarray:
     """Integrate every initial state at once (one stacked ODE); returns (trajectory, time, column).
 
-    ``field`` replaces the spec's own field (a coordinate map's field in its columns).
+    ``field`` replaces the spec's own field (a coordinate map's field in its columns). The
+    solution is a pure function of the arguments, so the last ``SOLUTIONS_KEPT`` are kept and
+    a repeated call returns a copy of the kept one.
     """
-    n, d = x0.shape
+    x0, t_eval = np.asarray(x0, dtype=float), np.asarray(t_eval, dtype=float)
     vector_field = field or spec.field
+    key = (spec.name, vector_field, tuple((name, _frozen(constants[name])) for name in sorted(constants)),
+           x0.shape, x0.tobytes(), t_eval.tobytes())
+    if key in _SOLUTIONS:
+        _SOLUTIONS.move_to_end(key)
+        return _SOLUTIONS[key].copy()
+    n, d = x0.shape
 
     def rhs(_: float, y: np.ndarray) -> np.ndarray:
         return vector_field(y.reshape(n, d), constants).ravel()
@@ -176,4 +189,15 @@ def integrate(
     solution = solve_ivp(rhs, (t_eval[0], t_eval[-1]), x0.ravel(), t_eval=t_eval, method="RK45", rtol=RTOL, atol=ATOL)
     if not solution.success:
         raise ConslawError(f"{spec.name}: integration failed ({solution.message})")
-    return solution.y.T.reshape(len(t_eval), n, d).transpose(1, 0, 2)
+    states = solution.y.T.reshape(len(t_eval), n, d).transpose(1, 0, 2)
+    _SOLUTIONS[key] = states.copy()
+    while len(_SOLUTIONS) > SOLUTIONS_KEPT:
+        _SOLUTIONS.popitem(last=False)
+    return states
+
+
+def _frozen(value: object) -> object:
+    """A constant's exact, hashable form (an array by its dtype, shape and bytes)."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.str, value.shape, value.tobytes()
+    return type(value).__name__, repr(value)
