@@ -15,7 +15,7 @@ from conslaw.terms.judging import RANGE_MARGIN, Judge, within_truth_range
 from conslaw.discovery.forms import ratio_of
 from conslaw.terms.extraction import _records
 from conslaw.terms.search import fitted_library, search_pass
-from conslaw.terms.solve import SparseLaw, best_pair, judged_elimination, law_size, restricted_fit
+from conslaw.terms.solve import SparseLaw, best_pair, judged_elimination, law_sizes, restricted_fit
 from conslaw.terms.vocabulary import LEAN_LADDER, LibraryStage, stages
 
 from terms_cases import THRESHOLD, accepted, coefficients, run
@@ -64,7 +64,7 @@ def test_terms_kept_only_to_fit_the_noise_are_dropped_and_the_laws_terms_are_not
     ratio, w = restricted_fit(judge.A, judge.B, support)
     sizes = np.full(len(index), 3)
     _, accept = _records(judge, THRESHOLD)
-    wide = SparseLaw(support, w, ratio, law_size(sizes, support))
+    wide = SparseLaw(support, w, ratio, int(law_sizes(sizes, support[None, :])[0]))
     assert accept(wide) and len(bare) == len(make_variant(system).dataset.columns)
     shortest = judged_elimination(judge.A, judge.B, wide, sizes, accept)
     text = {i: term for term, i in index.items()}

@@ -9,6 +9,7 @@ variation on the null), where thresholds compare like with like.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
 import time
 from typing import Callable, Optional, Sequence
 
@@ -40,13 +41,9 @@ def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[f
     return float(ratio), full
 
 
-def law_size(term_sizes: np.ndarray, support: np.ndarray) -> int:
-    """DSL nodes of ``t0 + c1*t1 + ...``: the terms, one ``+`` and a ``c*`` pair per extra term."""
-    return int(law_sizes(term_sizes, support[None, :])[0])
-
-
 def law_sizes(term_sizes: np.ndarray, supports: np.ndarray) -> np.ndarray:
-    """``law_size`` of each row of ``supports`` (n, s)."""
+    """DSL nodes of ``t0 + c1*t1 + ...`` for each row of ``supports`` (n, s): the terms, one
+    ``+`` and a ``c*`` pair per extra term."""
     return term_sizes[supports].sum(axis=1) + 3 * (supports.shape[1] - 1)
 
 
@@ -65,7 +62,7 @@ class SparseLaw:
     ratio: float
     size: int
 
-    @property
+    @functools.cached_property
     def description_length(self) -> float:
         return float(description_length(self.ratio, self.size))
 
@@ -89,18 +86,19 @@ def known_penalty(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
     return restricted
 
 
-def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
-                  term_sizes: np.ndarray, known: Sequence[np.ndarray] = ()) -> list[SparseLaw]:
+def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray, term_sizes: np.ndarray,
+                  known: Sequence[np.ndarray] = (), limit: Optional[float] = None) -> list[SparseLaw]:
     """One refitted law per row of ``supports`` (n, s), as a batch of small eigenproblems; with
-    ``known`` laws, the best law besides them (``known_penalty``) and its penalized ratio."""
+    ``known`` laws, the best law besides them (``known_penalty``) and its penalized ratio; with
+    ``limit``, only the laws whose ratio is at most ``limit``."""
     ratios, vectors = smallest_ratio(known_penalty(A, B, supports, known),
                                      B[supports[:, :, None], supports[:, None, :]])
-    laws = []
-    for support, ratio, vector in zip(supports, ratios, vectors):
-        full = np.zeros(len(A))
-        full[support] = vector
-        laws.append(SparseLaw(support, full, float(ratio), law_size(term_sizes, support)))
-    return laws
+    rows = np.arange(len(supports)) if limit is None else np.flatnonzero(ratios <= limit)
+    coefficients = np.zeros((len(rows), len(A)))
+    np.put_along_axis(coefficients, supports[rows], vectors[rows], axis=1)
+    sizes = law_sizes(term_sizes, supports[rows])
+    return [SparseLaw(supports[row], full, float(ratios[row]), int(size))
+            for row, full, size in zip(rows, coefficients, sizes)]
 
 
 def _unpenalized(A: np.ndarray, B: np.ndarray, law: SparseLaw) -> SparseLaw:
@@ -163,6 +161,11 @@ def _shortest(options: Sequence[SparseLaw], novel: Callable[[SparseLaw], bool] |
     return found or (ordered[0] if ordered else None)
 
 
+def _without_one(support: np.ndarray) -> np.ndarray:
+    """Each way (s, s - 1) of dropping one term of ``support`` (s,), the first term first."""
+    return np.array([np.delete(support, i) for i in range(len(support))])
+
+
 def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
                          limit: float, novel: Callable[[SparseLaw], bool] | None = None
                          ) -> list[SparseLaw]:
@@ -173,9 +176,7 @@ def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_size
     pool = [law]
     current = law
     while len(current.support) > 1:
-        subsets = np.array([np.delete(current.support, i) for i in range(len(current.support))])
-        options = [option for option in _batched_fits(A, B, subsets, term_sizes)
-                   if option.ratio <= limit]
+        options = _batched_fits(A, B, _without_one(current.support), term_sizes, limit=limit)
         if not options:
             break
         pool.extend(options)
@@ -191,8 +192,8 @@ def judged_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes:
     keeps terms fitted to the noise, which a ratio limit cannot drop: without them the ratio
     rises, but not beyond chance."""
     while len(law.support) > 1:
-        subsets = np.array([np.delete(law.support, i) for i in range(len(law.support))])
-        options = sorted(_batched_fits(A, B, subsets, term_sizes), key=lambda option: option.description_length)
+        options = sorted(_batched_fits(A, B, _without_one(law.support), term_sizes),
+                         key=lambda option: option.description_length)
         shorter = next((option for option in options if accept(option)), None)
         if shorter is None:
             break
@@ -213,9 +214,10 @@ def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.nda
         outside = np.setdiff1d(np.arange(len(A)), law.support)
         if outside.size == 0:
             break
-        supports = np.array([np.sort(np.append(np.delete(law.support, i), j))
-                             for i in range(len(law.support)) for j in outside])
-        options = sorted((option for option in _batched_fits(A, B, supports, term_sizes) if option.ratio <= limit),
+        kept = _without_one(law.support)
+        supports = np.sort(np.column_stack([np.repeat(kept, outside.size, axis=0),
+                                            np.tile(outside, len(kept))]), axis=1)
+        options = sorted(_batched_fits(A, B, supports, term_sizes, limit=limit),
                          key=lambda option: option.description_length)
         shorter = [option for option in options if option.description_length < law.description_length]
         # a novel law improves on any law that is not, and on a novel one only when shorter
