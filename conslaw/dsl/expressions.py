@@ -93,7 +93,14 @@ def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
 
 def column_symbols(columns: Sequence[str]) -> dict[str, sympy.Symbol]:
     """One real SymPy symbol per column name, in column order."""
-    return {name: sympy.Symbol(name, real=True) for name in columns}
+    return dict(zip(columns, _real_symbols(tuple(columns))))
+
+
+@functools.lru_cache(maxsize=256)
+def _real_symbols(columns: tuple[str, ...]) -> tuple[sympy.Symbol, ...]:
+    # Kept: a symbol with assumptions costs microseconds to make, and every law parsed,
+    # evaluated or differentiated asks for its columns' symbols again.
+    return tuple(sympy.Symbol(name, real=True) for name in columns)
 
 
 def parse_expression(law: ExpressionLike, columns: Sequence[str]) -> sympy.Expr:
