@@ -196,9 +196,8 @@ def dataset_from_table(
     """A long-format table (column name -> values) as a ``TrajectoryDataset`` in coherent SI.
 
     The state columns are exactly those named in ``units`` (other columns are ignored, with one
-    warning naming them). A
-    unit given for ``time_column`` sets the time unit (seconds otherwise). Without
-    ``trajectory_column`` the table is one trajectory, split in time (last
+    warning naming them). A unit given for ``time_column`` sets the time unit (seconds
+    otherwise). Without ``trajectory_column`` the table is one trajectory, split in time (last
     ``block_test_fraction`` is test); otherwise whole trajectories are split by a seeded
     shuffle with ``test_fraction`` of them in test. Derivatives are finite differences in t.
     A row missing the time or a state is refused, or with ``missing="split"`` dropped and its
@@ -216,36 +215,19 @@ def dataset_from_table(
     ignored = [name for name in table if name not in (*columns, time_column, trajectory_column)]
     if ignored:
         warnings.warn(f"{file.name}: column(s) {', '.join(ignored)} not named in the units, ignored", stacklevel=2)
-    trajectory_ids = table.get(trajectory_column)
-    ids, trajectories = build_trajectories(
-        trajectory_ids,
-        t,
-        states,
-        single_label=f"the single trajectory (no column {trajectory_column!r} in the file; --trajectory-column "
-                     "names the id column of a file with several)",
-    )
+    single = (f"the single trajectory (no column {trajectory_column!r} in the file; --trajectory-column "
+              "names the id column of a file with several)")
+    ids, trajectories = build_trajectories(table.get(trajectory_column), t, states, single_label=single)
     warn_column_values(columns, states)
 
     train, test, test_ids, split = _split(ids, trajectories, test_fraction, block_test_fraction, seed)
+    metadata = {"source": source, "trajectory_ids": ids, "test_trajectory_ids": test_ids, "split": split,
+                "rows": rows, "rows_dropped": rows - int(t.shape[0])}
     return TrajectoryDataset(
-        name=name,
-        columns=columns,
-        dimensions=tuple(parsed[c].dimension for c in columns),
-        train=train,
-        test=test,
-        units={c: parsed[c].text for c in columns},
-        derivatives="finite-difference",
-        metadata={
-            "source": source,
-            "trajectory_ids": ids,
-            "test_trajectory_ids": test_ids,
-            "split": split,
-            "rows": rows,
-            "rows_dropped": rows - int(t.shape[0]),
-        },
-        to_si={c: parsed[c].to_si for c in columns},
-        si_offset={c: parsed[c].offset for c in columns},
-        time_unit=time_unit.text,
+        name=name, columns=columns, dimensions=tuple(parsed[c].dimension for c in columns), train=train,
+        test=test, units={c: parsed[c].text for c in columns}, derivatives="finite-difference",
+        metadata=metadata, to_si={c: parsed[c].to_si for c in columns},
+        si_offset={c: parsed[c].offset for c in columns}, time_unit=time_unit.text,
         time_to_si=time_unit.to_si,
     )
 

@@ -169,24 +169,13 @@ def load_schmidt_lipson(
         trajectories = _with_noise(trajectories, noise, seed, recompute_rates=not given_rates)
 
     train, test, split = _split_trials(ids, trajectories, test_fraction, seed)
+    metadata = {"source": str(file), "file_columns": columns, "column_from_file": dict(zip(column_names, state_names)),
+                "trials": ids, "rows": int(values.shape[0]), "split": split, "noise": noise,
+                "derivatives_from": "file columns" if given_rates else "np.gradient on the recorded times"}
     return TrajectoryDataset(
-        name=name or file.stem,
-        columns=column_names,
-        dimensions=tuple(parsed[n].dimension for n in state_names),
-        train=train,
-        test=test,
-        units={c: parsed[n].text for c, n in zip(column_names, state_names)},
-        derivatives="exact" if given_rates else "finite-difference",
-        metadata={
-            "source": str(file),
-            "file_columns": columns,
-            "column_from_file": dict(zip(column_names, state_names)),
-            "trials": ids,
-            "rows": int(values.shape[0]),
-            "split": split,
-            "noise": noise,
-            "derivatives_from": "file columns" if given_rates else "np.gradient on the recorded times",
-        },
+        name=name or file.stem, columns=column_names, dimensions=tuple(parsed[n].dimension for n in state_names),
+        train=train, test=test, units={c: parsed[n].text for c, n in zip(column_names, state_names)},
+        derivatives="exact" if given_rates else "finite-difference", metadata=metadata,
         to_si={c: parsed[n].to_si for c, n in zip(column_names, state_names)},
     )
 
