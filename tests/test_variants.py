@@ -62,6 +62,17 @@ def test_a_kept_solution_is_handed_out_as_a_copy_and_other_constants_are_solved_
     assert not np.allclose(heavier, again)
 
 
+def test_columns_in_another_order_carry_their_values_units_and_field_with_them():
+    variant = make_variant("coupled-springs", n_trajectories=4, units={"x1": "cm"})
+    ordered = variant.dataset.with_columns_in_order(("x1", "p1", "x2", "p2"))
+    native, moved = variant.dataset.train[0], ordered.train[0]
+    assert ordered.columns == ("x1", "p1", "x2", "p2") and ordered.units["x1"] == "cm"
+    assert np.array_equal(moved.x, native.x[:, [0, 2, 1, 3]]) and np.array_equal(moved.dxdt, native.dxdt[:, [0, 2, 1, 3]])
+    assert np.array_equal(ordered.true_field(moved.x), moved.dxdt)
+    with pytest.raises(UsageError, match="cannot order the columns"):
+        variant.dataset.with_columns_in_order(("x1", "p1", "x2"))
+
+
 def test_initial_states_do_not_depend_on_the_rate_but_hnn_sampling_does():
     default = _states(load_dataset("pendulum"))
     for options in ({"rate": 200.0}, {"rate": 1000.0}, {"n_points": 31}, {"subsample": 2}):

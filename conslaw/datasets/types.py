@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -114,6 +114,24 @@ class TrajectoryDataset:
             units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
             si_offset={**self.si_offset, name: parsed.offset},
             true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
+
+    def with_columns_in_order(self, columns: Sequence[str]) -> "TrajectoryDataset":
+        """This data set with its columns in the order ``columns`` (a permutation of them), as a
+        file that interleaves them (``x1, p1, x2, p2``) has them; the laws are the same."""
+        if sorted(columns) != sorted(self.columns):
+            raise UsageError(f"cannot order the columns as {list(columns)}: they are {list(self.columns)}")
+        order = [self.columns.index(column) for column in columns]
+
+        def ordered(values: Optional[np.ndarray]) -> Optional[np.ndarray]:
+            return None if values is None else values[..., order]
+
+        field_ = self.true_field
+        return dataclasses.replace(
+            self, columns=tuple(columns), dimensions=tuple(self.dimensions[k] for k in order),
+            train=[Trajectory(tr.t, ordered(tr.x), ordered(tr.dxdt)) for tr in self.train],
+            test=[Trajectory(tr.t, ordered(tr.x), ordered(tr.dxdt)) for tr in self.test],
+            true_field=None if field_ is None else
+            (lambda x: ordered(field_(np.asarray(x)[..., np.argsort(order)]))))
 
     def with_setting_column(self, name: str, unit: str, low: float, high: float,
                             seed: int = 0) -> "TrajectoryDataset":
