@@ -30,7 +30,9 @@ class RunConfig:
     seed: int = option(0, "Seed of the simulated data and split, the null's surrogates and the "
                        "ranking models.")
     canonical: Optional[str] = option(None, 'Conjugate pairs "q:p,x:px": each law\'s symmetry '
-                                      "generator and the Poisson brackets are reported.",
+                                      "generator and the Poisson brackets are reported, and the HNN "
+                                      "baseline takes them as its coordinates and momenta (default: "
+                                      "the first half of the columns and the second).",
                                       metavar="PAIRS")
     out: Optional[str] = option(None, "Run directory (default runs/<data>-<time>).", metavar="DIR",
                                 neutral=True)

@@ -154,7 +154,7 @@ class ConservationSearch:
                                          law.independent) for law in self.tailoring_pool()]
         source = data_for_seeds(self.config.data, self.dataset_) if self.config.data else self.dataset_
         results = run_tailoring(source, candidates, self.config.tailoring, checkpoints=checkpoints,
-                                progress=progress, cache_dir=cache_dir)
+                                progress=progress, cache_dir=cache_dir, canonical=self.config.run.canonical)
         self.tailoring_ = results.to_dict()
         self.rollouts_ = results.rollouts
         by_id = {entry["id"]: entry for entry in self.tailoring_.get("candidates", [])}

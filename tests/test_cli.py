@@ -256,8 +256,8 @@ def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path
     models = tmp_path / "models"
     tiny = ("--dataset", "spring", "--depth", "7", "--mode", "formulas", "--option", "n_trajectories=20",
             "--seeds", "2", "--hidden", "16", "--train-steps", "60", "--meta-epochs", "3", "--top", "2",
-            "--tailor-pool-size", "3", "--no-hnn", "--quiet", "--no-plots", "--jobs", "1", "--threads", "1",
-            "--model-cache", str(models))
+            "--tailor-pool-size", "3", "--canonical", "p:q", "--quiet", "--no-plots", "--jobs", "1",
+            "--threads", "1", "--model-cache", str(models))
     out = tmp_path / "run"
     assert invoke("search", *tiny, "--out", str(out)).exit_code == 0
     first = json.loads((out / "result.json").read_text())["tailoring"]
@@ -278,6 +278,7 @@ def test_a_tailoring_run_resumes_through_the_cli_with_identical_results(tmp_path
     second = json.loads((out / "result.json").read_text())["tailoring"]
     assert first["candidates"] == second["candidates"] and first["evaluation"] == second["evaluation"]
     assert first["selected"] is not None and first["evaluation"]["seeds"] == [0, 1]
+    assert first["protocol"]["hnn_pairs"] == "p:q" and len(first["evaluation"]["per_seed"]["hnn"]) == 2
 
 
 

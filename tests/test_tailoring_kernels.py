@@ -142,12 +142,28 @@ def test_the_analytic_field_gradient_equals_autograd(form):
                                grad(lambda f: as_function.pointwise(x, f).sum())(field))
 
 
-def test_hnn_field_is_the_symplectic_gradient_of_its_hamiltonian():
+@pytest.mark.parametrize("pairs, conjugates", [(None, [(0, 2), (1, 3)]), (((0, 2), (1, 3)), [(0, 1), (2, 3)]),
+                                                (((3, 0), (1, 2)), [(3, 1), (0, 2)])])
+def test_hnn_field_is_the_symplectic_gradient_of_its_hamiltonian(pairs, conjugates):
+    """dq/dt = dH/dp and dp/dt = -dH/dq for each (q, p) pair: by default the first half of the
+    columns and the second, else as ``pairs`` says; the batched members agree."""
     torch.manual_seed(0)
-    model = HNN(2, 8).double()
-    x = states()
+    model = HNN(4, 8, pairs).double()
+    x = torch.randn(7, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     dh = torch.autograd.functional.jacobian(lambda s: model.hamiltonian(s).sum(), x)
-    torch.testing.assert_close(model(x), torch.stack([dh[:, 1], -dh[:, 0]], -1))
+    expected = torch.empty_like(x)
+    for q, p in conjugates:
+        expected[:, q], expected[:, p] = dh[:, p], -dh[:, q]
+    torch.testing.assert_close(model(x), expected)
+    with torch.no_grad():
+        stacked = member_fields(model, {k: v[None] for k, v in double(model).items()}, x[None])[0]
+    torch.testing.assert_close(stacked, expected)
+
+
+@pytest.mark.parametrize("n_in, pairs", [(3, None), (4, ((0,), (1,))), (4, ((0, 1), (1, 2))), (4, ((0, 1), (2,)))])
+def test_an_hnn_whose_columns_are_not_all_paired_is_refused(n_in, pairs):
+    with pytest.raises(ConslawError, match="HNN needs"):
+        HNN(n_in, 8, pairs)
 
 
 @pytest.mark.parametrize("kind", [MLP, HNN])

@@ -10,11 +10,13 @@ import torch
 from scipy.integrate import solve_ivp
 
 from conslaw.checkpoints import MemoryCheckpoints
+from conslaw.datasets import make_variant
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
 from conslaw.tailoring.memory import PROCESS_GB, check_memory, estimate_memory
+from conslaw.tailoring.pipeline import hnn_pairs
 from conslaw.tailoring.splits import hnn_split
 from conslaw.tailoring.stages import TIE_TOLERANCE, finalists, sweep_record, winner
 
@@ -358,3 +360,34 @@ def test_with_law_scale_spread_an_inner_lr_is_the_same_step_for_a_law_at_any_sca
     spread = np.std(data.x[:, 1] ** 2 - 3 * np.cos(data.x[:, 0]))
     assert losses["spread"][0] == pytest.approx(losses["as-found"][0] / spread ** 2, rel=1e-4)
     assert losses["spread weighted"] == losses["as-found weighted"] == pytest.approx(2 * losses["as-found"][0], rel=1e-6)
+
+
+def test_hnn_pairs_follow_the_canonical_pairs_and_say_why_there_is_no_hnn():
+    columns = ("x1", "p1", "x2", "p2")
+    assert hnn_pairs(columns, None) == (((0, 1), (2, 3)), [])
+    assert hnn_pairs(columns, "x1:p1,x2:p2") == (((0, 2), (1, 3)), [])
+    pairs, warnings = hnn_pairs(columns, "x1:p1")
+    assert pairs is None and warnings == ["no HNN baseline: --canonical leaves x2, p2 out of its (q, p) pairs"]
+    pairs, warnings = hnn_pairs(("w1", "w2", "w3"), None)
+    assert pairs is None and "3 columns do not split" in warnings[0]
+
+
+def test_the_hnn_takes_its_coordinates_and_momenta_from_the_canonical_pairs():
+    """Coupled springs recorded as ``x1, p1, x2, p2``: the HNN paper's halves would pair ``x1``
+    with ``x2``, a flow no energy gives; with ``--canonical x1:p1,x2:p2`` the HNN predicts as it
+    does on the columns in their native order, and ``result.json`` says how it paired them."""
+    variant = make_variant("coupled-springs", n_trajectories=6)
+    interleaved = variant.dataset.with_columns_in_order(("x1", "p1", "x2", "p2"))
+    config = TailoringConfig(top=1, seeds=1, hidden=32, train_steps=500, meta_epochs=2, inner_lrs=(0.03,),
+                             threads=1)
+    energy = [TailoringCandidate("0", sympy.sympify(variant.dataset.true_law), True, 0, True)]
+
+    def hnn_rmse(dataset, canonical=None):
+        results = run_tailoring(dataset, energy, config, canonical=canonical)
+        return results.evaluation["per_seed"]["hnn"][0], results.protocol["hnn_pairs"]
+
+    native, native_pairs = hnn_rmse(variant.dataset)
+    paired, paired_pairs = hnn_rmse(interleaved, "x1:p1,x2:p2")
+    halves, halves_pairs = hnn_rmse(interleaved)
+    assert (native_pairs, paired_pairs, halves_pairs) == ("x1:p1,x2:p2", "x1:p1,x2:p2", "x1:x2,p1:p2")
+    assert paired < 1.5 * native and halves > 3 * paired

@@ -7,7 +7,9 @@ as vectorized ensembles (``torch.func.stack_module_state``, then batched matrix 
 the members; Adam is elementwise, so this is exactly one Adam per model), one per worker and kind,
 the workers side by side on one torch thread each (``side_by_side``), and trained weights
 are cached on disk with ``joblib.Memory``. Columns far from 1 in size are seen through a
-``Scaling`` (``tailoring.splits.column_scaling``; the paper's data need none).
+``Scaling`` (``tailoring.splits.column_scaling``; the paper's data need none). The HNN takes
+its coordinates and momenta from ``ConjugatePairs`` (``--canonical``; by default, as in the HNN
+paper, the first half of the columns and the second).
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from conslaw.errors import ConslawError
 from conslaw.tailoring.side_by_side import PIECE_THREADS, side_by_side
 
 Params = dict[str, torch.Tensor]
+ConjugatePairs = tuple[tuple[int, ...], tuple[int, ...]]
+"""The column indices of the coordinates and, in the same order, of their conjugate momenta."""
 MODEL_KINDS = ("mlp", "hnn")
 _GLOBAL_RNG = threading.Lock()
 """Held while a model's initial weights are drawn from torch's global generator."""
@@ -41,13 +45,12 @@ class Scaling:
     scale: tuple[float, ...]
     rate: tuple[float, ...]
 
-    @property
-    def energy(self) -> float:
+    def energy(self, pairs: ConjugatePairs) -> float:
         """The size of H that gives each dx/dt its size: the geometric mean over the columns of
         the conjugate column's scale times the rate (dq/dt = dH/dp)."""
-        half = len(self.scale) // 2
-        conjugate = self.scale[half:] + self.scale[:half]
-        return float(np.exp(np.mean(np.log(np.multiply(conjugate, self.rate)))))
+        conjugate = np.empty(len(self.scale), dtype=int)
+        conjugate[list(pairs[0])], conjugate[list(pairs[1])] = pairs[1], pairs[0]
+        return float(np.exp(np.mean(np.log(np.multiply(np.take(self.scale, conjugate), self.rate)))))
 
 
 class MLP(torch.nn.Module):
@@ -94,31 +97,55 @@ class MLP(torch.nn.Module):
 class HNN(torch.nn.Module):
     """A Hamiltonian network: an MLP gives a scalar H(q, p); the field is (dH/dp, -dH/dq).
 
-    States are ``(q_1..q_k, p_1..p_k)``. The gradient is taken with ``torch.func.grad``, so the
-    model composes with ``vmap`` and ``functional_call`` like the MLP.
+    ``pairs`` says which columns are the coordinates and which their momenta (default: the
+    first half and the second). The gradient is taken with ``torch.func.grad``, so the model
+    composes with ``vmap`` and ``functional_call`` like the MLP.
     """
 
-    def __init__(self, n_in: int, hidden: int = 200) -> None:
+    def __init__(self, n_in: int, hidden: int = 200, pairs: Optional[ConjugatePairs] = None) -> None:
         super().__init__()
-        if n_in % 2:
-            raise ConslawError(f"an HNN needs an even number of state columns (q, p pairs), got {n_in}")
+        self.pairs = check_pairs(n_in, pairs)
         self.hamiltonian = MLP(n_in, hidden, 1)
         self.scaling: Optional[Scaling] = None
 
     def scale_with(self, scaling: Scaling) -> "HNN":
         """Standardize the energy network's inputs; its H takes the size ``scaling.energy``."""
         self.scaling = scaling
-        self.hamiltonian.scale_with(Scaling(scaling.shift, scaling.scale, (scaling.energy,)))
+        self.hamiltonian.scale_with(Scaling(scaling.shift, scaling.scale, (scaling.energy(self.pairs),)))
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return symplectic(torch.func.grad(lambda state: self.hamiltonian(state).sum())(x))
+        return symplectic(torch.func.grad(lambda state: self.hamiltonian(state).sum())(x), self.pairs)
 
 
-def symplectic(dh: torch.Tensor) -> torch.Tensor:
-    """The Hamiltonian field ``(dH/dp, -dH/dq)`` from the gradient ``(dH/dq, dH/dp)``."""
-    half = dh.shape[-1] // 2
-    return torch.cat([dh[..., half:], -dh[..., :half]], dim=-1)
+def half_pairs(n_in: int) -> ConjugatePairs:
+    """The HNN paper's pairing: the first half of the columns are the coordinates, the second
+    half their momenta."""
+    half = n_in // 2
+    return tuple(range(half)), tuple(range(half, n_in))
+
+
+def check_pairs(n_in: int, pairs: Optional[ConjugatePairs]) -> ConjugatePairs:
+    """``pairs``, or the paper's pairing; an error unless every column is in exactly one pair."""
+    if pairs is None:
+        if n_in % 2:
+            raise ConslawError(f"an HNN needs an even number of state columns (q, p pairs), got {n_in}")
+        return half_pairs(n_in)
+    coordinates, momenta = tuple(map(int, pairs[0])), tuple(map(int, pairs[1]))
+    if len(coordinates) != len(momenta) or sorted(coordinates + momenta) != list(range(n_in)):
+        raise ConslawError(f"an HNN needs every one of its {n_in} columns in exactly one (q, p) pair, "
+                           f"got coordinates {coordinates} and momenta {momenta}")
+    return coordinates, momenta
+
+
+def symplectic(dh: torch.Tensor, pairs: ConjugatePairs) -> torch.Tensor:
+    """The Hamiltonian field (dq/dt = dH/dp, dp/dt = -dH/dq) from the gradient ``dh`` of H, the
+    columns paired by ``pairs``."""
+    coordinates, momenta = pairs
+    if pairs == half_pairs(dh.shape[-1]):
+        return torch.cat([dh[..., len(coordinates):], -dh[..., :len(coordinates)]], dim=-1)
+    field = torch.cat([dh[..., list(momenta)], -dh[..., list(coordinates)]], dim=-1)
+    return field[..., np.argsort(coordinates + momenta).tolist()]
 
 
 def field_error(model: Union[MLP, HNN], predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -133,15 +160,15 @@ def field_error(model: Union[MLP, HNN], predicted: torch.Tensor, target: torch.T
     return (residual / float(np.sqrt(np.mean(np.square(model.scaling.rate))))) ** 2
 
 
-def build_model(kind: str, n_state: int, seed: int, hidden: int, scaling: Optional[Scaling] = None
-                ) -> torch.nn.Module:
-    """A freshly initialised float32 ``"mlp"`` or ``"hnn"``, its init seeded by ``seed``, seeing
-    the columns through ``scaling`` if given."""
+def build_model(kind: str, n_state: int, seed: int, hidden: int, scaling: Optional[Scaling] = None,
+                pairs: Optional[ConjugatePairs] = None) -> torch.nn.Module:
+    """A freshly initialised float32 ``"mlp"`` or ``"hnn"`` (its columns paired by ``pairs``),
+    its init seeded by ``seed``, seeing the columns through ``scaling`` if given."""
     if kind not in MODEL_KINDS:
         raise ConslawError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # trainings side by side build models too
         torch.manual_seed(seed)
-        model = MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden)
+        model = MLP(n_state, hidden) if kind == "mlp" else HNN(n_state, hidden, pairs)
     return scaled(model, scaling)
 
 
@@ -190,7 +217,7 @@ def member_fields(model: torch.nn.Module, params: Params, x: torch.Tensor) -> to
         states = x.detach().requires_grad_(True)
         energy = member_forward(model.hamiltonian, energy_params, states)
         dh, = torch.autograd.grad(energy.sum(), states, create_graph=differentiable)  # rows are independent
-    return symplectic(dh)
+    return symplectic(dh, model.pairs)
 
 
 PROGRESS_STEPS = 50  # training steps between two progress reports
@@ -202,14 +229,14 @@ KIND_COST = {"mlp": 1.0, "hnn": 2.3}
 
 def train_ensemble(kind: str, x: np.ndarray, dxdt: np.ndarray, seeds: Sequence[int], hidden: int,
                    steps: int, lr: float, weight_decay: float, threads: int = PIECE_THREADS,
-                   progress: Optional[Callable[[int], None]] = None, scaling: Optional[Scaling] = None
-                   ) -> dict[str, np.ndarray]:
+                   progress: Optional[Callable[[int], None]] = None, scaling: Optional[Scaling] = None,
+                   pairs: Optional[ConjugatePairs] = None) -> dict[str, np.ndarray]:
     """Train one model per seed on its own data, ``x``/``dxdt`` ``(S, N, d)``, as one vectorized
-    ensemble, seeing the columns through ``scaling`` if given; returns the trained parameters
-    stacked ``(S, ...)`` as float32 arrays. ``threads`` is the torch threads the caller runs it
+    ensemble, seeing the columns through ``scaling`` if given (an HNN's paired by ``pairs``);
+    returns the trained parameters stacked ``(S, ...)`` as float32 arrays. ``threads`` is the torch threads the caller runs it
     on (a part of the cache key: the last bits depend on it). ``progress(steps_done)`` is called
     every ``PROGRESS_STEPS`` steps and at the end."""
-    models = [build_model(kind, x.shape[-1], seed, hidden, scaling) for seed in seeds]
+    models = [build_model(kind, x.shape[-1], seed, hidden, scaling, pairs) for seed in seeds]
     params, _ = stack_module_state(models)
     inputs, targets = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(dxdt, dtype=torch.float32)
     optimiser = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay)
@@ -244,10 +271,10 @@ def training_queues(kinds: Sequence[str], n_seeds: int, workers: int, together: 
 def pretrained_params(kinds: Sequence[str], x: Sequence[np.ndarray], dxdt: Sequence[np.ndarray],
                       seeds: Sequence[int], *, hidden: int, steps: int, lr: float, weight_decay: float,
                       cache_dir: Union[str, Path, None] = None, vectorize: bool = True, workers: int = 1,
-                      progress: Optional[Callable[[float], None]] = None, scaling: Optional[Scaling] = None
-                      ) -> dict[str, list[Params]]:
+                      progress: Optional[Callable[[float], None]] = None, scaling: Optional[Scaling] = None,
+                      pairs: Optional[ConjugatePairs] = None) -> dict[str, list[Params]]:
     """The trained parameters of one model of each of ``kinds`` per seed (seed k trained on
-    ``x[k]``, ``dxdt[k]``). Seeds whose data have the same shape train as ensembles when
+    ``x[k]``, ``dxdt[k]``; an HNN's columns paired by ``pairs``). Seeds whose data have the same shape train as ensembles when
     ``vectorize``; up to ``workers`` trainings run side by side (threads: torch releases the GIL),
     each on one torch thread (``side_by_side``), so the weights do not depend on ``workers``. Results
     are cached in ``cache_dir`` (``joblib.Memory``) by data, seeds and recipe. ``progress(fraction)``
@@ -275,7 +302,7 @@ def pretrained_params(kinds: Sequence[str], x: Sequence[np.ndarray], dxdt: Seque
 
             stacked = train(kind, np.stack([x[k] for k in batch]).astype(np.float32),
                             np.stack([dxdt[k] for k in batch]).astype(np.float32), [seeds[k] for k in batch],
-                            **recipe, progress=report)
+                            **recipe, progress=report, pairs=pairs if kind == "hnn" else None)
             for member, k in enumerate(batch):
                 out[kind][k] = {name: torch.as_tensor(value[member]) for name, value in stacked.items()}
 

@@ -20,11 +20,12 @@ import torch
 
 from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.symmetry import parse_canonical_pairs
 from conslaw.dsl.expressions import parse_expression
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
 from conslaw.tailoring.memory import check_memory
-from conslaw.tailoring.models import HNN, MLP, Params, Scaling, pretrained_params, scaled
+from conslaw.tailoring.models import HNN, MLP, ConjugatePairs, Params, Scaling, half_pairs, pretrained_params, scaled
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate, TailoringResults, candidate_record
 from conslaw.tailoring.splits import SeedData, column_scaling, loss_dt, scale_warnings, seed_data
@@ -37,11 +38,11 @@ class Pretrained:
     """Every seed's MLP and HNN, trained (ensembles side by side: ``models.pretrained_params``) on first use."""
 
     def __init__(self, data: list[SeedData], config: TailoringConfig, cache_dir, context: Context,
-                 vectorize: bool, scaling: Optional[Scaling]) -> None:
+                 vectorize: bool, scaling: Optional[Scaling], pairs: Optional[ConjugatePairs]) -> None:
         self.data, self.config, self.cache_dir = data, config, cache_dir
-        self.context, self.vectorize, self.scaling = context, vectorize, scaling
+        self.context, self.vectorize, self.scaling, self.pairs = context, vectorize, scaling, pairs
         self.seconds = 0.0
-        self.with_hnn = config.hnn and data[0].x.shape[1] % 2 == 0
+        self.with_hnn = config.hnn and pairs is not None
 
     @cached_property
     def _trained(self) -> dict[str, list[Params]]:
@@ -59,7 +60,8 @@ class Pretrained:
                                    [d.seed for d in self.data], hidden=config.hidden, steps=config.train_steps,
                                    lr=config.train_lr, weight_decay=config.train_weight_decay,
                                    cache_dir=self.cache_dir, vectorize=self.vectorize,
-                                   workers=torch.get_num_threads(), progress=progress, scaling=self.scaling)
+                                   workers=torch.get_num_threads(), progress=progress, scaling=self.scaling,
+                                   pairs=self.pairs)
         self.seconds += time.perf_counter() - started
         self.context.report("tailoring training", total, total)
         return params
@@ -71,6 +73,26 @@ class Pretrained:
     @property
     def hnn(self) -> Optional[list[Params]]:
         return self._trained["hnn"] if self.with_hnn else None
+
+
+def hnn_pairs(columns: Sequence[str], canonical: Optional[str]) -> tuple[Optional[ConjugatePairs], list[str]]:
+    """The HNN's coordinates and momenta: the ``--canonical`` pairs, else the HNN paper's halves
+    of the columns; None, with the reason as a warning, when the columns cannot be paired."""
+    if canonical is None:
+        if len(columns) % 2:
+            return None, [f"no HNN baseline: {len(columns)} columns do not split into coordinates and "
+                          "momenta (--canonical pairs them)"]
+        return half_pairs(len(columns)), []
+    pairs = parse_canonical_pairs(canonical, columns)
+    unpaired = [column for column in columns if not any(column in pair for pair in pairs)]
+    if unpaired:
+        return None, [f"no HNN baseline: --canonical leaves {', '.join(unpaired)} out of its (q, p) pairs"]
+    index = {column: i for i, column in enumerate(columns)}
+    return (tuple(index[q] for q, _ in pairs), tuple(index[p] for _, p in pairs)), []
+
+
+def _pairs_text(columns: Sequence[str], pairs: Optional[ConjugatePairs]) -> Optional[str]:
+    return None if pairs is None else ",".join(f"{columns[q]}:{columns[p]}" for q, p in zip(*pairs))
 
 
 def _same_law(a, b, columns: Sequence[str]) -> bool:
@@ -111,7 +133,7 @@ def _evaluate(context: Context, seed_ids: list[int], data: list[SeedData], model
         hnn = models.hnn
         seeds = Seeds([data[i] for i in pending], [models.mlp[i] for i in pending],
                       None if hnn is None else [hnn[i] for i in pending],
-                      scaled(HNN(data[0].x.shape[1], context.config.hidden), models.scaling)
+                      scaled(HNN(data[0].x.shape[1], context.config.hidden, models.pairs), models.scaling)
                       if hnn is not None else None)
         records, paths = evaluate_seeds(context, [seed_ids[i] for i in pending], seeds, methods,
                                         rollouts=pending[0] == 0, vectorize=vectorize)
@@ -137,9 +159,10 @@ def _clock(timings: dict, name: str, models: Pretrained, work: Callable):
 def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                   config: TailoringConfig = TailoringConfig(), *, checkpoints: Optional[Checkpoints] = None,
                   progress: Optional[Progress] = None, cache_dir: Union[str, Path, None] = None,
-                  vectorize: bool = True) -> TailoringResults:
+                  vectorize: bool = True, canonical: Optional[str] = None) -> TailoringResults:
     """Rank ``candidates`` as Noether losses on one seed's training data and evaluate the winner
-    on seeds ``0..config.seeds-1`` (``source``: a data set, or ``seed -> data set``).
+    on seeds ``0..config.seeds-1`` (``source``: a data set, or ``seed -> data set``); the HNN
+    baseline pairs the columns as ``canonical`` says (``hnn_pairs``).
     ``vectorize=False`` runs one model at a time (the reference for the vectorized path); a run
     estimated to pass ``config.max_memory_gb`` is refused first (``memory.check_memory``)."""
     if config.threads:
@@ -154,7 +177,8 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     scaling = column_scaling(ranking, config.standardize)
     context = Context(config, scaled(MLP(len(columns), config.hidden), scaling), tuple(columns),
                       loss_dt(ranking, config.loss_dt), progress, ranking.x)
-    models = Pretrained(data, config, cache_dir, context, vectorize, scaling)
+    pairs, pairing_warnings = hnn_pairs(columns, canonical) if config.hnn else (None, [])
+    models = Pretrained(data, config, cache_dir, context, vectorize, scaling, pairs)
     timings["data"] = time.perf_counter() - started
 
     pool = ranking_pool(candidates, config)
@@ -181,9 +205,10 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                                           "train_rmse": second[best.id]["train_rmse"]}
     protocol = {**dataclasses.asdict(config), "true_law": ranking.dataset.true_law, "loss_dt_used": context.loss_dt,
                 "ranking_seed": config.ranking_seed, "dataset": ranking.dataset.name, "pool_candidates": len(pool),
-                "scaling": None if scaling is None else dataclasses.asdict(scaling)}
+                "scaling": None if scaling is None else dataclasses.asdict(scaling),
+                "hnn_pairs": _pairs_text(columns, pairs)}
     return TailoringResults(
         candidates=[candidate_record(c, first[c.id], second.get(c.id)) for c in pool], selected=selected,
         evaluation=evaluation, protocol=protocol,
         combined={k: v for k, v in combined.items() if k != "expressions"}, timings=timings, rollouts=rollouts,
-        warnings=scale_warnings(ranking, scaling))
+        warnings=scale_warnings(ranking, scaling) + pairing_warnings)
