@@ -51,15 +51,14 @@ def test_a_kept_solution_is_handed_out_as_a_copy_and_other_constants_are_solved_
     constants = {c.name: c.default for c in spec.constants}
     x0 = np.array([[1.0, 0.0], [0.5, 0.3]])
     t = np.linspace(0.0, 2.0, 21)
-    first = integrate(spec, constants, x0, t)
-    expected = first.copy()
+    solution = integrate(spec, constants, x0, t)
+    expected = solution.copy()
     for _ in range(2):  # the first solution, then the kept one, each changed by its caller
-        first[:] = np.nan
-        first = integrate(spec, constants, x0, t)
-        assert np.array_equal(first, expected) and first[0, 0, 0] == 1.0
-    again = first
+        solution[:] = np.nan
+        solution = integrate(spec, constants, x0, t)
+        assert np.array_equal(solution, expected) and solution[0, 0, 0] == 1.0
     heavier = integrate(spec, {**constants, "g": 2 * constants["g"]}, x0, t)
-    assert not np.allclose(heavier, again)
+    assert not np.allclose(heavier, expected)
 
 
 def test_columns_in_another_order_carry_their_values_units_and_field_with_them():

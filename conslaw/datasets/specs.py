@@ -4,10 +4,10 @@ A ``SystemSpec`` states a system's vector field (vectorized over states), its ph
 constants (every one an option with a declared SI unit), its known conserved quantities as
 SymPy templates in the column and constant names (energy first), how initial states are drawn,
 and the other coordinates a user might record it in (``CoordinateMap``). ``integrate`` solves
-all trajectories of a system at once with scipy's RK45, and keeps its last few solutions: a
-sweep asks for the same clean trajectories under many noise levels, units and samplings. The systems themselves live in
-``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py`` and ``ecology.py``;
-``systems.py`` collects them.
+all trajectories of a system at once with scipy's RK45, and keeps its latest solutions: a sweep
+asks for the same clean trajectories under many noise levels, units and samplings. The systems
+themselves live in ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py`` and
+``ecology.py``; ``systems.py`` collects them.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from conslaw.errors import ConslawError
 
 RTOL = 1e-10
 ATOL = 1e-12
-SOLUTIONS_KEPT = 16
-"""How many of its latest solutions ``integrate`` keeps (each is the size of a data set)."""
+SOLUTIONS_KEPT = (16, 256 << 20)
+"""How many of its latest solutions ``integrate`` keeps, and how many bytes of them at most."""
 _SOLUTIONS: OrderedDict = OrderedDict()
 
 Constants = Mapping[str, float]
@@ -171,8 +171,8 @@ def integrate(
     """Integrate every initial state at once (one stacked ODE); returns (trajectory, time, column).
 
     ``field`` replaces the spec's own field (a coordinate map's field in its columns). The
-    solution is a pure function of the arguments, so the last ``SOLUTIONS_KEPT`` are kept and
-    a repeated call returns a copy of the kept one.
+    solution is a pure function of the arguments, so the latest ones are kept
+    (``SOLUTIONS_KEPT``) and a repeated call returns a copy of the kept one.
     """
     x0, t_eval = np.asarray(x0, dtype=float), np.asarray(t_eval, dtype=float)
     vector_field = field or spec.field
@@ -191,7 +191,8 @@ def integrate(
         raise ConslawError(f"{spec.name}: integration failed ({solution.message})")
     states = solution.y.T.reshape(len(t_eval), n, d).transpose(1, 0, 2)
     _SOLUTIONS[key] = states.copy()
-    while len(_SOLUTIONS) > SOLUTIONS_KEPT:
+    count, size = SOLUTIONS_KEPT
+    while len(_SOLUTIONS) > count or sum(kept.nbytes for kept in _SOLUTIONS.values()) > size:
         _SOLUTIONS.popitem(last=False)
     return states
 
