@@ -205,8 +205,11 @@ def test_a_pendulum_far_from_0_is_standardized_and_predicted_as_well_as_the_pend
     scaling = auto["protocol"]["scaling"]
     assert scaling["shift"][0] == pytest.approx(reference["protocol"]["scaling"]["shift"][0] + offset, rel=1e-9)
     assert scaling["scale"] == pytest.approx(reference["protocol"]["scaling"]["scale"], rel=1e-6)
-    assert raw["protocol"]["scaling"] is None and auto["warnings"] == []
-    (warning,) = raw["warnings"]
+    def scale_warnings(result: dict) -> list[str]:  # q in pixel with a dimensionless p is no action
+        return [warning for warning in result["warnings"] if "HNN" not in warning]
+
+    assert raw["protocol"]["scaling"] is None and scale_warnings(auto) == []
+    (warning,) = scale_warnings(raw)
     assert re.search(r"\bq about 30[12] pixel in size", warning) and "p about" not in warning
     for method in ("vanilla", "oracle", "hnn"):  # the selected law may differ: some candidates change with q
         mean = reference["evaluation"]["summary"][method]["mean"]
@@ -363,12 +366,24 @@ def test_with_law_scale_spread_an_inner_lr_is_the_same_step_for_a_law_at_any_sca
 
 
 def test_hnn_pairs_follow_the_canonical_pairs_and_say_why_there_is_no_hnn():
-    columns = ("x1", "p1", "x2", "p2")
-    assert hnn_pairs(columns, None) == (((0, 1), (2, 3)), [])
-    assert hnn_pairs(columns, "x1:p1,x2:p2") == (((0, 2), (1, 3)), [])
-    pairs, warnings = hnn_pairs(columns, "x1:p1")
+    """The HNN's pairs, the reason there is none, and the pairs whose units do not multiply to an
+    action (an angle's momentum is per radian; dimensionless columns tell nothing)."""
+    from conslaw.dsl.units import parse_unit
+
+    def dimensions(*units):
+        return [parse_unit(unit).dimension for unit in units]
+
+    springs, columns = dimensions("m", "kg*m/s", "m", "kg*m/s"), ("x1", "p1", "x2", "p2")
+    assert hnn_pairs(columns, springs, "x1:p1,x2:p2") == (((0, 2), (1, 3)), [])
+    pairs, (warning,) = hnn_pairs(columns, springs, None)
+    assert pairs == ((0, 1), (2, 3)) and "pairs x1:x2 (m**2), p1:p2 (kg**2*m**2/s**2)" in warning
+    assert hnn_pairs(("q", "p"), dimensions("rad", "kg*m**2/s"), None) == (((0,), (1,)), [])
+    assert hnn_pairs(("q", "p"), dimensions("1", "1"), None) == (((0,), (1,)), [])
+    _, (warning,) = hnn_pairs(("q", "w"), dimensions("deg", "deg/s"), None)
+    assert "q:w (rad**2/s), whose units do not multiply to an action (kg*m**2/s)" in warning
+    pairs, warnings = hnn_pairs(columns, springs, "x1:p1")
     assert pairs is None and warnings == ["no HNN baseline: --canonical leaves x2, p2 out of its (q, p) pairs"]
-    pairs, warnings = hnn_pairs(("w1", "w2", "w3"), None)
+    pairs, warnings = hnn_pairs(("w1", "w2", "w3"), dimensions("1/s", "1/s", "1/s"), None)
     assert pairs is None and "3 columns do not split" in warnings[0]
 
 
@@ -384,10 +399,11 @@ def test_the_hnn_takes_its_coordinates_and_momenta_from_the_canonical_pairs():
 
     def hnn_rmse(dataset, canonical=None):
         results = run_tailoring(dataset, energy, config, canonical=canonical)
-        return results.evaluation["per_seed"]["hnn"][0], results.protocol["hnn_pairs"]
+        return results.evaluation["per_seed"]["hnn"][0], results.protocol["hnn_pairs"], results.warnings
 
-    native, native_pairs = hnn_rmse(variant.dataset)
-    paired, paired_pairs = hnn_rmse(interleaved, "x1:p1,x2:p2")
-    halves, halves_pairs = hnn_rmse(interleaved)
+    native, native_pairs, native_warnings = hnn_rmse(variant.dataset)
+    paired, paired_pairs, paired_warnings = hnn_rmse(interleaved, "x1:p1,x2:p2")
+    halves, halves_pairs, (warning,) = hnn_rmse(interleaved)
     assert (native_pairs, paired_pairs, halves_pairs) == ("x1:p1,x2:p2", "x1:p1,x2:p2", "x1:x2,p1:p2")
     assert paired < 1.5 * native and halves > 3 * paired
+    assert native_warnings == paired_warnings == [] and "x1:x2 (m**2)" in warning

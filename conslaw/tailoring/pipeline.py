@@ -3,9 +3,10 @@
 Stages (progress names ``tailoring training``, ``tailoring stage 1``, ``tailoring stage 2``,
 ``tailoring evaluation``): the MLP and HNN of every seed train as one ensemble; stages 1 and 2
 (``conslaw.tailoring.stages``) rank on one seed's TRAINING data (``ranking_seed``, the first by
-default); every seed is then evaluated at once (``conslaw.tailoring.evaluate``). Each finished piece is stored in ``checkpoints``
-(``tailoring/stage1/<id>``, ``tailoring/stage2/<id>``, ``tailoring/seed-<k>``,
-``tailoring/rollouts``), so that a second run with the same store skips it.
+default); every seed is then evaluated at once (``conslaw.tailoring.evaluate``). Each finished
+piece is stored in ``checkpoints`` (``tailoring/stage1/<id>``, ``tailoring/stage2/<id>``,
+``tailoring/seed-<k>``, ``tailoring/rollouts``), so that a second run with the same store skips
+it. The HNN baseline pairs the columns as ``hnn_pairs`` says.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.symmetry import parse_canonical_pairs
 from conslaw.dsl.expressions import parse_expression
+from conslaw.dsl.units import ANGLE, BASE_NAMES, Dimension, format_unit
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
 from conslaw.tailoring.memory import check_memory
@@ -75,20 +77,39 @@ class Pretrained:
         return self._trained["hnn"] if self.with_hnn else None
 
 
-def hnn_pairs(columns: Sequence[str], canonical: Optional[str]) -> tuple[Optional[ConjugatePairs], list[str]]:
+ACTION = Dimension.of(mass=1, length=2, time=-1)
+"""The dimension of a coordinate times its conjugate momentum (an angle's momentum: per radian)."""
+
+
+def hnn_pairs(columns: Sequence[str], dimensions: Sequence[Dimension], canonical: Optional[str]
+              ) -> tuple[Optional[ConjugatePairs], list[str]]:
     """The HNN's coordinates and momenta: the ``--canonical`` pairs, else the HNN paper's halves
-    of the columns; None, with the reason as a warning, when the columns cannot be paired."""
+    of the columns; None, with the reason as a warning, when the columns cannot be paired, and a
+    warning naming the pairs whose units do not multiply to an action (a velocity for a momentum)."""
     if canonical is None:
         if len(columns) % 2:
             return None, [f"no HNN baseline: {len(columns)} columns do not split into coordinates and "
                           "momenta (--canonical pairs them)"]
-        return half_pairs(len(columns)), []
-    pairs = parse_canonical_pairs(canonical, columns)
-    unpaired = [column for column in columns if not any(column in pair for pair in pairs)]
-    if unpaired:
-        return None, [f"no HNN baseline: --canonical leaves {', '.join(unpaired)} out of its (q, p) pairs"]
-    index = {column: i for i, column in enumerate(columns)}
-    return (tuple(index[q] for q, _ in pairs), tuple(index[p] for _, p in pairs)), []
+        pairs = half_pairs(len(columns))
+    else:
+        named = parse_canonical_pairs(canonical, columns)
+        unpaired = [column for column in columns if not any(column in pair for pair in named)]
+        if unpaired:
+            return None, [f"no HNN baseline: --canonical leaves {', '.join(unpaired)} out of its (q, p) pairs"]
+        index = {column: i for i, column in enumerate(columns)}
+        pairs = tuple(index[q] for q, _ in named), tuple(index[p] for _, p in named)
+    products = {f"{columns[q]}:{columns[p]}": dimensions[q] * dimensions[p] for q, p in zip(*pairs)}
+    odd = [f"{pair} ({format_unit(product)})" for pair, product in products.items()
+           if not product.is_dimensionless and _per_radian(product) != ACTION]
+    if not odd:
+        return pairs, []
+    return pairs, [f"the HNN baseline pairs {', '.join(odd)}, whose units do not multiply to an action "
+                   f"({format_unit(ACTION)}): a coordinate paired with a velocity or another coordinate may "
+                   "make a flow its Hamiltonian form cannot fit (--canonical names the conjugate pairs)"]
+
+
+def _per_radian(dimension: Dimension) -> Dimension:
+    return dimension / ANGLE ** dimension.exponents[BASE_NAMES.index("angle")]
 
 
 def _pairs_text(columns: Sequence[str], pairs: Optional[ConjugatePairs]) -> Optional[str]:
@@ -177,7 +198,8 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     scaling = column_scaling(ranking, config.standardize)
     context = Context(config, scaled(MLP(len(columns), config.hidden), scaling), tuple(columns),
                       loss_dt(ranking, config.loss_dt), progress, ranking.x)
-    pairs, pairing_warnings = hnn_pairs(columns, canonical) if config.hnn else (None, [])
+    pairs, pairing_warnings = hnn_pairs(columns, ranking.dataset.dimensions, canonical) if config.hnn \
+        else (None, [])
     models = Pretrained(data, config, cache_dir, context, vectorize, scaling, pairs)
     timings["data"] = time.perf_counter() - started
 
