@@ -205,11 +205,8 @@ def test_a_pendulum_far_from_0_is_standardized_and_predicted_as_well_as_the_pend
     scaling = auto["protocol"]["scaling"]
     assert scaling["shift"][0] == pytest.approx(reference["protocol"]["scaling"]["shift"][0] + offset, rel=1e-9)
     assert scaling["scale"] == pytest.approx(reference["protocol"]["scaling"]["scale"], rel=1e-6)
-    def scale_warnings(result: dict) -> list[str]:  # q in pixel with a dimensionless p is no action
-        return [warning for warning in result["warnings"] if "HNN" not in warning]
-
-    assert raw["protocol"]["scaling"] is None and scale_warnings(auto) == []
-    (warning,) = scale_warnings(raw)
+    assert raw["protocol"]["scaling"] is None and auto["warnings"] == []
+    (warning,) = raw["warnings"]
     assert re.search(r"\bq about 30[12] pixel in size", warning) and "p about" not in warning
     for method in ("vanilla", "oracle", "hnn"):  # the selected law may differ: some candidates change with q
         mean = reference["evaluation"]["summary"][method]["mean"]
@@ -366,8 +363,9 @@ def test_with_law_scale_spread_an_inner_lr_is_the_same_step_for_a_law_at_any_sca
 
 
 def test_hnn_pairs_follow_the_canonical_pairs_and_say_why_there_is_no_hnn():
-    """The HNN's pairs, the reason there is none, and the pairs whose units do not multiply to an
-    action (an angle's momentum is per radian; dimensionless columns tell nothing)."""
+    """The HNN's pairs, the reason there is none, and, with two pairs or more, those whose units do
+    not multiply to an action (an angle's momentum is per radian; dimensionless columns tell
+    nothing; one pair that keeps area is Hamiltonian whatever its units)."""
     from conslaw.dsl.units import parse_unit
 
     def dimensions(*units):
@@ -379,8 +377,9 @@ def test_hnn_pairs_follow_the_canonical_pairs_and_say_why_there_is_no_hnn():
     assert pairs == ((0, 1), (2, 3)) and "pairs x1:x2 (m**2), p1:p2 (kg**2*m**2/s**2)" in warning
     assert hnn_pairs(("q", "p"), dimensions("rad", "kg*m**2/s"), None) == (((0,), (1,)), [])
     assert hnn_pairs(("q", "p"), dimensions("1", "1"), None) == (((0,), (1,)), [])
-    _, (warning,) = hnn_pairs(("q", "w"), dimensions("deg", "deg/s"), None)
-    assert "q:w (rad**2/s), whose units do not multiply to an action (kg*m**2/s)" in warning
+    assert hnn_pairs(("q", "w"), dimensions("deg", "deg/s"), None) == (((0,), (1,)), [])  # one pair keeps area
+    _, (warning,) = hnn_pairs(("q1", "q2", "w1", "w2"), dimensions("deg", "rad", "deg/s", "rad/s"), None)
+    assert "q1:w1 (rad**2/s), q2:w2 (rad**2/s), whose units do not multiply to an action (kg*m**2/s)" in warning
     pairs, warnings = hnn_pairs(columns, springs, "x1:p1")
     assert pairs is None and warnings == ["no HNN baseline: --canonical leaves x2, p2 out of its (q, p) pairs"]
     pairs, warnings = hnn_pairs(("w1", "w2", "w3"), dimensions("1/s", "1/s", "1/s"), None)

@@ -84,8 +84,8 @@ ACTION = Dimension.of(mass=1, length=2, time=-1)
 def hnn_pairs(columns: Sequence[str], dimensions: Sequence[Dimension], canonical: Optional[str]
               ) -> tuple[Optional[ConjugatePairs], list[str]]:
     """The HNN's coordinates and momenta: the ``--canonical`` pairs, else the HNN paper's halves
-    of the columns; None, with the reason as a warning, when the columns cannot be paired, and a
-    warning naming the pairs whose units do not multiply to an action (a velocity for a momentum)."""
+    of the columns; None, with the reason as a warning, when the columns cannot be paired, and,
+    with two pairs or more, a warning naming those whose units do not multiply to an action."""
     if canonical is None:
         if len(columns) % 2:
             return None, [f"no HNN baseline: {len(columns)} columns do not split into coordinates and "
@@ -98,10 +98,12 @@ def hnn_pairs(columns: Sequence[str], dimensions: Sequence[Dimension], canonical
             return None, [f"no HNN baseline: --canonical leaves {', '.join(unpaired)} out of its (q, p) pairs"]
         index = {column: i for i, column in enumerate(columns)}
         pairs = tuple(index[q] for q, _ in named), tuple(index[p] for _, p in named)
+    # One pair is left alone: a one-degree-of-freedom flow that keeps area (a velocity for the
+    # momentum, as the recorded pendulum's rad/s) is Hamiltonian in those columns, up to H's scale.
     products = {f"{columns[q]}:{columns[p]}": dimensions[q] * dimensions[p] for q, p in zip(*pairs)}
     odd = [f"{pair} ({format_unit(product)})" for pair, product in products.items()
            if not product.is_dimensionless and _per_radian(product) != ACTION]
-    if not odd:
+    if len(products) < 2 or not odd:
         return pairs, []
     return pairs, [f"the HNN baseline pairs {', '.join(odd)}, whose units do not multiply to an action "
                    f"({format_unit(ACTION)}): a coordinate paired with a velocity or another coordinate may "
