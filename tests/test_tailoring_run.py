@@ -12,7 +12,7 @@ from scipy.integrate import solve_ivp
 from conslaw.checkpoints import MemoryCheckpoints
 from conslaw.datasets import make_variant
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
-from conslaw.dsl.units import DIMENSIONLESS
+from conslaw.dsl.units import DIMENSIONLESS, parse_unit
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
 from conslaw.tailoring.memory import PROCESS_GB, check_memory, estimate_memory
@@ -185,8 +185,6 @@ def test_a_pendulum_far_from_0_is_standardized_and_predicted_as_well_as_the_pend
     from 1 and standardizes, so the baselines and the true law's tailoring predict as on the
     pendulum standardized; the shifted one as it is (``off``) predicts far worse, and a warning
     names q."""
-    from conslaw.dsl.units import parse_unit
-
     offset = 96 * np.pi
     data = pendulum()
 
@@ -366,8 +364,6 @@ def test_hnn_pairs_follow_the_canonical_pairs_and_say_why_there_is_no_hnn():
     """The HNN's pairs, the reason there is none, and, with two pairs or more, those whose units do
     not multiply to an action (an angle's momentum is per radian; dimensionless columns tell
     nothing; one pair that keeps area is Hamiltonian whatever its units)."""
-    from conslaw.dsl.units import parse_unit
-
     def dimensions(*units):
         return [parse_unit(unit).dimension for unit in units]
 
