@@ -188,15 +188,18 @@ def _negative_parameters(law: Law) -> int:
 
 
 def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
-    """Laws by ratio, each group equal within noise ordered by size (see the module docstring)."""
-    remaining = sorted(laws, key=lambda law: (law.evidence.ratio, law.size, str(law.expression)))
+    """Laws by ratio, each group equal within noise ordered by size (see the module docstring).
+    The text breaks the last ties; it is printed only for laws that can tie (SymPy's printer)."""
+    ties = collections.Counter((law.evidence.ratio, law.size) for law in laws)
+    remaining = sorted(laws, key=lambda law: (law.evidence.ratio, law.size,
+                                              str(law.expression) if ties[law.evidence.ratio, law.size] > 1 else ""))
     ordered: list[Law] = []
     while remaining:
         leader = remaining[0]
         group = [law for law in remaining if _tied(leader, law)]
         ordered += sorted(group, key=lambda law: (law.size, _divisions(law), _scaled_plain_terms(law),
                                                   _negative_parameters(law), law.evidence.ratio,
-                                                  str(law.expression)))
+                                                  str(law.expression) if len(group) > 1 else ""))
         remaining = [law for law in remaining if not _tied(leader, law)]
     return ordered
 
