@@ -45,12 +45,14 @@ class Scaling:
     scale: tuple[float, ...]
     rate: tuple[float, ...]
 
-    def energy(self, pairs: ConjugatePairs) -> float:
+    @property
+    def energy(self) -> float:
         """The size of H that gives each dx/dt its size: the geometric mean over the columns of
-        the conjugate column's scale times the rate (dq/dt = dH/dp)."""
-        conjugate = np.empty(len(self.scale), dtype=int)
-        conjugate[list(pairs[0])], conjugate[list(pairs[1])] = pairs[1], pairs[0]
-        return float(np.exp(np.mean(np.log(np.multiply(np.take(self.scale, conjugate), self.rate)))))
+        the conjugate column's scale times the rate (dq/dt = dH/dp). Every column is some
+        column's conjugate, so this is the same however the columns are paired."""
+        half = len(self.scale) // 2
+        conjugate = self.scale[half:] + self.scale[:half]
+        return float(np.exp(np.mean(np.log(np.multiply(conjugate, self.rate)))))
 
 
 class MLP(torch.nn.Module):
@@ -111,7 +113,7 @@ class HNN(torch.nn.Module):
     def scale_with(self, scaling: Scaling) -> "HNN":
         """Standardize the energy network's inputs; its H takes the size ``scaling.energy``."""
         self.scaling = scaling
-        self.hamiltonian.scale_with(Scaling(scaling.shift, scaling.scale, (scaling.energy(self.pairs),)))
+        self.hamiltonian.scale_with(Scaling(scaling.shift, scaling.scale, (scaling.energy,)))
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
