@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import sympy
@@ -187,12 +187,19 @@ def _negative_parameters(law: Law) -> int:
     return sum(parameter.value < 0 for parameter in law.parameters)
 
 
-def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
-    """Laws by ratio, each group equal within noise ordered by size (see the module docstring).
-    The text breaks the last ties; it is printed only for laws that can tie (SymPy's printer)."""
+def _tie_text(laws: Sequence[Law]) -> Callable[[Law], str]:
+    """A law's text as the last key of a sort whose earlier keys include its ratio and size:
+    printed (SymPy's printer, a third of the ranking's time on the pendulum) only for a law whose
+    ratio and size another law shares, else empty."""
     ties = collections.Counter((law.evidence.ratio, law.size) for law in laws)
-    remaining = sorted(laws, key=lambda law: (law.evidence.ratio, law.size,
-                                              str(law.expression) if ties[law.evidence.ratio, law.size] > 1 else ""))
+    return lambda law: str(law.expression) if ties[law.evidence.ratio, law.size] > 1 else ""
+
+
+def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
+    """Laws by ratio, each group equal within noise ordered by size (see the module docstring),
+    the text breaking the last ties (``_tie_text``)."""
+    text = _tie_text(laws)
+    remaining = sorted(laws, key=lambda law: (law.evidence.ratio, law.size, text(law)))
     ordered: list[Law] = []
     while remaining:
         leader = remaining[0]
@@ -336,14 +343,12 @@ def _pareto(laws: Sequence[Law]) -> list[bool]:
 
 def _by_ratio(laws: Sequence[Law]) -> list[Law]:
     """By ratio to 6 significant digits (two templates of one law differ only by rounding),
-    size, positive parameters first (``_negative_parameters``), ratio, then text; the text
-    (SymPy's printer, a third of the ranking's time on the pendulum) is printed only where
-    ratio and size tie."""
+    size, positive parameters first (``_negative_parameters``), ratio, then text
+    (``_tie_text``)."""
     laws = list(laws)
-    ties = collections.Counter((law.evidence.ratio, law.size) for law in laws)
+    text = _tie_text(laws)
     return sorted(laws, key=lambda law: (float(f"{law.evidence.ratio:.6g}"), law.size,
-                                         _negative_parameters(law), law.evidence.ratio,
-                                         str(law.expression) if ties[law.evidence.ratio, law.size] > 1 else ""))
+                                         _negative_parameters(law), law.evidence.ratio, text(law)))
 
 
 def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
