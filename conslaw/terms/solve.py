@@ -94,11 +94,17 @@ def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray, term_sizes
     ratios, vectors = smallest_ratio(known_penalty(A, B, supports, known),
                                      B[supports[:, :, None], supports[:, None, :]])
     rows = np.arange(len(supports)) if limit is None else np.flatnonzero(ratios <= limit)
-    coefficients = np.zeros((len(rows), len(A)))
-    np.put_along_axis(coefficients, supports[rows], vectors[rows], axis=1)
-    sizes = law_sizes(term_sizes, supports[rows])
-    return [SparseLaw(supports[row], full, float(ratios[row]), int(size))
-            for row, full, size in zip(rows, coefficients, sizes)]
+    return _laws(len(A), supports[rows], ratios[rows], vectors[rows], law_sizes(term_sizes, supports[rows]))
+
+
+def _laws(n_terms: int, supports: np.ndarray, ratios: np.ndarray, vectors: np.ndarray,
+          sizes: np.ndarray) -> list[SparseLaw]:
+    """One ``SparseLaw`` per row: its support, the vector's weights at those of ``n_terms``
+    terms (zero elsewhere), its ratio and size."""
+    coefficients = np.zeros((len(supports), n_terms))
+    np.put_along_axis(coefficients, supports, vectors, axis=1)
+    return [SparseLaw(support, full, float(ratio), int(size))
+            for support, full, ratio, size in zip(supports, coefficients, ratios, sizes)]
 
 
 def _unpenalized(A: np.ndarray, B: np.ndarray, law: SparseLaw) -> SparseLaw:
@@ -248,9 +254,7 @@ def best_pair(A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> SparseLaw
     best = int(np.argmin(lengths))
     if not np.isfinite(lengths[best]):
         return None
-    coefficients = np.zeros(len(A))
-    coefficients[supports[best]] = vectors[best]
-    return SparseLaw(supports[best], coefficients, float(ratios[best]), int(sizes[best]))
+    return _laws(len(A), supports[[best]], ratios[[best]], vectors[[best]], sizes[[best]])[0]
 
 
 def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate: np.ndarray,
