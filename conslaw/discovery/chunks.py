@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from threadpoolctl import threadpool_limits
-
 from conslaw.discovery.fit import FitData, FormulaFitter
 from conslaw.dsl.grammar import NodeTable
+from conslaw.threads import single_threaded_blas
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def fit_chunk(job: FittingJob, nodes: Sequence[int]) -> list[dict]:
     checkpointing). A formula whose training ratio is at most ``1 / threshold`` is scored on the
     held-out data with its training fit, and one that passes there too is refitted on the
     control. BLAS runs single-threaded: the matrices are tiny."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         train, test, control = _fitters(job)
         records = [{"node": f.node, "status": f.status, "ratio": f.ratio, "error": f.error,
                     "parameters": f.parameters.tolist(), "ratio_test": None, "error_test": None,

@@ -39,7 +39,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 import sympy
-from threadpoolctl import threadpool_limits
 
 from conslaw.discovery.function_forms import MAX_MAGNITUDE, MIN_MAGNITUDE
 from conslaw.dsl.enumerate import enumerate_formulas
@@ -47,6 +46,7 @@ from conslaw.dsl.grammar import Evaluator, Node, NodeTable
 from conslaw.dsl.operators import OPERATORS
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension, dimension_product
 from conslaw.errors import ConslawError
+from conslaw.threads import single_threaded_blas
 
 PRUNING_STEPS = ("non_finite", "out_of_range", "constant", "heavy_tailed", "equal_on_data", "linearly_dependent")
 HEAVY_TAIL = 1e6
@@ -300,7 +300,7 @@ def _independent(values: np.ndarray, removed: dict[str, int], seed: int) -> np.n
     removed["equal_on_data"] = unit.shape[1] - len(distinct)
     unit = unit[:, distinct]
     diagonal = np.zeros(unit.shape[1])
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         r = np.linalg.qr(unit, mode="r")
     diagonal[:min(r.shape)] = np.abs(np.diag(r))  # columns beyond the number of states are dependent
     independent = diagonal > RANK_TOLERANCE

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
@@ -49,6 +48,7 @@ from conslaw.terms.library import TermLibrary, build_library, moving_terms, prun
 from conslaw.terms.solve import SparseLaw
 from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
+from conslaw.threads import single_threaded_blas
 
 MIN_CONSTRAINTS_PER_TERM = 2
 EVALUATED_PER_TERM = 4
@@ -130,7 +130,7 @@ def search_pass(dataset: TrajectoryDataset, data: ConservationData, columns: Sta
                 seed: int, deadline: Optional[float] = None, previous: int = -1) -> Optional[PassResult]:
     """One pass of the module docstring with one library stage (None when its library has
     ``previous`` usable factors, as the previous pass's did)."""
-    with threadpool_limits(limits=1, user_api="blas"):  # small eigenproblems: threads only cost
+    with single_threaded_blas():  # small eigenproblems: threads only cost
         return _pass(dataset, data, columns, max_terms, stage, threshold, keep, seed, deadline,
                      previous)
 
