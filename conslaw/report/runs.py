@@ -96,7 +96,8 @@ def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> Co
         result = search.result()
         write_run(run, search, result)
         LOGGER.info("run complete in %.1f s", time.perf_counter() - started)
-    echo(format_summary(result, run.output_paths(), brief=config.run.quiet))
+    echo(format_summary(result, run.output_paths(), brief=config.run.quiet,
+                        laws=sorted(search.laws_, key=lambda law: law.rank)))
     return search
 
 
