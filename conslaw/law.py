@@ -270,9 +270,11 @@ class Law:
 
     def to_dict(self) -> dict:
         """result.json's candidate entry."""
+        expression, declared = str(full_precision(self.expression)), self.sympy("declared")
         return {
-            "rank": self.rank, "expression": str(full_precision(self.expression)),
-            "expression_declared": str(full_precision(self.sympy("declared"))), "latex": self.latex(),
+            "rank": self.rank, "expression": expression,
+            "expression_declared": expression if declared is self.expression else str(full_precision(declared)),
+            "latex": self.latex(),
             "template": self.template,
             "parameters": {p.name: p.to_dict() for p in self.parameters},
             "unit": format_unit(self.unit), "unit_declared": self.unit_text("declared"),
