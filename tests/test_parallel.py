@@ -162,11 +162,11 @@ GROWTH = {"calls": 0, "held": None}
 
 def grow_once(_: int) -> int:
     """The second call in a process keeps 400 MB (as a worker's caches and mapped data grow on a
-    large input); every call lasts past loky's memory check interval (1 s)."""
+    large input) and lasts past loky's memory check interval (1 s), counted from the first."""
     GROWTH["calls"] += 1
     if GROWTH["calls"] == 2:
         GROWTH["held"] = np.ones(50_000_000)
-    time.sleep(1.05)
+        time.sleep(1.05)
     return os.getpid()
 
 
