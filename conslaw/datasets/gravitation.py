@@ -1,4 +1,5 @@
-"""Gravitating bodies: ``two-body`` and ``kepler`` (one body in a -k/r potential) and ``three-body``."""
+"""Gravitating bodies: ``two-body`` and ``kepler`` (one body in a -k/r potential), ``three-body``, and
+``henon-heiles`` (a star in a galaxy's potential)."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,6 +18,7 @@ from conslaw.datasets.specs import (
     template_laws,
     with_unit_noise,
 )
+from conslaw.errors import UsageError
 
 
 def _orbit_launch(
@@ -252,4 +254,70 @@ THREE_BODY = SystemSpec(
             "positions and velocities v_i = p_i/m_i",
         ),
     ),
+)
+
+
+# ---------------------------------------------------------------- Hénon-Heiles
+def _henon_heiles_potential(x: np.ndarray, y: np.ndarray, c: Constants) -> np.ndarray:
+    """omega**2 (x**2 + y**2)/2 + lam (x**2 y - y**3/3), per unit mass."""
+    return 0.5 * c["omega"] ** 2 * (x**2 + y**2) + c["lam"] * (x**2 * y - y**3 / 3.0)
+
+
+def _henon_heiles_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """dx/dt = vx, dy/dt = vy, dv/dt = -grad V."""
+    px, py = x[..., 0], x[..., 1]
+    w2, lam = c["omega"] ** 2, c["lam"]
+    return np.stack([x[..., 2], x[..., 3], -w2 * px - 2.0 * lam * px * py,
+                     -w2 * py - lam * (px**2 - py**2)], axis=-1)
+
+
+def _henon_heiles_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """Energy E ~ U[energy_min, energy_max]; the position a share s ~ U[0, 1/2] of E in the
+    harmonic part (radius sqrt(2 s E)/omega, within the well's inscribed circle), halved while
+    the cubic part lifts V above E; the velocity's direction uniform, its size sqrt(2 (E - V))."""
+    energy = rng.uniform(c["energy_min"], c["energy_max"], size=n)
+    radius = np.sqrt(2.0 * rng.uniform(0.0, 0.5, size=n) * energy) / c["omega"]
+    position, heading = rng.uniform(0.0, 2 * np.pi, size=(2, n))
+    x, y = radius * np.cos(position), radius * np.sin(position)
+    while np.any(above := _henon_heiles_potential(x, y, c) >= energy):
+        x, y = np.where(above, x / 2, x), np.where(above, y / 2, y)
+    speed = np.sqrt(2.0 * (energy - _henon_heiles_potential(x, y, c)))
+    return with_unit_noise(rng, np.stack([x, y, speed * np.cos(heading), speed * np.sin(heading)], axis=1), n_points)
+
+
+def _henon_heiles_finalize(values: dict[str, float | None], flags: dict[str, bool]) -> dict[str, float]:
+    """energy_max below the escape energy omega**6/(6 lam**2), where the well opens."""
+    escape = values["omega"] ** 6 / (6.0 * values["lam"] ** 2)  # type: ignore[operator]
+    if values["energy_max"] >= escape:  # type: ignore[operator]
+        raise UsageError(f"henon-heiles: energy_max={values['energy_max']} m**2/s**2 reaches the escape energy "
+                         f"omega**6/(6*lam**2) = {escape:.4g}: trajectories would leave the well")
+    return values  # type: ignore[return-value]
+
+
+HENON_HEILES = SystemSpec(
+    name="henon-heiles",
+    description="Hénon-Heiles: a star in an axisymmetric galaxy's potential, in positions and velocities "
+    "(per unit mass): V = omega**2 (x**2 + y**2)/2 + lam (x**2 y - y**3/3); chaotic at high energy, "
+    "its energy its only law",
+    columns=("x", "y", "vx", "vy"),
+    units=("m", "m", "m/s", "m/s"),
+    constants=(
+        Constant("omega", 1.0, "1/s", "harmonic frequency"),
+        Constant("lam", 1.0, "1/(m*s**2)", "strength of the cubic coupling"),
+        Constant("energy_min", 0.02, "m**2/s**2", "smallest energy drawn"),
+        Constant("energy_max", 0.12, "m**2/s**2", "largest energy drawn (below the escape energy, 1/6 by default)"),
+    ),
+    field=_henon_heiles_field,
+    laws=template_laws(("x", "y", "vx", "vy"), [
+        ("energy", "(vx**2 + vy**2)/2 + omega**2*(x**2 + y**2)/2 + lam*(x**2*y - y**3/3)", always)]),
+    independent_laws=lambda c: 1,
+    sample=_henon_heiles_sample,
+    initial_conditions="E ~ U[energy_min, energy_max]; position radius sqrt(2 s E)/omega, s ~ U[0, 1/2], "
+    "halved until V < E; velocity of size sqrt(2 (E - V)) in a uniform direction",
+    t_end=20.0,
+    n_points=200,
+    finalize=_henon_heiles_finalize,
+    reference="M. Hénon and C. Heiles, The applicability of the third integral of motion, Astron. J. 69, 73 (1964)",
+    notes=("near energy_min the motion is nearly two uncoupled oscillators, whose energies are then nearly "
+           "conserved: approximate laws over part of the energy's columns",),
 )

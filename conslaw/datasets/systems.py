@@ -10,7 +10,7 @@ from __future__ import annotations
 from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ
 from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.families import PENDULUM_LENGTHS
-from conslaw.datasets.gravitation import KEPLER, THREE_BODY, TWO_BODY
+from conslaw.datasets.gravitation import HENON_HEILES, KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
 from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM
 from conslaw.datasets.oscillators import COUPLED_SPRINGS, DUFFING, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS
@@ -34,6 +34,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         RIGID_BODY,
         DUFFING,
         SADDLE,
+        HENON_HEILES,
         CYCLOTRON,
         ROTATING_TRAP,
         HEAT_EXCHANGE,
