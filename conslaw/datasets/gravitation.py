@@ -265,10 +265,10 @@ def _henon_heiles_potential(x: np.ndarray, y: np.ndarray, c: Constants) -> np.nd
 
 def _henon_heiles_field(x: np.ndarray, c: Constants) -> np.ndarray:
     """dx/dt = vx, dy/dt = vy, dv/dt = -grad V."""
-    px, py = x[..., 0], x[..., 1]
+    qx, qy = x[..., 0], x[..., 1]
     w2, lam = c["omega"] ** 2, c["lam"]
-    return np.stack([x[..., 2], x[..., 3], -w2 * px - 2.0 * lam * px * py,
-                     -w2 * py - lam * (px**2 - py**2)], axis=-1)
+    return np.stack([x[..., 2], x[..., 3], -w2 * qx - 2.0 * lam * qx * qy,
+                     -w2 * qy - lam * (qx**2 - qy**2)], axis=-1)
 
 
 def _henon_heiles_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
