@@ -158,7 +158,7 @@ def tailoring_lines(result: Mapping[str, Any], laws: Sequence[Law], brief: bool)
 def format_summary(result: Mapping[str, Any], paths: Sequence[Union[str, "os.PathLike[str]"]] = (),
                    brief: bool = False, laws: Optional[Sequence[Law]] = None) -> str:
     """The end-of-run text (see the module docstring); ``laws``: the result's laws best first,
-    when the caller has them (parsing every law back from the result takes a second on 150)."""
+    when the caller has them (parsing the real pendulum's 231 laws back from the result takes 0.7 s)."""
     laws = laws_from_result(result) if laws is None else laws
     lines = [_overview(result, laws)]
     searches = search_lines(result)
