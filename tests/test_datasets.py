@@ -225,6 +225,19 @@ def test_predator_prey_invariant_and_populations():
     np.testing.assert_allclose(other.true_field(np.array([[3.0, 2.0]])), [[2 * 3 - 1 * 3 * 2, 0.5 * 3 * 2 - 1.5 * 2]])
 
 
+def test_henon_heiles_energies_lie_in_their_range_inside_the_well_and_the_escape_energy_is_refused():
+    dataset = load_dataset("henon-heiles", n_trajectories=20)
+    x = np.stack([t.x for t in dataset.train + dataset.test])
+    energy = _law_values(dataset, dataset.true_law, x)  # (v**2)/2 + V: the energy itself
+    np.testing.assert_allclose(energy, np.broadcast_to(energy[:, :1], energy.shape), rtol=1e-8)  # along each run
+    assert energy.min() >= 0.02 and energy.max() <= 0.12 and np.ptp(energy[:, 0]) > 0.05
+    # inside the well: below the escape energy 1/6 the triangle's saddles, at distance 1, are not crossed
+    assert np.hypot(x[..., 0], x[..., 1]).max() < 1.0
+    with pytest.raises(UsageError, match=r"energy_max=0\.2 m\*\*2/s\*\*2 reaches the escape energy .* = 0\.1667"):
+        load_dataset("henon-heiles", energy_max=0.2)
+    assert load_dataset("henon-heiles", lam=0.5, energy_max=0.5, n_trajectories=2).metadata["n_independent_laws"] == 1
+
+
 def test_three_body_stays_well_separated_and_its_energy_is_the_plain_newtonian_one():
     dataset = load_dataset("three-body")
     assert len(dataset.columns) == 12 and dataset.metadata["n_independent_laws"] == 4
