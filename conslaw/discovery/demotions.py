@@ -6,8 +6,9 @@
 - ``truncations``: an approximate law over a proper subset of an exact law's columns.
 - ``misfitted``: an approximate whole formula whose terms, refitted freely, are steadier.
 - ``unneeded``: a dependent law that does not need one of its columns.
+- ``drifting_beside_exact``: a dependent approximate law whose level drifts, beside exact laws.
 
-The last four are demoted to the rejected candidates by ``ranking.rank_laws``.
+The last five are demoted to the rejected candidates by ``ranking.rank_laws``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.drift import drifting
 from conslaw.discovery.forms import segment_variation
 from conslaw.law import Law
 
@@ -151,3 +153,14 @@ def beyond_noise_floor(laws: Sequence[Law]) -> set[int]:
     limit = NOISE_FLOOR_FACTOR * max(*floors, ROUNDING_VARIATION)
     return {i for i, law in enumerate(laws) if law.quality == "exact" and not law.independent
             and law.evidence.variation and law.evidence.variation["median"] > limit}
+
+
+def drifting_beside_exact(laws: Sequence[Law]) -> set[int]:
+    """Positions of the approximate laws, not independent, whose level drifts from window to
+    window (``conslaw.discovery.drift``), when some independent law is exact: beside laws the data
+    conserve exactly, a dependent quantity that is steady only within windows (two modes that
+    beat slower than a window) is not a law of its own."""
+    if not any(law.quality == "exact" and law.independent for law in laws):
+        return set()
+    return {i for i, law in enumerate(laws)
+            if law.quality == "approximate" and not law.independent and drifting(law.evidence.drift)}

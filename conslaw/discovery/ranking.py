@@ -38,9 +38,11 @@ search's seed.
   independent exact laws (or, when none is exact, the independent approximate ones) predict in
   the same way is an approximation of them, not a law: it is demoted to the rejected candidates.
   An approximate law over a proper subset of an exact law's columns is its truncation
-  (``truncations``), demoted too, as is a misfitted whole formula (``misfitted``) and a
+  (``truncations``), demoted too, as is a misfitted whole formula (``misfitted``), a
   dependent law that one of its columns, held at its mean, leaves as steady (``unneeded``: a
-  drifting sensor column standing in for a constant).
+  drifting sensor column standing in for a constant), and, beside an independent exact law, a
+  dependent approximate law whose level drifts (``drifting_beside_exact``: modes that beat
+  slower than a window).
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
@@ -58,8 +60,8 @@ import numpy as np
 import sympy
 
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.demotions import (approximations, beyond_noise_floor, law_values, misfitted, predictable,
-                                         truncations, unneeded)
+from conslaw.discovery.demotions import (approximations, beyond_noise_floor, drifting_beside_exact, law_values,
+                                         misfitted, predictable, truncations, unneeded)
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means, segment_variation
@@ -374,7 +376,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
     demoted = (approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
-               | unneeded(accepted, data))
+               | unneeded(accepted, data) | drifting_beside_exact(accepted))
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted)
