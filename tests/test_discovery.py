@@ -351,6 +351,27 @@ def test_an_approximate_law_over_part_of_an_exact_laws_columns_is_its_truncation
     assert truncations(laws) == {1}
 
 
+def test_a_dependent_drifting_approximate_law_is_rejected_only_beside_an_independent_exact_one():
+    """Three oscillators at 10 Hz with 2 % noise: a quadratic form mixing two modes that beat
+    slower than a window is steady within each window but drifts along the runs; beside the exact
+    mode energies it is no law of its own. An independent approximate law, one that does not
+    drift, or one with no independent exact law beside it (the recorded pendulum's energy, which
+    friction drains) stays."""
+    from conslaw.discovery.demotions import drifting_beside_exact
+
+    template = run(make_variant("oscillator2d", n_trajectories=4).dataset, depth=3).laws[0]
+
+    def law(quality, independent, drift):
+        return dataclasses.replace(template, quality=quality, independent=independent,
+                                   evidence=dataclasses.replace(template.evidence, drift=drift))
+
+    laws = [law("exact", True, 0.4), law("approximate", False, 1e-12), law("approximate", False, 0.2),
+            law("approximate", True, 1e-12), law("approximate", False, None), law("exact", False, 1e-12)]
+    assert drifting_beside_exact(laws) == {1}
+    assert drifting_beside_exact([law("exact", False, 0.4)] + laws[1:4]) == set()
+    assert drifting_beside_exact([law("approximate", True, 1e-9), law("approximate", False, 1e-12)]) == set()
+
+
 def test_a_polynomial_of_one_law_is_merged_into_it_and_a_sum_of_two_is_not():
     """E**2 and E**3 say nothing E does not: variants of E. E_x + E_y is a law of its own rank."""
     import numpy as np
