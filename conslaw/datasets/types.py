@@ -109,10 +109,8 @@ class TrajectoryDataset:
         field_ = self.true_field
         return dataclasses.replace(
             self, columns=self.columns + (name,), dimensions=self.dimensions + (parsed.dimension,),
-            train=[Trajectory(tr.t, repeat(tr.x, noise > 0), repeat(tr.dxdt)) for tr in self.train],
-            test=[Trajectory(tr.t, repeat(tr.x, noise > 0), repeat(tr.dxdt)) for tr in self.test],
-            units={**self.units, name: unit}, to_si={**self.to_si, name: parsed.to_si},
-            si_offset={**self.si_offset, name: parsed.offset},
+            **self._mapped(lambda x: repeat(x, noise > 0), repeat), units={**self.units, name: unit},
+            to_si={**self.to_si, name: parsed.to_si}, si_offset={**self.si_offset, name: parsed.offset},
             true_field=None if field_ is None else (lambda x: repeat(field_(np.asarray(x)[..., :-1]))))
 
     def with_columns_in_order(self, columns: Sequence[str]) -> "TrajectoryDataset":
@@ -128,10 +126,14 @@ class TrajectoryDataset:
         field_ = self.true_field
         return dataclasses.replace(
             self, columns=tuple(columns), dimensions=tuple(self.dimensions[k] for k in order),
-            train=[Trajectory(tr.t, ordered(tr.x), ordered(tr.dxdt)) for tr in self.train],
-            test=[Trajectory(tr.t, ordered(tr.x), ordered(tr.dxdt)) for tr in self.test],
-            true_field=None if field_ is None else
+            **self._mapped(ordered, ordered), true_field=None if field_ is None else
             (lambda x: ordered(field_(np.asarray(x)[..., np.argsort(order)]))))
+
+    def _mapped(self, states: Callable, rates: Callable) -> dict[str, list[Trajectory]]:
+        """``train`` and ``test`` with each trajectory's states and rates through ``states`` and
+        ``rates`` (train first, each trajectory's states before its rates)."""
+        return {split: [Trajectory(tr.t, states(tr.x), rates(tr.dxdt)) for tr in getattr(self, split)]
+                for split in ("train", "test")}
 
     def with_setting_column(self, name: str, unit: str, low: float, high: float,
                             seed: int = 0) -> "TrajectoryDataset":
