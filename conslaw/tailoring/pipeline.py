@@ -44,7 +44,7 @@ class Pretrained:
         self.data, self.config, self.cache_dir = data, config, cache_dir
         self.context, self.vectorize, self.scaling, self.pairs = context, vectorize, scaling, pairs
         self.seconds = 0.0
-        self.with_hnn = config.hnn and pairs is not None
+        self.with_hnn = pairs is not None  # None without config.hnn too (run_tailoring)
 
     @cached_property
     def _trained(self) -> dict[str, list[Params]]:
