@@ -26,6 +26,7 @@ from conslaw.checkpoints import Checkpoints, MemoryCheckpoints
 from conslaw.config import SearchConfig
 from conslaw.datasets.files import dataset_from_table
 from conslaw.datasets.source import data_for_seeds, load_data
+from conslaw.datasets.tables import resolve_units
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.discover import Discovery, discover
 from conslaw.discovery.known import parse_expected
@@ -53,7 +54,7 @@ class ConservationSearch:
             options["units"] = units if isinstance(units, str) else ",".join(f"{k}={v}" for k, v in units.items())
             units = None
         self.config = (config or SearchConfig()).with_options(**options)
-        self.units = dict(units) if units else None
+        self.units = resolve_units(units) if units is not None else None  # bad units fail here
         self.dataset_: Optional[TrajectoryDataset] = None
         self.discovery_: Optional[Discovery] = None
         self.laws_: list[Law] = []

@@ -30,6 +30,15 @@ def test_fit_arrays_finds_the_energy_with_its_coefficient_and_unit():
     assert search.latex(0).count("q") >= 1
 
 
+def test_units_as_a_string_read_as_the_cli_reads_them_and_bad_ones_fail_at_once():
+    trajectories, t = oscillator()
+    search = ConservationSearch(units="q=cm, p=kg*m/s", depth=5, jobs=1)
+    search.fit([x * np.array([100.0, 1.0]) for x in trajectories], times=[t] * 4)
+    assert search.laws_[0].unit_text() == "cm**2" and search.laws_[0].quality == "exact"
+    with pytest.raises(UsageError, match="entry 'p' is not of the form name=unit"):
+        ConservationSearch(units="q=cm,p")
+
+
 def test_numpy_and_torch_take_the_same_shape_and_agree():
     trajectories, t = oscillator()
     search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1).fit(trajectories, times=[t] * 4)
