@@ -181,3 +181,27 @@ def test_the_rankers_pool_is_the_approximately_conserved_candidates_in_rank_orde
     wide = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, top=len(pool) + 2)
     wide.laws_, wide.dataset_ = search.laws_, search.dataset_
     assert wide.tailoring_pool() == search.laws_[:len(pool) + 2]  # never fewer than --top
+
+
+@pytest.mark.parametrize("system", ["spring", "pendulum"])
+def test_a_recording_too_short_for_two_held_out_windows_says_why_nothing_is_accepted(system):
+    """One recording of about three periods: its held-out last fifth is one window of two motion
+    times, whose ratio has no standard error, so no law can be accepted; a warning says so and
+    what to change, and the shorter window it names accepts the energy."""
+    from conslaw.datasets.variants import make_variant
+    from conslaw.discovery.ranking import functionally_dependent
+
+    variant = make_variant(system, n_trajectories=2, t_end=10.0, rate=20.0)
+    trajectory = variant.dataset.train[0]
+    units = dict(zip(variant.dataset.columns, variant.dataset.units.values()))
+    search = ConservationSearch(units=units, depth=5, jobs=1).fit([trajectory.x], times=[trajectory.t])
+    warning = [w for w in search.discovery_.warnings if "one window" in w]
+    assert len(warning) == 1 and "held-out data" in warning[0] and "--window (now 2 motion times)" in warning[0]
+    assert not any(law.accepted for law in search.laws_)
+    shorter = ConservationSearch(units=units, depth=5, jobs=1, window=1.0).fit([trajectory.x], times=[trajectory.t])
+    assert not any("one window" in w for w in shorter.discovery_.warnings)
+    accepted = [law for law in shorter.laws_ if law.accepted]
+    assert [law.independent for law in accepted][:1] == [True] and accepted[0].quality == "exact"
+    states = trajectory.x[::5]
+    assert all(functionally_dependent(law.expression, list(variant.laws.values()), variant.dataset.columns, states)
+               for law in accepted)

@@ -22,7 +22,8 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.fit import FitData
 from conslaw.discovery.noise import NoiseStencil, column_noise, noise_stencil
 from conslaw.discovery.segments import (
-    Segments, build_segments, check_sampling, column_motion_times, median_motion_time, segment_trajectories,
+    Segments, build_segments, check_sampling, check_windows, column_motion_times, median_motion_time,
+    segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
 from conslaw.options import option, parse_list, require
@@ -111,18 +112,20 @@ class ConservationData:
         times = column_motion_times(dataset.train)
         seconds = median_motion_time(times)
         rng = np.random.default_rng(seed)
+        window_seconds = window * seconds if np.isfinite(seconds) else float("inf")
         train = segment_trajectories(dataset.train, window, seconds, "training")
+        check_windows(train, "training", window, window_seconds)
         still = still_columns(train)
         check_sampling(dataset.train, times, dataset.columns, still)
         train_null = null_of(train, draws, rng)
         test = None
         if dataset.test:
             segments = segment_trajectories(dataset.test, window, seconds, "test")
+            check_windows(segments, "held-out", window, window_seconds)
             test = FitData(segments, null_of(segments, draws, rng))
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
         control = FitData(surrogate_draw(train, still, control_rng), train_null)
-        return cls(FitData(train, train_null), test, control, seconds,
-                   window * seconds if np.isfinite(seconds) else float("inf"),
+        return cls(FitData(train, train_null), test, control, seconds, window_seconds,
                    tuple(bool(s) for s in still),
                    tuple(float(level) for level in column_noise(train)), noise_stencil(train))
 

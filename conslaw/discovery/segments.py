@@ -208,6 +208,18 @@ def segment_trajectories(trajectories: Sequence[Trajectory], window: float,
     return build_segments(times, states, source)
 
 
+def check_windows(segments: Segments, split: str, window: float, window_seconds: float) -> None:
+    """Warn when ``split``'s trajectories make a single window: a ratio's standard error is the
+    spread of its windows' shares, so with one window no law can be accepted
+    (``ranking.is_accepted``), and the user should know why and what to change."""
+    if segments.n_segments >= 2:
+        return
+    length = f" of {window_seconds:.3g} s" if np.isfinite(window_seconds) and window > 0 else ""
+    warnings.warn(f"the {split} data make one window{length}, and a conservation ratio needs two for its "
+                  f"standard error, so no law can be accepted: give longer or more trajectories, or a "
+                  f"shorter --window (now {window:g} motion times)", stacklevel=2)
+
+
 def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
                    columns: Sequence[str], still: Sequence[bool]) -> None:
     """Warn when the data are sampled too coarsely to tell motion from noise: as a whole, or
