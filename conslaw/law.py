@@ -21,7 +21,7 @@ import numpy as np
 import sympy
 
 from conslaw.dsl.expressions import (
-    column_symbols, exact_factor, exact_float, full_precision, in_unit, numpy_function, parse_expression, torch_function,
+    column_symbols, exact_factor, exact_float, full_precision_text, in_unit, numpy_function, parse_expression, torch_function,
 )
 from conslaw.dsl.units import (
     Dimension, ParsedUnit, format_unit, latex_unit, latex_unit_text, parse_unit, unit_from,
@@ -270,10 +270,10 @@ class Law:
 
     def to_dict(self) -> dict:
         """result.json's candidate entry."""
-        expression, declared = str(full_precision(self.expression)), self.sympy("declared")
+        expression, declared = full_precision_text(self.expression), self.sympy("declared")
         return {
             "rank": self.rank, "expression": expression,
-            "expression_declared": expression if declared is self.expression else str(full_precision(declared)),
+            "expression_declared": expression if declared is self.expression else full_precision_text(declared),
             "latex": self.latex(),
             "template": self.template,
             "parameters": {p.name: p.to_dict() for p in self.parameters},

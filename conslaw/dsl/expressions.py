@@ -54,6 +54,13 @@ def full_precision(expression: sympy.Expr) -> sympy.Expr:
     return expression.xreplace({f: exact_float(f) for f in expression.atoms(sympy.Float)})
 
 
+@functools.lru_cache(maxsize=4096)
+def full_precision_text(expression: sympy.Expr) -> str:
+    """``sstr`` of ``full_precision(expression)``, printed once per expression: result.json and
+    candidates.csv both print every candidate (0.6 s for the recorded pendulum's 231)."""
+    return sympy.sstr(full_precision(expression))
+
+
 UNIT_COEFFICIENT_RTOL = 1e-12
 """A rescaled coefficient this close to 1 or -1 is written as exactly 1 or -1 (``in_unit``)."""
 

@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 import sympy
 
-from conslaw.dsl.expressions import full_precision
+from conslaw.dsl.expressions import full_precision_text
 from conslaw.law import Law, latex_names
 MODULE_NAMES = frozenset({"math", "numpy", "torch", "states", "COLUMNS", "UNITS", "LAWS"})
 """Names the generated python and torch modules use themselves."""
@@ -27,7 +27,7 @@ def law_text(law: Law, units: str = "declared", digits: Optional[int] = None) ->
     """``sstr`` of the law in the chosen units: full precision, or ``digits`` significant digits
     written without trailing zeros (``3.0``, ``2.44425``)."""
     if digits is None:
-        return sympy.sstr(full_precision(law.sympy(units)))
+        return full_precision_text(law.sympy(units))
     return law.text(units, digits)
 
 
