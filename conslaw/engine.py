@@ -50,7 +50,7 @@ class ConservationSearch:
 
     def __init__(self, config: Optional[SearchConfig] = None, *,
                  units: Union[str, Mapping[str, str], None] = None, **options: Any) -> None:
-        if units is not None and "data" in options:  # a file's units: the data section's option
+        if units is not None and ("data" in options or "dataset" in options):  # the data section's to use or refuse
             options["units"] = units if isinstance(units, str) else ",".join(f"{k}={v}" for k, v in units.items())
             units = None
         self.config = (config or SearchConfig()).with_options(**options)
@@ -62,6 +62,7 @@ class ConservationSearch:
         self.rollouts_: Optional[dict] = None
         self.symmetries_: Optional[dict] = None
         self.stored_: Optional[dict] = None  # result.json of a search rebuilt by from_run
+        self._configured_data: Optional[TrajectoryDataset] = None  # the configured data, loaded once
 
     # ------------------------------------------------------------------ data
     def _arrays(self, trajectories: Sequence[np.ndarray], times: Optional[Sequence[np.ndarray]]
@@ -95,14 +96,22 @@ class ConservationSearch:
                                   seed=self.config.run.seed)
 
     def load(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None) -> TrajectoryDataset:
-        """The data set a fit would use (bad input fails here, with a one-line error)."""
+        """The data set a fit would use: ``data``, or the configured data set, loaded once (bad
+        input fails here, with a one-line error, as does data given two ways)."""
+        if data is not None and self.config.data is not None:
+            named = self.config.data.dataset or self.config.data.data
+            raise UsageError(f"fit() was given data, and the search names {named!r} as its data: pass one of them")
+        if isinstance(data, TrajectoryDataset) and self.units:
+            raise UsageError("units describe arrays; a TrajectoryDataset carries its own: drop units=")
         if isinstance(data, TrajectoryDataset):
             return data
         if data is not None:
             return self._arrays(data, times)
         if self.config.data is None:
             raise UsageError("no data: pass trajectories to fit(), or --dataset/--data")
-        return load_data(self.config.data, self.config.run.seed)
+        if self._configured_data is None:
+            self._configured_data = load_data(self.config.data, self.config.run.seed)
+        return self._configured_data
 
     def check_budget(self, dataset: TrajectoryDataset) -> None:
         """Refuse, before any work or file, an enumeration or a tailoring estimated to pass its

@@ -39,6 +39,21 @@ def test_units_as_a_string_read_as_the_cli_reads_them_and_bad_ones_fail_at_once(
         ConservationSearch(units="q=cm,p")
 
 
+def test_data_or_units_a_fit_would_not_use_are_refused():
+    from conslaw.datasets.variants import make_variant
+
+    dataset = make_variant("spring", n_trajectories=4).dataset
+    with pytest.raises(UsageError, match="a TrajectoryDataset carries its own"):
+        ConservationSearch(units="q=cm,p=kg*m/s").fit(dataset)
+    with pytest.raises(UsageError, match="built-in --dataset spring has its own"):
+        ConservationSearch(units="q=cm,p=kg*m/s", dataset="spring")
+    trajectories, t = oscillator()
+    with pytest.raises(UsageError, match="names 'spring' as its data: pass one of them"):
+        ConservationSearch(dataset="spring").fit(trajectories, times=[t] * 4)
+    search = ConservationSearch(dataset="spring")
+    assert search.load() is search.load()  # the configured data are loaded once
+
+
 def test_numpy_and_torch_take_the_same_shape_and_agree():
     trajectories, t = oscillator()
     search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1).fit(trajectories, times=[t] * 4)

@@ -92,7 +92,7 @@ def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> Co
     with run, StageProgress(quiet=config.run.quiet) as progress:
         run.attach_logging(config.run.log_level)
         LOGGER.info("search on %s", dataset.name)
-        search.run(dataset, checkpoints=run.store(), progress=progress, cache_dir=model_cache)
+        search.run(checkpoints=run.store(), progress=progress, cache_dir=model_cache)  # the data loaded above
         result = search.result()
         write_run(run, search, result)
         LOGGER.info("run complete in %.1f s", time.perf_counter() - started)
