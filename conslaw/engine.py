@@ -101,6 +101,8 @@ class ConservationSearch:
         if data is not None and self.config.data is not None:
             named = self.config.data.dataset or self.config.data.data
             raise UsageError(f"fit() was given data, and the search names {named!r} as its data: pass one of them")
+        if times is not None and (data is None or isinstance(data, TrajectoryDataset)):
+            raise UsageError("times= goes with arrays of states; a data set has its own times")
         if isinstance(data, TrajectoryDataset) and self.units:
             raise UsageError("units describe arrays; a TrajectoryDataset carries its own: drop units=")
         if isinstance(data, TrajectoryDataset):

@@ -50,7 +50,11 @@ def test_data_or_units_a_fit_would_not_use_are_refused():
     trajectories, t = oscillator()
     with pytest.raises(UsageError, match="names 'spring' as its data: pass one of them"):
         ConservationSearch(dataset="spring").fit(trajectories, times=[t] * 4)
+    with pytest.raises(UsageError, match="times= goes with arrays of states"):
+        ConservationSearch().fit(dataset, times=[t] * 4)
     search = ConservationSearch(dataset="spring")
+    with pytest.raises(UsageError, match="times= goes with arrays of states"):
+        search.fit(times=[t] * 4)
     assert search.load() is search.load()  # the configured data are loaded once
 
 
