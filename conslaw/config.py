@@ -106,7 +106,8 @@ class SearchConfig:
 
     def refuse_inert(self, given: Mapping[str, Any]) -> None:
         """A UsageError for a given option that this configuration never reads (``--seeds`` with
-        ``--no-tailor``, a multi-term option with ``--mode formulas``): used or refused."""
+        ``--no-tailor``, a multi-term option with ``--mode formulas``, ``--depth`` with ``--mode
+        terms``): used or refused."""
         index = self.options()
         inert = []
         if not self.tailoring.tailor:
@@ -114,6 +115,8 @@ class SearchConfig:
                           | {"model_cache"}, "--no-tailor"))
         if self.discovery.mode == "formulas":
             inert.append(({n for n, (section, _) in index.items() if section == "terms"}, "--mode formulas"))
+        if self.discovery.mode == "terms":  # the multi-term search reads the operators alone
+            inert.append(({"depth", "max_formulas", "max_memory_gb"}, "--mode terms"))
         for names, reason in inert:
             for name in given:
                 if name in names:

@@ -228,7 +228,7 @@ def test_columns_named_like_sympy_constants_go_through_the_whole_search(tmp_path
     data = write_csv(tmp_path / "odd.csv", rows, "trajectory,t," + ",".join(columns))
     out = tmp_path / "run"
     result = invoke("search", "--data", str(data), "--units", "E=m,I=m,S=kg*m/s,N=kg*m/s", "--out", str(out),
-                    "--mode", "terms", *QUICK)  # the multi-term search reaches the energies and L
+                    "--mode", "terms", "--no-tailor", "--quiet", "--no-plots", "--jobs", "1")  # reaches the energies, L
     assert result.exit_code == 0, result.output
     saved = json.loads((out / "result.json").read_text())
     assert saved["independence"]["numerical"] == saved["independence"]["symbolic_rank_of_independent"] >= 2
@@ -293,7 +293,9 @@ def test_a_model_cache_that_cannot_be_a_directory_is_refused_before_any_work(tmp
 @pytest.mark.parametrize("options, culprit", [
     (("--no-tailor", "--seeds", "3"), "--seeds has no effect with --no-tailor"),
     (("--no-tailor", "--model-cache", "models"), "--model-cache has no effect with --no-tailor"),
-    (("--mode", "formulas", "--term-depth", "2"), "--term-depth has no effect with --mode formulas")])
+    (("--mode", "formulas", "--term-depth", "2"), "--term-depth has no effect with --mode formulas"),
+    (("--mode", "terms", "--depth", "9"), "--depth has no effect with --mode terms"),
+    (("--mode", "terms", "--max-formulas", "10"), "--max-formulas has no effect with --mode terms")])
 def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_path):
     result = in_process("search", "--dataset", "spring", "--out", str(tmp_path / "run"), *options)
     assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
