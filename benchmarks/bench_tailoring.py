@@ -75,7 +75,8 @@ def search(args, config: TailoringConfig) -> None:
     from conslaw.engine import ConservationSearch
 
     started = time.perf_counter()
-    found = ConservationSearch(dataset=args.system, data_dir=args.data_dir, **dataclasses.asdict(config))
+    recorded = {"data_dir": args.data_dir} if args.system == "real-pendulum" else {}  # a simulated system refuses it
+    found = ConservationSearch(dataset=args.system, **recorded, **dataclasses.asdict(config))
     found.run(cache_dir=args.cache_dir, progress=lambda s, d, t: args.verbose and print(
         f"  [{time.perf_counter() - started:7.1f} s] {s} {d}/{t}", flush=True))
     print(f"whole search on {args.system}: {time.perf_counter() - started:.1f} s; tailoring timings "

@@ -87,4 +87,6 @@ def load_dataset(
         check_option_names(name, options, list(spec.options))
         test_fraction = check_fraction("test_fraction", options.get("test_fraction", spec.options["test_fraction"]))
         return spec.load(seed=seed, noise=noise, data_dir=data_dir, test_fraction=test_fraction)
+    if data_dir is not None:
+        raise UsageError(f"--data-dir locates the files of recorded data sets; {name!r} is simulated")
     return simulate(spec, seed=int(seed), noise=noise, options=options)

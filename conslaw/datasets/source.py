@@ -51,6 +51,9 @@ class DataConfig:
             raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
         elif self.missing != "refuse":
             raise UsageError(f"--missing applies to --data files; built-in --dataset {self.dataset} has no missing values")
+        elif (self.trajectory_column, self.time_column) != ("trajectory", "t"):
+            flag = "--trajectory-column" if self.trajectory_column != "trajectory" else "--time-column"
+            raise UsageError(f"{flag} names a column of a --data file; built-in --dataset {self.dataset} has none")
         parse_key_values(self.options)
 
     @property
