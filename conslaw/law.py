@@ -21,7 +21,8 @@ import numpy as np
 import sympy
 
 from conslaw.dsl.expressions import (
-    column_symbols, exact_factor, exact_float, full_precision_text, in_unit, numpy_function, parse_expression, torch_function,
+    column_symbols, exact_factor, exact_float, full_precision_text, in_unit, numpy_function, parse_expression,
+    torch_function,
 )
 from conslaw.dsl.units import (
     Dimension, ParsedUnit, format_unit, latex_unit, latex_unit_text, parse_unit, unit_from,
