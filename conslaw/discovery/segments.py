@@ -214,10 +214,13 @@ def check_windows(segments: Segments, split: str, window: float, window_seconds:
     (``ranking.is_accepted``), and the user should know why and what to change."""
     if segments.n_segments >= 2:
         return
-    length = f" of {window_seconds:.3g} s" if np.isfinite(window_seconds) and window > 0 else ""
+    cut = window > 0 and np.isfinite(window_seconds)
+    length = f" of {window_seconds:.3g} s" if cut else ""
+    remedy = f"a shorter --window (now {window:g} motion times)" if cut else \
+        "a --window above 0 (0 keeps each trajectory whole)"
     warnings.warn(f"the {split} data make one window{length}, and a conservation ratio needs two for its "
-                  f"standard error, so no law can be accepted: give longer or more trajectories, or a "
-                  f"shorter --window (now {window:g} motion times)", stacklevel=2)
+                  f"standard error, so no law can be accepted: give longer or more trajectories, or {remedy}",
+                  stacklevel=2)
 
 
 def check_sampling(trajectories: Sequence[Trajectory], column_times: np.ndarray,
