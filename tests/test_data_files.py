@@ -220,7 +220,7 @@ def test_a_recording_with_dropouts_gives_its_law_with_missing_split(tmp_path):
     with pytest.raises(ConslawError, match="value missing"):
         load_file(path, variant.units_spec())
     search = ConservationSearch(data=str(path), units=variant.units_spec(), missing="split", tailor=False,
-                                jobs=1, mode="formulas")
+                                jobs=1, mode="formulas", keep=20)
     with pytest.warns(UserWarning, match="missing value"):
         search.fit()
     top = search.accepted_laws_[0]
@@ -250,7 +250,7 @@ def test_temperatures_in_degf_and_degc_are_read_as_absolute_and_give_the_heat_co
     np.testing.assert_allclose(np.sort(states, axis=0), np.sort(truth, axis=0), rtol=1e-12)
     with pytest.raises(UsageError, match=r"column 'T2': the units say 'K' but the file's header says 'degC'"):
         load_file(path, "T2=K")
-    law = ConservationSearch(data=str(path), tailor=False, jobs=1).fit().accepted_laws_[0]
+    law = ConservationSearch(data=str(path), tailor=False, jobs=1, keep=20).fit().accepted_laws_[0]
     t1, t2 = sorted(law.expression.free_symbols, key=str)
     si = law.sympy("si").as_coefficients_dict()
     assert si[t2] / si[t1] == pytest.approx(2.5, rel=0.02) and law.unit_text() == "K"

@@ -163,7 +163,7 @@ def test_a_sampling_too_coarse_to_judge_is_a_warning_of_the_result(system):
     (``Discovery.warnings``, result.json), not only to the terminal; the default rate gives none."""
     from conslaw import ConservationSearch
 
-    coarse, fine = (ConservationSearch(tailor=False, mode="terms", jobs=1).fit(make_variant(system, rate=rate).dataset)
-                    for rate in (5, None))
+    coarse, fine = (ConservationSearch(tailor=False, mode="terms", jobs=1, keep=20)
+                    .fit(make_variant(system, rate=rate).dataset) for rate in (5, None))
     assert any("samples per motion time" in w and "judgements are weak" in w for w in coarse.discovery_.warnings)
     assert not any("samples per motion time" in w for w in fine.discovery_.warnings)
