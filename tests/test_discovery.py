@@ -474,6 +474,21 @@ def test_one_recording_accepts_its_law_and_lists_what_holds_on_its_level_set_onl
     # on several trajectories a dependent law stays accepted: the isotropic oscillator's test above
 
 
+def test_one_recording_of_a_damped_system_accepts_its_drifting_energy_alone(tmp_path):
+    """One recording of a pendulum with weak friction: the energy drifts, so the segments' means
+    disagree and the data do not visit one level set, yet the recording is one curve, along which
+    ``cos(0.506*omega) + cos(theta)``, the harmonic ``omega**2 + 3.93*theta**2`` and other
+    imitations of the energy hold as well as it does (6 of them were accepted as approximate
+    laws). The energy alone is accepted, approximate; they are identities."""
+    variant = make_variant("damped-pendulum", gamma=0.01, n_trajectories=2, rate=20, t_end=20)
+    dataset = load_file(variant.write_csv(tmp_path / "one.csv", splits=("train",)), variant.units_spec())
+    discovery = run(dataset, mode="both")
+    assert [law.quality for law in discovery.accepted] == ["approximate"] and discovery.accepted[0].independent
+    assert coefficient(discovery.accepted[0], "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-3)
+    assert sum(law.quality == "identity" for law in discovery.laws) >= 3
+    assert sum("one recording" in warning for warning in discovery.warnings) == 1
+
+
 @pytest.mark.parametrize("system, column, true_law, rate", [
     ("pendulum", "omega", "omega**2 - 12*cos(theta)", 100), ("spring", "v", "v**2 + 4*x**2", None)])
 def test_tracking_glitches_leave_one_law_with_its_polynomials_merged_into_it(system, column, true_law, rate):

@@ -198,12 +198,12 @@ def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
     if not identities:
         return []
     first = f"the first law {identities[0].rank} ({identities[0].text(digits=TABLE_DIGITS)})"
-    if any(law.independent for law in laws) and on_one_level_set(laws):
-        return [f"the training data visit one level set of the independent laws (one recording, or "
-                f"trajectories that share their values): {len(identities)} candidate(s) that take one value "
-                f"there, {first}, are listed as identities, not laws: on one level set the data cannot tell "
-                "a function of the laws from any function that agrees with one there (q*(E - E0)); "
-                "trajectories from other initial states tell them apart"]
+    if any(law.independent for law in laws) and (trajectories == 1 or on_one_level_set(laws)):
+        return [f"the training data are one recording, or visit one level set of the independent laws "
+                f"(trajectories that share their values): {len(identities)} candidate(s) that take one value "
+                f"there, {first}, are listed as identities, not laws: there the data cannot tell a function "
+                "of the laws from any function that agrees with one there (q*(E - E0)); trajectories from "
+                "other initial states tell them apart"]
     return [f"{len(identities)} candidate(s) take one value on every sample of the {trajectories} training "
             f"trajectories, {first}: relations between the columns (a column repeated in another unit, a "
             "constraint) or values the trajectories all share; listed as identities, not conservation laws"]

@@ -47,8 +47,8 @@ search's seed.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
   one identity are merged into it, and it is ranked after the accepted laws. When the training
-  data visit one level set of every independent law, the dependent accepted laws are identities
-  too (``_coincidences_apart``).
+  data are one recording, or visit one level set of every independent law, the dependent
+  accepted laws are identities too (``_coincidences_apart``).
 """
 from __future__ import annotations
 
@@ -326,12 +326,14 @@ def _independent_relations(identities: Sequence[Law], columns: Sequence[str], po
     return relations
 
 
-def _coincidences_apart(accepted: list[Law]) -> tuple[list[Law], list[Law]]:
-    """When the training data visit one level set of every independent law (one recording, or
-    trajectories that share the laws' values), the dependent accepted laws set apart as
-    identities: any function that agrees with a law on that level set takes one value there
-    (``q*(E - E0)``), and the data tell none of them from a function of the law."""
-    if not accepted or not on_one_level_set(accepted):
+def _coincidences_apart(accepted: list[Law], trajectories: int) -> tuple[list[Law], list[Law]]:
+    """When the training data are one recording (``trajectories`` is 1), or visit one level set
+    of every independent law (trajectories that share the laws' values), the dependent accepted
+    laws set apart as identities: any function that agrees with a law along that recording, or
+    on that level set, takes one value there (``q*(E - E0)``; on one recording of a damped
+    system, whose energy drifts, approximately), and the data tell none of them from a function
+    of the law."""
+    if not accepted or not (trajectories == 1 or on_one_level_set(accepted)):
         return accepted, []
     return ([law for law in accepted if law.independent],
             [as_identity(law) for law in accepted if not law.independent])
@@ -379,7 +381,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
                | unneeded(accepted, data) | drifting_beside_exact(accepted))
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
-    accepted, coincidences = _coincidences_apart(accepted)
+    accepted, coincidences = _coincidences_apart(accepted, trajectories)
     accepted = merge_near_copies(accepted, reference, _along_one_law(accepted, data, seed))
     identities += coincidences
     front = _pareto(accepted)
