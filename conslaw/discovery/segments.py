@@ -214,9 +214,8 @@ def check_windows(segments: Segments, split: str, window: float, window_seconds:
     (``ranking.is_accepted``), and the user should know why and what to change."""
     if segments.n_segments >= 2:
         return
-    cut = window > 0 and np.isfinite(window_seconds)
-    length = f" of {window_seconds:.3g} s" if cut else ""
-    remedy = f"a shorter --window (now {window:g} motion times)" if cut else \
+    length = f" of {window_seconds:.3g} s" if window > 0 and np.isfinite(window_seconds) else ""
+    remedy = f"a shorter --window (now {window:g} motion times)" if window > 0 else \
         "a --window above 0 (0 keeps each trajectory whole)"
     warnings.warn(f"the {split} data make one window{length}, and a conservation ratio needs two for its "
                   f"standard error, so no law can be accepted: give longer or more trajectories, or {remedy}",
