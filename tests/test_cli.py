@@ -304,6 +304,15 @@ def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("options, culprit", [
+    (("--max-seconds", "abc"), "--max-seconds must be a number of seconds or none, got 'abc'"),
+    (("--max-seconds", "-3"), "--max-seconds must be > 0"), (("--window", "-1"), "--window must be >= 0")])
+def test_a_bad_option_value_is_one_line_naming_the_option(options, culprit, tmp_path):
+    result = in_process("search", "--dataset", "spring", "--out", str(tmp_path / "run"), *options)
+    assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 def test_python_warnings_are_one_line_and_the_hook_is_restored(tmp_path):
     """A file whose rows are not in time order gives a Python warning: it reaches the user as one
     line, without the file, line and category Python prints, and the hook ends with the command.

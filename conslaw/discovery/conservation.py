@@ -26,6 +26,7 @@ from conslaw.discovery.segments import (
     segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
+from conslaw.errors import UsageError
 from conslaw.options import option, parse_list, require
 
 CONTROL_SEED_OFFSET = 7919
@@ -35,7 +36,13 @@ MODES = ("formulas", "terms", "both")
 
 
 def _positive_or_none(text: str) -> Optional[float]:
-    return None if str(text).strip().lower() in ("", "none", "0") else float(text)
+    """--max-seconds: a number of seconds, or none (also "" and 0) for no budget."""
+    if str(text).strip().lower() in ("", "none", "0"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--max-seconds must be a number of seconds or none, got {text!r}") from None
 
 
 _laws_list = partial(parse_list, name="--expect", separator=";")
