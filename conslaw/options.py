@@ -73,6 +73,18 @@ def parse_list(text: str, item: Callable[[str], Any] = str, name: str = "option"
         raise UsageError(f"{name} must be a {kind} list, got {text!r}") from None
 
 
+def optional_number(text: str, name: str = "option", absent: Sequence[str] = ("", "none")) -> Optional[float]:
+    """``text`` as a float, or None when it is one of ``absent`` (lower case); a UsageError
+    naming ``name`` otherwise."""
+    if str(text).strip().lower() in absent:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        words = " or ".join(repr(word) for word in absent if word)
+        raise UsageError(f"{name} must be a number or {words}, got {text!r}") from None
+
+
 def parse_key_values(items: Sequence[str], name: str = "--option") -> dict:
     """``("a=1", "b-c=x")`` -> ``{"a": "1", "b_c": "x"}``; a UsageError naming ``name``."""
     values = {}

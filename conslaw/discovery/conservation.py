@@ -26,23 +26,12 @@ from conslaw.discovery.segments import (
     segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
-from conslaw.errors import UsageError
-from conslaw.options import option, parse_list, require
+from conslaw.options import optional_number, option, parse_list, require
 
 CONTROL_SEED_OFFSET = 7919
 NULL_DRAWS = 2
 """Surrogate draws that make up the null (each as many segments as the data)."""
 MODES = ("formulas", "terms", "both")
-
-
-def _positive_or_none(text: str) -> Optional[float]:
-    """--max-seconds: a number of seconds, or none (also "" and 0) for no budget."""
-    if str(text).strip().lower() in ("", "none", "0"):
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise UsageError(f"--max-seconds must be a number of seconds or none, got {text!r}") from None
 
 
 _laws_list = partial(parse_list, name="--expect", separator=";")
@@ -64,7 +53,8 @@ class DiscoveryConfig:
                        "the tailoring stage ranks).")
     max_seconds: Optional[float] = option(None, "Time budget per search in seconds; a search that "
                                           "runs out returns the best found so far, marked partial.",
-                                          parse=_positive_or_none)
+                                          parse=partial(optional_number, name="--max-seconds",
+                                                        absent=("", "none", "0")))
     expect: tuple[str, ...] = option((), "Laws you expect, in SI units (angles in radians), separated "
                                      "by ';': each is judged on the data with its coefficients as "
                                      "given, and reported with whether discovery reached it.",

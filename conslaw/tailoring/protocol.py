@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from conslaw.options import option, parse_list, require
+from conslaw.options import optional_number, option, parse_list, require
 
 DEFAULT_INNER_LRS: tuple[float, ...] = (0.0,) + tuple(float(10.0 ** k) for k in np.arange(-3.0, 1.01, 0.5))
 LOSS_FORMS = ("forward", "central", "analytic")
@@ -30,10 +30,6 @@ protocol does, while every column's and every rate's root mean square on the tra
 within ``1/LARGE_INPUT``-``LARGE_INPUT`` (coherent SI; every built-in system but Lorenz), and
 standardized columns otherwise: a tanh network is made for inputs about 1 (a pendulum filmed in
 pixels, as it is: a vanilla rollout error of 604 px against the HNN's 279)."""
-
-
-def _optional_float(text: str) -> Optional[float]:
-    return None if str(text).strip().lower() in ("", "none", "auto") else float(text)
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,8 @@ class TailoringConfig:
                             "differences forward or central, or its analytic time derivative.",
                             choices=LOSS_FORMS)
     loss_dt: Optional[float] = option(None, "Time step of the Noether loss in seconds (default: "
-                                      "the data's).", parse=_optional_float)
+                                      "the data's).", parse=partial(optional_number, name="--loss-dt",
+                                                                    absent=("", "none", "auto")))
     integrator: str = option("rk4", "Integrator of every rollout.", choices=INTEGRATORS)
     blowup: float = option(1e3, "A rollout whose RMSE passes this many times the data's spread "
                            "counts as diverged.")
@@ -92,7 +89,8 @@ class TailoringConfig:
     threads: int = option(0, "Torch threads (0: every usable core).", neutral=True)
     tailor_max_memory_gb: Optional[float] = option(
         None, "Refuse to tailor when the estimated peak memory passes this many GB (default: the "
-        "memory available when the search starts).", parse=_optional_float, neutral=True)
+        "memory available when the search starts).",
+        parse=partial(optional_number, name="--tailor-max-memory-gb", absent=("", "none", "auto")), neutral=True)
 
     def __post_init__(self) -> None:
         require(self.pool in POOLS, self, "pool", f"must be one of {', '.join(POOLS)}")
@@ -115,6 +113,10 @@ class TailoringConfig:
                 f"must be between 0 and --seeds - 1 = {self.seeds - 1}")
         require(self.recording_protocol in RECORDING_PROTOCOLS, self, "recording_protocol",
                 f"must be one of {', '.join(RECORDING_PROTOCOLS)}")
+        for name in ("outer_lr", "train_lr"):
+            require(getattr(self, name) > 0, self, name, "must be > 0")
+        for name in ("outer_weight_decay", "train_weight_decay"):
+            require(getattr(self, name) >= 0, self, name, "must be >= 0")
         require(self.hidden >= 1, self, "hidden", "must be at least 1")
         require(self.train_steps >= 1, self, "train_steps", "must be at least 1")
         require(self.dtype in DTYPES, self, "dtype", f"must be one of {', '.join(DTYPES)}")
