@@ -51,6 +51,7 @@ class RunConfig:
     log_level: str = option("INFO", "Level of the run's log file.", choices=LOG_LEVELS, neutral=True)
 
     def __post_init__(self) -> None:
+        require(0 <= self.seed < 2 ** 32, self, "seed", "must be between 0 and 2**32 - 1 (numpy's seeds)")
         require(not (self.resume and self.overwrite), self, "overwrite",
                 "excludes --resume (resume keeps the run, overwrite replaces it)")
 

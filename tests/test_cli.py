@@ -308,7 +308,7 @@ def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_pa
     (("--max-seconds", "abc"), "--max-seconds must be a number or 'none' or '0', got 'abc'"),
     (("--max-seconds", "-3"), "--max-seconds must be > 0"), (("--window", "-1"), "--window must be >= 0"),
     (("--loss-dt", "abc"), "--loss-dt must be a number or 'none' or 'auto', got 'abc'"),
-    (("--outer-lr", "-1"), "--outer-lr must be > 0")])
+    (("--outer-lr", "-1"), "--outer-lr must be > 0"), (("--seed", "-1"), "--seed must be between 0 and 2**32 - 1")])
 def test_a_bad_option_value_is_one_line_naming_the_option(options, culprit, tmp_path):
     result = in_process("search", "--dataset", "spring", "--out", str(tmp_path / "run"), *options)
     assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
