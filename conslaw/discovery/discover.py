@@ -198,7 +198,7 @@ def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
     if not identities:
         return []
     first = f"the first law {identities[0].rank} ({identities[0].text(digits=TABLE_DIGITS)})"
-    if any(law.independent for law in laws) and (trajectories == 1 or on_one_level_set(laws)):
+    if any(law.independent for law in laws) and on_one_level_set(laws, trajectories):
         return [f"the training data are one recording, or visit one level set of the independent laws "
                 f"(trajectories that share their values): {len(identities)} candidate(s) that take one value "
                 f"there, {first}, are listed as identities, not laws: there the data cannot tell a function "

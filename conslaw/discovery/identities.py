@@ -71,10 +71,13 @@ def as_identity(law: Law) -> Law:
     return law.replace(accepted=False, quality="identity", independent=False, pareto=False)
 
 
-def on_one_level_set(laws: Sequence[Law]) -> bool:
-    """Whether the training data visit one level set of every independent law among ``laws``
-    (``one_level_set``; true when none is independent)."""
-    return all(one_level_set(law.evidence) for law in laws if law.independent)
+def on_one_level_set(laws: Sequence[Law], trajectories: int) -> bool:
+    """Whether the training data (of ``trajectories`` trajectories) cannot tell a function of the
+    independent laws among ``laws`` from a function that agrees with one along the data: they are
+    one recording (on which a damped system's energy drifts: one curve, approximately one level
+    set), or visit one level set of every independent law (``one_level_set``; true when none is
+    independent)."""
+    return trajectories == 1 or all(one_level_set(law.evidence) for law in laws if law.independent)
 
 
 def one_level_set(evidence: Evidence) -> bool:

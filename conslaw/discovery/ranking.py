@@ -327,13 +327,11 @@ def _independent_relations(identities: Sequence[Law], columns: Sequence[str], po
 
 
 def _coincidences_apart(accepted: list[Law], trajectories: int) -> tuple[list[Law], list[Law]]:
-    """When the training data are one recording (``trajectories`` is 1), or visit one level set
-    of every independent law (trajectories that share the laws' values), the dependent accepted
-    laws set apart as identities: any function that agrees with a law along that recording, or
-    on that level set, takes one value there (``q*(E - E0)``; on one recording of a damped
-    system, whose energy drifts, approximately), and the data tell none of them from a function
-    of the law."""
-    if not accepted or not (trajectories == 1 or on_one_level_set(accepted)):
+    """When the training data are one recording, or visit one level set of every independent
+    law (``on_one_level_set``), the dependent accepted laws set apart as identities: any function
+    that agrees with a law along that recording, or on that level set, takes one value there
+    (``q*(E - E0)``), and the data tell none of them from a function of the law."""
+    if not accepted or not on_one_level_set(accepted, trajectories):
         return accepted, []
     return ([law for law in accepted if law.independent],
             [as_identity(law) for law in accepted if not law.independent])
