@@ -117,7 +117,8 @@ class SearchConfig:
         if self.discovery.mode == "formulas":
             inert.append(({n for n, (section, _) in index.items() if section == "terms"}, "--mode formulas"))
         if self.discovery.mode == "terms":  # the multi-term search reads the operators alone
-            inert.append(({"depth", "max_formulas", "max_memory_gb"}, "--mode terms"))
+            inert.append(({n for n, (section, _) in index.items() if section == "enumeration"} - {"operators"},
+                          "--mode terms"))
         for names, reason in inert:
             for name in given:
                 if name in names:

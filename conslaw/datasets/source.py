@@ -1,6 +1,7 @@
 """Where a search's trajectories come from: a built-in data set or the user's file."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -9,7 +10,7 @@ from conslaw.datasets.missing import MISSING_POLICIES
 from conslaw.datasets.registry import load_dataset
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.errors import UsageError
-from conslaw.options import option, parse_key_values
+from conslaw.options import flag_of, option, parse_key_values
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,10 @@ class DataConfig:
             raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
         elif self.missing != "refuse":
             raise UsageError(f"--missing applies to --data files; built-in --dataset {self.dataset} has no missing values")
-        elif (self.trajectory_column, self.time_column) != ("trajectory", "t"):
-            flag = "--trajectory-column" if self.trajectory_column != "trajectory" else "--time-column"
-            raise UsageError(f"{flag} names a column of a --data file; built-in --dataset {self.dataset} has none")
+        elif moved := [f for f in dataclasses.fields(self) if f.name in ("trajectory_column", "time_column")
+                       and getattr(self, f.name) != f.default]:
+            raise UsageError(f"{flag_of(moved[0])} names a column of a --data file; built-in --dataset "
+                             f"{self.dataset} has none")
         parse_key_values(self.options)
 
     @property

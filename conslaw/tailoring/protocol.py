@@ -32,6 +32,10 @@ standardized columns otherwise: a tanh network is made for inputs about 1 (a pen
 pixels, as it is: a vanilla rollout error of 604 px against the HNN's 279)."""
 
 
+_number_or_auto = partial(optional_number, absent=("", "none", "auto"))
+"""An option that is a number, or ``auto`` (also ``none`` or empty) for its computed default."""
+
+
 @dataclass(frozen=True)
 class TailoringConfig:
     """How candidate laws are ranked as Noether losses and how the winner is evaluated."""
@@ -59,8 +63,7 @@ class TailoringConfig:
                             "differences forward or central, or its analytic time derivative.",
                             choices=LOSS_FORMS)
     loss_dt: Optional[float] = option(None, "Time step of the Noether loss in seconds (default: "
-                                      "the data's).", parse=partial(optional_number, name="--loss-dt",
-                                                                    absent=("", "none", "auto")))
+                                      "the data's).", parse=partial(_number_or_auto, name="--loss-dt"))
     integrator: str = option("rk4", "Integrator of every rollout.", choices=INTEGRATORS)
     blowup: float = option(1e3, "A rollout whose RMSE passes this many times the data's spread "
                            "counts as diverged.")
@@ -90,7 +93,7 @@ class TailoringConfig:
     tailor_max_memory_gb: Optional[float] = option(
         None, "Refuse to tailor when the estimated peak memory passes this many GB (default: the "
         "memory available when the search starts).",
-        parse=partial(optional_number, name="--tailor-max-memory-gb", absent=("", "none", "auto")), neutral=True)
+        parse=partial(_number_or_auto, name="--tailor-max-memory-gb"), neutral=True)
 
     def __post_init__(self) -> None:
         require(self.pool in POOLS, self, "pool", f"must be one of {', '.join(POOLS)}")
