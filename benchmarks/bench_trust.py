@@ -15,7 +15,7 @@ import time
 
 from conslaw.datasets import SYSTEMS, make_variant, user_coordinates
 from conslaw.discovery.noise import biased
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.independence import functionally_dependent
 from conslaw.engine import ConservationSearch
 
 

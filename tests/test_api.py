@@ -208,7 +208,7 @@ def test_a_recording_too_short_for_two_held_out_windows_says_why_nothing_is_acce
     times, whose ratio has no standard error, so no law can be accepted; a warning says so and
     what to change, and the shorter window it names accepts the energy."""
     from conslaw.datasets.variants import make_variant
-    from conslaw.discovery.ranking import functionally_dependent
+    from conslaw.discovery.independence import functionally_dependent
 
     variant = make_variant(system, n_trajectories=2, t_end=10.0, rate=20.0)
     trajectory = variant.dataset.train[0]

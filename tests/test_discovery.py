@@ -15,7 +15,8 @@ from conslaw.discovery.discover import discover
 from conslaw.discovery.noise import NOISE_BIAS
 from conslaw.discovery.demotions import _fixed_curves
 from conslaw.discovery.drift import drift_p_value
-from conslaw.discovery.ranking import functionally_dependent, is_resolved
+from conslaw.discovery.independence import functionally_dependent
+from conslaw.discovery.ranking import is_resolved
 from conslaw.discovery.segments import build_segments
 from conslaw.dsl.budget import EnumerationConfig
 from conslaw.dsl.units import parse_unit

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conslaw.cli import main
 from conslaw.datasets import load_dataset
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.independence import functionally_dependent
 from conslaw.engine import ConservationSearch
 
 README = Path(__file__).resolve().parents[1] / "README.md"

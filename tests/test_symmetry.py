@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.independence import functionally_dependent
 from conslaw.discovery.symmetry import (
     bracket_table,
     describe_symmetry,

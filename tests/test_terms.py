@@ -7,7 +7,7 @@ import sympy
 
 from conslaw.datasets import load_dataset, make_variant
 from conslaw.discovery.conservation import DiscoveryConfig
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.independence import functionally_dependent
 from conslaw.dsl.operators import resolve_operators
 from conslaw.dsl.units import DIMENSIONLESS, parse_unit
 from conslaw.engine import ConservationSearch

@@ -7,7 +7,7 @@ import sympy
 
 from conslaw.datasets import make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.ranking import functionally_dependent
+from conslaw.discovery.independence import functionally_dependent
 from conslaw.dsl.operators import resolve_operators
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig

@@ -2,7 +2,7 @@
 
 A built-in system (or a variant of one) knows its true conserved quantities. After a search,
 each of them is *found* when it is a function of the accepted laws at the data (its gradient
-adds nothing to the rank of theirs: ``ranking.functionally_dependent``), so that a run says
+adds nothing to the rank of theirs: ``independence.functionally_dependent``), so that a run says
 plainly which laws it did not reach, for instance within a ``--max-seconds`` budget. User data
 carry no known laws, and this report is then empty.
 
@@ -19,7 +19,8 @@ import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.ranking import functionally_dependent, is_exact
+from conslaw.discovery.independence import functionally_dependent
+from conslaw.discovery.ranking import is_exact
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 
@@ -29,7 +30,7 @@ CHECK_STATES = 300
 
 def _reached_by(laws: Sequence[Law], dataset: TrajectoryDataset) -> Callable[[sympy.Expr], bool]:
     """Whether an SI expression is a function of the accepted ``laws`` at ``CHECK_STATES`` training
-    states of ``dataset`` (gradient rank, ``ranking.functionally_dependent``)."""
+    states of ``dataset`` (gradient rank, ``independence.functionally_dependent``)."""
     accepted = [law.expression for law in laws if law.accepted]
     states = dataset.stacked("train")
     states = states[:: max(1, len(states) // CHECK_STATES)]

@@ -61,23 +61,20 @@ import sympy
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import (approximations, beyond_noise_floor, drifting_beside_exact, law_values,
-                                         misfitted, predictable, truncations, unneeded)
+                                         misfitted, truncations, unneeded)
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
-from conslaw.discovery.forms import segment_means, segment_variation
+from conslaw.discovery.forms import segment_means
+from conslaw.discovery.independence import along_one_law, independent_set
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
-from conslaw.dsl.expressions import column_symbols, gradient_function
 from conslaw.law import Evidence, Law
 
 TIE_SIGMAS = 2.0
 RATIO_FLOOR = 1e-15
-INDEPENDENCE_RTOL = 1e-2
-RELATION_RTOL = 0.1
 REFERENCE_STATES = 512
-GRADIENT_STATES = 200
 PAPER_REJECTED = 20
 """Rejected candidates, after the accepted laws, that get the paper's ratio for comparison."""
 
@@ -213,119 +210,6 @@ def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
     return ordered
 
 
-def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], states: np.ndarray,
-                   spread: np.ndarray, rtol: float = INDEPENDENCE_RTOL) -> int:
-    """The median over states of the rank of the expressions' stacked gradients (scaled by the
-    columns' spreads, each gradient normalised; singular values above ``rtol`` of the largest)."""
-    return _median_rank(np.stack([_scaled_gradient(e, columns, states, spread) for e in expressions], axis=1), rtol)
-
-
-def _scaled_gradient(expression: sympy.Expr, columns: Sequence[str], states: np.ndarray,
-                     spread: np.ndarray) -> np.ndarray:
-    """The expression's gradient at ``states`` (n, d), scaled by the columns' spreads."""
-    return gradient_function(expression, columns)(states) * spread
-
-
-def _median_rank(gradients: np.ndarray, rtol: float = INDEPENDENCE_RTOL) -> int:
-    """``_gradient_rank`` of stacked gradients (n states, laws, d) already scaled."""
-    gradients = gradients[np.all(np.isfinite(gradients), axis=(1, 2))]
-    if not len(gradients):
-        return 0
-    norms = np.linalg.norm(gradients, axis=2, keepdims=True)
-    unit = np.divide(gradients, norms, out=np.zeros_like(gradients), where=norms > 0)
-    singular = np.linalg.svd(unit, compute_uv=False)
-    pointwise = np.sum((singular > rtol * singular[:, :1]) & (singular[:, :1] > 0), axis=1)
-    return int(np.median(pointwise))
-
-
-def functionally_dependent(expression: sympy.Expr, on: Sequence[sympy.Expr], columns: Sequence[str],
-                           states: np.ndarray) -> bool:
-    """Whether ``expression`` is a function of the laws ``on`` at the ``states`` (its gradient
-    adds nothing to the rank of theirs): how a found law is checked against the true ones."""
-    spread = np.where(states.std(axis=0) > 0, states.std(axis=0), 1.0)
-    return _gradient_rank([*on, expression], columns, states, spread) <= _gradient_rank(on, columns, states, spread)
-
-
-def _gradient_points(data: ConservationData, seed: int) -> np.ndarray:
-    """The training states (at most ``GRADIENT_STATES``, drawn with ``seed``) where gradients are compared."""
-    truth = data.train.truth.x
-    return truth[np.random.default_rng(seed).choice(len(truth), min(len(truth), GRADIENT_STATES), replace=False)]
-
-
-def _along_one_law(laws: Sequence[Law], data: ConservationData, seed: int) -> np.ndarray:
-    """``(n, n)``: whether dependent exact law m's gradient is parallel to independent law k's at
-    the data (the independence test's tolerance): a function of that one law to within it."""
-    parallel = np.zeros((len(laws), len(laws)), dtype=bool)
-    if not laws:
-        return parallel
-    points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
-    columns = laws[0].columns.names
-    bases = [k for k, law in enumerate(laws) if law.independent]
-    copies = [m for m, law in enumerate(laws) if law.quality == "exact" and not law.independent]
-    gradients = {i: _scaled_gradient(laws[i].expression, columns, points, spread) for i in bases + copies}
-    for k in bases:
-        for m in copies:
-            parallel[k, m] = _median_rank(np.stack([gradients[k], gradients[m]], axis=1)) <= 1
-    return parallel
-
-
-def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
-                    identities: Sequence[Law] = ()) -> list[int]:
-    """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
-    than d - 1 laws for d columns (every law's gradient is orthogonal to the flow, so a flow that
-    moves has at most d - 1 independent first integrals; approximate laws can look like more),
-    less the independent ``identities`` (relations between the columns), beyond whose gradients
-    a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not)."""
-    truth = data.train.truth
-    groups = truth.n_trajectories
-    points = _gradient_points(data, seed)
-    spread = truth.x.std(axis=0)
-    values = np.array([law_values(law, truth.x) for law in laws])
-    columns = laws[0].columns.names if laws else ()
-    relations = _independent_relations(identities, columns, points, spread) + _unlisted_still(laws, data)
-    base = len(relations)
-    chosen: list[int] = []
-    for i, law in enumerate(laws):
-        if len(chosen) >= truth.x.shape[1] - 1 - base:
-            break
-        expressions = relations + [laws[j].expression for j in chosen] + [law.expression]
-        if _gradient_rank(expressions, columns, points, spread) <= base + len(chosen):
-            continue
-        within = float(np.mean(segment_variation(values[i], truth)))
-        if chosen and predictable(values[i], values[chosen], within, groups):
-            continue
-        chosen.append(i)
-    return chosen
-
-
-def _unlisted_still(laws: Sequence[Law], data: ConservationData) -> list[sympy.Expr]:
-    """The still columns (``ConservationData.still``: a run's setting, a conserved input) as
-    conserved quantities beside ``laws``, when none of these reads still columns only: the
-    multi-term search leaves such laws to the whole-formula search, and without them
-    ``m*E`` beside ``E`` raised the rank of the laws found and was marked independent."""
-    if not laws or not any(data.still):
-        return []
-    still = [symbol for symbol, is_still in zip(column_symbols(laws[0].columns.names).values(), data.still)
-             if is_still]
-    if any(law.expression.free_symbols <= set(still) for law in laws):
-        return []
-    return still
-
-
-def _independent_relations(identities: Sequence[Law], columns: Sequence[str], points: np.ndarray,
-                           spread: np.ndarray) -> list[sympy.Expr]:
-    """The simplest identities whose gradients (finite at every point) raise the rank by more
-    than ``RELATION_RTOL``: on noisy data a product ``vy*(x - 0.01*x_cm)`` leans off its factor's
-    gradient by the noise's share, about 1e-2, which the laws' tolerance would count."""
-    relations: list[sympy.Expr] = []
-    for law in sorted(identities, key=lambda law: law.size):
-        if not np.all(np.isfinite(gradient_function(law.expression, columns)(points))):
-            continue
-        if _gradient_rank(relations + [law.expression], columns, points, spread, RELATION_RTOL) > len(relations):
-            relations.append(law.expression)
-    return relations
-
-
 def _coincidences_apart(accepted: list[Law], trajectories: int) -> tuple[list[Law], list[Law]]:
     """When the training data are one recording, or visit one level set of every independent
     law (``on_one_level_set``), the dependent accepted laws set apart as identities: any function
@@ -380,7 +264,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
-    accepted = merge_near_copies(accepted, reference, _along_one_law(accepted, data, seed))
+    accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed))
     identities += coincidences
     front = _pareto(accepted)
     accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]

@@ -38,7 +38,8 @@ import numpy as np
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
-from conslaw.discovery.ranking import independent_set, is_exact, is_resolved, order_by_evidence, with_noise_evidence
+from conslaw.discovery.independence import independent_set
+from conslaw.discovery.ranking import is_exact, is_resolved, order_by_evidence, with_noise_evidence
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 from conslaw.terms.extraction import judged_laws
