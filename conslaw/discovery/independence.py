@@ -3,11 +3,12 @@
 Laws are compared by their gradients at training states, each scaled by the columns' spreads
 and normalised: a law is a function of others where its gradient adds nothing to the rank of
 theirs (``INDEPENDENCE_RTOL``). Identities (relations between the columns) take part as
-relations: a law must raise the rank beyond theirs.
+relations: a law must raise the rank beyond theirs, and a law along one law and the relations is
+that law on the data (``along_one_law``).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import sympy
@@ -21,6 +22,9 @@ from conslaw.law import Law
 INDEPENDENCE_RTOL = 1e-2
 RELATION_RTOL = 0.1
 GRADIENT_STATES = 200
+FIRST_ORDER = 0.1
+"""An identity whose median gradient on the data is at most this share of its median gradient
+off them vanishes there to second order (rounding, or noise, is its gradient): no relation."""
 
 
 def _gradient_rank(expressions: Sequence[sympy.Expr], columns: Sequence[str], states: np.ndarray,
@@ -56,26 +60,33 @@ def functionally_dependent(expression: sympy.Expr, on: Sequence[sympy.Expr], col
     return _gradient_rank([*on, expression], columns, states, spread) <= _gradient_rank(on, columns, states, spread)
 
 
-def _gradient_points(data: ConservationData, seed: int) -> np.ndarray:
-    """The training states (at most ``GRADIENT_STATES``, drawn with ``seed``) where gradients are compared."""
-    truth = data.train.truth.x
-    return truth[np.random.default_rng(seed).choice(len(truth), min(len(truth), GRADIENT_STATES), replace=False)]
+def _gradient_points(data: ConservationData, seed: int, states: Optional[np.ndarray] = None) -> np.ndarray:
+    """The training states (or ``states``; at most ``GRADIENT_STATES``, drawn with ``seed``) where
+    gradients are compared."""
+    states = data.train.truth.x if states is None else states
+    return states[np.random.default_rng(seed).choice(len(states), min(len(states), GRADIENT_STATES), replace=False)]
 
 
-def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int) -> np.ndarray:
-    """``(n, n)``: whether dependent exact law m's gradient is parallel to independent law k's at
-    the data (the independence test's tolerance): a function of that one law to within it."""
+def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int,
+                   identities: Sequence[Law] = ()) -> np.ndarray:
+    """``(n, n)``: whether dependent exact law m's gradient lies, at the data, along independent
+    law k's and the ``identities``' (the independence test's relations and tolerance): on the
+    data, where each identity takes one value, m is a function of k alone (``S*exp(0.003*R)``
+    plus a multiple of ``S + I + R - N``, beside ``log(S) + 0.003*R``, says nothing more)."""
     parallel = np.zeros((len(laws), len(laws)), dtype=bool)
     if not laws:
         return parallel
     points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
     columns = laws[0].columns.names
+    relations = [_scaled_gradient(expression, columns, points, spread)
+                 for expression in _independent_relations(identities, data, seed)]
     bases = [k for k, law in enumerate(laws) if law.independent]
     copies = [m for m, law in enumerate(laws) if law.quality == "exact" and not law.independent]
     gradients = {i: _scaled_gradient(laws[i].expression, columns, points, spread) for i in bases + copies}
     for k in bases:
         for m in copies:
-            parallel[k, m] = _median_rank(np.stack([gradients[k], gradients[m]], axis=1)) <= 1
+            stacked = np.stack(relations + [gradients[k], gradients[m]], axis=1)
+            parallel[k, m] = _median_rank(stacked) <= len(relations) + 1
     return parallel
 
 
@@ -125,15 +136,31 @@ def _unlisted_still(laws: Sequence[Law], data: ConservationData) -> list[sympy.E
 def _independent_relations(identities: Sequence[Law], data: ConservationData, seed: int) -> list[sympy.Expr]:
     """The simplest identities whose gradients (finite at every point) raise the rank by more
     than ``RELATION_RTOL``: on noisy data a product ``vy*(x - 0.01*x_cm)`` leans off its factor's
-    gradient by the noise's share, about 1e-2, which the laws' tolerance would count."""
+    gradient by the noise's share, about 1e-2, which the laws' tolerance would count. An identity
+    whose gradient vanishes on the data (``_first_order``) is no relation."""
     if not identities:
         return []
     points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
+    off_data = _gradient_points(data, seed, data.train.null.x)
     columns = identities[0].columns.names
     relations: list[sympy.Expr] = []
     for law in sorted(identities, key=lambda law: law.size):
         if not np.all(np.isfinite(gradient_function(law.expression, columns)(points))):
             continue
+        if not _first_order(law.expression, columns, points, off_data, spread):
+            continue
         if _gradient_rank(relations + [law.expression], columns, points, spread, RELATION_RTOL) > len(relations):
             relations.append(law.expression)
     return relations
+
+
+def _first_order(expression: sympy.Expr, columns: Sequence[str], points: np.ndarray, off_data: np.ndarray,
+                 spread: np.ndarray) -> bool:
+    """Whether an identity's gradient on the data is of the size it has off them (at surrogate
+    states, more than ``FIRST_ORDER`` of it, medians): ``p*(1 - cos(q - q_deg))`` and
+    ``(q - q_deg)**2`` vanish to second order where ``q = q_deg``, so their gradients there are
+    rounding (or noise) whose directions, normalised, would count as relations and leave no
+    room for the laws (a pendulum with its angle repeated in degrees once had none)."""
+    on, off = (np.nanmedian(np.linalg.norm(_scaled_gradient(expression, columns, states, spread), axis=1))
+               for states in (points, off_data))
+    return bool(on > FIRST_ORDER * off)

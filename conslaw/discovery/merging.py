@@ -112,11 +112,11 @@ def merge_near_copies(laws: Sequence[Law], states: np.ndarray, parallel: np.ndar
     """Merge each dependent exact law that is a function of one independent law to within the
     data's precision into the first such law: a polynomial of it at ``states`` to within the
     larger of the two laws' variations along a segment (not capped at ``NOISY_VARIANT``), or
-    with its gradient along that law's (``parallel[k, m]``: law m's along law k's). Under noise a
-    law with a small fitted term beside a law's own (``v*(418.6 - x)**2`` for ``v``, ``x +
-    353.8/(x*y)`` for ``x*y``) is conserved to within the noise and marked dependent; the data
-    cannot tell it from the law, and it says nothing the law does not. A function of several
-    laws (``E_x + E_y``) stays."""
+    with its gradient along that law's and the identities' (``parallel[k, m]``:
+    ``independence.along_one_law``). Under noise a law with a small fitted term beside a law's
+    own (``v*(418.6 - x)**2`` for ``v``, ``x + 353.8/(x*y)`` for ``x*y``) is conserved to within
+    the noise and marked dependent; the data cannot tell it from the law, and it says nothing the
+    law does not. A function of several laws (``E_x + E_y``) stays."""
     independent = [i for i, law in enumerate(laws) if law.independent]
     if not independent or len(independent) == len(laws):
         return list(laws)

@@ -18,7 +18,8 @@ search's seed.
   better-ranked candidate, on reference surrogate states are one law, shown once (the
   best-ranked) with a ``variants`` count. After independence is marked, a dependent exact law
   that is a function of one independent law to within the data's precision (a near-copy with a
-  small fitted term) is merged into it too (``merging.merge_near_copies``).
+  small fitted term, or the law written with a column's copy in another unit) is merged into it
+  too (``merging.merge_near_copies``).
 - **Resolved**: an accepted law that changes between neighbouring samples by more than the
   columns' noise explains (``conslaw.discovery.noise.unresolved_change``) changes faster than
   the sampling resolves, where the ratio's smooth forms take its change for noise: it is
@@ -264,7 +265,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
-    accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed))
+    accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed, identities))
     identities += coincidences
     front = _pareto(accepted)
     accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
