@@ -160,7 +160,14 @@ def _first_order(expression: sympy.Expr, columns: Sequence[str], points: np.ndar
     states, more than ``FIRST_ORDER`` of it, medians): ``p*(1 - cos(q - q_deg))`` and
     ``(q - q_deg)**2`` vanish to second order where ``q = q_deg``, so their gradients there are
     rounding (or noise) whose directions, normalised, would count as relations and leave no
-    room for the laws (a pendulum with its angle repeated in degrees once had none)."""
-    on, off = (np.nanmedian(np.linalg.norm(_scaled_gradient(expression, columns, states, spread), axis=1))
-               for states in (points, off_data))
-    return bool(on > FIRST_ORDER * off)
+    room for the laws (a pendulum with its angle repeated in degrees once had none). An identity
+    whose gradient off the data is nowhere finite counts, as every identity did before."""
+    on, off = (_median_norm(_scaled_gradient(expression, columns, states, spread)) for states in (points, off_data))
+    return bool(not np.isfinite(off) or on > FIRST_ORDER * off)
+
+
+def _median_norm(gradients: np.ndarray) -> float:
+    """The median norm of the finite gradients (n, d); NaN when none is finite."""
+    norms = np.linalg.norm(gradients, axis=1)
+    norms = norms[np.isfinite(norms)]
+    return float(np.median(norms)) if len(norms) else float("nan")
