@@ -71,8 +71,9 @@ def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int,
                    identities: Sequence[Law] = ()) -> np.ndarray:
     """``(n, n)``: whether dependent exact law m's gradient lies, at the data, along independent
     law k's and the ``identities``' (the independence test's relations and tolerance): on the
-    data, where each identity takes one value, m is a function of k alone (``S*exp(0.003*R)``
-    plus a multiple of ``S + I + R - N``, beside ``log(S) + 0.003*R``, says nothing more)."""
+    data, where each identity takes one value, m is a function of k alone (in an epidemic whose
+    outbreaks all hold ``S + I + R = N``, ``log(S) + 0.003*R`` plus multiples of that identity
+    says nothing more than ``log(S) + 0.003*R``)."""
     parallel = np.zeros((len(laws), len(laws)), dtype=bool)
     if not laws:
         return parallel
@@ -161,7 +162,7 @@ def _first_order(expression: sympy.Expr, columns: Sequence[str], points: np.ndar
     ``(q - q_deg)**2`` vanish to second order where ``q = q_deg``, so their gradients there are
     rounding (or noise) whose directions, normalised, would count as relations and leave no
     room for the laws (a pendulum with its angle repeated in degrees once had none). An identity
-    whose gradient off the data is nowhere finite counts, as every identity did before."""
+    whose gradient off the data is nowhere finite cannot be judged so, and counts."""
     on, off = (_median_norm(_scaled_gradient(expression, columns, states, spread)) for states in (points, off_data))
     return bool(not np.isfinite(off) or on > FIRST_ORDER * off)
 
