@@ -8,7 +8,7 @@ three-body (slow, and covered by the trust table), the cyclotron, the rotating t
 exchange (added after the recorded seeds) are left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
-                                            [--noise-scale data|trajectory]
+                                            [--noise-scale data|trajectory|value]
 """
 from __future__ import annotations
 

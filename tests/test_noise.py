@@ -134,12 +134,15 @@ def test_each_trajectory_has_its_own_noise_level():
     ("pendulum", "native", 10, 0.02, "data"), ("pendulum", "velocities", 30, 0.005, "data"),
     ("spring", "native", 10, 0.05, "data"), ("double-pendulum", "native", 100, 0.01, "data"),
     ("two-body", "native", 200, 0.05, "data"), ("spring", "native", 100, 0.005, "trajectory"),
-    ("pendulum", "velocities", 30, 0.02, "trajectory"), ("coupled-springs", "native", 30, 0.02, "trajectory")])
+    ("pendulum", "velocities", 30, 0.02, "trajectory"), ("coupled-springs", "native", 30, 0.02, "trajectory"),
+    ("spring", "native", 100, 0.01, "value"), ("pendulum", "velocities", 100, 0.01, "value"),
+    ("two-body", "native", 200, 0.02, "value"), ("predator-prey", "native", 30, 0.02, "value")])
 def test_a_conserved_law_changes_between_samples_by_its_noise_alone(system, coordinates, rate, noise, scale):
     """Each true law's residual off the cubic stencil is what the columns' noise leaves there
     (ratio about 1, within 20 %), also when each trajectory has a noise of its own size
-    (``scale="trajectory"``: one level for all gave the spring's energy 1.63); without noise it is
-    nothing (the rounding floor)."""
+    (``scale="trajectory"``: one level for all gave the spring's energy 1.63) and when the noise
+    is a share of each value (``scale="value"``: one level per trajectory gave 1.2-2.4); without
+    noise it is nothing (the rounding floor)."""
     for level in (noise, 0.0):
         variant = make_variant(system, coordinates=coordinates, rate=rate, noise=level, noise_scale=scale, seed=3)
         data = ConservationData.prepare(variant.dataset, 2.0, NULL_DRAWS, 0)
@@ -149,6 +152,37 @@ def test_a_conserved_law_changes_between_samples_by_its_noise_alone(system, coor
                 assert change["ratio"] == pytest.approx(1.0, abs=0.2), (law, change)
             else:
                 assert change["ratio"] < 1e-3, (law, change)
+
+
+@pytest.mark.parametrize("system, options", [
+    ("pendulum", dict(rate=10, noise=0.02)), ("kepler", dict(rate=10, noise=0.005)), ("kepler", dict(rate=10)),
+    ("duffing", dict(rate=100, noise=0.005, derivatives="finite-difference")),
+    ("pendulum", dict(rate=50, noise=0.05, noise_scale="trajectory"))])
+def test_noise_of_one_level_keeps_one_level_per_trajectory(system, options):
+    """The level by magnitude (``by_magnitude``) is for noise that grows with the values: noise of
+    one level (per trajectory), or none, where a coarse orbit's fast pericentre passages leave
+    large residuals at large speeds, keeps each trajectory's level, to the bit."""
+    data = ConservationData.prepare(make_variant(system, **options).dataset, 2.0, NULL_DRAWS, 0)
+    centre, weights = _cubic_stencil(data.train.truth)
+    np.testing.assert_array_equal(data.stencil.noise, trajectory_noise(data.train.truth, centre, weights))
+
+
+@pytest.mark.parametrize("system, options, law", [
+    ("spring", dict(noise=0.02), "p**2 + q**2"), ("pendulum", dict(noise=0.02), "p**2 - 3*cos(q)")])
+def test_noise_that_is_a_share_of_each_value_leaves_the_energy_exact(system, options, law):
+    """An instrument accurate to 2 % of its reading: with one noise level per trajectory, the
+    energy's change between samples was 1.8-2 times what that level explains, and nothing was
+    accepted; judged at each value's own level it is the one law, exact, with its coefficients."""
+    variant = make_variant(system, noise_scale="value", **options)
+    search = ConservationSearch(mode="formulas", jobs=1, tailor=False, keep=20).fit(variant.dataset)
+    accepted = [found for found in search.laws_ if found.accepted]
+    assert [found.quality for found in accepted] == ["exact"]
+    expected = parse_expression(law, variant.dataset.columns)
+    terms = sympy.expand(expected).as_coefficients_dict()
+    found_terms = sympy.expand(accepted[0].expression).as_coefficients_dict()
+    scale = float(found_terms[sympy.Symbol("p", real=True) ** 2] / terms[sympy.Symbol("p", real=True) ** 2])
+    for term, coefficient in terms.items():
+        assert float(found_terms[term]) / scale == pytest.approx(float(coefficient), rel=0.02), accepted[0].expression
 
 
 @pytest.mark.parametrize("seed", [86, 5, 0])

@@ -37,9 +37,15 @@ NOISE_STREAM = 1
 """The noise of a variant is drawn from ``SeedSequence([seed, NOISE_STREAM])``, apart from the initial states."""
 
 DERIVATIVES = ("exact", "finite-difference")
-NOISE_SCALES = ("data", "trajectory")
+NOISE_SCALES = ("data", "trajectory", "value")
 """A variant's noise is relative to each column's spread over the whole variant, or over each
-trajectory (noisier trajectories beside quieter ones, as recordings of different sizes)."""
+trajectory (noisier trajectories beside quieter ones, as recordings of different sizes), or to
+each sample's own magnitude (an instrument accurate to a share of its reading: counts, gauges)."""
+NOISE_DEFINITIONS = {
+    "data": "standard deviation noise x the column's standard deviation over the clean variant",
+    "trajectory": "standard deviation noise x the column's standard deviation over the clean trajectory",
+    "value": "standard deviation noise x the clean sample's magnitude",
+}
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,8 @@ def make_variant(
       SI unit); ``time_unit`` the time column's. The data set stores SI values either way.
     - ``noise``: Gaussian, standard deviation ``noise`` x the column's standard deviation over
       the clean variant, on the states only; with ``noise_scale="trajectory"`` the column's
-      standard deviation over each clean trajectory instead. ``derivatives``: ``exact`` (the
+      standard deviation over each clean trajectory instead, with ``"value"`` the sample's own
+      magnitude (``|x|``, so a share of each reading). ``derivatives``: ``exact`` (the
       true field at the clean states) or ``finite-difference`` (of the noisy states, as for a
       user's file).
     - ``n_trajectories``, ``test_fraction`` and ``t_end`` as in ``load_dataset``.
@@ -221,8 +228,7 @@ def _variant_dataset(
     metadata.update(
         t_span=[float(t[0]), float(t[-1])], variant=description,
         declared_laws={name: str(law) for name, law in declared_laws.items()},
-        noise_definition="standard deviation noise x the column's standard deviation over the clean "
-                         + ("variant" if recipe.noise_scale == "data" else "trajectory"),
+        noise_definition=NOISE_DEFINITIONS[recipe.noise_scale],
     )
     if recipe.cmap:
         metadata["description"] = f"{spec.description}; coordinates: {recipe.cmap.description}"
@@ -342,12 +348,12 @@ def _solve(
 
 def _with_noise(clean: np.ndarray, noise: np.ndarray, scale: str, seed: int) -> np.ndarray:
     """States (trajectory, time, column) plus Gaussian noise of ``noise`` (per column) x each
-    column's spread over the variant or, for ``scale="trajectory"``, over each trajectory, from the
-    variant's noise stream."""
+    column's spread over the variant or, for ``scale="trajectory"``, over each trajectory, or, for
+    ``scale="value"``, each sample's magnitude, from the variant's noise stream."""
     if not np.any(noise):
         return clean
-    spread = clean.std(axis=1, keepdims=True) if scale == "trajectory" else \
-        clean.reshape(-1, clean.shape[-1]).std(axis=0)
+    spread = {"trajectory": lambda: clean.std(axis=1, keepdims=True), "value": lambda: np.abs(clean),
+              "data": lambda: clean.reshape(-1, clean.shape[-1]).std(axis=0)}[scale]()
     rng = np.random.default_rng(np.random.SeedSequence([seed, NOISE_STREAM]))
     return clean + noise * spread * rng.standard_normal(clean.shape)
 
@@ -356,7 +362,8 @@ def _label(description: Mapping[str, Any], t: np.ndarray, n_trajectories: int, n
     """E.g. ``pendulum velocities [theta=deg, omega=deg/s; t in ms], 441 samples over 3 s (147 Hz), noise 1%, 50 trajectories``."""
     units = ", ".join(f"{c}={u}" for c, u in description["units"].items())
     rate = (len(t) - 1) / (t[-1] - t[0])
-    per = " of each trajectory's spread" if noise and description["noise_scale"] == "trajectory" else ""
+    per = {"trajectory": " of each trajectory's spread", "value": " of each value"}.get(description["noise_scale"], "") \
+        if noise else ""
     return (
         f"{description['system']} {description['coordinates']} [{units}; t in {description['time_unit']}], "
         f"{len(t)} samples over {t[-1] - t[0]:g} s ({rate:.4g} Hz), noise {noise:.3g}{per}, "
