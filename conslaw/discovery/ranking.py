@@ -66,8 +66,8 @@ from conslaw.discovery.demotions import (approximations, beyond_noise_floor, dri
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
-from conslaw.discovery.independence import along_one_law, independent_set
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
+from conslaw.discovery.independence import along_one_law, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
