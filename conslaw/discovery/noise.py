@@ -15,7 +15,8 @@ bound, tight at sampling fine enough for the judgement); ``noise_bias`` is the l
 law's nonlinear terms, as a fraction of the term's variation over the data.
 
 ``unresolved_change`` asks whether a law changes between neighbouring samples by more than the
-noise explains (each trajectory's own, ``trajectory_noise``). The conservation ratio compares
+noise explains (each trajectory's own, ``trajectory_noise``, or, where the noise grows with the
+values, the level of each value's magnitude, ``by_magnitude``). The conservation ratio compares
 smooth forms (each state with the next), which white noise does not inflate; but neither does a
 law's own change when it is faster than the sampling resolves, so such a change passes for noise
 there. On a pendulum sampled at 10 Hz with
@@ -150,7 +151,7 @@ def trajectory_noise(segments: Segments, centre: np.ndarray, weights: np.ndarray
 class NoiseStencil:
     """The states of some segments (``x``), those with four neighbours (``centre``), the weights
     of the cubic through those (``_cubic_stencil``) and each state's column noise
-    (``trajectory_noise``): what ``unresolved_change`` needs of the segments, whatever the law."""
+    (``noise_stencil``): what ``unresolved_change`` needs of the segments, whatever the law."""
 
     x: np.ndarray
     centre: np.ndarray
