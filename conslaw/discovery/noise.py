@@ -192,16 +192,19 @@ def _magnitude_levels(residuals: np.ndarray, squares: np.ndarray, levels: np.nda
     """One column's noise per state, interpolated in its magnitude between bins of equal counts
     (at most ``MAGNITUDE_BINS``, at least ``MIN_BIN_STATES`` states each), when, in units of
     the trajectories' ``levels`` (so that noisier recordings of larger motions do not count), it
-    grows by ``NOISE_GROWTH`` from the lowest bin to the highest and every bin's neighbouring
-    residuals correlate as white noise's (``_white``); None otherwise (noise of one level along
-    each trajectory, or a motion the sampling does not resolve)."""
+    grows by ``NOISE_GROWTH`` from the lowest bin to the highest and the upper half of the bins,
+    whose levels it raises, have neighbouring residuals that correlate as white noise's
+    (``_white``); None otherwise (noise of one level along each trajectory, or a motion the
+    sampling does not resolve, which a raised level would excuse). In the lower bins a level
+    from the residuals is lowered, never raised, and there the motion's own curvature can
+    outweigh noise proportional to small values (a Kepler orbit's slowest speeds)."""
     bins = min(MAGNITUDE_BINS, len(magnitude) // MIN_BIN_STATES)
     if bins < 2:
         return None
     parts = np.array_split(np.argsort(magnitude, kind="stable"), bins)
     relative = [float(np.median(squares[part] / levels[part] ** 2)) for part in parts]
     if not relative[-1] >= NOISE_GROWTH ** 2 * relative[0] or \
-            not all(_white(residuals, part[follows[part]]) for part in parts):
+            not all(_white(residuals, part[follows[part]]) for part in parts[bins // 2:]):
         return None
     centres = np.array([np.median(magnitude[part]) for part in parts])
     if np.any(np.diff(centres) <= 0):  # bins of one repeated value: no magnitude to interpolate in
