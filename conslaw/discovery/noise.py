@@ -103,11 +103,10 @@ def _cubic_residuals(values: np.ndarray, centre: np.ndarray, weights: np.ndarray
     return values[centre] - fitted
 
 
-def _scaled_squares(segments: Segments, centre: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _scaled_squares(residuals: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Each stencil state's squared residual per column (n, d), in units of the noise variance: a
     noise ``e`` leaves a residual of variance ``(1 + sum w**2) e**2`` for the interpolation
     weights ``w``."""
-    residuals = _cubic_residuals(segments.x, centre, weights)
     return residuals ** 2 / (1.0 + np.sum(weights ** 2, axis=1))[:, None]
 
 
@@ -118,7 +117,8 @@ def column_noise(segments: Segments) -> np.ndarray:
     centre, weights = _cubic_stencil(segments)
     if not len(centre):
         return np.zeros(segments.x.shape[1])
-    return np.sqrt(np.median(_scaled_squares(segments, centre, weights), axis=0) / CHI2_MEDIAN)
+    squares = _scaled_squares(_cubic_residuals(segments.x, centre, weights), weights)
+    return np.sqrt(np.median(squares, axis=0) / CHI2_MEDIAN)
 
 
 def _group_medians(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +140,11 @@ def trajectory_noise(segments: Segments, centre: np.ndarray, weights: np.ndarray
     its own trajectory: recordings can differ in noise (sizes, sessions, instruments), and one
     level for all would call the noisier ones' change unresolved. A trajectory with fewer than
     ``MIN_TRAJECTORY_STATES`` stencil states takes the level of all states."""
-    scaled = _scaled_squares(segments, centre, weights)
+    return _trajectory_levels(segments, centre, _scaled_squares(_cubic_residuals(segments.x, centre, weights), weights))
+
+
+def _trajectory_levels(segments: Segments, centre: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    """``trajectory_noise`` from the stencil states' ``_scaled_squares``."""
     _, trajectory = np.unique(segments.source[segments.segment[centre]], return_inverse=True)
     medians, sizes = _group_medians(trajectory, scaled)
     own = np.where((sizes >= MIN_TRAJECTORY_STATES)[:, None], medians, np.median(scaled, axis=0))
@@ -166,19 +170,21 @@ def noise_stencil(segments: Segments) -> NoiseStencil:
     centre, weights = _cubic_stencil(segments)
     if not len(centre):
         return NoiseStencil(segments.x, centre, weights, np.zeros((0, segments.x.shape[1])))
-    return NoiseStencil(segments.x, centre, weights, by_magnitude(segments.x, centre, weights,
-                                                                  trajectory_noise(segments, centre, weights)))
+    residuals = _cubic_residuals(segments.x, centre, weights)
+    squares = _scaled_squares(residuals, weights)
+    levels = _trajectory_levels(segments, centre, squares)
+    return NoiseStencil(segments.x, centre, weights, by_magnitude(segments.x, centre, residuals, squares, levels))
 
 
-def by_magnitude(x: np.ndarray, centre: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Each stencil state's column noise (n, d): its trajectory's ``levels``, except for a column
-    whose noise, in units of those levels, grows by ``NOISE_GROWTH`` or more from its smallest
-    values to its largest, white at every magnitude (``_magnitude_levels``): there the level of
-    the state's magnitude. An instrument accurate to a share of its reading gives such noise, and
-    one level per trajectory called its laws' change unresolved: a spring or a pendulum recorded
-    with 2 % of each value accepted nothing."""
-    residuals = _cubic_residuals(x, centre, weights)
-    squares = residuals ** 2 / (1.0 + np.sum(weights ** 2, axis=1))[:, None]
+def by_magnitude(x: np.ndarray, centre: np.ndarray, residuals: np.ndarray, squares: np.ndarray,
+                 levels: np.ndarray) -> np.ndarray:
+    """Each stencil state's column noise (n, d) from the stencil's ``residuals`` and their
+    ``_scaled_squares``: its trajectory's ``levels``, except for a column whose noise, in units of
+    those levels, grows by ``NOISE_GROWTH`` or more from its smallest values to its largest, white
+    where a level is raised (``_magnitude_levels``): there the level of the state's magnitude. An
+    instrument accurate to a share of its reading gives such noise, and one level per trajectory
+    called its laws' change unresolved: a spring or a pendulum recorded with 2 % of each value
+    accepted nothing."""
     follows = np.append(np.diff(centre) == 1, False)  # the next stencil state is the next sample
     noise = levels.copy()
     for j in np.flatnonzero(np.all(levels > 0, axis=0)):
