@@ -68,35 +68,34 @@ def _gradient_points(data: ConservationData, seed: int, states: Optional[np.ndar
 
 
 def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int,
-                   identities: Sequence[Law] = ()) -> np.ndarray:
+                  relations: Sequence[sympy.Expr] = ()) -> np.ndarray:
     """``(n, n)``: whether dependent exact law m's gradient lies, at the data, along independent
-    law k's and the ``identities``' (the independence test's relations and tolerance): on the
-    data, where each identity takes one value, m is a function of k alone (in an epidemic whose
-    outbreaks all hold ``S + I + R = N``, ``log(S) + 0.003*R`` plus multiples of that identity
-    says nothing more than ``log(S) + 0.003*R``)."""
+    law k's and the ``relations``' (``independent_relations``, at the independence test's
+    tolerance): on the data, where each identity takes one value, m is a function of k alone (in
+    an epidemic whose outbreaks all hold ``S + I + R = N``, ``log(S) + 0.003*R`` plus multiples
+    of that identity says nothing more than ``log(S) + 0.003*R``)."""
     parallel = np.zeros((len(laws), len(laws)), dtype=bool)
     if not laws:
         return parallel
     points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
     columns = laws[0].columns.names
-    relations = [_scaled_gradient(expression, columns, points, spread)
-                 for expression in _independent_relations(identities, data, seed)]
+    along = [_scaled_gradient(expression, columns, points, spread) for expression in relations]
     bases = [k for k, law in enumerate(laws) if law.independent]
     copies = [m for m, law in enumerate(laws) if law.quality == "exact" and not law.independent]
     gradients = {i: _scaled_gradient(laws[i].expression, columns, points, spread) for i in bases + copies}
     for k in bases:
         for m in copies:
-            stacked = np.stack(relations + [gradients[k], gradients[m]], axis=1)
-            parallel[k, m] = _median_rank(stacked) <= len(relations) + 1
+            stacked = np.stack(along + [gradients[k], gradients[m]], axis=1)
+            parallel[k, m] = _median_rank(stacked) <= len(along) + 1
     return parallel
 
 
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
-                    identities: Sequence[Law] = ()) -> list[int]:
+                    relations: Sequence[sympy.Expr] = ()) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
     than d - 1 laws for d columns (every law's gradient is orthogonal to the flow, so a flow that
     moves has at most d - 1 independent first integrals; approximate laws can look like more),
-    less the independent ``identities`` (relations between the columns), beyond whose gradients
+    less the ``relations`` between the columns (``independent_relations``), beyond whose gradients
     a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not)."""
     truth = data.train.truth
     groups = truth.n_trajectories
@@ -104,7 +103,7 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     spread = truth.x.std(axis=0)
     values = np.array([law_values(law, truth.x) for law in laws])
     columns = laws[0].columns.names if laws else ()
-    relations = _independent_relations(identities, data, seed) + _unlisted_still(laws, data)
+    relations = list(relations) + _unlisted_still(laws, data)
     base = len(relations)
     chosen: list[int] = []
     for i, law in enumerate(laws):
@@ -134,7 +133,7 @@ def _unlisted_still(laws: Sequence[Law], data: ConservationData) -> list[sympy.E
     return still
 
 
-def _independent_relations(identities: Sequence[Law], data: ConservationData, seed: int) -> list[sympy.Expr]:
+def independent_relations(identities: Sequence[Law], data: ConservationData, seed: int) -> list[sympy.Expr]:
     """The simplest identities whose gradients (finite at every point) raise the rank by more
     than ``RELATION_RTOL``: on noisy data a product ``vy*(x - 0.01*x_cm)`` leans off its factor's
     gradient by the noise's share, about 1e-2, which the laws' tolerance would count. An identity

@@ -67,7 +67,7 @@ from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
 from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
-from conslaw.discovery.independence import along_one_law, independent_set
+from conslaw.discovery.independence import along_one_law, independent_relations, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
@@ -256,7 +256,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
                 for law in accepted]
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
     eligible = exact or list(range(len(accepted)))
-    chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, identities)}
+    relations = independent_relations(identities, data, seed)
+    chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, relations)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
@@ -265,7 +266,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
-    accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed, identities))
+    accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed, relations))
     identities += coincidences
     front = _pareto(accepted)
     accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
