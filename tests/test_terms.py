@@ -15,7 +15,7 @@ from conslaw.errors import ConslawError
 from conslaw.terms import TermsConfig, check_law
 from conslaw.terms.judging import magnitude
 from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
-from conslaw.terms.solve import known_penalty
+from conslaw.terms.sparse_fits import SparseFits, known_penalty
 
 from terms_cases import accepted, coefficients, run
 
@@ -189,6 +189,28 @@ def test_a_fit_besides_known_laws_finds_the_other_law():
     assert abs(w @ A @ w) < 1e-12  # conserved: in the span of u1, u2, B-orthogonal to u1
     # a law whose terms do not all lie in the support is no penalty there
     assert np.allclose(known_penalty(A, B, np.arange(5)[None, :], [u1])[0], A[:5, :5])
+
+
+def test_a_kept_refit_is_bitwise_the_one_made_again_and_the_known_laws_are_part_of_its_key():
+    rng = np.random.default_rng(3)
+    values, null = rng.standard_normal((40, 12)), rng.standard_normal((40, 12))
+    A, B = values.T @ values, null.T @ null
+    sizes = np.arange(12) % 4 + 1
+    supports = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(60)]), axis=1)
+    fits = SparseFits(A, B, sizes)
+    first = fits.batch(supports[:40])
+    again = fits.batch(supports[20:])  # half of it made before, in another batch
+    fresh = SparseFits(A, B, sizes).batch(supports[20:])
+    assert [law.ratio for law in again] == [law.ratio for law in fresh]
+    assert all(np.array_equal(a.coefficients, b.coefficients) and np.array_equal(a.support, b.support)
+               and a.size == b.size for a, b in zip(again, fresh))
+    assert [law.ratio for law in again[:20]] == [law.ratio for law in first[20:]]
+    # beside a known law on the same terms the refit is another law (known_penalty), not the kept one
+    besides = fits.batch(supports[:1], known=[first[0].coefficients])[0]
+    assert besides.ratio > first[0].ratio and abs(besides.coefficients @ B @ first[0].coefficients) < 1e-8
+    limit = float(np.median([law.ratio for law in fresh]))
+    assert [law.ratio for law in fits.batch(supports[20:], limit=limit)] == \
+        [law.ratio for law in fresh if law.ratio <= limit]
 
 
 @pytest.mark.slow

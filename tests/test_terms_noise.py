@@ -15,7 +15,8 @@ from conslaw.terms.judging import RANGE_MARGIN, Judge, within_truth_range
 from conslaw.discovery.forms import ratio_of
 from conslaw.terms.extraction import _records
 from conslaw.terms.search import fitted_library, search_pass
-from conslaw.terms.solve import SparseLaw, best_pair, judged_elimination, law_sizes, restricted_fit
+from conslaw.terms.solve import best_pair, judged_elimination, restricted_fit
+from conslaw.terms.sparse_fits import SparseFits, SparseLaw, law_sizes
 from conslaw.terms.vocabulary import LEAN_LADDER, LibraryStage, stages
 
 from terms_cases import THRESHOLD, accepted, coefficients, run
@@ -66,7 +67,7 @@ def test_terms_kept_only_to_fit_the_noise_are_dropped_and_the_laws_terms_are_not
     _, accept = _records(judge, THRESHOLD)
     wide = SparseLaw(support, w, ratio, int(law_sizes(sizes, support[None, :])[0]))
     assert accept(wide) and len(bare) == len(make_variant(system).dataset.columns)
-    shortest = judged_elimination(judge.A, judge.B, wide, sizes, accept)
+    shortest = judged_elimination(SparseFits(judge.A, judge.B, sizes), wide, accept)
     text = {i: term for term, i in index.items()}
     assert sorted(text[i] for i in shortest.support) == sorted(law) and shortest.ratio > ratio
     assert judge.same_law(shortest.coefficients, wide.coefficients)

@@ -17,7 +17,8 @@ from conslaw.law import Evidence
 from conslaw.terms.judging import Judge, TermValues
 from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
                                   noisy_max_terms, rungs)
-from conslaw.terms.solve import LIMIT_FLOOR, R_FLOOR, SparseLaw, best_pair, extract_laws, judged_elimination
+from conslaw.terms.solve import LIMIT_FLOOR, best_pair, extract_laws, judged_elimination
+from conslaw.terms.sparse_fits import R_FLOOR, SparseFits, SparseLaw
 
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
@@ -37,7 +38,7 @@ def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw]
     return records, accept
 
 
-def _extract(judge: Judge, sizes: np.ndarray, candidates: np.ndarray, limit: float, ridge: float,
+def _extract(judge: Judge, fits: SparseFits, candidates: np.ndarray, limit: float, ridge: float,
              threshold: float, deadline: Optional[float], max_terms: Optional[int] = None
              ) -> tuple[list, list, dict]:
     records, accept = _records(judge, threshold)
@@ -53,8 +54,7 @@ def _extract(judge: Judge, sizes: np.ndarray, candidates: np.ndarray, limit: flo
         return True
 
     def extract(law_limit: float) -> tuple[list[SparseLaw], list[SparseLaw]]:
-        return extract_laws(judge.A, judge.B, candidates, sizes, law_limit, sparse_enough, ridge=ridge,
-                            deadline=deadline)
+        return extract_laws(fits, candidates, law_limit, sparse_enough, ridge=ridge, deadline=deadline)
 
     accepted, rejected = extract(limit)
     if accepted:
@@ -78,7 +78,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
     longest = noisy_max_terms(columns) if columns is not None else None
-    accepted, rejected, records = _extract(judge, sizes, vectors[:, ratios <= limit], limit, ridge,
+    fits = SparseFits(judge.A, judge.B, sizes)  # shared by every extraction on these forms
+    accepted, rejected, records = _extract(judge, fits, vectors[:, ratios <= limit], limit, ridge,
                                            threshold, deadline, longest)
     loose = gap_limit(ratios, threshold)
     account = {"dense_spectrum": int(len(ratios)), "dense_best_ratio": float(ratios[0]),
@@ -88,7 +89,7 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     for rung in rungs(limit, loose, threshold) if columns is not None else []:
         if np.sum(ratios <= rung) <= len(accepted):  # no direction beyond the laws found
             continue
-        more, others, evidence = _extract(judge, sizes, vectors[:, ratios <= rung], rung, ridge,
+        more, others, evidence = _extract(judge, fits, vectors[:, ratios <= rung], rung, ridge,
                                           threshold, deadline, longest)
         known = {law.support.tobytes() for law in accepted + rejected}
         new = [law for law in more if law.support.tobytes() not in known]
@@ -105,7 +106,7 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
         account["pair_probe"] = "accepted" if accepted else "rejected" if missed else None
         account["noiseless"] = any(law.ratio <= ROUND_OFF for law in accepted)
     if columns is not None:
-        accepted, evidence = _without_noise_terms(judge, sizes, accepted, threshold)
+        accepted, evidence = _without_noise_terms(judge, fits, accepted, threshold)
         records.update(evidence)
     return accepted, rejected, records, account
 
@@ -121,7 +122,7 @@ def _pair_probe(judge: Judge, sizes: np.ndarray, threshold: float) -> tuple[list
     return ([pair], [], records) if accept(pair) else ([], [pair], records)
 
 
-def _without_noise_terms(judge: Judge, sizes: np.ndarray, laws: list[SparseLaw], threshold: float
+def _without_noise_terms(judge: Judge, fits: SparseFits, laws: list[SparseLaw], threshold: float
                          ) -> tuple[list[SparseLaw], dict]:
     """Each law with the terms it keeps only to fit the noise dropped (``judged_elimination``:
     while what is left is accepted and is the same law, ``Judge.same_law``), once per support,
@@ -132,7 +133,7 @@ def _without_noise_terms(judge: Judge, sizes: np.ndarray, laws: list[SparseLaw],
         def same_and_accepted(option: SparseLaw, law: SparseLaw = law) -> bool:
             return judge.same_law(option.coefficients, law.coefficients) and accept(option)
 
-        shorter = judged_elimination(judge.A, judge.B, law, sizes, same_and_accepted)
+        shorter = judged_elimination(fits, law, same_and_accepted)
         simplified.setdefault(shorter.support.tobytes(), shorter)
     return list(simplified.values()), records
 

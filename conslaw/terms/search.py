@@ -46,7 +46,7 @@ from conslaw.terms.extraction import judged_laws
 from conslaw.terms.judging import TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
-from conslaw.terms.solve import SparseLaw
+from conslaw.terms.sparse_fits import SparseLaw
 from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
 from conslaw.threads import single_threaded_blas

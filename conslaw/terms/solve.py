@@ -8,18 +8,15 @@ variation on the null), where thresholds compare like with like.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-import functools
 import time
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from conslaw.discovery.forms import generalized_spectrum, ratio_of, smallest_ratio
+from conslaw.discovery.forms import generalized_spectrum, smallest_ratio
+from conslaw.terms.sparse_fits import SparseFits, SparseLaw, description_length, law_sizes, laws_of
 
-R_FLOOR = 1e-12
 LIMIT_FLOOR = 1e-10
-NODE_COST = 0.5
 MAX_FORWARD_TERMS = 12
 ELIMINATION_TERMS = 16
 ELIMINATION_FRACTION = 0.2
@@ -41,100 +38,28 @@ def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[f
     return float(ratio), full
 
 
-def law_sizes(term_sizes: np.ndarray, supports: np.ndarray) -> np.ndarray:
-    """DSL nodes of ``t0 + c1*t1 + ...`` for each row of ``supports`` (n, s): the terms, one
-    ``+`` and a ``c*`` pair per extra term."""
-    return term_sizes[supports].sum(axis=1) + 3 * (supports.shape[1] - 1)
-
-
-def description_length(ratio: float | np.ndarray, size: int | np.ndarray) -> float | np.ndarray:
-    """The discovery ranking's rule: log10 of the ratio (floored) plus ``NODE_COST`` per node
-    (scalars or arrays)."""
-    return np.log10(np.maximum(ratio, R_FLOOR)) + NODE_COST * np.asarray(size)
-
-
-@dataclass
-class SparseLaw:
-    """A sparse combination: the kept terms, full-length coefficients and the training ratio."""
-
-    support: np.ndarray
-    coefficients: np.ndarray
-    ratio: float
-    size: int
-
-    @functools.cached_property
-    def description_length(self) -> float:
-        return float(description_length(self.ratio, self.size))
-
-
-def known_penalty(A: np.ndarray, B: np.ndarray, supports: np.ndarray,
-                  known: Sequence[np.ndarray]) -> np.ndarray:
-    """``A`` restricted to each row of ``supports`` (n, s), plus, for every ``known`` law whose
-    terms all lie in that row, ``(B u)(B u)' / (u'Bu)``: a combination along a known law then
-    has a ratio of 1, so that a fit on those terms finds the best law *besides* the known ones
-    (B-orthogonal to them, which their own terms allow) instead of a known law plus a
-    negligible multiple of the other terms."""
-    restricted = A[supports[:, :, None], supports[:, None, :]]
-    for u in known:
-        terms = np.flatnonzero(u)
-        inside = np.isin(supports, terms).sum(axis=1) == len(terms)
-        if not np.any(inside):
-            continue
-        b = B @ u
-        part = b[supports]
-        restricted = restricted + inside[:, None, None] * part[:, :, None] * part[:, None, :] / float(u @ b)
-    return restricted
-
-
-def _batched_fits(A: np.ndarray, B: np.ndarray, supports: np.ndarray, term_sizes: np.ndarray,
-                  known: Sequence[np.ndarray] = (), limit: Optional[float] = None) -> list[SparseLaw]:
-    """One refitted law per row of ``supports`` (n, s), as a batch of small eigenproblems; with
-    ``known`` laws, the best law besides them (``known_penalty``) and its penalized ratio; with
-    ``limit``, only the laws whose ratio is at most ``limit``."""
-    ratios, vectors = smallest_ratio(known_penalty(A, B, supports, known),
-                                     B[supports[:, :, None], supports[:, None, :]])
-    rows = np.arange(len(supports)) if limit is None else np.flatnonzero(ratios <= limit)
-    return _laws(len(A), supports[rows], ratios[rows], vectors[rows], law_sizes(term_sizes, supports[rows]))
-
-
-def _laws(n_terms: int, supports: np.ndarray, ratios: np.ndarray, vectors: np.ndarray,
-          sizes: np.ndarray) -> list[SparseLaw]:
-    """One ``SparseLaw`` per row: its support, the vector's weights at those of ``n_terms``
-    terms (zero elsewhere), its ratio and size."""
-    coefficients = np.zeros((len(supports), n_terms))
-    np.put_along_axis(coefficients, supports, vectors, axis=1)
-    return [SparseLaw(support, full, float(ratio), int(size))
-            for support, full, ratio, size in zip(supports, coefficients, ratios, sizes)]
-
-
-def _unpenalized(A: np.ndarray, B: np.ndarray, law: SparseLaw) -> SparseLaw:
-    """``law`` with its training ratio on ``A`` (not the known laws' penalty)."""
-    return SparseLaw(law.support, law.coefficients, float(ratio_of(law.coefficients, A, B)), law.size)
-
-
-def forward_selection(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
-                      limit: float, max_terms: int = MAX_FORWARD_TERMS,
+def forward_selection(fits: SparseFits, seed: int, limit: float, max_terms: int = MAX_FORWARD_TERMS,
                       known: Sequence[np.ndarray] = ()) -> SparseLaw | None:
     """Greedy forward selection from the term ``seed``: add the term whose refitted law (besides
     the ``known`` ones) has the smallest description length until the training ratio is at most
     ``limit``. Returns that law, or None if ``max_terms`` terms do not reach the limit."""
-    law = _batched_fits(A, B, np.array([[seed]]), term_sizes)[0]
-    others = np.setdiff1d(np.arange(len(A)), law.support)
+    law = fits.batch(np.array([[seed]]))[0]
+    others = np.setdiff1d(np.arange(len(fits)), law.support)
     while law.ratio > limit and len(law.support) < max_terms and others.size:
         supports = np.sort(np.column_stack([np.tile(law.support, (others.size, 1)), others]), axis=1)
-        law = min(_batched_fits(A, B, supports, term_sizes, known),
-                  key=lambda option: option.description_length)
+        law = min(fits.batch(supports, known), key=lambda option: option.description_length)
         others = np.setdiff1d(others, law.support)
-    return _unpenalized(A, B, law) if law.ratio <= limit else None
+    return fits.unpenalized(law) if law.ratio <= limit else None
 
 
-def ridge_elimination(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray,
-                      ridge: float, known: Sequence[np.ndarray] = ()) -> SparseLaw:
+def ridge_elimination(fits: SparseFits, seed: int, ridge: float,
+                      known: Sequence[np.ndarray] = ()) -> SparseLaw:
     """Recursive elimination from the whole library down to ``ELIMINATION_TERMS`` terms, keeping
     ``seed``: fit ``(A + ridge diag(B), B)`` on the current terms and drop the
     ``ELIMINATION_FRACTION`` with the smallest scaled coefficients. The ridge penalizes the
     large, cancelling coefficients with which a rich library fits noise; the returned law is
     refitted on its terms without it, besides the ``known`` laws (``known_penalty``)."""
+    A, B = fits.A, fits.B
     scale = _diagonal_scale(B)
     regularized = A + ridge * np.diag(np.diag(B))
     support = np.arange(len(A))
@@ -144,18 +69,17 @@ def ridge_elimination(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.nd
         weight[support == seed] = np.inf
         drop = min(max(1, int(ELIMINATION_FRACTION * len(support))), len(support) - ELIMINATION_TERMS)
         support = np.sort(support[np.argsort(weight)[drop:]])
-    return _unpenalized(A, B, _batched_fits(A, B, support[None, :], term_sizes, known)[0])
+    return fits.unpenalized(fits.batch(support[None, :], known)[0])
 
 
-def drop_negligible(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                    limit: float) -> SparseLaw:
+def drop_negligible(fits: SparseFits, law: SparseLaw, limit: float) -> SparseLaw:
     """Refit without the terms whose scaled coefficient is below ``NEGLIGIBLE`` x the largest,
     if the ratio stays at most ``limit`` (removes round-off terms in one step)."""
-    scaled = np.abs(law.coefficients[law.support] * _diagonal_scale(B)[law.support])
+    scaled = np.abs(law.coefficients[law.support] * _diagonal_scale(fits.B)[law.support])
     support = law.support[scaled >= NEGLIGIBLE * scaled.max()]
     if len(support) == len(law.support):
         return law
-    refitted = _batched_fits(A, B, support[None, :], term_sizes)[0]
+    refitted = fits.batch(support[None, :])[0]
     return refitted if refitted.ratio <= limit else law
 
 
@@ -172,9 +96,8 @@ def _without_one(support: np.ndarray) -> np.ndarray:
     return np.array([np.delete(support, i) for i in range(len(support))])
 
 
-def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                         limit: float, novel: Callable[[SparseLaw], bool] | None = None
-                         ) -> list[SparseLaw]:
+def backward_elimination(fits: SparseFits, law: SparseLaw, limit: float,
+                         novel: Callable[[SparseLaw], bool] | None = None) -> list[SparseLaw]:
     """From ``law``, repeatedly drop the one term whose removal gives the smallest description
     length while the refitted ratio stays at most ``limit``. Returns every law met within the
     limit (all single removals at each step, so equally sparse alternatives are all kept).
@@ -182,7 +105,7 @@ def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_size
     pool = [law]
     current = law
     while len(current.support) > 1:
-        options = _batched_fits(A, B, _without_one(current.support), term_sizes, limit=limit)
+        options = fits.batch(_without_one(current.support), limit=limit)
         if not options:
             break
         pool.extend(options)
@@ -190,16 +113,14 @@ def backward_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_size
     return pool
 
 
-def judged_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                       accept: Callable[[SparseLaw], bool]) -> SparseLaw:
+def judged_elimination(fits: SparseFits, law: SparseLaw, accept: Callable[[SparseLaw], bool]) -> SparseLaw:
     """``law`` with terms dropped one at a time, each step to the shortest refit (in description
     length) that ``accept`` accepts (in the search: the full acceptance test, which refuses a
     law that misses a term, and the same law). Under noise a law extracted at a tight limit
     keeps terms fitted to the noise, which a ratio limit cannot drop: without them the ratio
     rises, but not beyond chance."""
     while len(law.support) > 1:
-        options = sorted(_batched_fits(A, B, _without_one(law.support), term_sizes),
-                         key=lambda option: option.description_length)
+        options = sorted(fits.batch(_without_one(law.support)), key=lambda option: option.description_length)
         shorter = next((option for option in options if accept(option)), None)
         if shorter is None:
             break
@@ -207,9 +128,8 @@ def judged_elimination(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes:
     return law
 
 
-def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.ndarray,
-                limit: float, novel: Callable[[SparseLaw], bool] | None = None,
-                max_swaps: int = MAX_SWAPS) -> SparseLaw:
+def swap_search(fits: SparseFits, law: SparseLaw, limit: float,
+                novel: Callable[[SparseLaw], bool] | None = None, max_swaps: int = MAX_SWAPS) -> SparseLaw:
     """Exchange one term of ``law`` for one outside it while that gives a shorter law (in
     description length) within ``limit``, or, with ``novel``, a law that ``novel`` holds and the
     current one does not: finds an equally sparse but simpler law, e.g. the energy with the
@@ -217,14 +137,13 @@ def swap_search(A: np.ndarray, B: np.ndarray, law: SparseLaw, term_sizes: np.nda
     it is asked only of the options that could improve on the current law.)"""
     law_is_novel = bool(novel and novel(law))
     for _ in range(max_swaps):
-        outside = np.setdiff1d(np.arange(len(A)), law.support)
+        outside = np.setdiff1d(np.arange(len(fits)), law.support)
         if outside.size == 0:
             break
         kept = _without_one(law.support)
         supports = np.sort(np.column_stack([np.repeat(kept, outside.size, axis=0),
                                             np.tile(outside, len(kept))]), axis=1)
-        options = sorted(_batched_fits(A, B, supports, term_sizes, limit=limit),
-                         key=lambda option: option.description_length)
+        options = sorted(fits.batch(supports, limit=limit), key=lambda option: option.description_length)
         shorter = [option for option in options if option.description_length < law.description_length]
         # a novel law improves on any law that is not, and on a novel one only when shorter
         best = next((option for option in (shorter if law_is_novel else options) if novel(option)), None) \
@@ -254,7 +173,7 @@ def best_pair(A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> SparseLaw
     best = int(np.argmin(lengths))
     if not np.isfinite(lengths[best]):
         return None
-    return _laws(len(A), supports[[best]], ratios[[best]], vectors[[best]], sizes[[best]])[0]
+    return laws_of(len(A), supports[[best]], ratios[[best]], vectors[[best]], sizes[[best]])[0]
 
 
 def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate: np.ndarray,
@@ -271,8 +190,8 @@ def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate
     return len(ratios) == len(accepted) + 1 and bool(np.all(ratios <= limit))
 
 
-def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_sizes: np.ndarray,
-                 limit: float, judge: Callable[[SparseLaw], bool], ridge: float,
+def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
+                 judge: Callable[[SparseLaw], bool], ridge: float,
                  max_failures: int = MAX_FAILURES, deadline: Optional[float] = None
                  ) -> tuple[list[SparseLaw], list[SparseLaw]]:
     """Sparse laws in (or near) the span of the dense ``candidates`` (k, p): (accepted, rejected).
@@ -289,11 +208,11 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
     left), the seeds run out, ``max_failures`` seeds in a row add nothing, or the clock
     (``time.perf_counter``) passes ``deadline``.
     """
-    scale = _diagonal_scale(B)
+    scale = _diagonal_scale(fits.B)
     accepted: list[SparseLaw] = []
     rejected: dict[bytes, SparseLaw] = {}
-    directions = np.zeros((len(A), 0))
-    tried = np.zeros(len(A), dtype=bool)
+    directions = np.zeros((len(fits), 0))
+    tried = np.zeros(len(fits), dtype=bool)
     failures = 0
     basis = np.linalg.qr(candidates * scale[:, None])[0] if candidates.shape[1] else candidates
     while basis.shape[1] and failures < max_failures and \
@@ -304,8 +223,8 @@ def extract_laws(A: np.ndarray, B: np.ndarray, candidates: np.ndarray, term_size
         tried[seed] = True
         accepted_vectors = [accepted_law.coefficients for accepted_law in accepted]
         added = False
-        for option in _alternatives(A, B, seed, term_sizes, limit, ridge, accepted_vectors):
-            if not adds_law(A, B, accepted_vectors, option.coefficients, limit):
+        for option in _alternatives(fits, seed, limit, ridge, accepted_vectors):
+            if not adds_law(fits.A, fits.B, accepted_vectors, option.coefficients, limit):
                 continue
             if judge(option):
                 accepted.append(option)
@@ -333,12 +252,12 @@ def _next_seed(basis: np.ndarray, directions: np.ndarray, tried: np.ndarray) -> 
     return seed if leverage[seed] > 0 else None
 
 
-def _alternatives(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarray, limit: float,
-                  ridge: float, accepted_vectors: list[np.ndarray]) -> list[SparseLaw]:
+def _alternatives(fits: SparseFits, seed: int, limit: float, ridge: float,
+                  accepted_vectors: list[np.ndarray]) -> list[SparseLaw]:
     """The laws grown from ``seed`` and pruned (see ``extract_laws``), by description length."""
-    law = forward_selection(A, B, seed, term_sizes, limit, known=accepted_vectors) \
-        or ridge_elimination(A, B, seed, term_sizes, ridge, accepted_vectors)
-    law = drop_negligible(A, B, law, term_sizes, limit)
+    law = forward_selection(fits, seed, limit, known=accepted_vectors) \
+        or ridge_elimination(fits, seed, ridge, accepted_vectors)
+    law = drop_negligible(fits, law, limit)
 
     verdicts: dict[bytes, bool] = {}
 
@@ -346,10 +265,10 @@ def _alternatives(A: np.ndarray, B: np.ndarray, seed: int, term_sizes: np.ndarra
         """Does ``option`` add a law to the accepted ones (``adds_law``, once per option)?"""
         key = option.coefficients.tobytes()
         if key not in verdicts:
-            verdicts[key] = adds_law(A, B, accepted_vectors, option.coefficients, limit)
+            verdicts[key] = adds_law(fits.A, fits.B, accepted_vectors, option.coefficients, limit)
         return verdicts[key]
 
-    pool = backward_elimination(A, B, law, term_sizes, limit, novel) if law.ratio <= limit else []
+    pool = backward_elimination(fits, law, limit, novel) if law.ratio <= limit else []
     if pool:
-        pool.append(swap_search(A, B, _shortest(pool, novel), term_sizes, limit, novel))
+        pool.append(swap_search(fits, _shortest(pool, novel), limit, novel))
     return sorted(pool, key=lambda option: (option.description_length, option.size))

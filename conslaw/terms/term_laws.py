@@ -14,7 +14,7 @@ import sympy
 from conslaw.dsl.expressions import exact_float
 from conslaw.law import Evidence, Law, Parameter, StateColumns
 from conslaw.terms.library import TermLibrary
-from conslaw.terms.solve import SparseLaw
+from conslaw.terms.sparse_fits import SparseLaw
 
 
 def reference_term(law: SparseLaw, scale: np.ndarray) -> int:
