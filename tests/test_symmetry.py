@@ -10,9 +10,9 @@ from conslaw.discovery.symmetry import (
     flow_on_plane,
     parse_canonical_pairs,
     poisson_bracket,
-    symbolic_independence,
     symmetry_generator,
 )
+from conslaw.discovery.symbolic_rank import symbolic_independence
 from conslaw.dsl.expressions import parse_expression
 from conslaw.errors import ConslawError
 

@@ -24,7 +24,7 @@ from conslaw.discovery.identities import on_one_level_set
 from conslaw.discovery.known import expected_laws, known_laws, parse_expected
 from conslaw.discovery.noise import bias_warning, biased
 from conslaw.discovery.ranking import is_resolved, rank_laws
-from conslaw.discovery.symmetry import symbolic_check
+from conslaw.discovery.symbolic_rank import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.errors import ConslawError
 from conslaw.law import TABLE_DIGITS, Law, StateColumns
