@@ -215,9 +215,10 @@ def describe_symmetry(G: LawLike, pairs: CanonicalPairs, energy: Optional[LawLik
         rate = _energy_rate(gradient, sp.Matrix([sp.diff(energy_expression, s) for s in phase]))
         if rate is not None:
             text = sp.sstr(rate)
-            return (f"time translation: the flow of G is the Hamiltonian flow run at rate {text} (G = {text}·H + const)"
-                    if not rate.free_symbols else "time translation: G is a function of the energy; its flow is the "
-                    f"Hamiltonian flow run at the energy-dependent rate {text}")
+            if rate.free_symbols:
+                return ("time translation: G is a function of the energy; its flow is the Hamiltonian flow "
+                        f"run at the energy-dependent rate {text}")
+            return f"time translation: the flow of G is the Hamiltonian flow run at rate {text} (G = {text}·H + const)"
         partial = _partial_time_translation(expression, energy_expression, symbol_pairs)
         if partial is not None:
             return partial
