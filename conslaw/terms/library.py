@@ -4,7 +4,11 @@ A **factor** is a parameter-free DSL formula of at most ``term_depth`` nodes ove
 operators (the roots of ``enumerate_formulas(..., parameters=False)``), plus two lifts that let
 a factor's argument be as long as ``term_depth`` itself:
 
-- the sine and cosine of every angle-valued root of two or more nodes (``cos(q1 - q2)``);
+- the sine and cosine of every angle-valued root of two or more nodes (``cos(q1 - q2)``) and,
+  where the term depth is too short to hold them as factors, of every angle column (below
+  depth 2: ``cos(q1)``) and of the sum and the difference of two (below depth 3): the lean
+  libraries of the auto vocabulary (depth 1) then hold a double pendulum's energy,
+  ``w1*w2*cos(q1 - q2)`` beside ``cos(q1)``, in few terms;
 - ``sqrt``, ``rsqrt`` and ``inv`` (those among the operators) of the sum of the squares of two
   or three columns of one unit (``1/sqrt(x**2 + y**2)``, the Kepler potential; in 3D
   ``1/sqrt(x**2 + y**2 + z**2)``).
@@ -103,15 +107,25 @@ class TermLibrary:
                 "library_terms": len(self.terms)}
 
 
+def _angle_arguments(table: NodeTable, roots: list[int], term_depth: int, operators: Sequence[str]) -> list[int]:
+    """The angles whose sine and cosine are lifted (module docstring); new nodes of ``table``
+    for the sums and differences of two angle columns below depth 3."""
+    arguments = [root for root in roots if table[root].unit == ANGLE and table[root].size >= 2]
+    columns = [root for root in roots if table[root].op == "input" and table[root].unit == ANGLE]
+    if term_depth < 2:
+        arguments += columns
+    if term_depth < 3:
+        arguments += [table.add(Node(op, pair, 3, ANGLE, True, 0))
+                      for pair in combinations(columns, 2) for op in ("+", "-") if op in operators]
+    return arguments
+
+
 def _lift(table: NodeTable, roots: list[int], dimensions: Sequence[Dimension],
-          operators: Sequence[str]) -> list[int]:
+          operators: Sequence[str], term_depth: int) -> list[int]:
     """The lifted factors of the module docstring (new nodes of ``table``)."""
-    lifted = []
-    for root in roots:
-        node = table[root]
-        if node.unit == ANGLE and node.size >= 2:
-            lifted += [table.add(Node(op, (root,), node.size + 1, DIMENSIONLESS, True, 0))
-                       for op in ("sin", "cos") if op in operators]
+    lifted = [table.add(Node(op, (angle,), table[angle].size + 1, DIMENSIONLESS, True, 0))
+              for angle in _angle_arguments(table, roots, term_depth, operators)
+              for op in ("sin", "cos") if op in operators]
     norms = [op for op in NORM_OPERATORS if op in operators]
     if not norms:
         return lifted
@@ -207,7 +221,7 @@ def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_
     space = enumerate_formulas(columns, dimensions, term_depth, operators=operators,
                                parameters=False, seed=seed, max_formulas=None, max_memory_gb=None)
     table = space.table
-    lifted = _lift(table, list(space.roots), dimensions, space.operators)
+    lifted = _lift(table, list(space.roots), dimensions, space.operators, term_depth)
     candidates = list(space.roots) + lifted
     factors = _usable_factors(table, candidates, states) if len(states) else candidates
     sizes = [table[f].size for f in factors]
