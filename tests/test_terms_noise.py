@@ -225,7 +225,8 @@ def test_the_lean_library_lifts_single_angles_and_holds_the_double_pendulums_ene
     assert (lean.term_depth, lean.max_lifted) == (1, 1)
     found = _pass_of(variant.dataset, lean).accepted
     assert len(found) == 1
-    energy = {str(term): value for term, value in sympy.expand(list(variant.laws.values())[0]).as_coefficients_dict().items()}
+    expanded = sympy.expand(list(variant.laws.values())[0])
+    energy = {str(term): value for term, value in expanded.as_coefficients_dict().items()}
     truth = {term: float(value / energy["w2**2"]) for term, value in energy.items()}
     law = coefficients(found[0])
     assert law.keys() == truth.keys()
