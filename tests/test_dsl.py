@@ -19,7 +19,7 @@ from conslaw.dsl.operators import OPERATORS
 from conslaw.dsl.signatures import (
     constant_rows, root_signatures, round_scales, value_signatures,
 )
-from conslaw.dsl.expressions import in_unit
+from conslaw.dsl.expressions import gradient_function, in_unit
 from conslaw.dsl.unit_table import UnitTable
 from conslaw.dsl.units import latex_unit, latex_unit_text, unit_from
 from conslaw.errors import ConslawError, UsageError
@@ -380,3 +380,23 @@ def test_a_law_rescaled_to_another_unit_keeps_its_value_and_reads_as_written():
     assert float(rescaled.coeff(vx**2)) == pytest.approx(-8.46613e-14 * au, rel=1e-12)
     point = {x: 0.3, y: -0.9, vx: 4.0, vy: 5.5}
     assert float(rescaled.subs(point)) == pytest.approx(float(law.subs(point)) * au, rel=1e-12)
+
+
+@pytest.mark.parametrize("law", [
+    "p**2 - 3*cos(q)", "0.028*p**4 - 0.139*p**2*cos(q) + 0.34*q**2 + cos(q)", "p**4*log(cos(q))",
+    "1/(p**2 + q**2) + tanh(p)*atan(q) + asin(x/10) - acos(x/10)", "p**q + exp(-x**2)*sinh(q)/cosh(p)",
+    "sqrt(p**2 + x**2)*tan(q/3)", "3.5"])
+def test_the_forward_gradient_is_the_symbolic_one(law):
+    """``gradient_function`` walks the law's tree once (forward mode); its values are those of
+    SymPy's partials compiled by ``lambdify`` to within rounding, and where forward mode meets
+    ``0*inf`` (``x*log(x)`` at 0, whose partial is -inf) the symbolic partial is taken."""
+    columns = ["q", "p", "x"]
+    symbols = sympy.symbols(columns, real=True)
+    states = np.random.default_rng(0).uniform(0.1, 1.5, size=(200, 3)) * np.array([1, -1, 1])
+    expression = sympy.sympify(law, locals=dict(zip(columns, symbols)))
+    reference = np.stack([np.broadcast_to(sympy.lambdify(symbols, sympy.diff(expression, s), "numpy")(*states.T), 200)
+                          for s in symbols], axis=-1)
+    np.testing.assert_allclose(gradient_function(law, columns)(states), reference, rtol=1e-12, atol=1e-300)
+    singular = gradient_function("x*log(x) + p", columns)(np.array([[0.2, 1.0, 0.0], [0.2, 1.0, np.e]]))
+    np.testing.assert_array_equal(singular, [[0.0, 1.0, -np.inf], [0.0, 1.0, 2.0]])
+    assert np.array_equal(gradient_function("x**2*sign(x)", columns)(np.array([[0.0, 0.0, -2.0]])), [[0.0, 0.0, 4.0]])

@@ -224,16 +224,86 @@ def _partials(expression: sympy.Expr, columns: tuple[str, ...]) -> tuple[sympy.E
     return tuple(sympy.diff(expression, symbols[c]) for c in columns)
 
 
+_DERIVATIVES: dict = {
+    sympy.sin: lambda a, value: np.cos(a), sympy.cos: lambda a, value: -np.sin(a),
+    sympy.tan: lambda a, value: 1.0 + value ** 2, sympy.exp: lambda a, value: value,
+    sympy.log: lambda a, value: 1.0 / a, sympy.Abs: lambda a, value: np.sign(a),
+    sympy.sign: lambda a, value: np.zeros_like(a), sympy.sinh: lambda a, value: np.cosh(a),
+    sympy.cosh: lambda a, value: np.sinh(a), sympy.tanh: lambda a, value: 1.0 - value ** 2,
+    sympy.atan: lambda a, value: 1.0 / (1.0 + a ** 2), sympy.asin: lambda a, value: 1.0 / np.sqrt(1.0 - a ** 2),
+    sympy.acos: lambda a, value: -1.0 / np.sqrt(1.0 - a ** 2),
+}
+"""Each function of ``_NUMPY_FUNCTIONS``'s derivative, from its argument and its value."""
+
+
+def _forward(expression: sympy.Expr, values: dict[sympy.Symbol, np.ndarray]) -> tuple:
+    """The expression's value and its partial derivatives ``{symbol: array}`` (the symbols it
+    depends on only), walking its tree once (forward mode)."""
+    if expression.is_Symbol:
+        return values[expression], {expression: np.float64(1.0)}
+    if expression.is_Number or expression.is_NumberSymbol:
+        return np.float64(float(expression)), {}
+    arguments = [_forward(argument, values) for argument in expression.args]
+    if expression.is_Add:
+        return functools.reduce(np.add, [v for v, _ in arguments]), _summed([g for _, g in arguments])
+    if expression.is_Mul:
+        factors = [v for v, _ in arguments]
+        value = functools.reduce(np.multiply, factors)
+        return value, _summed([_scaled(g, functools.reduce(np.multiply, factors[:i] + factors[i + 1:], 1.0))
+                               for i, (_, g) in enumerate(arguments)])
+    (base, base_gradient), *exponent = arguments
+    if expression.is_Pow:
+        power, power_gradient = exponent[0]
+        value = np.power(base, power)
+        parts = [_scaled(base_gradient, power * np.power(base, power - 1.0))]
+        return value, _summed(parts + [_scaled(power_gradient, value * np.log(base))] if power_gradient else parts)
+    function = _NUMPY_FUNCTIONS.get(expression.func)
+    if function is None:
+        raise ConslawError(f"law uses {expression.func}, which conslaw cannot evaluate with numpy")
+    value = function(base)
+    return value, _scaled(base_gradient, _DERIVATIVES[expression.func](base, value))
+
+
+def _scaled(gradient: dict, factor: np.ndarray) -> dict:
+    return {symbol: partial * factor for symbol, partial in gradient.items()}
+
+
+def _summed(gradients: list[dict]) -> dict:
+    total: dict = {}
+    for gradient in gradients:
+        for symbol, partial in gradient.items():
+            total[symbol] = total[symbol] + partial if symbol in total else partial
+    return total
+
+
 def gradient_function(law: ExpressionLike, columns: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
     """``grad g(states)`` for numpy states ``(..., d)``, returning ``(..., d)``: the one way
-    conslaw differentiates a law (symbolically, then evaluated as ``numpy_function`` does)."""
-    partials = [numpy_function(partial, columns)
-                for partial in _partials(parse_expression(law, columns), tuple(columns))]
+    conslaw differentiates a law with numpy. Forward mode on the expression's tree (``_forward``);
+    at the states where that is not finite (``0*inf`` in a product rule where the derivative
+    has a limit, ``x*log(x)`` at 0) the symbolic partials are evaluated instead, so the result
+    is theirs there: SymPy differentiates only laws that need it (a law's symbolic partials cost
+    milliseconds, a fifth of the ranking's time)."""
+    expression = parse_expression(law, columns)
+    symbols = [column_symbols(columns)[c] for c in columns]
 
     def evaluate(states: np.ndarray) -> np.ndarray:
-        return np.stack([partial(states) for partial in partials], axis=-1)
+        states = np.asarray(states, dtype=float)
+        with np.errstate(all="ignore"):
+            _, partials = _forward(expression, dict(zip(symbols, np.moveaxis(states, -1, 0))))
+        zero = np.zeros(states.shape[:-1])
+        gradient = np.stack([np.broadcast_to(partials.get(symbol, zero), zero.shape) for symbol in symbols], axis=-1)
+        singular = ~np.isfinite(gradient).all(axis=-1)
+        if singular.any():
+            gradient[singular] = _symbolic_gradient(expression, columns)(states[singular])
+        return gradient
 
     return evaluate
+
+
+def _symbolic_gradient(expression: sympy.Expr, columns: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """``gradient_function`` from the symbolic partials, evaluated as ``numpy_function`` does."""
+    partials = [numpy_function(partial, columns) for partial in _partials(expression, tuple(columns))]
+    return lambda states: np.stack([partial(states) for partial in partials], axis=-1)
 
 
 def torch_gradient_function(law: ExpressionLike, columns: Sequence[str]) -> Callable:
