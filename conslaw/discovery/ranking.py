@@ -204,9 +204,11 @@ def order_by_evidence(laws: Sequence[Law]) -> list[Law]:
     while remaining:
         leader = remaining[0]
         group = [law for law in remaining if _tied(leader, law)]
-        ordered += sorted(group, key=lambda law: (law.size, _divisions(law), _scaled_plain_terms(law),
-                                                  _negative_parameters(law), law.evidence.ratio,
-                                                  str(law.expression) if len(group) > 1 else ""))
+        sizes = collections.Counter(law.size for law in group)
+        # The later keys (SymPy's expansion and printer) decide only between laws of one size.
+        ordered += sorted(group, key=lambda law: (law.size,) + (
+            (_divisions(law), _scaled_plain_terms(law), _negative_parameters(law), law.evidence.ratio,
+             str(law.expression)) if sizes[law.size] > 1 else ()))
         remaining = [law for law in remaining if not _tied(leader, law)]
     return ordered
 
