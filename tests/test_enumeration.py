@@ -92,22 +92,6 @@ def test_enumeration_output_is_pinned(system, depth, operators, parameters, root
 # pruning counts against the old revision).
 
 
-def test_the_same_enumeration_again_is_a_copy_that_grows_apart():
-    """A repeated call gets the kept space: the same roots and nodes, its sizes reported to
-    ``progress`` as a grown one does; a table grown by one caller (the term library appends its
-    lifts) leaves the next caller's as enumerated."""
-    sizes = []
-    first = enumerate_formulas(*PENDULUM, depth=5, operators=("+", "*", "square", "cos"))
-    again = enumerate_formulas(*PENDULUM, depth=5, operators=("+", "*", "square", "cos"), progress=sizes.append)
-    assert sizes == [2, 3, 4, 5]
-    assert again.roots == first.roots and again.table.nodes == first.table.nodes
-    enumerated = len(first.table.nodes)
-    again.table.add(again.table.nodes[again.roots[0]])
-    again.roots.append(len(again.table.nodes) - 1)
-    third = enumerate_formulas(*PENDULUM, depth=5, operators=("+", "*", "square", "cos"))
-    assert len(third.table.nodes) == len(first.table.nodes) == enumerated and third.roots == first.roots
-
-
 # ---- budget ---------------------------------------------------------------------------------
 def test_depth_12_is_refused_after_a_small_probe_with_one_line_naming_depth():
     grown = []

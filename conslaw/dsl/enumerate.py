@@ -25,9 +25,7 @@ for each of the two parameter values, e.g. ``q*(p - c/q)`` is ``p*q - c``).
 """
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -81,15 +79,6 @@ class FormulaSpace:
         }
 
 
-KEPT_SPACES = 8
-KEPT_NODES = 200_000
-"""The last ``KEPT_SPACES`` enumerations of at most ``KEPT_NODES`` nodes each are kept in the
-process: the unit check, the term libraries and a user's repeated searches (seeds, variants of
-one system) ask for the same space again. ``functools.lru_cache`` does not fit: a hit must call
-``progress`` and hand out a copy (the term library appends its lifts to the table)."""
-_KEPT: "OrderedDict[tuple, FormulaSpace]" = OrderedDict()
-
-
 def enumerate_formulas(
     columns: Sequence[str],
     dimensions: Sequence[Dimension],
@@ -109,7 +98,6 @@ def enumerate_formulas(
     ``progress`` is called with each finished size. Once the first sizes are grown, the total is
     estimated; a ``UsageError`` refuses the rest when it passes ``max_formulas`` or
     ``max_memory_gb`` (None: no limit). ``operators`` is resolved by ``resolve_operators``.
-    The same call again in one process gets a copy of the space it got (``KEPT_SPACES``).
     """
     if not isinstance(depth, int) or depth < 1:
         raise UsageError(f"depth must be an integer >= 1, got {depth!r}")
@@ -118,38 +106,6 @@ def enumerate_formulas(
     if len(set(columns)) != len(columns):
         raise ConslawError(f"duplicate column names in {list(columns)}")
     operators = resolve_operators(operators)
-    start = time.perf_counter()
-    key = (tuple(columns), tuple(dimensions), depth, operators, parameters, probes, seed, max_formulas,
-           max_memory_gb)
-    if key in _KEPT:
-        _KEPT.move_to_end(key)
-        for size in range(2, depth + 1) if progress is not None else ():
-            progress(size)
-        return _copy(_KEPT[key], time.perf_counter() - start)
-    space = _grown(columns, dimensions, depth, operators, parameters, probes, seed, progress,
-                   max_formulas, max_memory_gb)
-    if len(space.table.nodes) <= KEPT_NODES:
-        _KEPT[key] = _copy(space, space.seconds)
-        while len(_KEPT) > KEPT_SPACES:
-            _KEPT.popitem(last=False)
-    return space
-
-
-
-def _copy(space: FormulaSpace, seconds: float) -> FormulaSpace:
-    """A space whose table and roots can grow without touching ``space``'s."""
-    table = NodeTable(space.table.columns, space.table.dimensions)
-    table.nodes = list(space.table.nodes)
-    return dataclasses.replace(
-        space, table=table, roots=list(space.roots), counts_by_size=dict(space.counts_by_size),
-        removed=dict(space.removed), raw_counts_by_size=dict(space.raw_counts_by_size),
-        commutative_counts_by_size=dict(space.commutative_counts_by_size), seconds=seconds)
-
-
-def _grown(columns: Sequence[str], dimensions: Sequence[Dimension], depth: int, operators: tuple[str, ...],
-           parameters: bool, probes: int, seed: int, progress: Optional[Callable[[int], None]],
-           max_formulas: Optional[int], max_memory_gb: Optional[float]) -> FormulaSpace:
-    """``enumerate_formulas``'s work, its arguments checked."""
     start = time.perf_counter()
     enumerator = Grower(columns, dimensions, operators, parameters, probes, seed, depth)
     checked = max_formulas is None and max_memory_gb is None
