@@ -20,7 +20,7 @@ import numpy as np
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.fit import FitData
-from conslaw.discovery.noise import NoiseStencil, column_noise, noise_stencil
+from conslaw.discovery.noise import NoiseStencil, noise_stencil
 from conslaw.discovery.segments import (
     Segments, build_segments, check_sampling, check_windows, column_motion_times, median_motion_time,
     segment_trajectories,
@@ -122,9 +122,9 @@ class ConservationData:
             test = FitData(segments, null_of(segments, draws, rng))
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
         control = FitData(surrogate_draw(train, still, control_rng), train_null)
+        stencil = noise_stencil(train)
         return cls(FitData(train, train_null), test, control, seconds, window_seconds,
-                   tuple(bool(s) for s in still),
-                   tuple(float(level) for level in column_noise(train)), noise_stencil(train))
+                   tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil)
 
     def summary(self) -> dict:
         """For result.json: the time scales and segment counts the judgement used."""

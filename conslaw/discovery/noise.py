@@ -73,6 +73,9 @@ pericentre passages); at most this, they are taken for noise (``by_magnitude``).
 MIN_TRAJECTORY_STATES = 20
 """A trajectory's own noise level (``trajectory_noise``) is estimated from at least this many
 states with four neighbours (the median of fewer squares is uncertain by more than 50 %)."""
+MIN_WHITE_PAIRS = 20
+"""Residuals are called white (``_white``) from at least this many neighbouring pairs (a
+correlation of fewer is uncertain by more than 0.2)."""
 ROUNDING = 1e-6
 """The residual's noise floor, as a fraction of the law's typical range on the null: change below
 it (rounding, an integrator's error on noiseless data) is not judged."""
@@ -114,11 +117,7 @@ def column_noise(segments: Segments) -> np.ndarray:
     """Each column's white-noise standard deviation (d,), from each state's residual off the
     cubic through its four neighbours (``_cubic_stencil``, ``_scaled_squares``). The median
     square is used, so that a few jumps do not count. Zeros where no state has four neighbours."""
-    centre, weights = _cubic_stencil(segments)
-    if not len(centre):
-        return np.zeros(segments.x.shape[1])
-    squares = _scaled_squares(_cubic_residuals(segments.x, centre, weights), weights)
-    return np.sqrt(np.median(squares, axis=0) / CHI2_MEDIAN)
+    return noise_stencil(segments).columns
 
 
 def _group_medians(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +160,8 @@ class NoiseStencil:
     centre: np.ndarray
     weights: np.ndarray
     noise: np.ndarray
+    columns: np.ndarray
+    """Each column's level over all states (``column_noise``)."""
 
 
 def noise_stencil(segments: Segments) -> NoiseStencil:
@@ -169,11 +170,14 @@ def noise_stencil(segments: Segments) -> NoiseStencil:
     whose noise grows with its values, a level by magnitude (``by_magnitude``)."""
     centre, weights = _cubic_stencil(segments)
     if not len(centre):
-        return NoiseStencil(segments.x, centre, weights, np.zeros((0, segments.x.shape[1])))
+        d = segments.x.shape[1]
+        return NoiseStencil(segments.x, centre, weights, np.zeros((0, d)), np.zeros(d))
     residuals = _cubic_residuals(segments.x, centre, weights)
     squares = _scaled_squares(residuals, weights)
+    columns = np.sqrt(np.median(squares, axis=0) / CHI2_MEDIAN)
     levels = _trajectory_levels(segments, centre, squares)
-    return NoiseStencil(segments.x, centre, weights, by_magnitude(segments.x, centre, residuals, squares, levels))
+    return NoiseStencil(segments.x, centre, weights, by_magnitude(segments.x, centre, residuals, squares, levels),
+                        columns)
 
 
 def by_magnitude(x: np.ndarray, centre: np.ndarray, residuals: np.ndarray, squares: np.ndarray,
@@ -253,7 +257,7 @@ def _white(residuals: np.ndarray, rows: np.ndarray) -> bool:
     do (at most ``WHITE``)."""
     first, second = residuals[rows], residuals[rows + 1]
     scale = np.sqrt(np.sum(first ** 2) * np.sum(second ** 2))
-    return bool(len(rows) >= MIN_TRAJECTORY_STATES and scale > 0 and np.sum(first * second) / scale <= WHITE)
+    return bool(len(rows) >= MIN_WHITE_PAIRS and scale > 0 and np.sum(first * second) / scale <= WHITE)
 
 
 def _second_derivative(node: sympy.Expr) -> Optional[tuple[sympy.Expr, sympy.Expr]]:
