@@ -207,48 +207,6 @@ def assign(template: "sympy.Expr", parameter_values: Sequence[float]) -> "sympy.
     return template.xreplace({sympy.Symbol(f"c{k}"): exact_float(v) for k, v in enumerate(parameter_values)})
 
 
-class GradientEvaluator:
-    """Values and exact gradients with respect to the inputs (forward mode, numpy).
-
-    Returns ``(value, gradient)`` with ``gradient.shape == value.shape + (d,)``; parameters as
-    in ``Evaluator``. Parameter-free sub-formulas are cached.
-    """
-
-    def __init__(self, table: "NodeTable", data: np.ndarray) -> None:
-        self.table = table
-        n, d = data.shape
-        self.columns = [data[:, i] for i in range(d)]
-        self.unit_gradients = [np.broadcast_to(np.eye(d)[i], (n, d)) for i in range(d)]
-        self._cache: dict[int, tuple] = {}
-
-    def __call__(self, node_id: int, parameters: Sequence[Any] = ()) -> tuple:
-        with np.errstate(all="ignore"):
-            return self._evaluate(node_id, iter(parameters))
-
-    def _evaluate(self, node_id: int, parameters: Iterator[Any]) -> tuple:
-        node = self.table.nodes[node_id]
-        if node.n_params == 0 and node_id in self._cache:
-            return self._cache[node_id]
-        if node.op == "input":
-            result = (self.columns[node.column], self.unit_gradients[node.column])
-        elif node.op == "param":
-            return np.asarray(next(parameters), dtype=float), 0.0
-        else:
-            operator = OPERATORS[node.op]
-            arguments = [self._evaluate(child, parameters) for child in node.children]
-            values = [a[0] for a in arguments]
-            value = operator.numpy(*values)
-            partials = operator.partials(*values, value)
-            gradient = 0.0
-            for partial, (_, argument_gradient) in zip(partials, arguments):
-                if not isinstance(argument_gradient, float):
-                    gradient = gradient + np.asarray(partial)[..., None] * argument_gradient
-            result = (value, gradient)
-        if node.n_params == 0:
-            self._cache[node_id] = result
-        return result
-
-
 class Evaluator:
     """Evaluates formulas of a ``NodeTable`` on a fixed data array, with numpy or torch.
 

@@ -85,10 +85,8 @@ def _method(name: str) -> Callable:
 class Operator:
     """One DSL operator.
 
-    ``numpy`` and ``torch`` are the kernels for each backend. ``partials(*args, result)``
-    gives the derivative of the result with respect to each argument (numpy), for exact
-    forward-mode gradients. ``scale_redundant``: applying the operator to a
-    FREE argument only rescales a parameter.
+    ``numpy`` and ``torch`` are the kernels for each backend. ``scale_redundant``: applying the
+    operator to a FREE argument only rescales a parameter.
     """
 
     name: str
@@ -97,44 +95,31 @@ class Operator:
     numpy: Callable
     torch: Callable
     sympy: Callable
-    partials: Callable[..., tuple]
     commutative: bool = False
     scale_redundant: bool = False
 
 
 OPERATORS: dict[str, Operator] = {
-    "+": Operator("+", 2, UnitRule("equal"), np.add, operator.add, lambda a, b: a + b,
-                  lambda a, b, r: (1.0, 1.0), commutative=True),
-    "-": Operator("-", 2, UnitRule("equal"), np.subtract, operator.sub, lambda a, b: a - b,
-                  lambda a, b, r: (1.0, -1.0)),
-    "*": Operator("*", 2, UnitRule("product"), np.multiply, operator.mul, lambda a, b: a * b,
-                  lambda a, b, r: (b, a), commutative=True),
-    "/": Operator("/", 2, UnitRule("quotient"), np.divide, operator.truediv, lambda a, b: a / b,
-                  lambda a, b, r: (1.0 / b, -r / b)),
-    "sin": Operator("sin", 1, UnitRule("angle"), np.sin, _method("sin"), _sympy("sin"),
-                    lambda a, r: (np.cos(a),)),
-    "cos": Operator("cos", 1, UnitRule("angle"), np.cos, _method("cos"), _sympy("cos"),
-                    lambda a, r: (-np.sin(a),)),
+    "+": Operator("+", 2, UnitRule("equal"), np.add, operator.add, lambda a, b: a + b, commutative=True),
+    "-": Operator("-", 2, UnitRule("equal"), np.subtract, operator.sub, lambda a, b: a - b),
+    "*": Operator("*", 2, UnitRule("product"), np.multiply, operator.mul, lambda a, b: a * b, commutative=True),
+    "/": Operator("/", 2, UnitRule("quotient"), np.divide, operator.truediv, lambda a, b: a / b),
+    "sin": Operator("sin", 1, UnitRule("angle"), np.sin, _method("sin"), _sympy("sin")),
+    "cos": Operator("cos", 1, UnitRule("angle"), np.cos, _method("cos"), _sympy("cos")),
     "square": Operator("square", 1, UnitRule("power", Fraction(2)), np.square, _method("square"),
-                       lambda a: a ** 2, lambda a, r: (2.0 * a,), scale_redundant=True),
+                       lambda a: a ** 2, scale_redundant=True),
     # Opt-in operators (the richer vocabulary); same unit discipline.
-    "cube": Operator("cube", 1, UnitRule("power", Fraction(3)), lambda a: a ** 3,
-                     lambda a: a ** 3, lambda a: a ** 3, lambda a, r: (3.0 * a * a,),
-                     scale_redundant=True),
+    "cube": Operator("cube", 1, UnitRule("power", Fraction(3)), lambda a: a ** 3, lambda a: a ** 3,
+                     lambda a: a ** 3, scale_redundant=True),
     "sqrt": Operator("sqrt", 1, UnitRule("power", Fraction(1, 2)), np.sqrt, _method("sqrt"),
-                     _sympy("sqrt"), lambda a, r: (0.5 / r,), scale_redundant=True),
-    "inv": Operator("inv", 1, UnitRule("power", Fraction(-1)), lambda a: 1.0 / a,
-                    lambda a: 1.0 / a, lambda a: 1 / a, lambda a, r: (-r * r,),
-                    scale_redundant=True),
+                     _sympy("sqrt"), scale_redundant=True),
+    "inv": Operator("inv", 1, UnitRule("power", Fraction(-1)), lambda a: 1.0 / a, lambda a: 1.0 / a,
+                    lambda a: 1 / a, scale_redundant=True),
     "rsqrt": Operator("rsqrt", 1, UnitRule("power", Fraction(-1, 2)), lambda a: a ** -0.5,
-                      _method("rsqrt"), lambda a: 1 / _sympy("sqrt")(a), lambda a, r: (-0.5 * r / a,),
-                      scale_redundant=True),
-    "exp": Operator("exp", 1, UnitRule("dimensionless"), np.exp, _method("exp"), _sympy("exp"),
-                    lambda a, r: (r,)),
-    "log": Operator("log", 1, UnitRule("dimensionless"), np.log, _method("log"), _sympy("log"),
-                    lambda a, r: (1.0 / a,)),
-    "abs": Operator("abs", 1, UnitRule("identity"), np.abs, _method("abs"), _sympy("Abs"),
-                    lambda a, r: (np.sign(a),), scale_redundant=True),
+                      _method("rsqrt"), lambda a: 1 / _sympy("sqrt")(a), scale_redundant=True),
+    "exp": Operator("exp", 1, UnitRule("dimensionless"), np.exp, _method("exp"), _sympy("exp")),
+    "log": Operator("log", 1, UnitRule("dimensionless"), np.log, _method("log"), _sympy("log")),
+    "abs": Operator("abs", 1, UnitRule("identity"), np.abs, _method("abs"), _sympy("Abs"), scale_redundant=True),
 }
 
 PAPER_OPERATORS = ("+", "-", "*", "/", "sin", "cos", "square")
