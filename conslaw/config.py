@@ -116,9 +116,9 @@ class SearchConfig:
                           | {"model_cache"}, "--no-tailor"))
         if self.discovery.mode == "formulas":
             inert.append(({n for n, (section, _) in index.items() if section == "terms"}, "--mode formulas"))
-        if self.discovery.mode == "terms":  # the multi-term search reads the operators alone
-            inert.append(({n for n, (section, _) in index.items() if section == "enumeration"} - {"operators"},
-                          "--mode terms"))
+        if self.discovery.mode == "terms":  # the multi-term search reads the operators alone; no unit check
+            inert.append(({n for n, (section, _) in index.items() if section == "enumeration"} - {"operators"}
+                          | {"unit_check"}, "--mode terms"))
         for names, reason in inert:
             for name in given:
                 if name in names:

@@ -296,6 +296,7 @@ def test_a_model_cache_that_cannot_be_a_directory_is_refused_before_any_work(tmp
     (("--mode", "formulas", "--term-depth", "2"), "--term-depth has no effect with --mode formulas"),
     (("--mode", "terms", "--depth", "9"), "--depth has no effect with --mode terms"),
     (("--mode", "terms", "--max-formulas", "10"), "--max-formulas has no effect with --mode terms"),
+    (("--mode", "terms", "--no-unit-check"), "--no-unit-check has no effect with --mode terms"),
     (("--time-column", "time"), "--time-column names a column of a --data file"),
     (("--data-dir", "."), "--data-dir locates the files of recorded data sets; 'spring' is simulated")])
 def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_path):

@@ -31,7 +31,9 @@ def run(dataset, depth=7, mode="formulas", terms=TermsConfig(), keep=20, **optio
     here reads the others, and ranking them took a fifth of this file's time. The accepted laws
     do not depend on it: the whole-formula search accepts only what it refitted on the control,
     whatever ``keep``, and what is kept is the best by ratio (the same accepted laws, qualities,
-    marks and ratios with 200 and 20 on six noisy systems in both modes, 2026-12-05)."""
+    marks and ratios with 200 and 20 on six noisy systems in both modes, 2026-12-05). Tests that
+    read nothing of the unit check (its warnings; it never changes a law) pass
+    ``unit_check=False``: its trial searches were up to two thirds of such a test's time."""
     with WorkerPool(jobs=1) as pool:
         return discover(dataset, DiscoveryConfig(mode=mode, keep=keep, **options), EnumerationConfig(depth=depth),
                         terms, seed=0, pool=pool)
@@ -170,7 +172,8 @@ def test_wrong_units_are_pointed_at():
 
 def test_a_unit_check_that_cannot_run_keeps_the_searches_results(monkeypatch):
     """Its trial searches widen the vocabulary; one that passes its budget ends the check, not
-    the run (a 12-column file lost both searches' results to the check once)."""
+    the run (a 12-column file lost both searches' results to the check once). Turned off
+    (``--no-unit-check``), it is not asked at all."""
     import conslaw.discovery.discover as discover_module
     from conslaw.errors import UsageError
 
@@ -182,6 +185,7 @@ def test_a_unit_check_that_cannot_run_keeps_the_searches_results(monkeypatch):
     assert [law.quality for law in discovery.accepted] == ["exact"]
     assert discovery.warnings == ["the unit check did not run: about 3e6 formulas at --depth 7 pass "
                                   "the budget of 2e6"]
+    assert run(make_variant("pendulum").dataset, depth=5, unit_check=False).warnings == []
 
 
 def test_isotropic_oscillator_gives_three_independent_laws_and_a_dependent_fourth():
@@ -254,7 +258,7 @@ def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected
     control of 0.73) but only 95 times at the top of its 2-standard-error interval (+ 0.0017):
     not accepted; with a sixtieth it is (1,000 times)."""
     variant = make_variant("damped-pendulum", **options)  # native: theta, omega
-    discovery = run(variant.dataset)
+    discovery = run(variant.dataset, unit_check=False)
     assert [law.quality for law in discovery.accepted] == accepted
     top = discovery.laws[0]
     assert top.independent == bool(accepted) and str(top.template) == "-c0*cos(theta) + omega**2"
@@ -271,7 +275,7 @@ def test_friction_too_weak_for_the_windows_shows_as_drift(gamma, quality):
     exact (no trend)."""
     variant = make_variant("damped-pendulum", gamma=gamma, n_trajectories=2, t_end=40.0, rate=25, noise=0.01,
                            derivatives="finite-difference")
-    discovery = run(variant.dataset)
+    discovery = run(variant.dataset, unit_check=False)
     top = discovery.accepted[0]
     assert top.quality == quality and coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=0.01)
     assert (top.evidence.drift < 1e-20) == (gamma > 0) and top.evidence.drift > 0
@@ -322,7 +326,7 @@ def test_coarse_samples_accept_no_false_law(n_points, noise):
 
     variant = make_variant("three-body", coordinates=user_coordinates("three-body"), n_points=n_points,
                            noise=noise)
-    discovery = run(variant.dataset, depth=5)
+    discovery = run(variant.dataset, depth=5, unit_check=False)
     assert discovery.accepted == []
     assert any(law.evidence.ratio < 0.01 for law in discovery.laws)  # what the old rule accepted
 
@@ -497,7 +501,7 @@ def test_one_recording_of_a_damped_system_accepts_its_drifting_energy_alone(tmp_
     as approximate laws). The energy alone is accepted, approximate; they are identities."""
     variant = make_variant("damped-pendulum", gamma=0.01, n_trajectories=2, rate=20, t_end=20)
     dataset = load_file(variant.write_csv(tmp_path / "one.csv", splits=("train",)), variant.units_spec())
-    discovery = run(dataset)
+    discovery = run(dataset, unit_check=False)
     assert [law.quality for law in discovery.accepted] == ["approximate"] and discovery.accepted[0].independent
     assert coefficient(discovery.accepted[0], "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-3)
     assert sum(law.quality == "identity" for law in discovery.laws) >= 3

@@ -76,7 +76,7 @@ def test_a_law_whose_cosine_the_noise_biases_is_approximate_with_a_warning():
     conserved to within the noise, so accepted, but never exact, and the run says why. (With
     0.45 rad, 2 % noise at 25 Hz, the energy's ratio is 0 ± 0.023: not accepted at all.)"""
     variant = _variant("pendulum", 50, 0.01, n_trajectories=24, **ROTATING)
-    search = ConservationSearch(mode="formulas", jobs=1, tailor=False, keep=20).fit(variant.dataset)
+    search = ConservationSearch(mode="formulas", jobs=1, tailor=False, keep=20, unit_check=False).fit(variant.dataset)
     top = search.accepted_laws_[0]
     terms = top.expression.as_coefficients_dict()
     omega, theta = sorted(top.expression.free_symbols, key=str)

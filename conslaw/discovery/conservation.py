@@ -55,6 +55,9 @@ class DiscoveryConfig:
                                           "runs out returns the best found so far, marked partial.",
                                           parse=partial(optional_number, name="--max-seconds",
                                                         absent=("", "none", "0")))
+    unit_check: bool = option(True, "Skip the unit check: when no law is exact, the trial searches "
+                              "that try each column a unit bars from sin and cos (or exp and log) as "
+                              "an angle (or a number), to point at a declared unit.", negate=True)
     expect: tuple[str, ...] = option((), "Laws you expect, in SI units (angles in radians), separated "
                                      "by ';': each is judged on the data with its coefficients as "
                                      "given, and reported with whether discovery reached it.",

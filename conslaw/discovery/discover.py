@@ -143,7 +143,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
                            for law in biased_laws]
     warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
                  + _drift_warning(laws))
-    if "formulas" in outcomes:  # the trial completes a whole-formula search (conslaw.discovery.evidence)
+    if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
         except ConslawError as error:  # a trial past its budget: the searches' results are kept

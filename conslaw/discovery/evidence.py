@@ -15,7 +15,7 @@ The right unit is not guessed: the warning only says which declaration to check.
 The trials run only beside a whole-formula search (``--mode formulas`` or ``both``), whose
 judgement of every other formula they complete; each has the search's time budget
 (``--max-seconds``). With ``--mode terms`` there is no check (a noisy double pendulum at 200 Hz
-spent 63 of 169 s on it).
+spent 63 of 169 s on it), and ``--no-unit-check`` skips it (a user sure of the units).
 """
 from __future__ import annotations
 
