@@ -144,10 +144,26 @@ def parse_expression(law: ExpressionLike, columns: Sequence[str]) -> sympy.Expr:
 
 
 _NUMPY_FUNCTIONS: dict = {
-    sympy.sin: np.sin, sympy.cos: np.cos, sympy.tan: np.tan, sympy.exp: np.exp, sympy.log: np.log,
-    sympy.Abs: np.abs, sympy.sign: np.sign, sympy.sinh: np.sinh, sympy.cosh: np.cosh,
-    sympy.tanh: np.tanh, sympy.atan: np.arctan, sympy.asin: np.arcsin, sympy.acos: np.arccos,
+    sympy.sin: (np.sin, lambda a, value: np.cos(a)), sympy.cos: (np.cos, lambda a, value: -np.sin(a)),
+    sympy.tan: (np.tan, lambda a, value: 1.0 + value ** 2), sympy.exp: (np.exp, lambda a, value: value),
+    sympy.log: (np.log, lambda a, value: 1.0 / a), sympy.Abs: (np.abs, lambda a, value: np.sign(a)),
+    sympy.sign: (np.sign, lambda a, value: np.zeros_like(a)),
+    sympy.sinh: (np.sinh, lambda a, value: np.cosh(a)), sympy.cosh: (np.cosh, lambda a, value: np.sinh(a)),
+    sympy.tanh: (np.tanh, lambda a, value: 1.0 - value ** 2),
+    sympy.atan: (np.arctan, lambda a, value: 1.0 / (1.0 + a ** 2)),
+    sympy.asin: (np.arcsin, lambda a, value: 1.0 / np.sqrt(1.0 - a ** 2)),
+    sympy.acos: (np.arccos, lambda a, value: -1.0 / np.sqrt(1.0 - a ** 2)),
 }
+"""Each function a law may use: its numpy kernel, and its derivative from its argument and its
+value (``_forward``)."""
+
+
+def _numpy_kernels(expression: sympy.Expr) -> tuple:
+    """The ``_NUMPY_FUNCTIONS`` entry of the expression's function, or a ConslawError naming it."""
+    kernels = _NUMPY_FUNCTIONS.get(expression.func)
+    if kernels is None:
+        raise ConslawError(f"law uses {expression.func}, which conslaw cannot evaluate with numpy")
+    return kernels
 
 
 def _interpret(expression: sympy.Expr, values: dict[sympy.Symbol, np.ndarray]) -> np.ndarray:
@@ -164,10 +180,7 @@ def _interpret(expression: sympy.Expr, values: dict[sympy.Symbol, np.ndarray]) -
         return functools.reduce(np.multiply, arguments)
     if expression.is_Pow:
         return np.power(arguments[0], arguments[1])
-    function = _NUMPY_FUNCTIONS.get(expression.func)
-    if function is None:
-        raise ConslawError(f"law uses {expression.func}, which conslaw cannot evaluate with numpy")
-    return function(*arguments)
+    return _numpy_kernels(expression)[0](*arguments)
 
 
 def numpy_function(law: ExpressionLike, columns: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
@@ -224,18 +237,6 @@ def _partials(expression: sympy.Expr, columns: tuple[str, ...]) -> tuple[sympy.E
     return tuple(sympy.diff(expression, symbols[c]) for c in columns)
 
 
-_DERIVATIVES: dict = {
-    sympy.sin: lambda a, value: np.cos(a), sympy.cos: lambda a, value: -np.sin(a),
-    sympy.tan: lambda a, value: 1.0 + value ** 2, sympy.exp: lambda a, value: value,
-    sympy.log: lambda a, value: 1.0 / a, sympy.Abs: lambda a, value: np.sign(a),
-    sympy.sign: lambda a, value: np.zeros_like(a), sympy.sinh: lambda a, value: np.cosh(a),
-    sympy.cosh: lambda a, value: np.sinh(a), sympy.tanh: lambda a, value: 1.0 - value ** 2,
-    sympy.atan: lambda a, value: 1.0 / (1.0 + a ** 2), sympy.asin: lambda a, value: 1.0 / np.sqrt(1.0 - a ** 2),
-    sympy.acos: lambda a, value: -1.0 / np.sqrt(1.0 - a ** 2),
-}
-"""Each function of ``_NUMPY_FUNCTIONS``'s derivative, from its argument and its value."""
-
-
 def _forward(expression: sympy.Expr, values: dict[sympy.Symbol, np.ndarray]) -> tuple:
     """The expression's value and its partial derivatives ``{symbol: array}`` (the symbols it
     depends on only), walking its tree once (forward mode)."""
@@ -257,11 +258,9 @@ def _forward(expression: sympy.Expr, values: dict[sympy.Symbol, np.ndarray]) -> 
         value = np.power(base, power)
         parts = [_scaled(base_gradient, power * np.power(base, power - 1.0))]
         return value, _summed(parts + [_scaled(power_gradient, value * np.log(base))] if power_gradient else parts)
-    function = _NUMPY_FUNCTIONS.get(expression.func)
-    if function is None:
-        raise ConslawError(f"law uses {expression.func}, which conslaw cannot evaluate with numpy")
+    function, derivative = _numpy_kernels(expression)
     value = function(base)
-    return value, _scaled(base_gradient, _DERIVATIVES[expression.func](base, value))
+    return value, _scaled(base_gradient, derivative(base, value))
 
 
 def _scaled(gradient: dict, factor: np.ndarray) -> dict:
