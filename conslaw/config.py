@@ -15,7 +15,7 @@ from conslaw.datasets.source import DataConfig
 from conslaw.discovery.conservation import DiscoveryConfig
 from conslaw.dsl.budget import EnumerationConfig
 from conslaw.errors import UsageError
-from conslaw.options import flag_of, option, require
+from conslaw.options import check_types, flag_of, option, require
 from conslaw.parallel import ParallelConfig
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.terms.term_config import TermsConfig
@@ -51,6 +51,7 @@ class RunConfig:
     log_level: str = option("INFO", "Level of the run's log file.", choices=LOG_LEVELS, neutral=True)
 
     def __post_init__(self) -> None:
+        check_types(self)
         require(0 <= self.seed < 2 ** 32, self, "seed", "must be between 0 and 2**32 - 1 (numpy's seeds)")
         require(not (self.resume and self.overwrite), self, "overwrite",
                 "excludes --resume (resume keeps the run, overwrite replaces it)")

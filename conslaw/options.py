@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, Callable, Iterator, Optional, Sequence
+import numbers
+import typing
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
+
+import numpy as np
 
 from conslaw.errors import UsageError
 
@@ -102,3 +106,53 @@ def require(condition: bool, config: Any, name: str, rule: str) -> None:
         return
     field = next(f for f in dataclasses.fields(config) if f.name == name)
     raise UsageError(f"{flag_of(field)} {rule}, got {getattr(config, name)!r}")
+
+
+def check_types(config: Any) -> None:
+    """Each option of ``config`` as its declared type, or a UsageError naming its keyword and
+    flag. The command line parses every value to its type; the Python API takes values as given,
+    and a value of another type would fail deep inside a search or be misread
+    (``unit_check="no"`` is true). An integer stands for a float, a list for a tuple and numpy
+    scalars for Python ones, each stored as the declared type (so ``config.json`` can hold it);
+    a bool is no number, and None is only for an option that may be absent."""
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        matches, normal = _as_type(value, hints[field.name])
+        if not matches:
+            raise UsageError(f"{field.name} ({flag_of(field)}) must be {_described(hints[field.name])}, "
+                             f"got {value!r}")
+        object.__setattr__(config, field.name, normal)
+
+
+def _as_type(value: Any, kind: Any) -> tuple[bool, Any]:
+    """Whether ``value`` is of the declared ``kind`` (see ``check_types``), and its normal form."""
+    arguments = typing.get_args(kind)
+    if typing.get_origin(kind) is Union:
+        if value is None:
+            return type(None) in arguments, None
+        return _as_type(value, next(argument for argument in arguments if argument is not type(None)))
+    if kind is bool:
+        return isinstance(value, (bool, np.bool_)), bool(value) if isinstance(value, (bool, np.bool_)) else value
+    if kind in (int, float):
+        number = isinstance(value, numbers.Integral if kind is int else numbers.Real) \
+            and not isinstance(value, (bool, np.bool_))
+        return number, kind(value) if number else value
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False, value
+        items = [_as_type(item, arguments[0]) for item in value]
+        return all(matches for matches, _ in items), tuple(normal for _, normal in items)
+    if kind is str:
+        return isinstance(value, str), value
+    return True, value
+
+
+def _described(kind: Any) -> str:
+    """Words for a declared option type: ``Optional[float]`` -> "a number or None"."""
+    arguments = typing.get_args(kind)
+    if typing.get_origin(kind) is Union:
+        return _described(next(argument for argument in arguments if argument is not type(None))) + " or None"
+    if typing.get_origin(kind) is tuple:
+        return "a list of " + {str: "texts", float: "numbers", int: "integers"}.get(arguments[0], "values")
+    return {bool: "True or False", int: "an integer", float: "a number", str: "a text"}.get(kind, str(kind))

@@ -57,7 +57,7 @@ import joblib
 
 from conslaw.cluster import connect
 from conslaw.errors import UsageError
-from conslaw.options import option, require
+from conslaw.options import check_types, option, require
 from conslaw.shared_objects import Shared, keep_growing_workers, run_in_worker, run_task, write_shared
 
 BACKENDS = ("loky", "threading", "sequential", "dask")
@@ -91,8 +91,8 @@ class ParallelConfig:
                                       metavar="ADDRESS", neutral=True)
 
     def __post_init__(self) -> None:
-        jobs_ok = isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and self.jobs >= 0
-        require(jobs_ok, self, "jobs", "must be an integer >= 0 (0: every usable core)")
+        check_types(self)
+        require(self.jobs >= 0, self, "jobs", "must be an integer >= 0 (0: every usable core)")
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown --backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
         require(not self.scheduler or self.backend == "dask", self, "scheduler",

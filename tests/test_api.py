@@ -1,5 +1,6 @@
 """The Python API: ConservationSearch on arrays, the law table, conversions and from_run."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -149,6 +150,36 @@ def test_arrays_need_units_the_right_shape_and_a_fit():
         ConservationSearch(dept=5)
     with pytest.raises(Exception, match="has not been fitted"):
         ConservationSearch().table()
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(unit_check="no"), r"unit_check \(--no-unit-check\) must be True or False, got 'no'"),
+    (dict(threshold="high"), r"threshold \(--threshold\) must be a number, got 'high'"),
+    (dict(depth=7.5), r"depth \(--depth\) must be an integer, got 7.5"),
+    (dict(jobs=True), r"jobs \(--jobs\) must be an integer, got True"),
+    (dict(window=None), r"window \(--window\) must be a number, got None"),
+    (dict(expect=None), r"expect \(--expect\) must be a list of texts, got None"),
+    (dict(inner_lrs=["fast"]), r"inner_lrs \(--inner-lrs\) must be a list of numbers, got \['fast'\]"),
+    (dict(operators=5), r"--operators must be a text or a list of operators, got 5"),
+    (dict(canonical=("q", "p")), r"canonical \(--canonical\) must be a text or None"),
+])
+def test_an_option_of_the_wrong_type_is_refused_by_name(options, message):
+    """The command line parses each value to its type; the API takes them as given, and a
+    wrong one was misread (any text made ``unit_check`` true) or failed deep inside."""
+    with pytest.raises(UsageError, match=message):
+        ConservationSearch(units={"q": "m", "p": "kg*m/s"}, **options)
+
+
+def test_numpy_scalars_and_lists_are_options_of_their_declared_types():
+    search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=np.int64(5), threshold=np.float32(50),
+                                unit_check=np.bool_(False), window=2, inner_lrs=[0.1, np.float64(0.01)],
+                                expect=[sympy.sympify("q**2 + p**2/4")])
+    config = search.config
+    assert type(config.enumeration.depth) is int and config.enumeration.depth == 5
+    assert type(config.discovery.threshold) is float and config.discovery.threshold == 50.0
+    assert config.discovery.unit_check is False and type(config.discovery.window) is float
+    assert config.tailoring.inner_lrs == (0.0, 0.01, 0.1) and config.discovery.expect == ("p**2/4 + q**2",)
+    assert json.loads(json.dumps(config.to_dict()))["enumeration"]["depth"] == 5
 
 
 def test_a_state_column_named_t_is_a_state_and_times_must_match():

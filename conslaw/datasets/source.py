@@ -10,7 +10,7 @@ from conslaw.datasets.missing import MISSING_POLICIES
 from conslaw.datasets.registry import load_dataset
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.errors import UsageError
-from conslaw.options import flag_of, option, parse_key_values
+from conslaw.options import check_types, flag_of, option, parse_key_values
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class DataConfig:
                           "system's simulated states.")
 
     def __post_init__(self) -> None:
+        check_types(self)
         if (self.dataset is None) == (self.data is None):
             raise UsageError("give exactly one of --dataset NAME or --data FILE")
         if self.data is not None:

@@ -26,7 +26,7 @@ from conslaw.discovery.segments import (
     segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
-from conslaw.options import optional_number, option, parse_list, require
+from conslaw.options import check_types, optional_number, option, parse_list, require
 
 CONTROL_SEED_OFFSET = 7919
 NULL_DRAWS = 2
@@ -64,8 +64,10 @@ class DiscoveryConfig:
                                      parse=_laws_list, metavar="LAWS")
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "expect", _laws_list(self.expect) if isinstance(self.expect, str)
-                           else tuple(str(law) for law in self.expect))
+        if isinstance(self.expect, (str, list, tuple)):  # laws as text, or SymPy expressions
+            object.__setattr__(self, "expect", _laws_list(self.expect) if isinstance(self.expect, str)
+                               else tuple(str(law) for law in self.expect))
+        check_types(self)
         require(self.mode in MODES, self, "mode", f"must be one of {', '.join(MODES)}")
         require(self.threshold > 1, self, "threshold", "must be > 1")
         require(self.window >= 0, self, "window", "must be >= 0")

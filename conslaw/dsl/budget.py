@@ -19,7 +19,7 @@ from conslaw.dsl.operators import OPERATORS, PAPER_OPERATORS, resolve_operators
 from conslaw.dsl.unit_table import count_unit_valid_trees
 from conslaw.dsl.units import Dimension
 from conslaw.errors import UsageError
-from conslaw.options import flags, option, require
+from conslaw.options import check_types, flags, option, require
 
 PROBE_MIN_SIZE = 6      # the survival share is steady from here on
 PROBE_NODES = 5_000     # ... and a size with this many nodes gives it precisely enough
@@ -47,9 +47,9 @@ class EnumerationConfig:
                                   "passes this many GB; raise it to go deeper.")
 
     def __post_init__(self) -> None:
-        require(isinstance(self.depth, int) and self.depth >= 1, self, "depth",
-                "must be an integer >= 1")
         object.__setattr__(self, "operators", resolve_operators(self.operators))
+        check_types(self)
+        require(self.depth >= 1, self, "depth", "must be an integer >= 1")
         require(self.max_formulas >= 1, self, "max_formulas", "must be at least 1")
         require(self.max_memory_gb > 0, self, "max_memory_gb", "must be positive")
 

@@ -135,7 +135,9 @@ def resolve_operators(spec: Union[str, Sequence[str]], name: str = "--operators"
     list has no plain entry). ``+`` alone is the addition operator. Duplicates are dropped and
     the order is kept. An unknown operator or an empty list is a one-line ``UsageError``.
     """
-    entries = [part.strip() for part in spec.split(",")] if isinstance(spec, str) else list(spec)
+    if not isinstance(spec, (str, list, tuple)):
+        raise UsageError(f"{name} must be a text or a list of operators, got {spec!r}")
+    entries = [part.strip() for part in spec.split(",")] if isinstance(spec, str) else [str(entry) for entry in spec]
     entries = [entry for entry in entries if entry]
     plain, added = [], []
     for entry in entries:

@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from conslaw.options import optional_number, option, parse_list, require
+from conslaw.options import check_types, optional_number, option, parse_list, require
 
 DEFAULT_INNER_LRS: tuple[float, ...] = (0.0,) + tuple(float(10.0 ** k) for k in np.arange(-3.0, 1.01, 0.5))
 LOSS_FORMS = ("forward", "central", "analytic")
@@ -96,6 +96,7 @@ class TailoringConfig:
         parse=partial(_number_or_auto, name="--tailor-max-memory-gb"), neutral=True)
 
     def __post_init__(self) -> None:
+        check_types(self)
         require(self.pool in POOLS, self, "pool", f"must be one of {', '.join(POOLS)}")
         require(self.pool_size >= 1, self, "pool_size", "must be at least 1")
         require(self.top >= 1, self, "top", "must be at least 1")

@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conslaw.options import option, require
+from conslaw.options import check_types, option, require
 
 VOCABULARIES = ("default", "auto")
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -31,11 +27,12 @@ class TermsConfig:
                              choices=VOCABULARIES)
 
     def __post_init__(self) -> None:
-        require(_whole(self.term_depth) and self.term_depth >= 1, self, "term_depth",
+        check_types(self)
+        require(self.term_depth >= 1, self, "term_depth",
                 "must be an integer >= 1")
-        require(_whole(self.max_factors) and self.max_factors >= 1, self, "max_factors",
+        require(self.max_factors >= 1, self, "max_factors",
                 "must be an integer >= 1")
-        require(_whole(self.max_terms) and self.max_terms >= 2, self, "max_terms",
+        require(self.max_terms >= 2, self, "max_terms",
                 "must be an integer >= 2")
         require(self.vocabulary in VOCABULARIES, self, "vocabulary",
                 f"must be one of {', '.join(VOCABULARIES)}")
