@@ -37,7 +37,35 @@ from conslaw.parallel import WorkerPool
 LOGGER = logging.getLogger("conslaw")
 APPROXIMATELY_CONSERVED = 0.5
 Progress = Callable[[str, int, int], None]
-DataLike = Union[TrajectoryDataset, Sequence[np.ndarray], None]
+DataLike = Union[TrajectoryDataset, np.ndarray, Sequence[np.ndarray], None]
+
+
+def _trajectory_arrays(data: Any, times: Any) -> tuple[list[np.ndarray], Optional[Sequence]]:
+    """``fit``'s arrays as a list of trajectories' states, and their times: one (n, d) array is
+    one trajectory (with one array of times), a (k, n, d) array or a sequence of (n, d) arrays
+    holds k. Anything else is a one-line UsageError."""
+    if isinstance(data, (str, Path)):
+        raise UsageError(f"fit() takes arrays of states or a TrajectoryDataset, got the text {str(data)!r}; a "
+                         f"file goes by name: ConservationSearch(data={str(data)!r}, units=...).fit()")
+    if isinstance(data, np.ndarray) and data.ndim == 2:  # one trajectory
+        data, times = [data], (None if times is None else [times])
+    elif isinstance(data, np.ndarray) and data.ndim != 3:
+        raise UsageError(f"states of shape {data.shape}: give one trajectory (n, d), several (k, n, d), "
+                         "or a list of (n, d) arrays")
+    if len(data) == 0:
+        raise UsageError("fit() was given no trajectories")
+    listed = isinstance(times, (list, tuple)) or isinstance(times, np.ndarray) and times.ndim > 0
+    if times is not None and (not listed or len(times) != len(data)):
+        count = f"{len(times)} entries" if listed else repr(times)
+        raise UsageError(f"times must hold one array of times per trajectory; got {count} for "
+                         f"{len(data)} trajectories")
+    trajectories = []
+    for index, states in enumerate(data):
+        try:
+            trajectories.append(np.asarray(states, dtype=float))
+        except (TypeError, ValueError):
+            raise UsageError(f"trajectory {index} holds values that are not numbers") from None
+    return trajectories, times
 
 
 class ConservationSearch:
@@ -67,6 +95,7 @@ class ConservationSearch:
     # ------------------------------------------------------------------ data
     def _arrays(self, trajectories: Sequence[np.ndarray], times: Optional[Sequence[np.ndarray]]
                 ) -> TrajectoryDataset:
+        trajectories, times = _trajectory_arrays(trajectories, times)
         if not self.units:
             raise UsageError("units are needed to fit arrays: ConservationSearch(units={...})")
         columns = list(self.units)
@@ -74,9 +103,7 @@ class ConservationSearch:
         # time columns of the table get names that no state column has.
         trajectory_column, time_column = (" ".join(columns) + suffix for suffix in (" trajectory", " time"))
         table: dict[str, list] = {trajectory_column: [], time_column: [], **{c: [] for c in columns}}
-        if times is not None and len(times) != len(trajectories):
-            raise UsageError(f"times has {len(times)} entries for {len(trajectories)} trajectories")
-        for index, states in enumerate(np.asarray(x, dtype=float) for x in trajectories):
+        for index, states in enumerate(trajectories):
             if states.ndim != 2 or states.shape[1] != len(columns):
                 raise UsageError(f"trajectory {index} has shape {states.shape}; expected (n, {len(columns)})")
             t = np.arange(len(states), dtype=float) if times is None else np.asarray(times[index], float)
@@ -138,9 +165,9 @@ class ConservationSearch:
     def fit(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None, *,
             checkpoints: Optional[Checkpoints] = None, progress: Optional[Progress] = None,
             pool: Optional[WorkerPool] = None) -> "ConservationSearch":
-        """Discover the laws of ``data`` (a ``TrajectoryDataset``, a list of (n, d) arrays in the
-        declared ``units`` with optional ``times`` in seconds (sample numbers without), or None for the
-        configured data)."""
+        """Discover the laws of ``data`` (a ``TrajectoryDataset``; states in the declared ``units``,
+        one trajectory as an (n, d) array or several as a list of them or a (k, n, d) array, with
+        optional ``times`` in seconds, sample numbers without; or None for the configured data)."""
         self.dataset_ = self.load(data, times)
         store = checkpoints if checkpoints is not None else MemoryCheckpoints()
         with (pool or WorkerPool.from_config(self.config.parallel)) as workers:

@@ -182,6 +182,28 @@ def test_numpy_scalars_and_lists_are_options_of_their_declared_types():
     assert json.loads(json.dumps(config.to_dict()))["enumeration"]["depth"] == 5
 
 
+def test_one_trajectory_is_one_array_and_other_data_are_refused_by_what_they_are():
+    """A single (n, d) array is one trajectory (it was read as n trajectories of one state), and
+    data that are no trajectories get a one-line UsageError, not numpy's ValueError."""
+    t = np.linspace(0, 30, 400)
+    one = np.column_stack([2 * np.cos(2 * t), -4 * np.sin(2 * t)])
+    search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1).fit(one, times=t)
+    assert len(search.dataset_.train) == len(search.dataset_.test) == 1  # split in time
+    q, p = sympy.symbols("q p", real=True)
+    expanded = sympy.expand(search.sympy(0))
+    assert search.laws_[0].accepted and float(expanded.coeff(q**2) / expanded.coeff(p**2)) == pytest.approx(4.0, rel=1e-6)
+    trajectories, times = oscillator()
+    search = ConservationSearch(units={"q": "m", "p": "kg*m/s"})
+    for data, given, message in [
+            ("lab.csv", None, r"got the text 'lab.csv'; a file goes by name: ConservationSearch\(data='lab.csv'"),
+            ([], None, "fit\(\) was given no trajectories"),
+            (np.zeros((2, 3, 4, 2)), None, r"states of shape \(2, 3, 4, 2\): give one trajectory \(n, d\)"),
+            ([[["a", "b"]] * 5], None, "trajectory 0 holds values that are not numbers"),
+            (trajectories, 0.1, "times must hold one array of times per trajectory; got 0.1 for 4 trajectories")]:
+        with pytest.raises(UsageError, match=message):
+            search.fit(data, times=given)
+
+
 def test_a_state_column_named_t_is_a_state_and_times_must_match():
     """Every name in ``units`` is a state column, "t" too (it was once taken for the time column
     and dropped without a word); ``times`` needs one array per trajectory, one time per state."""
@@ -198,7 +220,7 @@ def test_a_state_column_named_t_is_a_state_and_times_must_match():
                and float(law.coeff(t * v) / law.coeff(x)) == pytest.approx(-1.0, rel=1e-9) for law in independent)
     with pytest.raises(UsageError, match=r"times\[2\] has shape \(39,\); expected \(40,\)"):
         ConservationSearch(units=units).fit(free, times=[*times[:2], times[2][:39], *times[3:]])
-    with pytest.raises(UsageError, match="times has 7 entries for 8 trajectories"):
+    with pytest.raises(UsageError, match="times must hold one array of times per trajectory; got 7 entries for 8 trajectories"):
         ConservationSearch(units=units).fit(free, times=times[:7])
     holed = [trajectory.copy() for trajectory in free]
     holed[5][[7, 9], 1] = [np.nan, np.inf]
