@@ -49,6 +49,27 @@ def test_bad_loss_options_raise():
         NoetherLoss(["q"], COLUMNS, form="sideways")
     with pytest.raises(ConslawError, match="time step"):
         NoetherLoss(["q"], COLUMNS, dt=0.0)
+    with pytest.raises(ConslawError, match="time step must be positive, got None"):
+        NoetherLoss(["q"], COLUMNS, dt=None)
+
+
+def test_tailoring_refuses_states_and_steps_it_cannot_take_and_takes_numpy_states():
+    """A user's call gets a one-line error naming the culprit, not torch's shape error (or, for a
+    negative lr, a step up the loss)."""
+    torch.manual_seed(0)
+    model = MLP(2, 16)
+    params, loss = dict(model.named_parameters()), NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    x = states()
+    torch.testing.assert_close(tailored_predict(model, params, loss, x.numpy(), lr=0.3),
+                               tailored_predict(model, params, loss, x, lr=0.3))
+    for given, lr, steps, message in [(torch.zeros(8, 3), 0.3, 1, "states have 3 columns; the model takes 2"),
+                                      (torch.zeros(2), 0.3, 1, r"states must be a float array \(N, d\)"),
+                                      (x, -0.3, 1, "an inner lr >= 0 and at least one step; got lr -0.3"),
+                                      (x, 0.3, 0, "at least one step; got lr 0.3, steps 0")]:
+        with pytest.raises(ConslawError, match=message):
+            tailored_predict(model, params, loss, given, lr=lr, steps=steps)
+    with pytest.raises(ConslawError, match="an MLP needs at least one input"):
+        MLP(0)
 
 
 def test_combined_weights_are_inverse_variances():

@@ -46,7 +46,7 @@ class NoetherLoss:
                  form: str = "central", dt: float = 0.1, weights: Optional[Sequence[float]] = None) -> None:
         if form not in LOSS_FORMS:
             raise ConslawError(f"unknown Noether loss form {form!r}; choose one of {', '.join(LOSS_FORMS)}")
-        if not dt > 0:
+        if not isinstance(dt, (int, float, np.floating)) or not dt > 0:
             raise ConslawError(f"the Noether loss time step must be positive, got {dt!r}")
         laws = list(laws) if isinstance(laws, (list, tuple)) else [laws]
         if not laws:

@@ -61,6 +61,9 @@ class MLP(torch.nn.Module):
 
     def __init__(self, n_in: int, hidden: int = 200, n_out: Optional[int] = None, depth: int = 2) -> None:
         super().__init__()
+        if min(n_in, hidden, n_in if n_out is None else n_out) < 1 or depth < 1:
+            raise ConslawError(f"an MLP needs at least one input, output, hidden unit and hidden layer; got "
+                               f"n_in={n_in}, hidden={hidden}, n_out={n_out}, depth={depth}")
         widths = [n_in] + [hidden] * depth + [n_in if n_out is None else n_out]
         self.linears = torch.nn.ModuleList(
             torch.nn.Linear(a, b, bias=i < depth) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))

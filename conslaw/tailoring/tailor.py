@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
+from conslaw.errors import ConslawError
 from conslaw.tailoring.loss import NoetherLoss
 from conslaw.tailoring.models import (MLP, Params, field_error, member_fields, member_forward, member_layers,
                                       member_linear)
@@ -106,9 +107,19 @@ def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[Poin
                      lr: Union[float, torch.Tensor], steps: int = 1) -> torch.Tensor:
     """dx/dt at each row of ``x`` ``(N, d)`` after ``steps`` inner steps at inner lr ``lr`` on that
     row's loss; ``loss=None`` is the untailored model. The parameters and ``lr`` are used in the
-    states' dtype, so float32 and float64 states both work with a float32 model."""
-    params = {name: value.to(x.dtype) for name, value in params.items()}
+    states' dtype, so float32 and float64 states both work with a float32 model (numpy states
+    are taken as tensors)."""
+    x = torch.as_tensor(x)
+    if x.ndim != 2 or not x.is_floating_point():
+        raise ConslawError(f"states must be a float array (N, d), one row per query; got {x.dtype} of shape "
+                           f"{tuple(x.shape)}")
+    if isinstance(model, MLP) and x.shape[1] != model.linears[0].in_features:
+        raise ConslawError(f"states have {x.shape[1]} columns; the model takes {model.linears[0].in_features}")
     lr = torch.as_tensor(lr, dtype=x.dtype)
+    if not (bool(torch.all(lr >= 0)) and steps >= 1):
+        raise ConslawError(f"tailoring needs an inner lr >= 0 and at least one step; got lr {lr.tolist()}, "
+                           f"steps {steps}")
+    params = {name: value.to(x.dtype) for name, value in params.items()}
     if loss is None:
         return functional_call(model, params, (x,))
     if isinstance(model, MLP):
