@@ -573,6 +573,21 @@ def test_a_setting_column_is_a_law_and_its_near_copies_are_not(system, rate, noi
         assert law.quality == "exact" and law.evidence.variation["median"] < (0.1 if noise else 1e-8), law
 
 
+@pytest.mark.parametrize("system", ["pendulum", "oscillator2d", "rigid-body"])
+def test_a_column_of_one_value_everywhere_leaves_every_law_independent(system):
+    """A file with a column that holds one value on every sample (a rod length written beside
+    each row) is refused no law: it was counted as a setting beside the laws, whose gradient,
+    scaled by its spread of 0, raised no rank, so no law was independent and every accepted one
+    was set apart as an identity (or, in the multi-term search, rejected)."""
+    variant = make_variant(system, n_trajectories=8)
+    dataset = variant.dataset.with_setting_column("L", "m", 3.0, 3.0)
+    discovery = run(dataset, mode="terms")
+    assert not any("identities" in warning for warning in discovery.warnings)
+    assert all(sympy.Symbol("L", real=True) not in law.expression.free_symbols for law in discovery.accepted)
+    assert_no_false_law(discovery, variant)
+    assert len([law for law in discovery.accepted if law.independent]) == variant.n_independent
+
+
 @pytest.mark.parametrize("noise, tolerance", [(0.0, 1e-6), (0.01, 1e-3)])
 def test_a_setting_the_dynamics_depend_on_enters_the_energy(noise, tolerance):
     """Pendulums whose rod length ``l``, a column, differs between 12 trajectories: ``l`` is

@@ -93,21 +93,23 @@ def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int,
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
                     relations: Sequence[sympy.Expr] = ()) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset: never more
-    than d - 1 laws for d columns (every law's gradient is orthogonal to the flow, so a flow that
-    moves has at most d - 1 independent first integrals; approximate laws can look like more),
-    less the ``relations`` between the columns (``independent_relations``), beyond whose gradients
-    a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not)."""
+    than d - 1 laws for d columns that vary (every law's gradient is orthogonal to the flow, so a
+    flow that moves has at most d - 1 independent first integrals; approximate laws can look like
+    more), less the ``relations`` between the columns (``independent_relations``), beyond whose
+    gradients a law must raise the rank (the same law written with ``x_cm`` for ``x`` does not).
+    A column of one value on all the training data carries no state: it is not counted, and its
+    gradient, scaled by its spread of 0, raises no rank."""
     truth = data.train.truth
     groups = truth.n_trajectories
     points = _gradient_points(data, seed)
     spread = truth.x.std(axis=0)
     values = np.array([law_values(law, truth.x) for law in laws])
     columns = laws[0].columns.names if laws else ()
-    relations = list(relations) + _unlisted_still(laws, data)
+    relations = list(relations) + _unlisted_still(laws, data, varying=spread > 0)
     base = len(relations)
     chosen: list[int] = []
     for i, law in enumerate(laws):
-        if len(chosen) >= truth.x.shape[1] - 1 - base:
+        if len(chosen) >= int(np.sum(spread > 0)) - 1 - base:
             break
         expressions = relations + [laws[j].expression for j in chosen] + [law.expression]
         if _gradient_rank(expressions, columns, points, spread) <= base + len(chosen):
@@ -119,15 +121,16 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     return chosen
 
 
-def _unlisted_still(laws: Sequence[Law], data: ConservationData) -> list[sympy.Expr]:
-    """The still columns (``ConservationData.still``: a run's setting, a conserved input) as
-    conserved quantities beside ``laws``, when none of these reads still columns only: the
-    multi-term search leaves such laws to the whole-formula search, and without them
-    ``m*E`` beside ``E`` raised the rank of the laws found and was marked independent."""
+def _unlisted_still(laws: Sequence[Law], data: ConservationData, varying: np.ndarray) -> list[sympy.Expr]:
+    """The still columns (``ConservationData.still``: a run's setting, a conserved input) that
+    take more than one value (``varying``) as conserved quantities beside ``laws``, when none of
+    these reads still columns only: the multi-term search leaves such laws to the whole-formula
+    search, and without them ``m*E`` beside ``E`` raised the rank of the laws found and was
+    marked independent."""
     if not laws or not any(data.still):
         return []
-    still = [symbol for symbol, is_still in zip(column_symbols(laws[0].columns.names).values(), data.still)
-             if is_still]
+    still = [symbol for symbol, is_still, varies in zip(column_symbols(laws[0].columns.names).values(),
+                                                         data.still, varying) if is_still and varies]
     if any(law.expression.free_symbols <= set(still) for law in laws):
         return []
     return still
