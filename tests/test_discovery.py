@@ -157,14 +157,17 @@ def test_a_conserved_input_is_found():
     assert str(discovery.laws[0].expression) == "pphi"
 
 
-def test_wrong_units_are_pointed_at():
-    """An angle declared in kg keeps cos(theta) out of reach; the warning names the column."""
-    dataset = make_variant("pendulum", coordinates="velocities", n_trajectories=12).dataset
-    wrong = dataclasses.replace(dataset, dimensions=(parse_unit("kg").dimension, dataset.dimensions[1]),
-                                units={**dataset.units, "theta": "kg"})
+def test_wrong_units_are_pointed_at(tmp_path):
+    """An angle in radians declared in cm keeps cos(theta) out of reach; the warning names the
+    column. The trial takes the numbers as written (radians), not as the hundredths of them that
+    cm makes in SI, which no formula within the depth could take the cosine of."""
+    variant = make_variant("pendulum", coordinates="velocities", n_trajectories=12)
+    assert variant.dataset.units["theta"] == "rad"
+    wrong = load_file(variant.write_csv(tmp_path / "pendulum.csv"), variant.units_spec().replace("theta=rad", "theta=cm"))
+    assert wrong.to_si["theta"] == pytest.approx(0.01)
     discovery = run(wrong)
     assert not any(law.quality == "exact" for law in discovery.accepted)
-    assert any("column 'theta' is declared in kg" in warning for warning in discovery.warnings)
+    assert any("column 'theta' is declared in cm" in warning for warning in discovery.warnings)
     # the trial completes a whole-formula search: the multi-term search alone runs none
     terms_only = run(wrong, mode="terms", terms=TermsConfig(vocabulary="default"))
     assert not any("declared in" in warning for warning in terms_only.warnings)

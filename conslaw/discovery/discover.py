@@ -133,9 +133,10 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
                                    operators=enumeration.operators, seed=seed)
         space = dataclasses.replace(space, roots=[root for root in space.roots
                                                   if space.table.uses_inside(root, column, inside)])
-        outcome = search_formulas(space, data, StateColumns.from_dataset(trial), threshold=config.threshold,
+        judging = _prepared(trial, config, seed)[0]  # the column's numbers as written (evidence.py)
+        outcome = search_formulas(space, judging, StateColumns.from_dataset(trial), threshold=config.threshold,
                                   keep=0, seed=seed, pool=pool, max_seconds=config.max_seconds)
-        return rank_laws(outcome.candidates, data, config.threshold, seed)
+        return rank_laws(outcome.candidates, judging, config.threshold, seed)
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
     biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]

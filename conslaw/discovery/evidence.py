@@ -11,7 +11,9 @@ and its declared unit. An approximate law found only under the trial unit is no 
 cosine with a fitted frequency imitates a square on any data (measured on the coupled springs);
 so when no law was accepted at all, only an exact trial law warns (a damped oscillator once got
 a warning for each column that compared two searches that both found nothing).
-The right unit is not guessed: the warning only says which declaration to check.
+The trial takes the column's numbers as written (a column of radians declared in cm is tried
+as those radians, not as the hundredths of them its declared unit makes in SI). The right unit
+is not guessed: the warning only says which declaration to check.
 The trials run only beside a whole-formula search (``--mode formulas`` or ``both``), whose
 judgement of every other formula they complete; each has the search's time budget
 (``--max-seconds``). With ``--mode terms`` there is no check (a noisy double pendulum at 200 Hz
@@ -23,7 +25,9 @@ import dataclasses
 import math
 from typing import Callable, Sequence
 
-from conslaw.datasets.types import TrajectoryDataset
+import numpy as np
+
+from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import ANGLE, DIMENSIONLESS, format_unit
 from conslaw.law import Law
 
@@ -56,8 +60,7 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
         for trial, needed, names in BARRED:
             if dimension == trial or not set(needed) & set(operators):
                 continue
-            dimensions = tuple(trial if j == index else d for j, d in enumerate(dataset.dimensions))
-            found = search(dataclasses.replace(dataset, dimensions=dimensions), column, needed)
+            found = search(_trial_data(dataset, index, trial), column, needed)
             exact = any(law.accepted and law.quality == "exact" for law in found)
             ratio = _best_ratio(found)
             if exact or (math.isfinite(best) and ratio * BETTER <= best):
@@ -69,3 +72,22 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
                                 f"{names}; a law using it there is conserved {gain}: check its unit in --units")
                 break
     return warnings
+
+
+def _trial_data(dataset: TrajectoryDataset, index: int, dimension) -> TrajectoryDataset:
+    """``dataset`` with column ``index`` of ``dimension`` and the numbers it was written with (its
+    declared unit's factor and offset to SI undone)."""
+    column = dataset.columns[index]
+    factor, offset = dataset.to_si.get(column, 1.0), dataset.si_offset.get(column, 0.0)
+    scale = np.ones(len(dataset.columns))
+    scale[index] = factor
+    shift = np.where(np.arange(len(dataset.columns)) == index, offset, 0.0)
+
+    def as_written(trajectory: Trajectory) -> Trajectory:
+        rates = None if trajectory.dxdt is None else trajectory.dxdt / scale
+        return Trajectory(trajectory.t, (trajectory.x - shift) / scale, rates)
+
+    dimensions = tuple(dimension if j == index else d for j, d in enumerate(dataset.dimensions))
+    return dataclasses.replace(dataset, dimensions=dimensions, train=[as_written(tr) for tr in dataset.train],
+                               test=[as_written(tr) for tr in dataset.test],
+                               to_si={**dataset.to_si, column: 1.0}, si_offset={**dataset.si_offset, column: 0.0})
