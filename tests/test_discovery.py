@@ -19,7 +19,6 @@ from conslaw.discovery.independence import functionally_dependent
 from conslaw.discovery.ranking import is_resolved
 from conslaw.discovery.segments import build_segments
 from conslaw.dsl.budget import EnumerationConfig
-from conslaw.dsl.units import parse_unit
 from conslaw.parallel import WorkerPool
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig
