@@ -10,6 +10,7 @@ import pytest
 import sympy
 
 from conslaw.datasets import load_file, make_variant
+from conslaw.datasets.variants import user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.discover import discover
 from conslaw.discovery.noise import NOISE_BIAS
@@ -586,6 +587,25 @@ def test_a_column_of_one_value_everywhere_leaves_every_law_independent(system):
     discovery = run(dataset, mode="terms")
     assert not any("identities" in warning for warning in discovery.warnings)
     assert all(sympy.Symbol("L", real=True) not in law.expression.free_symbols for law in discovery.accepted)
+    assert_no_false_law(discovery, variant)
+    assert len([law for law in discovery.accepted if law.independent]) == variant.n_independent
+
+
+@pytest.mark.parametrize("system", ["pendulum", "oscillator2d", "rigid-body"])
+def test_sensor_channels_that_read_only_noise_leave_the_windows_and_the_laws_as_they_were(system):
+    """Three spare channels of white noise beside a system's columns: each decorrelates within
+    a sample, and counted in the median motion time they made the windows a sample long and
+    every law unresolved (a pendulum with four such channels reported nothing). A column that
+    does not move along whole trajectories has no motion time now."""
+    variant = make_variant(system, coordinates=user_coordinates(system), n_trajectories=12)
+    dataset = variant.dataset
+    for k, (name, unit) in enumerate([("a", "V"), ("b", "V"), ("c", "K")]):
+        dataset = dataset.with_noise_column(name, unit, 1.0 + k, 0.3, seed=k)
+    with_channels = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    alone = ConservationData.prepare(variant.dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    assert with_channels.motion_seconds == pytest.approx(alone.motion_seconds, rel=1e-12)
+    assert with_channels.still[-3:] == (True, True, True)
+    discovery = run(dataset, mode="terms")
     assert_no_false_law(discovery, variant)
     assert len([law for law in discovery.accepted if law.independent]) == variant.n_independent
 

@@ -166,6 +166,16 @@ class TrajectoryDataset:
             columns.append(parsed.to_si * (level + rng.uniform(-spread, spread) + np.cumsum(steps)) + parsed.offset)
         return self._with_column(name, unit, columns, rate=None)
 
+    def with_noise_column(self, name: str, unit: str, level: float, noise: float,
+                          seed: int = 0) -> "TrajectoryDataset":
+        """This data set with a column ``name`` (in ``unit``) that reads only its noise, as a
+        spare sensor channel: ``level`` plus white noise of standard deviation ``noise`` on
+        every sample. No law involves it."""
+        rng, parsed = np.random.default_rng(seed), parse_unit(unit)
+        columns = [parsed.to_si * (level + noise * rng.standard_normal(len(trajectory))) + parsed.offset
+                   for trajectory in self.train + self.test]
+        return self._with_column(name, unit, columns, rate=None)
+
     def _with_column(self, name: str, unit: str, columns: list[np.ndarray],
                      rate: Optional[float]) -> "TrajectoryDataset":
         """``columns`` (SI values, one array per train then test trajectory) appended as ``name``;

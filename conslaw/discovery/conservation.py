@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from conslaw.datasets.types import TrajectoryDataset
+from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.discovery.fit import FitData
 from conslaw.discovery.noise import NoiseStencil, noise_stencil
 from conslaw.discovery.segments import (
@@ -75,6 +75,19 @@ class DiscoveryConfig:
         require(self.max_seconds is None or self.max_seconds > 0, self, "max_seconds", "must be > 0")
 
 
+def _motion_times(trajectories: Sequence[Trajectory]) -> np.ndarray:
+    """Each column's motion time (``column_motion_times``), nan for a column that does not move
+    along whole trajectories (``still_columns``: one value, or white noise about one, as a sensor
+    channel that reads only its noise): such a column decorrelates within a sample, and counted
+    in the median four of them made a pendulum's windows a sample long, its laws unresolved."""
+    whole = [trajectory for trajectory in trajectories if len(trajectory) >= 2]
+    times = column_motion_times(trajectories)
+    if not whole:
+        return times
+    segments = build_segments([tr.t for tr in whole], [tr.x for tr in whole], range(len(whole)))
+    return np.where(still_columns(segments), np.nan, times)
+
+
 def concatenate(parts: Sequence[Segments]) -> Segments:
     """Several ``Segments`` as one (segments in order)."""
     times, states, source = [], [], []
@@ -111,7 +124,7 @@ class ConservationData:
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
-        times = column_motion_times(dataset.train)
+        times = _motion_times(dataset.train)
         seconds = median_motion_time(times)
         rng = np.random.default_rng(seed)
         window_seconds = window * seconds if np.isfinite(seconds) else float("inf")
