@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
-from conslaw.dsl.units import ANGLE, DIMENSIONLESS, format_unit
+from conslaw.dsl.units import ANGLE, DIMENSIONLESS, Dimension, format_unit
 from conslaw.law import Law
 
 BETTER = 100.0
@@ -74,7 +74,7 @@ def unit_warnings(dataset: TrajectoryDataset, laws: Sequence[Law], operators: Se
     return warnings
 
 
-def _trial_data(dataset: TrajectoryDataset, index: int, dimension) -> TrajectoryDataset:
+def _trial_data(dataset: TrajectoryDataset, index: int, dimension: Dimension) -> TrajectoryDataset:
     """``dataset`` with column ``index`` of ``dimension`` and the numbers it was written with (its
     declared unit's factor and offset to SI undone)."""
     column = dataset.columns[index]
