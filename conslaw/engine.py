@@ -189,6 +189,8 @@ class ConservationSearch:
         from conslaw.tailoring import TailoringCandidate, run_tailoring
 
         self._require_fit()
+        if self.dataset_ is None:  # rebuilt by from_run
+            self.dataset_ = self._reloaded()
         candidates = [TailoringCandidate(str(law.rank), law.expression, law.accepted, law.rank,
                                          law.independent) for law in self.tailoring_pool()]
         source = data_for_seeds(self.config.data, self.dataset_) if self.config.data else self.dataset_
@@ -203,6 +205,20 @@ class ConservationSearch:
                     ", ".join(f"{k} {v:.1f}" for k, v in (self.tailoring_.get("timings") or {}).items()
                               if isinstance(v, (int, float))))
         return self
+
+    def _reloaded(self) -> TrajectoryDataset:
+        """The data of a search rebuilt by ``from_run``, loaded again as its run configured them;
+        refused when they are not the data its discovery judged (its stored summary)."""
+        if self.config.data is None:
+            raise ConslawError("this search was rebuilt from a run on arrays, which the run does not keep: "
+                               "fit() it on them again before tailor()")
+        dataset = self.load()
+        stored, now = (self.stored_ or {}).get("dataset") or {}, dataset.summary()
+        changed = [key for key in stored if key in now and stored[key] != now[key]]
+        if changed:
+            raise ConslawError(f"the data of this run are not those its discovery judged ({', '.join(changed)} "
+                               "differ): run the search again")
+        return dataset
 
     def tailoring_pool(self) -> list[Law]:
         """The candidates the ranker may try, in rank order: as in the paper, the approximately

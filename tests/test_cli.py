@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from conslaw.cli import main
 from conslaw.datasets import load_file, make_variant
 from conslaw.engine import ConservationSearch
+from conslaw.errors import ConslawError
 
 QUICK = ("--no-tailor", "--depth", "5", "--quiet", "--no-plots", "--jobs", "1")
 
@@ -234,6 +235,33 @@ def test_columns_named_like_sympy_constants_go_through_the_whole_search(tmp_path
     assert saved["independence"]["numerical"] == saved["independence"]["symbolic_rank_of_independent"] >= 2
     assert {str(s) for law in ConservationSearch.from_run(out).independent_laws_
             for s in law.expression.free_symbols} <= set(columns)
+
+
+def test_a_run_rebuilt_from_its_directory_tailors_on_its_data_loaded_again(tmp_path):
+    """``from_run(...).tailor()`` on a discovery-only run (``--no-tailor``) loads the file the run
+    names again (it failed with an AttributeError: the rebuilt search had no data); a file that
+    changed since, or a run on arrays, which keeps no data, is refused in one line."""
+    data = write_csv(tmp_path / "lab.csv", oscillator_rows(n_traj=8))
+    out = tmp_path / "run"
+    assert invoke("search", "--data", str(data), "--units", "q=deg,p=1/s", "--out", str(out), *QUICK).exit_code == 0
+    assert json.loads((out / "result.json").read_text())["dataset"]["states_sha256"]
+    search = ConservationSearch.from_run(out)
+    search.config = search.config.with_options(tailor=True, seeds=1, hidden=16, train_steps=40, meta_epochs=2,
+                                               top=1, pool_size=2, hnn=False, threads=1)
+    search.tailor()
+    assert search.tailoring_["selected"]["rank"] in {law.rank for law in search.laws_}
+    assert search.result()["dataset"] == json.loads((out / "result.json").read_text())["dataset"]
+    rows = oscillator_rows(n_traj=8)
+    rows[5] = (*rows[5][:3], rows[5][3] + 1e-3)
+    write_csv(data, rows)
+    with pytest.raises(ConslawError, match="not those its discovery judged \\(states_sha256 differ\\)"):
+        ConservationSearch.from_run(out).tailor()
+    arrays = ConservationSearch(units={"q": "rad", "p": "1/s"}, depth=5, jobs=1, tailor=False)
+    arrays.fit([np.array(rows, float)[k * 40:(k + 1) * 40, 2:] for k in range(8)], times=[np.linspace(0, 3, 40)] * 8)
+    arrays_run = tmp_path / "arrays.json"
+    arrays_run.write_text(json.dumps(arrays.result()))
+    with pytest.raises(ConslawError, match="rebuilt from a run on arrays"):
+        ConservationSearch.from_run(arrays_run).tailor()
 
 
 def test_export_formats_round_trip(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -225,7 +226,12 @@ class TrajectoryDataset:
         return dataclasses.replace(self, train=glitches[:len(self.train)], test=glitches[len(self.train):])
 
     def summary(self) -> dict:
-        """Name, columns, units, sizes and the true law, as plain JSON-ready values."""
+        """Name, columns, units, sizes, the true law and a digest of the states (sha256 of their
+        SI values, train then test: the same data, loaded again, give the same), as plain
+        JSON-ready values."""
+        digest = hashlib.sha256()
+        for trajectory in self.train + self.test:
+            digest.update(np.ascontiguousarray(trajectory.x, dtype=np.float64).tobytes())
         return {
             "name": self.name,
             "columns": list(self.columns),
@@ -238,4 +244,5 @@ class TrajectoryDataset:
             },
             "derivatives": self.derivatives,
             "true_law": self.true_law,
+            "states_sha256": digest.hexdigest(),
         }
