@@ -15,6 +15,7 @@ law counts on the same scale (``combined_weights``).
 """
 from __future__ import annotations
 
+import numbers
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -46,7 +47,7 @@ class NoetherLoss:
                  form: str = "central", dt: float = 0.1, weights: Optional[Sequence[float]] = None) -> None:
         if form not in LOSS_FORMS:
             raise ConslawError(f"unknown Noether loss form {form!r}; choose one of {', '.join(LOSS_FORMS)}")
-        if not isinstance(dt, (int, float, np.floating)) or not dt > 0:
+        if not isinstance(dt, numbers.Real) or not dt > 0:
             raise ConslawError(f"the Noether loss time step must be positive, got {dt!r}")
         laws = list(laws) if isinstance(laws, (list, tuple)) else [laws]
         if not laws:
