@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import numbers
+import os
 import typing
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
@@ -112,8 +113,9 @@ def check_types(config: Any) -> None:
     """Each option of ``config`` as its declared type, or a UsageError naming its keyword and
     flag. The command line parses every value to its type; the Python API takes values as given,
     and a value of another type would fail deep inside a search or be misread
-    (``unit_check="no"`` is true). An integer stands for a float, a list for a tuple and numpy
-    scalars for Python ones, each stored as the declared type (so ``config.json`` can hold it);
+    (``unit_check="no"`` is true). An integer stands for a float, a list for a tuple, a path for
+    a text and numpy scalars for Python ones, each stored as the declared type (so ``config.json``
+    can hold it);
     a bool is no number, and None is only for an option that may be absent."""
     hints = typing.get_type_hints(type(config))
     for field in dataclasses.fields(config):
@@ -143,8 +145,8 @@ def _as_type(value: Any, kind: Any) -> tuple[bool, Any]:
             return False, value
         items = [_as_type(item, arguments[0]) for item in value]
         return all(matches for matches, _ in items), tuple(normal for _, normal in items)
-    if kind is str:
-        return isinstance(value, str), value
+    if kind is str:  # a path stands for its text (--data, --out, --model-cache)
+        return isinstance(value, (str, os.PathLike)), os.fspath(value) if isinstance(value, os.PathLike) else value
     return True, value
 
 

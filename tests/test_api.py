@@ -1,6 +1,7 @@
 """The Python API: ConservationSearch on arrays, the law table, conversions and from_run."""
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,6 +181,8 @@ def test_numpy_scalars_and_lists_are_options_of_their_declared_types():
     assert config.discovery.unit_check is False and type(config.discovery.window) is float
     assert config.tailoring.inner_lrs == (0.0, 0.01, 0.1) and config.discovery.expect == ("p**2/4 + q**2",)
     assert json.loads(json.dumps(config.to_dict()))["enumeration"]["depth"] == 5
+    paths = ConservationSearch(dataset="spring", options={"n_trajectories": 6}, out=Path("runs") / "spring").config
+    assert paths.data.options == ("n_trajectories=6",) and paths.run.out == str(Path("runs") / "spring")
 
 
 def test_one_trajectory_is_one_array_and_other_data_are_refused_by_what_they_are():

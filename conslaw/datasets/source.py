@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Mapping, Optional, Union
 
 from conslaw.datasets.files import load_file
 from conslaw.datasets.missing import MISSING_POLICIES
@@ -35,12 +35,15 @@ class DataConfig:
     data_dir: Optional[str] = option(None, "Directory of the Schmidt & Lipson files (default: "
                                      "$CONSLAW_DATA_DIR).")
     options: tuple[str, ...] = option((), "A built-in system's option KEY=VALUE, repeatable "
-                                      "(e.g. anisotropic=true, n_points=450).", flag="--option",
+                                      "(e.g. anisotropic=true, n_points=450; in the Python API a "
+                                      "list of such texts or a mapping).", flag="--option",
                                       metavar="KEY=VALUE")
     noise: float = option(0.0, "Gaussian noise (SI units of each column) added to a built-in "
                           "system's simulated states.")
 
     def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):  # the API's {"gamma": 0}
+            object.__setattr__(self, "options", tuple(f"{key}={value}" for key, value in self.options.items()))
         check_types(self)
         if (self.dataset is None) == (self.data is None):
             raise UsageError("give exactly one of --dataset NAME or --data FILE")
