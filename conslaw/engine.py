@@ -167,8 +167,10 @@ class ConservationSearch:
             pool: Optional[WorkerPool] = None) -> "ConservationSearch":
         """Discover the laws of ``data`` (a ``TrajectoryDataset``; states in the declared ``units``,
         one trajectory as an (n, d) array or several as a list of them or a (k, n, d) array, with
-        optional ``times`` in seconds, sample numbers without; or None for the configured data)."""
+        optional ``times`` in seconds, sample numbers without; or None for the configured data).
+        What an earlier fit led to (tailoring, rollouts, symmetries, a stored run) is dropped."""
         self.dataset_ = self.load(data, times)
+        self.tailoring_ = self.rollouts_ = self.symmetries_ = self.stored_ = None
         store = checkpoints if checkpoints is not None else MemoryCheckpoints()
         with (pool or WorkerPool.from_config(self.config.parallel)) as workers:
             self.discovery_ = discover(self.dataset_, self.config.discovery, self.config.enumeration,

@@ -207,6 +207,18 @@ def test_one_trajectory_is_one_array_and_other_data_are_refused_by_what_they_are
             search.fit(data, times=given)
 
 
+def test_a_second_fit_drops_what_the_first_led_to():
+    """Symmetries (and tailoring, rollouts, a stored run) belong to the laws of one fit: after a
+    fit on other data they were kept, and ``result()`` paired them with the new laws."""
+    trajectories, t = oscillator()
+    search = ConservationSearch(units={"q": "m", "p": "kg*m/s"}, depth=5, jobs=1, canonical="q:p")
+    search.fit(trajectories, times=[t] * len(trajectories)).analyse_symmetries()
+    assert search.symmetries_ is not None
+    search.fit([2 * states for states in trajectories], times=[t] * len(trajectories))
+    assert search.symmetries_ is None and search.result()["symmetries"] is None
+    assert search.result()["tailoring"] is None and search.laws_[0].accepted
+
+
 def test_a_state_column_named_t_is_a_state_and_times_must_match():
     """Every name in ``units`` is a state column, "t" too (it was once taken for the time column
     and dropped without a word); ``times`` needs one array per trajectory, one time per state."""
