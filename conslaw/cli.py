@@ -133,6 +133,15 @@ def enumerate_command(units_spec: str, depth: int | None, operators: str | None,
     click.echo(enumerate_formulas_text(units_spec, depth, operators, count_only), nl=False)
 
 
+@main.command("datasets")
+@click.argument("name", required=False)
+def datasets_command(name: str | None) -> None:
+    """List the built-in data sets, or one's columns, coordinates and options."""
+    from conslaw.report.catalog import datasets_text
+
+    click.echo(datasets_text(name), nl=False)
+
+
 @main.command("export")
 @click.argument("run", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", required=True, help="latex, sympy, python, torch or json.")

@@ -14,7 +14,7 @@ import sympy
 from click.testing import CliRunner
 
 from conslaw.cli import main
-from conslaw.datasets import load_file, make_variant
+from conslaw.datasets import list_datasets, load_file, make_variant
 from conslaw.engine import ConservationSearch
 from conslaw.errors import ConslawError
 
@@ -262,6 +262,22 @@ def test_a_run_rebuilt_from_its_directory_tailors_on_its_data_loaded_again(tmp_p
     arrays_run.write_text(json.dumps(arrays.result()))
     with pytest.raises(ConslawError, match="rebuilt from a run on arrays"):
         ConservationSearch.from_run(arrays_run).tailor()
+
+
+def test_the_built_in_data_sets_and_their_options_are_listed():
+    """``conslaw datasets`` names every built-in data set; with a name, its columns with units
+    and each option's default, unit and meaning (the options ``--option`` takes); an unknown
+    name is a one-line error listing the valid ones."""
+    listing = invoke("datasets")
+    assert listing.exit_code == 0
+    names = [line.split()[0] for line in listing.output.splitlines() if line and not line.startswith("conslaw")]
+    assert names == list_datasets()
+    one = invoke("datasets", "oscillator2d")
+    assert one.exit_code == 0
+    assert "columns: x [m], y [m], px [kg*m/s], py [kg*m/s]" in one.output
+    assert "  kx = 2.0 [N/m]  spring constant along x" in one.output and "  anisotropic = False" in one.output
+    unknown = in_process("datasets", "oscilator2d")
+    assert unknown.returncode == 2 and "unknown dataset 'oscilator2d'; valid names: pendulum" in unknown.stderr
 
 
 def test_export_formats_round_trip(tmp_path):

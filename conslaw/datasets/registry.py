@@ -60,6 +60,7 @@ def describe_dataset(name: str) -> dict[str, Any]:
         "name": name,
         "description": spec.description,
         "columns": list(spec.columns),
+        "units": dict(zip(spec.columns, spec.units)),
         "options": options,
         "coordinates": ["native", *(c.name for c in spec.coordinates)],
     }
