@@ -92,6 +92,14 @@ def test_translation_scaling_and_unrecognised():
     assert describe_symmetry(FRADKIN_XY, PAIRS, energy=H_ISO).startswith("unrecognised")
 
 
+def test_a_flow_that_is_not_polynomial_is_described_not_raised():
+    """Pairs given the other way round (``--canonical omega:theta``) make the pendulum energy's
+    flow ``δomega = 8*sin(theta)``: not linear, so unrecognised; it raised SymPy's
+    PolynomialError, which ended the run."""
+    description = describe_symmetry("omega**2 - 8*cos(theta)", [("omega", "theta")])
+    assert description == "unrecognised: δomega = 8*sin(theta), δtheta = -2*omega"
+
+
 def test_brackets_isotropic_oscillator():
     assert poisson_bracket(H_ISO, L, PAIRS) == 0
     assert poisson_bracket(EX, EY_ISO, PAIRS) == 0

@@ -160,7 +160,8 @@ def _linear_matrix(components: Sequence[sp.Expr], symbols: Sequence[sp.Symbol]) 
     """The matrix M with components == M @ symbols, or None when they are not linear homogeneous."""
     rows = []
     for component in components:
-        polynomial = sp.Poly(sp.expand(component), *symbols) if component.free_symbols <= set(symbols) else None
+        polynomial = sp.Poly(sp.expand(component), *symbols) \
+            if component.free_symbols <= set(symbols) and component.is_polynomial(*symbols) else None
         if polynomial is None or polynomial.total_degree() > 1 or polynomial.coeff_monomial(1) != 0:
             return None
         rows.append([polynomial.coeff_monomial(s) for s in symbols])
