@@ -97,6 +97,8 @@ class ParallelConfig:
             raise UsageError(f"unknown --backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
         require(not self.scheduler or self.backend == "dask", self, "scheduler",
                 f"needs --backend dask (not {self.backend!r})")
+        require(self.backend != "sequential" or self.jobs <= 1, self, "jobs",
+                "does not apply with --backend sequential, which runs one task at a time")
         require(not self.scheduler or self.jobs == 0, self, "jobs",
                 "does not apply with --scheduler: the cluster's workers are the jobs (start one "
                 "single-threaded worker per core)")

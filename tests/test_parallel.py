@@ -107,7 +107,8 @@ def test_config_defaults_are_neutral_and_use_every_core():
 @pytest.mark.parametrize("options, culprit", [
     ({"backend": "mpi"}, "--backend 'mpi'"), ({"jobs": -1}, "--jobs"), ({"jobs": 1.5}, "--jobs"),
     ({"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler"),
-    ({"jobs": 2, "backend": "dask", "scheduler": "tcp://127.0.0.1:8786"}, "--jobs")])
+    ({"jobs": 2, "backend": "dask", "scheduler": "tcp://127.0.0.1:8786"}, "--jobs"),
+    ({"jobs": 2, "backend": "sequential"}, "--jobs does not apply with --backend sequential")])
 def test_bad_options_are_one_line_usage_errors(options, culprit):
     with pytest.raises(UsageError) as error:
         WorkerPool(**options)
