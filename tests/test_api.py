@@ -199,7 +199,7 @@ def test_one_trajectory_is_one_array_and_other_data_are_refused_by_what_they_are
     search = ConservationSearch(units={"q": "m", "p": "kg*m/s"})
     for data, given, message in [
             ("lab.csv", None, r"got the text 'lab.csv'; a file goes by name: ConservationSearch\(data='lab.csv'"),
-            ([], None, "fit\(\) was given no trajectories"),
+            ([], None, r"fit\(\) was given no trajectories"),
             (np.zeros((2, 3, 4, 2)), None, r"states of shape \(2, 3, 4, 2\): give one trajectory \(n, d\)"),
             ([[["a", "b"]] * 5], None, "trajectory 0 holds values that are not numbers"),
             (trajectories, 0.1, "times must hold one array of times per trajectory; got 0.1 for 4 trajectories")]:

@@ -579,7 +579,7 @@ def test_a_setting_column_is_a_law_and_its_near_copies_are_not(system, rate, noi
 @pytest.mark.parametrize("system", ["pendulum", "oscillator2d", "rigid-body"])
 def test_a_column_of_one_value_everywhere_leaves_every_law_independent(system):
     """A file with a column that holds one value on every sample (a rod length written beside
-    each row) is refused no law: it was counted as a setting beside the laws, whose gradient,
+    each row) keeps every law: the column was counted as a setting beside the laws, whose gradient,
     scaled by its spread of 0, raised no rank, so no law was independent and every accepted one
     was set apart as an identity (or, in the multi-term search, rejected)."""
     variant = make_variant(system, n_trajectories=8)

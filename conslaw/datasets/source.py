@@ -42,7 +42,7 @@ class DataConfig:
                           "system's simulated states.")
 
     def __post_init__(self) -> None:
-        if isinstance(self.options, Mapping):  # the API's {"gamma": 0}
+        if isinstance(self.options, Mapping):  # the API's {"n_trajectories": 12}
             object.__setattr__(self, "options", tuple(f"{key}={value}" for key, value in self.options.items()))
         check_types(self)
         if (self.dataset is None) == (self.data is None):
