@@ -26,6 +26,7 @@ from conslaw.discovery.segments import (
     segment_trajectories,
 )
 from conslaw.discovery.surrogate import still_columns, surrogate_draw
+from conslaw.errors import UsageError
 from conslaw.options import check_types, optional_number, option, parse_list, require
 
 CONTROL_SEED_OFFSET = 7919
@@ -34,7 +35,12 @@ NULL_DRAWS = 2
 MODES = ("formulas", "terms", "both")
 
 
-_laws_list = partial(parse_list, name="--expect", separator=";")
+def _laws_list(text: str) -> tuple[str, ...]:
+    """``--expect``'s laws, separated by ';'; text that holds none is refused, not ignored."""
+    laws = parse_list(text, name="--expect", separator=";")
+    if not laws:
+        raise UsageError(f"--expect holds no law, got {text!r}")
+    return laws
 """``"E1; E2"`` -> ``("E1", "E2")`` (a law may hold commas, as in ``atan2(y, x)``)."""
 
 
