@@ -52,8 +52,6 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        require(self.canonical is None or bool(self.canonical.strip()), self, "canonical",
-                "holds no pair (give pairs such as q:p, or leave the option out)")
         require(0 <= self.seed < 2 ** 32, self, "seed", "must be between 0 and 2**32 - 1 (numpy's seeds)")
         require(not (self.resume and self.overwrite), self, "overwrite",
                 "excludes --resume (resume keeps the run, overwrite replaces it)")

@@ -115,8 +115,8 @@ def check_types(config: Any) -> None:
     and a value of another type would fail deep inside a search or be misread
     (``unit_check="no"`` is true). An integer stands for a float, a list for a tuple, a path for
     a text and numpy scalars for Python ones, each stored as the declared type (so ``config.json``
-    can hold it);
-    a bool is no number, and None is only for an option that may be absent."""
+    can hold it); a bool is no number; None is only for an option that may be absent, whose blank
+    text is refused rather than taken for its absence (``--out ""``, ``--scheduler ""``)."""
     hints = typing.get_type_hints(type(config))
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
@@ -124,6 +124,8 @@ def check_types(config: Any) -> None:
         if not matches:
             raise UsageError(f"{field.name} ({flag_of(field)}) must be {_described(hints[field.name])}, "
                              f"got {value!r}")
+        if isinstance(normal, str) and not normal.strip() and type(None) in typing.get_args(hints[field.name]):
+            raise UsageError(f"{flag_of(field)} is empty: give a value, or leave the option out")
         object.__setattr__(config, field.name, normal)
 
 

@@ -161,7 +161,8 @@ def test_arrays_need_units_the_right_shape_and_a_fit():
     (dict(window=None), r"window \(--window\) must be a number, got None"),
     (dict(expect=None), r"expect \(--expect\) must be a list of texts, got None"),
     (dict(expect=" ; "), r"--expect holds no law, got ' ; '"),  # was read as no expectation
-    (dict(canonical=" "), r"--canonical holds no pair"),  # was read as no pairs
+    (dict(canonical=" "), r"--canonical is empty: give a value, or leave the option out"),  # was no pairs
+    (dict(scheduler="", backend="dask"), r"--scheduler is empty"),  # was a local cluster
     (dict(inner_lrs=["fast"]), r"inner_lrs \(--inner-lrs\) must be a list of numbers, got \['fast'\]"),
     (dict(operators=5), r"--operators must be a text or a list of operators, got 5"),
     (dict(canonical=("q", "p")), r"canonical \(--canonical\) must be a text or None"),
