@@ -36,12 +36,12 @@ MODES = ("formulas", "terms", "both")
 
 
 def _laws_list(text: str) -> tuple[str, ...]:
-    """``--expect``'s laws, separated by ';'; text that holds none is refused, not ignored."""
+    """``--expect``'s laws: ``"E1; E2"`` -> ``("E1", "E2")`` (a law may hold commas, as in
+    ``atan2(y, x)``); text that holds none is refused, not taken for no expectation."""
     laws = parse_list(text, name="--expect", separator=";")
     if not laws:
         raise UsageError(f"--expect holds no law, got {text!r}")
     return laws
-"""``"E1; E2"`` -> ``("E1", "E2")`` (a law may hold commas, as in ``atan2(y, x)``)."""
 
 
 @dataclass(frozen=True)
