@@ -126,6 +126,20 @@ def test_several_inner_steps_in_closed_form_equal_per_query_sgd(steps, standardi
     torch.testing.assert_close(field[1], functional_call(model, params, (x,)), rtol=0, atol=1e-12)
 
 
+def test_an_ensemble_of_any_module_tailors_each_member_as_tailored_predict_does():
+    """A model that is not an ``MLP`` takes the general engine under ``vmap`` over members; the
+    user's checks of ``tailored_predict`` (an lr >= 0) cannot run there, and once made it raise."""
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).double()
+    params, x = dict(model.named_parameters()), states()
+    loss = NoetherLoss(["p**2 - 3*cos(q)"], COLUMNS).pointwise
+    lrs = torch.tensor([0.3, 0.05], dtype=torch.float64)
+    block = Block(loss, {k: v.detach().unsqueeze(0).expand(2, *v.shape) for k, v in params.items()}, lrs)
+    field = Ensemble(model, [block]).field(x.unsqueeze(0).expand(2, -1, -1))
+    for member, lr in enumerate(lrs):
+        torch.testing.assert_close(field[member], tailored_predict(model, params, loss, x, lr), rtol=0, atol=1e-12)
+
+
 def test_tailored_predict_takes_float32_and_float64_states_with_a_float32_model():
     torch.manual_seed(0)
     model = MLP(2, 16)  # float32 parameters

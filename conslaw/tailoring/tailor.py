@@ -119,6 +119,13 @@ def tailored_predict(model: torch.nn.Module, params: Params, loss: Optional[Poin
     if not (bool(torch.all(lr >= 0)) and steps >= 1):
         raise ConslawError(f"tailoring needs an inner lr >= 0 and at least one step; got lr {lr.tolist()}, "
                            f"steps {steps}")
+    return _predict(model, params, loss, x, lr, steps)
+
+
+def _predict(model: torch.nn.Module, params: Params, loss: Optional[PointLoss], x: torch.Tensor,
+             lr: torch.Tensor, steps: int) -> torch.Tensor:
+    """``tailored_predict`` without its checks of the caller's arguments (an ``Ensemble``'s
+    members, already checked, call it under ``vmap``, where a check on a value cannot run)."""
     params = {name: value.to(x.dtype) for name, value in params.items()}
     if loss is None:
         return functional_call(model, params, (x,))
@@ -243,7 +250,7 @@ class Ensemble:
             return member_fields(self.model, block.params, x)
 
         def member(p: Params, lr: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-            return tailored_predict(self.model, p, block.loss, xs, lr, self.steps)
+            return _predict(self.model, p, block.loss, xs, lr.to(xs.dtype), self.steps)
 
         return vmap(member)(block.params, block.lrs, x)
 
