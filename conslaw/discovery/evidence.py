@@ -79,9 +79,8 @@ def _trial_data(dataset: TrajectoryDataset, index: int, dimension: Dimension) ->
     declared unit's factor and offset to SI undone)."""
     column = dataset.columns[index]
     factor, offset = dataset.to_si.get(column, 1.0), dataset.si_offset.get(column, 0.0)
-    scale = np.ones(len(dataset.columns))
-    scale[index] = factor
-    shift = np.where(np.arange(len(dataset.columns)) == index, offset, 0.0)
+    scale, shift = np.ones(len(dataset.columns)), np.zeros(len(dataset.columns))
+    scale[index], shift[index] = factor, offset
 
     def as_written(trajectory: Trajectory) -> Trajectory:
         rates = None if trajectory.dxdt is None else trajectory.dxdt / scale
