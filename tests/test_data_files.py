@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from pathlib import Path
 
@@ -306,13 +305,28 @@ def test_iso_time_stamps_are_read_as_seconds_and_wrong_ones_are_named(tmp_path):
             load_file(_write_csv(tmp_path / "bad.csv", "trajectory,t,theta,omega,note", bad), "theta=deg,omega=deg/s")
 
 
-@pytest.mark.parametrize("separator", [";", "\t"])
-def test_a_file_separated_otherwise_than_by_commas_is_named(tmp_path, separator):
-    path = _write_csv(tmp_path / "other.csv", separator.join(["trajectory", "t", "x"]),
-                      [separator.join(["0", f"{k / 10}".replace(".", ","), "1,5"]) for k in range(6)])
-    with pytest.raises(ConslawError, match=r"one column; conslaw reads comma-separated .*separated by "
-                       + re.escape(repr(separator))):
+@pytest.mark.parametrize("name, separator, decimal", [
+    ("lab.tsv", "\t", "."), ("lab.csv", ";", ","), ("lab.txt", ";", "."), ("lab.dat", "  ", "."),
+    ("lab.txt", " | ", ".")])
+def test_tab_semicolon_bar_and_space_separated_files_read_as_the_comma_file(tmp_path, name, separator, decimal):
+    """A semicolon file may write decimal commas (a European spreadsheet's export)."""
+    rows = _oscillation_rows(4, 50)
+    reference = load_file(_write_csv(tmp_path / "comma.csv", "trajectory,t,theta,omega,note", rows), "theta=deg,omega=deg/s")
+    other = [separator.join(cell.replace(".", decimal) for cell in row.split(",")) for row in rows]
+    dataset = load_file(_write_csv(tmp_path / name, separator.join(["trajectory", "t", "theta", "omega", "note"]), other),
+                        "theta=deg,omega=deg/s")
+    for mine, theirs in zip(dataset.train + dataset.test, reference.train + reference.test):
+        np.testing.assert_array_equal(mine.x, theirs.x)
+        np.testing.assert_array_equal(mine.t, theirs.t)
+
+
+def test_a_decimal_comma_is_read_only_where_semicolons_separate_the_fields(tmp_path):
+    path = _write_csv(tmp_path / "lab.tsv", "t\tx", [f"{k}\t{k},5" for k in range(6)])
+    with pytest.raises(ConslawError, match=r"column 'x' row 1: value '0,5' is not a number"):
         load_file(path, "x=m")
+    ragged = _write_csv(tmp_path / "ragged.dat", "t x", ["0 1", "1 2 3"])
+    with pytest.raises(ConslawError, match=r"row 2: 3 fields, but the header has 2 \(fields separated by white space\)"):
+        load_file(ragged, "x=m")
 
 
 def test_rows_out_of_time_order_are_taken_in_time_order(tmp_path):

@@ -1,8 +1,9 @@
-"""User data files (CSV with a header row, or NPZ with one array per column) in long format."""
+"""User data files (text tables with a header row, or NPZ with one array per column) in long format."""
 from __future__ import annotations
 
 import csv
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Hashable, Mapping
@@ -29,27 +30,58 @@ from conslaw.dsl.units import ParsedUnit
 from conslaw.errors import ConslawError, UsageError
 
 
-def _read_csv(path: Path) -> dict[str, np.ndarray]:
-    """A CSV file with a header row as column name -> text cells; ragged rows and duplicate names raise."""
+SEPARATORS = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
+"""Field separators of text tables, tried in this order on the header line; a header with none
+of them is split at runs of white space (a lab program's ``.dat``)."""
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
+
+
+def _separator(path: Path) -> str | None:
+    """The header line's field separator (None: white space)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = next((line for line in handle if line.strip()), "")
+    return next((separator for separator in SEPARATORS if separator in header), None)
+
+
+def _text_rows(path: Path, separator: str | None) -> list[list[str]]:
+    """The file's non-blank rows split into stripped fields."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+        if separator is None:
+            rows = [line.split() for line in handle]
+        else:
+            rows = [[cell.strip() for cell in row] for row in csv.reader(handle, delimiter=separator)]
+    rows = [row for row in rows if any(row)]
+    if separator == ";":
+        # ';' separates fields where ',' is the decimal mark (the European spreadsheet export);
+        # in files separated otherwise a comma in a number is refused as text, never guessed
+        rows[1:] = [[cell.replace(",", ".") if _DECIMAL_COMMA.fullmatch(cell) else cell for cell in row]
+                    for row in rows[1:]]
+    return rows
+
+
+def _read_text_table(path: Path) -> dict[str, np.ndarray]:
+    """A text table with a header row, separated by commas, tabs, semicolons (whose numbers may
+    have decimal commas), bars or white space, as column name -> text cells; ragged rows and
+    duplicate names raise."""
+    separator = _separator(path)
+    rows = _text_rows(path, separator)
     if not rows:
         raise ConslawError(f"data file {str(path)!r} is empty")
-    header = [name.strip() for name in rows[0]]
-    if len(header) == 1 and (separator := next((c for c in ";\t|" if c in header[0]), None)):
-        raise ConslawError(f"data file {str(path)!r}: the header {header[0]!r} is one column; conslaw reads "
-                           f"comma-separated files (with '.' decimals), and this one looks separated by {separator!r}")
+    header = rows[0]
     if len(rows) == 1:
         raise ConslawError(f"data file {str(path)!r} has a header but no data rows")
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
         raise ConslawError(f"data file {str(path)!r}: column(s) {duplicates} appear more than once in the header")
+    fields = SEPARATORS.get(separator, "white space")
     for index, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
-            raise ConslawError(
-                f"data file {str(path)!r} row {index}: {len(row)} fields, but the header has {len(header)}"
-            )
-    body = np.array([[cell.strip() for cell in row] for row in rows[1:]], dtype=object)
+            raise ConslawError(f"data file {str(path)!r} row {index}: {len(row)} fields, but the header "
+                               f"has {len(header)} (fields separated by {fields})")
+    body = np.array(rows[1:], dtype=object)
     return {name: body[:, index] for index, name in enumerate(header)}
 
 
@@ -84,21 +116,23 @@ def _starts_with_percent_header(path: Path) -> bool:
 
 
 def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a CSV, NPZ or Schmidt & Lipson file into column name -> 1-D array (CSV cells stay text)."""
+    """Read a text table, NPZ or Schmidt & Lipson file into column name -> 1-D array (text cells
+    stay text)."""
     file = Path(path)
     if not file.is_file():
         raise ConslawError(f"data file {str(file)!r} not found")
     suffix = file.suffix.lower()
     if suffix == ".npz":
         return _read_npz(file)
-    if suffix in (".csv", ".txt"):
+    if suffix in TEXT_SUFFIXES:
         if file.stat().st_size == 0:
             raise ConslawError(f"data file {str(file)!r} is empty")
         if _starts_with_percent_header(file):
             _, columns, values = read_schmidt_lipson(file)
             return {column: values[:, i] for i, column in enumerate(columns)}
-        return _read_csv(file)
-    raise ConslawError(f"data file {str(file)!r}: unsupported format {suffix or '(no suffix)'!r}; use .csv or .npz")
+        return _read_text_table(file)
+    raise ConslawError(f"data file {str(file)!r}: unsupported format {suffix or '(no suffix)'!r}; "
+                       f"use {', '.join(TEXT_SUFFIXES)} or .npz")
 
 
 def _require_column(table: Mapping[str, np.ndarray], column: str, role: str, path: Path) -> np.ndarray:
@@ -122,7 +156,7 @@ def load_file(
     block_test_fraction: float = BLOCK_TEST_FRACTION,
     missing: str = "refuse",
 ) -> TrajectoryDataset:
-    """Load a long-format CSV/NPZ file as a ``TrajectoryDataset`` in coherent SI units
+    """Load a long-format text table or NPZ file as a ``TrajectoryDataset`` in coherent SI units
     (see ``dataset_from_table`` for the columns, units, missing values and split). Header names
     such as ``theta [deg]`` give their column's unit (``header_units``); ``units`` may then be
     left out, or must agree with them."""

@@ -19,8 +19,10 @@ class DataConfig:
 
     dataset: Optional[str] = option(None, "A built-in data set (pendulum, spring, real-pendulum, "
                                     "oscillator2d, ...).")
-    data: Optional[str] = option(None, "A CSV or NPZ file in long format: a trajectory id column, "
-                                 "a time column and the state columns.", metavar="FILE")
+    data: Optional[str] = option(None, "A text table (.csv, .tsv, .txt, .dat; separated by commas, "
+                                 "tabs, semicolons, bars or spaces) or an NPZ file, in long format: "
+                                 "a trajectory id column, a time column and the state columns.",
+                                 metavar="FILE")
     units: Optional[str] = option(None, 'Each state column and its unit, e.g. "q=deg,p=kg*m**2/s"; '
                                   "a unit for the time column sets the time unit; other columns "
                                   "are ignored. Without it, or with the time column's only "
