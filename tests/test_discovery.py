@@ -249,24 +249,26 @@ def test_the_frictionless_damped_pendulum_gives_its_energy():
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-8.0, rel=1e-6)
 
 
-@pytest.mark.parametrize("options, accepted", [
-    (dict(rate=25, seed=3, gamma=0.1, omega0=2.0, n_trajectories=12), []),
-    (dict(rate=50, seed=1, gamma=0.05, omega0=3.0, n_trajectories=12), ["approximate"])])
-def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected(options, accepted):
-    """A damped pendulum with weak friction (a twentieth to a sixtieth of its frequency): its
+@pytest.mark.parametrize("options, accepted, imitations", [
+    (dict(rate=25, seed=3, gamma=0.12, omega0=2.0, n_trajectories=12), [], 0),
+    (dict(rate=25, seed=3, gamma=0.1, omega0=2.0, n_trajectories=12), ["approximate"], 2),
+    (dict(rate=50, seed=1, gamma=0.05, omega0=3.0, n_trajectories=12), ["approximate"], 2)])
+def test_weak_friction_leaves_the_energy_approximate_and_its_imitations_rejected(options, accepted, imitations):
+    """A damped pendulum with weak friction (a seventeenth to a sixtieth of its frequency): its
     energy, omega**2 - 2*omega0**2*cos(theta), is approximately conserved over a window and ranks
-    first; the other approximate formulas that a cubic of it predicts (cos(c*omega) +
-    cos(theta), a small-angle theta**2 form) are its imitations, rejected, as beside an exact
-    law. With a twentieth the energy is 120 times steadier than chance (0.0060 held out against a
-    control of 0.73) but only 95 times at the top of its 2-standard-error interval (+ 0.0017):
-    not accepted; with a sixtieth it is (1,000 times)."""
+    first, never exact; the other approximate formulas that a cubic of it predicts (cos(c*omega)
+    + cos(theta), a small-angle theta**2 form) are its imitations, rejected, as beside an exact
+    law. With a seventeenth the energy is 0.0077 ± 0.0010 held out against a control of 0.86:
+    88 times steadier than chance at the top of its 2-standard-error interval, not accepted;
+    with a twentieth, 0.0060 ± 0.0008 against 0.86, 111 times: accepted, approximate."""
     variant = make_variant("damped-pendulum", **options)  # native: theta, omega
     discovery = run(variant.dataset, unit_check=False)
     assert [law.quality for law in discovery.accepted] == accepted
     top = discovery.laws[0]
     assert top.independent == bool(accepted) and str(top.template) == "-c0*cos(theta) + omega**2"
     assert coefficient(top, "cos(theta)", "omega**2") == pytest.approx(-2 * options["omega0"] ** 2, rel=0.03)
-    assert sum(law.evidence.ratio < 0.01 and not law.accepted for law in discovery.laws) >= 2
+    if imitations:
+        assert sum(law.evidence.ratio < 0.01 and not law.accepted for law in discovery.laws[1:]) >= imitations
 
 
 @pytest.mark.parametrize("gamma, quality", [(0.005, "approximate"), (0.0, "exact")])

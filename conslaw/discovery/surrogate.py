@@ -1,7 +1,9 @@
 """The null: surrogate segments that move like the data but carry none of its structure.
 
-A surrogate segment takes every column's time series from a *different* segment (or from the
-same one run backwards), mapped onto the target segment's time grid. Each column therefore keeps
+A surrogate segment takes every column's time series from a *different* segment (when there are
+fewer segments than columns, some from segments already used, run the other way), mapped onto the
+target segment's time grid. Never one segment forwards and backwards while others are unused: the
+two runs meet at its midpoint, in a true state. Each column therefore keeps
 its own motion, smoothness, amplitude and noise, while the relations between columns, which is
 what a conservation law is, are broken. A quantity that is constant only because the data move
 little is constant on the surrogates too, so it gains nothing against this null, however dense the
@@ -50,9 +52,17 @@ def still_columns(segments: Segments) -> np.ndarray:
 
 
 def _column_options(n_segments: int, n_columns: int, rng: np.random.Generator) -> list[tuple[int, bool]]:
-    """A (segment offset, reversed) per column, all different while 2 x segments allow."""
+    """A (segment offset, reversed) per column, all different while 2 x segments allow, and
+    from different segments while the segments allow: a segment run backwards beside itself
+    run forwards meets its own true state at its midpoint."""
     options = [(offset, backwards) for backwards in (False, True) for offset in range(n_segments)]
     cycle = [options[0]] + [options[i] for i in 1 + rng.permutation(len(options) - 1)]
+    first_of_each = {}
+    for option in cycle:
+        first_of_each.setdefault(option[0], option)
+    # a stable reorder: a draw whose columns already come from different segments is unchanged
+    distinct = list(first_of_each.values())
+    cycle = distinct + [option for option in cycle if first_of_each[option[0]] is not option]
     return [cycle[j % len(cycle)] for j in range(n_columns)]
 
 
