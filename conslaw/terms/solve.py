@@ -176,18 +176,44 @@ def best_pair(A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> SparseLaw
     return laws_of(len(A), supports[[best]], ratios[[best]], vectors[[best]], sizes[[best]])[0]
 
 
-def adds_law(A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], candidate: np.ndarray,
-             limit: float) -> bool:
-    """Does ``candidate`` add a conserved direction to the span of the ``accepted`` laws?
+class AcceptedSpan:
+    """The span of the accepted laws, against which candidates are tested (``adds``).
 
-    True when the span of all of them holds one more law within ``limit`` than the accepted
-    ones alone: the generalized eigenproblem restricted to the span has ``len(accepted) + 1``
-    ratios at most ``limit``. A law that is an accepted one plus a small non-conserved part
-    (a noisy variant) does not, nor does one inside the span.
+    The forms restricted to the span are kept, so that a test costs the candidate's own
+    products with the forms (over its few terms), not the whole span's, and each candidate's
+    verdict is kept too: a library with constraints among its columns (a bob's
+    ``x**2 + y**2``, times every other term) holds dozens of exact laws, tested thousands of
+    times.
     """
-    span = np.column_stack(accepted + [candidate])
-    ratios, _ = generalized_spectrum(span.T @ A @ span, span.T @ B @ span)
-    return len(ratios) == len(accepted) + 1 and bool(np.all(ratios <= limit))
+
+    def __init__(self, A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray]) -> None:
+        self.A, self.B, self.accepted = A, B, accepted
+        self.vectors = np.column_stack(accepted) if accepted else np.zeros((len(A), 0))
+        self.A_span, self.B_span = A @ self.vectors, B @ self.vectors
+        self.verdicts: dict[bytes, bool] = {}
+
+    def adds(self, candidate: np.ndarray, limit: float) -> bool:
+        """Does ``candidate`` add a conserved direction to the span of the accepted laws?
+
+        True when the span of all of them holds one more law within ``limit`` than the accepted
+        ones alone: the generalized eigenproblem restricted to the span has ``len(accepted) + 1``
+        ratios at most ``limit``. A law that is an accepted one plus a small non-conserved part
+        (a noisy variant) does not, nor does one inside the span.
+        """
+        key = candidate.tobytes()
+        if key not in self.verdicts:
+            ratios, _ = generalized_spectrum(self._restricted(self.A, self.A_span, candidate),
+                                             self._restricted(self.B, self.B_span, candidate))
+            self.verdicts[key] = len(ratios) == len(self.accepted) + 1 and bool(np.all(ratios <= limit))
+        return self.verdicts[key]
+
+    def _restricted(self, form: np.ndarray, form_span: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+        """``form`` restricted to the accepted laws and ``candidate``: (k + 1, k + 1)."""
+        terms = np.flatnonzero(candidate)
+        form_candidate = form[:, terms] @ candidate[terms]
+        across = self.vectors.T @ form_candidate
+        return np.block([[self.vectors.T @ form_span, across[:, None]],
+                         [across[None, :], np.array([[candidate[terms] @ form_candidate[terms]]])]])
 
 
 def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
@@ -202,7 +228,7 @@ def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
     (``drop_negligible``, then ``backward_elimination`` preferring removals that leave a law
     not in the span of the accepted ones and keeping equally sparse alternatives, then
     ``swap_search`` on the best); accept the first alternative, in order of description
-    length, that adds a law to the accepted ones (``adds_law``) and that ``judge`` accepts.
+    length, that adds a law to the accepted ones (``AcceptedSpan.adds``) and that ``judge`` accepts.
     One law per seed, so that each law is searched for with the previous ones known. Stops
     when the span is explained (no direction with singular value above ``RESIDUAL_SPAN`` is
     left), the seeds run out, ``max_failures`` seeds in a row add nothing, or the clock
@@ -221,10 +247,10 @@ def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
         if seed is None:
             break
         tried[seed] = True
-        accepted_vectors = [accepted_law.coefficients for accepted_law in accepted]
+        span = AcceptedSpan(fits.A, fits.B, [accepted_law.coefficients for accepted_law in accepted])
         added = False
-        for option in _alternatives(fits, seed, limit, ridge, accepted_vectors):
-            if not adds_law(fits.A, fits.B, accepted_vectors, option.coefficients, limit):
+        for option in _alternatives(fits, seed, limit, ridge, span):
+            if not span.adds(option.coefficients, limit):
                 continue
             if judge(option):
                 accepted.append(option)
@@ -253,20 +279,15 @@ def _next_seed(basis: np.ndarray, directions: np.ndarray, tried: np.ndarray) -> 
 
 
 def _alternatives(fits: SparseFits, seed: int, limit: float, ridge: float,
-                  accepted_vectors: list[np.ndarray]) -> list[SparseLaw]:
+                  span: AcceptedSpan) -> list[SparseLaw]:
     """The laws grown from ``seed`` and pruned (see ``extract_laws``), by description length."""
-    law = forward_selection(fits, seed, limit, known=accepted_vectors) \
-        or ridge_elimination(fits, seed, ridge, accepted_vectors)
+    law = forward_selection(fits, seed, limit, known=span.accepted) \
+        or ridge_elimination(fits, seed, ridge, span.accepted)
     law = drop_negligible(fits, law, limit)
 
-    verdicts: dict[bytes, bool] = {}
-
     def novel(option: SparseLaw) -> bool:
-        """Does ``option`` add a law to the accepted ones (``adds_law``, once per option)?"""
-        key = option.coefficients.tobytes()
-        if key not in verdicts:
-            verdicts[key] = adds_law(fits.A, fits.B, accepted_vectors, option.coefficients, limit)
-        return verdicts[key]
+        """Does ``option`` add a law to the accepted ones?"""
+        return span.adds(option.coefficients, limit)
 
     pool = backward_elimination(fits, law, limit, novel) if law.ratio <= limit else []
     if pool:
