@@ -121,6 +121,25 @@ def test_a_charged_particle_gives_its_speed_and_guiding_centre(units, noise):
     assert coefficient(centre, "vy", "x") == pytest.approx(1 / 1.7, rel=2e-3 if noise else 1e-6)
 
 
+@pytest.mark.parametrize("noise, rel", [(0.0, 1e-6), (0.01, 0.01)])
+def test_a_pendulum_tracked_by_its_bob_gives_the_energy_and_lists_the_rod_as_identities(noise, rel):
+    """A camera records the bob's x, y and velocity: the rod fixes x**2 + y**2 and x*vx + y*vy
+    (identities, one value on every sample); the energy is vx**2 + vy**2 + 2*g*y (g = 6 here), its
+    angle's energy on the rod's surface, and the known laws count it found."""
+    variant = make_variant("pendulum", coordinates="cartesian", noise=noise, n_trajectories=12)
+    discovery = run(variant.dataset, mode="terms", unit_check=False)
+    (energy,) = discovery.accepted
+    assert energy.quality == "exact" and energy.independent
+    assert coefficient(energy, "y", "vx**2") == pytest.approx(12.0, rel=rel)
+    assert coefficient(energy, "vy**2", "vx**2") == pytest.approx(1.0, rel=rel)
+    assert [entry["found"] for entry in discovery.known_laws] == [True, True, True]
+    assert [entry["name"] for entry in discovery.known_laws] == ["energy", "rod_length", "radial_velocity"]
+    identities = [law.expression for law in discovery.laws if law.quality == "identity"]
+    columns, states = variant.dataset.columns, variant.dataset.stacked("train")[::20]
+    for constraint in ("x**2 + y**2", "x*vx + y*vy"):
+        assert functionally_dependent(sympy.sympify(constraint), identities, columns, states), constraint
+
+
 def test_a_trap_seen_from_a_rotating_frame_gives_its_jacobi_integral_and_angular_momentum():
     """Body-frame data: positions and velocities in a frame rotating at 0.5/s about an isotropic
     trap (2/s), in cm, 1 % noise. The Jacobi integral, with omega0**2 - Omega**2 = 3.75 fitted,

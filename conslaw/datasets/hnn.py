@@ -1,9 +1,14 @@
 """The HNN experiments' systems, ``pendulum`` and ``spring``, with HNN's exact initial-state draws."""
 from __future__ import annotations
 
-import numpy as np
+from typing import Mapping
 
-from conslaw.datasets.specs import Constant, Constants, Sampler, SystemSpec, always, scaled_coordinates, template_laws
+import numpy as np
+import sympy
+
+from conslaw.datasets.specs import (
+    Constant, Constants, CoordinateMap, Sampler, SystemSpec, always, exact, scaled_coordinates, template_laws,
+)
 
 
 def hnn_sampler(radius_min: str, radius_max: str) -> Sampler:
@@ -36,6 +41,36 @@ def _spring_field(x: np.ndarray, c: Constants) -> np.ndarray:
     return np.stack([p / c["m"], -c["k"] * q], axis=-1)
 
 
+def _bob_native(c: Constants, s: Mapping[str, sympy.Symbol]) -> dict[str, sympy.Expr]:
+    """The angle from the downward vertical and its momentum (the bob's angular momentum about
+    the pivot) in the bob's position and velocity."""
+    x, y, vx, vy = s["x"], s["y"], s["vx"], s["vy"]
+    return {"q": sympy.atan2(x, -y), "p": exact(c["m"]) * (x * vy - y * vx)}
+
+
+def _bob_constraints(c: Constants, s: Mapping[str, sympy.Symbol]) -> dict[str, sympy.Expr]:
+    """The rod fixes the bob's distance from the pivot, so its velocity has no radial part."""
+    x, y, vx, vy = s["x"], s["y"], s["vx"], s["vy"]
+    return {"rod_length": x**2 + y**2, "radial_velocity": x * vx + y * vy}
+
+
+def _bob_from_native(x: np.ndarray, c: Constants) -> np.ndarray:
+    """(q, p) to the bob's x = l sin q, y = -l cos q and velocity l dq/dt (cos q, sin q)."""
+    q, rate = x[..., 0], x[..., 1] / (c["m"] * c["l"] ** 2)
+    length = c["l"]
+    return np.stack([length * np.sin(q), -length * np.cos(q), length * rate * np.cos(q), length * rate * np.sin(q)],
+                    axis=-1)
+
+
+def _bob_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """The bob turns about the pivot at the rate omega = (x vy - y vx)/r**2, which changes at
+    -g x/r**2 (the torque of gravity): its acceleration is domega/dt (-y, x) - omega**2 (x, y)."""
+    px, py, vx, vy = x[..., 0], x[..., 1], x[..., 2], x[..., 3]
+    squared = px**2 + py**2
+    omega, turning = (px * vy - py * vx) / squared, -c["g"] * px / squared
+    return np.stack([vx, vy, -turning * py - omega**2 * px, turning * px - omega**2 * py], axis=-1)
+
+
 PENDULUM = SystemSpec(
     name="pendulum",
     description="ideal pendulum, HNN experiment-pend: H = p**2/(2 m l**2) + m g l (1 - cos q)",
@@ -60,6 +95,12 @@ PENDULUM = SystemSpec(
         scaled_coordinates(
             "velocities", ("theta", "omega"), ("rad", "rad/s"), ("q", "p"), ("1", "1/(m*l**2)"),
             "angle theta = q and angular velocity omega = p/(m l**2)",
+        ),
+        CoordinateMap(
+            "cartesian", ("x", "y", "vx", "vy"), ("m", "m", "m/s", "m/s"),
+            "the bob's position x (horizontal) and y (vertical, up, from the pivot) and its velocity, as a "
+            "camera tracking the bob records them; the rod fixes x**2 + y**2 = l**2 and x*vx + y*vy = 0",
+            native=_bob_native, from_native=_bob_from_native, field=_bob_field, constraints=_bob_constraints,
         ),
     ),
 )

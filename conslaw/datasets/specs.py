@@ -56,7 +56,10 @@ class CoordinateMap:
     states, for the initial states) and the ``field`` in the new columns, and the trajectories
     are integrated in the new columns (so a column whose rate is exactly 0 stays exactly
     constant). ``positive`` names columns known to be > 0 (they help SymPy simplify the laws).
-    ``units`` are the new columns' coherent SI units.
+    ``units`` are the new columns' coherent SI units. ``constraints(constants, symbols)`` gives
+    the relations more columns than the system has degrees of freedom satisfy at every state
+    (a rod's length in a bob's position), each of one value on every trajectory: true laws of the
+    variant beside the system's own, which discovery reports as identities.
     """
 
     name: str
@@ -68,6 +71,7 @@ class CoordinateMap:
     from_native: Field | None = None
     field: Field | None = None
     positive: tuple[str, ...] = ()
+    constraints: Callable[[Constants, Mapping[str, sympy.Symbol]], dict[str, sympy.Expr]] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def coordinate_map(spec: SystemSpec, coordinates: str) -> CoordinateMap | None:
 
 @functools.lru_cache(maxsize=64)
 def variant_laws(system: str, coordinates: str, constants: tuple[tuple[str, float], ...]) -> tuple[tuple[str, sympy.Expr], ...]:
-    """The system's true laws in the variant's columns (SI values), expanded, without additive constant."""
+    """The system's true laws in the variant's columns (SI values), expanded, without additive
+    constant; then the coordinate map's constraints."""
     spec = SYSTEMS[system]
     values = dict(constants)
     laws = spec.laws(values)
@@ -44,6 +45,8 @@ def variant_laws(system: str, coordinates: str, constants: tuple[tuple[str, floa
         if cmap.scales is None:
             expression = sympy.expand(sympy.trigsimp(expression))
         transformed.append((name, drop_additive_constant(expression.xreplace(plain))))
+    constraints = cmap.constraints(values, assumed) if cmap.constraints else {}
+    transformed += [(name, drop_additive_constant(sympy.expand(law).xreplace(plain))) for name, law in constraints.items()]
     return tuple(transformed)
 
 

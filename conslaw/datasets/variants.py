@@ -232,6 +232,9 @@ def _variant_dataset(
     )
     if recipe.cmap:
         metadata["description"] = f"{spec.description}; coordinates: {recipe.cmap.description}"
+        if recipe.cmap.constraints:
+            symbols = {column: sympy.Symbol(column) for column in recipe.cmap.columns}
+            metadata["constraint_names"] = tuple(recipe.cmap.constraints(recipe.constants, symbols))
     law_strings = tuple(str(law) for _, law in named)
     return TrajectoryDataset(
         name=f"{spec.name}-variant", columns=columns,

@@ -28,26 +28,35 @@ CHECK_STATES = 300
 """States (evenly spaced through the training data) at which the gradients are compared."""
 
 
-def _reached_by(laws: Sequence[Law], dataset: TrajectoryDataset) -> Callable[[sympy.Expr], bool]:
-    """Whether an SI expression is a function of the accepted ``laws`` at ``CHECK_STATES`` training
-    states of ``dataset`` (gradient rank, ``independence.functionally_dependent``)."""
-    accepted = [law.expression for law in laws if law.accepted]
+def _reached_by(reaching: Sequence[sympy.Expr], dataset: TrajectoryDataset) -> Callable[[sympy.Expr], bool]:
+    """Whether an SI expression is a function of the ``reaching`` expressions at ``CHECK_STATES``
+    training states of ``dataset`` (gradient rank, ``independence.functionally_dependent``)."""
     states = dataset.stacked("train")
     states = states[:: max(1, len(states) // CHECK_STATES)]
-    return lambda expression: bool(accepted) and bool(
-        functionally_dependent(expression, accepted, dataset.columns, states))
+    return lambda expression: bool(reaching) and bool(
+        functionally_dependent(expression, list(reaching), dataset.columns, states))
 
 
 def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
     """One entry per known law of ``dataset``: its name, its SI expression and whether the
-    accepted ``laws`` reach it."""
+    accepted ``laws`` reach it.
+
+    A data set with more columns than degrees of freedom knows its constraints too (a bob's
+    distance from the pivot): one is reached by the accepted laws and the identities, and every
+    other law by the accepted laws on the constraints' surface (with the known constraints), where
+    a law may be written otherwise: a bob's energy ``vx**2 + vy**2 + 2*g*y`` is its angle's there."""
     if not dataset.true_laws:
         return []
     names = dataset.metadata.get("true_law_names") or [f"law {k + 1}" for k in range(len(dataset.true_laws))]
     columns = StateColumns.from_dataset(dataset)
-    reached = _reached_by(laws, dataset)
-    return [{"name": str(name), "law": text, "found": reached(columns.parse(text))}
-            for name, text in zip(names, dataset.true_laws)]
+    known = {str(name): columns.parse(text) for name, text in zip(names, dataset.true_laws)}
+    constraints = set(dataset.metadata.get("constraint_names", ()))
+    accepted = [law.expression for law in laws if law.accepted]
+    identities = [law.expression for law in laws if law.quality == "identity"]
+    on_surface = accepted + [law for name, law in known.items() if name in constraints] if accepted else []
+    reached = {True: _reached_by(accepted + identities, dataset), False: _reached_by(on_surface, dataset)}
+    return [{"name": name, "law": text, "found": reached[name in constraints](known[name])}
+            for name, text in zip(known, dataset.true_laws)]
 
 
 def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list[sympy.Expr]:
@@ -69,7 +78,7 @@ def expected_laws(dataset: TrajectoryDataset, laws: Sequence[Law], data: Conserv
     from conslaw.terms.check import judge_given  # conslaw.terms imports the discovery package
 
     columns = StateColumns.from_dataset(dataset)
-    reached = _reached_by(laws, dataset)
+    reached = _reached_by([law.expression for law in laws if law.accepted], dataset)
     entries = []
     for text, law in zip(expected, parsed):
         check = judge_given(law, columns, data, threshold, name=text)
