@@ -115,7 +115,7 @@ def is_exact(evidence: Evidence, threshold: float) -> bool:
                 and not biased(evidence.noise_bias) and not drifting(evidence.drift))
 
 
-def _with_variation(law: Law, data: ConservationData) -> Law:
+def with_variation(law: Law, data: ConservationData) -> Law:
     """The evidence completed with the law's variation along the segments and across them, each
     relative to its typical range along a surrogate segment, and the share of the null's values
     between the segments' means."""
@@ -242,7 +242,7 @@ def _by_ratio(laws: Sequence[Law]) -> list[Law]:
 
 def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
-    laws = [_with_variation(law, data) for law in candidates]
+    laws = [with_variation(law, data) for law in candidates]
     passing = [law for law in laws if is_accepted(law.evidence, threshold)]
     trajectories = data.train.truth.n_trajectories
     everywhere = [holds_everywhere(law.evidence, trajectories) for law in passing]

@@ -38,8 +38,9 @@ import numpy as np
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
-from conslaw.discovery.independence import independent_set
-from conslaw.discovery.ranking import is_exact, is_resolved, order_by_evidence, with_noise_evidence
+from conslaw.discovery.identities import holds_everywhere
+from conslaw.discovery.independence import independent_relations, independent_set
+from conslaw.discovery.ranking import is_exact, is_resolved, order_by_evidence, with_noise_evidence, with_variation
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 from conslaw.terms.extraction import judged_laws
@@ -177,10 +178,18 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
     """How many functionally independent exact laws (the ranking's definitions, the noise's bias
     of nonlinear terms and unresolved change included) ``laws`` hold: the widening stops when
-    they are enough."""
-    judged = [with_noise_evidence(law, data) for law in laws]
-    exact = [law for law in judged if is_exact(law.evidence, threshold) and is_resolved(law.evidence)]
-    return len(independent_set(order_by_evidence(exact), data, seed)) if exact else 0
+    they are enough. As the ranking does, the relations among the identities (one value on every
+    sample: a rod's ``x**2 + y**2``) count first, then the laws independent beyond them; counted
+    as laws, an identity was predictable from any other (a constant across the trajectories), so
+    a bob in x, y, vx, vy never reached its 3 and widened through every stage (20 s, not 0.4)."""
+    judged = [with_noise_evidence(with_variation(law, data), data) for law in laws]
+    exact = order_by_evidence([law for law in judged if is_exact(law.evidence, threshold)
+                               and is_resolved(law.evidence)])
+    trajectories = data.train.truth.n_trajectories
+    everywhere = [holds_everywhere(law.evidence, trajectories) for law in exact]
+    relations = independent_relations([law for law, flag in zip(exact, everywhere) if flag], data, seed)
+    others = [law for law, flag in zip(exact, everywhere) if not flag]
+    return len(relations) + (len(independent_set(others, data, seed, relations)) if others else 0)
 
 
 @dataclass
