@@ -4,7 +4,8 @@ function of the system's true laws), whether rank 1 is a true law, how many inde
 laws were found against how many exist, and seconds.
 
     python benchmarks/bench_trust.py [--systems pendulum spring ...] [--rate 200] [--jobs 2]
-        [--noises 0 0.01 0.05] [--depth 7] [--mode both] [--max-seconds 120] [--json out.json]
+        [--noises 0 0.01 0.05] [--depth 7] [--mode both] [--max-seconds 120] [--coordinates NAME]
+        [--json out.json]
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def main() -> None:
     parser.add_argument("--mode", default="both", choices=("formulas", "terms", "both"))
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="time budget per search (a search that runs out is marked partial)")
+    parser.add_argument("--coordinates", default=None,
+                        help="the coordinates of every system (default: those a user records, user_coordinates)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = []
@@ -67,7 +70,8 @@ def main() -> None:
           f"{'indep':>5s}  rank-1 law")
     for system in args.systems:
         for noise in args.noises:
-            variant = make_variant(system, coordinates=user_coordinates(system), rate=args.rate, noise=noise)
+            variant = make_variant(system, coordinates=args.coordinates or user_coordinates(system), rate=args.rate,
+                                   noise=noise)
             started = time.perf_counter()
             search = ConservationSearch(depth=args.depth, jobs=args.jobs, mode=args.mode, tailor=False,
                                         max_seconds=args.max_seconds).fit(variant.dataset)
