@@ -56,19 +56,18 @@ def _bob_constraints(c: Constants, s: Mapping[str, sympy.Symbol]) -> dict[str, s
 
 def _bob_from_native(x: np.ndarray, c: Constants) -> np.ndarray:
     """(q, p) to the bob's x = l sin q, y = -l cos q and velocity l dq/dt (cos q, sin q)."""
-    q, rate = x[..., 0], x[..., 1] / (c["m"] * c["l"] ** 2)
-    length = c["l"]
-    return np.stack([length * np.sin(q), -length * np.cos(q), length * rate * np.cos(q), length * rate * np.sin(q)],
-                    axis=-1)
+    q, length = x[..., 0], c["l"]
+    speed = length * x[..., 1] / (c["m"] * length**2)
+    return np.stack([length * np.sin(q), -length * np.cos(q), speed * np.cos(q), speed * np.sin(q)], axis=-1)
 
 
 def _bob_field(x: np.ndarray, c: Constants) -> np.ndarray:
     """The bob turns about the pivot at the rate omega = (x vy - y vx)/r**2, which changes at
     -g x/r**2 (the torque of gravity): its acceleration is domega/dt (-y, x) - omega**2 (x, y)."""
-    px, py, vx, vy = x[..., 0], x[..., 1], x[..., 2], x[..., 3]
-    squared = px**2 + py**2
-    omega, turning = (px * vy - py * vx) / squared, -c["g"] * px / squared
-    return np.stack([vx, vy, -turning * py - omega**2 * px, turning * px - omega**2 * py], axis=-1)
+    bob_x, bob_y, vx, vy = x[..., 0], x[..., 1], x[..., 2], x[..., 3]
+    squared = bob_x**2 + bob_y**2
+    omega, turning = (bob_x * vy - bob_y * vx) / squared, -c["g"] * bob_x / squared
+    return np.stack([vx, vy, -turning * bob_y - omega**2 * bob_x, turning * bob_x - omega**2 * bob_y], axis=-1)
 
 
 PENDULUM = SystemSpec(

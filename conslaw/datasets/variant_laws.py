@@ -46,7 +46,8 @@ def variant_laws(system: str, coordinates: str, constants: tuple[tuple[str, floa
             expression = sympy.expand(sympy.trigsimp(expression))
         transformed.append((name, drop_additive_constant(expression.xreplace(plain))))
     constraints = cmap.constraints(values, assumed) if cmap.constraints else {}
-    transformed += [(name, drop_additive_constant(sympy.expand(law).xreplace(plain))) for name, law in constraints.items()]
+    transformed += [(name, drop_additive_constant(sympy.expand(law).xreplace(plain)))
+                    for name, law in constraints.items()]
     return tuple(transformed)
 
 

@@ -53,9 +53,11 @@ def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
     constraints = set(dataset.metadata.get("constraint_names", ()))
     accepted = [law.expression for law in laws if law.accepted]
     identities = [law.expression for law in laws if law.quality == "identity"]
-    on_surface = accepted + [law for name, law in known.items() if name in constraints] if accepted else []
-    reached = {True: _reached_by(accepted + identities, dataset), False: _reached_by(on_surface, dataset)}
-    return [{"name": name, "law": text, "found": reached[name in constraints](known[name])}
+    by_identities = _reached_by(accepted + identities, dataset)
+    on_surface = _reached_by(accepted + [law for name, law in known.items() if name in constraints]
+                             if accepted else [], dataset)
+    return [{"name": name, "law": text,
+             "found": (by_identities if name in constraints else on_surface)(known[name])}
             for name, text in zip(known, dataset.true_laws)]
 
 

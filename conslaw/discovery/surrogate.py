@@ -57,12 +57,12 @@ def _column_options(n_segments: int, n_columns: int, rng: np.random.Generator) -
     run forwards meets its own true state at its midpoint."""
     options = [(offset, backwards) for backwards in (False, True) for offset in range(n_segments)]
     cycle = [options[0]] + [options[i] for i in 1 + rng.permutation(len(options) - 1)]
-    first_of_each = {}
+    first_of_each: dict[int, tuple[int, bool]] = {}
     for option in cycle:
         first_of_each.setdefault(option[0], option)
     # a stable reorder: a draw whose columns already come from different segments is unchanged
     distinct = list(first_of_each.values())
-    cycle = distinct + [option for option in cycle if first_of_each[option[0]] is not option]
+    cycle = distinct + [option for option in cycle if first_of_each[option[0]] != option]
     return [cycle[j % len(cycle)] for j in range(n_columns)]
 
 
