@@ -145,6 +145,16 @@ def test_a_pendulum_tracked_by_its_bob_gives_the_energy_and_lists_the_rod_as_ide
         assert functionally_dependent(sympy.sympify(constraint), identities, columns, states), constraint
 
 
+def test_near_copies_of_a_relation_fitted_to_the_noise_are_merged_into_it():
+    """Under 1 % noise the whole-formula search fits ``x**2 + (y + c)**2`` and its mirror
+    images, c about 0.0025 (the noise's share), beside the bob's rod ``x**2 + y**2``: the same
+    relation, 0.25 % off its direction, listed as 3 more identities; now its variants."""
+    variant = make_variant("pendulum", coordinates="cartesian", noise=0.01, n_trajectories=12)
+    identities = [law for law in run(variant.dataset, unit_check=False).laws if law.quality == "identity"]
+    assert [law.text() for law in identities] == ["x**2 + y**2", "vx*x + vy*y"]
+    assert identities[0].variants >= 3
+
+
 def test_a_trap_seen_from_a_rotating_frame_gives_its_jacobi_integral_and_angular_momentum():
     """Body-frame data: positions and velocities in a frame rotating at 0.5/s about an isotropic
     trap (2/s), in cm, 1 % noise. The Jacobi integral, with omega0**2 - Omega**2 = 3.75 fitted,

@@ -68,20 +68,23 @@ def _unit_gradients(laws: Sequence[Law], states: np.ndarray) -> tuple[np.ndarray
     return np.where(usable[..., None], gradients, 0.0) / np.where(usable, norms, 1.0)[..., None], usable
 
 
-def _functions_of(unit: np.ndarray, usable: np.ndarray, kept: Sequence[int], index: int) -> np.ndarray:
-    """Whether law ``index``'s gradient is parallel to each ``kept`` law's (at every state where
-    both are usable, and those are at least ``USABLE_STATES`` of them): one row of the pairs,
-    so that many candidates cost their number times the few kept, not its square."""
+def _functions_of(unit: np.ndarray, usable: np.ndarray, kept: Sequence[int], index: int,
+                  tolerance: float) -> np.ndarray:
+    """Whether law ``index``'s gradient is parallel to each ``kept`` law's (cosine within
+    ``tolerance`` of 1 at every state where both are usable, and those are at least
+    ``USABLE_STATES`` of them): one row of the pairs, so that many candidates cost their number
+    times the few kept, not its square."""
     both = usable[kept] & usable[index]
     cosines = np.abs(np.einsum("ksd,sd->ks", unit[kept], unit[index]))
-    parallel = np.where(both, cosines >= 1 - SAME_LAW, True).all(axis=1)
+    parallel = np.where(both, cosines >= 1 - tolerance, True).all(axis=1)
     return parallel & (both.sum(axis=1) >= USABLE_STATES * usable.shape[1])
 
 
-def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = False) -> list[Law]:
+def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = False,
+                   parallel_within: float = SAME_LAW) -> list[Law]:
     """Keep the first of each group of variants at ``states`` (see the module docstring); the
-    gradient test, and polynomials within the laws' own precision, when ``by_gradient`` (for
-    the few accepted laws, not the pool of rejected ones)."""
+    gradient test (cosines within ``parallel_within`` of 1), and polynomials within the laws' own
+    precision, when ``by_gradient`` (for the few accepted laws, not the pool of rejected ones)."""
     if not laws:
         return []
     signatures = _unit_rows(np.array([law.numpy("si")(states) for law in laws]))
@@ -99,7 +102,7 @@ def merge_variants(laws: Sequence[Law], states: np.ndarray, by_gradient: bool = 
         if not match and kept:
             along = polynomial[kept, index]
             if gradients is not None:
-                along = along | _functions_of(*gradients, kept, index)
+                along = along | _functions_of(*gradients, kept, index, parallel_within)
             match = [k for k, flag in zip(kept, along) if flag]
         if match:
             variants[match[0]] = variants.get(match[0], 0) + 1
