@@ -29,22 +29,9 @@ import os
 import resource
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _dataset(system: str, options: str):
-    from conslaw.datasets import load_dataset, make_variant
-
-    if system == "real-pendulum":
-        return load_dataset(system, data_dir=os.environ.get("CONSLAW_DATA_DIR", str(ROOT.parent / "shared" / "data")))
-    values = dict(item.split("=") for item in options.split(",") if item)
-    return make_variant(system, **{k: float(v) if "." in v or k in ("rate", "t_end", "noise") else int(v)
-                                   for k, v in values.items()}).dataset
+import baseline  # benchmarks/baseline.py, beside this script
 
 
 def measure(system: str, options: str, depth: int, jobs: int, backend: str = "loky") -> dict:
@@ -60,7 +47,7 @@ def measure(system: str, options: str, depth: int, jobs: int, backend: str = "lo
     from conslaw.parallel import WorkerPool
 
     warnings.simplefilter("ignore")
-    dataset = _dataset(system, options)
+    dataset = baseline.dataset(system, options)
     seconds, load = {}, os.getloadavg()[0]
     clock = time.perf_counter()
     with WorkerPool(jobs=jobs, backend=backend) as pool:
@@ -96,15 +83,6 @@ def _workers_cpu() -> list[float]:
     except ImportError:
         return []
     return [sum(child.cpu_times()[:2]) for child in psutil.Process().children(recursive=True)]
-
-
-def _extract(revision: str) -> str:
-    directory = tempfile.mkdtemp(prefix="conslaw-baseline-")
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "conslaw"], check=True,
-                             capture_output=True).stdout
-    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
-        tar.extractall(directory, filter="data")
-    return directory
 
 
 def _run(tree: str, args: argparse.Namespace, jobs: int, backend: str) -> dict:
@@ -156,9 +134,9 @@ def main() -> None:
         system, options, depth, jobs, backend = args.measure
         print(json.dumps(measure(system, options, int(depth), int(jobs), backend)))
         return
-    trees = {"this tree": str(ROOT)}
+    trees = {"this tree": str(baseline.ROOT)}
     if args.baseline:
-        trees[f"baseline {args.baseline}"] = _extract(args.baseline)
+        trees[f"baseline {args.baseline}"] = baseline.extract(args.baseline)
     print(f"{args.system} {args.options} depth {args.depth}; {os.cpu_count()} CPUs; "
           f"load {os.getloadavg()[0]:.1f}")
     best: dict = {}

@@ -1,0 +1,43 @@
+"""What the benchmarks share: a data set from a command line's variant options, and a
+revision's package extracted to run beside this tree's (``--baseline``)."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _option_value(text: str) -> int | float | str:
+    """``rate=200`` -> 200, ``noise=0.05`` -> 0.05, ``coordinates=cartesian`` -> the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def dataset(system: str, options: str):
+    """The built-in ``system`` (the recorded pendulum from ``$CONSLAW_DATA_DIR``), or a variant
+    of it with ``make_variant`` options written ``key=value,...``."""
+    from conslaw.datasets import load_dataset, make_variant
+
+    if system == "real-pendulum":
+        return load_dataset(system, data_dir=os.environ.get("CONSLAW_DATA_DIR", str(ROOT.parent / "shared" / "data")))
+    values = dict(item.split("=") for item in options.split(",") if item)
+    return make_variant(system, **{key: _option_value(value) for key, value in values.items()}).dataset
+
+
+def extract(revision: str) -> str:
+    """A directory holding ``revision``'s ``conslaw`` package (put it first on PYTHONPATH)."""
+    directory = tempfile.mkdtemp(prefix="conslaw-baseline-")
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "conslaw"], check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    return directory
