@@ -181,7 +181,7 @@ def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, th
     they are enough. As the ranking does, the relations among the identities (one value on every
     sample: a rod's ``x**2 + y**2``) count first, then the laws independent beyond them; counted
     as laws, an identity was predictable from any other (a constant across the trajectories), so
-    a bob in x, y, vx, vy never reached its 3 and widened through every stage (20 s, not 0.4)."""
+    a bob in x, y, vx, vy never reached its 3 and widened through 8 stages (20 s, not 0.05)."""
     judged = [with_noise_evidence(with_variation(law, data), data) for law in laws]
     exact = order_by_evidence([law for law in judged if is_exact(law.evidence, threshold)
                                and is_resolved(law.evidence)])

@@ -177,7 +177,8 @@ def best_pair(A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> SparseLaw
 
 
 class AcceptedSpan:
-    """The span of the accepted laws, against which candidates are tested (``adds``).
+    """The span of the accepted laws, against which candidates are tested (``adds``) at one
+    ratio ``limit``.
 
     The forms restricted to the span are kept, so that a test costs the candidate's own
     products with the forms (over its few terms), not the whole span's, and each candidate's
@@ -186,13 +187,13 @@ class AcceptedSpan:
     times.
     """
 
-    def __init__(self, A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray]) -> None:
-        self.A, self.B, self.accepted = A, B, accepted
+    def __init__(self, A: np.ndarray, B: np.ndarray, accepted: list[np.ndarray], limit: float) -> None:
+        self.A, self.B, self.accepted, self.limit = A, B, accepted, limit
         self.vectors = np.column_stack(accepted) if accepted else np.zeros((len(A), 0))
-        self.A_span, self.B_span = A @ self.vectors, B @ self.vectors
+        self.A_inner, self.B_inner = (self.vectors.T @ form @ self.vectors for form in (A, B))
         self.verdicts: dict[bytes, bool] = {}
 
-    def adds(self, candidate: np.ndarray, limit: float) -> bool:
+    def adds(self, candidate: np.ndarray) -> bool:
         """Does ``candidate`` add a conserved direction to the span of the accepted laws?
 
         True when the span of all of them holds one more law within ``limit`` than the accepted
@@ -202,17 +203,17 @@ class AcceptedSpan:
         """
         key = candidate.tobytes()
         if key not in self.verdicts:
-            ratios, _ = generalized_spectrum(self._restricted(self.A, self.A_span, candidate),
-                                             self._restricted(self.B, self.B_span, candidate))
-            self.verdicts[key] = len(ratios) == len(self.accepted) + 1 and bool(np.all(ratios <= limit))
+            ratios, _ = generalized_spectrum(self._restricted(self.A, self.A_inner, candidate),
+                                             self._restricted(self.B, self.B_inner, candidate))
+            self.verdicts[key] = len(ratios) == len(self.accepted) + 1 and bool(np.all(ratios <= self.limit))
         return self.verdicts[key]
 
-    def _restricted(self, form: np.ndarray, form_span: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    def _restricted(self, form: np.ndarray, inner: np.ndarray, candidate: np.ndarray) -> np.ndarray:
         """``form`` restricted to the accepted laws and ``candidate``: (k + 1, k + 1)."""
         terms = np.flatnonzero(candidate)
         form_candidate = form[:, terms] @ candidate[terms]
         across = self.vectors.T @ form_candidate
-        return np.block([[self.vectors.T @ form_span, across[:, None]],
+        return np.block([[inner, across[:, None]],
                          [across[None, :], np.array([[candidate[terms] @ form_candidate[terms]]])]])
 
 
@@ -247,10 +248,10 @@ def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
         if seed is None:
             break
         tried[seed] = True
-        span = AcceptedSpan(fits.A, fits.B, [accepted_law.coefficients for accepted_law in accepted])
+        span = AcceptedSpan(fits.A, fits.B, [accepted_law.coefficients for accepted_law in accepted], limit)
         added = False
         for option in _alternatives(fits, seed, limit, ridge, span):
-            if not span.adds(option.coefficients, limit):
+            if not span.adds(option.coefficients):
                 continue
             if judge(option):
                 accepted.append(option)
@@ -287,7 +288,7 @@ def _alternatives(fits: SparseFits, seed: int, limit: float, ridge: float,
 
     def novel(option: SparseLaw) -> bool:
         """Does ``option`` add a law to the accepted ones?"""
-        return span.adds(option.coefficients, limit)
+        return span.adds(option.coefficients)
 
     pool = backward_elimination(fits, law, limit, novel) if law.ratio <= limit else []
     if pool:
