@@ -276,6 +276,8 @@ def test_the_built_in_data_sets_and_their_options_are_listed():
     assert one.exit_code == 0
     assert "columns: x [m], y [m], px [kg*m/s], py [kg*m/s]" in one.output
     assert "  kx = 2.0 [N/m]  spring constant along x" in one.output and "  anisotropic = False" in one.output
+    assert "  velocities: x [m], y [m], vx [m/s], vy [m/s]; positions x, y and velocities" in one.output
+    assert "  cartesian: x [m], y [m], vx [m/s], vy [m/s]; the bob's position" in invoke("datasets", "pendulum").output
     unknown = in_process("datasets", "oscilator2d")
     assert unknown.returncode == 2 and "unknown dataset 'oscilator2d'; valid names: pendulum" in unknown.stderr
 

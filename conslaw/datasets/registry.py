@@ -63,6 +63,8 @@ def describe_dataset(name: str) -> dict[str, Any]:
         "units": dict(zip(spec.columns, spec.units)),
         "options": options,
         "coordinates": ["native", *(c.name for c in spec.coordinates)],
+        "coordinate_maps": {c.name: {"units": dict(zip(c.columns, c.units)), "description": c.description}
+                            for c in spec.coordinates},
     }
 
 

@@ -19,8 +19,11 @@ def datasets_text(name: Optional[str] = None) -> str:
     lines = [f"{info['name']}: {info['description']}"]
     if "columns" in info:
         lines.append("columns: " + ", ".join(f"{column} [{info['units'][column]}]" for column in info["columns"]))
-        lines.append("coordinates of its variants (Python: conslaw.datasets.make_variant): "
+        lines.append(f"coordinates of its variants (Python: make_variant({name!r}, coordinates=...)): "
                      + ", ".join(info["coordinates"]))
+        for coordinates, described in info["coordinate_maps"].items():
+            columns = ", ".join(f"{column} [{unit}]" for column, unit in described["units"].items())
+            lines.append(f"  {coordinates}: {columns}; {described['description']}")
     lines.append("options (--option KEY=VALUE):")
     for key, value in info["options"].items():
         described = value if isinstance(value, dict) else {"default": value}
