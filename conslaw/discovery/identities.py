@@ -71,6 +71,14 @@ def holds_everywhere(evidence: Evidence, trajectories: int) -> bool:
     return needed is not None and trajectories >= needed
 
 
+def split_identities(laws: Sequence[Law], trajectories: int) -> tuple[list[Law], list[Law]]:
+    """``laws`` that take one value on every sample of ``trajectories`` trajectories
+    (``holds_everywhere``), and the others, each in their order."""
+    everywhere = [holds_everywhere(law.evidence, trajectories) for law in laws]
+    return ([law for law, flag in zip(laws, everywhere) if flag],
+            [law for law, flag in zip(laws, everywhere) if not flag])
+
+
 def as_identity(law: Law) -> Law:
     """``law`` listed as an identity: not accepted, independent or on the Pareto front."""
     return law.replace(accepted=False, quality="identity", independent=False, pareto=False)

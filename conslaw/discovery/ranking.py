@@ -66,7 +66,7 @@ from conslaw.discovery.demotions import (approximations, beyond_noise_floor, dri
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
-from conslaw.discovery.identities import as_identity, holds_everywhere, merge_identities, on_one_level_set
+from conslaw.discovery.identities import as_identity, merge_identities, on_one_level_set, split_identities
 from conslaw.discovery.independence import along_one_law, independent_relations, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
@@ -245,9 +245,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     laws = [with_variation(law, data) for law in candidates]
     passing = [law for law in laws if is_accepted(law.evidence, threshold)]
     trajectories = data.train.truth.n_trajectories
-    everywhere = [holds_everywhere(law.evidence, trajectories) for law in passing]
-    identities = order_by_evidence([law for law, flag in zip(passing, everywhere) if flag])
-    accepted = order_by_evidence([law for law, flag in zip(passing, everywhere) if not flag])
+    identities, accepted = (order_by_evidence(part) for part in split_identities(passing, trajectories))
     rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [as_identity(law) for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]

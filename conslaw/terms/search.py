@@ -38,7 +38,7 @@ import numpy as np
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.formula_search import SearchOutcome
-from conslaw.discovery.identities import holds_everywhere
+from conslaw.discovery.identities import split_identities
 from conslaw.discovery.independence import independent_relations, independent_set
 from conslaw.discovery.ranking import is_exact, is_resolved, order_by_evidence, with_noise_evidence, with_variation
 from conslaw.errors import ConslawError
@@ -185,10 +185,8 @@ def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, th
     judged = [with_noise_evidence(with_variation(law, data), data) for law in laws]
     exact = order_by_evidence([law for law in judged if is_exact(law.evidence, threshold)
                                and is_resolved(law.evidence)])
-    trajectories = data.train.truth.n_trajectories
-    everywhere = [holds_everywhere(law.evidence, trajectories) for law in exact]
-    relations = independent_relations([law for law, flag in zip(exact, everywhere) if flag], data, seed)
-    others = [law for law, flag in zip(exact, everywhere) if not flag]
+    identities, others = split_identities(exact, data.train.truth.n_trajectories)
+    relations = independent_relations(identities, data, seed)
     return len(relations) + (len(independent_set(others, data, seed, relations)) if others else 0)
 
 
