@@ -3,8 +3,10 @@ revision's package extracted to run beside this tree's (``--baseline``)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -41,3 +43,13 @@ def extract(revision: str) -> str:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(directory, filter="data")
     return directory
+
+
+def measured(script: str, tree: str, arguments: list[str]) -> dict:
+    """``script --measure ARGUMENTS`` in a fresh process with ``tree``'s package first on its path:
+    the JSON of its last line (the run ends with the child's last error line if it fails)."""
+    run = subprocess.run([sys.executable, script, "--measure", *arguments], env=dict(os.environ, PYTHONPATH=tree),
+                         capture_output=True, text=True)
+    if run.returncode:
+        sys.exit(f"{' '.join(arguments)} with {tree}: {(run.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -27,8 +27,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 
 import baseline  # benchmarks/baseline.py, beside this script
@@ -86,11 +84,7 @@ def _workers_cpu() -> list[float]:
 
 
 def _run(tree: str, args: argparse.Namespace, jobs: int, backend: str) -> dict:
-    environment = dict(os.environ, PYTHONPATH=tree)
-    command = [sys.executable, __file__, "--measure", args.system, args.options, str(args.depth), str(jobs),
-               backend]
-    output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return baseline.measured(__file__, tree, [args.system, args.options, str(args.depth), str(jobs), backend])
 
 
 STAGES = ("prepare", "enumerate", "fit", "laws", "rank")

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
-import sys
 import time
 
 import baseline  # benchmarks/baseline.py, beside this script
@@ -82,13 +79,9 @@ def report(result: dict, label: str = "") -> None:
 
 def _in_process(tree: str, name: str, args: argparse.Namespace) -> dict:
     """``measure`` in a fresh process with ``tree``'s package first on its path."""
-    command = [sys.executable, __file__, "--measure", name, "--noise", str(args.noise), "--options", args.options]
-    if args.max_seconds:
-        command += ["--max-seconds", str(args.max_seconds)]
-    run = subprocess.run(command, env=dict(os.environ, PYTHONPATH=tree), capture_output=True, text=True)
-    if run.returncode:
-        sys.exit(f"{name} with {tree}: {(run.stderr.strip().splitlines() or ['no output'])[-1]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    arguments = [name, "--noise", str(args.noise), "--options", args.options]
+    return baseline.measured(__file__, tree, arguments + (["--max-seconds", str(args.max_seconds)]
+                                                          if args.max_seconds else []))
 
 
 def side_by_side(names: list[str], args: argparse.Namespace) -> None:
