@@ -3,6 +3,7 @@
 Every loader returns a ``TrajectoryDataset`` in coherent SI units, with the units each column
 was declared in and their factors to SI (see ``types.py``).
 """
+from conslaw.datasets.derivatives import derive_columns
 from conslaw.datasets.files import load_file, units_spec, write_csv
 from conslaw.datasets.registry import REGISTRY, describe_dataset, list_datasets, load_dataset
 from conslaw.datasets.schmidt_lipson import load_real_pendulum, load_schmidt_lipson, read_schmidt_lipson
@@ -19,6 +20,7 @@ __all__ = [
     "Trajectory",
     "TrajectoryDataset",
     "Variant",
+    "derive_columns",
     "describe_dataset",
     "list_coordinates",
     "list_datasets",

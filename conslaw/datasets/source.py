@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Union
 
+from conslaw.datasets.derivatives import derive_columns
 from conslaw.datasets.files import load_file
 from conslaw.datasets.missing import MISSING_POLICIES
 from conslaw.datasets.registry import load_dataset
@@ -34,6 +35,10 @@ class DataConfig:
     missing: str = option("refuse", "A --data row with an empty or NaN time or state: refuse the file, "
                           "or split: drop such rows and split their trajectory there (pieces too short "
                           "for finite differences are dropped).", choices=MISSING_POLICIES)
+    derive: Optional[str] = option(None, 'Time derivatives a --data file lacks, added as state '
+                                   'columns: "x=vx,y=vy" (vx = dx/dt, in x\'s unit per the time '
+                                   'unit; "x" alone names it x_dot), by local polynomial fits '
+                                   '(docs/datasets.md).', metavar="COLUMN=NAME,...")
     data_dir: Optional[str] = option(None, "Directory of the Schmidt & Lipson files (default: "
                                      "$CONSLAW_DATA_DIR).")
     options: tuple[str, ...] = option((), "A built-in system's option KEY=VALUE, repeatable "
@@ -56,6 +61,9 @@ class DataConfig:
                 raise UsageError("--option sets a built-in system's constants; it does not apply to --data files")
         elif self.units:
             raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
+        elif self.derive:
+            raise UsageError(f"--derive adds derivatives a --data file lacks; built-in --dataset {self.dataset} "
+                             "records its own")
         elif self.missing != "refuse":
             raise UsageError(f"--missing applies to --data files; built-in --dataset {self.dataset} has no missing values")
         elif moved := [f for f in dataclasses.fields(self) if f.name in ("trajectory_column", "time_column")
@@ -72,8 +80,9 @@ class DataConfig:
 def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
     """The data set ``config`` names; ``seed`` draws a simulated system's trajectories and split."""
     if config.data is not None:
-        return load_file(config.data, config.units, trajectory_column=config.trajectory_column,
-                         time_column=config.time_column, seed=seed, missing=config.missing)
+        dataset = load_file(config.data, config.units, trajectory_column=config.trajectory_column,
+                            time_column=config.time_column, seed=seed, missing=config.missing)
+        return derive_columns(dataset, config.derive) if config.derive else dataset
     return load_dataset(config.dataset, seed=seed, noise=config.noise, data_dir=config.data_dir,
                         **config.system_options)
 

@@ -243,6 +243,7 @@ class TrajectoryDataset:
                 "test": int(sum(len(t) for t in self.test)),
             },
             "derivatives": self.derivatives,
+            **({"derived": self.metadata["derived"]} if "derived" in self.metadata else {}),
             "true_law": self.true_law,
             "states_sha256": digest.hexdigest(),
         }
