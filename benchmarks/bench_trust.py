@@ -5,16 +5,25 @@ laws were found against how many exist, and seconds.
 
     python benchmarks/bench_trust.py [--systems pendulum spring ...] [--rate 200] [--jobs 2]
         [--noises 0 0.01 0.05] [--depth 7] [--mode both] [--max-seconds 120] [--coordinates NAME]
-        [--json out.json]
+        [--derive] [--json out.json]
+
+``--derive`` judges the data as a camera records them: each column that is another's time
+derivative is dropped, and derived again from the recorded positions (``--derive``,
+``conslaw.datasets.derivatives``) under its own name, so that the system's true laws apply.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import resource
+import tempfile
 import time
+import warnings
+from pathlib import Path
 
-from conslaw.datasets import SYSTEMS, make_variant, user_coordinates
+import numpy as np
+
+from conslaw.datasets import SYSTEMS, derive_columns, load_file, make_variant, units_spec, user_coordinates, write_csv
 from conslaw.discovery.noise import biased
 from conslaw.discovery.independence import functionally_dependent
 from conslaw.engine import ConservationSearch
@@ -43,6 +52,25 @@ def judge(variant, search) -> dict:
     }
 
 
+def derivative_columns(dataset) -> dict[str, str]:
+    """The columns of noiseless ``dataset`` that are another's time derivative (exact rates:
+    ``{"vx": "x"}`` where ``dx/dt = vx``)."""
+    rates, states = (np.concatenate([getattr(tr, kind) for tr in dataset.train]) for kind in ("dxdt", "x"))
+    return {dataset.columns[j]: dataset.columns[k] for j in range(dataset.n_state) for k in range(dataset.n_state)
+            if j != k and np.allclose(rates[:, k], states[:, j], rtol=1e-9, atol=1e-12 * np.abs(states[:, j]).max())}
+
+
+def positions_only(dataset, derived: dict[str, str], directory: str):
+    """``dataset`` without the ``derived`` columns, written as a file and read back with them
+    derived from the columns they are the derivatives of (``--derive "x=vx"``)."""
+    path = write_csv(dataset, Path(directory) / f"{dataset.name}.csv")
+    kept = ",".join(item for item in units_spec(dataset).split(",") if item.split("=")[0] not in derived)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the dropped columns are "not named in the units"
+        recorded = load_file(path, kept)
+    return derive_columns(recorded, ",".join(f"{source}={name}" for name, source in derived.items()))
+
+
 def print_judged_laws(row: dict) -> None:
     """The false laws of a judged row, then those labelled approximate for the noise's bias."""
     for law in row["false"]:
@@ -63,18 +91,27 @@ def main() -> None:
                         help="time budget per search (a search that runs out is marked partial)")
     parser.add_argument("--coordinates", default=None,
                         help="the coordinates of every system (default: those a user records, user_coordinates)")
+    parser.add_argument("--derive", action="store_true",
+                        help="drop the velocity columns and derive them from the positions (--derive)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    directory = tempfile.mkdtemp(prefix="conslaw-trust-")
     rows = []
     print(f"{'system':18s} {'noise':>5s} {'sec':>6s} {'acc':>4s} {'false':>5s} {'rank1':>5s} "
           f"{'indep':>5s}  rank-1 law")
     for system in args.systems:
+        coordinates = args.coordinates or user_coordinates(system)
+        derived = derivative_columns(make_variant(system, coordinates=coordinates, rate=args.rate).dataset) \
+            if args.derive else {}
+        if args.derive and not derived:
+            print(f"{system:18s} no column is another's derivative: skipped")
+            continue
         for noise in args.noises:
-            variant = make_variant(system, coordinates=args.coordinates or user_coordinates(system), rate=args.rate,
-                                   noise=noise)
+            variant = make_variant(system, coordinates=coordinates, rate=args.rate, noise=noise)
+            data = positions_only(variant.dataset, derived, directory) if derived else variant.dataset
             started = time.perf_counter()
             search = ConservationSearch(depth=args.depth, jobs=args.jobs, mode=args.mode, tailor=False,
-                                        max_seconds=args.max_seconds).fit(variant.dataset)
+                                        max_seconds=args.max_seconds).fit(data)
             seconds = time.perf_counter() - started
             partial = [name for name, account in search.discovery_.searches.items() if account.get("partial")]
             row = {"system": system, "label": variant.label, "noise": noise, "seconds": seconds,
