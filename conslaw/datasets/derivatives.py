@@ -8,10 +8,11 @@ How: at each sample a polynomial of degree ``DEGREE`` is fitted by least squares
 around it (``2 h + 1`` of them, on their actual times, so dropped frames and uneven sampling are
 fine; near a trajectory's ends the window shifts inwards), and its slope there is the
 derivative. The half-width ``h`` is chosen for each column over all its trajectories by
-generalized cross-validation of the fitted values (leave-one-out residuals from the fit's hat
-matrix), among half-widths growing by a quarter from 3: narrow windows for clean data, wide ones where
-noise dominates. An angle column is unwrapped
-first (a jump over half a turn between samples is a wrap, not motion).
+cross-validation of the fitted values (leave-one-out residuals from the fit's hat matrix), among
+half-widths growing by a quarter from 3: narrow windows for clean data, wide ones where noise
+dominates. An angle column is unwrapped first (a jump over half a turn between samples is a wrap,
+not motion). A single recording split in time into training and test blocks is differentiated
+block by block (each block's ends by windows shifted inwards).
 
 Measured on a pendulum's bob (x, y at 30 to 1000 Hz, clean and with 1-5 % noise): the
 velocities' RMS error over their spread is 3.4e-4 at 30 Hz clean (``np.gradient``: 3.9e-3) and

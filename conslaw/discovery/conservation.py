@@ -127,6 +127,8 @@ class ConservationData:
     stencil: NoiseStencil
     """The training segments' cubic stencil and each of its states' noise level, which every law's
     ``unresolved_change`` uses."""
+    derived: tuple[bool, ...] = ()
+    """Whether each column was derived from another by ``--derive`` (``conslaw.datasets.derivatives``)."""
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
@@ -147,8 +149,10 @@ class ConservationData:
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
         control = FitData(surrogate_draw(train, still, control_rng), train_null)
         stencil = noise_stencil(train)
+        derived = tuple(column in dataset.metadata.get("derived", {}) for column in dataset.columns)
         return cls(FitData(train, train_null), test, control, seconds, window_seconds,
-                   tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil)
+                   tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil,
+                   derived)
 
     def summary(self) -> dict:
         """For result.json: the time scales and segment counts the judgement used."""

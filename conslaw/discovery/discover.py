@@ -143,7 +143,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
     warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
-                 + _drift_warning(laws))
+                 + _drift_warning(laws) + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
@@ -191,6 +191,18 @@ def _drift_warning(laws: Sequence[Law]) -> list[str]:
             f"({first.text(digits=TABLE_DIGITS)}, trend p = {first.evidence.drift:.2g}): steady within each "
             "window but not from the first window to the last (friction, or a change slower than the windows), "
             "so they are approximate"]
+
+
+def _derived_warning(dataset: TrajectoryDataset) -> list[str]:
+    """One warning for columns derived by ``--derive``, saying how laws that read them are judged
+    (``conslaw.discovery.demotions.reading_derived``)."""
+    derived = dataset.metadata.get("derived", {})
+    if not derived:
+        return []
+    names = ", ".join(f"{name} = d{entry['of']}/dt" for name, entry in derived.items())
+    return [f"derived columns ({names}) carry the fits' smooth error, which the judgement takes for motion: "
+            "a law that reads them is accepted only when exact, and approximate ones stay among the rejected "
+            "candidates; velocities recorded as columns are judged better"]
 
 
 def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:

@@ -43,7 +43,8 @@ search's seed.
   dependent law that one of its columns, held at its mean, leaves as steady (``unneeded``: a
   drifting sensor column standing in for a constant), and, beside an independent exact law, a
   dependent approximate law whose level drifts (``drifting_beside_exact``: modes that beat
-  slower than a window).
+  slower than a window). So is an approximate law that reads a column derived by ``--derive``
+  (``reading_derived``): on such data only exact laws are accepted.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
@@ -62,7 +63,7 @@ import sympy
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import (approximations, beyond_noise_floor, drifting_beside_exact, law_values,
-                                         misfitted, truncations, unneeded)
+                                         misfitted, reading_derived, truncations, unneeded)
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
@@ -262,7 +263,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
     demoted = (approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
-               | unneeded(accepted, data) | drifting_beside_exact(accepted))
+               | unneeded(accepted, data) | drifting_beside_exact(accepted) | reading_derived(accepted, data))
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
