@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import tempfile
 import time
 import warnings
@@ -95,7 +96,7 @@ def main() -> None:
                         help="drop the velocity columns and derive them from the positions (--derive)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    directory = tempfile.mkdtemp(prefix="conslaw-trust-")
+    directory = tempfile.mkdtemp(prefix="conslaw-trust-") if args.derive else None  # the written files
     rows = []
     print(f"{'system':18s} {'noise':>5s} {'sec':>6s} {'acc':>4s} {'false':>5s} {'rank1':>5s} "
           f"{'indep':>5s}  rank-1 law")
@@ -122,6 +123,8 @@ def main() -> None:
                   f"  {(row['rank1'] or '-')[:70]}{'  (partial: ' + ', '.join(partial) + ')' if partial else ''}",
                   flush=True)
             print_judged_laws(row)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process {peak:.0f} MB; false laws in all: {sum(len(r['false']) for r in rows)}")
     if args.json:

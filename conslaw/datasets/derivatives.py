@@ -13,9 +13,10 @@ half-widths growing by a quarter from 3: narrow windows for clean data, wide one
 dominates. Where the narrowest window wins, the data are resolved beyond the fit's bias, and the
 slope is that of the polynomial through the window's 7 samples (degree 6: on a clean pendulum's
 angle at 30 / 100 Hz, 1.5e-7 / 1.7e-10 of the velocity's spread against 2.5e-5 / 1.9e-7 for the
-degree-4 fit; clean laws then come out exact). An angle column is unwrapped first (a jump over half a turn between samples is a wrap,
-not motion). A single recording split in time into training and test blocks is differentiated
-block by block (each block's ends by windows shifted inwards).
+degree-4 fit; clean laws then come out exact). An angle column is unwrapped first (a jump over
+half a turn between samples is a wrap, not motion). A single recording split in time into
+training and test blocks is differentiated block by block (each block's ends by windows shifted
+inwards).
 
 Measured on a pendulum's bob (x, y at 30 to 1000 Hz, clean and with 1-5 % noise): the
 velocities' RMS error over their spread is 3.5e-6 at 30 Hz clean (``np.gradient``: 3.9e-3) and
@@ -137,7 +138,8 @@ def smoothed_slopes(times: Sequence[np.ndarray], columns: Sequence[np.ndarray]) 
             if worse >= WORSE_IN_A_ROW:
                 break
     degree = 2 * MIN_HALF_WIDTH if best_half == MIN_HALF_WIDTH else DEGREE
-    return [_window_fits(t, x, min(best_half, (len(t) - 1) // 2), degree)[1] for t, x in zip(times, columns)], best_half
+    slopes = [_window_fits(t, x, min(best_half, (len(t) - 1) // 2), degree)[1] for t, x in zip(times, columns)]
+    return slopes, best_half
 
 
 def derive_columns(dataset: TrajectoryDataset, spec: str) -> TrajectoryDataset:
