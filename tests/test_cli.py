@@ -195,6 +195,18 @@ def test_resume_finishes_an_interrupted_run_with_identical_results(tmp_path):
     assert second["config"]["parallel"]["jobs"] == 2  # a neutral option applies on resume
 
 
+def test_a_run_started_with_overwrite_resumes(tmp_path):
+    """Its stored --overwrite made every --resume fail ("--overwrite excludes --resume")."""
+    out = tmp_path / "run"
+    assert invoke("search", "--dataset", "spring", "--out", str(out), "--overwrite", *QUICK).exit_code == 0
+    first = json.loads((out / "result.json").read_text())
+    (out / "result.json").unlink()
+    result = invoke("search", "--resume", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    second = json.loads((out / "result.json").read_text())
+    assert second["candidates"] == first["candidates"] and second["config"]["run"]["overwrite"] is False
+
+
 @pytest.mark.parametrize("args, culprit", [(("--depth", "6"), "--depth"), (("--overwrite",), "--overwrite"),
                                             (("--threshold", "10"), "--threshold")])
 def test_resume_with_a_changed_option_is_refused(tmp_path, args, culprit):

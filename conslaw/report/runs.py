@@ -27,7 +27,8 @@ LOGGER = logging.getLogger("conslaw")
 
 def _resumed_config(run: RunDirectory, given: dict[str, Any]) -> SearchConfig:
     """The stored configuration with the given neutral options applied; any other given option
-    must equal the stored value (a one-line UsageError naming it otherwise)."""
+    must equal the stored value (a one-line UsageError naming it otherwise). A resumed run keeps
+    its directory, so the ``--overwrite`` it may have been started with no longer applies."""
     stored = SearchConfig.from_dict(run.read_config())
     index = SearchConfig.options()
     neutral = {}
@@ -40,7 +41,7 @@ def _resumed_config(run: RunDirectory, given: dict[str, Any]) -> SearchConfig:
         if before != value:
             raise UsageError(f"--resume {run.path}: {flag_of(field)} was {before!r}, now {value!r}; a "
                              "resumed run keeps its options (start a new run to change them)")
-    return stored.with_options(**neutral)
+    return stored.with_options(**{"overwrite": False, **neutral})
 
 
 def resume_run(given: dict[str, Any]) -> tuple[SearchConfig, RunDirectory]:
