@@ -10,6 +10,7 @@ from conslaw.datasets import load_file, make_variant, write_csv
 from conslaw.datasets.derivatives import derive_columns, smoothed_slopes
 from conslaw.datasets.tables import finite_difference
 from conslaw.errors import UsageError
+from conslaw.report.export import export_laws
 
 
 def _relative_error(system: str, coordinates: str, position: str, velocity: str, rate: int,
@@ -128,6 +129,7 @@ def test_a_spring_s_energy_from_its_positions_alone(tmp_path):
     coefficient within 2 %, and a warning says why."""
     clean = _laws(_positions_file(tmp_path, "spring", "velocities", rate=100, n_trajectories=12), "t=s,x=m", "x=v")
     assert [law.quality for law in clean.accepted_laws_] == ["exact"]
+    assert "% Derived from recorded columns (--derive): v = dx/dt." in export_laws(clean, "latex").splitlines()
     v, x = sorted(clean.laws_[0].expression.free_symbols, key=str)
     coefficients = clean.laws_[0].expression.as_coefficients_dict()
     assert coefficients[v ** 2] / coefficients[x ** 2] == pytest.approx(0.25, rel=1e-5)

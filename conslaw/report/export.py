@@ -57,8 +57,13 @@ def _header(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Opt
     columns = ", ".join(f"{name} [{unit}]" for name, unit in column_units(laws[0].columns, units).items())
     offsets = "; with units such as degC, each law up to its constant" \
         if units == "declared" and any(laws[0].columns.si_offset) else ""
-    return [f"Conservation laws found by conslaw {conslaw.__version__} in {dataset_label(result)!r}: {which}.",
-            f"Units: {units} ({UNIT_NOTES[units]}{offsets}): {columns}."]
+    derived = (result.get("dataset") or {}).get("derived") or {}
+    lines = [f"Conservation laws found by conslaw {conslaw.__version__} in {dataset_label(result)!r}: {which}.",
+             f"Units: {units} ({UNIT_NOTES[units]}{offsets}): {columns}."]
+    if derived:
+        lines.append("Derived from recorded columns (--derive): "
+                     + ", ".join(f"{name} = d{entry['of']}/dt" for name, entry in derived.items()) + ".")
+    return lines
 
 
 def _parameters(law: Law) -> str:
