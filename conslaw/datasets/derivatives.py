@@ -30,7 +30,7 @@ by ``np.vander``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -119,6 +119,12 @@ def _half_widths(longest: int) -> list[int]:
     return halves
 
 
+def _degree(half: int) -> int:
+    """The degree of the fit at half-width ``half``: the interpolant's through the narrowest
+    window (see the module docstring), ``DEGREE`` otherwise."""
+    return 2 * MIN_HALF_WIDTH if half == MIN_HALF_WIDTH else DEGREE
+
+
 def smoothed_slopes(times: Sequence[np.ndarray], columns: Sequence[np.ndarray]) -> tuple[list[np.ndarray], int]:
     """The slopes of one column's trajectories (``columns[i]`` sampled at ``times[i]``) at the
     half-width that cross-validates best over all of them (through the narrowest window's samples
@@ -137,8 +143,8 @@ def smoothed_slopes(times: Sequence[np.ndarray], columns: Sequence[np.ndarray]) 
             worse += 1
             if worse >= WORSE_IN_A_ROW:
                 break
-    degree = 2 * MIN_HALF_WIDTH if best_half == MIN_HALF_WIDTH else DEGREE
-    slopes = [_window_fits(t, x, min(best_half, (len(t) - 1) // 2), degree)[1] for t, x in zip(times, columns)]
+    slopes = [_window_fits(t, x, min(best_half, (len(t) - 1) // 2), _degree(best_half))[1]
+              for t, x in zip(times, columns)]
     return slopes, best_half
 
 
@@ -169,8 +175,7 @@ def derive_columns(dataset: TrajectoryDataset, spec: str) -> TrajectoryDataset:
         return Trajectory(trajectory.t, x, finite_difference(trajectory.t, x))
 
     extended_trajectories = [extended(i, tr) for i, tr in enumerate(trajectories)]
-    account = {name: {"of": source, "unit": units[name], "half_width": chosen[name],
-                      "degree": 2 * MIN_HALF_WIDTH if chosen[name] == MIN_HALF_WIDTH else DEGREE}
+    account = {name: {"of": source, "unit": units[name], "half_width": chosen[name], "degree": _degree(chosen[name])}
                for name, source in derived.items()}
     return dataclasses.replace(
         dataset, columns=dataset.columns + tuple(derived),
@@ -180,6 +185,12 @@ def derive_columns(dataset: TrajectoryDataset, spec: str) -> TrajectoryDataset:
         si_offset={**dataset.si_offset, **{name: 0.0 for name in derived}},
         true_field=None, derivatives="finite-difference",
         metadata={**dataset.metadata, "derived": account})
+
+
+def derived_text(account: Mapping[str, Mapping]) -> str:
+    """``vx = dx/dt, vy = dy/dt`` for a data set's ``metadata["derived"]`` (or ``result.json``'s
+    ``dataset.derived``)."""
+    return ", ".join(f"{name} = d{entry['of']}/dt" for name, entry in account.items())
 
 
 def _rate_unit(unit: str, time_unit: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from conslaw.checkpoints import Checkpoints
+from conslaw.datasets.derivatives import derived_text
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.drift import drifting
@@ -199,8 +200,7 @@ def _derived_warning(dataset: TrajectoryDataset) -> list[str]:
     derived = dataset.metadata.get("derived", {})
     if not derived:
         return []
-    names = ", ".join(f"{name} = d{entry['of']}/dt" for name, entry in derived.items())
-    return [f"derived columns ({names}) carry the fits' smooth error, which the judgement takes for motion: "
+    return [f"derived columns ({derived_text(derived)}) carry the fits' smooth error, which the judgement takes for motion: "
             "a law that reads them is accepted only when exact, and approximate ones stay among the rejected "
             "candidates; velocities recorded as columns are judged better"]
 

@@ -23,6 +23,7 @@ import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 
 import conslaw
+from conslaw.datasets.derivatives import derived_text
 from conslaw.dsl.expressions import column_symbols, full_precision
 from conslaw.dsl.units import format_unit, latex_unit
 from conslaw.errors import ConslawError, UsageError
@@ -61,8 +62,7 @@ def _header(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Opt
     lines = [f"Conservation laws found by conslaw {conslaw.__version__} in {dataset_label(result)!r}: {which}.",
              f"Units: {units} ({UNIT_NOTES[units]}{offsets}): {columns}."]
     if derived:
-        lines.append("Derived from recorded columns (--derive): "
-                     + ", ".join(f"{name} = d{entry['of']}/dt" for name, entry in derived.items()) + ".")
+        lines.append(f"Derived from recorded columns (--derive): {derived_text(derived)}.")
     return lines
 
 
