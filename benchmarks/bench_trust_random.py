@@ -2,23 +2,28 @@
 the sampling rate (10, 30 or 100 Hz), the noise (0, 0.5 or 2 %), the derivatives (exact or finite
 differences of the noisy states) and the data's seed, and is judged as ``bench_trust.py`` judges.
 ``--noise-scale trajectory`` makes each trajectory's noise a fraction of its own spread (noisier
-and quieter trajectories side by side) with the same draws.
+and quieter trajectories side by side) with the same draws. ``--all-systems`` also draws the
+systems added after the recorded seeds (every one but Lorenz and three-body), so its draws are
+other than a recorded seed's; ``--derive`` gives each cell's data as a camera records them (the
+columns that are another's time derivative dropped and derived again, ``bench_trust.py --derive``).
 The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
 three-body (slow, and covered by the trust table), the cyclotron, the rotating trap and the heat
 exchange (added after the recorded seeds) are left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
-                                            [--noise-scale data|trajectory|value]
+                                            [--noise-scale data|trajectory|value] [--all-systems] [--derive]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import tempfile
 import time
 import warnings
 
 import numpy as np
-from bench_trust import judge, print_judged_laws
+from bench_trust import derivative_columns, judge, positions_only, print_judged_laws
 
 from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
 from conslaw.datasets.variants import NOISE_SCALES
@@ -28,13 +33,15 @@ LEFT_OUT = ("lorenz", "three-body", "cyclotron", "rotating-trap", "heat-exchange
             "henon-heiles")
 """Slow and covered by the trust table; and systems added after the recorded seeds were drawn (one
 more system would change every seed's draws)."""
+SLOW = ("lorenz", "three-body")
+"""Left out with ``--all-systems`` too."""
 RATES = (10.0, 30.0, 100.0)
 NOISES = (0.0, 0.005, 0.02)
 
 
-def draw(rng: np.random.Generator) -> tuple[str, dict]:
-    """One cell: a system and the options of its variant."""
-    systems = sorted(name for name in SYSTEMS if name not in LEFT_OUT)
+def draw(rng: np.random.Generator, left_out: tuple = LEFT_OUT) -> tuple[str, dict]:
+    """One cell: a system (not one of ``left_out``) and the options of its variant."""
+    systems = sorted(name for name in SYSTEMS if name not in left_out)
     system = systems[rng.integers(len(systems))]
     coordinates = list_coordinates(system)
     options = dict(coordinates=coordinates[rng.integers(len(coordinates))],
@@ -51,17 +58,27 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--noise-scale", choices=NOISE_SCALES, default="data")
+    parser.add_argument("--all-systems", action="store_true",
+                        help="draw every system but Lorenz and three-body (other draws than the recorded seeds')")
+    parser.add_argument("--derive", action="store_true",
+                        help="drop the velocity columns and derive them from the positions (--derive)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
+    directory = tempfile.mkdtemp(prefix="conslaw-trust-") if args.derive else None  # the written files
     false_laws = over_counted = 0
     for _ in range(args.cells):
-        system, options = draw(rng)
+        system, options = draw(rng, SLOW if args.all_systems else LEFT_OUT)
         variant = make_variant(system, noise_scale=args.noise_scale, **options)
+        derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
+            if args.derive else {}
         started = time.perf_counter()
         with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
             warnings.simplefilter("ignore")
-            search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(variant.dataset)
+            data = positions_only(variant.dataset, derived, directory) if derived else variant.dataset
+            search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
         row = judge(variant, search)
+        if derived:
+            options["derived"] = sorted(derived)
         false_laws += len(row["false"])
         over_counted += row["independent_true"] > row["expected_independent"]
         print(f"{system:18s} {json.dumps(options)} {time.perf_counter() - started:5.1f} s  accepted "
@@ -69,6 +86,8 @@ def main() -> None:
               f"{row['independent_true']}/{row['expected_independent']}  rank 1: {(row['rank1'] or '-')[:60]}",
               flush=True)
         print_judged_laws(row)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
     print(f"{args.cells} cells: {false_laws} false laws; {over_counted} cells with more independent laws than exist")
 
 
