@@ -1,5 +1,5 @@
-"""Oscillators: the linear ``oscillator2d``, ``coupled-springs`` and ``three-oscillators``, and the
-anharmonic ``duffing`` (a quartic energy)."""
+"""Oscillators: the linear ``oscillator2d``, ``coupled-springs``, ``three-oscillators`` and
+``four-oscillators``, and the anharmonic ``duffing`` (a quartic energy)."""
 from __future__ import annotations
 
 import math
@@ -179,40 +179,65 @@ COUPLED_SPRINGS = SystemSpec(
 )
 
 
-# ---------------------------------------------------------------- three coupled oscillators
-def _chain3(c: Constants) -> tuple[np.ndarray, np.ndarray]:
-    """Mass and stiffness matrices of wall-k1-m1-k2-m2-k3-m3-k4-wall."""
-    k1, k2, k3, k4 = c["k1"], c["k2"], c["k3"], c["k4"]
-    stiffness = np.array([[k1 + k2, -k2, 0.0], [-k2, k2 + k3, -k3], [0.0, -k3, k3 + k4]])
-    return np.diag([c["m1"], c["m2"], c["m3"]]), stiffness
+# ---------------------------------------------------------------- chains of coupled oscillators
+def _chain(c: Constants, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mass and stiffness matrices of n masses on a line between walls, wall-k1-m1-k2-...-mn-k(n+1)-wall."""
+    springs = [c[f"k{i + 1}"] for i in range(n + 1)]
+    stiffness = np.zeros((n, n))
+    for i in range(n):
+        stiffness[i, i] = springs[i] + springs[i + 1]
+        if i + 1 < n:
+            stiffness[i, i + 1] = stiffness[i + 1, i] = -springs[i + 1]
+    return np.diag([c[f"m{i + 1}"] for i in range(n)]), stiffness
 
 
-def _three_oscillators_field(x: np.ndarray, c: Constants) -> np.ndarray:
-    """dx/dt = v, dv/dt = -M^-1 K x."""
-    mass, stiffness = _chain3(c)
-    acceleration = -(x[..., :3] @ stiffness.T) / np.diag(mass)
-    return np.concatenate([x[..., 3:], acceleration], axis=-1)
+def _chain_field(n: int):
+    """dx/dt = v, dv/dt = -M^-1 K x for a chain of n masses."""
+    def field(x: np.ndarray, c: Constants) -> np.ndarray:
+        mass, stiffness = _chain(c, n)
+        acceleration = -(x[..., :n] @ stiffness.T) / np.diag(mass)
+        return np.concatenate([x[..., n:], acceleration], axis=-1)
+
+    return field
 
 
-def _three_oscillators_laws(c: Constants) -> list[tuple[str, sympy.Expr]]:
-    """The energy and the three normal-mode energies, in positions and velocities."""
-    columns = ("x1", "x2", "x3", "v1", "v2", "v3")
-    energy = law_from_template(
-        "m1*v1**2/2 + m2*v2**2/2 + m3*v3**2/2 + k1*x1**2/2 + k2*(x2 - x1)**2/2 + k3*(x3 - x2)**2/2 + k4*x3**2/2",
-        columns, c,
-    )
-    mass, stiffness = _chain3(c)
-    positions = sympy.Matrix(sympy.symbols("x1 x2 x3"))
-    momenta = sympy.Matrix(mass) * sympy.Matrix(sympy.symbols("v1 v2 v3"))
-    return [("energy", energy), *normal_mode_energies(mass, stiffness, positions, momenta)]
+def _chain_columns(n: int) -> tuple[str, ...]:
+    return tuple(f"x{i + 1}" for i in range(n)) + tuple(f"v{i + 1}" for i in range(n))
 
 
-def _three_oscillators_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+def _chain_laws(n: int):
+    """The energy and the n normal-mode energies, in positions and velocities."""
+    def laws(c: Constants) -> list[tuple[str, sympy.Expr]]:
+        kinetic = [f"m{i + 1}*v{i + 1}**2/2" for i in range(n)]
+        springs = ["k1*x1**2/2", *(f"k{i + 2}*(x{i + 2} - x{i + 1})**2/2" for i in range(n - 1)),
+                   f"k{n + 1}*x{n}**2/2"]
+        energy = law_from_template(" + ".join(kinetic + springs), _chain_columns(n), c)
+        mass, stiffness = _chain(c, n)
+        positions = sympy.Matrix(sympy.symbols(" ".join(f"x{i + 1}" for i in range(n))))
+        momenta = sympy.Matrix(mass) * sympy.Matrix(sympy.symbols(" ".join(f"v{i + 1}" for i in range(n))))
+        return [("energy", energy), *normal_mode_energies(mass, stiffness, positions, momenta)]
+
+    return laws
+
+
+def _chain_sample(n: int):
     """x_i ~ U[-A, A]; v_i ~ U[-A, A] sqrt(mean(k)/m_i)."""
-    k_mean = (c["k1"] + c["k2"] + c["k3"] + c["k4"]) / 4.0
-    masses = np.array([c["m1"], c["m2"], c["m3"]])
-    scale = c["amplitude"] * np.concatenate([np.ones(3), np.sqrt(k_mean / masses)])
-    return with_unit_noise(rng, rng.uniform(-1.0, 1.0, size=(n, 6)) * scale, n_points)
+    def sample(rng: np.random.RandomState, count: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+        k_mean = sum(c[f"k{i + 1}"] for i in range(n + 1)) / (n + 1)
+        masses = np.array([c[f"m{i + 1}"] for i in range(n)])
+        scale = c["amplitude"] * np.concatenate([np.ones(n), np.sqrt(k_mean / masses)])
+        return with_unit_noise(rng, rng.uniform(-1.0, 1.0, size=(count, 2 * n)) * scale, n_points)
+
+    return sample
+
+
+def _chain_constants(masses: tuple[float, ...], springs: tuple[float, ...]) -> tuple[Constant, ...]:
+    n = len(masses)
+    walls = {0: "wall-m1", n: f"m{n}-wall"}
+    return (*(Constant(f"m{i + 1}", m, "kg", f"mass {i + 1}") for i, m in enumerate(masses)),
+            *(Constant(f"k{i + 1}", k, "N/m", f"spring {walls.get(i, f'm{i}-m{i + 1}')}")
+              for i, k in enumerate(springs)),
+            Constant("amplitude", 0.5, "m", "initial displacements drawn from U[-amplitude, amplitude]"))
 
 
 THREE_OSCILLATORS = SystemSpec(
@@ -221,24 +246,35 @@ THREE_OSCILLATORS = SystemSpec(
     "E = sum m_i v_i**2/2 + k1 x1**2/2 + k2 (x2-x1)**2/2 + k3 (x3-x2)**2/2 + k4 x3**2/2",
     columns=("x1", "x2", "x3", "v1", "v2", "v3"),
     units=("m", "m", "m", "m/s", "m/s", "m/s"),
-    constants=(
-        Constant("m1", 1.0, "kg", "first mass"),
-        Constant("m2", 1.3, "kg", "second mass"),
-        Constant("m3", 0.7, "kg", "third mass"),
-        Constant("k1", 2.0, "N/m", "spring wall-m1"),
-        Constant("k2", 1.2, "N/m", "spring m1-m2"),
-        Constant("k3", 0.8, "N/m", "spring m2-m3"),
-        Constant("k4", 1.7, "N/m", "spring m3-wall"),
-        Constant("amplitude", 0.5, "m", "initial displacements drawn from U[-amplitude, amplitude]"),
-    ),
-    field=_three_oscillators_field,
-    laws=_three_oscillators_laws,
+    constants=_chain_constants((1.0, 1.3, 0.7), (2.0, 1.2, 0.8, 1.7)),
+    field=_chain_field(3),
+    laws=_chain_laws(3),
     independent_laws=lambda c: 3,
-    sample=_three_oscillators_sample,
+    sample=_chain_sample(3),
     initial_conditions="x_i ~ U[-A, A]; v_i ~ U[-A, A]*sqrt(mean(k)/m_i) (A = amplitude)",
     t_end=5.0,
     n_points=75,
     notes=("the three normal-mode energies are independent (for distinct frequencies); the energy is their sum",),
+)
+
+
+FOUR_OSCILLATORS = SystemSpec(
+    name="four-oscillators",
+    description="four masses on a line, wall-k1-m1-k2-m2-k3-m3-k4-m4-k5-wall, in positions and "
+    "velocities: E = sum m_i v_i**2/2 + k1 x1**2/2 + sum k_(i+1) (x_(i+1) - x_i)**2/2 + k5 x4**2/2",
+    columns=_chain_columns(4),
+    units=("m",) * 4 + ("m/s",) * 4,
+    constants=_chain_constants((1.0, 2.0, 0.5, 1.5), (1.0, 2.0, 3.0, 1.0, 2.0)),
+    field=_chain_field(4),
+    laws=_chain_laws(4),
+    independent_laws=lambda c: 4,
+    sample=_chain_sample(4),
+    initial_conditions="x_i ~ U[-A, A]; v_i ~ U[-A, A]*sqrt(mean(k)/m_i) (A = amplitude)",
+    t_end=8.0,
+    n_points=121,
+    notes=("the four normal-mode energies are independent (for distinct frequencies: 0.63 to 3.09 rad/s "
+           "by default, the closest two beating with an 11.6 s period); each is a quadratic form of 20 "
+           "terms; the energy is their sum",),
 )
 
 

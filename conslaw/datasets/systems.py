@@ -13,7 +13,9 @@ from conslaw.datasets.families import PENDULUM_LENGTHS
 from conslaw.datasets.gravitation import HENON_HEILES, KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
 from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM
-from conslaw.datasets.oscillators import COUPLED_SPRINGS, DUFFING, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS
+from conslaw.datasets.oscillators import (
+    COUPLED_SPRINGS, DUFFING, FOUR_OSCILLATORS, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS,
+)
 from conslaw.datasets.thermal import HEAT_EXCHANGE
 from conslaw.datasets.specs import ATOL, RTOL, Constant, CoordinateMap, SystemSpec, integrate, law_from_template
 
@@ -31,6 +33,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         PREDATOR_PREY,
         THREE_BODY,
         THREE_OSCILLATORS,
+        FOUR_OSCILLATORS,
         RIGID_BODY,
         DUFFING,
         SADDLE,
