@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
+import scipy.linalg
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.forms import generalized_spectrum
@@ -18,7 +19,13 @@ from conslaw.terms.judging import Judge, TermValues
 from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
                                   noisy_max_terms, rungs)
 from conslaw.terms.solve import LIMIT_FLOOR, best_pair, extract_laws, judged_elimination
-from conslaw.terms.sparse_fits import R_FLOOR, SparseFits, SparseLaw
+from conslaw.terms.sparse_fits import R_FLOOR, SparseFits, SparseLaw, law_sizes
+
+EXACT_GAP = 1e4
+"""Directions of the dense spectrum conserved to rounding (``ROUND_OFF``) form the exact span
+(``_exact_basis``) when the next direction lies at least this many times above that level."""
+DUST = 1e-9
+"""A coefficient of an exact-span law below this fraction of the law's largest is rounding."""
 
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
@@ -98,7 +105,13 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
         records.update(evidence)
         if rung > loose and not new:
             break
-    account["pair_probe"] = None
+    account["pair_probe"], account["exact_basis"] = None, 0
+    if not accepted and columns is None:
+        accepted, missed, evidence = _exact_basis(judge, sizes, spectrum, threshold)
+        rejected += missed
+        records.update(evidence)
+        account["exact_basis"] = len(accepted)
+        account["noiseless"] = any(law.ratio <= ROUND_OFF for law in accepted)
     if not accepted:
         accepted, missed, evidence = _pair_probe(judge, sizes, threshold)
         rejected += missed
@@ -109,6 +122,33 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
         accepted, evidence = _without_noise_terms(judge, fits, accepted, threshold)
         records.update(evidence)
     return accepted, rejected, records, account
+
+
+def _exact_basis(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
+                 threshold: float) -> tuple[list, list, dict]:
+    """When the extraction accepts nothing though the dense spectrum holds directions conserved
+    to rounding, set apart by ``EXACT_GAP``: their span in reduced row-echelon form, each law 1 at
+    a term of its own and 0 at the others' (column-pivoted QR picks those terms), each judged:
+    (accepted, rejected, evidence). Noiseless data only, where the span is the library's
+    conserved quantities exactly. Found by a chain of 4 masses between walls (8 columns): its 4
+    mode energies, 20 terms each, are the 4 exact directions of the quadratic library, beyond
+    forward selection's ``MAX_FORWARD_TERMS``, and the pass accepted nothing."""
+    ratios, vectors = spectrum
+    count = int(np.sum(ratios <= ROUND_OFF))
+    if count == 0 or (count < len(ratios) and ratios[count] < EXACT_GAP * ROUND_OFF):
+        return [], [], {}
+    span = vectors[:, :count]
+    pivots = scipy.linalg.qr(span.T, mode="r", pivoting=True)[1][:count]
+    basis = span @ np.linalg.inv(span[pivots])
+    basis[np.abs(basis) <= DUST * np.abs(basis).max(axis=0)] = 0.0
+    records, accept = _records(judge, threshold)
+    accepted, rejected = [], []
+    for w in basis.T:
+        support = np.flatnonzero(w)
+        law = SparseLaw(support, w, max(float(w @ judge.A @ w / (w @ judge.B @ w)), 0.0),
+                        int(law_sizes(sizes, support[None])[0]))
+        (accepted if accept(law) else rejected).append(law)
+    return accepted, rejected, records
 
 
 def _pair_probe(judge: Judge, sizes: np.ndarray, threshold: float) -> tuple[list, list, dict]:

@@ -225,7 +225,7 @@ class _Widening:
         counts = {**self.passes[0], "stages": len(self.passes), "stages_tried": self.tried,
                   **extra, "sparse_found": len(accepted),
                   "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
-                  "passes": self.passes}
+                  "exact_basis": sum(p["exact_basis"] for p in self.passes), "passes": self.passes}
         return SearchOutcome(accepted + [miss.build() for miss in near_misses], counts,
                              {**self.timings, "total_s": seconds}, self.partial,
                              "; ".join(reasons) if reasons else None)
