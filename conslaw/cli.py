@@ -80,7 +80,7 @@ def config_option(field: dataclasses.Field) -> Callable:
     if isinstance(default, bool):
         return click.option(flag, field.name, is_flag=True, default=None, help=help_text,
                             flag_value=not meta.get("negate"))
-    if field.name == "options":
+    if meta.get("repeatable"):
         return click.option(flag, field.name, multiple=True, metavar=meta.get("metavar"), help=help_text)
     kind: Any = click.Choice(meta["choices"]) if meta.get("choices") else None
     if kind is None and meta.get("parse") is None and isinstance(default, (int, float)):

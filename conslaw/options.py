@@ -14,7 +14,8 @@ Field metadata keys (all optional but ``help``):
 - ``choices``: the allowed values, shown in ``--help`` and checked by click;
 - ``neutral``: changes how a run executes or prints, never its numbers (``--jobs``, ``--quiet``),
   so ``--resume`` may change it;
-- ``cli``: False for options of the Python API only.
+- ``cli``: False for options of the Python API only;
+- ``repeatable``: the flag may be given many times (``--option a=1 --option b=2``), a tuple.
 """
 from __future__ import annotations
 
@@ -33,10 +34,11 @@ from conslaw.errors import UsageError
 def option(default: Any, help: str, *, flag: Optional[str] = None,
            parse: Optional[Callable[[str], Any]] = None, choices: Optional[Sequence[str]] = None,
            metavar: Optional[str] = None, negate: bool = False, neutral: bool = False,
-           cli: bool = True) -> Any:
+           cli: bool = True, repeatable: bool = False) -> Any:
     """A dataclass field with its command-line description (see the module docstring)."""
     metadata = {"help": help, "flag": flag, "parse": parse, "choices": choices,
-                "metavar": metavar, "negate": negate, "neutral": neutral, "cli": cli}
+                "metavar": metavar, "negate": negate, "neutral": neutral, "cli": cli,
+                "repeatable": repeatable}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

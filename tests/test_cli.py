@@ -121,6 +121,12 @@ def test_bad_data_is_one_line_nonzero_without_traceback(tmp_path, rows, header, 
     (("--dataset", "pendulum", "--jobs", "-1"), "--jobs", 2),
     (("--dataset", "pendulum", "--expect", "p**2 - 3*cos(q); p**2 + z"), "z", 1),
     (("--dataset", "pendulum", "--expect", "3"), "'3'", 1),
+    (("--dataset", "pendulum", "--variant", "colour=red"), "--variant has no key 'colour'", 2),
+    (("--dataset", "pendulum", "--variant", "coordinates=polar"), "coordinates='polar'", 2),
+    (("--dataset", "pendulum", "--variant", "rate=50", "--noise", "0.1"), "--noise (SI units)", 2),
+    (("--dataset", "real-pendulum", "--variant", "rate=50"), "'real-pendulum' is recorded", 2),
+    (("--dataset", "spring", "--variant", "angle_unit=deg"), "'spring' in these coordinates has no angle", 2),
+    (("--data", "ok.csv", "--units", "q=rad,p=rad/s", "--variant", "rate=50"), "--variant", 2),
 ])
 def test_bad_options_and_files(tmp_path, args, culprit, code):
     (tmp_path / "empty.csv").write_text("")
@@ -230,6 +236,27 @@ def test_api_and_cli_give_identical_candidates(tmp_path):
     cli = json.loads((out / "result.json").read_text())["candidates"]
     search = ConservationSearch(depth=5, jobs=1).fit(load_file(data, variant.units_spec()))
     assert [law.to_dict() for law in search.laws_] == cli
+
+
+def test_a_built_in_system_recorded_otherwise_through_variant_and_the_api(tmp_path):
+    """``--variant`` records a built-in system otherwise from the command line: the pendulum's bob
+    tracked at 50 Hz gives its energy ``vx**2 + vy**2 + 2 g y`` (g = 6) with the rod's two
+    constraints as identities; the Python API takes the same keys as a mapping and gives the
+    same candidates."""
+    out = tmp_path / "run"
+    options = ("--dataset", "pendulum", "--variant", "coordinates=cartesian", "--variant", "rate=50")
+    assert invoke("search", *options, "--out", str(out), *QUICK).exit_code == 0
+    saved = json.loads((out / "result.json").read_text())
+    accepted = [law for law in saved["candidates"] if law["accepted"]]
+    assert len(accepted) == 1
+    x, y, vx, vy = sympy.symbols("x y vx vy", real=True)
+    energy = sympy.expand(sympy.sympify(accepted[0]["expression"], locals={"x": x, "y": y, "vx": vx, "vy": vy}))
+    assert float(energy.coeff(y) / energy.coeff(vx**2)) == pytest.approx(12.0, rel=1e-6)
+    assert float(energy.coeff(vy**2) / energy.coeff(vx**2)) == pytest.approx(1.0, rel=1e-6)
+    assert sum(law["quality"] == "identity" for law in saved["candidates"]) == 2
+    search = ConservationSearch(dataset="pendulum", variant={"coordinates": "cartesian", "rate": 50},
+                                depth=5, jobs=1).fit()
+    assert [law.to_dict() for law in search.laws_] == saved["candidates"]
 
 
 def test_columns_named_like_sympy_constants_go_through_the_whole_search(tmp_path):

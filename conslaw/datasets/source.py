@@ -8,10 +8,18 @@ from typing import Callable, Mapping, Optional, Union
 from conslaw.datasets.derivatives import derive_columns
 from conslaw.datasets.files import load_file
 from conslaw.datasets.missing import MISSING_POLICIES
-from conslaw.datasets.registry import load_dataset
+from conslaw.datasets.registry import RECORDED, load_dataset
 from conslaw.datasets.types import TrajectoryDataset
+from conslaw.datasets.variants import make_variant
+from conslaw.dsl.units import BASE_NAMES
 from conslaw.errors import UsageError
 from conslaw.options import check_types, flag_of, option, parse_key_values
+
+VARIANT_KEYS = ("coordinates", "angle_unit", "time_unit", "rate", "oversample", "subsample", "noise",
+                "noise_scale", "derivatives")
+"""The ``make_variant`` keywords ``--variant`` takes (the system's constants and ``t_end``,
+``n_points``, ``n_trajectories``, ``test_fraction`` go through ``--option``, the seed through
+``--seed``)."""
 
 
 @dataclass(frozen=True)
@@ -44,13 +52,21 @@ class DataConfig:
     options: tuple[str, ...] = option((), "A built-in system's option KEY=VALUE, repeatable "
                                       "(e.g. anisotropic=true, n_points=450; in the Python API a "
                                       "list of such texts or a mapping).", flag="--option",
-                                      metavar="KEY=VALUE")
+                                      metavar="KEY=VALUE", repeatable=True)
     noise: float = option(0.0, "Gaussian noise (SI units of each column) added to a built-in "
                           "system's simulated states.")
+    variant: tuple[str, ...] = option((), "A built-in simulated system recorded otherwise, KEY=VALUE, "
+                                      "repeatable: coordinates=NAME (conslaw datasets NAME lists "
+                                      "them), angle_unit=deg, time_unit=ms, rate=HZ, oversample=K, "
+                                      "subsample=K, noise=FRACTION (of each column's spread), "
+                                      "noise_scale=data|trajectory|value, derivatives=exact|"
+                                      "finite-difference (docs/datasets.md, Variants).",
+                                      flag="--variant", metavar="KEY=VALUE", repeatable=True)
 
     def __post_init__(self) -> None:
-        if isinstance(self.options, Mapping):  # the API's {"n_trajectories": 12}
-            object.__setattr__(self, "options", tuple(f"{key}={value}" for key, value in self.options.items()))
+        for name in ("options", "variant"):  # the API's {"n_trajectories": 12}
+            if isinstance(getattr(self, name), Mapping):
+                object.__setattr__(self, name, tuple(f"{key}={value}" for key, value in getattr(self, name).items()))
         check_types(self)
         if (self.dataset is None) == (self.data is None):
             raise UsageError("give exactly one of --dataset NAME or --data FILE")
@@ -59,6 +75,8 @@ class DataConfig:
                 raise UsageError("--noise applies to built-in systems only, not to --data files")
             if self.options:
                 raise UsageError("--option sets a built-in system's constants; it does not apply to --data files")
+            if self.variant:
+                raise UsageError("--variant records a built-in system otherwise; it does not apply to --data files")
         elif self.units:
             raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
         elif self.derive:
@@ -71,6 +89,21 @@ class DataConfig:
             raise UsageError(f"{flag_of(moved[0])} names a column of a --data file; built-in --dataset "
                              f"{self.dataset} has none")
         parse_key_values(self.options)
+        if self.variant:
+            self._check_variant()
+
+    def _check_variant(self) -> None:
+        keys = parse_key_values(self.variant, "--variant")
+        if unknown := sorted(set(keys) - set(VARIANT_KEYS)):
+            raise UsageError(f"--variant has no key {unknown[0]!r}; valid keys: {', '.join(VARIANT_KEYS)} "
+                             "(a system's constants, t_end, n_points, n_trajectories and test_fraction go through --option)")
+        if self.dataset in RECORDED:
+            raise UsageError(f"--variant applies to simulated systems; {self.dataset!r} is recorded")
+        if self.noise:
+            raise UsageError("--noise (SI units) does not combine with --variant; give --variant "
+                             "noise=FRACTION, a fraction of each column's spread")
+        if self.data_dir is not None:
+            raise UsageError("--data-dir locates the files of recorded data sets; --variant simulates")
 
     @property
     def system_options(self) -> dict:
@@ -83,6 +116,14 @@ def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
         dataset = load_file(config.data, config.units, trajectory_column=config.trajectory_column,
                             time_column=config.time_column, seed=seed, missing=config.missing)
         return derive_columns(dataset, config.derive) if config.derive else dataset
+    if config.variant:
+        keys = parse_key_values(config.variant, "--variant")
+        dataset = make_variant(config.dataset, seed=seed, **keys, **config.system_options).dataset
+        angle = BASE_NAMES.index("angle")
+        if keys.get("angle_unit", "rad") != "rad" and not any(d.exponents[angle] for d in dataset.dimensions):
+            raise UsageError(f"--variant angle_unit={keys['angle_unit']}: {config.dataset!r} in these "
+                             f"coordinates has no angle column ({', '.join(dataset.columns)})")
+        return dataset
     return load_dataset(config.dataset, seed=seed, noise=config.noise, data_dir=config.data_dir,
                         **config.system_options)
 

@@ -19,7 +19,8 @@ def datasets_text(name: Optional[str] = None) -> str:
     lines = [f"{info['name']}: {info['description']}"]
     if "columns" in info:
         lines.append("columns: " + ", ".join(f"{column} [{info['units'][column]}]" for column in info["columns"]))
-        lines.append(f"coordinates of its variants (Python: make_variant({name!r}, coordinates=...)): "
+        lines.append(f"coordinates of its variants (--variant coordinates=NAME; Python: "
+                     f"make_variant({name!r}, coordinates=...)): "
                      + ", ".join(info["coordinates"]))
         for coordinates, described in info["coordinate_maps"].items():
             columns = ", ".join(f"{column} [{unit}]" for column, unit in described["units"].items())
