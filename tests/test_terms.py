@@ -392,6 +392,18 @@ def test_noiseless_exact_span_gives_every_mode_energy_of_a_four_mass_chain(optio
     assert search.discovery_.searches["terms"]["counts"]["exact_basis"] == 4
 
 
+def test_exact_span_adds_no_product_of_the_laws_found():
+    """A charged particle in a magnetic field: the quadratic library's exact span has 6
+    directions, its 3 laws (the guiding centre's two coordinates and the speed) and their
+    products; the extraction finds the 3 and the span adds nothing."""
+    variant = make_variant("cyclotron", n_trajectories=16)
+    search = ConservationSearch(mode="terms", vocabulary="default", term_depth=1, max_factors=2,
+                                tailor=False, jobs=1).fit(variant.dataset)
+    counts = search.discovery_.searches["terms"]["counts"]
+    assert counts["dense_candidates"] == 6 and counts["exact_basis"] == 0
+    assert len(search.accepted_laws_) == 3 and all(law.independent for law in search.accepted_laws_)
+
+
 def test_exact_span_is_not_taken_from_noisy_data():
     """With 0.5 % noise no direction is conserved to rounding: the exact span gives nothing, and
     nothing false is accepted."""
