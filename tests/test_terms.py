@@ -392,10 +392,11 @@ def test_noiseless_exact_span_gives_every_mode_energy_of_a_four_mass_chain(optio
     assert search.discovery_.searches["terms"]["counts"]["exact_basis"] == 4
 
 
-def test_exact_span_adds_no_product_of_the_laws_found():
+def test_exact_span_is_not_taken_beside_the_laws_found():
     """A charged particle in a magnetic field: the quadratic library's exact span has 6
     directions, its 3 laws (the guiding centre's two coordinates and the speed) and their
-    products; the extraction finds the 3 and the span adds nothing."""
+    products; the extraction finds the 3, and the span, which would add their products, is not
+    taken."""
     variant = make_variant("cyclotron", n_trajectories=16)
     search = ConservationSearch(mode="terms", vocabulary="default", term_depth=1, max_factors=2,
                                 tailor=False, jobs=1).fit(variant.dataset)

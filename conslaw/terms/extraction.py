@@ -23,14 +23,9 @@ from conslaw.terms.sparse_fits import R_FLOOR, SparseFits, SparseLaw, law_sizes
 
 EXACT_GAP = 1e4
 """Directions of the dense spectrum conserved to rounding (``ROUND_OFF``) form the exact span
-(``_exact_span_laws``) when the next direction lies at least this many times above that level."""
+(``_exact_basis``) when the next direction lies at least this many times above that level."""
 DUST = 1e-9
 """A coefficient of an exact-span law below this fraction of the law's largest is rounding."""
-NEW_DIRECTION = 1e-6
-"""A combination of the exact span whose values keep at least this share outside the products
-of the laws found is a new law (products of exact laws leave rounding, 1e-10 and less)."""
-DEPENDENCE_STATES = 4096
-"""``_new_directions`` compares values on about this many training states (evenly spaced)."""
 
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
@@ -111,11 +106,11 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
         if rung > loose and not new:
             break
     account["pair_probe"], account["exact_basis"] = None, 0
-    if columns is None:
-        more, missed, evidence = _exact_span_laws(judge, sizes, spectrum, accepted, threshold)
-        accepted, rejected = accepted + more, rejected + missed
+    if not accepted and columns is None:
+        accepted, missed, evidence = _exact_basis(judge, sizes, spectrum, threshold)
+        rejected += missed
         records.update(evidence)
-        account["exact_basis"] = len(more)
+        account["exact_basis"] = len(accepted)
         account["noiseless"] = any(law.ratio <= ROUND_OFF for law in accepted)
     if not accepted:
         accepted, missed, evidence = _pair_probe(judge, sizes, threshold)
@@ -129,27 +124,22 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     return accepted, rejected, records, account
 
 
-def _exact_span_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
-                     found: list[SparseLaw], threshold: float) -> tuple[list, list, dict]:
-    """The laws of the exact span beyond the ones ``found``: (accepted, rejected, evidence).
-
-    In noiseless data the dense spectrum's directions conserved to rounding, set apart by
-    ``EXACT_GAP``, span the library's conserved quantities exactly. Their combinations whose
-    values on the training truth no polynomial of the laws found (up to products of three, and
-    a constant) explains (``_new_directions``) are written in reduced row-echelon form, each law
-    1 at a term of its own and 0 at the others' (column-pivoted QR picks those terms), and each
-    is judged. Found by a chain of 4 masses between walls (8 columns): its 4 mode energies, 20
-    terms each, are the 4 exact directions of the quadratic library, beyond forward selection's
-    ``MAX_FORWARD_TERMS``; the pass accepted nothing at 15 Hz and one law at 200 Hz."""
+def _exact_basis(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
+                 threshold: float) -> tuple[list, list, dict]:
+    """When the extraction accepts nothing though the dense spectrum holds directions conserved
+    to rounding, set apart by ``EXACT_GAP``: their span in reduced row-echelon form, each law 1 at
+    a term of its own and 0 at the others' (column-pivoted QR picks those terms), each judged:
+    (accepted, rejected, evidence). Noiseless data only, where the span is the library's
+    conserved quantities exactly. Found by a chain of 4 masses between walls (8 columns): its 4
+    mode energies, 20 terms each, are the 4 exact directions of the quadratic library, beyond
+    forward selection's ``MAX_FORWARD_TERMS``, and the pass accepted nothing."""
     ratios, vectors = spectrum
     count = int(np.sum(ratios <= ROUND_OFF))
     if count == 0 or (count < len(ratios) and ratios[count] < EXACT_GAP * ROUND_OFF):
         return [], [], {}
-    directions = _new_directions(judge, vectors[:, :count], found)
-    if directions.shape[1] == 0:
-        return [], [], {}
-    pivots = scipy.linalg.qr(directions.T, mode="r", pivoting=True)[1][:directions.shape[1]]
-    basis = directions @ np.linalg.inv(directions[pivots])
+    span = vectors[:, :count]
+    pivots = scipy.linalg.qr(span.T, mode="r", pivoting=True)[1][:count]
+    basis = span @ np.linalg.inv(span[pivots])
     basis[np.abs(basis) <= DUST * np.abs(basis).max(axis=0)] = 0.0
     records, accept = _records(judge, threshold)
     accepted, rejected = [], []
@@ -159,27 +149,6 @@ def _exact_span_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray
                         int(law_sizes(sizes, support[None])[0]))
         (accepted if accept(law) else rejected).append(law)
     return accepted, rejected, records
-
-
-def _new_directions(judge: Judge, span: np.ndarray, found: list[SparseLaw]) -> np.ndarray:
-    """The combinations (p, r) of the exact ``span`` (p, k) that are not functions of the laws
-    ``found``: the part of their values on the training truth outside every product of up to
-    three found laws and the constant is at least ``NEW_DIRECTION`` of them (each direction's
-    values scaled to unit norm). The products of laws lie in the span when the library holds
-    their terms (``p**2`` beside ``p``) and are no new law."""
-    truth = judge.values.train[0]
-    truth = truth[::max(1, len(truth) // DEPENDENCE_STATES)]
-    laws = [np.ones(len(truth)), *(truth @ law.coefficients for law in found)]
-    known = np.column_stack([a * b * c for i, a in enumerate(laws) for j, b in enumerate(laws[i:], i)
-                             for c in laws[j:]])
-    known /= np.maximum(np.linalg.norm(known, axis=0), 1e-300)
-    left, singular, _ = np.linalg.svd(known, full_matrices=False)
-    explained = left[:, singular > NEW_DIRECTION * singular[0]]
-    values = truth @ span
-    scale = np.maximum(np.linalg.norm(values, axis=0), 1e-300)
-    values /= scale
-    _, singular, right = np.linalg.svd(values - explained @ (explained.T @ values), full_matrices=False)
-    return span @ (right[singular > NEW_DIRECTION].T / scale[:, None])
 
 
 def _pair_probe(judge: Judge, sizes: np.ndarray, threshold: float) -> tuple[list, list, dict]:
