@@ -7,8 +7,8 @@ systems added after the recorded seeds (every one but Lorenz and three-body), so
 other than a recorded seed's; ``--derive`` gives each cell's data as a camera records them (the
 columns that are another's time derivative dropped and derived again, ``bench_trust.py --derive``).
 The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
-three-body (slow, and covered by the trust table), the cyclotron, the rotating trap and the heat
-exchange (added after the recorded seeds) are left out.
+three-body (slow, and covered by the trust table) and the systems added after the recorded seeds
+(``LEFT_OUT``) are left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
                                             [--noise-scale data|trajectory|value] [--all-systems] [--derive]

@@ -1,8 +1,9 @@
 """Step 4 of a multi-term pass (``conslaw.terms.search``): sparse laws from the library's forms,
 judged. Extraction from the dense span at the tight limit; on noisy data the same again on the
 forms with the null's yardstick near the truth's range, climbing the spectrum (``rungs``); when
-a pass's extraction accepts nothing, the library's best pair of terms (``solve.best_pair``); and,
-under noise, each law without the terms it keeps only to fit the noise.
+a pass's extraction accepts nothing, in noiseless data the laws of the exact span, then the
+library's best pair of terms (``solve.best_pair``); and, under noise, each law without the terms
+it keeps only to fit the noise.
 """
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     account, extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio).
     With ``columns`` (noisy data), at most ``noisy_max_terms(columns)`` terms per law, and
     again at each of the looser limits of ``rungs``: noise lifts every law. When all that
-    accepts nothing, the library's best pair of terms is judged (``_pair_probe``)."""
+    accepts nothing, without ``columns`` the exact span's laws are judged (``_exact_basis``),
+    and if none is accepted, the library's best pair of terms (``_pair_probe``)."""
     ratios, vectors = spectrum
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
