@@ -1,12 +1,15 @@
 """Mechanical systems outside the canonical (q, p) form: ``double-pendulum``, ``spherical-pendulum``,
-``rigid-body``, ``cyclotron`` and ``rotating-trap``."""
+``rigid-body``, ``cyclotron``, ``rotating-trap`` and ``spring-pendulum``."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
+import sympy
 
-from conslaw.datasets.specs import Constant, Constants, SystemSpec, always, template_laws, with_unit_noise
+from conslaw.datasets.specs import (
+    Constant, Constants, CoordinateMap, SystemSpec, always, template_laws, with_unit_noise,
+)
 
 
 # ---------------------------------------------------------------- double pendulum
@@ -272,4 +275,93 @@ ROTATING_TRAP = SystemSpec(
     n_points=121,
     notes=("velocities in the rotating frame are not canonical momenta (p = v + Omega x r): the HNN "
            "baseline, which takes (x, y) as q and (vx, vy) as p, cannot represent the flow",),
+)
+
+
+# ---------------------------------------------------------------- spring pendulum
+def _spring_pendulum_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """A bob on a spring from a pivot at the origin: gravity along -y, the spring's pull along
+    the bob's position, k (r - L0) / m."""
+    px, py = x[..., 0], x[..., 1]
+    pull = c["k"] / c["m"] * (1.0 - c["L0"] / np.hypot(px, py))
+    return np.stack([x[..., 2], x[..., 3], -pull * px, -pull * py - c["g"]], axis=-1)
+
+
+def _spring_pendulum_sample(rng: np.random.RandomState, n: int, n_points: int,
+                            c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """Length r_eq + U[-max_stretch, max_stretch] about the resting length r_eq = L0 + m g/k,
+    angle U[-max_angle, max_angle]; radial and angular rates at most those amplitudes times the
+    spring's and the swing's frequencies."""
+    rest = c["L0"] + c["m"] * c["g"] / c["k"]
+    r = rest + rng.uniform(-c["max_stretch"], c["max_stretch"], n)
+    theta = rng.uniform(-c["max_angle"], c["max_angle"], n)
+    vr = rng.uniform(-1.0, 1.0, n) * c["max_stretch"] * np.sqrt(c["k"] / c["m"])
+    omega = rng.uniform(-1.0, 1.0, n) * c["max_angle"] * np.sqrt(c["g"] / rest)
+    cartesian = _spring_pendulum_cartesian(np.stack([r, theta, vr, omega], axis=-1))
+    return with_unit_noise(rng, cartesian, n_points)
+
+
+def _spring_pendulum_cartesian(polar: np.ndarray) -> np.ndarray:
+    """Polar states (r, theta from the downward vertical, vr, omega) to x, y, vx, vy."""
+    r, theta, vr, omega = (polar[..., i] for i in range(4))
+    sin, cos = np.sin(theta), np.cos(theta)
+    return np.stack([r * sin, -r * cos, vr * sin + r * omega * cos, -vr * cos + r * omega * sin], axis=-1)
+
+
+def _spring_pendulum_native(c: Constants, s: Mapping[str, sympy.Symbol]) -> dict[str, sympy.Expr]:
+    """x, y, vx, vy as expressions in r, theta, vr, omega."""
+    r, theta, vr, omega = s["r"], s["theta"], s["vr"], s["omega"]
+    sin, cos = sympy.sin(theta), sympy.cos(theta)
+    return {"x": r * sin, "y": -r * cos, "vx": vr * sin + r * omega * cos, "vy": -vr * cos + r * omega * sin}
+
+
+def _spring_pendulum_from_native(x: np.ndarray, c: Constants) -> np.ndarray:
+    """x, y, vx, vy to r, theta (from the downward vertical, in (-pi, pi]), vr, omega."""
+    px, py, vx, vy = (x[..., i] for i in range(4))
+    r = np.hypot(px, py)
+    return np.stack([r, np.arctan2(px, -py), (px * vx + py * vy) / r, (px * vy - py * vx) / r**2], axis=-1)
+
+
+def _spring_pendulum_polar_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """The equations of motion in r, theta, vr, omega."""
+    r, theta, vr, omega = (x[..., i] for i in range(4))
+    radial = r * omega**2 - c["k"] / c["m"] * (r - c["L0"]) + c["g"] * np.cos(theta)
+    return np.stack([vr, omega, radial, (-2.0 * vr * omega - c["g"] * np.sin(theta)) / r], axis=-1)
+
+
+SPRING_PENDULUM = SystemSpec(
+    name="spring-pendulum",
+    description="a bob on a spring from a pivot (an elastic pendulum) in a vertical plane, positions "
+    "and velocities: E = m (vx**2 + vy**2)/2 + k (sqrt(x**2 + y**2) - L0)**2/2 + m g y",
+    columns=("x", "y", "vx", "vy"),
+    units=("m", "m", "m/s", "m/s"),
+    constants=(
+        Constant("m", 0.3, "kg", "bob mass"),
+        Constant("k", 12.0, "N/m", "spring constant"),
+        Constant("L0", 0.5, "m", "the spring's rest length"),
+        Constant("g", 9.81, "m/s**2", "gravitational acceleration"),
+        Constant("max_stretch", 0.1, "m", "initial length within this of the resting length L0 + m g/k"),
+        Constant("max_angle", 0.8, "rad", "initial angle from the vertical drawn from U[-max_angle, max_angle]"),
+    ),
+    field=_spring_pendulum_field,
+    laws=template_laws(
+        ("x", "y", "vx", "vy"),
+        [("energy", "m*(vx**2 + vy**2)/2 + k*(sqrt(x**2 + y**2) - L0)**2/2 + m*g*y", always)],
+    ),
+    independent_laws=lambda c: 1,
+    sample=_spring_pendulum_sample,
+    initial_conditions="r = L0 + m g/k + U[-max_stretch, max_stretch], theta ~ U[-max_angle, max_angle], "
+    "vr ~ U[-1, 1] max_stretch sqrt(k/m), omega ~ U[-1, 1] max_angle sqrt(g/r_eq)",
+    t_end=6.0,
+    n_points=301,
+    notes=("the swing and the spring exchange energy (chaotically at larger amplitudes): the energy is "
+           "the only law; in these columns it needs sqrt(x**2 + y**2), in polar ones it is a polynomial",),
+    coordinates=(
+        CoordinateMap(
+            "polar", ("r", "theta", "vr", "omega"), ("m", "rad", "m/s", "rad/s"),
+            "the spring's length r, its angle theta from the downward vertical (continuous) and their rates",
+            native=_spring_pendulum_native, from_native=_spring_pendulum_from_native,
+            field=_spring_pendulum_polar_field, positive=("r",),
+        ),
+    ),
 )

@@ -12,7 +12,9 @@ from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.families import PENDULUM_LENGTHS
 from conslaw.datasets.gravitation import HENON_HEILES, KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
-from conslaw.datasets.mechanics import CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM
+from conslaw.datasets.mechanics import (
+    CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM, SPRING_PENDULUM,
+)
 from conslaw.datasets.oscillators import (
     COUPLED_SPRINGS, DUFFING, FOUR_OSCILLATORS, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS,
 )
@@ -40,6 +42,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         HENON_HEILES,
         CYCLOTRON,
         ROTATING_TRAP,
+        SPRING_PENDULUM,
         HEAT_EXCHANGE,
         PENDULUM_LENGTHS,
         DAMPED_PENDULUM,
