@@ -416,3 +416,18 @@ def test_exact_span_is_not_taken_from_noisy_data():
     assert search.discovery_.searches["terms"]["counts"]["exact_basis"] == 0
     assert all(functionally_dependent(law.expression, list(variant.laws.values()), dataset.columns, states)
                for law in search.accepted_laws_)
+
+
+def test_spring_pendulum_energy_in_a_cameras_columns_takes_the_norm_of_the_position():
+    """A bob on a spring, in x, y, vx, vy: its energy holds the spring's length
+    ``sqrt(x**2 + y**2)``, a lifted norm of the library; found alone, with m/k = 0.025,
+    2 m g/k = 0.4905 and 2 L0 = 1 against x**2."""
+    variant = make_variant("spring-pendulum", n_trajectories=12, n_points=121)
+    search = ConservationSearch(mode="terms", tailor=False, jobs=1).fit(variant.dataset)
+    assert len(search.accepted_laws_) == 1
+    expression = sympy.expand(search.accepted_laws_[0].expression)
+    s = {str(symbol): symbol for symbol in expression.free_symbols}
+    x, y = s["x"], s["y"]
+    ratios = [expression.coeff(term) / expression.coeff(x**2)
+              for term in (s["vx"]**2, s["vy"]**2, y, sympy.sqrt(x**2 + y**2))]
+    assert [float(r) for r in ratios] == pytest.approx([0.025, 0.025, 0.4905, -1.0], rel=1e-6)
