@@ -19,7 +19,7 @@ from conslaw.errors import UsageError
 
 MAPPED = [(name, c.name) for name, spec in SYSTEMS.items() for c in spec.coordinates]
 INDEPENDENT = {"pendulum": 1, "spring": 1, "oscillator2d": 3, "coupled-springs": 2, "two-body": 3, "kepler": 3,
-               "three-body": 4}
+               "three-body": 4, "spring-pendulum": 1}
 
 
 def _states(variant_or_dataset) -> np.ndarray:
