@@ -282,9 +282,9 @@ ROTATING_TRAP = SystemSpec(
 def _spring_pendulum_field(x: np.ndarray, c: Constants) -> np.ndarray:
     """A bob on a spring from a pivot at the origin: gravity along -y, the spring's pull along
     the bob's position, k (r - L0) / m."""
-    px, py = x[..., 0], x[..., 1]
-    pull = c["k"] / c["m"] * (1.0 - c["L0"] / np.hypot(px, py))
-    return np.stack([x[..., 2], x[..., 3], -pull * px, -pull * py - c["g"]], axis=-1)
+    bob_x, bob_y = x[..., 0], x[..., 1]
+    pull = c["k"] / c["m"] * (1.0 - c["L0"] / np.hypot(bob_x, bob_y))
+    return np.stack([x[..., 2], x[..., 3], -pull * bob_x, -pull * bob_y - c["g"]], axis=-1)
 
 
 def _spring_pendulum_sample(rng: np.random.RandomState, n: int, n_points: int,
@@ -317,9 +317,10 @@ def _spring_pendulum_native(c: Constants, s: Mapping[str, sympy.Symbol]) -> dict
 
 def _spring_pendulum_from_native(x: np.ndarray, c: Constants) -> np.ndarray:
     """x, y, vx, vy to r, theta (from the downward vertical, in (-pi, pi]), vr, omega."""
-    px, py, vx, vy = (x[..., i] for i in range(4))
-    r = np.hypot(px, py)
-    return np.stack([r, np.arctan2(px, -py), (px * vx + py * vy) / r, (px * vy - py * vx) / r**2], axis=-1)
+    bob_x, bob_y, vx, vy = (x[..., i] for i in range(4))
+    r = np.hypot(bob_x, bob_y)
+    return np.stack([r, np.arctan2(bob_x, -bob_y), (bob_x * vx + bob_y * vy) / r,
+                     (bob_x * vy - bob_y * vx) / r**2], axis=-1)
 
 
 def _spring_pendulum_polar_field(x: np.ndarray, c: Constants) -> np.ndarray:
