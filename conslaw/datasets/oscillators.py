@@ -111,14 +111,19 @@ OSCILLATOR2D = SystemSpec(
 )
 
 
+# ---------------------------------------------------------------- chains of masses and springs
+def _chain(c: Constants, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mass and stiffness matrices of n masses on a line between walls, wall-k1-m1-k2-...-mn-k(n+1)-wall."""
+    springs = [c[f"k{i + 1}"] for i in range(n + 1)]
+    stiffness = np.zeros((n, n))
+    for i in range(n):
+        stiffness[i, i] = springs[i] + springs[i + 1]
+        if i + 1 < n:
+            stiffness[i, i + 1] = stiffness[i + 1, i] = -springs[i + 1]
+    return np.diag([c[f"m{i + 1}"] for i in range(n)]), stiffness
+
+
 # ---------------------------------------------------------------- coupled springs
-def _stiffness(c: Constants) -> tuple[np.ndarray, np.ndarray]:
-    """Mass and stiffness matrices of wall-k1-m1-k2-m2-k3-wall."""
-    mass = np.diag([c["m1"], c["m2"]])
-    stiffness = np.array([[c["k1"] + c["k2"], -c["k2"]], [-c["k2"], c["k2"] + c["k3"]]])
-    return mass, stiffness
-
-
 def _coupled_field(x: np.ndarray, c: Constants) -> np.ndarray:
     """Hamilton's equations of the two coupled springs."""
     x1, x2, p1, p2 = (x[..., i] for i in range(4))
@@ -133,7 +138,7 @@ def _coupled_laws(c: Constants) -> list[tuple[str, sympy.Expr]]:
     energy = law_from_template(
         "p1**2/(2*m1) + p2**2/(2*m2) + k1*x1**2/2 + k2*(x2 - x1)**2/2 + k3*x2**2/2", columns, c
     )
-    mass, stiffness = _stiffness(c)
+    mass, stiffness = _chain(c, 2)
     positions = sympy.Matrix(sympy.symbols("x1 x2"))
     momenta = sympy.Matrix(sympy.symbols("p1 p2"))
     return [("energy", energy), *normal_mode_energies(mass, stiffness, positions, momenta)]
@@ -179,18 +184,7 @@ COUPLED_SPRINGS = SystemSpec(
 )
 
 
-# ---------------------------------------------------------------- chains of coupled oscillators
-def _chain(c: Constants, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mass and stiffness matrices of n masses on a line between walls, wall-k1-m1-k2-...-mn-k(n+1)-wall."""
-    springs = [c[f"k{i + 1}"] for i in range(n + 1)]
-    stiffness = np.zeros((n, n))
-    for i in range(n):
-        stiffness[i, i] = springs[i] + springs[i + 1]
-        if i + 1 < n:
-            stiffness[i, i + 1] = stiffness[i + 1, i] = -springs[i + 1]
-    return np.diag([c[f"m{i + 1}"] for i in range(n)]), stiffness
-
-
+# ---------------------------------------------------------------- three and four oscillators
 def _chain_field(n: int):
     """dx/dt = v, dv/dt = -M^-1 K x for a chain of n masses."""
     def field(x: np.ndarray, c: Constants) -> np.ndarray:
