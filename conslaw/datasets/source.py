@@ -11,7 +11,6 @@ from conslaw.datasets.missing import MISSING_POLICIES
 from conslaw.datasets.registry import RECORDED, load_dataset
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.datasets.variants import make_variant
-from conslaw.dsl.units import BASE_NAMES
 from conslaw.errors import UsageError
 from conslaw.options import check_types, flag_of, option, parse_key_values
 
@@ -119,8 +118,7 @@ def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
     if config.variant:
         keys = parse_key_values(config.variant, "--variant")
         dataset = make_variant(config.dataset, seed=seed, **keys, **config.system_options).dataset
-        angle = BASE_NAMES.index("angle")
-        if keys.get("angle_unit", "rad") != "rad" and not any(d.exponents[angle] for d in dataset.dimensions):
+        if keys.get("angle_unit", "rad") != "rad" and not any(d.angle_power for d in dataset.dimensions):
             raise UsageError(f"--variant angle_unit={keys['angle_unit']}: {config.dataset!r} in these "
                              f"coordinates has no angle column ({', '.join(dataset.columns)})")
         return dataset

@@ -68,6 +68,11 @@ class Dimension:
     def is_angle(self) -> bool:
         return self == ANGLE
 
+    @property
+    def angle_power(self) -> Fraction:
+        """The exponent of angle (1 for rad/s, 0 for m)."""
+        return self.exponents[_ANGLE_INDEX]
+
     def __str__(self) -> str:
         return format_unit(self)
 

@@ -23,7 +23,7 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.symmetry import parse_canonical_pairs
 from conslaw.dsl.expressions import parse_expression
-from conslaw.dsl.units import ANGLE, BASE_NAMES, Dimension, format_unit
+from conslaw.dsl.units import ANGLE, Dimension, format_unit
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
 from conslaw.tailoring.memory import check_memory
@@ -111,7 +111,7 @@ def hnn_pairs(columns: Sequence[str], dimensions: Sequence[Dimension], canonical
 
 
 def _per_radian(dimension: Dimension) -> Dimension:
-    return dimension / ANGLE ** dimension.exponents[BASE_NAMES.index("angle")]
+    return dimension / ANGLE ** dimension.angle_power
 
 
 def _pairs_text(columns: Sequence[str], pairs: Optional[ConjugatePairs]) -> Optional[str]:
