@@ -13,7 +13,7 @@ import numpy as np
 import scipy.linalg
 
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.forms import generalized_spectrum
+from conslaw.discovery.forms import generalized_spectrum, ratio_of
 from conslaw.discovery.ranking import is_accepted
 from conslaw.law import Evidence
 from conslaw.terms.judging import Judge, TermValues
@@ -147,8 +147,7 @@ def _exact_basis(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np
     accepted, rejected = [], []
     for w in basis.T:
         support = np.flatnonzero(w)
-        law = SparseLaw(support, w, max(float(w @ judge.A @ w / (w @ judge.B @ w)), 0.0),
-                        int(law_sizes(sizes, support[None])[0]))
+        law = SparseLaw(support, w, float(ratio_of(w, judge.A, judge.B)), int(law_sizes(sizes, support[None])[0]))
         (accepted if accept(law) else rejected).append(law)
     return accepted, rejected, records
 
