@@ -124,11 +124,11 @@ def reading_derived(laws: Sequence[Law], data: ConservationData) -> set[int]:
     so no exact law is there to demote the truncations of one (``truncations``). A Duffing
     oscillator's positions at 100 Hz, clean, gave ``v**2 + 2.84*x**2`` for its energy
     ``v**2 + 2*x**2 + x**4/4``, approximate and 100 times steadier than chance."""
-    def reads_derived(law: Law) -> bool:
-        names = {name for name, derived in zip(law.columns.names, data.derived) if derived}
-        return any(str(symbol) in names for symbol in law.expression.free_symbols)
-
-    return {i for i, law in enumerate(laws) if law.quality == "approximate" and reads_derived(law)}
+    if not any(data.derived) or not laws:
+        return set()
+    names = {name for name, derived in zip(laws[0].columns.names, data.derived) if derived}
+    return {i for i, law in enumerate(laws) if law.quality == "approximate"
+            and any(str(symbol) in names for symbol in law.expression.free_symbols)}
 
 
 def misfitted(laws: Sequence[Law], data: ConservationData) -> set[int]:
