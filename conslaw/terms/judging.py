@@ -188,24 +188,33 @@ class Judge:
 
     def missing_term(self, w: np.ndarray) -> Optional[int]:
         """A term outside ``w``'s support whose addition makes the law significantly steadier,
-        or None: the refitted law with one more term (the ``MISSING_TRIED`` best by training
-        ratio) is compared with ``w`` segment by segment (a paired one-sided t-test at
-        ``MISSING_ALPHA``, Bonferroni over the terms outside). Under noise, pruning can drop a
-        small but real term and leave a law whose loss of steadiness is within the noise of its
-        own ratio; the paired comparison, where the noise is common to both, still sees it."""
+        or None: the first of ``missing_terms``. Under noise, pruning can drop a small but real
+        term and leave a law whose loss of steadiness is within the noise of its own ratio; the
+        paired comparison, where the noise is common to both, still sees it."""
+        return next(iter(self.missing_terms(w, first=True)), None)
+
+    def missing_terms(self, w: np.ndarray, first: bool = False) -> list[int]:
+        """The terms outside ``w``'s support whose addition makes the law significantly
+        steadier (with ``first``, the first found only): the refitted law with one more term
+        (the ``MISSING_TRIED`` best by training ratio, best first) is compared with ``w``
+        segment by segment (a paired one-sided t-test at ``MISSING_ALPHA``, Bonferroni over the
+        terms outside)."""
         support = np.flatnonzero(w)
         outside = np.setdiff1d(np.arange(len(self.A)), support)
         if not outside.size:
-            return None
+            return []
         supports = np.sort(np.column_stack([np.tile(support, (outside.size, 1)), outside]), axis=1)
         index = (supports[:, :, None], supports[:, None, :])
         ratios, vectors = smallest_ratio(self.A[index], self.B[index])
+        missing = []
         for k in np.argsort(ratios)[:MISSING_TRIED]:
             wider = np.zeros(len(self.A))
             wider[supports[k]] = vectors[k]
             if self.steadier(wider, w, tests=outside.size):
-                return int(outside[k])
-        return None
+                missing.append(int(outside[k]))
+                if first:
+                    break
+        return missing
 
     def steadier(self, w: np.ndarray, than: np.ndarray, tests: int = 1) -> bool:
         """Whether ``g = w . t`` is significantly steadier than ``than . t`` on the training

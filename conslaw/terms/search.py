@@ -22,6 +22,11 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
    accepts nothing, the library's best pair of terms, judged (``solve.best_pair``); then each
    law loses the terms it keeps only to fit the noise (``judged_elimination``, while it stays
    accepted and the same law). Step 4 is ``conslaw.terms.extraction.judged_laws``.
+5. ``rejudged``: under noise, the laws accepted by earlier passes whose terms this library holds
+   are judged again here (``conslaw.terms.extraction.rejudged``); one it does not accept (a term
+   of this library makes it significantly steadier) is superseded: dropped from the search's
+   laws (``counts["superseded"]``, summed over passes), and the shortest law that remains when
+   such a term joins it, if accepted as the same law, is among this pass's laws.
 
 ``search_terms`` runs one pass per library stage (``conslaw.terms.vocabulary.stages``: lean, then
 the configured library, each widened vocabulary by vocabulary) and returns the
@@ -43,7 +48,7 @@ from conslaw.discovery.independence import independent_relations, independent_se
 from conslaw.discovery.ranking import is_exact, is_resolved, order_by_evidence, with_noise_evidence, with_variation
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
-from conslaw.terms.extraction import judged_laws
+from conslaw.terms.extraction import judged_laws, rejudged
 from conslaw.terms.judging import TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
@@ -77,6 +82,8 @@ class PassResult:
     timings: dict = field(default_factory=dict)
     reason: Optional[str] = None
     partial: bool = False
+    superseded: list[int] = field(default_factory=list)
+    """Positions, among the earlier passes' laws, of those this pass supersedes (step 5)."""
     noiseless: bool = False
     """Whether a law was found exact to rounding (raw ratio at most ``ROUND_OFF``): then the
     data carry no noise, every true law in reach is exact too, and an accepted law that is
@@ -129,17 +136,19 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms
 
 def search_pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
                 max_terms: int, stage: LibraryStage, *, threshold: float, keep: int,
-                seed: int, deadline: Optional[float] = None, previous: int = -1) -> Optional[PassResult]:
+                seed: int, deadline: Optional[float] = None, previous: int = -1,
+                earlier: Sequence[Law] = ()) -> Optional[PassResult]:
     """One pass of the module docstring with one library stage (None when its library has
-    ``previous`` usable factors, as the previous pass's did)."""
+    ``previous`` usable factors, as the previous pass's did), judging again the ``earlier``
+    passes' laws under noise."""
     with single_threaded_blas():  # small eigenproblems: threads only cost
         return _pass(dataset, data, columns, max_terms, stage, threshold, keep, seed, deadline,
-                     previous)
+                     previous, earlier)
 
 
 def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
           max_terms: int, stage: LibraryStage, threshold: float, keep: int, seed: int,
-          deadline: Optional[float], previous: int) -> Optional[PassResult]:
+          deadline: Optional[float], previous: int, earlier: Sequence[Law]) -> Optional[PassResult]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     fitted = fitted_library(dataset, data, max_terms, stage, seed, previous)
@@ -150,6 +159,13 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
     started = time.perf_counter()
     judge, account, (accepted, rejected, records) = judged_laws(
         values, data, np.array(library.sizes), len(dataset.columns), threshold, deadline)
+    superseded: list[int] = []
+    if earlier and not account["noiseless"]:
+        superseded, replacements, evidence = rejudged(judge, np.array(library.sizes),
+                                                      _supports_in(library, earlier), threshold)
+        records.update(evidence)
+        found = {law.support.tobytes() for law in accepted}
+        accepted += [law for law in replacements if law.support.tobytes() not in found]
     timings["laws_s"] = time.perf_counter() - started
     started = time.perf_counter()
     scale = judge.scale
@@ -170,9 +186,18 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
               "sparse_found": len(accepted),
               "inexact_dropped": len(laws) - len(kept), "near_misses": len(rejected),
               "missing_term": sum(evidence is None for evidence in records.values()),
+              "superseded": len(superseded),
               "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
-    return PassResult(kept, near_misses, counts, timings, reason, partial, account["noiseless"])
+    return PassResult(kept, near_misses, counts, timings, reason, partial, superseded, account["noiseless"])
+
+
+def _supports_in(library: TermLibrary, laws: Sequence[Law]) -> list[Optional[np.ndarray]]:
+    """Each multi-term law's support in ``library`` (terms matched by SymPy's text), or None
+    when a term of it is not there."""
+    positions = {library.text(i): i for i in range(len(library))}
+    return [np.array(sorted(positions[term] for term in law.terms))
+            if law.terms and all(term in positions for term in law.terms) else None for law in laws]
 
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
@@ -205,7 +230,8 @@ class _Widening:
     tried: int = 0
 
     def add(self, result: PassResult, stage: LibraryStage) -> None:
-        self.accepted += result.accepted
+        dropped = set(result.superseded)
+        self.accepted = [law for i, law in enumerate(self.accepted) if i not in dropped] + result.accepted
         self.rejected += result.rejected
         self.passes.append(result.counts)
         for step, seconds in result.timings.items():
@@ -225,7 +251,8 @@ class _Widening:
         counts = {**self.passes[0], "stages": len(self.passes), "stages_tried": self.tried,
                   **extra, "sparse_found": len(accepted),
                   "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
-                  "exact_basis": sum(p["exact_basis"] for p in self.passes), "passes": self.passes}
+                  "exact_basis": sum(p["exact_basis"] for p in self.passes),
+                  "superseded": sum(p["superseded"] for p in self.passes), "passes": self.passes}
         return SearchOutcome(accepted + [miss.build() for miss in near_misses], counts,
                              {**self.timings, "total_s": seconds}, self.partial,
                              "; ".join(reasons) if reasons else None)
@@ -255,7 +282,8 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
         try:
             result = search_pass(dataset, data, columns, config.max_terms, stage, threshold=threshold,
                                  keep=keep, seed=seed, deadline=deadline,
-                                 previous=state.passes[-1]["factors"] if same_shape else -1)
+                                 previous=state.passes[-1]["factors"] if same_shape else -1,
+                                 earlier=() if state.noiseless else state.accepted)
         except ConslawError as error:  # a wider library that cannot be fitted ends the widening
             if stage.optional:
                 state.tried += 1
