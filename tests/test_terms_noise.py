@@ -272,7 +272,7 @@ def test_a_lean_laws_approximation_is_superseded_by_the_law_a_richer_library_hol
 @pytest.mark.parametrize("system, coordinates, noise", [
     ("coupled-springs", "velocities", 0.05), ("oscillator2d", "velocities", 0.05),
     ("henon-heiles", "native", 0.05), ("kepler", "velocities", 0.01)])
-def test_a_lean_passs_true_laws_stand_in_a_richer_library(system, coordinates, noise):
+def test_the_lean_passes_true_laws_stand_in_a_richer_library(system, coordinates, noise):
     # Laws of the lean libraries that are true laws (two mode energies, five laws of the
     # isotropic oscillator, a cubic energy, the angular momentum) miss no term of the richer
     # library, and nothing is superseded.
