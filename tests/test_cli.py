@@ -173,7 +173,7 @@ def test_existing_run_is_refused_and_never_destroyed(tmp_path):
     out = tmp_path / "run"
     assert invoke("search", "--dataset", "spring", "--out", str(out), *QUICK).exit_code == 0
     before = (out / "result.json").read_bytes()
-    assert json.loads(before)["known_laws"] == [{"name": "energy", "law": "p**2 + q**2", "found": True}]
+    assert json.loads(before)["known_laws"] == [{"name": "energy", "law": "p**2 + q**2", "found": True, "near": None}]
     again = conslaw("search", "--dataset", "spring", "--out", str(out), *QUICK)
     assert again.returncode != 0 and "--overwrite" in again.stderr
     bad_option = in_process("search", "--dataset", "spring", "--option", "nosuch=1", "--out", str(out), *QUICK)

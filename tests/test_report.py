@@ -314,10 +314,12 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
     partial = dict(degree_pendulum.result, searches=searches,
                    config=dict(degree_pendulum.result["config"], discovery={"threshold": 100.0, "mode": "formulas"}))
     known = [{"name": "energy", "law": "p**2 - 3*cos(q)", "found": True},
-             {"name": "momentum", "law": "p", "found": False}]
+             {"name": "momentum", "law": "p", "found": False},  # a result.json written before "near"
+             {"name": "angle", "law": "q", "found": False, "near": 2}]
     lines = format_summary(dict(partial, known_laws=known)).splitlines()
     assert lines[2].endswith("; partial: the 30 s budget ran out") and lines[3] == "  terms: not run (--mode formulas)"
-    assert "known laws of the data set (1 of 2 reached): energy found, momentum NOT found" in lines
+    assert ("known laws of the data set (1 of 3 reached): energy found, momentum NOT found, angle NOT found "
+            "(law 2 equals it to within the data's noise)") in lines
     assert not any(line.startswith("known laws") for line in format_summary(partial).splitlines())
 
 

@@ -152,7 +152,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
             warnings.append(f"the unit check did not run: {error}")
     for warning in warnings:
         LOGGER.warning(warning)
-    return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws),
+    return Discovery(laws, summary, searches, space, independence, warnings, known_laws(dataset, laws, data),
                      expected_laws(dataset, laws, data, config.expect, expected, config.threshold))
 
 

@@ -3,8 +3,11 @@
 A built-in system (or a variant of one) knows its true conserved quantities. After a search,
 each of them is *found* when it is a function of the accepted laws at the data (its gradient
 adds nothing to the rank of theirs: ``independence.functionally_dependent``), so that a run says
-plainly which laws it did not reach, for instance within a ``--max-seconds`` budget. User data
-carry no known laws, and this report is then empty.
+plainly which laws it did not reach, for instance within a ``--max-seconds`` budget. One not
+found may still equal an accepted law to within the data's noise (``near``: under noise a law's
+fitted coefficients are a few percent off, and its gradient then leaves the true law's by more
+than the rank test's tolerance), which the report names. User data carry no known laws, and
+this report is then empty.
 
 A user may name the laws they expect (``--expect``): each is judged on the data with its
 coefficients as given, as the multi-term search judges a law (``conslaw.terms.check``), and
@@ -13,13 +16,17 @@ missing (not conserved on these data, or conserved but not reached by the search
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
+import numpy as np
 import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.demotions import law_values
+from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.independence import functionally_dependent
+from conslaw.dsl.expressions import numpy_function
 from conslaw.discovery.ranking import is_exact
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
@@ -37,9 +44,11 @@ def _reached_by(reaching: Sequence[sympy.Expr], dataset: TrajectoryDataset) -> C
         functionally_dependent(expression, list(reaching), dataset.columns, states))
 
 
-def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
-    """One entry per known law of ``dataset``: its name, its SI expression and whether the
-    accepted ``laws`` reach it.
+def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law],
+               data: Optional[ConservationData] = None) -> list[dict]:
+    """One entry per known law of ``dataset``: its name, its SI expression, whether the
+    accepted ``laws`` reach it and, with ``data``, for one they do not, the rank of the first
+    accepted law that equals it to within the data's noise (``near``, else None).
 
     A data set with more columns than degrees of freedom knows its constraints too (a bob's
     distance from the pivot): one is reached by the accepted laws and the identities, and every
@@ -51,14 +60,38 @@ def known_laws(dataset: TrajectoryDataset, laws: Sequence[Law]) -> list[dict]:
     columns = StateColumns.from_dataset(dataset)
     known = {str(name): columns.parse(text) for name, text in zip(names, dataset.true_laws)}
     constraints = set(dataset.metadata.get("constraint_names", ()))
-    accepted = [law.expression for law in laws if law.accepted]
+    accepted = [law for law in laws if law.accepted]
     identities = [law.expression for law in laws if law.quality == "identity"]
-    by_identities = _reached_by(accepted + identities, dataset)
-    on_surface = _reached_by(accepted + [law for name, law in known.items() if name in constraints]
+    expressions = [law.expression for law in accepted]
+    by_identities = _reached_by(expressions + identities, dataset)
+    on_surface = _reached_by(expressions + [law for name, law in known.items() if name in constraints]
                              if accepted else [], dataset)
-    return [{"name": name, "law": text,
-             "found": (by_identities if name in constraints else on_surface)(known[name])}
-            for name, text in zip(known, dataset.true_laws)]
+    entries = []
+    for name, text in zip(known, dataset.true_laws):
+        found = (by_identities if name in constraints else on_surface)(known[name])
+        near = None if found or data is None else _near(known[name], accepted, columns, data)
+        entries.append({"name": name, "law": text, "found": found, "near": near})
+    return entries
+
+
+def _near(expression: sympy.Expr, accepted: Sequence[Law], columns: StateColumns,
+          data: ConservationData) -> Optional[int]:
+    """The rank of the first accepted law that an affine function of ``expression`` predicts,
+    on the training truth, to within the law's own within-segment variation (its noise, for a
+    conserved law: ``Judge.same_law``'s rule), or None."""
+    truth = data.train.truth
+    values = np.broadcast_to(numpy_function(expression, columns.names)(truth.x), truth.x.shape[:1])
+    if not np.all(np.isfinite(values)):
+        return None
+    design = np.column_stack([np.ones_like(values), values])
+    for law in accepted:
+        own = np.broadcast_to(law_values(law, truth.x), truth.x.shape[:1])
+        if not np.all(np.isfinite(own)):
+            continue
+        coefficients, *_ = np.linalg.lstsq(design, own, rcond=None)
+        if float(np.var(own - design @ coefficients)) <= float(np.mean(segment_variation(own, truth))):
+            return law.rank
+    return None
 
 
 def parse_expected(columns: StateColumns, expected: Sequence[str]) -> list[sympy.Expr]:

@@ -90,8 +90,15 @@ def _counts_text(counts: Mapping[str, Any]) -> str:
 def known_laws_line(entries: Sequence[Mapping[str, Any]]) -> str:
     """Which of the data set's known laws the accepted laws reach (``conslaw.discovery.known``)."""
     found = sum(bool(entry["found"]) for entry in entries)
-    listed = ", ".join(f"{entry['name']} {'found' if entry['found'] else 'NOT found'}" for entry in entries)
+    listed = ", ".join(f"{entry['name']} {_reached(entry)}" for entry in entries)
     return f"known laws of the data set ({found} of {len(entries)} reached): {listed}"
+
+
+def _reached(entry: Mapping[str, Any]) -> str:
+    if entry["found"]:
+        return "found"
+    near = entry.get("near")  # None in a result.json written before it was kept
+    return "NOT found" if near is None else f"NOT found (law {near} equals it to within the data's noise)"
 
 
 def expected_laws_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
