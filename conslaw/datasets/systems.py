@@ -1,12 +1,13 @@
 """The catalogue of built-in simulated systems, by name (the specs live in their own modules).
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
-``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``gravitation.py``,
+``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``cart.py``, ``gravitation.py``,
 ``ecology.py``, ``thermal.py``, ``families.py`` and ``dissipative.py`` define the systems. A new
 system is one new ``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
 
+from conslaw.datasets.cart import PENDULUM_CART
 from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ
 from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.families import PENDULUM_LENGTHS
@@ -43,6 +44,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         CYCLOTRON,
         ROTATING_TRAP,
         SPRING_PENDULUM,
+        PENDULUM_CART,
         HEAT_EXCHANGE,
         PENDULUM_LENGTHS,
         DAMPED_PENDULUM,
