@@ -2,8 +2,9 @@
 
 ``discover(dataset, ...)`` prepares the judging data once (segments, null, control), runs the
 whole-formula search and the multi-term search (either may be skipped by the mode, and a search
-that cannot run or fails says why without losing the other's results), and ranks the union of
-their candidates once with ``conslaw.discovery.ranking.rank_laws``.
+that cannot run or fails says why without losing the other's results), drops the whole formulas
+that the multi-term search's lean library supersedes under noise (``conslaw.terms.supersede``),
+and ranks the union of their candidates once with ``conslaw.discovery.ranking.rank_laws``.
 """
 from __future__ import annotations
 
@@ -99,6 +100,22 @@ def _terms(dataset: TrajectoryDataset, data: ConservationData, columns: StateCol
     return outcome
 
 
+def _without_superseded(candidates: list[Law], dataset: TrajectoryDataset, data: ConservationData,
+                        outcomes: dict, searches: dict, config: DiscoveryConfig, seed: int) -> list[Law]:
+    """The candidates less the whole formulas the lean term library supersedes
+    (``conslaw.terms.supersede``; counted as the formula search's ``superseded``): on noisy data
+    (no multi-term pass found a law exact to rounding), when both searches ran."""
+    from conslaw.terms.supersede import superseded_formulas  # conslaw.terms imports this package
+
+    terms = outcomes.get("terms")
+    if outcomes.get("formulas") is None or terms is None \
+            or any(part.get("noiseless") for part in terms.counts.get("passes", [])):
+        return candidates
+    superseded = set(superseded_formulas(dataset, data, candidates, config.threshold, seed))
+    searches["formulas"]["counts"] = {**searches["formulas"]["counts"], "superseded": len(superseded)}
+    return [law for i, law in enumerate(candidates) if i not in superseded]
+
+
 def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: Any, terms: Any, *,
              seed: int, pool: Any, checkpoints: Optional[Checkpoints] = None,
              progress: Optional[Progress] = None) -> Discovery:
@@ -123,6 +140,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     for name, outcome in outcomes.items():
         searches.setdefault(name, _account(outcome))
     candidates = [law for outcome in outcomes.values() if outcome is not None for law in outcome.candidates]
+    candidates = _without_superseded(candidates, dataset, data, outcomes, searches, config, seed)
     laws = rank_laws(candidates, data, config.threshold, seed)
     summary = data.summary()
     summary["seconds"] = time.perf_counter() - started

@@ -29,7 +29,7 @@ class LawCheck:
     accepted: bool
 
 
-def _split(expression: sympy.Expr) -> tuple[list[float], list[sympy.Expr]]:
+def additive_terms(expression: sympy.Expr) -> tuple[list[float], list[sympy.Expr]]:
     """Coefficients and terms of the expanded law; additive constants are dropped."""
     pairs = [term.as_coeff_Mul() for term in sympy.Add.make_args(sympy.expand(expression))]
     pairs = [(float(c), t) for c, t in pairs if t.free_symbols]
@@ -51,7 +51,7 @@ def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: Conservation
     fit), are significantly steadier segment by segment (``Judge.steadier``): then the law only
     approximates one its template cannot express (``1.26*vx1 + vx2 + vx3`` for the momentum
     ``vx1 + 0.8*vx2 + 0.6*vx3``, which needs two parameters)."""
-    coefficients, terms = _split(law)
+    coefficients, terms = additive_terms(law)
     if len(terms) < 2:
         return False
     judge = _judge(terms, columns, data)
@@ -99,7 +99,7 @@ def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, thresho
 def judge_given(law: sympy.Expr, columns: StateColumns, data: ConservationData, threshold: float,
                 name: str) -> LawCheck:
     """``check_law`` on prepared ``data``, for a parsed ``law`` (``name`` in its error)."""
-    coefficients, terms = _split(law)
+    coefficients, terms = additive_terms(law)
     if not terms:
         raise ConslawError(f"law {name!r} has no term that depends on a state column")
     judge = _judge(terms, columns, data)

@@ -1,0 +1,62 @@
+"""Whole formulas judged in the multi-term search's lean library, under noise.
+
+The whole-formula search judges a formula by its own ratio: a formula that leaves out a small
+term of a law (the energy of a pendulum on a cart, ``omega**2 - 41.1*cos(theta)``, without the
+cart's share) can be conserved to within 5 % noise as well as the law. The multi-term search
+asks more of its laws: no term of its library may make one significantly steadier, segment by
+segment (``Judge.missing_term``, a paired test where the noise is common to both).
+``superseded_formulas`` asks the same of the accepted whole formulas whose additive terms are
+all terms of the lean library (products of up to three columns and one lifted factor, with the
+default operators): one that misses a term there is superseded, as an earlier pass's law is by
+a later pass (``conslaw.terms.extraction.rejudged``).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.ranking import is_accepted
+from conslaw.dsl.operators import resolve_operators
+from conslaw.errors import ConslawError
+from conslaw.law import Law
+from conslaw.terms.check import additive_terms
+from conslaw.terms.judging import Judge
+from conslaw.terms.search import fitted_library
+from conslaw.terms.sparse_fits import SparseFits
+from conslaw.terms.term_config import TermsConfig
+from conslaw.terms.vocabulary import LEAN_DEPTH, LEAN_FACTORS, LEAN_LIFTED, LibraryStage
+from conslaw.threads import single_threaded_blas
+
+
+def superseded_formulas(dataset: TrajectoryDataset, data: ConservationData, candidates: Sequence[Law],
+                        threshold: float, seed: int) -> list[int]:
+    """Positions of the accepted whole formulas (two additive terms or more, each a lean
+    library term) to which a term of the lean library's noisy judge adds significant steadiness
+    (the module docstring). For noisy data: in noiseless data a law that leaves out a term is
+    not exact to rounding, and the ranking labels it approximate."""
+    formulas = [i for i, law in enumerate(candidates)
+                if law.origin == "formula" and is_accepted(law.evidence, threshold)]
+    texts = {i: [str(term) for term in additive_terms(candidates[i].expression)[1]] for i in formulas}
+    formulas = [i for i in formulas if len(texts[i]) >= 2]
+    if not formulas:
+        return []
+    stage = LibraryStage(LEAN_DEPTH, LEAN_FACTORS, resolve_operators("default"), LEAN_LIFTED)
+    with single_threaded_blas():  # small eigenproblems: threads only cost
+        try:
+            library, values, _ = fitted_library(dataset, data, TermsConfig().max_terms, stage, seed)
+        except ConslawError:  # too few constraints or terms for a library: nothing to judge with
+            return []
+        positions = {library.text(k): k for k in range(len(library))}
+        judge = Judge(values, data, within_range=True)
+        fits = SparseFits(judge.A, judge.B, np.array(library.sizes))
+        superseded = []
+        for i in formulas:
+            if not all(text in positions for text in texts[i]):
+                continue
+            law = fits.batch(np.array(sorted(positions[text] for text in texts[i]))[None])[0]
+            if judge.missing_term(law.coefficients) is not None:
+                superseded.append(i)
+    return superseded
