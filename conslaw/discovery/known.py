@@ -26,8 +26,8 @@ from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import law_values
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.independence import functionally_dependent
-from conslaw.dsl.expressions import numpy_function
 from conslaw.discovery.ranking import is_exact
+from conslaw.dsl.expressions import numpy_function
 from conslaw.errors import ConslawError
 from conslaw.law import Law, StateColumns
 
