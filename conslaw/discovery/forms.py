@@ -73,6 +73,15 @@ def segment_variation(values: np.ndarray, segments: Segments, smooth: bool = Fal
     return _variation(_centred(values, segments), segments, smooth)
 
 
+def within_own_variation(values: np.ndarray, reference: np.ndarray, segments: Segments) -> bool:
+    """Whether an affine function of ``reference`` predicts ``values`` (N,) to within their own
+    mean within-segment variation (their noise, for a conserved quantity): one law, as far as
+    the data tell."""
+    design = np.column_stack([np.ones_like(reference), reference])
+    coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
+    return float(np.var(values - design @ coefficients)) <= float(np.mean(segment_variation(values, segments)))
+
+
 def segment_means(values: np.ndarray, segments: Segments) -> np.ndarray:
     """Each segment's time-weighted mean of values (..., N) -> (..., K)."""
     return np.add.reduceat(values * segments.weight, segments.starts[:-1], axis=-1)

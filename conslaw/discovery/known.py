@@ -24,7 +24,7 @@ import sympy
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import law_values
-from conslaw.discovery.forms import segment_variation
+from conslaw.discovery.forms import within_own_variation
 from conslaw.discovery.independence import functionally_dependent
 from conslaw.discovery.ranking import is_exact
 from conslaw.dsl.expressions import numpy_function
@@ -78,18 +78,14 @@ def _near(expression: sympy.Expr, accepted: Sequence[Law], columns: StateColumns
           data: ConservationData) -> Optional[int]:
     """The rank of the first accepted law that an affine function of ``expression`` predicts,
     on the training truth, to within the law's own within-segment variation (its noise, for a
-    conserved law: ``Judge.same_law``'s rule), or None."""
+    conserved law: ``forms.within_own_variation``, the multi-term search's rule for one law), or None."""
     truth = data.train.truth
     values = np.broadcast_to(numpy_function(expression, columns.names)(truth.x), truth.x.shape[:1])
     if not np.all(np.isfinite(values)):
         return None
-    design = np.column_stack([np.ones_like(values), values])
     for law in accepted:
         own = np.broadcast_to(law_values(law, truth.x), truth.x.shape[:1])
-        if not np.all(np.isfinite(own)):
-            continue
-        coefficients, *_ = np.linalg.lstsq(design, own, rcond=None)
-        if float(np.var(own - design @ coefficients)) <= float(np.mean(segment_variation(own, truth))):
+        if np.all(np.isfinite(own)) and within_own_variation(own, values, truth):
             return law.rank
     return None
 

@@ -17,7 +17,7 @@ from scipy.special import stdtrit  # the t quantile; scipy.stats would add 0.5 s
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.fit import FitData
 from conslaw.discovery.forms import (
-    RESOLVED, judged_ratios, segment_variation, smallest_ratio, smooth_form, within_form,
+    RESOLVED, judged_ratios, segment_variation, smallest_ratio, smooth_form, within_form, within_own_variation,
 )
 from conslaw.discovery.segments import Segments
 from conslaw.law import Evidence
@@ -174,11 +174,7 @@ class Judge:
         truth, an affine function of the latter predicts it to within its own within-segment
         variation (its noise, for a conserved law). A rigid body's ``w1**2 + 0.80*w2**2 -
         0.57*w3**2`` and ``w1**2 + 1.04*w2**2`` are both laws, but not one law."""
-        truth = self.data.train.truth
-        values, reference = self.values.train[0] @ w, self.values.train[0] @ as_w
-        design = np.column_stack([np.ones_like(reference), reference])
-        coefficients, *_ = np.linalg.lstsq(design, values, rcond=None)
-        return float(np.var(values - design @ coefficients)) <= float(np.mean(segment_variation(values, truth)))
+        return within_own_variation(self.values.train[0] @ w, self.values.train[0] @ as_w, self.data.train.truth)
 
     def _segment_ratios(self, w: np.ndarray) -> np.ndarray:
         """The smooth variation of ``g = w . t`` on each training segment, per unit of its
