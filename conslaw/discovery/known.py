@@ -78,7 +78,8 @@ def _near(expression: sympy.Expr, accepted: Sequence[Law], columns: StateColumns
           data: ConservationData) -> Optional[int]:
     """The rank of the first accepted law that an affine function of ``expression`` predicts,
     on the training truth, to within the law's own within-segment variation (its noise, for a
-    conserved law: ``forms.within_own_variation``, the multi-term search's rule for one law), or None."""
+    conserved law: ``forms.within_own_variation``, the multi-term search's rule for one law),
+    or None."""
     truth = data.train.truth
     values = np.broadcast_to(numpy_function(expression, columns.names)(truth.x), truth.x.shape[:1])
     if not np.all(np.isfinite(values)):
