@@ -95,6 +95,7 @@ def known_laws_line(entries: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _reached(entry: Mapping[str, Any]) -> str:
+    """A known law's verdict: found, or not and, when one does, the accepted law within noise of it."""
     if entry["found"]:
         return "found"
     near = entry.get("near")  # None in a result.json written before it was kept
