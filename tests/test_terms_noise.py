@@ -1,5 +1,6 @@
 """The multi-term search under noise: missing terms, the null's yardstick near the truth, the
-climb through the spectrum, bounds on a law's length, the ladder of small libraries."""
+climb through the spectrum, bounds on a law's length, the ladder of small libraries, earlier
+passes' laws judged again in a richer library, and whole formulas judged in the lean one."""
 
 import numpy as np
 import pytest
