@@ -16,7 +16,7 @@ from conslaw.terms import TermsConfig
 from conslaw.terms.judging import RANGE_MARGIN, Judge, within_truth_range
 from conslaw.discovery.forms import ratio_of
 from conslaw.terms.extraction import _records, rejudged
-from conslaw.terms.search import _supports_in, fitted_library, search_pass
+from conslaw.terms.search import fitted_library, search_pass
 from conslaw.terms.supersede import superseded_formulas
 from conslaw.terms.solve import best_pair, judged_elimination, restricted_fit
 from conslaw.terms.sparse_fits import SparseFits, SparseLaw, law_sizes
@@ -248,7 +248,8 @@ def _lean_law_judged_richer(system, coordinates, rate, noise):
     richer = next(stage for stage in plan if stage.term_depth == 3)
     library, values, _ = fitted_library(variant.dataset, data, 600, richer, 0)
     judge = Judge(values, data, within_range=True)
-    superseded, replacements, _ = rejudged(judge, np.array(library.sizes), _supports_in(library, lean), THRESHOLD)
+    superseded, replacements, _ = rejudged(judge, np.array(library.sizes),
+                                          [library.support_of(law.terms) for law in lean], THRESHOLD)
     return lean, superseded, replacements, library, values.peaks, variant
 
 

@@ -94,6 +94,17 @@ class TermLibrary:
     def text(self, index: int) -> str:
         return str(self.sympy_term(index))
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {self.text(i): i for i in range(len(self.terms))}
+
+    def support_of(self, texts: Sequence[str]) -> Optional[np.ndarray]:
+        """The sorted positions of the terms written ``texts`` (SymPy's text of each term), or
+        None when one of them is not a term of the library (or ``texts`` is empty)."""
+        if not texts or not all(text in self._positions for text in texts):
+            return None
+        return np.array(sorted(self._positions[text] for text in texts))
+
     def subset(self, keep: Sequence[int], removed: dict[str, int] | None = None) -> "TermLibrary":
         """The terms at positions ``keep`` (in that order); ``removed`` adds pruning counts."""
         keep = [int(i) for i in keep]

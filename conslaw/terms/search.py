@@ -162,7 +162,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
     superseded: list[int] = []
     if earlier and not account["noiseless"]:
         superseded, replacements, evidence = rejudged(judge, np.array(library.sizes),
-                                                      _supports_in(library, earlier), threshold)
+                                                      [library.support_of(law.terms) for law in earlier], threshold)
         records.update(evidence)
         found = {law.support.tobytes() for law in accepted}
         accepted += [law for law in replacements if law.support.tobytes() not in found]
@@ -190,14 +190,6 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
               "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
     return PassResult(kept, near_misses, counts, timings, reason, partial, superseded, account["noiseless"])
-
-
-def _supports_in(library: TermLibrary, laws: Sequence[Law]) -> list[Optional[np.ndarray]]:
-    """Each multi-term law's support in ``library`` (terms matched by SymPy's text), or None
-    when a term of it is not there."""
-    positions = {library.text(i): i for i in range(len(library))}
-    return [np.array(sorted(positions[term] for term in law.terms))
-            if law.terms and all(term in positions for term in law.terms) else None for law in laws]
 
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:

@@ -49,14 +49,8 @@ def superseded_formulas(dataset: TrajectoryDataset, data: ConservationData, cand
             library, values, _ = fitted_library(dataset, data, TermsConfig().max_terms, stage, seed)
         except ConslawError:  # too few constraints or terms for a library: nothing to judge with
             return []
-        positions = {library.text(k): k for k in range(len(library))}
         judge = Judge(values, data, within_range=True)
         fits = SparseFits(judge.A, judge.B, np.array(library.sizes))
-        superseded = []
-        for i in formulas:
-            if not all(text in positions for text in texts[i]):
-                continue
-            law = fits.batch(np.array(sorted(positions[text] for text in texts[i]))[None])[0]
-            if judge.missing_term(law.coefficients) is not None:
-                superseded.append(i)
-    return superseded
+        supports = {i: library.support_of(texts[i]) for i in formulas}
+        return [i for i in formulas if supports[i] is not None
+                and judge.missing_term(fits.batch(supports[i][None])[0].coefficients) is not None]
