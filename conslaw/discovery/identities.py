@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
+import sympy
 
 from conslaw.discovery.merging import merge_variants
 from conslaw.dsl.expressions import gradient_function
@@ -59,6 +60,19 @@ def merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
                           <= FLAT_GRADIENT)) > 0.5 for law in merged]
     kept = [law for law, is_flat in zip(merged, flat) if not is_flat] or merged[:1]
     folded = sum(law.variants + 1 for law in merged if law not in kept)
+    return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
+
+
+def fold_into_relations(identities: list[Law], relations: Sequence[sympy.Expr]) -> list[Law]:
+    """The identities that are ``relations`` (``independence.independent_relations``), the
+    others folded into the first as its variants: at the data their gradients lie along the
+    relations' (``y*(vx*x + vy*y)`` and ``x**3 + x*y**2 - x`` beside a rod's ``vx*x + vy*y`` and
+    ``x**2 + y**2``) and they say nothing more. Unchanged when no identity is a relation."""
+    is_relation = [any(law.expression == relation for relation in relations) for law in identities]
+    if not any(is_relation):
+        return identities
+    kept = [law for law, relation in zip(identities, is_relation) if relation]
+    folded = sum(law.variants + 1 for law, relation in zip(identities, is_relation) if not relation)
     return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
 
 

@@ -48,7 +48,9 @@ search's seed.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
-  one identity are merged into it, and it is ranked after the accepted laws. When the training
+  one identity are merged into it, as are identities whose gradients at the data lie along the
+  independent relations' (``identities.fold_into_relations``), and it is ranked after the
+  accepted laws. When the training
   data are one recording, or visit one level set of every independent law, the dependent
   accepted laws are identities too (``_coincidences_apart``).
 """
@@ -67,7 +69,8 @@ from conslaw.discovery.demotions import (approximations, beyond_noise_floor, dri
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
-from conslaw.discovery.identities import as_identity, merge_identities, on_one_level_set, split_identities
+from conslaw.discovery.identities import (as_identity, fold_into_relations, merge_identities, on_one_level_set,
+                                          split_identities)
 from conslaw.discovery.independence import along_one_law, independent_relations, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
@@ -258,6 +261,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
     eligible = exact or list(range(len(accepted)))
     relations = independent_relations(identities, data, seed)
+    identities = fold_into_relations(identities, relations)
     chosen = {eligible[i] for i in independent_set([accepted[i] for i in eligible], data, seed, relations)}
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
     loose = beyond_noise_floor(accepted)
