@@ -20,7 +20,8 @@ from conslaw.discovery.known import known_laws
 from conslaw.discovery.ranking import rank_laws
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, search_terms
-from conslaw.terms.vocabulary import LEAN_DEPTH, LEAN_LADDER, WIDENING, target_laws, vocabularies
+from conslaw.terms.vocabulary import (LEAN_DEPTH, LEAN_LADDER, WIDENING, reads_as_series, stages, target_laws,
+                                      vocabularies)
 
 METRE = parse_unit("m").dimension
 
@@ -178,6 +179,44 @@ def test_every_operator_is_documented():
     rows = {line.split("|")[1].strip().strip("`") for line in text.splitlines()
             if line.startswith("| `")}
     assert set(OPERATORS) <= rows
+
+
+def test_a_series_is_two_consecutive_powers_of_one_column_the_higher_a_cube_or_more():
+    q, v, x = sympy.symbols("q v x")
+    assert reads_as_series(0.067 * q**4 + 0.34 * q**3 + q**2 + 0.25 * v**2)
+    assert reads_as_series(-0.28 * q**3 + q**2 + 0.23 * v**2)
+    assert not reads_as_series(v**2 + 0.25 * x**4 + 2 * x**2)  # a quartic oscillator
+    assert not reads_as_series(q**2 + q + v**2)  # a shifted square
+    assert not reads_as_series(v * x**2 + x**3)  # one power of each column
+    assert not reads_as_series(v**2 - 12 * sympy.cos(q))
+
+
+def auto_stages() -> list:
+    config = TermsConfig(vocabulary="auto")
+    return stages(PAPER_OPERATORS, "auto", config.term_depth, config.max_factors)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_under_noise_a_series_does_not_stop_the_widening_before_the_law_it_stands_for(seed):
+    """A Toda bond at 1 % noise: the default library's 4-term power series is exact within the
+    noise and fills the target of one law; the widening goes on and finds the energy with
+    ``exp(-q)`` (``v**2/2 + 4*(exp(-q) + q)``), which replaces it."""
+    dataset = make_variant("toda-pair", noise=0.01, rate=50.0, seed=seed).dataset
+    outcome, laws = search(dataset, "auto")
+    assert outcome.counts["stages_tried"] == len(auto_stages())
+    law = sympy.expand(laws[0].expression)
+    q, v = sorted(law.free_symbols, key=str)
+    scale = law.coeff(sympy.exp(-q))
+    assert float(law.coeff(q) / scale) == pytest.approx(1.0, rel=2e-3)
+    assert float(law.coeff(v**2) / scale) == pytest.approx(0.125, rel=5e-3)
+    assert not any(reads_as_series(found.expression) for found in laws)
+
+
+def test_under_noise_a_law_that_reads_as_no_series_stops_the_widening():
+    dataset = make_variant("duffing", noise=0.01, rate=50.0).dataset
+    outcome, laws = search(dataset, "auto")
+    assert outcome.counts["stages_tried"] < len(auto_stages())
+    assert outcome.counts["exact_independent"] == 1
 
 
 def test_a_column_constant_everywhere_does_not_raise_the_number_of_laws_sought():

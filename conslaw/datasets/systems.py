@@ -1,7 +1,7 @@
 """The catalogue of built-in simulated systems, by name (the specs live in their own modules).
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
-``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``cart.py``, ``gravitation.py``,
+``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``cart.py``, ``lattice.py``, ``gravitation.py``,
 ``ecology.py``, ``thermal.py``, ``families.py`` and ``dissipative.py`` define the systems. A new
 system is one new ``SystemSpec`` added to ``SYSTEMS``.
 """
@@ -13,6 +13,7 @@ from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.families import PENDULUM_LENGTHS
 from conslaw.datasets.gravitation import HENON_HEILES, KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
+from conslaw.datasets.lattice import TODA_PAIR
 from conslaw.datasets.mechanics import (
     CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM, SPRING_PENDULUM,
 )
@@ -39,6 +40,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         FOUR_OSCILLATORS,
         RIGID_BODY,
         DUFFING,
+        TODA_PAIR,
         SADDLE,
         HENON_HEILES,
         CYCLOTRON,

@@ -54,7 +54,7 @@ from conslaw.terms.term_laws import term_law
 from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
 from conslaw.terms.sparse_fits import SparseLaw
 from conslaw.terms.term_config import TermsConfig
-from conslaw.terms.vocabulary import LibraryStage, stages, target_laws
+from conslaw.terms.vocabulary import LibraryStage, complete, stages, target_laws
 from conslaw.threads import single_threaded_blas
 
 MIN_CONSTRAINTS_PER_TERM = 2
@@ -250,22 +250,13 @@ class _Widening:
                              "; ".join(reasons) if reasons else None)
 
 
-def complete(found: int, target: int, noiseless: bool) -> bool:
-    """Whether the widening may stop: the data hold as many laws as they could, and they are
-    exact to rounding. Under noise a truncated series can stand in for a law that a wider
-    vocabulary writes in few terms (``0.067*q**4 + 0.34*q**3 + q**2 + 0.25*v**2``, exact at 1 %
-    noise, for ``exp(q) - q + 0.125*v**2``), so every stage runs and judges the earlier laws
-    again (step 5); the ranking shows the shorter of two that are one law within the noise."""
-    return found >= target and noiseless
-
-
 def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: StateColumns,
                  config: TermsConfig, *, operators: Sequence[str], threshold: float, keep: int,
                  seed: int, max_seconds: Optional[float] = None,
                  progress: Optional[Callable[[str, int, int], None]] = None) -> SearchOutcome:
     """The multi-term search (see the module docstring): one pass per library stage
-    (``conslaw.terms.vocabulary.stages``), on noiseless data while the laws found are fewer than
-    ``target_laws``, under noise to the last stage (``complete``); unranked candidates."""
+    (``conslaw.terms.vocabulary.stages``) until the laws found are ``complete``; unranked
+    candidates."""
     started = time.perf_counter()
     deadline = started + max_seconds if max_seconds else None
     plan = stages(operators, config.vocabulary, config.term_depth, config.max_factors)
@@ -304,7 +295,7 @@ def search_terms(dataset: TrajectoryDataset, data: ConservationData, columns: St
             state.partial = True
             state.reasons.append(f"time budget of {max_seconds:g} s ran out in the sparse search")
             break
-        if complete(found, target, state.noiseless):
+        if complete(found, target, state.noiseless, state.accepted):
             break
     if progress is not None:
         progress("multi-term search", len(plan), len(plan))

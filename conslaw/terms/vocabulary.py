@@ -20,10 +20,14 @@ same steps on the configured library (``term_depth``, ``max_factors``).
 """
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+import sympy
+
 from conslaw.dsl.operators import resolve_operators
+from conslaw.law import Law
 
 WIDENING: tuple[tuple[str, ...], ...] = (("log", "exp"), ("inv",), ("sqrt", "rsqrt"))
 
@@ -48,6 +52,27 @@ def target_laws(n_columns: int) -> int:
     early only when the data are as constrained as they can be; otherwise it runs to the end
     of ``WIDENING`` or of the time budget."""
     return max(1, n_columns - 1)
+
+
+def complete(found: int, target: int, noiseless: bool, laws: Sequence[Law]) -> bool:
+    """Whether the widening may stop: the data hold as many laws as they could (``found`` of
+    ``target``), and none of the ``laws`` reads as a truncated series unless the data are exact
+    to rounding (``noiseless``). Under noise a series can stand in for a law that a wider
+    vocabulary writes in few terms: ``0.067*q**4 + 0.34*q**3 + q**2 + 0.25*v**2``, exact at 1 %
+    noise, for ``exp(q) - q + 0.125*v**2``; the later stages judge it again."""
+    return found >= target and (noiseless or not any(reads_as_series(law.expression) for law in laws))
+
+
+def reads_as_series(expression: sympy.Expr) -> bool:
+    """Whether a law holds two consecutive powers of one column, the higher at least a cube
+    (``q**2`` and ``q**3``): the mark of a truncated power series. A quartic oscillator's
+    ``x**4`` beside ``x**2`` is not one."""
+    powers: dict[sympy.Expr, set[int]] = collections.defaultdict(set)
+    for term in sympy.Add.make_args(sympy.expand(expression)):
+        base, exponent = term.as_coeff_Mul()[1].as_base_exp()
+        if base.is_Symbol and exponent.is_Integer and exponent > 0:
+            powers[base].add(int(exponent))
+    return any(k >= 3 and k - 1 in found for found in powers.values() for k in found)
 
 
 LEAN_DEPTH = 1
