@@ -10,7 +10,7 @@ import sympy
 from conslaw.datasets import load_file, make_variant
 from conslaw.datasets.variants import user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.demotions import _fixed_curves
+from conslaw.discovery.demotions import _fixed_curves, reads_as_series
 from conslaw.discovery.independence import functionally_dependent
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig
@@ -336,3 +336,15 @@ def test_a_known_law_not_found_names_the_law_that_equals_it_within_the_noise(rat
     truth = "0.025*omega**2*r**2 + r**2 - 0.4905*r*cos(theta) - r + 0.025*vr**2"
     (entry,) = known_laws(variant.dataset, [accepted(truth, 1)], data)
     assert (entry["found"], entry["near"]) == (True, None)
+
+
+def test_an_approximate_series_that_varies_beyond_the_noise_is_no_law():
+    """A Toda bond (energy ``v**2/2 + 4*(exp(-q) + q)``) at 2 % noise: no vocabulary yields its
+    energy, and the cubic ``-0.28*q**3 + q**2 + 0.23*v**2`` varies beyond the noise; it was
+    accepted as approximate, and is rejected now (``demotions.series_beyond_noise``)."""
+    variant = make_variant("toda-pair", noise=0.02, rate=25.0)
+    discovery = run(variant.dataset, mode="both", unit_check=False)
+    assert discovery.accepted == []
+    series = [law for law in discovery.laws if reads_as_series(law.expression)]
+    assert series and series[0].quality == "rejected"
+    assert coefficient(series[0], "q**3", "q**2") == pytest.approx(-0.28, abs=0.02)

@@ -20,8 +20,8 @@ from conslaw.discovery.known import known_laws
 from conslaw.discovery.ranking import rank_laws
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, search_terms
-from conslaw.terms.vocabulary import (LEAN_DEPTH, LEAN_LADDER, WIDENING, reads_as_series, stages, target_laws,
-                                      vocabularies)
+from conslaw.discovery.demotions import reads_as_series
+from conslaw.terms.vocabulary import LEAN_DEPTH, LEAN_LADDER, WIDENING, stages, target_laws, vocabularies
 
 METRE = parse_unit("m").dimension
 

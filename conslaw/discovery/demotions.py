@@ -8,16 +8,20 @@
 - ``unneeded``: a dependent law that does not need one of its columns.
 - ``drifting_beside_exact``: a dependent approximate law whose level drifts, beside exact laws.
 - ``reading_derived``: an approximate law that reads a column derived by ``--derive``.
+- ``series_beyond_noise``: an approximate law that varies beyond the noise and reads as a
+  truncated power series (``reads_as_series``).
 
-The last six are demoted to the rejected candidates by ``ranking.rank_laws``.
+The last seven are demoted to the rejected candidates by ``ranking.rank_laws``.
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 from typing import Sequence
 
 import numpy as np
+import sympy
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.drift import drifting
@@ -179,3 +183,25 @@ def drifting_beside_exact(laws: Sequence[Law]) -> set[int]:
         return set()
     return {i for i, law in enumerate(laws)
             if law.quality == "approximate" and not law.independent and drifting(law.evidence.drift)}
+
+
+def series_beyond_noise(laws: Sequence[Law], beyond_noise: Sequence[bool]) -> set[int]:
+    """Positions of the approximate laws that vary beyond the noise (``beyond_noise``: their
+    ratio is not within its standard errors of 0; a level that only drifts is not enough) and
+    read as a truncated power series: a series standing in for a law outside the vocabulary's
+    reach, no law of the system. A Toda bond at 2 % noise (``toda-pair``, energy
+    ``v**2/2 + 4*(exp(-q) + q)``): ``-0.28*q**3 + q**2 + 0.23*v**2``, ratio 9e-4 ± 2e-4."""
+    return {i for i, (law, beyond) in enumerate(zip(laws, beyond_noise))
+            if law.quality == "approximate" and beyond and reads_as_series(law.expression)}
+
+
+def reads_as_series(expression: sympy.Expr) -> bool:
+    """Whether a law holds two consecutive powers of one column, the higher at least a cube
+    (``q**2`` and ``q**3``): the mark of a truncated power series. A quartic oscillator's
+    ``x**4`` beside ``x**2`` is not one."""
+    powers: dict[sympy.Expr, set[int]] = collections.defaultdict(set)
+    for term in sympy.Add.make_args(sympy.expand(expression)):
+        base, exponent = term.as_coeff_Mul()[1].as_base_exp()
+        if base.is_Symbol and exponent.is_Integer and exponent > 0:
+            powers[base].add(int(exponent))
+    return any(k >= 3 and k - 1 in found for found in powers.values() for k in found)

@@ -44,7 +44,9 @@ search's seed.
   drifting sensor column standing in for a constant), and, beside an independent exact law, a
   dependent approximate law whose level drifts (``drifting_beside_exact``: modes that beat
   slower than a window). So is an approximate law that reads a column derived by ``--derive``
-  (``reading_derived``): on such data only exact laws are accepted.
+  (``reading_derived``): on such data only exact laws are accepted. And so is an approximate
+  law that varies beyond the noise and reads as a truncated power series
+  (``series_beyond_noise``): it stands in for a law the vocabulary cannot write.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
@@ -65,7 +67,7 @@ import sympy
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import (approximations, beyond_noise_floor, drifting_beside_exact, law_values,
-                                         misfitted, reading_derived, truncations, unneeded)
+                                         misfitted, reading_derived, series_beyond_noise, truncations, unneeded)
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
@@ -114,9 +116,14 @@ def is_exact(evidence: Evidence, threshold: float) -> bool:
     (``Evidence.noise_bias``): then the data cannot tell its coefficients from ones off by about
     that bias. Nor may its level drift along the trajectories (``Evidence.drift``, slower than
     the windows the ratio judges: weak friction, two modes beating)."""
-    return bool(is_accepted(evidence, threshold)
-                and all(ratio <= TIE_SIGMAS * error + RATIO_FLOOR for ratio, error in _measured(evidence))
+    return bool(is_accepted(evidence, threshold) and within_noise(evidence)
                 and not biased(evidence.noise_bias) and not drifting(evidence.drift))
+
+
+def within_noise(evidence: Evidence) -> bool:
+    """Whether the training and held-out ratios are each within ``TIE_SIGMAS`` of their
+    standard errors of 0."""
+    return all(ratio <= TIE_SIGMAS * error + RATIO_FLOOR for ratio, error in _measured(evidence))
 
 
 def with_variation(law: Law, data: ConservationData) -> Law:
@@ -267,7 +274,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
     demoted = (approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
-               | unneeded(accepted, data) | drifting_beside_exact(accepted) | reading_derived(accepted, data))
+               | unneeded(accepted, data) | drifting_beside_exact(accepted) | reading_derived(accepted, data)
+               | series_beyond_noise(accepted, [not within_noise(law.evidence) for law in accepted]))
     rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
     accepted = [law for i, law in enumerate(accepted) if i not in demoted]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)

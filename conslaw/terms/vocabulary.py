@@ -20,12 +20,10 @@ same steps on the configured library (``term_depth``, ``max_factors``).
 """
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import sympy
-
+from conslaw.discovery.demotions import reads_as_series
 from conslaw.dsl.operators import resolve_operators
 from conslaw.law import Law
 
@@ -61,18 +59,6 @@ def complete(found: int, target: int, noiseless: bool, laws: Sequence[Law]) -> b
     vocabulary writes in few terms: ``0.067*q**4 + 0.34*q**3 + q**2 + 0.25*v**2``, exact at 1 %
     noise, for ``exp(q) - q + 0.125*v**2``; the later stages judge it again."""
     return found >= target and (noiseless or not any(reads_as_series(law.expression) for law in laws))
-
-
-def reads_as_series(expression: sympy.Expr) -> bool:
-    """Whether a law holds two consecutive powers of one column, the higher at least a cube
-    (``q**2`` and ``q**3``): the mark of a truncated power series. A quartic oscillator's
-    ``x**4`` beside ``x**2`` is not one."""
-    powers: dict[sympy.Expr, set[int]] = collections.defaultdict(set)
-    for term in sympy.Add.make_args(sympy.expand(expression)):
-        base, exponent = term.as_coeff_Mul()[1].as_base_exp()
-        if base.is_Symbol and exponent.is_Integer and exponent > 0:
-            powers[base].add(int(exponent))
-    return any(k >= 3 and k - 1 in found for found in powers.values() for k in found)
 
 
 LEAN_DEPTH = 1
