@@ -52,9 +52,8 @@ search's seed.
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
   one identity are merged into it, as are identities whose gradients at the data lie along the
   independent relations' (``identities.fold_into_relations``), and it is ranked after the
-  accepted laws. When the training
-  data are one recording, or visit one level set of every independent law, the dependent
-  accepted laws are identities too (``_coincidences_apart``).
+  accepted laws. When the training data are one recording, or visit one level set of every
+  independent law, the dependent accepted laws are identities too (``_coincidences_apart``).
 """
 from __future__ import annotations
 
