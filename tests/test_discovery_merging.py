@@ -348,3 +348,16 @@ def test_an_approximate_series_that_varies_beyond_the_noise_is_no_law():
     series = [law for law in discovery.laws if reads_as_series(law.expression)]
     assert series and series[0].quality == "rejected"
     assert coefficient(series[0], "q**3", "q**2") == pytest.approx(-0.28, abs=0.02)
+
+
+def test_a_series_whose_level_drifts_stays_an_approximate_law():
+    """A weakly damped asymmetric Duffing oscillator: its energy ``v**2 + 2*x**2 + 2/3*x**3 +
+    x**4/4`` reads as a series and varies beyond the noise, but its level drifts (friction), as
+    the real pendulum's does; it stays, approximate."""
+    variant = make_variant("duffing", alpha=1.0, gamma=0.01, noise=0.01, rate=50.0)
+    discovery = run(variant.dataset, mode="terms", unit_check=False)
+    assert [law.quality for law in discovery.accepted] == ["approximate"]
+    law = discovery.accepted[0]
+    assert reads_as_series(law.expression) and law.evidence.drift < 1e-10
+    assert coefficient(law, "x**3", "v**2") == pytest.approx(2 / 3, rel=0.01)
+    assert coefficient(law, "x**4", "v**2") == pytest.approx(0.25, rel=0.01)

@@ -274,9 +274,14 @@ FOUR_OSCILLATORS = SystemSpec(
 
 # ---------------------------------------------------------------- Duffing oscillator
 def _duffing_field(x: np.ndarray, c: Constants) -> np.ndarray:
-    """dx/dt = v, dv/dt = -k x - beta x**3 (per unit mass)."""
+    """dx/dt = v, dv/dt = -k x - alpha x**2 - beta x**3 - gamma v (per unit mass)."""
     position, velocity = x[..., 0], x[..., 1]
-    return np.stack([velocity, -c["k"] * position - c["beta"] * position**3], axis=-1)
+    force = -c["k"] * position - c["alpha"] * position**2 - c["beta"] * position**3 - c["gamma"] * velocity
+    return np.stack([velocity, force], axis=-1)
+
+
+def _undamped(c: Constants) -> bool:
+    return c["gamma"] == 0
 
 
 def _duffing_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
@@ -287,18 +292,20 @@ def _duffing_sample(rng: np.random.RandomState, n: int, n_points: int, c: Consta
 
 DUFFING = SystemSpec(
     name="duffing",
-    description="Duffing (anharmonic) oscillator, in position and velocity: dv/dt = -k x - beta x**3; "
-    "energy v**2/2 + k x**2/2 + beta x**4/4",
+    description="Duffing (anharmonic) oscillator, in position and velocity: dv/dt = -k x - alpha x**2 - "
+    "beta x**3 - gamma v; energy v**2/2 + k x**2/2 + alpha x**3/3 + beta x**4/4, conserved unless gamma > 0",
     columns=("x", "v"),
     units=("m", "m/s"),
     constants=(
         Constant("k", 2.0, "1/s**2", "linear stiffness per unit mass"),
+        Constant("alpha", 0.0, "1/(m*s**2)", "quadratic stiffness per unit mass (an asymmetric well)", zero=True),
         Constant("beta", 0.5, "1/(m**2*s**2)", "cubic stiffness per unit mass"),
+        Constant("gamma", 0.0, "1/s", "friction rate (0: the energy is conserved)", zero=True),
         Constant("amplitude", 2.0, "m", "initial x drawn from U[-amplitude, amplitude]"),
     ),
     field=_duffing_field,
-    laws=template_laws(("x", "v"), [("energy", "v**2/2 + k*x**2/2 + beta*x**4/4", always)]),
-    independent_laws=lambda c: 1,
+    laws=template_laws(("x", "v"), [("energy", "v**2/2 + k*x**2/2 + alpha*x**3/3 + beta*x**4/4", _undamped)]),
+    independent_laws=lambda c: 1 if _undamped(c) else 0,
     sample=_duffing_sample,
     initial_conditions="x ~ U[-A, A], v ~ U[-A, A]*sqrt(k) (A = amplitude)",
     t_end=10.0,

@@ -8,8 +8,8 @@
 - ``unneeded``: a dependent law that does not need one of its columns.
 - ``drifting_beside_exact``: a dependent approximate law whose level drifts, beside exact laws.
 - ``reading_derived``: an approximate law that reads a column derived by ``--derive``.
-- ``series_beyond_noise``: an approximate law that varies beyond the noise and reads as a
-  truncated power series (``reads_as_series``).
+- ``series_beyond_noise``: an approximate law that varies beyond the noise, does not drift, and
+  reads as a truncated power series (``reads_as_series``).
 
 The last seven are demoted to the rejected candidates by ``ranking.rank_laws``.
 """
@@ -187,12 +187,15 @@ def drifting_beside_exact(laws: Sequence[Law]) -> set[int]:
 
 def series_beyond_noise(laws: Sequence[Law], beyond_noise: Sequence[bool]) -> set[int]:
     """Positions of the approximate laws that vary beyond the noise (``beyond_noise``: their
-    ratio is not within its standard errors of 0; a level that only drifts is not enough) and
-    read as a truncated power series: a series standing in for a law outside the vocabulary's
-    reach, no law of the system. A Toda bond at 2 % noise (``toda-pair``, energy
-    ``v**2/2 + 4*(exp(-q) + q)``): ``-0.28*q**3 + q**2 + 0.23*v**2``, ratio 9e-4 ± 2e-4."""
+    ratio is not within its standard errors of 0), whose level does not drift, and that read as
+    a truncated power series: a series standing in for a law outside the vocabulary's reach, no
+    law of the system. A Toda bond at 2 % noise (``toda-pair``, energy ``v**2/2 + 4*(exp(-q) +
+    q)``): ``-0.28*q**3 + q**2 + 0.23*v**2``, ratio 9e-4 ± 2e-4. A weakly damped cubic
+    oscillator's energy ``v**2 + x**2 - x**3/3`` varies beyond the noise too, and drifts: it
+    stays, approximate, as the real pendulum's energy does."""
     return {i for i, (law, beyond) in enumerate(zip(laws, beyond_noise))
-            if law.quality == "approximate" and beyond and reads_as_series(law.expression)}
+            if law.quality == "approximate" and beyond and not drifting(law.evidence.drift)
+            and reads_as_series(law.expression)}
 
 
 def reads_as_series(expression: sympy.Expr) -> bool:
