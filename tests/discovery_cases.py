@@ -12,7 +12,7 @@ from conslaw.terms import TermsConfig
 
 def run(dataset, depth=7, mode="formulas", terms=TermsConfig(), keep=20, **options):
     """Discovery as the engine runs it, keeping 20 rejected candidates rather than 200: no test
-    here reads the others, and ranking them took a fifth of this file's time. The accepted laws
+    of discovery reads the others, and ranking them took a fifth of those tests' time. The accepted laws
     do not depend on it: the whole-formula search accepts only what it refitted on the control,
     whatever ``keep``, and what is kept is the best by ratio (the same accepted laws, qualities,
     marks and ratios with 200 and 20 on six noisy systems in both modes, 2026-12-05). Tests that
@@ -31,7 +31,7 @@ def coefficient(law, term, reference):
     return float(expanded.coeff(term) / expanded.coeff(reference))
 
 
-def assert_no_false_law(discovery, variant, rtol=1e-2):
+def assert_no_false_law(discovery, variant):
     """Every accepted law is a function of the variant's true laws (gradient rank at the data)."""
     dataset = variant.dataset
     states = dataset.stacked("train")[:: max(1, len(dataset.stacked("train")) // 300)]

@@ -16,11 +16,11 @@ from conslaw.dsl.expressions import gradient_function
 from conslaw.dsl.operators import OPERATORS
 from conslaw.errors import UsageError
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.demotions import reads_as_series
 from conslaw.discovery.known import known_laws
 from conslaw.discovery.ranking import rank_laws
 from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig, search_terms
-from conslaw.discovery.demotions import reads_as_series
 from conslaw.terms.vocabulary import LEAN_DEPTH, LEAN_LADDER, WIDENING, stages, target_laws, vocabularies
 
 METRE = parse_unit("m").dimension
@@ -213,6 +213,8 @@ def test_under_noise_a_series_does_not_stop_the_widening_before_the_law_it_stand
 
 
 def test_under_noise_a_law_that_reads_as_no_series_stops_the_widening():
+    """A quartic oscillator's energy (``x**4`` beside ``x**2``) fills the target at 1 % noise and
+    ends the widening there."""
     dataset = make_variant("duffing", noise=0.01, rate=50.0).dataset
     outcome, laws = search(dataset, "auto")
     assert outcome.counts["stages_tried"] < len(auto_stages())

@@ -281,6 +281,7 @@ def _duffing_field(x: np.ndarray, c: Constants) -> np.ndarray:
 
 
 def _undamped(c: Constants) -> bool:
+    """Whether the energy is conserved: no friction."""
     return c["gamma"] == 0
 
 

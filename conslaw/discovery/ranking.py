@@ -45,7 +45,7 @@ search's seed.
   dependent approximate law whose level drifts (``drifting_beside_exact``: modes that beat
   slower than a window). So is an approximate law that reads a column derived by ``--derive``
   (``reading_derived``): on such data only exact laws are accepted. And so is an approximate
-  law that varies beyond the noise and reads as a truncated power series
+  law that varies beyond the noise without drifting and reads as a truncated power series
   (``series_beyond_noise``): it stands in for a law the vocabulary cannot write.
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
