@@ -348,6 +348,8 @@ def test_an_approximate_series_that_varies_beyond_the_noise_is_no_law():
     series = [law for law in discovery.laws if reads_as_series(law.expression)]
     assert series and series[0].quality == "rejected"
     assert coefficient(series[0], "q**3", "q**2") == pytest.approx(-0.28, abs=0.02)
+    warning = [text for text in discovery.warnings if "truncated power series" in text]
+    assert len(warning) == 1 and f"the first law {series[0].rank} " in warning[0]
 
 
 def test_a_series_whose_level_drifts_stays_an_approximate_law():
@@ -359,5 +361,6 @@ def test_a_series_whose_level_drifts_stays_an_approximate_law():
     assert [law.quality for law in discovery.accepted] == ["approximate"]
     law = discovery.accepted[0]
     assert reads_as_series(law.expression) and law.evidence.drift < 1e-10
+    assert not any("truncated power series" in text for text in discovery.warnings)
     assert coefficient(law, "x**3", "v**2") == pytest.approx(2 / 3, rel=0.01)
     assert coefficient(law, "x**4", "v**2") == pytest.approx(0.25, rel=0.01)

@@ -19,13 +19,14 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.derivatives import derived_text
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.demotions import reads_as_series
 from conslaw.discovery.drift import drifting
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.identities import on_one_level_set
 from conslaw.discovery.known import expected_laws, known_laws, parse_expected
 from conslaw.discovery.noise import bias_warning, biased
-from conslaw.discovery.ranking import is_resolved, rank_laws
+from conslaw.discovery.ranking import is_resolved, rank_laws, within_noise
 from conslaw.discovery.symbolic_rank import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.errors import ConslawError
@@ -162,7 +163,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
     warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
-                 + _drift_warning(laws) + _derived_warning(dataset))
+                 + _series_warning(laws) + _drift_warning(laws) + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
@@ -197,6 +198,21 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
     return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
             f"than the columns' noise explains, the first law {first.rank} ({text}) {change:.2g} times: "
             "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
+
+
+def _series_warning(laws: Sequence[Law]) -> list[str]:
+    """One warning for the candidates rejected as a truncated power series that varies beyond the
+    noise (``demotions.series_beyond_noise``): passed by their ratios (their change between
+    samples judged), steady beyond chance but not within the noise, not drifting."""
+    demoted = [law for law in laws if law.quality == "rejected" and law.evidence.unresolved is not None
+               and is_resolved(law.evidence) and not within_noise(law.evidence)
+               and not drifting(law.evidence.drift) and reads_as_series(law.expression)]
+    if not demoted:
+        return []
+    first = demoted[0]
+    return [f"{len(demoted)} candidate(s) steadier than chance but not within the noise read as a truncated power "
+            f"series, the first law {first.rank} ({first.text(digits=TABLE_DIGITS)}): such a series stands in for "
+            "a law the vocabulary cannot write, so they are rejected"]
 
 
 def _drift_warning(laws: Sequence[Law]) -> list[str]:
