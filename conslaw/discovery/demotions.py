@@ -194,8 +194,13 @@ def series_beyond_noise(laws: Sequence[Law], beyond_noise: Sequence[bool]) -> se
     oscillator's energy ``v**2 + x**2 - x**3/3`` varies beyond the noise too, and drifts: it
     stays, approximate, as the real pendulum's energy does."""
     return {i for i, (law, beyond) in enumerate(zip(laws, beyond_noise))
-            if law.quality == "approximate" and beyond and not drifting(law.evidence.drift)
-            and reads_as_series(law.expression)}
+            if law.quality == "approximate" and stands_in_as_series(law, beyond)}
+
+
+def stands_in_as_series(law: Law, beyond_noise: bool) -> bool:
+    """Whether a law that varies beyond the noise (``beyond_noise``) does not drift and reads as a
+    truncated power series: what ``series_beyond_noise`` demotes."""
+    return beyond_noise and not drifting(law.evidence.drift) and reads_as_series(law.expression)
 
 
 def reads_as_series(expression: sympy.Expr) -> bool:

@@ -19,7 +19,7 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.derivatives import derived_text
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.demotions import reads_as_series
+from conslaw.discovery.demotions import stands_in_as_series
 from conslaw.discovery.drift import drifting
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
@@ -203,10 +203,9 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
 def _series_warning(laws: Sequence[Law]) -> list[str]:
     """One warning for the candidates rejected as a truncated power series that varies beyond the
     noise (``demotions.series_beyond_noise``): passed by their ratios (their change between
-    samples judged), steady beyond chance but not within the noise, not drifting."""
+    samples judged) and ``demotions.stands_in_as_series``."""
     demoted = [law for law in laws if law.quality == "rejected" and law.evidence.unresolved is not None
-               and is_resolved(law.evidence) and not within_noise(law.evidence)
-               and not drifting(law.evidence.drift) and reads_as_series(law.expression)]
+               and is_resolved(law.evidence) and stands_in_as_series(law, not within_noise(law.evidence))]
     if not demoted:
         return []
     first = demoted[0]

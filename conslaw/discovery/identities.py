@@ -59,8 +59,7 @@ def merge_identities(identities: list[Law], states: np.ndarray) -> list[Law]:
     flat = [float(np.mean(np.linalg.norm(np.nan_to_num(gradient_function(law.expression, columns)(states)), axis=1)
                           <= FLAT_GRADIENT)) > 0.5 for law in merged]
     kept = [law for law, is_flat in zip(merged, flat) if not is_flat] or merged[:1]
-    folded = sum(law.variants + 1 for law in merged if law not in kept)
-    return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
+    return _folded_into_first(kept, [law for law in merged if law not in kept])
 
 
 def fold_into_relations(identities: list[Law], relations: Sequence[sympy.Expr]) -> list[Law]:
@@ -71,8 +70,14 @@ def fold_into_relations(identities: list[Law], relations: Sequence[sympy.Expr]) 
     is_relation = [any(law.expression == relation for relation in relations) for law in identities]
     if not any(is_relation):
         return identities
-    kept = [law for law, relation in zip(identities, is_relation) if relation]
-    folded = sum(law.variants + 1 for law, relation in zip(identities, is_relation) if not relation)
+    return _folded_into_first([law for law, relation in zip(identities, is_relation) if relation],
+                              [law for law, relation in zip(identities, is_relation) if not relation])
+
+
+def _folded_into_first(kept: list[Law], dropped: Sequence[Law]) -> list[Law]:
+    """``kept``, its first counting the ``dropped`` identities (and their own variants) as its
+    variants."""
+    folded = sum(law.variants + 1 for law in dropped)
     return [kept[0].replace(variants=kept[0].variants + folded)] + kept[1:]
 
 
