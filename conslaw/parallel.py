@@ -17,9 +17,11 @@ Backends and how a shared object travels:
 - "loky" (default): ``jobs`` processes work, the calling process and ``jobs - 1`` of joblib's
   loky worker processes, started once per pool. The calling process is warm (its imports and the
   shared objects are there already) and would otherwise wait: a worker costs about 0.5 s of CPU
-  to start, a fifth of the pendulum's whole fit. It takes the next task whenever the workers
-  have theirs in hand (one running, one queued each), so a stream of results arrives at most
-  one task later than from ``jobs`` workers. ``share`` writes the object once to a file in a
+  to start, a fifth of the pendulum's whole fit. Every task is submitted to the workers, which
+  loky feeds from its queue; the calling process takes the next task not yet handed to a worker
+  (cancelling it there) whenever it is free, so a worker never waits for it to come back from a
+  task of its own, and a stream of results arrives at most one task later than from ``jobs``
+  workers. ``share`` writes the object once to a file in a
   temporary directory (``TMPDIR``) that each worker maps (``conslaw.shared_objects``); the
   calling process uses the object itself. With one job, loky and threading run in the calling
   process only.
@@ -51,7 +53,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import joblib
 
@@ -132,6 +134,18 @@ def split_chunks(total: int, workers: int, *, per_worker: int = 8, min_size: int
     count = math.ceil(total / size)
     bounds = [total * i // count for i in range(count + 1)]
     return [range(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
+def start_order(costs: Sequence[float]) -> list[int]:
+    """The order in which tasks of estimated ``costs`` start on several processes: in order, but
+    the cheapest quarter kept for the end, costliest of them first, so that the processes
+    finish together on small pieces of work. The rest keep their order, in which neighbours
+    share cached work. Measured against the plain order and against costliest first (pendulum
+    and double pendulum, 2 jobs, three and two runs each): fit 0.73-0.77 s against 0.82-0.85 s
+    and 0.78-0.84 s, and 6.29-6.39 s against 6.51-6.67 s and 6.56-6.70 s."""
+    tail = sorted(range(len(costs)), key=lambda index: costs[index])[:len(costs) // 4]
+    kept = set(tail)
+    return [index for index in range(len(costs)) if index not in kept] + tail[::-1]
 
 
 class WorkerPool:
@@ -272,11 +286,13 @@ class WorkerPool:
         return results
 
     def as_completed(self, function: Callable[..., Any], tasks: Iterable[Any],
-                     shared: Optional[Shared] = None) -> Iterator[tuple[int, Any]]:
+                     shared: Optional[Shared] = None,
+                     costs: Optional[Sequence[float]] = None) -> Iterator[tuple[int, Any]]:
         """Yield ``(task index, result)`` as each task finishes (in order when in process).
 
-        A task's exception is raised when its result is reached; stopping early (or an
-        exception) cancels the tasks not yet started.
+        Tasks start in order; with ``costs`` (an estimate per task, in any unit) and more than one
+        process, in ``start_order``. A task's exception is raised when its result is reached;
+        stopping early (or an exception) cancels the tasks not yet started.
         """
         self._require_open()
         calls = [_arguments(task, shared) for task in tasks]
@@ -284,11 +300,12 @@ class WorkerPool:
             for index, args in enumerate(calls):
                 yield index, run_task(function, args)
             return
+        order = start_order(costs) if costs is not None else list(range(len(calls)))
         if self.config.backend == "dask":
-            yield from self._dask_completed(function, calls)
+            yield from self._dask_completed(function, calls, order)
             return
         if self.config.backend == "threading":
-            futures = {self._executor.submit(run_task, function, args): i for i, args in enumerate(calls)}
+            futures = {self._executor.submit(run_task, function, calls[index]): index for index in order}
             try:
                 for future in concurrent.futures.as_completed(futures):
                     yield futures[future], future.result()
@@ -296,40 +313,43 @@ class WorkerPool:
                 for future in futures:
                     future.cancel()
             return
-        yield from self._loky_completed(function, calls)
+        yield from self._loky_completed(function, calls, order)
 
-    def _loky_completed(self, function: Callable[..., Any],
-                        calls: list[tuple]) -> Iterator[tuple[int, Any]]:
-        """The loky workers keep one task running and one queued each; the calling process runs
-        the next task whenever they have theirs, and waits for them when none is left."""
-        pending = collections.deque(enumerate(calls))
-        running: dict[concurrent.futures.Future, int] = {}
-        in_hand = 2 * (self.config.workers - 1)
+    def _loky_completed(self, function: Callable[..., Any], calls: list[tuple],
+                        order: list[int]) -> Iterator[tuple[int, Any]]:
+        """Every task is submitted, in ``order``, to the loky workers, which loky feeds from its
+        queue; the calling process takes the first task not yet handed to a worker (cancelling
+        it there) whenever it is free, and waits once none is left. A worker never waits for the
+        calling process to come back from a long task of its own."""
+        futures = {index: self._executor.submit(run_in_worker, function, calls[index]) for index in order}
+        with_workers = {future: index for index, future in futures.items()}
+        untaken = collections.deque(order)
         try:
-            while pending or running:
-                while pending and len(running) < in_hand:
-                    index, args = pending.popleft()
-                    running[self._executor.submit(run_in_worker, function, args)] = index
-                if pending:
-                    index, args = pending.popleft()
-                    yield index, run_task(function, args)
-                else:
-                    concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in [future for future in running if future.done()]:
-                    yield running.pop(future), future.result()
+            while with_workers:
+                for future in [future for future in with_workers if future.done()]:
+                    yield with_workers.pop(future), future.result()
+                taken = None
+                while taken is None and untaken:
+                    index = untaken.popleft()
+                    if futures[index].cancel():  # not yet handed to a worker
+                        taken = with_workers.pop(futures[index])
+                if taken is not None:
+                    yield taken, run_task(function, calls[taken])
+                elif with_workers:
+                    concurrent.futures.wait(with_workers, return_when=concurrent.futures.FIRST_COMPLETED)
         finally:
-            for future in running:
+            for future in futures.values():
                 future.cancel()
 
-    def _dask_completed(self, function: Callable[..., Any],
-                        calls: list[tuple]) -> Iterator[tuple[int, Any]]:
+    def _dask_completed(self, function: Callable[..., Any], calls: list[tuple],
+                        order: list[int]) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
 
         # Lists, not tuples, so that dask looks inside for the shared futures and nothing else.
-        arguments = [[a.future if isinstance(a, Shared) else a for a in args] for args in calls]
+        arguments = [[a.future if isinstance(a, Shared) else a for a in calls[index]] for index in order]
         client = self._dask_client()
         futures = client.map(run_in_worker, [function] * len(calls), arguments, pure=False)
-        index = {future.key: i for i, future in enumerate(futures)}
+        index = {future.key: i for i, future in zip(order, futures)}
         try:
             for future in as_completed(futures):
                 yield index[future.key], future.result()

@@ -55,6 +55,7 @@ def read_value(obj) -> int:
 
 
 def writeable(payload: Payload) -> tuple[int, bool]:
+    time.sleep(0.05)  # long enough for loky to hand some of the tasks to its worker
     return os.getpid(), payload.states.flags.writeable
 
 
@@ -155,6 +156,45 @@ def test_loky_two_jobs_match_sequential_and_load_the_input_once(expected):
     assert {count for _, count in workers} == {1}
     assert {count for pid, count, _ in results if pid == caller} == {loaded}  # the object itself
     assert {count for pid, count, _ in again if pid != caller} == {2}
+    assert sorted(index for index, _ in streamed) == list(range(len(chunks)))
+    assert [v for _, (_, _, chunk) in sorted(streamed, key=lambda s: s[0]) for v in chunk] == reference
+
+
+def note_or_wait(caller: int, notes: str, task: int) -> tuple[int, bool]:
+    """A worker notes the task in the file ``notes``; the calling process waits until the
+    workers have done 4 tasks (at most 60 s) and says whether they did."""
+    if os.getpid() != caller:
+        with open(notes, "a") as stream:
+            stream.write(f"{task}\n")
+        return task, True
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if Path(notes).exists() and len(Path(notes).read_text().split()) >= 4:
+            return task, True
+        time.sleep(0.01)
+    return task, False
+
+
+def test_loky_workers_go_on_while_the_caller_runs_a_long_task(tmp_path):
+    """The calling process's task lasts until the worker has done four others: loky keeps
+    feeding the worker (it used to get two tasks ahead, then wait for the caller)."""
+    notes = str(tmp_path / "done.txt")
+    with WorkerPool(2, "loky") as pool:
+        results = dict(pool.as_completed(note_or_wait, [(os.getpid(), notes, i) for i in range(10)]))
+    assert sorted(results) == list(range(10)) and all(ok for _, ok in results.values())
+
+
+def test_the_cheapest_quarter_of_the_tasks_starts_last():
+    assert parallel.start_order([5, 1, 7, 3, 9, 2, 8, 4]) == [0, 2, 3, 4, 6, 7, 5, 1]
+    assert parallel.start_order([2, 1, 3]) == [0, 1, 2]  # no quarter to keep
+
+
+@pytest.mark.parametrize("backend, jobs", [("loky", 2), ("threading", 2)])
+def test_every_result_comes_back_in_the_order_of_costs(expected, backend, jobs):
+    payload, chunks, reference = expected
+    costs = [len(chunk) * (i % 3) for i, chunk in enumerate(chunks)]
+    with WorkerPool(jobs, backend) as pool:
+        streamed = list(pool.as_completed(fit, chunks, shared=pool.share(payload), costs=costs))
     assert sorted(index for index, _ in streamed) == list(range(len(chunks)))
     assert [v for _, (_, _, chunk) in sorted(streamed, key=lambda s: s[0]) for v in chunk] == reference
 

@@ -33,6 +33,15 @@ def coarse_step(parameters: int) -> float:
     return 4.0 / (COARSE_POINTS.get(parameters, 5) - 1)
 
 
+def search_points(parameters: int) -> int:
+    """How many points a fit of ``parameters`` nonlinear parameters evaluates: its coarse grid
+    (whole, before any mirrored half is left out) and its zoom rounds; 1 without any."""
+    if parameters == 0:
+        return 1
+    coarse = min((2 * COARSE_POINTS.get(parameters, 5)) ** parameters, MAX_RANDOM_GRID)
+    return coarse + ZOOM_ROUNDS * (ZOOM_POINTS ** parameters - 1)
+
+
 def coarse_axes(scales: np.ndarray) -> np.ndarray:
     """Per-parameter values (F, n, A) of the coarse grids around natural ``scales`` (F, n)."""
     magnitudes = np.logspace(-2, 2, COARSE_POINTS.get(scales.shape[1], 5))
