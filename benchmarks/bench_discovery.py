@@ -24,6 +24,8 @@ the code versions.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import resource
@@ -44,11 +46,13 @@ def measure(system: str, options: str, depth: int, jobs: int, backend: str = "lo
     from conslaw.law import StateColumns
     from conslaw.parallel import WorkerPool
 
+    # the engine's discovery runs with the collector frozen; code from before that had none
+    frozen = getattr(importlib.import_module("conslaw.threads"), "collector_frozen", contextlib.nullcontext)
     warnings.simplefilter("ignore")
     dataset = baseline.dataset(system, options)
     seconds, load = {}, os.getloadavg()[0]
     clock = time.perf_counter()
-    with WorkerPool(jobs=jobs, backend=backend) as pool:
+    with frozen(), WorkerPool(jobs=jobs, backend=backend) as pool:
         seconds["pool"] = time.perf_counter() - clock
         clock = time.perf_counter()
         data = ConservationData.prepare(dataset, 2.0, NULL_DRAWS, 0)

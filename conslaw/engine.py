@@ -33,6 +33,7 @@ from conslaw.discovery.known import parse_expected
 from conslaw.errors import ConslawError, UsageError
 from conslaw.law import Law, StateColumns
 from conslaw.parallel import WorkerPool
+from conslaw.threads import collector_frozen
 
 LOGGER = logging.getLogger("conslaw")
 APPROXIMATELY_CONSERVED = 0.5
@@ -172,7 +173,7 @@ class ConservationSearch:
         self.dataset_ = self.load(data, times)
         self.tailoring_ = self.rollouts_ = self.symmetries_ = self.stored_ = None
         store = checkpoints if checkpoints is not None else MemoryCheckpoints()
-        with (pool or WorkerPool.from_config(self.config.parallel)) as workers:
+        with collector_frozen(), (pool or WorkerPool.from_config(self.config.parallel)) as workers:
             self.discovery_ = discover(self.dataset_, self.config.discovery, self.config.enumeration,
                                        self.config.terms, seed=self.config.run.seed, pool=workers,
                                        checkpoints=store, progress=progress)
