@@ -108,7 +108,7 @@ class _Probe:
     def values(self, node: int, parameters: Sequence, shape: tuple = (1,),
                remember: bool = False) -> np.ndarray:
         """Values (G, N) of a formula at parameter values broadcasting to grid ``shape``."""
-        values = self.evaluator(node, parameters, remember=remember)
+        values = self.evaluator.evaluate(node, parameters, remember=remember)  # errors ignored by the fitter
         shape = tuple(shape) + (self.size,)
         return (values if values.shape == shape else np.broadcast_to(values, shape)).reshape(-1, self.size)
 
@@ -152,6 +152,7 @@ class FormulaFitter:
         units = self.table.parameter_units(node)
         return [self.natural_scale(units[i]) for i, is_linear in enumerate(linear) if not is_linear]
 
+    @np.errstate(all="ignore")  # formulas overflow and divide by zero at some grid points
     def fit(self, nodes: Sequence[int]) -> list[FitResult]:
         """Each formula's best parameters, status and judged ratio (in the order of ``nodes``)."""
         linear = {node: self.table.linear_parameters(node) for node in nodes}
@@ -271,6 +272,7 @@ class FormulaFitter:
                       for i, (node, status) in enumerate(zip(nodes, statuses))]
         return self._results(nodes, statuses, laws, parameters)
 
+    @np.errstate(all="ignore")
     def ratios(self, nodes: Sequence[int], parameters: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
         """The judged conservation ratio of each formula at given parameter values, with its
         standard error."""
