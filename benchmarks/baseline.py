@@ -2,9 +2,11 @@
 revision's package extracted to run beside this tree's (``--baseline``)."""
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -36,8 +38,10 @@ def dataset(system: str, options: str):
 
 
 def extract(revision: str) -> str:
-    """A directory holding ``revision``'s ``conslaw`` package (put it first on PYTHONPATH)."""
+    """A directory holding ``revision``'s ``conslaw`` package (put it first on PYTHONPATH),
+    removed when the benchmark ends."""
     directory = tempfile.mkdtemp(prefix="conslaw-baseline-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "conslaw"], check=True,
                              capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
