@@ -28,7 +28,11 @@ def collector_frozen() -> Iterator[None]:
     (``gc.freeze``; ``gc.unfreeze`` at its end hands them back). A search creates containers
     fast enough to trigger full collections, each of which walks every object of the process
     (140,000 after the imports and the enumeration of the pendulum's formulas: 60 ms, 4 % of
-    its discovery); frozen, those walks skip the objects that were there before."""
+    its discovery); frozen, those walks skip the objects that were there before. A process that
+    froze objects of its own is left as it is (unfreezing would hand its objects back too)."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

@@ -1,6 +1,7 @@
 """The worker pool: same results on every backend, shared inputs sent once per worker, a real
 dask cluster of separate processes, and one-line errors for bad options."""
 import dataclasses
+import gc
 import json
 import mmap
 import os
@@ -17,6 +18,7 @@ import pytest
 from conslaw import cluster, parallel
 from conslaw.errors import ConslawError, UsageError
 from conslaw.parallel import ParallelConfig, WorkerPool, split_chunks
+from conslaw.threads import collector_frozen
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADS = {"count": 0}  # how many times this process unpickled a Payload
@@ -182,6 +184,21 @@ def test_loky_workers_go_on_while_the_caller_runs_a_long_task(tmp_path):
     with WorkerPool(2, "loky") as pool:
         results = dict(pool.as_completed(note_or_wait, [(os.getpid(), notes, i) for i in range(10)]))
     assert sorted(results) == list(range(10)) and all(ok for _, ok in results.values())
+
+
+def test_the_frozen_collector_hands_every_object_back_and_leaves_a_callers_own_frozen():
+    assert gc.get_freeze_count() == 0
+    with collector_frozen():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_frozen():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_the_cheapest_quarter_of_the_tasks_starts_last():
