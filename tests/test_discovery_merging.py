@@ -352,6 +352,31 @@ def test_an_approximate_series_that_varies_beyond_the_noise_is_no_law():
     assert len(warning) == 1 and f"the first law {series[0].rank} " in warning[0]
 
 
+def terms_of(expression: sympy.Expr) -> set[str]:
+    """The terms of an expanded expression without their coefficients, as text."""
+    return {str(term.as_coeff_Mul()[1]) for term in sympy.Add.make_args(sympy.expand(expression))}
+
+
+@pytest.mark.parametrize("noise, rate, seed, first_series", [
+    (0.0, 50.0, 0, "-0.031*p**6 + 0.17*p**4*Abs(p) - 0.32*p**4 + p**2 + 4*x**2 - 0.0012*Abs(p)"),
+    (0.01, 25.0, 1, "1.5*p**2*x**2 + p**2 + 4.2*x**4 + 4*x**2"),
+])
+def test_an_even_series_standing_in_for_a_square_root_is_no_law(noise, rate, seed, first_series):
+    """A relativistic oscillator (energy ``sqrt(p**2 + 1) + 2*x**2``): no vocabulary writes its
+    energy, and series of even powers stand in for it beyond the noise; they were accepted as
+    approximate, and are rejected now, with the warning that says why."""
+    variant = make_variant("relativistic-oscillator", noise=noise, rate=rate, seed=seed)
+    discovery = run(variant.dataset, mode="both", unit_check=False)
+    assert discovery.accepted == []
+    series = [law for law in discovery.laws if reads_as_series(law.expression, parity=True)
+              and law.evidence.unresolved is not None]
+    assert series and series[0].quality == "rejected"
+    assert not reads_as_series(series[0].expression)  # only by two powers two apart
+    assert terms_of(series[0].expression) == terms_of(sympy.sympify(first_series))
+    warning = [text for text in discovery.warnings if "truncated power series" in text]
+    assert len(warning) == 1 and f"the first law {series[0].rank} " in warning[0]
+
+
 def test_a_series_whose_level_drifts_stays_an_approximate_law():
     """A weakly damped asymmetric Duffing oscillator: its energy ``v**2 + 2*x**2 + 2/3*x**3 +
     x**4/4`` reads as a series and varies beyond the noise, but its level drifts (friction), as

@@ -191,6 +191,15 @@ def test_a_series_is_two_consecutive_powers_of_one_column_the_higher_a_cube_or_m
     assert not reads_as_series(v**2 - 12 * sympy.cos(q))
 
 
+def test_with_parity_a_series_may_step_by_two_powers_from_a_square_up():
+    p, q, x = sympy.symbols("p q x")
+    assert reads_as_series(-0.069 * p**4 + p**2 + 4.7 * x**2, parity=True)  # an even function's
+    assert reads_as_series(x**5 - 3 * x**3 + p**2, parity=True)  # an odd function's
+    assert reads_as_series(-0.28 * q**3 + q**2, parity=True)  # consecutive powers still are
+    assert not reads_as_series(x**3 + x + p**2, parity=True)  # from the first power: no square
+    assert not reads_as_series(p**6 + p**2 + x**2, parity=True)  # four apart
+
+
 def auto_stages() -> list:
     config = TermsConfig(vocabulary="auto")
     return stages(PAPER_OPERATORS, "auto", config.term_depth, config.max_factors)

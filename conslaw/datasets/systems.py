@@ -1,9 +1,9 @@
 """The catalogue of built-in simulated systems, by name (the specs live in their own modules).
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
-``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``cart.py``, ``lattice.py``, ``gravitation.py``,
-``ecology.py``, ``thermal.py``, ``families.py`` and ``dissipative.py`` define the systems. A new
-system is one new ``SystemSpec`` added to ``SYSTEMS``.
+``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``cart.py``, ``lattice.py``,
+``relativistic.py``, ``gravitation.py``, ``ecology.py``, ``thermal.py``, ``families.py`` and
+``dissipative.py`` define the systems. A new system is one new ``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from conslaw.datasets.mechanics import (
 from conslaw.datasets.oscillators import (
     COUPLED_SPRINGS, DUFFING, FOUR_OSCILLATORS, OSCILLATOR2D, SADDLE, THREE_OSCILLATORS,
 )
+from conslaw.datasets.relativistic import RELATIVISTIC_OSCILLATOR
 from conslaw.datasets.thermal import HEAT_EXCHANGE
 from conslaw.datasets.specs import ATOL, RTOL, Constant, CoordinateMap, SystemSpec, integrate, law_from_template
 
@@ -41,6 +42,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         RIGID_BODY,
         DUFFING,
         TODA_PAIR,
+        RELATIVISTIC_OSCILLATOR,
         SADDLE,
         HENON_HEILES,
         CYCLOTRON,
