@@ -202,6 +202,22 @@ class Evidence:
                    data.get("unresolved"), data.get("drift"))
 
 
+REJECTIONS = {
+    "ratio": "its ratio on the training, held-out or control data misses the threshold",
+    "unresolved": "it varies faster than the sampling resolves",
+    "approximation": "a polynomial of the laws judged independent predicts it",
+    "truncation": "it is approximate over part of an exact law's columns",
+    "misfit": "its own terms, refitted freely, are steadier",
+    "derived_column": "it is approximate and reads a column derived by --derive",
+    "unneeded_column": "it is as steady with one of its columns held at its mean",
+    "drifting": "its level drifts from window to window beside exact laws",
+    "series": "it reads as a truncated power series and varies beyond the noise",
+}
+"""Why a candidate is rejected (``Law.rejection``): by ratio, by sampling (``ranking``), or
+demoted by a rule of ``conslaw.discovery.demotions``, in the order ``demotions.demoted`` tries
+them."""
+
+
 @dataclass(frozen=True)
 class Law:
     """One candidate conservation law and everything conslaw found out about it."""
@@ -222,6 +238,8 @@ class Law:
     rank: int = 0
     variants: int = 0
     tailoring: Optional[Mapping[str, Any]] = None
+    rejection: Optional[str] = None
+    """Why a rejected law is rejected: a key of ``REJECTIONS``."""
 
     def replace(self, **changes: Any) -> "Law":
         return dataclasses.replace(self, **changes)
@@ -283,6 +301,7 @@ class Law:
             "terms": list(self.terms), "conservation": self.evidence.to_dict(),
             "accepted": self.accepted, "quality": self.quality, "independent": self.independent,
             "pareto": self.pareto, "variants": self.variants, "tailoring": self.tailoring,
+            "rejection": self.rejection,
         }
 
     @classmethod
@@ -295,7 +314,7 @@ class Law:
                    Evidence.from_dict(data["conservation"]), tuple(data.get("terms") or ()),
                    bool(data["accepted"]), data.get("quality", "rejected"),
                    bool(data.get("independent")), bool(data.get("pareto")), int(data["rank"]),
-                   int(data.get("variants") or 0), data.get("tailoring"))
+                   int(data.get("variants") or 0), data.get("tailoring"), data.get("rejection"))
 
 
 def _checked_view(units: str) -> str:

@@ -356,7 +356,7 @@ def test_an_approximate_law_over_part_of_an_exact_laws_columns_is_its_truncation
     0.6*vx3 (here over the 2D oscillator's columns px, py, x), px + 0.81*py is steady only as far
     as the missing term is; a law over other columns, or over all of them, is not a truncation,
     nor is an exact law."""
-    from conslaw.discovery.ranking import truncations
+    from conslaw.discovery.demotions import truncations
 
     template = run(make_variant("oscillator2d", n_trajectories=4).dataset, depth=3).laws[0]
     x, y, px, py = sympy.symbols("x y px py", real=True)

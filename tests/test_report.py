@@ -18,7 +18,7 @@ import torch
 from conslaw.dsl.expressions import column_symbols, parse_expression
 from conslaw.dsl.units import parse_unit
 from conslaw.errors import ConslawError, UsageError
-from conslaw.law import Evidence, Law, StateColumns
+from conslaw.law import REJECTIONS, Evidence, Law, StateColumns
 from conslaw.report import (
     METHOD_LABELS, export_laws, format_summary, law_table, load_law_module, read_rollouts, write_outputs, write_run,
 )
@@ -344,6 +344,17 @@ def test_law_table_marks_and_precision():
     assert "IP" in lines[2] and lines[-2] == "... 1 more candidates (candidates.csv has them all)"
     approximate = laws[0].replace(quality="approximate", expression=laws[0].expression * sympy.Float(1.23456789))
     assert "approx." in law_table([approximate])[2] and "1.23457" in law_table([approximate])[2]
+
+
+def test_a_rejected_law_says_why_in_the_table_and_in_result_json():
+    law = oscillator_laws(oscillator())[0]
+    rejected = law.replace(accepted=False, independent=False, pareto=False, quality="rejected", rejection="series")
+    lines = law_table([rejected, law])
+    assert "rejected (series)" in lines[2] and "rejected (" not in lines[3]
+    assert lines[-1] == f"rejected (series): {REJECTIONS['series']}"
+    back = Law.from_dict(json.loads(json.dumps(rejected.to_dict())), rejected.columns)
+    assert (back.quality, back.rejection) == ("rejected", "series")
+    assert Law.from_dict(law.to_dict(), law.columns).rejection is None
 
 
 def test_a_coefficient_that_rounds_to_one_prints_as_the_integer():

@@ -11,7 +11,8 @@
 - ``series_beyond_noise``: an approximate law that varies beyond the noise, does not drift, and
   reads as a truncated power series (``reads_as_series``).
 
-The last seven are demoted to the rejected candidates by ``ranking.rank_laws``.
+The last seven are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
+with the key of ``conslaw.law.REJECTIONS`` that names its rule.
 """
 from __future__ import annotations
 
@@ -220,3 +221,17 @@ def reads_as_series(expression: sympy.Expr, parity: bool = False) -> bool:
     steps = (1, 2) if parity else (1,)
     return any(k - step >= 2 and k - step in found for found in powers.values() for k in found for step in steps)
 
+
+def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[bool]) -> dict[int, str]:
+    """The positions of the accepted ``laws`` that the rules above demote, each with the key of
+    ``conslaw.law.REJECTIONS`` of the first rule that does (``beyond_noise``: per law, whether its
+    ratio is not within its errors of 0)."""
+    rules = {"approximation": approximations(laws, data), "truncation": truncations(laws),
+             "misfit": misfitted(laws, data), "derived_column": reading_derived(laws, data),
+             "unneeded_column": unneeded(laws, data), "drifting": drifting_beside_exact(laws),
+             "series": series_beyond_noise(laws, beyond_noise)}
+    reasons: dict[int, str] = {}
+    for key, positions in rules.items():
+        for position in sorted(positions):
+            reasons.setdefault(position, key)
+    return reasons

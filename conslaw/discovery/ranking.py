@@ -65,8 +65,7 @@ import numpy as np
 import sympy
 
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.demotions import (approximations, beyond_noise_floor, drifting_beside_exact, law_values,
-                                         misfitted, reading_derived, series_beyond_noise, truncations, unneeded)
+from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
@@ -256,11 +255,12 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     passing = [law for law in laws if is_accepted(law.evidence, threshold)]
     trajectories = data.train.truth.n_trajectories
     identities, accepted = (order_by_evidence(part) for part in split_identities(passing, trajectories))
-    rejected = _by_ratio(law for law in laws if not is_accepted(law.evidence, threshold))
+    rejected = _by_ratio(law.replace(rejection="ratio") for law in laws if not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [as_identity(law) for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
     accepted = [with_noise_evidence(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
-    rejected = merge_variants(rejected, reference) + [law for law in accepted if not is_resolved(law.evidence)]
+    rejected = merge_variants(rejected, reference) + [law.replace(rejection="unresolved") for law in accepted
+                                                      if not is_resolved(law.evidence)]
     accepted = [law for law in accepted if is_resolved(law.evidence)]
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
                 for law in accepted]
@@ -272,11 +272,9 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
-    demoted = (approximations(accepted, data) | truncations(accepted) | misfitted(accepted, data)
-               | unneeded(accepted, data) | drifting_beside_exact(accepted) | reading_derived(accepted, data)
-               | series_beyond_noise(accepted, [not within_noise(law.evidence) for law in accepted]))
-    rejected = _by_ratio(rejected + [law for i, law in enumerate(accepted) if i in demoted])
-    accepted = [law for i, law in enumerate(accepted) if i not in demoted]
+    reasons = demoted(accepted, data, [not within_noise(law.evidence) for law in accepted])
+    rejected = _by_ratio(rejected + [law.replace(rejection=reasons[i]) for i, law in enumerate(accepted) if i in reasons])
+    accepted = [law for i, law in enumerate(accepted) if i not in reasons]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
     accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed, relations))
     identities += coincidences

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from conslaw.law import TABLE_DIGITS, Law
+from conslaw.law import REJECTIONS, TABLE_DIGITS, Law
 from conslaw.report.printing import law_text, number, shorten, text_table
 from conslaw.report.records import dataset_label, laws_from_result, threshold
 from conslaw.report.table1 import table1_text
@@ -20,16 +20,17 @@ QUALITY = {"exact": "exact", "approximate": "approx.", "rejected": "rejected"}
 
 
 def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "declared") -> list[str]:
-    """The hall of fame: rank, law (numbers to 6 significant digits), unit, quality, marks
-    (I = independent, P = Pareto front of ratio against size), the judged ratio ± its error,
-    the held-out and control ratios, and how much the law varies (median / worst)."""
+    """The hall of fame: rank, law (numbers to 6 significant digits), unit, quality (a rejected
+    law's with the key of why, explained below the table), marks (I = independent, P = Pareto
+    front of ratio against size), the judged ratio ± its error, the held-out and control ratios,
+    and how much the law varies (median / worst)."""
     shown = list(laws)[: rows or len(laws)]
     body = []
     for law in shown:
         evidence = law.evidence
         marks = ("I" if law.independent else "") + ("P" if law.pareto else "")
         body.append([str(law.rank), shorten(law_text(law, units, TABLE_DIGITS)), law.unit_text(units),
-                     QUALITY.get(law.quality, law.quality), marks or "-",
+                     _quality(law), marks or "-",
                      f"{number(evidence.ratio)} ± {number(evidence.error, 2)}", number(evidence.ratio_test),
                      number(evidence.ratio_control),
                      f"{number(evidence.variation.get('median'), 2)} / {number(evidence.variation.get('max'), 2)}"])
@@ -38,7 +39,14 @@ def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "dec
     lines = text_table(header, body)
     if len(laws) > len(shown):
         lines.append(f"... {len(laws) - len(shown)} more candidates (candidates.csv has them all)")
-    return lines + ["marks: I = independent, P = Pareto front (ratio against size)"]
+    reasons = sorted({law.rejection for law in shown if law.rejection})
+    return lines + ["marks: I = independent, P = Pareto front (ratio against size)"] + \
+        [f"rejected ({key}): {REJECTIONS.get(key, key)}" for key in reasons]
+
+
+def _quality(law: Law) -> str:
+    quality = QUALITY.get(law.quality, law.quality)
+    return f"{quality} ({law.rejection})" if law.quality == "rejected" and law.rejection else quality
 
 
 def search_lines(result: Mapping[str, Any]) -> list[str]:
