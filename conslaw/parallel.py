@@ -21,10 +21,9 @@ Backends and how a shared object travels:
   loky feeds from its queue; the calling process takes the next task not yet handed to a worker
   (cancelling it there) whenever it is free, so a worker never waits for it to come back from a
   task of its own, and a stream of results arrives at most one task later than from ``jobs``
-  workers. ``share`` writes the object once to a file in a
-  temporary directory (``TMPDIR``) that each worker maps (``conslaw.shared_objects``); the
-  calling process uses the object itself. With one job, loky and threading run in the calling
-  process only.
+  workers. ``share`` writes the object once to a file in a temporary directory (``TMPDIR``) that
+  each worker maps (``conslaw.shared_objects``); the calling process uses the object itself.
+  With one job, loky and threading run in the calling process only.
 - "dask": a ``distributed.Client``; ``share`` is ``client.scatter(obj, broadcast=True)``, one copy
   per worker that every task on that worker receives. With ``scheduler="tcp://host:port"`` the
   client connects to that cluster (``jobs`` is then refused: the cluster's threads are the

@@ -207,7 +207,7 @@ def test_the_cheapest_quarter_of_the_tasks_starts_last():
 
 
 @pytest.mark.parametrize("backend, jobs", [("loky", 2), ("threading", 2)])
-def test_every_result_comes_back_in_the_order_of_costs(expected, backend, jobs):
+def test_with_costs_every_result_comes_back(expected, backend, jobs):
     payload, chunks, reference = expected
     costs = [len(chunk) * (i % 3) for i, chunk in enumerate(chunks)]
     with WorkerPool(jobs, backend) as pool:
