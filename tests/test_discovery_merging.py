@@ -377,6 +377,18 @@ def test_an_even_series_standing_in_for_a_square_root_is_no_law(noise, rate, see
     assert len(warning) == 1 and f"the first law {series[0].rank} " in warning[0]
 
 
+def test_laws_that_depend_on_demoted_laws_alone_go_with_them():
+    """The relativistic oscillator noiseless at 200 Hz: its independent law, a series, is demoted;
+    ``-0.22*p**2*Abs(p) + p**2 + 3.8*x**2``, judged a function of it, was then accepted beside no
+    independent law and listed as an identity. It is rejected with it now."""
+    variant = make_variant("relativistic-oscillator", rate=200.0)
+    discovery = run(variant.dataset, mode="both", unit_check=False)
+    assert discovery.accepted == [] and not [law for law in discovery.laws if law.quality == "identity"]
+    dependent = [law for law in discovery.laws if law.rejection == "dependent"]
+    assert len(dependent) == 1  # against x**2: -0.221 / 3.76
+    assert coefficient(dependent[0], "p**2*Abs(p)", "x**2") == pytest.approx(-0.0588, abs=0.002)
+
+
 def test_a_series_whose_level_drifts_stays_an_approximate_law():
     """A weakly damped asymmetric Duffing oscillator: its energy ``v**2 + 2*x**2 + 2/3*x**3 +
     x**4/4`` reads as a series and varies beyond the noise, but its level drifts (friction), as

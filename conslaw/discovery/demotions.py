@@ -225,7 +225,10 @@ def reads_as_series(expression: sympy.Expr, parity: bool = False) -> bool:
 def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[bool]) -> dict[int, str]:
     """The positions of the accepted ``laws`` that the rules above demote, each with the key of
     ``conslaw.law.REJECTIONS`` of the first rule that does (``beyond_noise``: per law, whether its
-    ratio is not within its errors of 0)."""
+    ratio is not within its errors of 0); and when they demote every independent law, the
+    dependent ones too (``dependent``), which were judged functions of those. Left accepted
+    beside no independent law, they became identities (a relativistic oscillator's
+    ``-0.221*p**2*Abs(p) + p**2 + 3.76*x**2``, beside its demoted series, noiseless)."""
     rules = {"approximation": approximations(laws, data), "truncation": truncations(laws),
              "misfit": misfitted(laws, data), "derived_column": reading_derived(laws, data),
              "unneeded_column": unneeded(laws, data), "drifting": drifting_beside_exact(laws),
@@ -234,4 +237,7 @@ def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[
     for key, positions in rules.items():
         for position in sorted(positions):
             reasons.setdefault(position, key)
+    independent = [i for i, law in enumerate(laws) if law.independent]
+    if independent and all(i in reasons for i in independent):  # the dependent laws depend on them
+        reasons.update({i: "dependent" for i in range(len(laws)) if i not in reasons})
     return reasons
