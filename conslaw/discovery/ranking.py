@@ -46,7 +46,10 @@ search's seed.
   slower than a window). So is an approximate law that reads a column derived by ``--derive``
   (``reading_derived``): on such data only exact laws are accepted. And so is an approximate
   law that varies beyond the noise without drifting and reads as a truncated power series
-  (``series_beyond_noise``): it stands in for a law the vocabulary cannot write.
+  (``series_beyond_noise``): it stands in for a law the vocabulary cannot write. When these
+  rules demote every independent law, the dependent laws go with them. Each rejected candidate
+  carries why (``Law.rejection``: ``ratio``, ``unresolved``, or the demoting rule's key,
+  ``demotions.demoted``).
 - **Pareto**: an accepted law no other accepted law beats in both ratio and size.
 - **Identity**: a candidate that passes acceptance but takes one value on every sample
   (``conslaw.discovery.identities``) is not accepted: its quality is ``identity``, functions of
