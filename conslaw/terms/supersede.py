@@ -8,7 +8,9 @@ segment (``Judge.missing_term``, a paired test where the noise is common to both
 ``superseded_formulas`` asks the same of the accepted whole formulas whose additive terms are
 all terms of the lean library (products of up to three columns and one lifted factor, with the
 default operators): one that misses a term there is superseded, as an earlier pass's law is by
-a later pass (``conslaw.terms.extraction.rejudged``).
+a later pass (``conslaw.terms.extraction.rejudged``). A polynomial formula that varies beyond the
+noise is asked the same among the monomials up to the fourth degree (``QUARTIC``): the series
+its missing terms would begin.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.ranking import is_accepted
+from conslaw.discovery.ranking import is_accepted, within_noise
 from conslaw.dsl.operators import resolve_operators
 from conslaw.errors import ConslawError
 from conslaw.law import Law
@@ -30,20 +32,37 @@ from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LEAN_DEPTH, LEAN_FACTORS, LEAN_LIFTED, LibraryStage
 from conslaw.threads import single_threaded_blas
 
+QUARTIC = LibraryStage(1, 4, resolve_operators("default"), max_lifted=0)
+"""Products of up to four columns: the monomials a polynomial formula that varies beyond the
+noise is judged among. A relativistic oscillator's harmonic part ``p**2 + 5.37*x**2`` (1 %
+noise; its energy ``sqrt(p**2 + 1) + 2*x**2``) was accepted as approximate: the lean library
+(three factors) holds no ``p**4``, which makes it significantly steadier."""
+
 
 def superseded_formulas(dataset: TrajectoryDataset, data: ConservationData, candidates: Sequence[Law],
                         threshold: float, seed: int) -> list[int]:
-    """Positions of the accepted whole formulas (two additive terms or more, each a lean
-    library term) to which a term of the lean library's noisy judge adds significant steadiness
-    (the module docstring). For noisy data: in noiseless data a law that leaves out a term is
-    not exact to rounding, and the ranking labels it approximate."""
+    """Positions of the accepted whole formulas (two additive terms or more) to which a term adds
+    significant steadiness (the module docstring): each whose terms are all lean library terms,
+    judged there; and each that varies beyond the noise and whose terms are all monomials of
+    the columns up to the fourth degree, judged among those monomials (``QUARTIC``). For noisy
+    data: in noiseless data a law that leaves out a term is not exact to rounding, and the
+    ranking labels it approximate."""
     formulas = [i for i, law in enumerate(candidates)
                 if law.origin == "formula" and is_accepted(law.evidence, threshold)]
     texts = {i: [str(term) for term in additive_terms(candidates[i].expression)[1]] for i in formulas}
     formulas = [i for i in formulas if len(texts[i]) >= 2]
+    lean = LibraryStage(LEAN_DEPTH, LEAN_FACTORS, resolve_operators("default"), LEAN_LIFTED)
+    superseded = _missing_a_term(dataset, data, formulas, texts, lean, seed)
+    beyond = [i for i in formulas if i not in superseded and not within_noise(candidates[i].evidence)]
+    return sorted(superseded + _missing_a_term(dataset, data, beyond, texts, QUARTIC, seed))
+
+
+def _missing_a_term(dataset: TrajectoryDataset, data: ConservationData, formulas: Sequence[int],
+                    texts: dict[int, list[str]], stage: LibraryStage, seed: int) -> list[int]:
+    """Those of ``formulas`` whose terms ``texts`` are all terms of ``stage``'s library and to
+    which one of its terms adds significant steadiness (``Judge.missing_term``)."""
     if not formulas:
         return []
-    stage = LibraryStage(LEAN_DEPTH, LEAN_FACTORS, resolve_operators("default"), LEAN_LIFTED)
     with single_threaded_blas():  # small eigenproblems: threads only cost
         try:
             library, values, _ = fitted_library(dataset, data, TermsConfig().max_terms, stage, seed)
