@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
@@ -49,12 +50,20 @@ def superseded_formulas(dataset: TrajectoryDataset, data: ConservationData, cand
     ranking labels it approximate."""
     formulas = [i for i, law in enumerate(candidates)
                 if law.origin == "formula" and is_accepted(law.evidence, threshold)]
-    texts = {i: [str(term) for term in additive_terms(candidates[i].expression)[1]] for i in formulas}
+    terms = {i: additive_terms(candidates[i].expression)[1] for i in formulas}
+    texts = {i: [str(term) for term in terms[i]] for i in formulas}
     formulas = [i for i in formulas if len(texts[i]) >= 2]
     lean = LibraryStage(LEAN_DEPTH, LEAN_FACTORS, resolve_operators("default"), LEAN_LIFTED)
     superseded = _missing_a_term(dataset, data, formulas, texts, lean, seed)
-    beyond = [i for i in formulas if i not in superseded and not within_noise(candidates[i].evidence)]
-    return sorted(superseded + _missing_a_term(dataset, data, beyond, texts, QUARTIC, seed))
+    polynomial = [i for i in formulas if i not in superseded and not within_noise(candidates[i].evidence)
+                  and all(_monomial(term) for term in terms[i])]  # the quartic library is built for these
+    return sorted(superseded + _missing_a_term(dataset, data, polynomial, texts, QUARTIC, seed))
+
+
+def _monomial(term: sympy.Expr) -> bool:
+    """Whether ``term`` is a product of columns' powers of degree at most 4 (``x**2*y``)."""
+    symbols = sorted(term.free_symbols, key=str)
+    return bool(symbols and term.is_polynomial(*symbols) and sympy.Poly(term, *symbols).total_degree() <= 4)
 
 
 def _missing_a_term(dataset: TrajectoryDataset, data: ConservationData, formulas: Sequence[int],
