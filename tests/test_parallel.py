@@ -240,9 +240,10 @@ def test_a_loky_worker_that_grows_is_kept():
     assert len(workers) == 1, pids
 
 
-def test_a_task_error_reaches_the_caller_and_stopping_early_is_clean(expected):
+@pytest.mark.parametrize("backend", ["loky", pytest.param("dask", marks=pytest.mark.slow)])
+def test_a_task_error_reaches_the_caller_and_stopping_early_is_clean(expected, backend):
     payload, chunks, _ = expected
-    with WorkerPool(2, "loky") as pool:
+    with WorkerPool(2, backend) as pool:
         handle = pool.share(payload)
         with pytest.raises(ConslawError, match="formula 0 is bad"):
             pool.map(fail_on, chunks, shared=handle)
