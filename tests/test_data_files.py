@@ -14,6 +14,7 @@ from conslaw.datasets.source import DataConfig
 from conslaw.dsl.units import ANGLE, parse_unit
 from conslaw.engine import ConservationSearch
 from conslaw.errors import ConslawError, UsageError
+from file_cases import oscillation_rows, write_csv
 
 
 def _data_dir() -> Path | None:
@@ -73,23 +74,8 @@ def test_real_pendulum_without_data_dir_says_where_to_get_the_file(monkeypatch, 
 
 
 # ------------------------------------------------------------------ user files
-def _write_csv(path: Path, header: str, rows: list[str]) -> Path:
-    path.write_text("\n".join([header, *rows]) + "\n")
-    return path
-
-
-def _oscillation_rows(n_trajectories: int, n_points: int, with_id: bool = True) -> list[str]:
-    rows = []
-    for trajectory in range(n_trajectories):
-        for t in np.linspace(0, 2, n_points).tolist():
-            angle = 10.0 * (trajectory + 1) * float(np.cos(3 * t))
-            prefix = f"{trajectory}," if with_id else ""
-            rows.append(f"{prefix}{t!r},{angle!r},{-30.0 * (trajectory + 1) * float(np.sin(3 * t))!r},ignored")
-    return rows
-
-
 def test_csv_long_format_converts_degrees_and_splits_by_trajectory(tmp_path):
-    path = _write_csv(tmp_path / "lab.csv", "trajectory,t,theta,omega,note", _oscillation_rows(6, 200))
+    path = write_csv(tmp_path / "lab.csv", "trajectory,t,theta,omega,note", oscillation_rows(6, 200))
     dataset = load_file(path, "theta=deg,omega=deg/s", seed=1)
     assert dataset.columns == ("theta", "omega") and dataset.dimensions == (ANGLE, parse_unit("rad/s").dimension)
     assert len(dataset.train) == 3 and len(dataset.test) == 3
@@ -106,7 +92,7 @@ def test_csv_long_format_converts_degrees_and_splits_by_trajectory(tmp_path):
 
 
 def test_single_trajectory_file_is_split_in_time(tmp_path):
-    path = _write_csv(tmp_path / "one.csv", "time,theta,omega,note", _oscillation_rows(1, 100, with_id=False))
+    path = write_csv(tmp_path / "one.csv", "time,theta,omega,note", oscillation_rows(1, 100, with_id=False))
     dataset = load_file(path, {"theta": "rad", "omega": "rad/s", "time": "ms"}, time_column="time")
     (train,), (test,) = dataset.train, dataset.test
     assert len(train) == 80 and len(test) == 20 and train.t[-1] < test.t[0]
@@ -115,10 +101,10 @@ def test_single_trajectory_file_is_split_in_time(tmp_path):
 
 
 def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_units(tmp_path):
-    rows = _oscillation_rows(4, 60)
-    plain = load_file(_write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows),
+    rows = oscillation_rows(4, 60)
+    plain = load_file(write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows),
                       "t=ms,theta=deg,omega=deg/s")
-    path = _write_csv(tmp_path / "lab.csv", "trajectory,t (ms),theta [deg],omega[deg/s],note", rows)
+    path = write_csv(tmp_path / "lab.csv", "trajectory,t (ms),theta [deg],omega[deg/s],note", rows)
     for units in (None, "theta=deg,omega=deg/s", "t=ms"):  # units for the time column only: states from the header
         dataset = load_file(path, units)
         assert dataset.columns == ("theta", "omega") and dataset.units == {"theta": "deg", "omega": "deg/s"}
@@ -127,17 +113,17 @@ def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_un
     with pytest.raises(UsageError, match=r"column 'omega': the units say 'rad/s' but the file's header says 'deg/s'"):
         load_file(path, "theta=deg,omega=rad/s")
     with pytest.raises(UsageError, match=r"the header's unit of column 'theta': "):
-        load_file(_write_csv(tmp_path / "typo.csv", "trajectory,t,theta [no_such_unit],omega [deg/s],note", rows))
+        load_file(write_csv(tmp_path / "typo.csv", "trajectory,t,theta [no_such_unit],omega [deg/s],note", rows))
     with pytest.raises(UsageError, match=r'needs --units naming the state columns and their units, e.g. '
                                          r'"theta=...,omega=...,note=..." \("1" for a dimensionless column\), '
                                          r"or units in the file's header, e.g. 'theta \[m\]'"):
-        load_file(_write_csv(tmp_path / "bare.csv", "trajectory,t,theta,omega,note", rows))
+        load_file(write_csv(tmp_path / "bare.csv", "trajectory,t,theta,omega,note", rows))
     with pytest.raises(UsageError, match=r"needs --units naming the state columns"):
-        load_file(_write_csv(tmp_path / "time_only.csv", "trajectory,t (s),theta,omega,note", rows))
+        load_file(write_csv(tmp_path / "time_only.csv", "trajectory,t (s),theta,omega,note", rows))
     with pytest.raises(ConslawError, match=r"column 'theta \[rad\]' and another column are both named 'theta'"):
-        load_file(_write_csv(tmp_path / "twice.csv", "trajectory,t,theta,theta [rad],note", rows), "theta=deg")
+        load_file(write_csv(tmp_path / "twice.csv", "trajectory,t,theta,theta [rad],note", rows), "theta=deg")
     with pytest.warns(UserWarning, match=r"column\(s\) x\(t\) not named in the units, ignored"):
-        kept = load_file(_write_csv(tmp_path / "call.csv", "trajectory,t,theta [deg],omega [deg/s],x(t)", rows))
+        kept = load_file(write_csv(tmp_path / "call.csv", "trajectory,t,theta [deg],omega [deg/s],x(t)", rows))
     assert kept.columns == ("theta", "omega")  # parentheses without a space are part of the name (not tonnes)
 
 
@@ -174,7 +160,7 @@ def test_npz_and_kilogram_units(tmp_path):
     ],
 )
 def test_bad_csv_input_names_the_culprit(tmp_path, rows, units, pattern):
-    path = _write_csv(tmp_path / "bad.csv", "trajectory,t,x", rows)
+    path = write_csv(tmp_path / "bad.csv", "trajectory,t,x", rows)
     with pytest.raises(ConslawError, match=pattern) as caught:
         load_file(path, units)
     assert "\n" not in str(caught.value)
@@ -188,7 +174,7 @@ def test_missing_values_split_their_trajectory_into_pieces(tmp_path):
     rows[3] = "0,3,"
     rows[11] = "0,,0.5"
     rows[16 + 6] = "7,6,NaN"
-    path = _write_csv(tmp_path / "gaps.csv", "trajectory,t,x", rows)
+    path = write_csv(tmp_path / "gaps.csv", "trajectory,t,x", rows)
     with pytest.warns(UserWarning, match=r"3 row\(s\) with a missing value \(the first: row 4\) were dropped, "
                       r"splitting 2 trajectory\(ies\) there; 1 piece\(s\) under 3 samples were dropped \(2 rows\)"):
         dataset = load_file(path, "x=m", missing="split", test_fraction=0.25)
@@ -257,119 +243,6 @@ def test_temperatures_in_degf_and_degc_are_read_as_absolute_and_give_the_heat_co
     assert set(declared) == {t1, t2} and declared[t2] / declared[t1] == pytest.approx(2.5 * 9 / 5, rel=0.02)
 
 
-def test_a_video_file_in_frames_and_pixels_per_frame_reads_as_seconds(tmp_path):
-    """Tracked in a video at 30 frames per second: time in frames (``s/30``), velocity in pixel
-    per frame (``pixel*30/s``); the data set is the same as the file written in seconds."""
-    rows = _oscillation_rows(3, 31)
-    seconds = load_file(_write_csv(tmp_path / "seconds.csv", "trajectory,t,x,v,note", rows), "x=pixel,v=pixel/s")
-    frames = [",".join([cells[0], repr(float(cells[1]) * 30), cells[2], repr(float(cells[3]) / 30), cells[4]])
-              for cells in (row.split(",") for row in rows)]
-    video = load_file(_write_csv(tmp_path / "video.csv", "trajectory,t [s/30],x [pixel],v [pixel*30/s],note", frames))
-    assert video.time_unit == "s/30" and video.units == {"x": "pixel", "v": "pixel*30/s"}
-    for ours, theirs in zip(video.train + video.test, seconds.train + seconds.test):
-        np.testing.assert_allclose(ours.t, theirs.t, rtol=1e-12)
-        np.testing.assert_allclose(ours.x, theirs.x, rtol=1e-12)
-
-
-def test_iso_time_stamps_are_read_as_seconds_and_wrong_ones_are_named(tmp_path):
-    """A logger's ISO 8601 time stamps (one trajectory a minute, zone +01:00, 50 ms steps) read
-    as the same data as seconds since the earliest stamp; so do numpy datetime64 columns in an
-    NPZ file. A unit for such a column, a time of day without a date, a cell that is no stamp and
-    zones on some cells only are refused, naming the culprit."""
-    rows = _oscillation_rows(3, 41)
-    plain = load_file(_write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows), "theta=deg,omega=deg/s")
-    start = np.datetime64("2026-12-01T10:00:00.000")
-    stamps = [start + np.timedelta64(60 * int(row.split(",")[0]), "s")
-              + np.timedelta64(int(round(float(row.split(",")[1]) * 1000)), "ms") for row in rows]
-    texts = [f"{str(stamp)}+01:00" for stamp in stamps]
-    stamped = [",".join([row.split(",")[0], text, *row.split(",")[2:]]) for row, text in zip(rows, texts)]
-    dataset = load_file(_write_csv(tmp_path / "stamps.csv", "trajectory,t,theta,omega,note", stamped),
-                        "theta=deg,omega=deg/s")
-    np.savez(tmp_path / "stamps.npz", trajectory=np.array([int(row.split(",")[0]) for row in rows]),
-             t=np.array(stamps), theta=np.array([float(row.split(",")[2]) for row in rows]),
-             omega=np.array([float(row.split(",")[3]) for row in rows]))
-    archived = load_file(tmp_path / "stamps.npz", "theta=deg,omega=deg/s")
-    for loaded in (dataset, archived):
-        for ours, theirs in zip(loaded.train + loaded.test, plain.train + plain.test):
-            np.testing.assert_allclose(ours.t - ours.t[0], theirs.t, atol=1e-9)
-            np.testing.assert_allclose(ours.x, theirs.x)
-        assert sorted(tr.t[0] for tr in loaded.train + loaded.test) == [0.0, 60.0, 120.0]
-    with pytest.raises(UsageError, match=r"time column 't' holds date-times, which carry their own unit"):
-        load_file(tmp_path / "stamps.csv", "t=ms,theta=deg,omega=deg/s")
-    cases = {"10:00:00.050": r"row 1: '10:00:00.050' is a time of day without a date",
-             "2026-12-01T10:00:00.000+01:00|2026-12-01T10:00:00.050": r"row 2: a time stamp without a time zone",
-             "2026-12-01T10:00:00.000|soon": r"row 2: value 'soon' is not an ISO 8601 time stamp"}
-    for cells, message in cases.items():
-        bad = [",".join(["0", cell, "1.0", "2.0", "x"]) for cell in cells.split("|")] + stamped[2:]
-        with pytest.raises(ConslawError, match=message):
-            load_file(_write_csv(tmp_path / "bad.csv", "trajectory,t,theta,omega,note", bad), "theta=deg,omega=deg/s")
-
-
-@pytest.mark.parametrize("name, separator, decimal", [
-    ("lab.tsv", "\t", "."), ("lab.csv", ";", ","), ("lab.txt", ";", "."), ("lab.dat", "  ", "."),
-    ("lab.txt", " | ", ".")])
-def test_tab_semicolon_bar_and_space_separated_files_read_as_the_comma_file(tmp_path, name, separator, decimal):
-    """A semicolon file may write decimal commas (a European spreadsheet's export)."""
-    rows = _oscillation_rows(4, 50)
-    reference = load_file(_write_csv(tmp_path / "comma.csv", "trajectory,t,theta,omega,note", rows), "theta=deg,omega=deg/s")
-    other = [separator.join(cell.replace(".", decimal) for cell in row.split(",")) for row in rows]
-    dataset = load_file(_write_csv(tmp_path / name, separator.join(["trajectory", "t", "theta", "omega", "note"]), other),
-                        "theta=deg,omega=deg/s")
-    for mine, theirs in zip(dataset.train + dataset.test, reference.train + reference.test):
-        np.testing.assert_array_equal(mine.x, theirs.x)
-        np.testing.assert_array_equal(mine.t, theirs.t)
-
-
-def test_a_decimal_comma_is_read_only_where_semicolons_separate_the_fields(tmp_path):
-    path = _write_csv(tmp_path / "lab.tsv", "t\tx", [f"{k}\t{k},5" for k in range(6)])
-    with pytest.raises(ConslawError, match=r"column 'x' row 1: value '0,5' is not a number"):
-        load_file(path, "x=m")
-    ragged = _write_csv(tmp_path / "ragged.dat", "t x", ["0 1", "1 2 3"])
-    with pytest.raises(ConslawError, match=r"row 2: 3 fields, but the header has 2 \(fields separated by white space\)"):
-        load_file(ragged, "x=m")
-
-
-def test_rows_out_of_time_order_are_taken_in_time_order(tmp_path):
-    """A long-format file sorted by time across trajectories, or shuffled, holds the same
-    trajectories as one sorted by trajectory and time: loaded in time order, with a warning."""
-    rng = np.random.default_rng(4)
-    t = np.linspace(0, 2, 9)
-    rows = [f"{k},{float(time)!r},{float(np.cos(time + k))!r}" for k in range(6) for time in t]
-    ordered = load_file(_write_csv(tmp_path / "ordered.csv", "trajectory,t,x", rows), "x=m")
-    shuffled = [rows[i] for i in rng.permutation(len(rows))]
-    with pytest.warns(UserWarning, match=r"the rows of 6 trajectories are not in time order"):
-        loaded = load_file(_write_csv(tmp_path / "shuffled.csv", "trajectory,t,x", shuffled), "x=m")
-    assert len(loaded.train) + len(loaded.test) == 6
-    assert loaded.metadata["test_trajectory_ids"] == ordered.metadata["test_trajectory_ids"]
-    for mine, theirs in zip(loaded.train + loaded.test, ordered.train + ordered.test):  # the same split
-        np.testing.assert_array_equal(mine.t, theirs.t)
-        np.testing.assert_array_equal(mine.x, theirs.x)
-        np.testing.assert_array_equal(mine.dxdt, theirs.dxdt)
-
-
-def test_trajectories_are_ordered_by_their_ids_whatever_the_rows_order(tmp_path):
-    """The seeded split draws from the trajectories in the order of their ids (numbers by value,
-    text naturally: run2 before run10), so reordering a file's trajectories changes nothing."""
-    names = ["run10", "run2", "run1", "run33", "run4", "run3"]
-    t = np.linspace(0, 2, 9)
-    rows = {name: [f"{name},{float(time)!r},{float(np.cos(time + k))!r}" for time in t]
-            for k, name in enumerate(names)}
-    files = [_write_csv(tmp_path / f"order{i}.csv", "trajectory,t,x", [row for name in order for row in rows[name]])
-             for i, order in enumerate([names, sorted(names), names[::-1]])]
-    loaded = [load_file(path, "x=m", seed=3) for path in files]
-    assert loaded[0].metadata["test_trajectory_ids"] == loaded[1].metadata["test_trajectory_ids"] \
-        == loaded[2].metadata["test_trajectory_ids"]
-    for other in loaded[1:]:
-        for mine, theirs in zip(other.train + other.test, loaded[0].train + loaded[0].test):
-            np.testing.assert_array_equal(mine.x, theirs.x)
-    first = [float(tr.x[0, 0]) for tr in loaded[0].train + loaded[0].test]
-    natural = ["run1", "run2", "run3", "run4", "run10", "run33"]
-    test_ids = loaded[0].metadata["test_trajectory_ids"]
-    expected = [np.cos(names.index(n)) for n in natural if n not in test_ids] + \
-        [np.cos(names.index(n)) for n in natural if n in test_ids]
-    np.testing.assert_allclose(first, expected)
-
-
 def test_empty_missing_and_unsupported_files(tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(ConslawError, match="is empty"):
@@ -383,7 +256,7 @@ def test_empty_missing_and_unsupported_files(tmp_path):
     with pytest.raises(ConslawError, match="unsupported format '.xlsx'"):
         load_file(tmp_path / "data.xlsx", "x=m")
     with pytest.raises(ConslawError, match="time column 'time' not found.*available columns: t, x"):
-        load_file(_write_csv(tmp_path / "ok.csv", "t,x", ["0,1", "1,2", "2,3"]), "x=m", time_column="time")
+        load_file(write_csv(tmp_path / "ok.csv", "t,x", ["0,1", "1,2", "2,3"]), "x=m", time_column="time")
 
 
 def test_npz_with_text_in_a_number_column(tmp_path):
@@ -396,7 +269,7 @@ def test_npz_with_text_in_a_number_column(tmp_path):
 def test_constant_state_column_warns_once_but_loads(tmp_path, value):
     """0.8175 ten times has a standard deviation of 1e-16 (the mean's rounding), which once
     added a second warning, that the column varies by only 1.4e-16 of its magnitude."""
-    path = _write_csv(tmp_path / "flat.csv", "t,x,y", [f"{i},{i * i},{value}" for i in range(10)])
+    path = write_csv(tmp_path / "flat.csv", "t,x,y", [f"{i},{i * i},{value}" for i in range(10)])
     with pytest.warns(UserWarning) as caught:
         dataset = load_file(path, "x=m,y=m")
     assert [str(w.message).split(";")[0] for w in caught] == [f"state column 'y' is constant ({value}) everywhere"]
@@ -406,7 +279,7 @@ def test_constant_state_column_warns_once_but_loads(tmp_path, value):
 def test_columns_left_out_of_the_units_are_named_in_a_warning(tmp_path):
     """A forgotten column must not vanish without a word; the time and id columns are not named."""
     rows = [f"{k},{i},{i * i},{i + k},20.5" for k in range(2) for i in range(10)]
-    path = _write_csv(tmp_path / "extra.csv", "run,t,x,v,temperature", rows)
+    path = write_csv(tmp_path / "extra.csv", "run,t,x,v,temperature", rows)
     with pytest.warns(UserWarning, match=r"extra\.csv: column\(s\) v, temperature not named in the units, ignored"):
         dataset = load_file(path, "x=m", trajectory_column="run")
     assert dataset.columns == ("x",)

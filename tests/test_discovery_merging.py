@@ -10,9 +10,9 @@ import sympy
 from conslaw.datasets import load_file, make_variant
 from conslaw.datasets.variants import user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.demotions import _fixed_curves, reads_as_series
+from conslaw.discovery.demotions import _fixed_curves
 from conslaw.discovery.independence import functionally_dependent
-from conslaw.law import REJECTIONS, StateColumns
+from conslaw.law import StateColumns
 from conslaw.terms import TermsConfig
 from conslaw.terms.check import refit_is_steadier, unneeded_column
 from discovery_cases import assert_no_false_law, coefficient, run
@@ -336,78 +336,3 @@ def test_a_known_law_not_found_names_the_law_that_equals_it_within_the_noise(rat
     truth = "0.025*omega**2*r**2 + r**2 - 0.4905*r*cos(theta) - r + 0.025*vr**2"
     (entry,) = known_laws(variant.dataset, [accepted(truth, 1)], data)
     assert (entry["found"], entry["near"]) == (True, None)
-
-
-def test_an_approximate_series_that_varies_beyond_the_noise_is_no_law():
-    """A Toda bond (energy ``v**2/2 + 4*(exp(-q) + q)``) at 2 % noise: no vocabulary yields its
-    energy, and the cubic ``-0.28*q**3 + q**2 + 0.23*v**2`` varies beyond the noise; it was
-    accepted as approximate, and is rejected now (``demotions.series_beyond_noise``)."""
-    variant = make_variant("toda-pair", noise=0.02, rate=25.0)
-    discovery = run(variant.dataset, mode="both", unit_check=False)
-    assert discovery.accepted == []
-    series = [law for law in discovery.laws if reads_as_series(law.expression)]
-    assert series and (series[0].quality, series[0].rejection) == ("rejected", "series")
-    assert coefficient(series[0], "q**3", "q**2") == pytest.approx(-0.28, abs=0.02)
-    warning = [text for text in discovery.warnings if "truncated power series" in text]
-    assert len(warning) == 1 and f"the first law {series[0].rank} " in warning[0]
-
-
-def terms_of(expression: sympy.Expr) -> set[str]:
-    """The terms of an expanded expression without their coefficients, as text."""
-    return {str(term.as_coeff_Mul()[1]) for term in sympy.Add.make_args(sympy.expand(expression))}
-
-
-@pytest.mark.parametrize("noise, rate, seed, first_series", [
-    (0.0, 50.0, 0, "-0.031*p**6 + 0.17*p**4*Abs(p) - 0.32*p**4 + p**2 + 4*x**2 - 0.0012*Abs(p)"),
-    (0.01, 25.0, 1, "1.5*p**2*x**2 + p**2 + 4.2*x**4 + 4*x**2"),
-])
-def test_an_even_series_standing_in_for_a_square_root_is_no_law(noise, rate, seed, first_series):
-    """A relativistic oscillator (energy ``sqrt(p**2 + 1) + 2*x**2``): no vocabulary writes its
-    energy, and series of even powers stand in for it beyond the noise; they were accepted as
-    approximate, and are rejected now, with the warning that says why."""
-    variant = make_variant("relativistic-oscillator", noise=noise, rate=rate, seed=seed)
-    discovery = run(variant.dataset, mode="both", unit_check=False)
-    assert discovery.accepted == []
-    series = [law for law in discovery.laws if law.rejection == "series"]
-    assert series and reads_as_series(series[0].expression, parity=True)
-    assert not reads_as_series(series[0].expression)  # only by two powers two apart
-    assert all(law.rejection in REJECTIONS for law in discovery.laws if law.quality == "rejected")
-    assert terms_of(series[0].expression) == terms_of(sympy.sympify(first_series))
-    warning = [text for text in discovery.warnings if "truncated power series" in text]
-    assert len(warning) == 1 and f"the first law {series[0].rank} " in warning[0]
-
-
-def test_a_polynomial_formula_beyond_the_noise_is_judged_among_fourth_powers():
-    """The relativistic oscillator at 1 % noise, 200 Hz: the whole formula ``p**2 + 5.37*x**2``, its
-    energy's harmonic part, varies beyond the noise and was accepted as approximate; ``p**4``,
-    which no lean library term is, makes it significantly steadier, and it is superseded."""
-    variant = make_variant("relativistic-oscillator", noise=0.01, rate=200.0)
-    discovery = run(variant.dataset, mode="both", unit_check=False)
-    assert discovery.searches["formulas"]["counts"]["superseded"] >= 1
-    assert not [law for law in discovery.laws if law.origin == "formula" and law.template == "c0*x**2 + p**2"]
-
-
-def test_laws_that_depend_on_demoted_laws_alone_go_with_them():
-    """The relativistic oscillator noiseless at 200 Hz: its independent law, a series, is demoted;
-    ``-0.22*p**2*Abs(p) + p**2 + 3.8*x**2``, judged a function of it, was then accepted beside no
-    independent law and listed as an identity. It is rejected with it now."""
-    variant = make_variant("relativistic-oscillator", rate=200.0)
-    discovery = run(variant.dataset, mode="both", unit_check=False)
-    assert discovery.accepted == [] and not [law for law in discovery.laws if law.quality == "identity"]
-    dependent = [law for law in discovery.laws if law.rejection == "dependent"]
-    assert len(dependent) == 1  # against x**2: -0.221 / 3.76
-    assert coefficient(dependent[0], "p**2*Abs(p)", "x**2") == pytest.approx(-0.0588, abs=0.002)
-
-
-def test_a_series_whose_level_drifts_stays_an_approximate_law():
-    """A weakly damped asymmetric Duffing oscillator: its energy ``v**2 + 2*x**2 + 2/3*x**3 +
-    x**4/4`` reads as a series and varies beyond the noise, but its level drifts (friction), as
-    the real pendulum's does; it stays, approximate."""
-    variant = make_variant("duffing", alpha=1.0, gamma=0.01, noise=0.01, rate=50.0)
-    discovery = run(variant.dataset, mode="terms", unit_check=False)
-    assert [law.quality for law in discovery.accepted] == ["approximate"]
-    law = discovery.accepted[0]
-    assert reads_as_series(law.expression) and law.evidence.drift < 1e-10
-    assert not any("truncated power series" in text for text in discovery.warnings)
-    assert coefficient(law, "x**3", "v**2") == pytest.approx(2 / 3, rel=0.01)
-    assert coefficient(law, "x**4", "v**2") == pytest.approx(0.25, rel=0.01)
