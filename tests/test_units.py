@@ -8,9 +8,10 @@ import pytest
 import sympy
 
 from conslaw.dsl import ANGLE, DIMENSIONLESS, Dimension, format_unit, parse_unit, parse_units_spec
-from conslaw.dsl.expressions import in_unit
+from conslaw.dsl.expressions import in_unit, numpy_function
 from conslaw.dsl.units import latex_unit, latex_unit_text, unit_from
 from conslaw.errors import ConslawError, UsageError
+from conslaw.law import StateColumns
 
 
 def test_dimension_algebra_is_exact_and_keeps_angle():
@@ -122,3 +123,21 @@ def test_a_law_rescaled_to_another_unit_keeps_its_value_and_reads_as_written():
     assert float(rescaled.coeff(vx**2)) == pytest.approx(-8.46613e-14 * au, rel=1e-12)
     point = {x: 0.3, y: -0.9, vx: 4.0, vy: 5.5}
     assert float(rescaled.subs(point)) == pytest.approx(float(law.subs(point)) * au, rel=1e-12)
+
+
+def test_a_sum_takes_the_number_beside_it_when_a_units_power_of_ten_meets_it():
+    """An LC circuit in mV and mA: ``V**2*(I**2 + 0.0488)`` in SI reads ``V**2*(I**2 + 48827)`` in
+    the declared units, not ``1e6*V**2*(1e-6*I**2 + 0.0488)``; a number that makes no term of
+    the sum 1 stays beside it (``3*V*(I + 0.5)``, V in mV and I in A, as it is)."""
+    V, I = sympy.symbols("V I", real=True)
+    states = np.array([[120.0, -3.5], [-4000.0, 250.0]])
+    for units, text, scale, expected in [(("mV", "mA"), "V**2*(I**2 + 0.0488274)", 1e-12, V**2 * (I**2 + 48827.4)),
+                                         (("mV", "A"), "3*V*(I + 0.5)", 1e-3, sympy.Float(3) * V * (I + 0.5))]:
+        factors = tuple(parse_unit(unit).to_si for unit in units)
+        columns = StateColumns(("V", "I"), (parse_unit("V").dimension, parse_unit("A").dimension), units, factors)
+        law = columns.parse(text)
+        declared = in_unit(columns.declared_form(law), scale)
+        assert sympy.srepr(declared) == sympy.srepr(expected)
+        np.testing.assert_allclose(numpy_function(declared, columns.names)(states),
+                                   numpy_function(law, columns.names)(states * np.array(factors)) / scale,
+                                   rtol=1e-12)

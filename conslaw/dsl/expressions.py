@@ -83,19 +83,28 @@ def in_unit(expression: sympy.Expr, scale: float) -> sympy.Expr:
 
 def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
     """A sum divided by ``number`` term by term, coefficients near 1 or -1 made exact. A term's
-    number goes into the term's one sum factor with a unit's pi in it, if it has one, and meets
-    the numbers there (``3282.8*(12.4 - pi**2*w**2/32400)*cos(a)`` is ``(40570 - w**2)*cos(a)``)."""
+    number goes into the term's one sum factor, if it has one, and meets the numbers there when
+    the sum holds a unit's pi (``3282.8*(12.4 - pi**2*w**2/32400)*cos(a)`` is ``(40570 -
+    w**2)*cos(a)``) or when a term of the sum then reads with 1 or -1 (a unit's power of ten:
+    ``1e6*V**2*(1e-6*I**2 + 0.0488)`` is ``V**2*(I**2 + 48827)``)."""
     terms = []
     for term in sympy.Add.make_args(expression):
         coefficient, rest = term.as_independent(*term.free_symbols, as_Add=False)
         value = float(coefficient) / number
-        sums = [factor for factor in sympy.Mul.make_args(rest) if factor.is_Add and factor.has(sympy.pi)]
-        if len(sums) == 1 and value != 1.0:
+        sums = [factor for factor in sympy.Mul.make_args(rest) if factor.is_Add]
+        if len(sums) == 1 and value != 1.0 and (sums[0].has(sympy.pi) or _meets_one(sums[0], value)):
             terms.append(rest.xreplace({sums[0]: _divided(sums[0], 1.0 / value)}))
             continue
         exact = abs(abs(value) - 1.0) <= UNIT_COEFFICIENT_RTOL
         terms.append((sympy.Integer(int(np.sign(value))) if exact else exact_float(value)) * rest)
     return sympy.Add(*terms)
+
+
+def _meets_one(terms: sympy.Add, number: float) -> bool:
+    """Whether a term of ``terms`` that holds a column has a coefficient that ``number`` makes
+    1 or -1 (to ``UNIT_COEFFICIENT_RTOL``)."""
+    return any(abs(abs(float(term.as_coeff_Mul()[0]) * number) - 1.0) <= UNIT_COEFFICIENT_RTOL
+               for term in terms.args if term.free_symbols)
 
 
 def column_symbols(columns: Sequence[str]) -> dict[str, sympy.Symbol]:
