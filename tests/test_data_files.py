@@ -100,6 +100,18 @@ def test_single_trajectory_file_is_split_in_time(tmp_path):
     assert dataset.time_unit == "ms" and dataset.time_to_si == pytest.approx(1e-3)
 
 
+def test_a_trajectory_id_under_another_name_is_named_in_the_error(tmp_path):
+    """A lab file whose runs are told apart by a column ``trial``: read as one trajectory, its
+    times restart; the error names the column whose value changes at each restart (not ``note``,
+    the same on every row) and the option that reads it."""
+    path = write_csv(tmp_path / "lab.csv", "trial,t,theta,omega,note", oscillation_rows(3, 20))
+    with pytest.warns(UserWarning, match="trial, note not named in the units"), \
+            pytest.raises(ConslawError, match=r"column 'trial' changes wherever the time starts again: "
+                                              r"--trajectory-column trial\): two samples at t=0.0"):
+        load_file(path, "theta=deg,omega=deg/s")
+    assert len(load_file(path, "theta=deg,omega=deg/s", trajectory_column="trial").train) == 1
+
+
 def test_units_in_the_header_name_the_state_columns_and_must_agree_with_given_units(tmp_path):
     rows = oscillation_rows(4, 60)
     plain = load_file(write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows),

@@ -6,7 +6,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Hashable, Mapping
+from typing import Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -249,8 +249,11 @@ def dataset_from_table(
     ignored = [name for name in table if name not in (*columns, time_column, trajectory_column)]
     if ignored:
         warnings.warn(f"{file.name}: column(s) {', '.join(ignored)} not named in the units, ignored", stacklevel=2)
+    id_like = _id_like(table, ignored, t) if trajectory_column not in table else []
+    hint = (f"; column {id_like[0]!r} changes wherever the time starts again: --trajectory-column {id_like[0]}"
+            if id_like else "")
     single = (f"the single trajectory (no column {trajectory_column!r} in the file; --trajectory-column "
-              "names the id column of a file with several)")
+              f"names the id column of a file with several{hint})")
     ids, trajectories = build_trajectories(table.get(trajectory_column), t, states, single_label=single)
     warn_column_values(columns, states)
 
@@ -264,6 +267,16 @@ def dataset_from_table(
         si_offset={c: parsed[c].offset for c in columns}, time_unit=time_unit.text,
         time_to_si=time_unit.to_si,
     )
+
+
+def _id_like(table: Mapping[str, np.ndarray], names: Sequence[str], t: np.ndarray) -> list[str]:
+    """Those of the columns ``names`` whose value changes wherever the time ``t`` does not
+    increase: a trajectory id under another name (``run``, ``trial``)."""
+    restarts = np.flatnonzero(np.diff(t) <= 0)
+    if not restarts.size:
+        return []
+    values = {name: np.asarray(table[name]) for name in names}
+    return [name for name in names if (values[name][restarts + 1] != values[name][restarts]).all()]
 
 
 def units_spec(dataset: TrajectoryDataset, time_column: str = "t") -> str:
