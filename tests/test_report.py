@@ -263,6 +263,7 @@ def test_a_selection_without_tailoring_says_it_is_the_control(degree_pendulum):
     tailoring = dict(degree_pendulum.result["tailoring"], selected=dict(degree_pendulum.result["tailoring"]["selected"], inner_lr=0.0))
     text = format_summary(dict(degree_pendulum.result, tailoring=tailoring))
     assert note in text and "the fine-tuning control's" in text
+    assert "Selected Noether loss: none in effect; the winner, rank 1: p**2 - 3.0*cos(pi*q/180) (inner lr 0" in text
 
 
 def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum):
