@@ -1,6 +1,8 @@
 """Data files laid out in other ways: time in frames or ISO time stamps, other separators and
-decimal commas, rows out of order."""
+decimal commas, rows out of order, angles logged modulo a full turn."""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -121,3 +123,26 @@ def test_trajectories_are_ordered_by_their_ids_whatever_the_rows_order(tmp_path)
     expected = [np.cos(names.index(n)) for n in natural if n not in test_ids] + \
         [np.cos(names.index(n)) for n in natural if n in test_ids]
     np.testing.assert_allclose(first, expected)
+
+
+def test_an_angle_logged_modulo_a_full_turn_is_unwrapped_with_a_warning(tmp_path):
+    """Rotors logged in degrees modulo a full turn (170 + 400 t and -90 - 250 t wrap 3 and 2
+    times in 2 s; 10 + 30 t never): unwrapped, their angles are the continuous ones and their
+    rates the constant rate column, with no spike of a full turn per sample at the wraps."""
+    t = np.linspace(0, 2, 81)
+    rows = []
+    for k, (start, rate) in enumerate([(170.0, 400.0), (-90.0, -250.0), (10.0, 30.0)]):
+        angle = (start + rate * t + 180) % 360 - 180
+        rows += [f"{k},{float(time)!r},{float(a)!r},{rate!r}" for time, a in zip(t, angle)]
+    path = write_csv(tmp_path / "rotor.csv", "trajectory,t,theta,omega", rows)
+    with pytest.warns(UserWarning, match=r"angle column\(s\) theta \(5 jump\(s\)\) jump by more than half a turn"):
+        dataset = load_file(path, "theta=deg,omega=deg/s")
+    for trajectory in dataset.train + dataset.test:
+        rate = trajectory.x[:, 1]
+        np.testing.assert_allclose(trajectory.dxdt[:, 0], rate, rtol=1e-9)
+        np.testing.assert_allclose(trajectory.x[:, 0] - trajectory.x[0, 0], rate * trajectory.t, rtol=1e-9, atol=1e-12)
+    swing = write_csv(tmp_path / "swing.csv", "trajectory,t,theta,omega,note", oscillation_rows(4, 30))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_file(swing, "theta=deg,omega=deg/s")
+    assert not [w for w in caught if "angle column" in str(w.message)]  # a swing never wraps

@@ -22,11 +22,12 @@ from conslaw.datasets.tables import (
     split_block,
     split_by_trajectory,
     time_stamp_seconds,
+    unwrapped_angles,
     warn_column_values,
 )
 from conslaw.datasets.missing import apply_missing_policy
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
-from conslaw.dsl.units import ParsedUnit
+from conslaw.dsl.units import ANGLE, ParsedUnit
 from conslaw.errors import ConslawError, UsageError
 
 
@@ -255,6 +256,7 @@ def dataset_from_table(
     single = (f"the single trajectory (no column {trajectory_column!r} in the file; --trajectory-column "
               f"names the id column of a file with several{hint})")
     ids, trajectories = build_trajectories(table.get(trajectory_column), t, states, single_label=single)
+    trajectories = _unwrapped(trajectories, columns, parsed, file)
     warn_column_values(columns, states)
 
     train, test, test_ids, split = _split(ids, trajectories, test_fraction, block_test_fraction, seed)
@@ -267,6 +269,20 @@ def dataset_from_table(
         si_offset={c: parsed[c].offset for c in columns}, time_unit=time_unit.text,
         time_to_si=time_unit.to_si,
     )
+
+
+def _unwrapped(trajectories: list[Trajectory], columns: Sequence[str], parsed: Mapping[str, ParsedUnit],
+               file: Path) -> list[Trajectory]:
+    """The trajectories with their angle columns unwrapped (``tables.unwrapped_angles``), and a
+    warning naming the columns that were logged modulo a full turn."""
+    angles = [j for j, column in enumerate(columns) if parsed[column].dimension == ANGLE]
+    trajectories, jumps = unwrapped_angles(trajectories, angles)
+    if jumps:
+        named = ", ".join(f"{columns[j]} ({count} jump(s))" for j, count in jumps.items())
+        warnings.warn(f"{file.name}: angle column(s) {named} jump by more than half a turn between samples, "
+                      "as angles logged modulo a full turn do: unwrapped, so that their rates follow the "
+                      "motion (laws in sin and cos of them are unchanged)", stacklevel=3)
+    return trajectories
 
 
 def _id_like(table: Mapping[str, np.ndarray], names: Sequence[str], t: np.ndarray) -> list[str]:

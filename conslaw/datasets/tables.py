@@ -234,6 +234,29 @@ def build_trajectories(
     return ids, trajectories
 
 
+def unwrapped_angles(trajectories: Sequence[Trajectory], angles: Sequence[int]
+                     ) -> tuple[list[Trajectory], dict[int, int]]:
+    """The trajectories with their angle columns ``angles`` (radians) unwrapped where they jump
+    by more than half a turn between two samples (an angle logged modulo a full turn), their
+    rates taken again by finite differences; and how many jumps each such column had. Without
+    it a pendulum that goes over the top has rates of a full turn per sample at every wrap, and
+    the learned models' rollouts are scored against a path that jumps back."""
+    jumps: dict[int, int] = {}
+    out = []
+    for trajectory in trajectories:
+        wraps = {j: int(np.sum(np.abs(np.diff(trajectory.x[:, j])) > np.pi)) for j in angles}
+        wrapped = [j for j, count in wraps.items() if count]
+        if not wrapped:
+            out.append(trajectory)
+            continue
+        x = trajectory.x.copy()
+        x[:, wrapped] = np.unwrap(x[:, wrapped], axis=0)
+        out.append(Trajectory(t=trajectory.t, x=x, dxdt=finite_difference(trajectory.t, x)))
+        for j in wrapped:
+            jumps[j] = jumps.get(j, 0) + wraps[j]
+    return out, jumps
+
+
 def constant_columns(x: np.ndarray) -> np.ndarray:
     """Whether each state column of ``x`` (N, d) has one value everywhere (d,)."""
     return np.all(x == x[:1], axis=0) if len(x) else np.zeros(x.shape[1], bool)
