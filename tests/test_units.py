@@ -125,10 +125,12 @@ def test_a_law_rescaled_to_another_unit_keeps_its_value_and_reads_as_written():
     assert float(rescaled.subs(point)) == pytest.approx(float(law.subs(point)) * au, rel=1e-12)
 
 
-def test_a_sum_takes_the_number_beside_it_when_a_units_power_of_ten_meets_it():
+def test_a_units_power_of_ten_meets_the_number_beside_a_sum_or_taken_out_of_its_power():
     """An LC circuit in mV and mA: ``V**2*(I**2 + 0.0488)`` in SI reads ``V**2*(I**2 + 48827)`` in
     the declared units, not ``1e6*V**2*(1e-6*I**2 + 0.0488)``; a number that makes no term of
-    the sum 1 stays beside it (``3*V*(I + 0.5)``, V in mV and I in A, as it is)."""
+    the sum 1 stays beside it (``3*V*(I + 0.5)``, V in mV and I in A, as it is); and
+    ``(-V**2*I**2 + 4.25e-14)**2`` reads ``(0.0425 - I**2*V**2)**2``, not ``1e24*(-1e-12*I**2*V**2
+    + 4.25e-14)**2``."""
     V, I = sympy.symbols("V I", real=True)
     states = np.array([[120.0, -3.5], [-4000.0, 250.0]])
     for units, text, scale, expected in [(("mV", "mA"), "V**2*(I**2 + 0.0488274)", 1e-12, V**2 * (I**2 + 48827.4)),
@@ -141,3 +143,9 @@ def test_a_sum_takes_the_number_beside_it_when_a_units_power_of_ten_meets_it():
         np.testing.assert_allclose(numpy_function(declared, columns.names)(states),
                                    numpy_function(law, columns.names)(states * np.array(factors)) / scale,
                                    rtol=1e-12)
+    # a power of a sum whose leading number is negative: the number comes out without its sign
+    columns = StateColumns(("V", "I"), (parse_unit("V").dimension, parse_unit("A").dimension), ("mV", "mA"),
+                           (1e-3, 1e-3))
+    declared = in_unit(columns.declared_form(columns.parse("(-V**2*I**2 + 4.25e-14)**2")), 1e-24)
+    assert declared.is_Pow and declared.exp == 2 and declared.base.coeff(V**2 * I**2) == -1
+    assert float(declared.base.subs({V: 0, I: 0})) == pytest.approx(0.0425, rel=1e-12)

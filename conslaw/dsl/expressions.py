@@ -67,13 +67,13 @@ UNIT_COEFFICIENT_RTOL = 1e-12
 
 def in_unit(expression: sympy.Expr, scale: float) -> sympy.Expr:
     """``expression / scale``, term by term: the value in a unit ``scale`` times the old one.
-    A power of a sum first has its leading term's positive number taken out
-    (``1/sqrt(2.2e22*x**2 + 2.2e22*y**2)`` is ``6.7e-12/sqrt(x**2 + y**2)``, the same value),
-    so that the number meets the scale; a coefficient within ``UNIT_COEFFICIENT_RTOL`` of 1 or
-    -1 becomes exactly that."""
+    A power of a sum first has its leading term's number, without its sign, taken out
+    (``1/sqrt(2.2e22*x**2 + 2.2e22*y**2)`` is ``6.7e-12/sqrt(x**2 + y**2)``, ``(-1e-8*v**2 +
+    4.2e-9)**2`` is ``1e-16*(0.42 - v**2)**2``, the same value), so that the number meets the
+    scale; a coefficient within ``UNIT_COEFFICIENT_RTOL`` of 1 or -1 becomes exactly that."""
     def pulled(power: sympy.Pow) -> sympy.Expr:
         base, exponent = power.as_base_exp()
-        number = base.as_ordered_terms()[0].as_coeff_Mul()[0]
+        number = abs(base.as_ordered_terms()[0].as_coeff_Mul()[0])
         if not (number.is_Number and number.is_positive) or number == 1:
             return power
         return number ** exponent * _divided(base, float(number)) ** exponent
