@@ -264,6 +264,12 @@ def test_a_selection_without_tailoring_says_it_is_the_control(degree_pendulum):
     text = format_summary(dict(degree_pendulum.result, tailoring=tailoring))
     assert note in text and "the fine-tuning control's" in text
     assert "Selected Noether loss: none in effect; the winner, rank 1: p**2 - 3.0*cos(pi*q/180) (inner lr 0" in text
+    noether = [line for line in text.splitlines() if line.startswith("Noether (meta-tailored)")]
+    assert "p**2 - 3.0*cos(pi*q/180)" in noether[0]  # some seeds still take the law's step
+    evaluation = dict(tailoring["evaluation"], inner_lrs={"noether": [0.0] * len(tailoring["evaluation"]["seeds"])})
+    text = format_summary(dict(degree_pendulum.result, tailoring=dict(tailoring, evaluation=evaluation)))
+    rows = [line for line in text.splitlines() if line.startswith(("Noether (meta-tailored)", "Tailored, no meta"))]
+    assert len(rows) == 2 and all("none (inner lr 0)" in row and "cos" not in row for row in rows)
 
 
 def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum):

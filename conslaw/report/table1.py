@@ -56,7 +56,9 @@ def _law_cells(result: Mapping[str, Any], laws: Sequence[Law]) -> dict[str, str]
         return law_text(law, "declared", TABLE_DIGITS) if law is not None else (fallback or "-")
 
     selected = tailoring.get("selected") or {}
-    cells = {"noether": text(selected.get("rank"), selected.get("expression"))}
+    lrs = ((evaluation_of(result) or {}).get("inner_lrs") or {}).get("noether")
+    untailored = bool(lrs) and not any(lrs)  # every seed's Noether step is 0: no law takes part
+    cells = {"noether": "none (inner lr 0)" if untailored else text(selected.get("rank"), selected.get("expression"))}
     cells["tailored"] = cells["noether"]
     true_law = (tailoring.get("protocol") or {}).get("true_law")
     cells["oracle"] = str(true_law or "-")
