@@ -149,3 +149,15 @@ def test_a_units_power_of_ten_meets_the_number_beside_a_sum_or_taken_out_of_its_
     declared = in_unit(columns.declared_form(columns.parse("(-V**2*I**2 + 4.25e-14)**2")), 1e-24)
     assert declared.is_Pow and declared.exp == 2 and declared.base.coeff(V**2 * I**2) == -1
     assert float(declared.base.subs({V: 0, I: 0})) == pytest.approx(0.0425, rel=1e-12)
+
+
+def test_a_revolution_reads_as_rev_as_encoders_log_it():
+    """``rev`` (``unit_names.txt``) is a full turn, as pint's turn, revolution and rpm are; a name
+    neither pint nor conslaw knows is still a one-line error naming it."""
+    for text, to_si in [("rev", 2 * np.pi), ("rev/s", 2 * np.pi), ("rev/min", 2 * np.pi / 60)]:
+        unit = parse_unit(text)
+        assert unit.to_si == pytest.approx(to_si, rel=1e-15) and unit.text == text
+    assert parse_unit("rev/min").dimension == parse_unit("rpm").dimension == ANGLE / Dimension.of(time=1)
+    assert parse_unit("revs").to_si == pytest.approx(2 * np.pi)  # pint's plurals too
+    with pytest.raises(ConslawError, match="unknown unit 'rotation'"):
+        parse_unit("rotation")

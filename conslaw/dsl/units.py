@@ -141,7 +141,11 @@ def latex_unit_text(text: str) -> str:
 def _registry():
     import pint
 
-    return pint.UnitRegistry()
+    registry = pint.UnitRegistry()
+    for line in resources.files("conslaw.dsl").joinpath("unit_names.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            registry.define(line)  # unit_names.txt: names pint lacks
+    return registry
 
 
 @functools.lru_cache(maxsize=1)
