@@ -193,10 +193,10 @@ def test_the_frozen_collector_hands_every_object_back_and_leaves_a_callers_own_f
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         with collector_frozen():
             pass
-        assert gc.get_freeze_count() == frozen
+        # still frozen (unfreezing gives 0); not an exact count: frozen objects may be freed meanwhile
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
