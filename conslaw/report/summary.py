@@ -149,16 +149,17 @@ def tailoring_lines(result: Mapping[str, Any], laws: Sequence[Law], brief: bool)
         return shorten(law_text(law, "declared", TABLE_DIGITS) if law else str(entry.get("expression")))
 
     selected = tailoring.get("selected")
-    winner = (f"rank {selected['rank']}: {law_of(selected)} (inner lr {number(selected.get('inner_lr'))}, "
-              f"training RMSE {number(selected.get('train_rmse'))})") if selected else ""
     if not selected:
         lines = ["Selected Noether loss: none (every meta-tailoring diverged)"]
-    elif selected.get("inner_lr") == 0:  # its law takes no step: any candidate at lr 0 ties with it
-        lines = [f"Selected Noether loss: none in effect; the winner, {winner}, takes no Noether step",
-                 "  inner lr 0: no candidate's Noether step improved the training rollouts, so the "
-                 "selected model is the fine-tuning control's"]
     else:
-        lines = [f"Selected Noether loss: {winner}"]
+        winner = (f"rank {selected['rank']}: {law_of(selected)} (inner lr {number(selected.get('inner_lr'))}, "
+                  f"training RMSE {number(selected.get('train_rmse'))})")
+        if selected.get("inner_lr") == 0:  # its law takes no step: any candidate at lr 0 ties with it
+            lines = [f"Selected Noether loss: none in effect; the winner, {winner}, takes no Noether step",
+                     "  inner lr 0: no candidate's Noether step improved the training rollouts, so the "
+                     "selected model is the fine-tuning control's"]
+        else:
+            lines = [f"Selected Noether loss: {winner}"]
     meta = [entry for entry in candidates if entry.get("stage2") is not None]
     if brief or not meta:
         return lines
