@@ -276,7 +276,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
     reasons = demoted(accepted, data, [not within_noise(law.evidence) for law in accepted])
-    rejected = _by_ratio(rejected + [law.replace(rejection=reasons[i]) for i, law in enumerate(accepted) if i in reasons])
+    rejected = _by_ratio(rejected + [law.replace(rejection=reasons[i])
+                                     for i, law in enumerate(accepted) if i in reasons])
     accepted = [law for i, law in enumerate(accepted) if i not in reasons]
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
     accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed, relations))
