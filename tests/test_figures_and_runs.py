@@ -1,6 +1,7 @@
 """The report package's progress bars, figures, atomic writes and run directories."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from conslaw.report import (
 )
 from conslaw.report.atomic import atomic_save_npz, atomic_write_json, atomic_write_text
 from conslaw.report.plots import make_plots, render_plots
+from conslaw.report.progress import LOG_INTERVAL
 from conslaw.report.portraits import choose_planes
 
 from report_cases import make_law, oscillator, oscillator_laws, result_of, rollouts_of, trajectories_of
@@ -42,6 +44,34 @@ def test_stage_progress_keeps_one_bar_per_stage(capsys):
     with StageProgress(quiet=True) as progress:
         progress("stage1", 10, 10)
     assert capsys.readouterr().err == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _stage_lines(monkeypatch, stream: io.StringIO) -> str:
+    """What a stage's bar writes to ``stream`` over 30 s of reports, one every second."""
+    clock = [0.0]
+    monkeypatch.setattr("tqdm.std.time", lambda: clock[0])
+    monkeypatch.setattr("sys.stderr", stream)
+    with StageProgress() as progress:
+        for second in range(31):
+            clock[0] = float(second)
+            progress("fit formulas", second, 30)
+    return stream.getvalue()
+
+
+def test_in_a_log_file_a_stage_writes_lines_at_intervals_and_on_a_terminal_one_redrawn_bar(monkeypatch):
+    """Redirected to a file (a batch job's log), a bar's carriage returns piled every refresh onto
+    one line; there each stage writes its first, its last and a line per ``LOG_INTERVAL``."""
+    log = _stage_lines(monkeypatch, io.StringIO())
+    lines = log.splitlines()
+    assert "\r" not in log and lines[0].startswith("fit formulas:   0%") and "30/30" in lines[-1]
+    assert len(lines) == int(30 // LOG_INTERVAL) + 1  # at 0, 10 and 20 s, then the end at 30 s
+    terminal = _stage_lines(monkeypatch, _Terminal())
+    assert terminal.count("\r") >= 30 and terminal.count("\n") == 1 and "30/30" in terminal
 
 
 def test_a_stage_resumed_after_others_leaves_their_time_out_of_its_rate(capsys, monkeypatch):
