@@ -241,6 +241,9 @@ class Law:
     tailoring: Optional[Mapping[str, Any]] = None
     rejection: Optional[str] = None
     """Why a rejected law is rejected: a key of ``REJECTIONS``."""
+    function_of: tuple[int, ...] = ()
+    """For an accepted law not marked independent: the ranks of the independent laws it is a
+    function of at the data (``independence.function_of``); else empty."""
 
     def replace(self, **changes: Any) -> "Law":
         return dataclasses.replace(self, **changes)
@@ -302,7 +305,7 @@ class Law:
             "terms": list(self.terms), "conservation": self.evidence.to_dict(),
             "accepted": self.accepted, "quality": self.quality, "independent": self.independent,
             "pareto": self.pareto, "variants": self.variants, "tailoring": self.tailoring,
-            "rejection": self.rejection,
+            "rejection": self.rejection, "function_of": list(self.function_of),
         }
 
     @classmethod
@@ -315,7 +318,8 @@ class Law:
                    Evidence.from_dict(data["conservation"]), tuple(data.get("terms") or ()),
                    bool(data["accepted"]), data.get("quality", "rejected"),
                    bool(data.get("independent")), bool(data.get("pareto")), int(data["rank"]),
-                   int(data.get("variants") or 0), data.get("tailoring"), data.get("rejection"))
+                   int(data.get("variants") or 0), data.get("tailoring"), data.get("rejection"),
+                   tuple(int(rank) for rank in data.get("function_of") or ()))
 
 
 def _checked_view(units: str) -> str:

@@ -206,6 +206,30 @@ def test_isotropic_oscillator_gives_three_independent_laws_and_a_dependent_fourt
     angular = [law for law in independent if sympy.expand(law.expression).coeff(vx * y) != 0]
     assert len(angular) == 1 and coefficient(angular[0], "vy*x", "vx*y") == pytest.approx(-1.0, rel=1e-6)
     assert len(discovery.accepted) == 4
+    (dependent,) = [law for law in discovery.accepted if not law.independent]
+    assert dependent.function_of == tuple(sorted(law.rank for law in independent))  # all three
+
+
+def test_a_dependent_law_names_the_independent_laws_it_is_a_function_of():
+    """A charged particle in a magnetic field (omega = 1.7/s): beside its speed S = vx**2 + vy**2
+    and its guiding centre X = x + vy/omega, Y = y - vx/omega, both searches accept
+    (omega*X**2 - S/omega)/2 = x*vy + omega*x**2/2 - vx**2/(2*omega) and X*Y. Each names the two
+    laws it is made of, and not the third."""
+    variant = make_variant("cyclotron", n_trajectories=16, seed=1)
+    with WorkerPool(jobs=1) as pool:
+        discovery = discover(variant.dataset, DiscoveryConfig(), EnumerationConfig(), TermsConfig(),
+                             seed=0, pool=pool)
+    assert_no_false_law(discovery, variant)
+    rank = {frozenset(symbol.name for symbol in law.expression.free_symbols): law.rank
+            for law in discovery.independent}
+    speed, centre_x, centre_y = (rank[frozenset(names)] for names in ({"vx", "vy"}, {"x", "vy"}, {"y", "vx"}))
+    x, y = sympy.symbols("x y", real=True)
+    dependent = [law for law in discovery.accepted if not law.independent]
+    made_of = {"X*Y" if sympy.expand(law.expression).coeff(x * y) != 0
+               else "X**2 and S" if sympy.expand(law.expression).coeff(x, 2) != 0 else "other": law.function_of
+               for law in dependent}
+    assert len(dependent) == 2
+    assert made_of == {"X*Y": tuple(sorted((centre_x, centre_y))), "X**2 and S": tuple(sorted((speed, centre_x)))}
 
 
 def test_no_unit_warning_when_neither_the_declared_nor_the_trial_units_find_a_law():

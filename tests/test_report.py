@@ -364,6 +364,17 @@ def test_a_rejected_law_says_why_in_the_table_and_in_result_json():
     assert Law.from_dict(law.to_dict(), law.columns).rejection is None
 
 
+def test_a_dependent_law_shows_the_laws_it_is_a_function_of_in_the_table_and_result_json():
+    first, second = oscillator_laws(oscillator())[:2]
+    dependent = second.replace(independent=False, pareto=False, function_of=(1, 3))
+    lines = law_table([first, dependent])
+    assert " f(1,3) " in lines[3] and " f(" not in lines[2]
+    assert lines[-1].endswith(", f(1,2) = a function of laws 1 and 2 at the data")
+    assert "f(1,2)" not in law_table([first])[-1]
+    back = Law.from_dict(json.loads(json.dumps(dependent.to_dict())), dependent.columns)
+    assert back.function_of == (1, 3) and Law.from_dict(first.to_dict(), first.columns).function_of == ()
+
+
 def test_a_coefficient_that_rounds_to_one_prints_as_the_integer():
     """Fitted at 0.9999999999 (noiseless data), a coefficient prints as 1 in tables and LaTeX
     (``vx**2 - y``, not ``1.0*vx**2 - 1.0*y``); one that rounds to 3 keeps its float, and the

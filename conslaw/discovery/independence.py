@@ -90,6 +90,37 @@ def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int,
     return parallel
 
 
+def function_of(laws: Sequence[Law], data: ConservationData, seed: int,
+                relations: Sequence[sympy.Expr] = ()) -> list[tuple[int, ...]]:
+    """For each law not marked independent, the positions of the independent laws it is a
+    function of at the data: a minimal set whose gradients, with the ``relations``', span its
+    gradient (at the independence test's tolerance), found by dropping the laws it does not need
+    one at a time, the last first; ``()`` for an independent law and for one the independent
+    laws do not span (an approximate law beside exact ones can lean off them)."""
+    bases = [k for k, law in enumerate(laws) if law.independent]
+    found: list[tuple[int, ...]] = [()] * len(laws)
+    if not bases or len(bases) == len(laws):
+        return found
+    points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
+    columns = laws[0].columns.names
+    along = [_scaled_gradient(expression, columns, points, spread) for expression in relations]
+    gradients = [_scaled_gradient(law.expression, columns, points, spread) for law in laws]
+
+    def spans(subset: list[int], m: int) -> bool:
+        stacked = np.stack(along + [gradients[k] for k in subset] + [gradients[m]], axis=1)
+        return _median_rank(stacked) <= _median_rank(stacked[:, :-1])
+
+    for m in (m for m in range(len(laws)) if m not in bases):
+        if not spans(bases, m):
+            continue
+        needed = list(bases)
+        for k in reversed(bases):
+            if spans([j for j in needed if j != k], m):
+                needed.remove(k)
+        found[m] = tuple(needed)
+    return found
+
+
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
                     relations: Sequence[sympy.Expr] = ()) -> list[int]:
     """Positions (in ``laws``' order) of a maximal functionally independent subset: never more

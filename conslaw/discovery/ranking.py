@@ -74,7 +74,7 @@ from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
 from conslaw.discovery.identities import (as_identity, fold_into_relations, merge_identities, on_one_level_set,
                                           split_identities)
-from conslaw.discovery.independence import along_one_law, independent_relations, independent_set
+from conslaw.discovery.independence import along_one_law, function_of, independent_relations, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
 from conslaw.discovery.segments import Segments
@@ -282,8 +282,9 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted, coincidences = _coincidences_apart(accepted, trajectories)
     accepted = merge_near_copies(accepted, reference, along_one_law(accepted, data, seed, relations))
     identities += coincidences
-    front = _pareto(accepted)
-    accepted = [law.replace(pareto=front[i]) for i, law in enumerate(accepted)]
+    front, spanned = _pareto(accepted), function_of(accepted, data, seed, relations)
+    accepted = [law.replace(pareto=front[i], function_of=tuple(k + 1 for k in spanned[i]))  # ranks
+                for i, law in enumerate(accepted)]
     rejected = [law.replace(accepted=False, quality="rejected", independent=False, pareto=False)
                 for law in rejected]
     ranked = [law.replace(rank=rank) for rank, law in enumerate(accepted + identities + rejected, start=1)]

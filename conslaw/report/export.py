@@ -75,8 +75,9 @@ def _parameters(law: Law) -> str:
 
 
 def _describe(law: Law, units: str) -> str:
-    marks = ", ".join(word for word, flag in (("independent", law.independent), ("Pareto front", law.pareto))
-                      if flag)
+    dependence = f"a function of laws {', '.join(map(str, law.function_of))}" if law.function_of else ""
+    marks = ", ".join(word for word, flag in (("independent", law.independent), ("Pareto front", law.pareto),
+                                              (dependence, dependence)) if flag)
     evidence = law.evidence
     return (f"Rank {law.rank}: {law.quality}{', ' + marks if marks else ''}; value in {law.unit_text(units)}; "
             f"ratio {number(evidence.ratio)} ± {number(evidence.error)}, held-out {number(evidence.ratio_test)}, "

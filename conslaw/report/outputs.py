@@ -32,7 +32,7 @@ FALLBACK_LATEX_CANDIDATES = 10
 
 CSV_COLUMNS = (
     "rank", "expression", "expression_si", "unit", "unit_si", "template", "parameters", "terms", "size", "origin",
-    "quality", "rejection", "accepted", "independent", "pareto", "variants",
+    "quality", "rejection", "accepted", "independent", "function_of", "pareto", "variants",
     "ratio", "error", "ratio_test", "error_test", "ratio_control", "margin",
     "variation_median", "variation_max",
     "spread", "level_share", "paper_true", "paper_random",
@@ -65,8 +65,8 @@ def candidate_row(law: Law, tailored: Optional[Mapping[str, Any]], selected: Opt
         "parameters": "; ".join(f"{p.name}={p.value!r} [{p.unit}]" for p in law.parameters),
         "terms": "; ".join(law.terms), "size": law.size, "origin": law.origin, "quality": law.quality,
         "rejection": law.rejection,
-        "accepted": law.accepted, "independent": law.independent, "pareto": law.pareto,
-        "variants": law.variants, "ratio": evidence.ratio, "error": evidence.error,
+        "accepted": law.accepted, "independent": law.independent,
+        "function_of": ";".join(map(str, law.function_of)), "pareto": law.pareto, "variants": law.variants, "ratio": evidence.ratio, "error": evidence.error,
         "ratio_test": evidence.ratio_test, "error_test": evidence.error_test,
         "ratio_control": evidence.ratio_control, "margin": evidence.margin,
         "variation_median": evidence.variation.get("median"), "variation_max": evidence.variation.get("max"),

@@ -22,13 +22,13 @@ QUALITY = {"exact": "exact", "approximate": "approx.", "rejected": "rejected"}
 def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "declared") -> list[str]:
     """The hall of fame: rank, law (numbers to 6 significant digits), unit, quality (a rejected
     law's with the key of why, explained below the table), marks (I = independent, P = Pareto
-    front of ratio against size), the judged ratio ± its error, the held-out and control ratios,
+    front of ratio against size, f(1,3) = a function of laws 1 and 3), the judged ratio ± its error, the held-out and control ratios,
     and how much the law varies (median / worst)."""
     shown = list(laws)[: rows or len(laws)]
     body = []
     for law in shown:
         evidence = law.evidence
-        marks = ("I" if law.independent else "") + ("P" if law.pareto else "")
+        marks = ("I" if law.independent else "") + ("P" if law.pareto else "") + _function_of(law)
         body.append([str(law.rank), shorten(law_text(law, units, TABLE_DIGITS)), law.unit_text(units),
                      _quality(law), marks or "-",
                      f"{number(evidence.ratio)} ± {number(evidence.error, 2)}", number(evidence.ratio_test),
@@ -40,8 +40,14 @@ def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "dec
     if len(laws) > len(shown):
         lines.append(f"... {len(laws) - len(shown)} more candidates (candidates.csv has them all)")
     reasons = sorted({law.rejection for law in shown if law.rejection})
-    return lines + ["marks: I = independent, P = Pareto front (ratio against size)"] + \
-        [f"rejected ({key}): {REJECTIONS.get(key, key)}" for key in reasons]
+    legend = "marks: I = independent, P = Pareto front (ratio against size)"
+    if any(law.function_of for law in shown):
+        legend += ", f(1,2) = a function of laws 1 and 2 at the data"
+    return lines + [legend] + [f"rejected ({key}): {REJECTIONS.get(key, key)}" for key in reasons]
+
+
+def _function_of(law: Law) -> str:
+    return f"f({','.join(map(str, law.function_of))})" if law.function_of else ""
 
 
 def _quality(law: Law) -> str:
