@@ -151,6 +151,27 @@ def test_a_units_power_of_ten_meets_the_number_beside_a_sum_or_taken_out_of_its_
     assert float(declared.base.subs({V: 0, I: 0})) == pytest.approx(0.0425, rel=1e-12)
 
 
+def test_two_sums_in_degrees_in_one_term_read_without_pi():
+    """A spinning top in degrees: ``(3.515 - theta)*(phidot + psidot)`` in SI (rad, rad/s) reads
+    ``(201.42 - theta)*(phidot + psidot)`` in deg and deg/s, not ``3282.8*(pi*phidot/180 +
+    pi*psidot/180)*(3.515 - pi*theta/180)``: each sum that holds the unit's pi gives its number to
+    the term's, which then meets the value's unit (deg**2/s)."""
+    theta, phidot, psidot = sympy.symbols("theta phidot psidot", real=True)
+    degree = np.pi / 180
+    columns = StateColumns(("theta", "phidot", "psidot"), (ANGLE, ANGLE / Dimension.of(time=1),
+                                                           ANGLE / Dimension.of(time=1)),
+                           ("deg", "deg/s", "deg/s"), (degree, degree, degree))
+    law = columns.parse("(3.51547235309453 - theta)*(phidot + psidot)")
+    declared = in_unit(columns.declared_form(law), degree ** 2)
+    angle_sum, rate_sum = sorted(sympy.Mul.make_args(declared), key=lambda factor: factor.has(phidot))
+    assert declared.is_Mul and len(declared.args) == 2 and rate_sum == phidot + psidot
+    assert angle_sum.coeff(theta) == -1 and float(angle_sum.subs(theta, 0)) == pytest.approx(3.51547235309453 / degree,
+                                                                                             rel=1e-12)
+    states = np.array([[30.0, -200.0, 500.0], [-120.0, 15.0, 40.0]])
+    np.testing.assert_allclose(numpy_function(declared, columns.names)(states),
+                               numpy_function(law, columns.names)(states * degree) / degree ** 2, rtol=1e-12)
+
+
 def test_a_revolution_reads_as_rev_as_encoders_log_it():
     """``rev`` (``unit_names.txt``) is a full turn, as pint's turn, revolution and rpm are; a name
     neither pint nor conslaw knows is still a one-line error naming it."""

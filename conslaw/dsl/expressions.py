@@ -90,7 +90,9 @@ def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
     terms = []
     for term in sympy.Add.make_args(expression):
         coefficient, rest = term.as_independent(*term.free_symbols, as_Add=False)
-        value = float(coefficient) / number
+        sums = [factor for factor in sympy.Mul.make_args(rest) if factor.is_Add]
+        pulled, rest = _pi_sums_pulled(rest) if len(sums) > 1 else (1.0, rest)
+        value = float(coefficient) * pulled / number
         sums = [factor for factor in sympy.Mul.make_args(rest) if factor.is_Add]
         if len(sums) == 1 and value != 1.0 and (sums[0].has(sympy.pi) or _meets_one(sums[0], value)):
             terms.append(rest.xreplace({sums[0]: _divided(sums[0], 1.0 / value)}))
@@ -98,6 +100,21 @@ def _divided(expression: sympy.Expr, number: float) -> sympy.Expr:
         exact = abs(abs(value) - 1.0) <= UNIT_COEFFICIENT_RTOL
         terms.append((sympy.Integer(int(np.sign(value))) if exact else exact_float(value)) * rest)
     return sympy.Add(*terms)
+
+
+def _pi_sums_pulled(product: sympy.Expr) -> tuple[float, sympy.Expr]:
+    """The product with each sum factor that holds a unit's pi divided by the size of its first
+    column term's number, and the product of those numbers: of two such sums,
+    ``(pi*w1/180 + pi*w2/180)*(3.5 - pi*a/180)`` is ``(pi/180)**2`` times ``(w1 + w2)*(201.4 - a)``."""
+    pulled, factors = 1.0, []
+    for factor in sympy.Mul.make_args(product):
+        if factor.is_Add and factor.has(sympy.pi):
+            number = abs(float(next(term.as_independent(*term.free_symbols, as_Add=False)[0]
+                                    for term in factor.as_ordered_terms() if term.free_symbols)))
+            pulled *= number
+            factor = _divided(factor, number)
+        factors.append(factor)
+    return pulled, sympy.Mul(*factors)
 
 
 def _meets_one(terms: sympy.Add, number: float) -> bool:
