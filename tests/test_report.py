@@ -343,6 +343,15 @@ def test_brief_summary_and_the_papers_column(degree_pendulum):
     assert "RMSE" not in format_summary(untailored, [])
 
 
+def test_table1_says_its_rmse_is_in_coherent_si_when_a_column_was_declared_otherwise(degree_pendulum):
+    """The pendulum's q was declared in degrees: the rollouts' errors are in radians."""
+    text = format_summary(degree_pendulum.result, [])
+    assert "the RMSEs are over the columns in coherent SI (q in rad, p in kg*m**2/s), not in the declared units" in text
+    columns = dict(degree_pendulum.result["columns"])
+    columns["declared"] = list(columns["units"])
+    assert "not in the declared units" not in format_summary(dict(degree_pendulum.result, columns=columns), [])
+
+
 def test_law_table_marks_and_precision():
     dataset = oscillator()
     laws = oscillator_laws(dataset)

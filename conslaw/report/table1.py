@@ -112,12 +112,22 @@ def table1_notes(result: Mapping[str, Any]) -> list[str]:
     if ((result.get("tailoring") or {}).get("protocol") or {}).get("scaling"):
         notes.append("the learned models saw each column centred and divided by its spread (--standardize); "
                      "the RMSEs are in coherent SI, as without it")
+    elif _declared_otherwise(result.get("columns") or {}):
+        columns = result["columns"]
+        notes.append("the RMSEs are over the columns in coherent SI ("
+                     + ", ".join(f"{name} in {unit}" for name, unit in zip(columns["names"], columns["units"]))
+                     + "), not in the declared units")
     combined = (evaluation.get("paired") or {}).get("combined_vs_noether")
     if combined:
         notes.append(f"all laws at once − the selected law: {_difference(combined)}")
     if paper_dataset(result):
         notes.append("paper: Alet, Doblar et al. 2021, one seed, their protocol")
     return notes
+
+
+def _declared_otherwise(columns: Mapping[str, Any]) -> bool:
+    """Whether a column was declared in a unit other than its coherent SI one."""
+    return any(declared != unit for declared, unit in zip(columns.get("declared") or (), columns.get("units") or ()))
 
 
 def table1_text(result: Mapping[str, Any], laws: Sequence[Law]) -> list[str]:
