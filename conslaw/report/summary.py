@@ -22,8 +22,8 @@ QUALITY = {"exact": "exact", "approximate": "approx.", "rejected": "rejected"}
 def law_table(laws: Sequence[Law], rows: Optional[int] = None, units: str = "declared") -> list[str]:
     """The hall of fame: rank, law (numbers to 6 significant digits), unit, quality (a rejected
     law's with the key of why, explained below the table), marks (I = independent, P = Pareto
-    front of ratio against size, f(1,3) = a function of laws 1 and 3), the judged ratio ± its error, the held-out and control ratios,
-    and how much the law varies (median / worst)."""
+    front of ratio against size, f(1,3) = a function of laws 1 and 3), the judged ratio ± its
+    error, the held-out and control ratios, and how much the law varies (median / worst)."""
     shown = list(laws)[: rows or len(laws)]
     body = []
     for law in shown:
