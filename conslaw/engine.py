@@ -147,6 +147,7 @@ class ConservationSearch:
         """Refuse, before any work or file, an enumeration or a tailoring estimated to pass its
         budget (a one-line UsageError naming the options; each stage checks again as it runs)."""
         from conslaw.dsl.budget import check_budget, estimate_enumeration
+        from conslaw.tailoring.duration import check_duration
         from conslaw.tailoring.memory import check_memory
 
         if self.config.discovery.mode != "terms":
@@ -156,6 +157,9 @@ class ConservationSearch:
             check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
         if self.config.tailoring.tailor:
             check_memory(dataset, self.config.tailoring)
+            # the HNN trains when the columns pair up: --canonical names the pairs, or they halve
+            check_duration(dataset, self.config.tailoring,
+                           with_hnn=self.config.run.canonical is not None or len(dataset.columns) % 2 == 0)
 
     def check_expected(self, dataset: TrajectoryDataset) -> None:
         """Refuse, before any work or file, an expected law (``--expect``) that does not parse

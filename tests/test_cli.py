@@ -126,6 +126,13 @@ def test_tailoring_estimated_past_the_memory_limit_is_refused_before_discovery(t
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
+def test_a_training_estimated_past_its_minutes_is_refused_before_discovery(tmp_path):
+    result = in_process("search", "--dataset", "pendulum", "--tailor-max-minutes", "0.01", "--out", "run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: the baselines' training would take about ") and "--seeds" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 def test_api_and_cli_give_identical_candidates(tmp_path):
     variant = make_variant("spring", coordinates="velocities")
     data = variant.write_csv(tmp_path / "spring.csv")

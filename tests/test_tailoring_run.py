@@ -14,6 +14,7 @@ from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS, parse_unit
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
+from conslaw.tailoring.duration import check_duration, estimate_training
 from conslaw.tailoring.memory import PROCESS_GB, check_memory, estimate_memory
 from conslaw.tailoring.stages import TIE_TOLERANCE, finalists, sweep_record, winner
 
@@ -91,6 +92,29 @@ def test_tailoring_that_would_not_fit_in_memory_is_refused_before_any_work(monke
     with pytest.raises(UsageError, match=r"more than the memory available \([0-9.]+ GB\)"):
         run_tailoring(data, CANDIDATES, config)
     assert check_memory(data, dataclasses.replace(config, tailor_max_memory_gb=estimate.gb + 0.1)) == estimate
+
+
+def test_a_training_that_would_run_away_is_refused_before_any_work():
+    """The baselines' training grows with seeds x points x steps x hidden**2, the HNN's step twice
+    the MLP's: the estimate follows each, and a run past --tailor-max-minutes is refused, by
+    ``run_tailoring`` too, before any model trains."""
+    data = pendulum(samples=20, points=40)  # 10 training trajectories of 40 points
+    config = TailoringConfig(seeds=5, threads=2)
+    estimate = estimate_training(data, config)
+    assert (estimate.points, estimate.kinds, estimate.threads) == (400, ("mlp", "hnn"), 2)
+    assert estimate_training(data, dataclasses.replace(config, seeds=10)).minutes == pytest.approx(2 * estimate.minutes)
+    assert estimate_training(pendulum(samples=40, points=40), config).minutes == pytest.approx(2 * estimate.minutes)
+    assert estimate_training(data, dataclasses.replace(config, hidden=400)).minutes == pytest.approx(4 * estimate.minutes)
+    assert estimate_training(data, config, with_hnn=False).minutes == pytest.approx(estimate.minutes / 3)
+    assert estimate_training(data, dataclasses.replace(config, threads=1)).minutes == pytest.approx(2 * estimate.minutes)
+    limit = dataclasses.replace(config, tailor_max_minutes=estimate.minutes / 2)
+    with pytest.raises(UsageError, match=r"^the baselines' training would take about [0-9]+ min \(5 seeds x 400 "
+                       r"training points x 2001 steps of an MLP and an HNN with 200 hidden units, on 2 cores\), "
+                       r"more than --tailor-max-minutes [0-9.e-]+: keep fewer samples, lower --seeds"):
+        check_duration(data, limit)
+    with pytest.raises(UsageError, match=r"^the baselines' training would take"):
+        run_tailoring(data, CANDIDATES, limit)
+    assert check_duration(data, dataclasses.replace(limit, tailor_max_minutes=None)) == estimate
 
 
 def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():

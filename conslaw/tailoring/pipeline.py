@@ -26,6 +26,7 @@ from conslaw.dsl.expressions import parse_expression
 from conslaw.dsl.units import ANGLE, Dimension, format_unit
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
+from conslaw.tailoring.duration import check_duration
 from conslaw.tailoring.memory import check_memory
 from conslaw.tailoring.models import HNN, MLP, ConjugatePairs, Params, Scaling, half_pairs, pretrained_params, scaled
 from conslaw.tailoring.protocol import TailoringConfig
@@ -187,7 +188,9 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     on seeds ``0..config.seeds-1`` (``source``: a data set, or ``seed -> data set``); the HNN
     baseline pairs the columns as ``canonical`` says (``hnn_pairs``).
     ``vectorize=False`` runs one model at a time (the reference for the vectorized path); a run
-    estimated to pass ``config.max_memory_gb`` is refused first (``memory.check_memory``)."""
+    estimated to pass ``config.tailor_max_memory_gb`` or, for the baselines' training,
+    ``config.tailor_max_minutes`` is refused first (``memory.check_memory``,
+    ``duration.check_duration``)."""
     if config.threads:
         torch.set_num_threads(config.threads)
     timings: dict[str, float] = {}
@@ -202,6 +205,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
                       loss_dt(ranking, config.loss_dt), progress, ranking.x)
     pairs, pairing_warnings = hnn_pairs(columns, ranking.dataset.dimensions, canonical) if config.hnn \
         else (None, [])
+    check_duration(ranking.dataset, config, with_hnn=pairs is not None)
     models = Pretrained(data, config, cache_dir, context, vectorize, scaling, pairs)
     timings["data"] = time.perf_counter() - started
 

@@ -94,6 +94,10 @@ class TailoringConfig:
         None, "Refuse to tailor when the estimated peak memory passes this many GB (default: the "
         "memory available when the search starts).",
         parse=partial(_number_or_auto, name="--tailor-max-memory-gb"), neutral=True)
+    tailor_max_minutes: Optional[float] = option(
+        60.0, "Refuse to tailor when the MLP and HNN baselines' training is estimated to take longer "
+        "than this many minutes on this machine's cores ('none': no limit).",
+        parse=partial(optional_number, name="--tailor-max-minutes"), neutral=True)
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -127,3 +131,5 @@ class TailoringConfig:
         require(self.threads >= 0, self, "threads", "must be >= 0")
         require(self.tailor_max_memory_gb is None or self.tailor_max_memory_gb > 0, self,
                 "tailor_max_memory_gb", "must be > 0")
+        require(self.tailor_max_minutes is None or self.tailor_max_minutes > 0, self,
+                "tailor_max_minutes", "must be > 0")
