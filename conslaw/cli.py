@@ -26,6 +26,26 @@ class ConslawGroup(click.Group):
     """Turns ``ConslawError`` into a one-line message and its exit code (``--debug`` re-raises),
     and Python warnings into one-line ones."""
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's own usage errors (an unknown option or command, a value of the wrong type) as
+        one line too, ``error: ...`` naming the help that lists what is valid, exit code 2; click
+        prints them as three lines, its usage first."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "conslaw"
+            click.echo(f"error: {exc.format_message()} ('{command} --help' lists what is valid)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             with warnings.catch_warnings():  # restores the warning hook when the command ends

@@ -241,6 +241,23 @@ def test_a_bad_option_value_is_one_line_naming_the_option(options, culprit, tmp_
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("args, culprit", [
+    (("search", "--bogus", "1"), "error: No such option '--bogus'"),
+    (("search", "--depth", "abc"), "error: Invalid value for '--depth': 'abc' is not a valid integer"),
+    (("search", "--mode", "xyz"), "error: Invalid value for '--mode': 'xyz' is not one of 'formulas', 'terms', 'both'"),
+    (("enumerate", "--dataset", "pendulum"), "error: No such option '--dataset'"),
+    (("bogus",), "error: No such command 'bogus'"),
+    (("export",), "error: Missing argument 'RUN'")])
+def test_a_usage_error_of_the_command_line_itself_is_one_line_naming_the_help(args, culprit):
+    """click printed its usage, a hint and the error on three lines; now one, as conslaw's own."""
+    result = in_process(*args)
+    assert result.returncode == 2 and result.stderr.startswith(culprit), result.stderr
+    assert result.stderr.strip().endswith(" --help' lists what is valid)")
+    assert (f" {args[0]} --help'" in result.stderr) == (args[0] != "bogus")  # the subcommand's help
+    assert len(result.stderr.strip().splitlines()) == 1 and "Usage:" not in result.stderr
+    assert in_process("--version").returncode == 0 and in_process("search", "--help").returncode == 0
+
+
 def test_python_warnings_are_one_line_and_the_hook_is_restored(tmp_path):
     """A file whose rows are not in time order gives a Python warning: it reaches the user as one
     line, without the file, line and category Python prints, and the hook ends with the command.
