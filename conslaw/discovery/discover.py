@@ -19,14 +19,13 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.derivatives import derived_text
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.demotions import stands_in_as_series
 from conslaw.discovery.drift import drifting
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
 from conslaw.discovery.identities import on_one_level_set
 from conslaw.discovery.known import expected_laws, known_laws, parse_expected
 from conslaw.discovery.noise import bias_warning, biased
-from conslaw.discovery.ranking import is_resolved, rank_laws, within_noise
+from conslaw.discovery.ranking import rank_laws
 from conslaw.discovery.symbolic_rank import symbolic_check
 from conslaw.dsl.enumerate import enumerate_formulas
 from conslaw.errors import ConslawError
@@ -189,8 +188,9 @@ def _prepared(dataset: TrajectoryDataset, config: DiscoveryConfig, seed: int
 
 def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
     """One warning for the candidates rejected because they change faster than the sampling
-    resolves (``ranking.is_resolved``): their ratios alone would have accepted them."""
-    demoted = [law for law in laws if not law.accepted and not is_resolved(law.evidence)]
+    resolves (``ranking.is_resolved``; rejection ``unresolved``): their ratios alone would have
+    accepted them."""
+    demoted = [law for law in laws if law.rejection == "unresolved"]
     if not demoted:
         return []
     first, change = demoted[0], demoted[0].evidence.unresolved["ratio"]
@@ -202,10 +202,8 @@ def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
 
 def _series_warning(laws: Sequence[Law]) -> list[str]:
     """One warning for the candidates rejected as a truncated power series that varies beyond the
-    noise (``demotions.series_beyond_noise``): passed by their ratios (their change between
-    samples judged) and ``demotions.stands_in_as_series``."""
-    demoted = [law for law in laws if law.quality == "rejected" and law.evidence.unresolved is not None
-               and is_resolved(law.evidence) and stands_in_as_series(law, not within_noise(law.evidence))]
+    noise (``demotions.series_beyond_noise``; rejection ``series``)."""
+    demoted = [law for law in laws if law.rejection == "series"]
     if not demoted:
         return []
     first = demoted[0]
