@@ -92,8 +92,7 @@ class DataConfig:
             self._check_variant()
 
     def _check_variant(self) -> None:
-        keys = parse_key_values(self.variant, "--variant")
-        if unknown := sorted(set(keys) - set(VARIANT_KEYS)):
+        if unknown := sorted(set(self.variant_keys) - set(VARIANT_KEYS)):
             raise UsageError(f"--variant has no key {unknown[0]!r}; valid keys: {', '.join(VARIANT_KEYS)} "
                              "(a system's constants, t_end, n_points, n_trajectories and test_fraction go through --option)")
         if self.dataset in RECORDED:
@@ -108,6 +107,10 @@ class DataConfig:
     def system_options(self) -> dict:
         return parse_key_values(self.options)
 
+    @property
+    def variant_keys(self) -> dict:
+        return parse_key_values(self.variant, "--variant")
+
 
 def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
     """The data set ``config`` names; ``seed`` draws a simulated system's trajectories and split."""
@@ -116,7 +119,7 @@ def load_data(config: DataConfig, seed: int) -> TrajectoryDataset:
                             time_column=config.time_column, seed=seed, missing=config.missing)
         return derive_columns(dataset, config.derive) if config.derive else dataset
     if config.variant:
-        keys = parse_key_values(config.variant, "--variant")
+        keys = config.variant_keys
         dataset = make_variant(config.dataset, seed=seed, **keys, **config.system_options).dataset
         if keys.get("angle_unit", "rad") != "rad" and not any(d.angle_power for d in dataset.dimensions):
             raise UsageError(f"--variant angle_unit={keys['angle_unit']}: {config.dataset!r} in these "
