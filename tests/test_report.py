@@ -18,7 +18,7 @@ import torch
 from conslaw.dsl.expressions import column_symbols, parse_expression
 from conslaw.dsl.units import parse_unit
 from conslaw.errors import ConslawError, UsageError
-from conslaw.law import REJECTIONS, Evidence, Law, StateColumns
+from conslaw.law import REJECTIONS, Evidence, Law, Parameter, StateColumns
 from conslaw.report import (
     METHOD_LABELS, export_laws, format_summary, law_table, load_law_module, read_rollouts, write_outputs, write_run,
 )
@@ -350,6 +350,18 @@ def test_table1_says_its_rmse_is_in_coherent_si_when_a_column_was_declared_other
     columns = dict(degree_pendulum.result["columns"])
     columns["declared"] = list(columns["units"])
     assert "not in the declared units" not in format_summary(dict(degree_pendulum.result, columns=columns), [])
+
+
+def test_an_export_names_a_parameter_unit_by_the_derived_unit_that_names_it():
+    """An LC circuit's L/C, fitted in kg**2*m**4/(s**6*A**4), is exported as ohm**2 (text) and
+    Omega squared (LaTeX); result.json keeps the base units, which scripts parse."""
+    dataset = oscillator()
+    law = oscillator_laws(dataset)[0]
+    ohms = law.replace(parameters=(Parameter("c0", 250.0, parse_unit("ohm**2").dimension),))
+    result = result_of(dataset, [ohms])
+    assert "c0 = 250.0 [ohm**2]" in export_laws(result, "python")
+    assert r"$c_{0} = 250.0\,\Omega^{2}$" in export_laws(result, "latex")
+    assert ohms.parameters[0].to_dict()["unit"] == "kg**2*m**4/(s**6*A**4)"
 
 
 def test_law_table_marks_and_precision():

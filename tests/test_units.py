@@ -172,6 +172,21 @@ def test_two_sums_in_degrees_in_one_term_read_without_pi():
                                numpy_function(law, columns.names)(states * degree) / degree ** 2, rtol=1e-12)
 
 
+def test_a_parameter_unit_of_several_base_units_reads_as_the_derived_unit_that_names_it():
+    """An LC circuit's L/C is ``ohm**2``, not kg**2*m**4/(s**6*A**4); a unit that no single
+    derived unit names, or one base unit, stays as it is; pint reads every form back."""
+    from conslaw.dsl.units import latex_named_unit, named_unit
+
+    cases = {"kg**2*m**4/(s**6*A**4)": "ohm**2", "A**2*s**4/(kg*m**2)": "F", "s**3*A**2/(kg*m**2)": "S",
+             "kg*m**2/s**2": "J", "kg*m/s**2": "N", "s**4*A**2/(kg*m**2)": "F", "(s**4*A**2/(kg*m**2))**-1": "1/F",
+             "kg*m/s": "kg*m/s", "kg**2*m**4/s**2": "kg**2*m**4/s**2", "s**2": "s**2", "rad/s": "rad/s"}
+    for text, named in cases.items():
+        dimension = parse_unit(text).dimension
+        assert named_unit(dimension) == named and parse_unit(named).dimension == dimension
+    assert latex_named_unit(parse_unit("ohm**2").dimension) == r"\Omega^{2}"
+    assert latex_named_unit(parse_unit("kg*m/s").dimension) == r"\mathrm{kg}\,\mathrm{m}\,\mathrm{s}^{-1}"
+
+
 def test_a_revolution_reads_as_rev_as_encoders_log_it():
     """``rev`` (``unit_names.txt``) is a full turn, as pint's turn, revolution and rpm are; a name
     neither pint nor conslaw knows is still a one-line error naming it."""

@@ -108,6 +108,37 @@ def format_unit(dimension: Dimension) -> str:
     return text
 
 
+NAMED_UNITS = ("N", "J", "W", "Pa", "C", "V", "ohm", "S", "F", "H", "Wb", "T")
+"""Derived SI units that may stand for a unit of several base units (``named_unit``)."""
+NAMED_LATEX = {"ohm": r"\Omega"}
+
+
+@functools.lru_cache(maxsize=256)
+def named_unit(dimension: Dimension) -> str:
+    """``format_unit(dimension)``, or, where that takes two base units or more and one derived SI
+    unit of ``NAMED_UNITS`` to a power (-4 .. 4) is the same dimension, that power: ``ohm**2``
+    for kg**2*m**4/(s**6*A**4) (an LC circuit's L/C), ``1/F`` for s**-4*A**-2*kg*m**2. pint
+    parses either."""
+    if sum(exponent != 0 for exponent in dimension.exponents) < 2:
+        return format_unit(dimension)
+    for power in (1, -1, 2, -2, 3, -3, 4, -4):  # the lowest power first: S, not 1/ohm
+        for name in NAMED_UNITS:
+            if parse_unit(name).dimension ** power == dimension:
+                return _power_text(name, Fraction(power)) if power > 0 else "1/" + _power_text(name, Fraction(-power))
+    return format_unit(dimension)
+
+
+def latex_named_unit(dimension: Dimension) -> str:
+    """``named_unit`` typeset as ``latex_unit`` typesets a dimension (``\Omega^{2}``)."""
+    text = named_unit(dimension)
+    if text == format_unit(dimension):
+        return latex_unit(dimension)
+    typeset = latex_unit_text(text)
+    for name, symbol in NAMED_LATEX.items():
+        typeset = typeset.replace(r"\mathrm{" + name + "}", symbol)
+    return typeset
+
+
 def latex_unit(dimension: Dimension) -> str:
     r"""The unit typeset for LaTeX, e.g. ``\mathrm{kg}^{2}\,\mathrm{m}^{4}\,\mathrm{s}^{-2}``."""
     parts = []

@@ -25,7 +25,7 @@ from sympy.printing.codeprinter import PrintMethodNotImplementedError
 import conslaw
 from conslaw.datasets.derivatives import derived_text
 from conslaw.dsl.expressions import column_symbols, full_precision
-from conslaw.dsl.units import format_unit, latex_unit
+from conslaw.dsl.units import latex_named_unit, named_unit
 from conslaw.errors import ConslawError, UsageError
 from conslaw.law import UNIT_VIEWS, Law
 from conslaw.report.atomic import to_jsonable
@@ -67,10 +67,11 @@ def _header(result: Mapping[str, Any], laws: Sequence[Law], units: str, top: Opt
 
 
 def _parameters(law: Law) -> str:
-    """``c0 = 3.0000000000099156 [kg**2*m**4/s**2]`` for each parameter of the SI template."""
+    """``c0 = 3.0000000000099156 [kg**2*m**4/s**2]`` for each parameter of the SI template (a
+    unit of several base units that one derived unit names, by that name: ``[ohm**2]``)."""
     if not law.parameters:
         return f"template (coherent SI): {law.template}, no fitted parameter"
-    values = "; ".join(f"{p.name} = {p.value!r} [{format_unit(p.unit)}]" for p in law.parameters)
+    values = "; ".join(f"{p.name} = {p.value!r} [{named_unit(p.unit)}]" for p in law.parameters)
     return f"template (coherent SI): {law.template} with {values}"
 
 
@@ -100,7 +101,7 @@ def export_latex(result: Mapping[str, Any], laws: Sequence[Law], units: str, top
               r"Law & Quality & Parameters (coherent SI) & Ratio $\pm$ error, held-out, control \\", r"\hline"]
     for law in laws:
         parameters = ", ".join(f"${sympy.latex(sympy.Symbol(p.name))} = {sympy.latex(sympy.Float(p.value, 6))}"
-                               f"\\,{latex_unit(p.unit)}$" for p in law.parameters) or "--"
+                               f"\\,{latex_named_unit(p.unit)}$" for p in law.parameters) or "--"
         evidence = law.evidence
         ratios = (f"{number(evidence.ratio)} $\\pm$ {number(evidence.error)}, {number(evidence.ratio_test)}, "
                   f"{number(evidence.ratio_control)}")
