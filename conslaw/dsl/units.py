@@ -129,7 +129,7 @@ def named_unit(dimension: Dimension) -> str:
 
 
 def latex_named_unit(dimension: Dimension) -> str:
-    """``named_unit`` typeset as ``latex_unit`` typesets a dimension (``\Omega^{2}``)."""
+    r"""``named_unit`` typeset as ``latex_unit`` typesets a dimension (``\Omega^{2}``)."""
     text = named_unit(dimension)
     if text == format_unit(dimension):
         return latex_unit(dimension)

@@ -24,9 +24,9 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.symmetry import parse_canonical_pairs
 from conslaw.dsl.expressions import parse_expression
 from conslaw.dsl.units import ANGLE, Dimension, format_unit
+from conslaw.tailoring.duration import check_duration
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
-from conslaw.tailoring.duration import check_duration
 from conslaw.tailoring.memory import check_memory
 from conslaw.tailoring.models import HNN, MLP, ConjugatePairs, Params, Scaling, half_pairs, pretrained_params, scaled
 from conslaw.tailoring.protocol import TailoringConfig
