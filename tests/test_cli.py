@@ -255,7 +255,11 @@ def test_a_usage_error_of_the_command_line_itself_is_one_line_naming_the_help(ar
     assert result.stderr.strip().endswith(" --help' lists what is valid)")
     assert (f" {args[0]} --help'" in result.stderr) == (args[0] != "bogus")  # the subcommand's help
     assert len(result.stderr.strip().splitlines()) == 1 and "Usage:" not in result.stderr
+
+
+def test_help_and_version_still_exit_0():
     assert in_process("--version").returncode == 0 and in_process("search", "--help").returncode == 0
+    assert in_process("export", "--help").returncode == 0
 
 
 def test_python_warnings_are_one_line_and_the_hook_is_restored(tmp_path):

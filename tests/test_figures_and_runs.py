@@ -19,8 +19,8 @@ from conslaw.report import (
 )
 from conslaw.report.atomic import atomic_save_npz, atomic_write_json, atomic_write_text
 from conslaw.report.plots import make_plots, render_plots
-from conslaw.report.progress import LOG_INTERVAL
 from conslaw.report.portraits import choose_planes
+from conslaw.report.progress import LOG_INTERVAL
 
 from report_cases import make_law, oscillator, oscillator_laws, result_of, rollouts_of, trajectories_of
 

@@ -9,7 +9,7 @@ import sympy
 
 from conslaw.dsl import ANGLE, DIMENSIONLESS, Dimension, format_unit, parse_unit, parse_units_spec
 from conslaw.dsl.expressions import in_unit, numpy_function
-from conslaw.dsl.units import latex_unit, latex_unit_text, unit_from
+from conslaw.dsl.units import latex_named_unit, latex_unit, latex_unit_text, named_unit, unit_from
 from conslaw.errors import ConslawError, UsageError
 from conslaw.law import StateColumns
 
@@ -175,10 +175,9 @@ def test_two_sums_in_degrees_in_one_term_read_without_pi():
 def test_a_parameter_unit_of_several_base_units_reads_as_the_derived_unit_that_names_it():
     """An LC circuit's L/C is ``ohm**2``, not kg**2*m**4/(s**6*A**4); a unit that no single
     derived unit names, or one base unit, stays as it is; pint reads every form back."""
-    from conslaw.dsl.units import latex_named_unit, named_unit
-
     cases = {"kg**2*m**4/(s**6*A**4)": "ohm**2", "A**2*s**4/(kg*m**2)": "F", "s**3*A**2/(kg*m**2)": "S",
-             "kg*m**2/s**2": "J", "kg*m/s**2": "N", "s**4*A**2/(kg*m**2)": "F", "(s**4*A**2/(kg*m**2))**-1": "1/F",
+             "kg*m**2/s**2": "J", "kg*m/s**2": "N", "kg*m**2/(s**2*A**2)": "H", "kg/(s**2*A)": "T",
+             "(s**4*A**2/(kg*m**2))**-1": "1/F",
              "kg*m/s": "kg*m/s", "kg**2*m**4/s**2": "kg**2*m**4/s**2", "s**2": "s**2", "rad/s": "rad/s"}
     for text, named in cases.items():
         dimension = parse_unit(text).dimension
