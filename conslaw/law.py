@@ -212,6 +212,7 @@ REJECTIONS = {
     "unneeded_column": "it is as steady with one of its columns held at its mean",
     "drifting": "its level drifts from window to window beside exact laws",
     "series": "it reads as a truncated power series and varies beyond the noise",
+    "unidentified": "a quantity of its own terms can be mixed into it unseen: the data do not fix its coefficients",
     "dependent": "it is a function of accepted laws that were then rejected",
 }
 """Why a candidate is rejected (``Law.rejection``): by ratio, by sampling (``ranking``), or

@@ -10,8 +10,9 @@
 - ``reading_derived``: an approximate law that reads a column derived by ``--derive``.
 - ``series_beyond_noise``: an approximate law that varies beyond the noise, does not drift, and
   reads as a truncated power series (``reads_as_series``).
+- ``unidentified``: an exact law whose coefficients the data do not fix.
 
-The last seven are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
+The last eight are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
 with the key of ``conslaw.law.REJECTIONS`` that names its rule.
 """
 from __future__ import annotations
@@ -36,6 +37,9 @@ SAMPLES_PER_FEATURE = 3
 NOISE_FLOOR_FACTOR = 100.0
 """How many times more than the most variable independent exact law a law may vary along a
 segment and still count as conserved to within the data's noise."""
+IDENTIFIED_SHARE = 0.4
+"""How large a share of an exact law's variation on the null a quantity of its own terms may be
+mixed in at before the data must tell the mixture from the law (``unidentified``)."""
 ROUNDING_VARIATION = 1e-12
 """Variation along a segment (of the null's range) that rounding alone can make."""
 
@@ -157,6 +161,16 @@ def unneeded(laws: Sequence[Law], data: ConservationData) -> set[int]:
             and unneeded_column(law.expression, law.columns, data) is not None}
 
 
+def unidentified(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the exact laws into which a quantity of their own terms, not conserved, can be
+    mixed at ``IDENTIFIED_SHARE`` unseen (``conslaw.terms.check.unidentified``): the data do not fix
+    their coefficients, and the law shown is one point of a valley of equally steady mixtures."""
+    from conslaw.terms.check import unidentified as coefficients_open  # conslaw.terms imports this module
+
+    return {i for i, law in enumerate(laws) if law.quality == "exact"
+            and coefficients_open(law.expression, law.columns, data, IDENTIFIED_SHARE)}
+
+
 def beyond_noise_floor(laws: Sequence[Law]) -> set[int]:
     """Positions of the dependent exact laws whose variation along a segment (median over the
     segments, relative to the null's) is more than ``NOISE_FLOOR_FACTOR`` times that of every
@@ -232,7 +246,7 @@ def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[
     rules = {"approximation": approximations(laws, data), "truncation": truncations(laws),
              "misfit": misfitted(laws, data), "derived_column": reading_derived(laws, data),
              "unneeded_column": unneeded(laws, data), "drifting": drifting_beside_exact(laws),
-             "series": series_beyond_noise(laws, beyond_noise)}
+             "series": series_beyond_noise(laws, beyond_noise), "unidentified": unidentified(laws, data)}
     reasons: dict[int, str] = {}
     for key, positions in rules.items():
         for position in sorted(positions):

@@ -19,6 +19,7 @@ from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.derivatives import derived_text
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.demotions import IDENTIFIED_SHARE
 from conslaw.discovery.drift import drifting
 from conslaw.discovery.evidence import DEPTH, unit_warnings
 from conslaw.discovery.formula_search import SearchOutcome, search_formulas
@@ -162,7 +163,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
     warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
-                 + _series_warning(laws) + _drift_warning(laws) + _derived_warning(dataset))
+                 + _series_warning(laws) + _unidentified_warning(laws) + _drift_warning(laws)
+                 + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
             warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
@@ -210,6 +212,19 @@ def _series_warning(laws: Sequence[Law]) -> list[str]:
     return [f"{len(demoted)} candidate(s) steadier than chance but not within the noise read as a truncated power "
             f"series, the first law {first.rank} ({first.text(digits=TABLE_DIGITS)}): such a series stands in for "
             "a law the vocabulary cannot write, so they are rejected"]
+
+
+def _unidentified_warning(laws: Sequence[Law]) -> list[str]:
+    """One warning for the candidates conserved to within the noise whose coefficients the data do
+    not fix (``demotions.unidentified``; rejection ``unidentified``)."""
+    demoted = [law for law in laws if law.rejection == "unidentified"]
+    if not demoted:
+        return []
+    first = demoted[0]
+    return [f"{len(demoted)} candidate(s) conserved to within the noise stay as steady with a quantity of their "
+            f"own terms mixed in at {IDENTIFIED_SHARE:.0%} of their variation, the first law {first.rank} "
+            f"({first.text(digits=TABLE_DIGITS)}): the data do not fix their coefficients, so they are rejected; "
+            "less noisy or longer recordings would fix them"]
 
 
 def _drift_warning(laws: Sequence[Law]) -> list[str]:

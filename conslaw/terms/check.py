@@ -61,6 +61,21 @@ def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: Conservation
     return judge.steadier(refitted, np.array(coefficients))
 
 
+def unidentified(law: sympy.Expr, columns: StateColumns, data: ConservationData, share: float) -> bool:
+    """Whether the data leave ``law``'s coefficients open: its additive terms hold a quantity, not
+    conserved, that mixed into the law at ``share`` of the law's variation on the null
+    leaves it as steady within the noise (``Judge.mixes_unseen``). Weakly coupled oscillators at 1 %
+    noise: the energy with its ``px**2`` and ``x**2`` 11 % low was accepted, the energy less 0.11
+    times the first mode's own energy, which the weak coupling leaves nearly conserved."""
+    coefficients, terms = additive_terms(law)
+    if len(terms) < 2:
+        return False
+    judge = _judge(terms, columns, data)
+    if not all(np.isfinite(part).all() for part in judge.values.train):
+        return False  # a term alone is not finite where the law is: no mixture to judge
+    return judge.mixes_unseen(np.array(coefficients), share)
+
+
 def unneeded_column(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> Optional[str]:
     """The first column of ``law`` that it does not need, or None: held at its mean over the
     training states, on the truth and the null alike, the law is not significantly less steady

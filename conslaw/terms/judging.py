@@ -17,7 +17,8 @@ from scipy.special import stdtrit  # the t quantile; scipy.stats would add 0.5 s
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.fit import FitData
 from conslaw.discovery.forms import (
-    RESOLVED, judged_ratios, segment_variation, smallest_ratio, smooth_form, within_form, within_own_variation,
+    RESOLVED, generalized_spectrum, judged_ratios, segment_variation, smallest_ratio, smooth_form, within_form,
+    within_own_variation,
 )
 from conslaw.discovery.segments import Segments
 from conslaw.law import Evidence
@@ -223,3 +224,24 @@ class Judge:
         critical = -stdtrit(segments - 1, MISSING_ALPHA / tests)  # stats.t.isf, by symmetry
         spread = gain.std(ddof=1) / np.sqrt(segments)
         return bool(gain.mean() > MISSING_FLOOR and gain.mean() > critical * spread)
+
+    def steadiest_other(self, w: np.ndarray) -> np.ndarray:
+        """The combination of the terms B-orthogonal to ``w`` (uncorrelated with it on the null)
+        with the smallest ratio, scaled to ``w``'s variation on the null: the quantity most
+        easily mixed into ``g = w . t`` unseen."""
+        weight = self.B @ w
+        projector = np.eye(len(w)) - np.outer(w, weight) / float(w @ weight)
+        _, vectors = generalized_spectrum(projector.T @ self.A @ projector, projector.T @ self.B @ projector)
+        other = projector @ vectors[:, 0]
+        return other * np.sqrt(float(w @ weight) / float(other @ self.B @ other))
+
+    def mixes_unseen(self, w: np.ndarray, share: float) -> bool:
+        """Whether the data leave ``g = w . t`` open to a quantity of its own terms mixed in: the
+        steadiest other combination (``steadiest_other``) is significantly less steady than
+        ``g`` (``steadier``; so it is no second law, whose mixtures would be laws too), yet
+        ``g`` with it added or taken away at ``share`` of ``g``'s variation on the null is not
+        significantly less steady than ``g`` on both sides."""
+        other = self.steadiest_other(w)
+        if not self.steadier(w, other):
+            return False
+        return not all(self.steadier(w, w + sign * share * other) for sign in (1.0, -1.0))
