@@ -239,8 +239,8 @@ class Judge:
         """Whether the data leave ``g = w . t`` open to a quantity of its own terms mixed in: the
         steadiest other combination (``steadiest_other``) is significantly less steady than
         ``g`` (``steadier``; so it is no second law, whose mixtures would be laws too), yet
-        ``g`` with it added or taken away at ``share`` of ``g``'s variation on the null is not
-        significantly less steady than ``g`` on both sides."""
+        ``g`` with it added or taken away at ``share`` of ``g``'s variation on the null is, on
+        one side or both, not significantly less steady than ``g``."""
         other = self.steadiest_other(w)
         if not self.steadier(w, other):
             return False
