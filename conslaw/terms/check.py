@@ -66,7 +66,7 @@ def unidentified(law: sympy.Expr, columns: StateColumns, data: ConservationData,
     conserved, that mixed into the law at ``share`` of the law's variation on the null
     leaves it as steady within the noise (``Judge.mixes_unseen``). Weakly coupled oscillators at 1 %
     noise: the energy with its ``px**2`` and ``x**2`` 11 % low was accepted, the energy less 0.11
-    times the first mode's own energy, which the weak coupling leaves nearly conserved."""
+    times the first oscillator's own energy, which the weak coupling leaves nearly conserved."""
     coefficients, terms = additive_terms(law)
     if len(terms) < 2:
         return False
