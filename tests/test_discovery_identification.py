@@ -55,6 +55,15 @@ def test_a_law_whose_terms_hold_a_second_law_is_not_called_open():
     assert not coefficients_open(variant, variant.laws["energy"])
 
 
+def test_a_law_whose_terms_coincide_on_the_data_has_nothing_to_mix_in():
+    """On temperatures above zero ``T1`` and ``Abs(T1)`` are one term: the heat content written
+    ``0.2*T1 + 0.2*Abs(T1) + T2`` is identified, and ``T1 + 2*Abs(T1)`` leaves no quantity to mix
+    in (nothing to judge, and no error)."""
+    variant = make_variant("heat-exchange")
+    assert not coefficients_open(variant, "0.2*T1 + 0.2*Abs(T1) + T2")
+    assert not coefficients_open(variant, "T1 + 2*Abs(T1)")
+
+
 def test_the_search_rejects_the_laws_the_data_leave_open_and_says_why():
     """Weakly coupled oscillators at 1 % noise: the multi-term search's three laws, exact and
     independent, were mixtures of the nearly conserved ``E_x``, ``E_y`` and ``vx*vy + x*y`` with

@@ -225,13 +225,16 @@ class Judge:
         spread = gain.std(ddof=1) / np.sqrt(segments)
         return bool(gain.mean() > MISSING_FLOOR and gain.mean() > critical * spread)
 
-    def steadiest_other(self, w: np.ndarray) -> np.ndarray:
+    def steadiest_other(self, w: np.ndarray) -> Optional[np.ndarray]:
         """The combination of the terms B-orthogonal to ``w`` (uncorrelated with it on the null)
         with the smallest ratio, scaled to ``w``'s variation on the null: the quantity most
-        easily mixed into ``g = w . t`` unseen."""
+        easily mixed into ``g = w . t`` unseen; None when the terms vary on the null only along
+        ``w`` (they coincide there up to a factor)."""
         weight = self.B @ w
         projector = np.eye(len(w)) - np.outer(w, weight) / float(w @ weight)
         _, vectors = generalized_spectrum(projector.T @ self.A @ projector, projector.T @ self.B @ projector)
+        if not vectors.shape[1]:
+            return None
         other = projector @ vectors[:, 0]
         return other * np.sqrt(float(w @ weight) / float(other @ self.B @ other))
 
@@ -242,6 +245,6 @@ class Judge:
         ``g`` with it added or taken away at ``share`` of ``g``'s variation on the null is, on
         one side or both, not significantly less steady than ``g``."""
         other = self.steadiest_other(w)
-        if not self.steadier(w, other):
+        if other is None or not self.steadier(w, other):
             return False
         return not all(self.steadier(w, w + sign * share * other) for sign in (1.0, -1.0))
