@@ -163,12 +163,12 @@ def unneeded(laws: Sequence[Law], data: ConservationData) -> set[int]:
 
 def unidentified(laws: Sequence[Law], data: ConservationData) -> set[int]:
     """Positions of the exact laws into which a quantity of their own terms, not conserved, can be
-    mixed at ``IDENTIFIED_SHARE`` unseen (``conslaw.terms.check.unidentified``): the data do not fix
-    their coefficients, and the law shown is one point of a valley of equally steady mixtures."""
-    from conslaw.terms.check import unidentified as coefficients_open  # conslaw.terms imports this module
+    mixed at ``IDENTIFIED_SHARE`` unseen (``conslaw.terms.check.unseen_mixture``): the data do not
+    fix their coefficients, and the law shown is one point of a valley of equally steady mixtures."""
+    from conslaw.terms.check import unseen_mixture  # conslaw.terms imports this module
 
     return {i for i, law in enumerate(laws) if law.quality == "exact"
-            and coefficients_open(law.expression, law.columns, data, IDENTIFIED_SHARE)}
+            and unseen_mixture(law.expression, law.columns, data, IDENTIFIED_SHARE) is not None}
 
 
 def beyond_noise_floor(laws: Sequence[Law]) -> set[int]:

@@ -163,7 +163,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
     warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
-                 + _series_warning(laws) + _unidentified_warning(laws) + _drift_warning(laws)
+                 + _series_warning(laws) + _unidentified_warning(laws, data) + _drift_warning(laws)
                  + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
@@ -214,17 +214,21 @@ def _series_warning(laws: Sequence[Law]) -> list[str]:
             "a law the vocabulary cannot write, so they are rejected"]
 
 
-def _unidentified_warning(laws: Sequence[Law]) -> list[str]:
+def _unidentified_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:
     """One warning for the candidates conserved to within the noise whose coefficients the data do
-    not fix (``demotions.unidentified``; rejection ``unidentified``)."""
+    not fix (``demotions.unidentified``; rejection ``unidentified``), naming the quantity that
+    mixes into the first of them unseen."""
+    from conslaw.terms.check import unseen_mixture  # conslaw.terms imports this package
+
     demoted = [law for law in laws if law.rejection == "unidentified"]
     if not demoted:
         return []
     first = demoted[0]
+    quantity = first.replace(expression=unseen_mixture(first.expression, first.columns, data, IDENTIFIED_SHARE))
     return [f"{len(demoted)} candidate(s) conserved to within the noise stay as steady with a quantity of their "
-            f"own terms mixed in at {IDENTIFIED_SHARE:.0%} of their variation, the first law {first.rank} "
-            f"({first.text(digits=TABLE_DIGITS)}): the data do not fix their coefficients, so they are rejected; "
-            "less noisy or longer recordings would fix them"]
+            f"own terms, not conserved, mixed in at {IDENTIFIED_SHARE:.0%} of their variation: law {first.rank} "
+            f"({first.text(digits=TABLE_DIGITS)}) with {quantity.text(digits=3)}; the data do not fix their "
+            "coefficients, so they are rejected; less noisy or longer recordings would fix them"]
 
 
 def _drift_warning(laws: Sequence[Law]) -> list[str]:

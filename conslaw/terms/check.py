@@ -11,7 +11,7 @@ from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
 from conslaw.discovery.forms import smallest_ratio
 from conslaw.discovery.ranking import is_accepted
-from conslaw.dsl.expressions import ExpressionLike, column_symbols, numpy_function
+from conslaw.dsl.expressions import ExpressionLike, column_symbols, exact_float, numpy_function
 from conslaw.errors import ConslawError
 from conslaw.law import Evidence, StateColumns
 from conslaw.terms.judging import Judge, TermValues
@@ -61,19 +61,25 @@ def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: Conservation
     return judge.steadier(refitted, np.array(coefficients))
 
 
-def unidentified(law: sympy.Expr, columns: StateColumns, data: ConservationData, share: float) -> bool:
-    """Whether the data leave ``law``'s coefficients open: its additive terms hold a quantity, not
-    conserved, that mixed into the law at ``share`` of the law's variation on the null
-    leaves it as steady within the noise (``Judge.mixes_unseen``). Weakly coupled oscillators at 1 %
-    noise: the energy with its ``px**2`` and ``x**2`` 11 % low was accepted, the energy less 0.11
-    times the first oscillator's own energy, which the weak coupling leaves nearly conserved."""
+def unseen_mixture(law: sympy.Expr, columns: StateColumns, data: ConservationData, share: float
+                   ) -> Optional[sympy.Expr]:
+    """The quantity of ``law``'s own additive terms, not conserved, that mixed into the law at
+    ``share`` of the law's variation on the null leaves it as steady within the noise
+    (``Judge.unseen_mixture``), its largest term's coefficient 1; None when the data fix the
+    law's coefficients. Weakly coupled oscillators at 1 % noise: the energy with its ``px**2``
+    and ``x**2`` 11 % low was accepted, the energy less 0.11 times the first oscillator's own
+    energy, which the weak coupling leaves nearly conserved."""
     coefficients, terms = additive_terms(law)
     if len(terms) < 2:
-        return False
+        return None
     judge = _judge(terms, columns, data)
     if not all(np.isfinite(part).all() for part in judge.values.train):
-        return False  # a term alone is not finite where the law is: no mixture to judge
-    return judge.mixes_unseen(np.array(coefficients), share)
+        return None  # a term alone is not finite where the law is: no mixture to judge
+    other = judge.unseen_mixture(np.array(coefficients), share)
+    if other is None:
+        return None
+    lead = other[int(np.argmax(np.abs(other) * judge.scale))]
+    return sympy.Add(*[exact_float(weight / lead) * term for weight, term in zip(other, terms)])
 
 
 def unneeded_column(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> Optional[str]:

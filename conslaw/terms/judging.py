@@ -238,13 +238,13 @@ class Judge:
         other = projector @ vectors[:, 0]
         return other * np.sqrt(float(w @ weight) / float(other @ self.B @ other))
 
-    def mixes_unseen(self, w: np.ndarray, share: float) -> bool:
-        """Whether the data leave ``g = w . t`` open to a quantity of its own terms mixed in: the
-        steadiest other combination (``steadiest_other``) is significantly less steady than
-        ``g`` (``steadier``; so it is no second law, whose mixtures would be laws too), yet
-        ``g`` with it added or taken away at ``share`` of ``g``'s variation on the null is, on
-        one side or both, not significantly less steady than ``g``."""
+    def unseen_mixture(self, w: np.ndarray, share: float) -> Optional[np.ndarray]:
+        """The quantity of the terms that the data let into ``g = w . t`` unseen, or None: the
+        steadiest other combination (``steadiest_other``) when it is significantly less steady
+        than ``g`` (``steadier``; so it is no second law, whose mixtures would be laws too) and
+        yet ``g`` with it added or taken away at ``share`` of ``g``'s variation on the null is,
+        on one side or both, not significantly less steady than ``g``."""
         other = self.steadiest_other(w)
         if other is None or not self.steadier(w, other):
-            return False
-        return not all(self.steadier(w, w + sign * share * other) for sign in (1.0, -1.0))
+            return None
+        return None if all(self.steadier(w, w + sign * share * other) for sign in (1.0, -1.0)) else other
