@@ -230,13 +230,13 @@ class Judge:
         with the smallest ratio, scaled to ``w``'s variation on the null: the quantity most
         easily mixed into ``g = w . t`` unseen; None when the terms vary on the null only along
         ``w`` (they coincide there up to a factor)."""
-        weight = self.B @ w
-        projector = np.eye(len(w)) - np.outer(w, weight) / float(w @ weight)
+        covariance = self.B @ w  # each term's with g on the null
+        projector = np.eye(len(w)) - np.outer(w, covariance) / float(w @ covariance)
         _, vectors = generalized_spectrum(projector.T @ self.A @ projector, projector.T @ self.B @ projector)
         if not vectors.shape[1]:
             return None
         other = projector @ vectors[:, 0]
-        return other * np.sqrt(float(w @ weight) / float(other @ self.B @ other))
+        return other * np.sqrt(float(w @ covariance) / float(other @ self.B @ other))
 
     def unseen_mixture(self, w: np.ndarray, share: float) -> Optional[np.ndarray]:
         """The quantity of the terms that the data let into ``g = w . t`` unseen, or None: the
