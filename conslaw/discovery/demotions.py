@@ -10,7 +10,7 @@
 - ``reading_derived``: an approximate law that reads a column derived by ``--derive``.
 - ``series_beyond_noise``: an approximate law that varies beyond the noise, does not drift, and
   reads as a truncated power series (``reads_as_series``).
-- ``unidentified``: an exact law whose coefficients the data do not fix.
+- ``unidentified``: an independent exact law whose coefficients the data do not fix.
 
 The last eight are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
 with the key of ``conslaw.law.REJECTIONS`` that names its rule.
@@ -162,12 +162,16 @@ def unneeded(laws: Sequence[Law], data: ConservationData) -> set[int]:
 
 
 def unidentified(laws: Sequence[Law], data: ConservationData) -> set[int]:
-    """Positions of the exact laws into which a quantity of their own terms, not conserved, can be
-    mixed at ``IDENTIFIED_SHARE`` unseen (``conslaw.terms.check.unseen_mixture``): the data do not
-    fix their coefficients, and the law shown is one point of a valley of equally steady mixtures."""
+    """Positions of the independent exact laws into which a quantity of their own terms, not
+    conserved, can be mixed at ``IDENTIFIED_SHARE`` unseen (``conslaw.terms.check.unseen_mixture``):
+    the data do not fix their coefficients, and the law shown is one point of a valley of equally
+    steady mixtures. A dependent law is a function of the independent ones, and goes with them
+    when they all go (``demoted``); judged on its own, a near copy of an accepted law (the heat
+    exchange's ``T2 - 2.29e7/(T1*T2)`` beside ``0.3993*T1 + T2``, 1 % noise) was named in the
+    warning as open, though it says nothing the law does not."""
     from conslaw.terms.check import unseen_mixture  # conslaw.terms imports this module
 
-    return {i for i, law in enumerate(laws) if law.quality == "exact"
+    return {i for i, law in enumerate(laws) if law.quality == "exact" and law.independent
             and unseen_mixture(law.expression, law.columns, data, IDENTIFIED_SHARE) is not None}
 
 
