@@ -46,19 +46,34 @@ def _judge(terms: list[sympy.Expr], columns: StateColumns, data: ConservationDat
     return Judge(TermValues.evaluate(evaluate, data), data)
 
 
+def _finite(judge: Judge) -> bool:
+    """Whether every term is finite on the training data (``p - 1/p`` alone is not where its
+    terms are: no refit or mixture of them to judge)."""
+    return all(np.isfinite(part).all() for part in judge.values.train)
+
+
+def _judged_terms(law: sympy.Expr, columns: StateColumns, data: ConservationData
+                  ) -> Optional[tuple[np.ndarray, list[sympy.Expr], Judge]]:
+    """The coefficients and additive terms of ``law`` and the judge of those terms, or None when
+    it has fewer than two or a term is not finite on the training data."""
+    coefficients, terms = additive_terms(law)
+    if len(terms) < 2:
+        return None
+    judge = _judge(terms, columns, data)
+    return (np.array(coefficients), terms, judge) if _finite(judge) else None
+
+
 def refit_is_steadier(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> bool:
     """Whether ``law``'s own additive terms, refitted with free coefficients (the multi-term
     fit), are significantly steadier segment by segment (``Judge.steadier``): then the law only
     approximates one its template cannot express (``1.26*vx1 + vx2 + vx3`` for the momentum
     ``vx1 + 0.8*vx2 + 0.6*vx3``, which needs two parameters)."""
-    coefficients, terms = additive_terms(law)
-    if len(terms) < 2:
+    judged = _judged_terms(law, columns, data)
+    if judged is None:
         return False
-    judge = _judge(terms, columns, data)
-    if not all(np.isfinite(part).all() for part in judge.values.train):
-        return False  # a term alone is not finite where the law is (p - 1/p): no refit to judge
+    coefficients, _, judge = judged
     _, refitted = smallest_ratio(judge.A, judge.B)
-    return judge.steadier(refitted, np.array(coefficients))
+    return judge.steadier(refitted, coefficients)
 
 
 def unseen_mixture(law: sympy.Expr, columns: StateColumns, data: ConservationData, share: float
@@ -69,13 +84,11 @@ def unseen_mixture(law: sympy.Expr, columns: StateColumns, data: ConservationDat
     law's coefficients. Weakly coupled oscillators at 1 % noise: the energy with its ``px**2``
     and ``x**2`` 11 % low was accepted, the energy less 0.11 times the first oscillator's own
     energy, which the weak coupling leaves nearly conserved."""
-    coefficients, terms = additive_terms(law)
-    if len(terms) < 2:
+    judged = _judged_terms(law, columns, data)
+    if judged is None:
         return None
-    judge = _judge(terms, columns, data)
-    if not all(np.isfinite(part).all() for part in judge.values.train):
-        return None  # a term alone is not finite where the law is: no mixture to judge
-    other = judge.unseen_mixture(np.array(coefficients), share)
+    coefficients, terms, judge = judged
+    other = judge.unseen_mixture(coefficients, share)
     if other is None:
         return None
     lead = other[int(np.argmax(np.abs(other) * judge.scale))]
@@ -100,8 +113,7 @@ def unneeded_column(law: sympy.Expr, columns: StateColumns, data: ConservationDa
             return np.stack([function(states), function(held)], axis=1)
 
         judge = Judge(TermValues.evaluate(with_and_without, data), data)
-        if all(np.isfinite(part).all() for part in judge.values.train) and \
-                not judge.steadier(np.array([1.0, 0.0]), np.array([0.0, 1.0])):
+        if _finite(judge) and not judge.steadier(np.array([1.0, 0.0]), np.array([0.0, 1.0])):
             return columns.names[k]
     return None
 
