@@ -52,6 +52,19 @@ def fit(payload: Payload, chunk: range) -> tuple:
     return os.getpid(), LOADS["count"], values
 
 
+def fit_beside_a_worker(payload: Payload, chunk: range, marks: str, caller: int, share: int) -> tuple:
+    """``fit``, in turn with a worker: a worker marks that it fitted a chunk of ``share``, and the
+    calling process waits (at most a minute) for that mark before it fits, so that both take part
+    however long the worker takes to start."""
+    mark = Path(marks) / str(share)
+    if os.getpid() != caller:
+        mark.touch()
+    deadline = time.monotonic() + 60
+    while not mark.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return fit(payload, chunk)
+
+
 def read_value(obj) -> int:
     return obj.value
 
@@ -139,14 +152,19 @@ def test_in_process_backends_pass_the_object_itself(expected, backend, jobs):
         assert values(run(pool, payload, chunks)) == reference
 
 
-def test_loky_two_jobs_match_sequential_and_load_the_input_once(expected):
+def test_loky_two_jobs_match_sequential_and_load_the_input_once(expected, tmp_path):
     """Two jobs: the calling process, which uses the object itself, and one loky worker, which
     maps it read-only and unpickles it once per share."""
     payload, chunks, reference = expected
     caller, loaded = os.getpid(), LOADS["count"]
+
+    def run_beside_a_worker(pool: WorkerPool, share: int) -> list:
+        handle = pool.share(payload)
+        return pool.map(fit_beside_a_worker, [(handle, chunk, str(tmp_path), caller, share) for chunk in chunks])
+
     with WorkerPool(2, "loky") as pool:
-        results = run(pool, payload, chunks)
-        again = run(pool, payload, chunks)  # a second stage: its new share loads once more
+        results = run_beside_a_worker(pool, 1)
+        again = run_beside_a_worker(pool, 2)  # a second stage: its new share loads once more
         streamed = list(pool.as_completed(fit, chunks, shared=pool.share(payload)))
         script_class = type("Script", (), {"__module__": "__main__", "value": 7})  # a script's class
         assert pool.map(read_value, [()] * 4, shared=pool.share(script_class())) == [7] * 4
