@@ -93,25 +93,38 @@ def along_one_law(laws: Sequence[Law], data: ConservationData, seed: int,
 def function_of(laws: Sequence[Law], data: ConservationData, seed: int,
                 relations: Sequence[sympy.Expr] = ()) -> list[tuple[int, ...]]:
     """For each law not marked independent, the positions of the independent laws it is a
-    function of at the data: a minimal set whose gradients, with the ``relations``', span its
-    gradient (at the independence test's tolerance), found by dropping the laws it does not need
-    one at a time, the last first; ``()`` for an independent law and for one the independent
-    laws do not span (an approximate law beside exact ones can lean off them)."""
+    function of at the data: the fewest whose gradients, with the ``relations``', span its
+    gradient (at the independence test's tolerance), found by dropping from all of them those it
+    does not need, the last first. Where all of them do not span it, all of them when their
+    values predict its values (``predictable``: the test that kept it out of the independent set
+    when the noise tilts its gradient off theirs; its polynomial of trajectories' values is too
+    loose to tell which of them it needs) or when they are as many as the columns allow
+    (``independent_set``: they fix each trajectory's curve) and it is exact. ``()`` for an
+    independent law, and for an approximate law that leans off the exact laws' span."""
     bases = [k for k, law in enumerate(laws) if law.independent]
     found: list[tuple[int, ...]] = [()] * len(laws)
     if not bases or len(bases) == len(laws):
         return found
-    points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
+    truth = data.train.truth
+    points, spread = _gradient_points(data, seed), truth.x.std(axis=0)
     columns = laws[0].columns.names
     along = [_scaled_gradient(expression, columns, points, spread) for expression in relations]
     gradients = [_scaled_gradient(law.expression, columns, points, spread) for law in laws]
+    full = len(bases) >= int(np.sum(spread > 0)) - 1 - len(relations)
 
     def spans(subset: list[int], m: int) -> bool:
         stacked = np.stack(along + [gradients[k] for k in subset] + [gradients[m]], axis=1)
         return _median_rank(stacked) <= _median_rank(stacked[:, :-1])
 
+    def predicted(m: int) -> bool:
+        values = law_values(laws[m], truth.x)
+        within = float(np.mean(segment_variation(values, truth)))
+        return predictable(values, np.array([law_values(laws[k], truth.x) for k in bases]), within,
+                           truth.n_trajectories)
+
     for m in (m for m in range(len(laws)) if m not in bases):
         if not spans(bases, m):
+            found[m] = tuple(bases) if (full and laws[m].quality == "exact") or predicted(m) else ()
             continue
         needed = list(bases)
         for k in reversed(bases):
