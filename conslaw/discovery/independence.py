@@ -8,6 +8,7 @@ that law on the data (``along_one_law``).
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional, Sequence
 
 import numpy as np
@@ -116,11 +117,14 @@ def function_of(laws: Sequence[Law], data: ConservationData, seed: int,
         stacked = np.stack(along + [gradients[k] for k in subset] + [gradients[m]], axis=1)
         return _median_rank(stacked) <= _median_rank(stacked[:, :-1])
 
+    @functools.cache
+    def bases_values() -> np.ndarray:
+        return np.array([law_values(laws[k], truth.x) for k in bases])
+
     def predicted(m: int) -> bool:
         values = law_values(laws[m], truth.x)
         within = float(np.mean(segment_variation(values, truth)))
-        return predictable(values, np.array([law_values(laws[k], truth.x) for k in bases]), within,
-                           truth.n_trajectories)
+        return predictable(values, bases_values(), within, truth.n_trajectories)
 
     for m in (m for m in range(len(laws)) if m not in bases):
         if not spans(bases, m):
