@@ -24,6 +24,10 @@ MAX_FAILURES = 5
 MAX_SWAPS = 10
 NEGLIGIBLE = 1e-6
 RESIDUAL_SPAN = 0.3
+NEW_SHARE = 1e-6
+"""The least share of a candidate's variation on the null (its B form) that must lie outside the
+accepted laws' span for it to add a law: a law plus a nearly conserved part a millionth its size
+says nothing new (``AcceptedSpan.adds``)."""
 
 
 def _diagonal_scale(B: np.ndarray) -> np.ndarray:
@@ -198,14 +202,18 @@ class AcceptedSpan:
 
         True when the span of all of them holds one more law within ``limit`` than the accepted
         ones alone: the generalized eigenproblem restricted to the span has ``len(accepted) + 1``
-        ratios at most ``limit``. A law that is an accepted one plus a small non-conserved part
-        (a noisy variant) does not, nor does one inside the span.
+        ratios at most ``limit``, and the part of the candidate outside the accepted span holds
+        at least ``NEW_SHARE`` of its B form. A law that is an accepted one plus a small
+        non-conserved part (a noisy variant) does not, nor does one inside the span, nor one
+        plus a nearly conserved part a millionth its size (noiseless two-body data: a Runge-Lenz
+        component plus terms of 1e-6 in the speed and the distance, themselves steady to 1.7e-7).
         """
         key = candidate.tobytes()
         if key not in self.verdicts:
-            ratios, _ = generalized_spectrum(self._restricted(self.A, self.A_inner, candidate),
-                                             self._restricted(self.B, self.B_inner, candidate))
-            self.verdicts[key] = len(ratios) == len(self.accepted) + 1 and bool(np.all(ratios <= self.limit))
+            B = self._restricted(self.B, self.B_inner, candidate)
+            ratios, _ = generalized_spectrum(self._restricted(self.A, self.A_inner, candidate), B)
+            self.verdicts[key] = len(ratios) == len(self.accepted) + 1 and bool(np.all(ratios <= self.limit)) \
+                and _outside_share(B) >= NEW_SHARE
         return self.verdicts[key]
 
     def _restricted(self, form: np.ndarray, inner: np.ndarray, candidate: np.ndarray) -> np.ndarray:
@@ -215,6 +223,18 @@ class AcceptedSpan:
         across = self.vectors.T @ form_candidate
         return np.block([[inner, across[:, None]],
                          [across[None, :], np.array([[candidate[terms] @ form_candidate[terms]]])]])
+
+
+def _outside_share(B: np.ndarray) -> float:
+    """The share of the last vector's B form (``B``: the form restricted to k accepted laws and
+    one candidate, last) that lies B-orthogonal to the first k: its Schur complement over it."""
+    inner, across, total = B[:-1, :-1], B[:-1, -1], B[-1, -1]
+    if total <= 0:
+        return 0.0
+    if not len(across):
+        return 1.0
+    within_span = across @ np.linalg.lstsq(inner, across, rcond=None)[0]
+    return float(max(total - within_span, 0.0) / total)
 
 
 def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
