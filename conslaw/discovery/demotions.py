@@ -28,6 +28,7 @@ import sympy
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.drift import drifting
 from conslaw.discovery.forms import segment_variation
+from conslaw.discovery.segments import Segments
 from conslaw.law import Law
 
 PREDICTABLE = 10.0
@@ -49,12 +50,14 @@ def law_values(law: Law, states: np.ndarray) -> np.ndarray:
     return law.numpy("si")(states)
 
 
-def predictable(values: np.ndarray, chosen: np.ndarray, within: float, groups: int) -> bool:
-    """Whether a polynomial of the ``chosen`` laws' values predicts ``values`` to within
-    ``PREDICTABLE`` times the law's own within-segment variance. The degree is at most 3 and low
-    enough that the data hold ``SAMPLES_PER_FEATURE`` independent ``groups`` (trajectories: a
-    conserved law takes one value per trajectory) per coefficient, so that the polynomial cannot
-    simply interpolate a few trajectories' values; with too few, nothing is called predictable."""
+def predictable(values: np.ndarray, chosen: np.ndarray, truth: Segments) -> bool:
+    """Whether a polynomial of the ``chosen`` laws' values predicts ``values`` (both at the
+    states of the ``truth`` segments) to within ``PREDICTABLE`` times the law's own mean
+    within-segment variance. The degree is at most 3 and low enough that the data hold
+    ``SAMPLES_PER_FEATURE`` independent groups (trajectories: a conserved law takes one value per
+    trajectory) per coefficient, so that the polynomial cannot simply interpolate a few
+    trajectories' values; with too few, nothing is called predictable."""
+    within, groups = float(np.mean(segment_variation(values, truth))), truth.n_trajectories
     degree = max((d for d in range(1, 4)
                   if math.comb(len(chosen) + d, d) * SAMPLES_PER_FEATURE <= groups), default=0)
     if degree == 0:
@@ -98,7 +101,7 @@ def approximations(laws: Sequence[Law], data: ConservationData) -> set[int]:
             found.add(i)
             continue
         values = law_values(law, truth.x)
-        if predictable(values, chosen, float(np.mean(segment_variation(values, truth))), truth.n_trajectories):
+        if predictable(values, chosen, truth):
             found.add(i)
     return found
 

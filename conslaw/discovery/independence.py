@@ -16,7 +16,6 @@ import sympy
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import law_values, predictable
-from conslaw.discovery.forms import segment_variation
 from conslaw.dsl.expressions import column_symbols, gradient_function
 from conslaw.law import Law
 
@@ -111,7 +110,7 @@ def function_of(laws: Sequence[Law], data: ConservationData, seed: int,
     columns = laws[0].columns.names
     along = [_scaled_gradient(expression, columns, points, spread) for expression in relations]
     gradients = [_scaled_gradient(law.expression, columns, points, spread) for law in laws]
-    full = len(bases) >= int(np.sum(spread > 0)) - 1 - len(relations)
+    full = len(bases) >= _most_independent(spread, len(relations))
 
     def spans(subset: list[int], m: int) -> bool:
         stacked = np.stack(along + [gradients[k] for k in subset] + [gradients[m]], axis=1)
@@ -121,14 +120,11 @@ def function_of(laws: Sequence[Law], data: ConservationData, seed: int,
     def bases_values() -> np.ndarray:
         return np.array([law_values(laws[k], truth.x) for k in bases])
 
-    def predicted(m: int) -> bool:
-        values = law_values(laws[m], truth.x)
-        within = float(np.mean(segment_variation(values, truth)))
-        return predictable(values, bases_values(), within, truth.n_trajectories)
-
     for m in (m for m in range(len(laws)) if m not in bases):
         if not spans(bases, m):
-            found[m] = tuple(bases) if (full and laws[m].quality == "exact") or predicted(m) else ()
+            of_all = (full and laws[m].quality == "exact") \
+                or predictable(law_values(laws[m], truth.x), bases_values(), truth)
+            found[m] = tuple(bases) if of_all else ()
             continue
         needed = list(bases)
         for k in reversed(bases):
@@ -136,6 +132,12 @@ def function_of(laws: Sequence[Law], data: ConservationData, seed: int,
                 needed.remove(k)
         found[m] = tuple(needed)
     return found
+
+
+def _most_independent(spread: np.ndarray, relations: int) -> int:
+    """How many independent first integrals the columns allow beside ``relations`` relations: one
+    fewer than the columns that vary (``spread`` > 0), less the relations."""
+    return int(np.sum(spread > 0)) - 1 - relations
 
 
 def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
@@ -148,7 +150,6 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     A column of one value on all the training data carries no state: it is not counted, and its
     gradient, scaled by its spread of 0, raises no rank."""
     truth = data.train.truth
-    groups = truth.n_trajectories
     points = _gradient_points(data, seed)
     spread = truth.x.std(axis=0)
     values = np.array([law_values(law, truth.x) for law in laws])
@@ -157,13 +158,12 @@ def independent_set(laws: Sequence[Law], data: ConservationData, seed: int,
     base = len(relations)
     chosen: list[int] = []
     for i, law in enumerate(laws):
-        if len(chosen) >= int(np.sum(spread > 0)) - 1 - base:
+        if len(chosen) >= _most_independent(spread, base):
             break
         expressions = relations + [laws[j].expression for j in chosen] + [law.expression]
         if _gradient_rank(expressions, columns, points, spread) <= base + len(chosen):
             continue
-        within = float(np.mean(segment_variation(values[i], truth)))
-        if chosen and predictable(values[i], values[chosen], within, groups):
+        if chosen and predictable(values[i], values[chosen], truth):
             continue
         chosen.append(i)
     return chosen
