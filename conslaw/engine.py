@@ -149,6 +149,7 @@ class ConservationSearch:
         from conslaw.dsl.budget import check_budget, estimate_enumeration
         from conslaw.tailoring.duration import check_duration
         from conslaw.tailoring.memory import check_memory
+        from conslaw.tailoring.pairing import hnn_pairs
 
         if self.config.discovery.mode != "terms":
             enumeration = self.config.enumeration
@@ -157,9 +158,8 @@ class ConservationSearch:
             check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
         if self.config.tailoring.tailor:
             check_memory(dataset, self.config.tailoring)
-            # the HNN trains when the columns pair up: --canonical names the pairs, or they halve
-            check_duration(dataset, self.config.tailoring,
-                           with_hnn=self.config.run.canonical is not None or len(dataset.columns) % 2 == 0)
+            pairs, _ = hnn_pairs(dataset.columns, dataset.dimensions, self.config.run.canonical)
+            check_duration(dataset, self.config.tailoring, with_hnn=pairs is not None)
 
     def check_expected(self, dataset: TrajectoryDataset) -> None:
         """Refuse, before any work or file, an expected law (``--expect``) that does not parse

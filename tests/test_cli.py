@@ -133,6 +133,16 @@ def test_a_training_estimated_past_its_minutes_is_refused_before_discovery(tmp_p
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
+def test_the_training_estimate_counts_an_hnn_only_where_one_will_train(tmp_path):
+    """--canonical that leaves columns out of its pairs trains no HNN (a warning says so), so the
+    estimate that refuses the run counts the MLPs alone, as --no-hnn does."""
+    for options in (["--canonical", "x:px"], ["--no-hnn"], []):
+        result = in_process("search", "--dataset", "oscillator2d", "--tailor-max-minutes", "0.001", *options,
+                            "--out", "run", cwd=tmp_path)
+        assert result.returncode == 2 and not (tmp_path / "run").exists(), result.stderr
+        assert ("of an MLP and an HNN with" in result.stderr) == (not options), result.stderr
+
+
 def test_api_and_cli_give_identical_candidates(tmp_path):
     variant = make_variant("spring", coordinates="velocities")
     data = variant.write_csv(tmp_path / "spring.csv")

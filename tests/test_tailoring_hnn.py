@@ -7,7 +7,7 @@ from conslaw.datasets import make_variant
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS, parse_unit
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, run_tailoring
-from conslaw.tailoring.pipeline import hnn_pairs
+from conslaw.tailoring.pairing import hnn_pairs
 from conslaw.tailoring.splits import hnn_split
 
 

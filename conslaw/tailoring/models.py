@@ -26,11 +26,10 @@ import torch.nn.functional as F
 from torch.func import stack_module_state
 
 from conslaw.errors import ConslawError
+from conslaw.tailoring.pairing import ConjugatePairs, half_pairs
 from conslaw.tailoring.side_by_side import PIECE_THREADS, side_by_side
 
 Params = dict[str, torch.Tensor]
-ConjugatePairs = tuple[tuple[int, ...], tuple[int, ...]]
-"""The column indices of the coordinates and, in the same order, of their conjugate momenta."""
 MODEL_KINDS = ("mlp", "hnn")
 _GLOBAL_RNG = threading.Lock()
 """Held while a model's initial weights are drawn from torch's global generator."""
@@ -121,13 +120,6 @@ class HNN(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return symplectic(torch.func.grad(lambda state: self.hamiltonian(state).sum())(x), self.pairs)
-
-
-def half_pairs(n_in: int) -> ConjugatePairs:
-    """The HNN paper's pairing: the first half of the columns are the coordinates, the second
-    half their momenta."""
-    half = n_in // 2
-    return tuple(range(half)), tuple(range(half, n_in))
 
 
 def check_pairs(n_in: int, pairs: Optional[ConjugatePairs]) -> ConjugatePairs:

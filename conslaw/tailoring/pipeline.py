@@ -21,14 +21,13 @@ import torch
 
 from conslaw.checkpoints import Checkpoints
 from conslaw.datasets.types import TrajectoryDataset
-from conslaw.discovery.symmetry import parse_canonical_pairs
 from conslaw.dsl.expressions import parse_expression
-from conslaw.dsl.units import ANGLE, Dimension, format_unit
 from conslaw.tailoring.duration import check_duration
 from conslaw.tailoring.evaluate import LawMethod, Seeds, aggregate, evaluate_seeds
 from conslaw.tailoring.loss import combined_weights
 from conslaw.tailoring.memory import check_memory
-from conslaw.tailoring.models import HNN, MLP, ConjugatePairs, Params, Scaling, half_pairs, pretrained_params, scaled
+from conslaw.tailoring.models import HNN, MLP, Params, Scaling, pretrained_params, scaled
+from conslaw.tailoring.pairing import ConjugatePairs, hnn_pairs, pairs_text
 from conslaw.tailoring.protocol import TailoringConfig
 from conslaw.tailoring.results import TailoringCandidate, TailoringResults, candidate_record
 from conslaw.tailoring.splits import SeedData, column_scaling, loss_dt, scale_warnings, seed_data
@@ -76,47 +75,6 @@ class Pretrained:
     @property
     def hnn(self) -> Optional[list[Params]]:
         return self._trained["hnn"] if self.with_hnn else None
-
-
-ACTION = Dimension.of(mass=1, length=2, time=-1)
-"""The dimension of a coordinate times its conjugate momentum (an angle's momentum: per radian)."""
-
-
-def hnn_pairs(columns: Sequence[str], dimensions: Sequence[Dimension], canonical: Optional[str]
-              ) -> tuple[Optional[ConjugatePairs], list[str]]:
-    """The HNN's coordinates and momenta: the ``--canonical`` pairs, else the HNN paper's halves
-    of the columns; None, with the reason as a warning, when the columns cannot be paired, and,
-    with two pairs or more, a warning naming those whose units do not multiply to an action."""
-    if canonical is None:
-        if len(columns) % 2:
-            return None, [f"no HNN baseline: {len(columns)} columns do not split into coordinates and "
-                          "momenta (--canonical pairs them)"]
-        pairs = half_pairs(len(columns))
-    else:
-        named = parse_canonical_pairs(canonical, columns)
-        unpaired = [column for column in columns if not any(column in pair for pair in named)]
-        if unpaired:
-            return None, [f"no HNN baseline: --canonical leaves {', '.join(unpaired)} out of its (q, p) pairs"]
-        index = {column: i for i, column in enumerate(columns)}
-        pairs = tuple(index[q] for q, _ in named), tuple(index[p] for _, p in named)
-    # One pair is left alone: a one-degree-of-freedom flow that keeps area (a velocity for the
-    # momentum, as the recorded pendulum's rad/s) is Hamiltonian in those columns, up to H's scale.
-    products = {f"{columns[q]}:{columns[p]}": dimensions[q] * dimensions[p] for q, p in zip(*pairs)}
-    odd = [f"{pair} ({format_unit(product)})" for pair, product in products.items()
-           if not product.is_dimensionless and _per_radian(product) != ACTION]
-    if len(products) < 2 or not odd:
-        return pairs, []
-    return pairs, [f"the HNN baseline pairs {', '.join(odd)}, whose units do not multiply to an action "
-                   f"({format_unit(ACTION)}): a coordinate paired with a velocity or another coordinate may "
-                   "make a flow its Hamiltonian form cannot fit (--canonical names the conjugate pairs)"]
-
-
-def _per_radian(dimension: Dimension) -> Dimension:
-    return dimension / ANGLE ** dimension.angle_power
-
-
-def _pairs_text(columns: Sequence[str], pairs: Optional[ConjugatePairs]) -> Optional[str]:
-    return None if pairs is None else ",".join(f"{columns[q]}:{columns[p]}" for q, p in zip(*pairs))
 
 
 def _same_law(a, b, columns: Sequence[str]) -> bool:
@@ -234,7 +192,7 @@ def run_tailoring(source: Source, candidates: Sequence[TailoringCandidate],
     protocol = {**dataclasses.asdict(config), "true_law": ranking.dataset.true_law, "loss_dt_used": context.loss_dt,
                 "ranking_seed": config.ranking_seed, "dataset": ranking.dataset.name, "pool_candidates": len(pool),
                 "scaling": None if scaling is None else dataclasses.asdict(scaling),
-                "hnn_pairs": _pairs_text(columns, pairs)}
+                "hnn_pairs": pairs_text(columns, pairs)}
     return TailoringResults(
         candidates=[candidate_record(c, first[c.id], second.get(c.id)) for c in pool], selected=selected,
         evaluation=evaluation, protocol=protocol,
