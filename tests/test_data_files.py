@@ -288,6 +288,17 @@ def test_constant_state_column_warns_once_but_loads(tmp_path, value):
     assert dataset.n_state == 2
 
 
+
+def test_data_in_which_no_column_moves_are_refused_in_one_line(tmp_path):
+    """Every formula of such data is constant: refused before any search, from a file and from
+    arrays alike (the multi-term search once failed on them with a bare ValueError)."""
+    path = write_csv(tmp_path / "still.csv", "run,t,x,y", [f"{k},{i},1.5,{k}" for k in range(1) for i in range(10)])
+    with pytest.raises(ConslawError, match=r"^every state column \(x, y\) has one value everywhere: the data hold "
+                                           r"no motion"):
+        load_file(path, "x=m,y=m", trajectory_column="run")
+    with pytest.raises(ConslawError, match=r"^every state column \(q, p\) has one value everywhere"):
+        ConservationSearch(units="q=m,p=m/s", tailor=False, jobs=1).fit(np.ones((4, 50, 2)))
+
 def test_columns_left_out_of_the_units_are_named_in_a_warning(tmp_path):
     """A forgotten column must not vanish without a word; the time and id columns are not named."""
     rows = [f"{k},{i},{i * i},{i + k},20.5" for k in range(2) for i in range(10)]

@@ -118,6 +118,18 @@ def test_operators_reach_the_library():
     assert "1/sqrt(x**2 + y**2)" in {str(lifted.sympy_term(i)) for i in range(len(lifted))}
 
 
+
+def test_states_on_which_no_factor_moves_give_an_empty_library():
+    """A factor constant at the states carries nothing; with none left there is no product (the
+    count once failed on the empty list of factors)."""
+    dataset = load_dataset("pendulum", n_trajectories=4)
+    still = np.tile(dataset.train[0].x[:1], (20, 1))
+    library = build_library(dataset.columns, dataset.dimensions, 3, 2, operators=resolve_operators("default"),
+                            states=[still])
+    assert len(library) == 0
+    assert len(build_library(dataset.columns, dataset.dimensions, 3, 2, operators=resolve_operators("default"),
+                             states=[dataset.train[0].x])) > 0
+
 def test_three_columns_of_one_unit_lift_their_norm_and_reach_the_energy_of_a_3d_orbit():
     """Kepler in 3D (GM = 1, noiseless): the norm of three same-unit columns is lifted beside the
     pairs' (3 pairs and 1 triple per unit), so the energy ``v**2/2 - 1/r`` is a 4-term law; with

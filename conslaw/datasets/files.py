@@ -23,7 +23,7 @@ from conslaw.datasets.tables import (
     split_by_trajectory,
     time_stamp_seconds,
     unwrapped_angles,
-    warn_column_values,
+    check_column_values,
 )
 from conslaw.datasets.missing import apply_missing_policy
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
@@ -257,7 +257,7 @@ def dataset_from_table(
               f"names the id column of a file with several{hint})")
     ids, trajectories = build_trajectories(table.get(trajectory_column), t, states, single_label=single)
     trajectories = _unwrapped(trajectories, columns, parsed, file)
-    warn_column_values(columns, states)
+    check_column_values(columns, states)
 
     train, test, test_ids, split = _split(ids, trajectories, test_fraction, block_test_fraction, seed)
     metadata = {"source": source, "trajectory_ids": ids, "test_trajectory_ids": test_ids, "split": split,

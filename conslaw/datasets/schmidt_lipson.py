@@ -24,7 +24,7 @@ from conslaw.datasets.tables import (
     resolve_units,
     split_block,
     split_by_trajectory,
-    warn_column_values,
+    check_column_values,
 )
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS, ParsedUnit
@@ -164,7 +164,7 @@ def load_schmidt_lipson(
     trials = values[:, 0]
     trial_ids = trials.astype(np.int64) if np.all(trials == np.round(trials)) else trials
     ids, trajectories = build_trajectories(trial_ids, values[:, 1], x, dxdt=dxdt)
-    warn_column_values(column_names, x)
+    check_column_values(column_names, x)
     if noise > 0:
         trajectories = _with_noise(trajectories, noise, seed, recompute_rates=not given_rates)
 

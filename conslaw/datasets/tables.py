@@ -269,10 +269,14 @@ spread) gave its energy with the ratio 2e-15 (4e-22 without the offset), 3,000 m
 30,000 m nothing."""
 
 
-def warn_column_values(columns: Sequence[str], x: np.ndarray) -> None:
-    """Warn (not fail) for each state column that has one value everywhere, or whose offset
-    dwarfs its spread (``OFFSET_RATIO``)."""
+def check_column_values(columns: Sequence[str], x: np.ndarray) -> None:
+    """Refuse data in which every state column has one value everywhere (nothing moves, so every
+    formula is constant and none says anything); warn for each column that has one value
+    everywhere, or whose offset dwarfs its spread (``OFFSET_RATIO``)."""
     constant = constant_columns(x)
+    if len(columns) and constant.all():
+        raise ConslawError(f"every state column ({', '.join(columns)}) has one value everywhere: the data "
+                           "hold no motion, so no quantity can be found conserved along it")
     for index in np.flatnonzero(constant):
         warnings.warn(
             f"state column {columns[index]!r} is constant ({float(x[0, index])!r}) everywhere; "

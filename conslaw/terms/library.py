@@ -196,7 +196,7 @@ def _key_limit(ranks: Sequence[int], lifted: Sequence[bool], max_factors: int, m
     """The smallest key within which at least ``wanted`` products lie (the largest key when
     there are fewer, or when ``wanted`` is None), and the number of all products: counted by
     rank, never enumerated."""
-    top = max_factors * max(ranks) + max_factors
+    top = max_factors * max(ranks, default=0) + max_factors  # no usable factor: no product
     # ways[factors, lifted factors, rank sum]
     ways = np.zeros((max_factors + 1, max_lifted + 2, top + 1), dtype=object)
     ways[0, 0, 0] = 1
