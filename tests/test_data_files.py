@@ -299,6 +299,18 @@ def test_data_in_which_no_column_moves_are_refused_in_one_line(tmp_path):
     with pytest.raises(ConslawError, match=r"^every state column \(q, p\) has one value everywhere"):
         ConservationSearch(units="q=m,p=m/s", tailor=False, jobs=1).fit(np.ones((4, 50, 2)))
 
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_a_column_beyond_the_judged_magnitudes_is_refused_in_one_line(tmp_path, scale):
+    """Every formula of such a column is out of the range fits are judged in: the search found
+    nothing, and numpy's overflow warnings were all it said. 1e-60 m is far from that range."""
+    rows = lambda s: [f"{k},{i},{s * np.sin(0.3 * i + k)},{np.cos(0.3 * i + k)}" for k in range(3) for i in range(20)]
+    with pytest.raises(ConslawError, match=r"^state column 'x' peaks at [0-9.]+e[+-](199|200) in SI units, outside "
+                                           r"the 1e-100 to 1e\+100 within which formulas are judged"):
+        load_file(write_csv(tmp_path / "far.csv", "run,t,x,v", rows(scale)), "x=m,v=m/s", trajectory_column="run")
+    assert load_file(write_csv(tmp_path / "near.csv", "run,t,x,v", rows(1e-60)), "x=m,v=m/s",
+                     trajectory_column="run").n_state == 2
+
 def test_columns_left_out_of_the_units_are_named_in_a_warning(tmp_path):
     """A forgotten column must not vanish without a word; the time and id columns are not named."""
     rows = [f"{k},{i},{i * i},{i + k},20.5" for k in range(2) for i in range(10)]

@@ -14,6 +14,7 @@ from typing import Hashable, Mapping, Sequence
 import numpy as np
 
 from conslaw.datasets.types import Trajectory
+from conslaw.discovery.function_forms import MAX_MAGNITUDE, MIN_MAGNITUDE
 from conslaw.dsl.units import ParsedUnit, parse_unit, parse_units_spec
 from conslaw.errors import ConslawError, UsageError
 
@@ -271,12 +272,22 @@ spread) gave its energy with the ratio 2e-15 (4e-22 without the offset), 3,000 m
 
 def check_column_values(columns: Sequence[str], x: np.ndarray) -> None:
     """Refuse data in which every state column has one value everywhere (nothing moves, so every
-    formula is constant and none says anything); warn for each column that has one value
+    formula is constant and none says anything), or a column moves beyond the magnitudes at which
+    formulas are judged (``MAX_MAGNITUDE``; every formula of it is out of range, and numpy's
+    overflow warnings were all the user saw); warn for each column that has one value
     everywhere, or whose offset dwarfs its spread (``OFFSET_RATIO``)."""
     constant = constant_columns(x)
     if len(columns) and constant.all():
         raise ConslawError(f"every state column ({', '.join(columns)}) has one value everywhere: the data "
                            "hold no motion, so no quantity can be found conserved along it")
+    peak = np.abs(x).max(axis=0, initial=0.0)
+    beyond = np.flatnonzero(~constant & ((peak > MAX_MAGNITUDE) | (peak < MIN_MAGNITUDE)))
+    if len(beyond):
+        index = beyond[0]
+        raise ConslawError(
+            f"state column {columns[index]!r} peaks at {peak[index]:.1e} in SI units, outside the "
+            f"{MIN_MAGNITUDE:g} to {MAX_MAGNITUDE:g} within which formulas are judged (beyond, float64 "
+            "rounding decides): no formula of it can be judged; rescale the column")
     for index in np.flatnonzero(constant):
         warnings.warn(
             f"state column {columns[index]!r} is constant ({float(x[0, index])!r}) everywhere; "
