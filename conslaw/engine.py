@@ -62,6 +62,9 @@ def _trajectory_arrays(data: Any, times: Any) -> tuple[list[np.ndarray], Optiona
                          f"{len(data)} trajectories")
     trajectories = []
     for index, states in enumerate(data):
+        if np.iscomplexobj(states):  # float would drop the imaginary parts with only a warning
+            raise UsageError(f"trajectory {index} holds complex numbers: give their real and imaginary parts "
+                             "as columns of their own")
         try:
             trajectories.append(np.asarray(states, dtype=float))
         except (TypeError, ValueError):

@@ -205,6 +205,8 @@ def test_one_trajectory_is_one_array_and_other_data_are_refused_by_what_they_are
             ([], None, r"fit\(\) was given no trajectories"),
             (np.zeros((2, 3, 4, 2)), None, r"states of shape \(2, 3, 4, 2\): give one trajectory \(n, d\)"),
             ([[["a", "b"]] * 5], None, "trajectory 0 holds values that are not numbers"),
+            ([trajectories[0], trajectories[1] * (1 + 1j)], None,
+             "trajectory 1 holds complex numbers: give their real and imaginary parts as columns of their own"),
             (trajectories, 0.1, "times must hold one array of times per trajectory; got 0.1 for 4 trajectories")]:
         with pytest.raises(UsageError, match=message):
             search.fit(data, times=given)

@@ -271,6 +271,12 @@ def test_empty_missing_and_unsupported_files(tmp_path):
         load_file(write_csv(tmp_path / "ok.csv", "t,x", ["0,1", "1,2", "2,3"]), "x=m", time_column="time")
 
 
+def test_npz_with_complex_numbers_is_refused_not_cut_to_their_real_parts(tmp_path):
+    np.savez(tmp_path / "complex.npz", t=np.arange(4.0), x=np.arange(4.0) * (1 + 2j))
+    with pytest.raises(ConslawError, match="column 'x' holds complex numbers: give their real and imaginary parts"):
+        load_file(tmp_path / "complex.npz", "x=m")
+
+
 def test_npz_with_text_in_a_number_column(tmp_path):
     np.savez(tmp_path / "text.npz", t=np.arange(4.0), x=np.array(["1", "2", "two", "4"]))
     with pytest.raises(ConslawError, match="column 'x' row 3: value 'two' is not a number"):

@@ -73,6 +73,9 @@ def numeric_column(values: Sequence[object] | np.ndarray, column: str, row_label
     Rows are reported 1-based as data rows (the header is not counted).
     """
     array = np.asarray(values)
+    if np.iscomplexobj(array):  # float64 would drop the imaginary parts with only a warning
+        raise ConslawError(f"column {column!r} holds complex numbers: give their real and imaginary parts "
+                           "as columns of their own")
     if array.dtype.kind in "fiub":
         numbers = array.astype(np.float64)
     else:
