@@ -75,6 +75,27 @@ def test_tab_semicolon_bar_and_space_separated_files_read_as_the_comma_file(tmp_
         np.testing.assert_array_equal(mine.t, theirs.t)
 
 
+def test_comment_lines_are_left_out_and_a_commented_header_is_read_as_numpy_writes_it(tmp_path):
+    """A lab program's notes ('#' lines, before the header and among the rows, in a file with a
+    byte-order mark and CRLF line ends, units in the header) were taken for the header; a file
+    written by ``numpy.savetxt(..., header=...)`` has its header behind the mark."""
+    rows = oscillation_rows(4, 50)
+    reference = load_file(write_csv(tmp_path / "plain.csv", "trajectory,t,theta,omega,note", rows),
+                          "theta=deg,omega=deg/s")
+    lines = ["# rig 3, run of 2026-12-07", "  # operator: A. N. Other", "trajectory;t [s];theta [deg];omega [deg/s];note",
+             *[row.replace(",", ";") for row in rows[:100]], "# the second half after a pause", *[row.replace(",", ";") for row in rows[100:]]]
+    (tmp_path / "lab.csv").write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    saved = tmp_path / "saved.csv"
+    np.savetxt(saved, [[float(cell) for cell in row.split(",")[:4]] for row in rows], delimiter=",",
+               header="trajectory,t,theta,omega")
+    for dataset in (load_file(tmp_path / "lab.csv", None), load_file(saved, "theta=deg,omega=deg/s")):
+        assert dataset.columns == ("theta", "omega")
+        for mine, theirs in zip(dataset.train + dataset.test, reference.train + reference.test):
+            np.testing.assert_allclose(mine.x, theirs.x, rtol=1e-15)
+    with pytest.raises(ConslawError, match=r"column 'x' row 2: value 'note' is not a number"):
+        load_file(write_csv(tmp_path / "two.csv", "# t,x", ["# t,x", "t,x", "0,1", "1,note"]), "x=m")
+
+
 def test_a_decimal_comma_is_read_only_where_semicolons_separate_the_fields(tmp_path):
     path = write_csv(tmp_path / "lab.tsv", "t\tx", [f"{k}\t{k},5" for k in range(6)])
     with pytest.raises(ConslawError, match=r"column 'x' row 1: value '0,5' is not a number"):

@@ -16,6 +16,7 @@ from conslaw.datasets.tables import (
     BLOCK_TEST_FRACTION,
     TIME_DIMENSION,
     build_trajectories,
+    check_column_values,
     check_fraction,
     numeric_column,
     resolve_units,
@@ -23,7 +24,6 @@ from conslaw.datasets.tables import (
     split_by_trajectory,
     time_stamp_seconds,
     unwrapped_angles,
-    check_column_values,
 )
 from conslaw.datasets.missing import apply_missing_policy
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
@@ -40,20 +40,47 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 
 
-def _separator(path: Path) -> str | None:
+COMMENT = "#"
+"""A line whose first non-blank character is this is a comment (a lab program's notes)."""
+
+_FIELDS = re.compile(r"[^,;\t| ]+")
+
+
+def _table_lines(path: Path) -> list[str]:
+    """The file's non-blank lines but comments, the header first: the first line that is not a
+    comment or, when that line holds numbers only, the last comment line before it without its
+    mark (``numpy.savetxt`` writes its header so: ``# t,x,v``)."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        lines = [line.rstrip("\r\n") for line in handle if line.strip()]
+    commented = [line.lstrip().startswith(COMMENT) for line in lines]
+    first = commented.index(False) if False in commented else len(lines)
+    body = [line for line, comment in zip(lines[first:], commented[first:]) if not comment]
+    if first and body and _numbers_only(body[0]):
+        body.insert(0, lines[first - 1].lstrip()[len(COMMENT):].strip())
+    return body
+
+
+def _numbers_only(line: str) -> bool:
+    """Whether every field of ``line``, split at any separator (decimal commas split too), is a
+    number."""
+    try:
+        [float(field) for field in _FIELDS.findall(line)]
+    except ValueError:
+        return False
+    return True
+
+
+def _separator(header: str) -> str | None:
     """The header line's field separator (None: white space)."""
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        header = next((line for line in handle if line.strip()), "")
     return next((separator for separator in SEPARATORS if separator in header), None)
 
 
-def _text_rows(path: Path, separator: str | None) -> list[list[str]]:
-    """The file's non-blank rows split into stripped fields."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        if separator is None:
-            rows = [line.split() for line in handle]
-        else:
-            rows = [[cell.strip() for cell in row] for row in csv.reader(handle, delimiter=separator)]
+def _text_rows(lines: list[str], separator: str | None) -> list[list[str]]:
+    """The lines split into stripped fields."""
+    if separator is None:
+        rows = [line.split() for line in lines]
+    else:
+        rows = [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=separator)]
     rows = [row for row in rows if any(row)]
     if separator == ";":
         # ';' separates fields where ',' is the decimal mark (the European spreadsheet export);
@@ -65,10 +92,11 @@ def _text_rows(path: Path, separator: str | None) -> list[list[str]]:
 
 def _read_text_table(path: Path) -> dict[str, np.ndarray]:
     """A text table with a header row, separated by commas, tabs, semicolons (whose numbers may
-    have decimal commas), bars or white space, as column name -> text cells; ragged rows and
-    duplicate names raise."""
-    separator = _separator(path)
-    rows = _text_rows(path, separator)
+    have decimal commas), bars or white space, comment lines left out (``_table_lines``), as
+    column name -> text cells; ragged rows and duplicate names raise."""
+    lines = _table_lines(path)
+    separator = _separator(lines[0]) if lines else None
+    rows = _text_rows(lines, separator)
     if not rows:
         raise ConslawError(f"data file {str(path)!r} is empty")
     header = rows[0]
