@@ -96,6 +96,20 @@ def test_comment_lines_are_left_out_and_a_commented_header_is_read_as_numpy_writ
         load_file(write_csv(tmp_path / "two.csv", "# t,x", ["# t,x", "t,x", "0,1", "1,note"]), "x=m")
 
 
+def test_a_windows_1252_file_is_read_with_a_warning_and_a_binary_one_is_refused(tmp_path):
+    """A Windows lab program's '°' in the header ended in a bare UnicodeDecodeError."""
+    rows = [row.rsplit(",", 1)[0] for row in oscillation_rows(4, 50)]
+    (tmp_path / "lab.csv").write_bytes("\n".join(["trajectory,t,theta [°],omega [°/s]", *rows]).encode("cp1252"))
+    with pytest.warns(UserWarning, match=r"lab\.csv' is not UTF-8 \(byte 0xb0 at offset 20\): read as Windows-1252"):
+        dataset = load_file(tmp_path / "lab.csv", None)
+    reference = load_file(write_csv(tmp_path / "utf8.csv", "trajectory,t,theta [deg],omega [deg/s]", rows), None)
+    np.testing.assert_array_equal(dataset.train[0].x, reference.train[0].x)
+    (tmp_path / "image.csv").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ConslawError, match=r"image\.csv' is not a text table \(its bytes are neither UTF-8 nor "
+                                           r"Windows-1252 text\); save it as CSV in UTF-8, or as an NPZ archive"):
+        load_file(tmp_path / "image.csv", "x=m")
+
+
 def test_a_decimal_comma_is_read_only_where_semicolons_separate_the_fields(tmp_path):
     path = write_csv(tmp_path / "lab.tsv", "t\tx", [f"{k}\t{k},5" for k in range(6)])
     with pytest.raises(ConslawError, match=r"column 'x' row 1: value '0,5' is not a number"):

@@ -1,6 +1,7 @@
 """User data files (text tables with a header row, or NPZ with one array per column) in long format."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import re
@@ -50,14 +51,31 @@ def _table_lines(path: Path) -> list[str]:
     """The file's non-blank lines but comments, the header first: the first line that is not a
     comment or, when that line holds numbers only, the last comment line before it without its
     mark (``numpy.savetxt`` writes its header so: ``# t,x,v``)."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        lines = [line.rstrip("\r\n") for line in handle if line.strip()]
+    lines = [line for line in _decoded(path).splitlines() if line.strip()]
     commented = [line.lstrip().startswith(COMMENT) for line in lines]
     first = commented.index(False) if False in commented else len(lines)
     body = [line for line, comment in zip(lines[first:], commented[first:]) if not comment]
     if first and body and _numbers_only(body[0]):
         body.insert(0, lines[first - 1].lstrip()[len(COMMENT):].strip())
     return body
+
+
+def _decoded(path: Path) -> str:
+    """The file's text: UTF-8 (a byte-order mark dropped), else Windows-1252 with a warning (a
+    Windows lab program's '°' or 'µ'); a file that is neither, or holds NUL bytes, is no text."""
+    data = path.read_bytes()
+    if b"\x00" not in data:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            offset = error.start
+        with contextlib.suppress(UnicodeDecodeError):
+            text = data.decode("cp1252")
+            warnings.warn(f"data file {str(path)!r} is not UTF-8 (byte {data[offset]:#04x} at offset {offset}): "
+                          "read as Windows-1252", stacklevel=5)
+            return text
+    raise ConslawError(f"data file {str(path)!r} is not a text table (its bytes are neither UTF-8 nor "
+                       "Windows-1252 text); save it as CSV in UTF-8, or as an NPZ archive")
 
 
 def _numbers_only(line: str) -> bool:
