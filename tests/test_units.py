@@ -63,7 +63,9 @@ def test_a_unit_written_with_a_number_scales_it_and_stays_out_of_law_units():
     assert parse_unit("33.3 ms").to_si == pytest.approx(0.0333, rel=1e-15)
     per_frame = parse_unit("pixel*30/s")
     assert per_frame.to_si == 30.0 and per_frame.dimension == parse_unit("pixel/s").dimension
-    for text, culprit in (("-2*s", "is -2 times a unit"), ("0*s", "is 0 times a unit"), ("2*degC", "unknown unit")):
+    for text, culprit in (("-2*s", "is -2 times a unit"), ("0*s", "is 0 times a unit"), ("2*degC", "unknown unit"),
+                          ("1e400*s", "is inf times a unit; a unit's number must be finite and positive"),
+                          ("s**1e400", "raises second to the power inf; a power must be finite")):
         with pytest.raises(ConslawError, match=re.escape(culprit)):
             parse_unit(text)
     assert unit_from(parse_unit("pixel**2/s**2").dimension, ("pixel", "pixel*30/s")) is None

@@ -221,7 +221,7 @@ def _scaled_units(text: str) -> tuple[Any, float]:
     quantity = registry.parse_expression(text)
     scale = float(quantity.magnitude)
     if not (math.isfinite(scale) and scale > 0):
-        raise ConslawError(f"unit {text!r} is {scale:g} times a unit; a unit's number must be positive")
+        raise ConslawError(f"unit {text!r} is {scale:g} times a unit; a unit's number must be finite and positive")
     return quantity.units, scale
 
 
@@ -262,6 +262,8 @@ def parse_unit(text: str) -> ParsedUnit:
     roots = _root_unit_dimensions()
     dimension = DIMENSIONLESS
     for name, power in root._units.items():
+        if not math.isfinite(power):
+            raise ConslawError(f"unit {cleaned!r} raises {name} to the power {power}; a power must be finite")
         if name not in roots:
             if registry.get_dimensionality(name) == {}:  # count, bit: pint counts them dimensionless
                 continue
