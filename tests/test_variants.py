@@ -263,12 +263,23 @@ def test_a_truly_conserved_input_column_is_written_exactly_constant(tmp_path):
         ("pendulum", {"relative_noise": True}, "relative_noise"),
         ("pendulum", {"mass": 1.0}, "no option.*mass"),
         ("spring", {"k": 0}, "option k=0"),
+        ("pendulum", {"rate": 1e9}, r"pendulum: 50 trajectories x 3,000,000,001 samples x 2 columns are 3\.0e\+11 values "
+                                    r"\(2\.4e\+03 GB a copy\), more than the 1e\+08 a simulated data set may hold: lower rate "
+                                    "or n_trajectories"),
+        ("pendulum", {"coordinates": "cartesian", "oversample": 10 ** 7}, r"x 4 columns .* lower oversample or n_trajectories"),
+        ("spring", {"n_trajectories": 10 ** 8}, "100000000 trajectories x 30 samples .* lower n_points or n_trajectories"),
     ],
 )
 def test_bad_options_give_a_one_line_usage_error_naming_the_option(system, options, pattern):
     with pytest.raises(UsageError, match=pattern) as caught:
         make_variant(system, **options)
     assert "\n" not in str(caught.value)
+
+
+def test_a_default_data_set_past_the_simulation_size_is_refused_before_any_work():
+    with pytest.raises(UsageError, match=r"^spring: 2 trajectories x 60,000,000 samples x 2 columns .* lower n_points or "
+                                         "n_trajectories$"):
+        load_dataset("spring", n_points=6 * 10 ** 7, n_trajectories=2)
 
 
 def test_user_variants_cover_each_system_and_noise_level():

@@ -18,6 +18,10 @@ from conslaw.dsl.units import parse_unit
 from conslaw.errors import UsageError
 
 SIMULATION_OPTIONS = ("t_end", "n_points", "n_trajectories", "test_fraction", "relative_noise")
+MAX_SIMULATED_VALUES = 10 ** 8
+"""A simulated data set holds at most this many state values (trajectories x samples x columns:
+0.8 GB a copy in float64, and a simulation holds several copies); more is refused before any
+work (``rate=1e9`` once ran the machine out of memory)."""
 
 
 def as_bool(name: str, value: Any) -> bool:
@@ -86,6 +90,16 @@ def resolve_options(spec: SystemSpec, options: dict[str, Any]) -> tuple[dict[str
     return constants, settings  # type: ignore[return-value]
 
 
+def check_simulation_size(system: str, n_trajectories: int, n_points: int, n_columns: int, culprits: str) -> None:
+    """Refuse, naming the options that shrink it (``culprits``), a simulation of more than
+    ``MAX_SIMULATED_VALUES`` state values."""
+    values = n_trajectories * n_points * n_columns
+    if values > MAX_SIMULATED_VALUES:
+        raise UsageError(f"{system}: {n_trajectories} trajectories x {n_points:,} samples x {n_columns} columns are "
+                         f"{values:.1e} values ({8e-9 * values:.3g} GB a copy), more than the {MAX_SIMULATED_VALUES:.0e} "
+                         f"a simulated data set may hold: lower {culprits}")
+
+
 def split_trajectories(
     t: np.ndarray, states: np.ndarray, rates: np.ndarray, test_fraction: float
 ) -> tuple[list[Trajectory], list[Trajectory]]:
@@ -137,6 +151,8 @@ def simulate(spec: SystemSpec, *, seed: int, noise: float, options: dict[str, An
     the system's sampler draws them (HNN's interleaved order for ``pendulum`` and ``spring``).
     """
     constants, settings = resolve_options(spec, options)
+    check_simulation_size(spec.name, settings["n_trajectories"], settings["n_points"], len(spec.columns),
+                          "n_points or n_trajectories")
     t = np.linspace(0.0, settings["t_end"], settings["n_points"])
     x0, unit_noise = spec.sample(np.random.RandomState(seed), settings["n_trajectories"], settings["n_points"], constants)
     clean = integrate(spec, constants, x0, t)

@@ -23,7 +23,9 @@ import numpy as np
 import sympy
 
 from conslaw.datasets.files import units_spec, write_csv
-from conslaw.datasets.simulate import as_positive, resolve_options, simulation_metadata, split_trajectories
+from conslaw.datasets.simulate import (
+    as_positive, check_simulation_size, resolve_options, simulation_metadata, split_trajectories,
+)
 from conslaw.datasets.specs import CoordinateMap, SystemSpec, integrate
 from conslaw.datasets.systems import SYSTEMS
 from conslaw.datasets.tables import TIME_DIMENSION, check_noise
@@ -149,7 +151,10 @@ def make_variant(
     if noise_scale not in NOISE_SCALES:
         raise UsageError(f"noise_scale must be one of {', '.join(NOISE_SCALES)}, got {noise_scale!r}")
     constants, settings = _settings(spec, options, t_end=t_end, n_trajectories=n_trajectories, test_fraction=test_fraction)
-    t = _grid(spec, settings["t_end"], n_points=n_points, rate=rate, oversample=oversample)
+    count, culprit = _sample_count(spec, settings["t_end"], n_points=n_points, rate=rate, oversample=oversample)
+    check_simulation_size(spec.name, settings["n_trajectories"], count, len(cmap.columns if cmap else spec.columns),
+                          f"{culprit} or n_trajectories")
+    t = np.linspace(0.0, settings["t_end"], count)
     recipe = _Recipe(
         spec=spec, cmap=cmap, constants=constants, settings={**settings, "relative_noise": True}, seed=int(seed),
         noise=check_noise(noise), noise_scale=noise_scale, step=_subsample(subsample, len(t)), derivatives=derivatives,
@@ -263,21 +268,23 @@ def _settings(
     return resolve_options(spec, {**options, **{k: v for k, v in given.items() if v is not None}})
 
 
-def _grid(spec: SystemSpec, t_end: float, *, n_points: int | None, rate: float | None, oversample: int | None) -> np.ndarray:
-    """The sample times: ``n_points``, ``rate`` (Hz) or ``oversample`` (at most one), else the default count."""
+def _sample_count(spec: SystemSpec, t_end: float, *, n_points: int | None, rate: float | None,
+                  oversample: int | None) -> tuple[int, str]:
+    """The number of sample times, from ``n_points``, ``rate`` (Hz) or ``oversample`` (at most one),
+    else the default count, and the option that set it."""
     chosen = {k: v for k, v in (("n_points", n_points), ("rate", rate), ("oversample", oversample)) if v is not None}
     if len(chosen) > 1:
         raise UsageError(f"give at most one of n_points, rate and oversample, got {', '.join(chosen)}")
-    count = spec.n_points
     if n_points is not None:
-        count = int(as_positive("n_points", n_points, integer=True, minimum=2))
-    elif rate is not None:
+        return int(as_positive("n_points", n_points, integer=True, minimum=2)), "n_points"
+    if rate is not None:
         count = int(round(t_end * as_positive("rate", rate))) + 1
         if count < 3:
             raise UsageError(f"rate={rate!r} gives {count} sample(s) over t_end={t_end:g} s; at least 3 are needed")
-    elif oversample is not None:
-        count = (spec.n_points - 1) * int(as_positive("oversample", oversample, integer=True)) + 1
-    return np.linspace(0.0, t_end, count)
+        return count, "rate"
+    if oversample is not None:
+        return (spec.n_points - 1) * int(as_positive("oversample", oversample, integer=True)) + 1, "oversample"
+    return spec.n_points, "n_points"
 
 
 def _subsample(subsample: int, n: int) -> int:
