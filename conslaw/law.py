@@ -179,8 +179,9 @@ class Evidence:
     @property
     def margin(self) -> Optional[float]:
         """How many times better conserved than by chance: control ratio over ``worst_ratio``
-        (None before the control is computed)."""
-        if self.ratio_control is None:
+        (None before the control is computed, and where the control or the law could not be
+        judged: an inf ratio there is missing evidence, not infinitely better conservation)."""
+        if self.ratio_control is None or not np.isfinite(self.ratio_control) or not np.isfinite(self.worst_ratio):
             return None
         return float("inf") if self.worst_ratio <= 0 else self.ratio_control / self.worst_ratio
 

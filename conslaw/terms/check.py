@@ -129,6 +129,7 @@ def check_law(dataset: TrajectoryDataset, expression: ExpressionLike, *, thresho
     return judge_given(law, columns, data, threshold, name=str(expression))
 
 
+@np.errstate(all="ignore")  # a user's law may overflow on the data: its ratios are then not finite
 def judge_given(law: sympy.Expr, columns: StateColumns, data: ConservationData, threshold: float,
                 name: str) -> LawCheck:
     """``check_law`` on prepared ``data``, for a parsed ``law`` (``name`` in its error)."""
