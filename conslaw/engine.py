@@ -277,6 +277,8 @@ class ConservationSearch:
 
     def _law(self, index: int) -> Law:
         self._require_fit()
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise UsageError(f"a law index must be an integer (0 = the best candidate), got {index!r}")
         if not -len(self.laws_) <= index < len(self.laws_):
             raise UsageError(f"law index {index} is out of range: the search has {len(self.laws_)} candidates")
         return self.laws_[index]
@@ -295,10 +297,13 @@ class ConservationSearch:
         return self._law(index).torch(units)
 
     def table(self, rows: Optional[int] = None, units: str = "declared") -> str:
-        """The hall of fame (see ``conslaw.report.summary.law_table``)."""
+        """The hall of fame (see ``conslaw.report.summary.law_table``): the best ``rows``
+        candidates, or all of them."""
         from conslaw.report.summary import law_table
 
         self._require_fit()
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1):
+            raise UsageError(f"rows must be an integer >= 1 (or None for every candidate), got {rows!r}")
         return "\n".join(law_table(self.laws_, rows, units))
 
     def result(self) -> dict:

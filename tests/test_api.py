@@ -30,6 +30,12 @@ def test_fit_arrays_finds_the_energy_with_its_coefficient_and_unit():
     assert str(law.unit) in ("m**2", "kg**2*m**2/s**2")
     assert "rank" in search.table() and "exact" in search.table()
     assert search.latex(0).count("q") >= 1
+    assert len(search.table(2).splitlines()) < len(search.table().splitlines())
+    for bad, message in ((lambda: search.latex("a"), r"a law index must be an integer .*got 'a'"),
+                         (lambda: search.sympy(len(search.laws_)), "law index .* is out of range"),
+                         (lambda: search.table(-1), r"rows must be an integer >= 1 .*got -1")):
+        with pytest.raises(UsageError, match=message):
+            bad()
 
 
 def test_units_as_a_string_read_as_the_cli_reads_them_and_bad_ones_fail_at_once():
