@@ -150,15 +150,22 @@ class ConservationSearch:
         """Refuse, before any work or file, an enumeration or a tailoring estimated to pass its
         budget (a one-line UsageError naming the options; each stage checks again as it runs)."""
         from conslaw.dsl.budget import check_budget, estimate_enumeration
+        from conslaw.options import flags
+        from conslaw.terms.term_config import TermsConfig
+        from conslaw.terms.vocabulary import library_estimate
         from conslaw.tailoring.duration import check_duration
         from conslaw.tailoring.memory import check_memory
         from conslaw.tailoring.pairing import hnn_pairs
 
+        enumeration = self.config.enumeration
         if self.config.discovery.mode != "terms":
-            enumeration = self.config.enumeration
             estimate = estimate_enumeration(dataset.columns, dataset.dimensions, enumeration.depth,
                                             operators=enumeration.operators)
             check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
+        if self.config.discovery.mode != "formulas":
+            check_budget(library_estimate(dataset, self.config.terms, enumeration.operators),
+                         enumeration.max_formulas, enumeration.max_memory_gb,
+                         depth_flag=flags(TermsConfig)["term_depth"])
         if self.config.tailoring.tailor:
             check_memory(dataset, self.config.tailoring)
             pairs, _ = hnn_pairs(dataset.columns, dataset.dimensions, self.config.run.canonical)

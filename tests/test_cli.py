@@ -14,6 +14,7 @@ from cli_cases import QUICK, in_process, invoke, oscillator_rows, write_csv
 from conslaw.cli import main
 from conslaw.datasets import list_datasets, load_file, make_variant
 from conslaw.engine import ConservationSearch
+from conslaw.errors import UsageError
 
 
 @pytest.mark.parametrize("chosen", [None, "ACTIVE"])
@@ -128,6 +129,20 @@ def test_tailoring_estimated_past_the_memory_limit_is_refused_before_discovery(t
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: tailoring would need about ") and "--inner-steps" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
+def test_a_term_library_estimated_past_the_memory_budget_is_refused_before_discovery(tmp_path):
+    """--term-depth 10 on the pendulum peaked at 4.2 GB and 12 ran for ten minutes past 4 GB: the
+    library's factors are estimated before any work, as the enumeration is."""
+    result = in_process("search", "--dataset", "pendulum", "--term-depth", "10", "--out", "run", cwd=tmp_path)
+    assert result.returncode == 2 and not (tmp_path / "run").exists(), result.stderr
+    assert re.fullmatch(r"error: --term-depth 10 would enumerate about [0-9.,e]+ formulas \(~[0-9.,e]+ GB\); the budget "
+                        r"is 2e6 formulas / 2 GB: lower --term-depth or raise --max-memory-gb\n", result.stderr)
+    # the paper's operators alone (no widening): about 2.3e4 factors and 4.4 GB, within a raised budget
+    search = ConservationSearch(dataset="pendulum", term_depth=10, vocabulary="default", max_memory_gb=8.0, tailor=False)
+    search.check_budget(search.load())
+    with pytest.raises(UsageError, match=r"--term-depth 10 would enumerate about [0-9,]+ formulas \(~4\.[0-9] GB\)"):
+        ConservationSearch(dataset="pendulum", term_depth=10, vocabulary="default", tailor=False).check_budget(search.load())
 
 
 def test_a_training_estimated_past_its_minutes_is_refused_before_discovery(tmp_path):

@@ -120,21 +120,23 @@ def estimate_enumeration(columns: Sequence[str], dimensions: Sequence[Dimension]
 
 
 def check_budget(estimate: Estimate, max_formulas: Optional[float],
-                 max_memory_gb: Optional[float]) -> None:
-    """A one-line ``UsageError`` naming ``--depth`` when the estimate passes a budget."""
+                 max_memory_gb: Optional[float], depth_flag: Optional[str] = None) -> None:
+    """A one-line ``UsageError`` naming ``--depth`` (or ``depth_flag``, the option that set the
+    estimate's depth) when the estimate passes a budget."""
     checks = [("max_formulas", estimate.formulas, max_formulas),
               ("max_memory_gb", estimate.memory_gb, max_memory_gb)]
     over = [name for name, value, limit in checks if limit is not None and value > limit]
     if not over:
         return
     names = flags(EnumerationConfig)
+    depth = depth_flag or names["depth"]
     limits = " / ".join(text for text in [
         None if max_formulas is None else f"{_short(max_formulas)} formulas",
         None if max_memory_gb is None else f"{max_memory_gb:g} GB"] if text)
     raise UsageError(
-        f"{names['depth']} {estimate.depth} would enumerate about {_short(estimate.formulas)} "
+        f"{depth} {estimate.depth} would enumerate about {_short(estimate.formulas)} "
         f"formulas (~{_short(estimate.memory_gb)} GB); the budget is {limits}: lower "
-        f"{names['depth']} or raise {' and '.join(names[name] for name in over)}")
+        f"{depth} or raise {' and '.join(names[name] for name in over)}")
 
 
 def _short(number: float) -> str:

@@ -58,6 +58,17 @@ HEAVY_TAIL = 1e6
 RANK_TOLERANCE = 1e-6
 DUPLICATE_DIGITS = 8
 NORM_OPERATORS = ("sqrt", "rsqrt", "inv")
+LIBRARY_COPIES = 3
+"""Peak memory of a library pass, in copies of its factors' values at every judging state: the
+values ``prune_library`` keeps, the evaluator's cache of their sub-formulas and the products
+(pendulum, ``--term-depth`` 8 to 10 and the paper's operators: 3.4-6 copies measured above a
+0.2-0.5 GB base, 4.2 GB at depth 10)."""
+
+
+def library_memory_gb(factors: float, judging_states: float) -> float:
+    """The estimated peak memory of a library of ``factors`` factors evaluated on
+    ``judging_states`` states."""
+    return LIBRARY_COPIES * 8 * factors * judging_states / 1e9
 """Operators applied to sums of squares of two same-unit columns when they are chosen."""
 PRUNING_STATES = 4096
 """At most this many states (evenly spaced, and about twice as many as terms) on which terms are

@@ -20,12 +20,18 @@ same steps on the configured library (``term_depth``, ``max_factors``).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from conslaw.datasets.types import TrajectoryDataset
+from conslaw.discovery.conservation import NULL_DRAWS
 from conslaw.discovery.demotions import reads_as_series
+from conslaw.dsl.budget import Estimate, estimate_enumeration
 from conslaw.dsl.operators import resolve_operators
 from conslaw.law import Law
+from conslaw.terms.library import library_memory_gb
+from conslaw.terms.term_config import TermsConfig
 
 WIDENING: tuple[tuple[str, ...], ...] = (("log", "exp"), ("inv",), ("sqrt", "rsqrt"))
 
@@ -112,3 +118,18 @@ def stages(operators: Sequence[str], vocabulary: str, term_depth: int, max_facto
               for factors in LEAN_LADDER]
     lean = [LibraryStage(LEAN_DEPTH, LEAN_FACTORS, step, LEAN_LIFTED, exact_only=True) for step in steps]
     return list(dict.fromkeys(ladder + lean + configured))
+
+
+def library_estimate(dataset: TrajectoryDataset, config: TermsConfig, operators: Sequence[str]) -> Estimate:
+    """The factors (formulas of ``config.term_depth`` nodes without parameters, over the widest
+    vocabulary a search may reach) and the peak memory of the configured library, estimated
+    before any work (``library.library_memory_gb``; the judging states are about the training
+    truth, the control and the held-out truth, and ``NULL_DRAWS`` null copies of training and
+    held-out data): ``--term-depth 12`` on the pendulum, 2e5 factors, ran for ten minutes past
+    4 GB, and depth 10, 2.3e4 factors, peaked at 4.2 GB."""
+    widest = vocabularies(operators, config.vocabulary)[-1]
+    estimate = estimate_enumeration(dataset.columns, dataset.dimensions, config.term_depth, operators=widest,
+                                    parameters=False)
+    states = sum(len(t.x) for t in dataset.train + dataset.test) * (1 + NULL_DRAWS) + \
+        sum(len(t.x) for t in dataset.train)
+    return dataclasses.replace(estimate, memory_gb=library_memory_gb(estimate.formulas, states))
