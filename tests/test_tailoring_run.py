@@ -14,7 +14,7 @@ from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS, parse_unit
 from conslaw.errors import UsageError
 from conslaw.tailoring import TailoringCandidate, TailoringConfig, paired_comparison, run_tailoring
-from conslaw.tailoring.duration import check_duration, estimate_training
+from conslaw.tailoring.duration import check_duration, estimate_meta_minutes, estimate_training
 from conslaw.tailoring.memory import PROCESS_GB, check_memory, estimate_memory
 from conslaw.tailoring.stages import TIE_TOLERANCE, finalists, sweep_record, winner
 
@@ -115,6 +115,27 @@ def test_a_training_that_would_run_away_is_refused_before_any_work():
     with pytest.raises(UsageError, match=r"^the baselines' training would take"):
         run_tailoring(data, CANDIDATES, limit)
     assert check_duration(data, dataclasses.replace(limit, tailor_max_minutes=None)) == estimate
+
+
+def test_a_meta_tailoring_that_would_run_away_is_refused_before_any_work():
+    """--meta-epochs 1e8 trained the baselines and then meta-tailored for days: stage 2's and the
+    evaluation's meta-tailoring is estimated beside the training, and the two together must fit
+    --tailor-max-minutes."""
+    data = pendulum(samples=20, points=40)
+    config = TailoringConfig(seeds=5, threads=2)
+    meta = estimate_meta_minutes(data, config)
+    assert estimate_meta_minutes(data, dataclasses.replace(config, meta_epochs=200)) == pytest.approx(2 * meta)
+    assert estimate_meta_minutes(data, dataclasses.replace(config, inner_steps=3)) == pytest.approx(3 * meta)
+    assert estimate_meta_minutes(data, dataclasses.replace(config, top=5)) == pytest.approx(meta * (5 + 15) / (20 + 15))
+    training = estimate_training(data, config).minutes
+    limit = dataclasses.replace(config, meta_epochs=10 ** 6, tailor_max_minutes=training * 2)
+    with pytest.raises(UsageError, match=r"^tailoring would take about [0-9]+ min \(the baselines' training [0-9]+, "
+                       r"meta-tailoring [0-9]+: 20 candidates and 5 seeds x 3 methods x 1000000 meta epochs x 1 inner "
+                       r"step\(s\) on 400 training points\), more than --tailor-max-minutes [0-9.e-]+: lower --meta-epochs"):
+        check_duration(data, limit)
+    with pytest.raises(UsageError, match=r"^tailoring would take about"):
+        run_tailoring(data, CANDIDATES, limit)
+    assert check_duration(data, dataclasses.replace(limit, meta_epochs=1)).minutes == training
 
 
 def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():

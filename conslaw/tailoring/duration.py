@@ -28,6 +28,15 @@ training step on one thread, 1,300 points, 200 hidden units, took 6.0 ms (MLP) a
 this count; the pendulum's 5 seeds, estimated at 81 s, trained in 71 s."""
 STEP_FLOPS = {"mlp": 12, "hnn": 24}
 """Operations (two per multiply-add) per training point and step, in units of hidden**2."""
+META_EPOCH_FLOPS = 32
+"""Operations per training point, meta-tailored model, meta epoch and inner step, in units of
+hidden**2, as measured: the pendulum's evaluation (5 seeds, 100 meta epochs, 1,125 points, 200
+hidden units) took 21.9 s on 2 Zen 3 cores (benchmarks/README.md, The whole pipeline), 32 by
+this count for its 3 meta-tailored methods a seed; stage 2 took 3 s for its 20 candidates, so
+the estimate is about twice the time measured."""
+META_METHODS = 3
+"""Methods meta-tailored on every seed of the evaluation: the winner's Noether loss, the
+fine-tuning control and the oracle."""
 DTYPE_COST = {"float32": 1.0, "float64": 2.0}
 
 
@@ -53,10 +62,22 @@ def estimate_training(dataset: TrajectoryDataset, config: TailoringConfig, with_
     return DurationEstimate(operations / (FLOPS_PER_THREAD * threads) / 60.0, points, kinds, threads)
 
 
+def estimate_meta_minutes(dataset: TrajectoryDataset, config: TailoringConfig) -> float:
+    """Stage 2's and the evaluation's meta-tailoring time on this machine's cores: ``config.top``
+    candidates and ``META_METHODS`` methods on every seed, each ``config.meta_epochs`` epochs of
+    ``config.inner_steps`` inner steps."""
+    threads = max(1, config.threads or joblib.cpu_count())
+    models = config.top + config.seeds * META_METHODS
+    operations = (models * config.meta_epochs * config.inner_steps * training_points(dataset, config)
+                  * config.hidden ** 2 * META_EPOCH_FLOPS * DTYPE_COST[config.dtype])
+    return operations / (FLOPS_PER_THREAD * threads) / 60.0
+
+
 def check_duration(dataset: TrajectoryDataset, config: TailoringConfig, with_hnn: bool = True
                    ) -> DurationEstimate:
     """Refuse, with a one-line ``UsageError`` naming the options that shorten it, a training of
-    the baselines estimated to take longer than ``config.tailor_max_minutes``."""
+    the baselines, or a tailoring with the meta-tailoring (``estimate_meta_minutes``), estimated
+    to take longer than ``config.tailor_max_minutes``."""
     estimate = estimate_training(dataset, config, with_hnn)
     if config.tailor_max_minutes is not None and estimate.minutes > config.tailor_max_minutes:
         names = flags(TailoringConfig)
@@ -68,4 +89,21 @@ def check_duration(dataset: TrajectoryDataset, config: TailoringConfig, with_hnn
             f"more than {names['tailor_max_minutes']} {config.tailor_max_minutes:g}: keep fewer samples, lower "
             f"{names['seeds']}, {names['train_steps']} or {names['hidden']}, pass {names['tailor']}, or raise "
             f"{names['tailor_max_minutes']}")
+    _check_meta(dataset, config, estimate)
     return estimate
+
+
+def _check_meta(dataset: TrajectoryDataset, config: TailoringConfig, training: DurationEstimate) -> None:
+    """Refuse a tailoring whose baselines' training fits ``config.tailor_max_minutes`` but whose
+    meta-tailoring takes it past them (``--meta-epochs 1e8`` ran unannounced)."""
+    meta = estimate_meta_minutes(dataset, config)
+    limit = config.tailor_max_minutes
+    if limit is None or training.minutes + meta <= limit:
+        return
+    names = flags(TailoringConfig)
+    raise UsageError(
+        f"tailoring would take about {training.minutes + meta:.0f} min (the baselines' training {training.minutes:.0f}, "
+        f"meta-tailoring {meta:.0f}: {config.top} candidates and {config.seeds} seeds x {META_METHODS} methods x "
+        f"{config.meta_epochs} meta epochs x {config.inner_steps} inner step(s) on {training.points:,} training points), "
+        f"more than {names['tailor_max_minutes']} {limit:g}: lower {names['meta_epochs']}, {names['top']}, "
+        f"{names['seeds']} or {names['inner_steps']}, pass {names['tailor']}, or raise {names['tailor_max_minutes']}")

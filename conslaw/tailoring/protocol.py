@@ -95,8 +95,8 @@ class TailoringConfig:
         "memory available when the search starts).",
         parse=partial(_number_or_auto, name="--tailor-max-memory-gb"), neutral=True)
     tailor_max_minutes: Optional[float] = option(
-        60.0, "Refuse to tailor when the MLP and HNN baselines' training is estimated to take longer "
-        "than this many minutes on this machine's cores ('none': no limit).",
+        60.0, "Refuse to tailor when the MLP and HNN baselines' training, or it and the meta-tailoring, "
+        "is estimated to take longer than this many minutes on this machine's cores ('none': no limit).",
         parse=partial(optional_number, name="--tailor-max-minutes"), neutral=True)
 
     def __post_init__(self) -> None:
