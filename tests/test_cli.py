@@ -259,6 +259,16 @@ def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
+def test_data_dir_beside_a_data_file_is_refused(tmp_path):
+    """--data names its file; --data-dir, which locates the recorded data sets, was ignored."""
+    variant = make_variant("spring", coordinates="velocities")
+    data = variant.write_csv(tmp_path / "spring.csv")
+    result = in_process("search", "--data", str(data), "--units", variant.units_spec(), "--data-dir", str(tmp_path),
+                        "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and not (tmp_path / "run").exists(), result.stderr
+    assert "--data-dir locates the files of recorded data sets; --data names its file itself" in result.stderr
+
+
 @pytest.mark.parametrize("options, culprit", [
     (("--max-seconds", "abc"), "--max-seconds must be a number or 'none' or '0', got 'abc'"),
     (("--max-seconds", "-3"), "--max-seconds must be > 0"), (("--window", "-1"), "--window must be >= 0"),

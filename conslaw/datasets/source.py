@@ -76,6 +76,8 @@ class DataConfig:
                 raise UsageError("--option sets a built-in system's constants; it does not apply to --data files")
             if self.variant:
                 raise UsageError("--variant records a built-in system otherwise; it does not apply to --data files")
+            if self.data_dir is not None:
+                raise UsageError("--data-dir locates the files of recorded data sets; --data names its file itself")
         elif self.units:
             raise UsageError(f"--units describes a --data file; built-in --dataset {self.dataset} has its own")
         elif self.derive:
