@@ -147,8 +147,9 @@ class ConservationSearch:
         return self._configured_data
 
     def check_budget(self, dataset: TrajectoryDataset) -> None:
-        """Refuse, before any work or file, an enumeration or a tailoring estimated to pass its
-        budget (a one-line UsageError naming the options; each stage checks again as it runs)."""
+        """Refuse, before any work or file, an enumeration, a multi-term library or a tailoring
+        estimated to pass its budget (a one-line UsageError naming the options; the enumeration
+        and the tailoring check again as they run)."""
         from conslaw.dsl.budget import check_budget, estimate_enumeration
         from conslaw.options import flags
         from conslaw.terms.term_config import TermsConfig

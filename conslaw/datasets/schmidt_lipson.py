@@ -17,6 +17,7 @@ import numpy as np
 from conslaw.datasets.tables import (
     add_state_noise,
     build_trajectories,
+    check_column_values,
     check_fraction,
     check_noise,
     finite_difference,
@@ -24,7 +25,6 @@ from conslaw.datasets.tables import (
     resolve_units,
     split_block,
     split_by_trajectory,
-    check_column_values,
 )
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.dsl.units import DIMENSIONLESS, ParsedUnit
