@@ -294,11 +294,10 @@ def test_constant_state_column_warns_once_but_loads(tmp_path, value):
     assert dataset.n_state == 2
 
 
-
 def test_data_in_which_no_column_moves_are_refused_in_one_line(tmp_path):
     """Every formula of such data is constant: refused before any search, from a file and from
     arrays alike (the multi-term search once failed on them with a bare ValueError)."""
-    path = write_csv(tmp_path / "still.csv", "run,t,x,y", [f"{k},{i},1.5,{k}" for k in range(1) for i in range(10)])
+    path = write_csv(tmp_path / "still.csv", "run,t,x,y", [f"0,{i},1.5,2.5" for i in range(10)])
     with pytest.raises(ConslawError, match=r"^every state column \(x, y\) has one value everywhere: the data hold "
                                            r"no motion"):
         load_file(path, "x=m,y=m", trajectory_column="run")

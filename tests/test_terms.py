@@ -118,7 +118,6 @@ def test_operators_reach_the_library():
     assert "1/sqrt(x**2 + y**2)" in {str(lifted.sympy_term(i)) for i in range(len(lifted))}
 
 
-
 def test_states_on_which_no_factor_moves_give_an_empty_library():
     """A factor constant at the states carries nothing; with none left there is no product (the
     count once failed on the empty list of factors)."""
