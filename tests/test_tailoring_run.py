@@ -108,12 +108,9 @@ def test_a_training_that_would_run_away_is_refused_before_any_work():
     assert estimate_training(data, config, with_hnn=False).minutes == pytest.approx(estimate.minutes / 3)
     assert estimate_training(data, dataclasses.replace(config, threads=1)).minutes == pytest.approx(2 * estimate.minutes)
     limit = dataclasses.replace(config, tailor_max_minutes=estimate.minutes / 2)
-    with pytest.raises(UsageError, match=r"^the baselines' training would take about [0-9]+ min \(5 seeds x 400 "
-                       r"training points x 2001 steps of an MLP and an HNN with 200 hidden units, on 2 cores\), "
-                       r"more than --tailor-max-minutes [0-9.e-]+: keep fewer samples, lower --seeds"):
-        check_duration(data, limit)
-    with pytest.raises(UsageError, match=r"^the baselines' training would take"):
-        run_tailoring(data, CANDIDATES, limit)
+    _refused_before_any_work(data, limit, r"^the baselines' training would take about [0-9]+ min \(5 seeds x 400 "
+                             r"training points x 2001 steps of an MLP and an HNN with 200 hidden units, on 2 cores\), "
+                             r"more than --tailor-max-minutes [0-9.e-]+: keep fewer samples, lower --seeds")
     assert check_duration(data, dataclasses.replace(limit, tailor_max_minutes=None)) == estimate
 
 
@@ -129,13 +126,18 @@ def test_a_meta_tailoring_that_would_run_away_is_refused_before_any_work():
     assert estimate_meta_minutes(data, dataclasses.replace(config, top=5)) == pytest.approx(meta * (5 + 15) / (20 + 15))
     training = estimate_training(data, config).minutes
     limit = dataclasses.replace(config, meta_epochs=10 ** 6, tailor_max_minutes=training * 2)
-    with pytest.raises(UsageError, match=r"^tailoring would take about [0-9]+ min \(the baselines' training [0-9]+, "
-                       r"meta-tailoring [0-9]+: 20 candidates and 5 seeds x 3 methods x 1000000 meta epochs x 1 inner "
-                       r"step\(s\) on 400 training points\), more than --tailor-max-minutes [0-9.e-]+: lower --meta-epochs"):
-        check_duration(data, limit)
-    with pytest.raises(UsageError, match=r"^tailoring would take about"):
-        run_tailoring(data, CANDIDATES, limit)
+    _refused_before_any_work(data, limit, r"^tailoring would take about [0-9]+ min \(the baselines' training [0-9]+, "
+                             r"meta-tailoring [0-9]+: 20 candidates and 5 seeds x 3 methods x 1000000 meta epochs x 1 "
+                             r"inner step\(s\) on 400 training points\), more than --tailor-max-minutes [0-9.e-]+: lower "
+                             r"--meta-epochs")
     assert check_duration(data, dataclasses.replace(limit, meta_epochs=1)).minutes == training
+
+
+def _refused_before_any_work(data, limit: TailoringConfig, message: str) -> None:
+    """Both the engine's check and ``run_tailoring`` refuse ``limit`` with ``message``."""
+    for refused in (lambda: check_duration(data, limit), lambda: run_tailoring(data, CANDIDATES, limit)):
+        with pytest.raises(UsageError, match=message):
+            refused()
 
 
 def test_the_winner_is_the_best_rank_among_training_rmses_that_tie_in_float32():
