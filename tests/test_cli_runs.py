@@ -55,12 +55,15 @@ def test_a_run_started_with_overwrite_resumes(tmp_path):
 
 
 @pytest.mark.parametrize("args, culprit", [(("--depth", "6"), "--depth"), (("--overwrite",), "--overwrite"),
-                                            (("--threshold", "10"), "--threshold")])
+                                            (("--threshold", "10"), "--threshold"),
+                                            (("--out", "elsewhere"), "--out elsewhere with --resume")])
 def test_resume_with_a_changed_option_is_refused(tmp_path, args, culprit):
+    """--out elsewhere was ignored: the run finished in its own directory."""
     out = tmp_path / "run"
     assert invoke("search", "--dataset", "spring", "--out", str(out), *QUICK).exit_code == 0
-    result = in_process("search", "--resume", str(out), *args)
+    result = in_process("search", "--resume", str(out), *args, cwd=tmp_path)
     assert result.returncode == 2 and culprit in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_resume_of_a_non_run_directory_is_refused(tmp_path):

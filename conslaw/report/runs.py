@@ -29,6 +29,9 @@ def _resumed_config(run: RunDirectory, given: dict[str, Any]) -> SearchConfig:
     """The stored configuration with the given neutral options applied; any other given option
     must equal the stored value (a one-line UsageError naming it otherwise). A resumed run keeps
     its directory, so the ``--overwrite`` it may have been started with no longer applies."""
+    if given.get("out") is not None and Path(given["out"]).resolve() != Path(run.path).resolve():
+        raise UsageError(f"--out {given['out']} with --resume {run.path}: a resumed run finishes in its own "
+                         "directory (drop --out, or start a new run there)")
     stored = SearchConfig.from_dict(run.read_config())
     index = SearchConfig.options()
     neutral = {}
