@@ -151,6 +151,7 @@ class ConservationSearch:
         estimated to pass its budget (a one-line UsageError naming the options; the enumeration
         and the tailoring check again as they run)."""
         from conslaw.dsl.budget import check_budget, estimate_enumeration
+        from conslaw.discovery.conservation import DiscoveryConfig
         from conslaw.options import flags
         from conslaw.terms.term_config import TermsConfig
         from conslaw.terms.vocabulary import library_estimate
@@ -162,7 +163,9 @@ class ConservationSearch:
         if self.config.discovery.mode != "terms":
             estimate = estimate_enumeration(dataset.columns, dataset.dimensions, enumeration.depth,
                                             operators=enumeration.operators)
-            check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb)
+            check_budget(estimate, enumeration.max_formulas, enumeration.max_memory_gb,
+                         other=f", or pass {flags(DiscoveryConfig)['mode']} terms (the multi-term search alone)"
+                         if self.config.discovery.mode == "both" else "")
         if self.config.discovery.mode != "formulas":
             check_budget(library_estimate(dataset, self.config.terms, enumeration.operators),
                          enumeration.max_formulas, enumeration.max_memory_gb,

@@ -131,6 +131,18 @@ def test_tailoring_estimated_past_the_memory_limit_is_refused_before_discovery(t
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
 
 
+def test_an_enumeration_past_the_budget_points_a_search_of_both_kinds_to_the_multi_term_search(tmp_path):
+    """Many columns make the whole-formula space too large at the default depth, while the
+    multi-term search alone still runs (30 columns: 36 s); the refusal says so where it applies."""
+    both = in_process("search", "--dataset", "pendulum", "--depth", "12", "--out", "run", cwd=tmp_path)
+    assert both.returncode == 2 and both.stderr.startswith("error: --depth 12 would enumerate about ")
+    assert both.stderr.endswith("lower --depth or raise --max-formulas and --max-memory-gb, or pass --mode terms "
+                                "(the multi-term search alone)\n")
+    alone = in_process("search", "--dataset", "pendulum", "--depth", "12", "--mode", "formulas", "--out", "run",
+                       cwd=tmp_path)
+    assert alone.returncode == 2 and alone.stderr.endswith("raise --max-formulas and --max-memory-gb\n")
+
+
 def test_a_term_library_estimated_past_the_memory_budget_is_refused_before_discovery(tmp_path):
     """--term-depth 10 on the pendulum peaked at 4.2 GB and 12 ran for ten minutes past 4 GB: the
     library's factors are estimated before any work, as the enumeration is."""

@@ -120,9 +120,9 @@ def estimate_enumeration(columns: Sequence[str], dimensions: Sequence[Dimension]
 
 
 def check_budget(estimate: Estimate, max_formulas: Optional[float],
-                 max_memory_gb: Optional[float], depth_flag: Optional[str] = None) -> None:
+                 max_memory_gb: Optional[float], depth_flag: Optional[str] = None, other: str = "") -> None:
     """A one-line ``UsageError`` naming ``--depth`` (or ``depth_flag``, the option that set the
-    estimate's depth) when the estimate passes a budget."""
+    estimate's depth) when the estimate passes a budget; ``other`` ends it with another way out."""
     checks = [("max_formulas", estimate.formulas, max_formulas),
               ("max_memory_gb", estimate.memory_gb, max_memory_gb)]
     over = [name for name, value, limit in checks if limit is not None and value > limit]
@@ -136,7 +136,7 @@ def check_budget(estimate: Estimate, max_formulas: Optional[float],
     raise UsageError(
         f"{depth} {estimate.depth} would enumerate about {_short(estimate.formulas)} "
         f"formulas (~{_short(estimate.memory_gb)} GB); the budget is {limits}: lower "
-        f"{depth} or raise {' and '.join(names[name] for name in over)}")
+        f"{depth} or raise {' and '.join(names[name] for name in over)}{other}")
 
 
 def _short(number: float) -> str:
