@@ -150,14 +150,14 @@ class ConservationSearch:
         """Refuse, before any work or file, an enumeration, a multi-term library or a tailoring
         estimated to pass its budget (a one-line UsageError naming the options; the enumeration
         and the tailoring check again as they run)."""
-        from conslaw.dsl.budget import check_budget, estimate_enumeration
         from conslaw.discovery.conservation import DiscoveryConfig
+        from conslaw.dsl.budget import check_budget, estimate_enumeration
         from conslaw.options import flags
-        from conslaw.terms.term_config import TermsConfig
-        from conslaw.terms.vocabulary import library_estimate
         from conslaw.tailoring.duration import check_duration
         from conslaw.tailoring.memory import check_memory
         from conslaw.tailoring.pairing import hnn_pairs
+        from conslaw.terms.term_config import TermsConfig
+        from conslaw.terms.vocabulary import library_estimate
 
         enumeration = self.config.enumeration
         if self.config.discovery.mode != "terms":
