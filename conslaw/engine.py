@@ -175,10 +175,15 @@ class ConservationSearch:
             pairs, _ = hnn_pairs(dataset.columns, dataset.dimensions, self.config.run.canonical)
             check_duration(dataset, self.config.tailoring, with_hnn=pairs is not None)
 
-    def check_expected(self, dataset: TrajectoryDataset) -> None:
+    def check_laws_and_pairs(self, dataset: TrajectoryDataset) -> None:
         """Refuse, before any work or file, an expected law (``--expect``) that does not parse
-        over the data's columns or depends on none of them."""
+        over the data's columns or depends on none of them, and ``--canonical`` pairs that name
+        no column of the data (found only after the whole discovery before)."""
+        from conslaw.discovery.symmetry import parse_canonical_pairs
+
         parse_expected(StateColumns.from_dataset(dataset), self.config.discovery.expect)
+        if self.config.run.canonical is not None:
+            parse_canonical_pairs(self.config.run.canonical, dataset.columns)
 
     # ------------------------------------------------------------------ stages
     def fit(self, data: DataLike = None, times: Optional[Sequence[np.ndarray]] = None, *,

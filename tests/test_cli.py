@@ -271,6 +271,14 @@ def test_an_option_the_search_would_not_read_is_refused(options, culprit, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
+def test_canonical_pairs_naming_no_column_are_refused_before_discovery(tmp_path):
+    """They were parsed only for the symmetry analysis, after the whole discovery had run."""
+    result = in_process("search", "--dataset", "spring", "--no-tailor", "--canonical", "q:x", "--out", "run",
+                        cwd=tmp_path)
+    assert result.returncode == 1 and not (tmp_path / "run").exists(), result.stderr
+    assert result.stderr == "error: canonical pairs: unknown column 'x' (columns: q, p)\n"
+
+
 def test_data_dir_beside_a_data_file_is_refused(tmp_path):
     """--data names its file; --data-dir, which locates the recorded data sets, was ignored."""
     variant = make_variant("spring", coordinates="velocities")

@@ -88,7 +88,7 @@ def run_search(given: dict[str, Any], echo: Callable[[str], None] = print) -> Co
     search = ConservationSearch(config)
     dataset = search.load()  # bad data and a runaway depth fail here, before any file is written
     search.check_budget(dataset)
-    search.check_expected(dataset)
+    search.check_laws_and_pairs(dataset)
     run = run or _new_run(config)  # an occupied --out is named once the inputs are known good
     model_cache = _model_cache(config, run)
     run.write_config(config.to_dict())
