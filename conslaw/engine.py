@@ -194,6 +194,7 @@ class ConservationSearch:
         optional ``times`` in seconds, sample numbers without; or None for the configured data).
         What an earlier fit led to (tailoring, rollouts, symmetries, a stored run) is dropped."""
         self.dataset_ = self.load(data, times)
+        self.check_laws_and_pairs(self.dataset_)
         self.tailoring_ = self.rollouts_ = self.symmetries_ = self.stored_ = None
         store = checkpoints if checkpoints is not None else MemoryCheckpoints()
         with collector_frozen(), (pool or WorkerPool.from_config(self.config.parallel)) as workers:

@@ -14,7 +14,7 @@ from cli_cases import QUICK, in_process, invoke, oscillator_rows, write_csv
 from conslaw.cli import main
 from conslaw.datasets import list_datasets, load_file, make_variant
 from conslaw.engine import ConservationSearch
-from conslaw.errors import UsageError
+from conslaw.errors import ConslawError, UsageError
 
 
 @pytest.mark.parametrize("chosen", [None, "ACTIVE"])
@@ -277,6 +277,8 @@ def test_canonical_pairs_naming_no_column_are_refused_before_discovery(tmp_path)
                         cwd=tmp_path)
     assert result.returncode == 1 and not (tmp_path / "run").exists(), result.stderr
     assert result.stderr == "error: canonical pairs: unknown column 'x' (columns: q, p)\n"
+    with pytest.raises(ConslawError, match=r"^canonical pairs: unknown column 'x'"):  # the API's fit too
+        ConservationSearch(dataset="spring", canonical="q:x", tailor=False).run()
 
 
 def test_data_dir_beside_a_data_file_is_refused(tmp_path):
