@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -38,13 +39,32 @@ TABLE_DIGITS = 6
 
 def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
     """Columns that LaTeX would read as a product of letters (``px`` as p times x) set as one
-    name, ``\\mathit{px}``; Greek names (``theta``) and subscripts (``x_1``) need nothing."""
+    name, ``\\mathit{px}``; Greek names (``theta``) and subscripts (``x_1``) need nothing, and
+    Greek letters written as such (``θ``, which LaTeX's math mode cannot read) are typeset as
+    their commands (``\\theta``, ``\\mathit{\\omega{}x}``)."""
     names = {}
-    for symbol in column_symbols(columns).values():
-        typeset = sympy.latex(symbol)
+    for name, symbol in column_symbols(columns).items():
+        typeset = sympy.latex(sympy.Symbol(_spelled_greek(name)))
         if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2,}", typeset):
-            names[symbol] = r"\mathit{" + typeset + "}"
+            typeset = r"\mathit{" + _spelled_greek(sympy.latex(symbol), commands=True) + "}"
+        if typeset != sympy.latex(symbol):
+            names[symbol] = typeset
     return names
+
+
+def _spelled_greek(text: str, commands: bool = False) -> str:
+    """``text`` with each Greek letter spelled out as SymPy reads it (``θ`` -> ``theta``, ``Ω`` ->
+    ``Omega``, ``λ`` -> ``lambda``), or as its LaTeX command (``\\theta{}``)."""
+    spelled = []
+    for char in text:
+        words = unicodedata.name(char, "").split()
+        if len(words) == 4 and words[0] == "GREEK" and words[2] == "LETTER" and words[1] in ("SMALL", "CAPITAL"):
+            letter = words[3].lower().replace("lamda", "lambda")
+            letter = letter if words[1] == "SMALL" else letter.capitalize()
+            spelled.append("\\" + letter + "{}" if commands else letter)
+        else:
+            spelled.append(char)
+    return "".join(spelled)
 
 
 def _pi_folded(product: sympy.Mul) -> sympy.Expr:

@@ -412,3 +412,21 @@ def test_a_coefficient_that_rounds_to_one_prints_as_the_integer():
     assert law_text(law, digits=6) == "vx**2 + 3.0*vx*y - y"
     assert law.latex() == r"\mathit{vx}^{2} + 3.0 \cdot \mathit{vx} \cdot y - y"  # not v x y
     assert "0.99999999999" in law_text(law)
+
+
+def test_greek_letters_in_column_names_are_typeset_as_latex_commands():
+    """A file's header 'θ [rad]' made a law ``9.7969 θ^{2} + ω^{2}``, which LaTeX's math mode
+    cannot read; each Greek letter is its command, and a name of several letters one italic name."""
+    from conslaw.law import latex_names
+
+    names = ("θ", "ω_1", "Ω", "λ", "ωx", "theta", "q")
+    typeset = {str(symbol): text for symbol, text in latex_names(names).items()}
+    assert typeset == {"θ": r"\theta", "ω_1": r"\omega_{1}", "Ω": r"\Omega", "λ": r"\lambda",
+                       "ωx": r"\mathit{\omega{}x}"}
+    s = column_symbols(("θ", "ω"))
+    columns = StateColumns(("θ", "ω"), (parse_unit("rad").dimension, parse_unit("rad/s").dimension),
+                           ("rad", "rad/s"), (1.0, 1.0))
+    law = Law(s["ω"] ** 2 + sympy.Float(9.7969) * s["θ"] ** 2, columns, parse_unit("rad**2/s**2").dimension, 7,
+              "terms", "ω**2 + c*θ**2", (), Evidence(1e-18, 2e-18, 0.4, 1e-18), accepted=True, quality="exact",
+              independent=True, rank=1)
+    assert law.latex() == r"9.7969 \cdot \theta^{2} + \omega^{2}"
