@@ -18,8 +18,8 @@ from conslaw.discovery.forms import ratio_of
 from conslaw.terms.extraction import _records, rejudged
 from conslaw.terms.search import fitted_library, search_pass
 from conslaw.terms.supersede import superseded_formulas
-from conslaw.terms.solve import best_pair, judged_elimination, restricted_fit
-from conslaw.terms.sparse_fits import SparseFits, SparseLaw, law_sizes
+from conslaw.terms.solve import best_pair, judged_elimination
+from conslaw.terms.sparse_fits import SparseFits, SparseLaw, law_sizes, restricted_fit
 from conslaw.terms.vocabulary import LEAN_LADDER, LibraryStage, stages
 
 from terms_cases import THRESHOLD, accepted, coefficients, run

@@ -34,14 +34,6 @@ def _diagonal_scale(B: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(np.diag(B), 1e-300, None))
 
 
-def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[float, np.ndarray]:
-    """The best law using only the terms in ``support``: (ratio, full-length coefficients)."""
-    ratio, w = smallest_ratio(A[np.ix_(support, support)], B[np.ix_(support, support)])
-    full = np.zeros(len(A))
-    full[support] = w
-    return float(ratio), full
-
-
 def forward_selection(fits: SparseFits, seed: int, limit: float, max_terms: int = MAX_FORWARD_TERMS,
                       known: Sequence[np.ndarray] = ()) -> SparseLaw | None:
     """Greedy forward selection from the term ``seed``: add the term whose refitted law (besides
@@ -51,7 +43,7 @@ def forward_selection(fits: SparseFits, seed: int, limit: float, max_terms: int 
     others = np.setdiff1d(np.arange(len(fits)), law.support)
     while law.ratio > limit and len(law.support) < max_terms and others.size:
         supports = np.sort(np.column_stack([np.tile(law.support, (others.size, 1)), others]), axis=1)
-        law = min(fits.batch(supports, known), key=lambda option: option.description_length)
+        law = fits.shortest(supports, known)
         others = np.setdiff1d(others, law.support)
     return fits.unpenalized(law) if law.ratio <= limit else None
 
@@ -63,12 +55,10 @@ def ridge_elimination(fits: SparseFits, seed: int, ridge: float,
     ``ELIMINATION_FRACTION`` with the smallest scaled coefficients. The ridge penalizes the
     large, cancelling coefficients with which a rich library fits noise; the returned law is
     refitted on its terms without it, besides the ``known`` laws (``known_penalty``)."""
-    A, B = fits.A, fits.B
-    scale = _diagonal_scale(B)
-    regularized = A + ridge * np.diag(np.diag(B))
-    support = np.arange(len(A))
+    scale = _diagonal_scale(fits.B)
+    support = np.arange(len(fits))
     while len(support) > ELIMINATION_TERMS:
-        _, coefficients = restricted_fit(regularized, B, support)
+        coefficients = fits.ridge_fit(ridge, support)
         weight = np.abs(coefficients[support] * scale[support])
         weight[support == seed] = np.inf
         drop = min(max(1, int(ELIMINATION_FRACTION * len(support))), len(support) - ELIMINATION_TERMS)
@@ -220,9 +210,12 @@ class AcceptedSpan:
         """``form`` restricted to the accepted laws and ``candidate``: (k + 1, k + 1)."""
         terms = np.flatnonzero(candidate)
         form_candidate = form[:, terms] @ candidate[terms]
-        across = self.vectors.T @ form_candidate
-        return np.block([[inner, across[:, None]],
-                         [across[None, :], np.array([[candidate[terms] @ form_candidate[terms]]])]])
+        k = len(inner)
+        restricted = np.empty((k + 1, k + 1))
+        restricted[:k, :k] = inner
+        restricted[:k, k] = restricted[k, :k] = self.vectors.T @ form_candidate
+        restricted[k, k] = candidate[terms] @ form_candidate[terms]
+        return restricted
 
 
 def _outside_share(B: np.ndarray) -> float:

@@ -78,6 +78,14 @@ def laws_of(n_terms: int, supports: np.ndarray, ratios: np.ndarray, vectors: np.
             for support, full, ratio, size in zip(supports, coefficients, ratios, sizes)]
 
 
+def restricted_fit(A: np.ndarray, B: np.ndarray, support: np.ndarray) -> tuple[float, np.ndarray]:
+    """The best law using only the terms in ``support``: (ratio, full-length coefficients)."""
+    ratio, w = smallest_ratio(A[np.ix_(support, support)], B[np.ix_(support, support)])
+    full = np.zeros(len(A))
+    full[support] = w
+    return float(ratio), full
+
+
 class SparseFits:
     """The forms ``A`` (truth) and ``B`` (null) of a term library and its terms' sizes, with
     every refit made on them so far (by the known laws it was made beside, then by support)."""
@@ -85,16 +93,15 @@ class SparseFits:
     def __init__(self, A: np.ndarray, B: np.ndarray, term_sizes: np.ndarray) -> None:
         self.A, self.B, self.term_sizes = A, B, term_sizes
         self._made: dict[bytes, dict[bytes, tuple[float, np.ndarray]]] = {}
+        self._ridge_made: dict[tuple[float, bytes], np.ndarray] = {}
+        self._regularized: dict[float, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.A)
 
-    def batch(self, supports: np.ndarray, known: Sequence[np.ndarray] = (),
-              limit: Optional[float] = None) -> list[SparseLaw]:
-        """One refitted law per row of ``supports`` (n, s); with ``known`` laws, the best law
-        besides them (``known_penalty``) and its penalized ratio; with ``limit``, only the
-        laws whose ratio is at most ``limit``."""
-        supports = np.asarray(supports, dtype=np.int64)
+    def _refits(self, supports: np.ndarray, known: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The refit's ratios (n,) and vectors (n, s) on each row of ``supports`` (n, s), made
+        once per support (``batch``)."""
         made = self._made.setdefault(b"".join(u.tobytes() for u in known), {})
         keys = [row.tobytes() for row in supports]
         new = [i for i, key in enumerate(keys) if key not in made]
@@ -104,11 +111,41 @@ class SparseFits:
                                              self.B[fresh[:, :, None], fresh[:, None, :]])
             made.update((keys[i], (float(ratio), vector)) for i, ratio, vector in zip(new, ratios, vectors))
         found = [made[key] for key in keys]
-        rows = [i for i, (ratio, _) in enumerate(found) if limit is None or ratio <= limit]
-        if not rows:
+        return np.array([ratio for ratio, _ in found]), np.stack([vector for _, vector in found])
+
+    def batch(self, supports: np.ndarray, known: Sequence[np.ndarray] = (),
+              limit: Optional[float] = None) -> list[SparseLaw]:
+        """One refitted law per row of ``supports`` (n, s); with ``known`` laws, the best law
+        besides them (``known_penalty``) and its penalized ratio; with ``limit``, only the
+        laws whose ratio is at most ``limit``."""
+        supports = np.asarray(supports, dtype=np.int64)
+        ratios, vectors = self._refits(supports, known)
+        rows = np.flatnonzero(ratios <= limit) if limit is not None else np.arange(len(supports))
+        if not len(rows):
             return []
-        return laws_of(len(self.A), supports[rows], np.array([found[i][0] for i in rows]),
-                       np.stack([found[i][1] for i in rows]), law_sizes(self.term_sizes, supports[rows]))
+        return laws_of(len(self.A), supports[rows], ratios[rows], vectors[rows],
+                       law_sizes(self.term_sizes, supports[rows]))
+
+    def shortest(self, supports: np.ndarray, known: Sequence[np.ndarray] = ()) -> SparseLaw:
+        """``batch``'s first law of least description length, without making the others (forward
+        selection compares hundreds of refits a step and keeps one)."""
+        supports = np.asarray(supports, dtype=np.int64)
+        ratios, vectors = self._refits(supports, known)
+        sizes = law_sizes(self.term_sizes, supports)
+        lengths = description_length(ratios, sizes)
+        best = int(np.argmin(np.where(np.isnan(lengths), np.inf, lengths)))
+        return laws_of(len(self.A), supports[[best]], ratios[[best]], vectors[[best]], sizes[[best]])[0]
+
+    def ridge_fit(self, ridge: float, support: np.ndarray) -> np.ndarray:
+        """The law on ``support`` (s,) of the ridge-penalized ratio ``w'(A + ridge diag(B))w /
+        w'Bw``: full-length coefficients, made once per ridge and support (ridge elimination
+        starts every seed from the whole library and often drops the same terms)."""
+        key = (float(ridge), support.tobytes())
+        if key not in self._ridge_made:
+            if key[0] not in self._regularized:
+                self._regularized[key[0]] = self.A + ridge * np.diag(np.diag(self.B))
+            self._ridge_made[key] = restricted_fit(self._regularized[key[0]], self.B, support)[1]
+        return self._ridge_made[key]
 
     def unpenalized(self, law: SparseLaw) -> SparseLaw:
         """``law`` with its training ratio on ``A`` (not the known laws' penalty)."""
