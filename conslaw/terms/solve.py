@@ -255,19 +255,20 @@ def extract_laws(fits: SparseFits, candidates: np.ndarray, limit: float,
     tried = np.zeros(len(fits), dtype=bool)
     failures = 0
     basis = np.linalg.qr(candidates * scale[:, None])[0] if candidates.shape[1] else candidates
+    span = AcceptedSpan(fits.A, fits.B, [], limit)  # kept, with its verdicts, until a law is added
     while basis.shape[1] and failures < max_failures and \
             (deadline is None or time.perf_counter() < deadline):
         seed = _next_seed(basis, directions, tried)
         if seed is None:
             break
         tried[seed] = True
-        span = AcceptedSpan(fits.A, fits.B, [accepted_law.coefficients for accepted_law in accepted], limit)
         added = False
         for option in _alternatives(fits, seed, limit, ridge, span):
             if not span.adds(option.coefficients):
                 continue
             if judge(option):
                 accepted.append(option)
+                span = AcceptedSpan(fits.A, fits.B, [law.coefficients for law in accepted], limit)
                 vector = option.coefficients * scale
                 outside = vector - directions @ (directions.T @ vector)
                 directions = np.column_stack([directions, outside / np.linalg.norm(outside)])
