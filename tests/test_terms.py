@@ -3,6 +3,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.linalg
 import sympy
 
 from conslaw.datasets import load_dataset, make_variant
@@ -222,6 +223,31 @@ def test_a_kept_refit_is_bitwise_the_one_made_again_and_the_known_laws_are_part_
     limit = float(np.median([law.ratio for law in fresh]))
     assert [law.ratio for law in fits.batch(supports[20:], limit=limit)] == \
         [law.ratio for law in fresh if law.ratio <= limit]
+
+
+def test_forward_selection_s_shortest_refit_and_the_kept_ridge_fits_are_the_laws_made_in_full():
+    rng = np.random.default_rng(4)
+    values, null = rng.standard_normal((40, 12)), rng.standard_normal((40, 12))
+    A, B = values.T @ values, null.T @ null
+    sizes = np.arange(12) % 3 + 1
+    supports = np.sort(np.array([rng.choice(12, 3, replace=False) for _ in range(30)]), axis=1)
+    supports = np.concatenate([supports, supports[:5]])  # equal lengths: the first one wins
+    known = [np.eye(12)[0] + np.eye(12)[5]]
+    made = SparseFits(A, B, sizes).batch(supports, known)
+    best = min(made, key=lambda law: law.description_length)
+    shortest = SparseFits(A, B, sizes).shortest(supports, known)
+    assert np.array_equal(shortest.support, best.support) and shortest.ratio == best.ratio
+    assert np.array_equal(shortest.coefficients, best.coefficients)
+    assert shortest.description_length == min(law.description_length for law in made)
+    # the ridge fit of a set of terms is the penalized ratio's eigenvector, made once
+    fits, support = SparseFits(A, B, sizes), np.array([1, 4, 6, 9])
+    ridge = 0.3
+    w = fits.ridge_fit(ridge, support)
+    assert np.flatnonzero(w).tolist() == support.tolist()
+    penalized = (A + ridge * np.diag(np.diag(B)))[np.ix_(support, support)]
+    ratios, _ = scipy.linalg.eigh(penalized, B[np.ix_(support, support)])
+    assert (w @ (A + ridge * np.diag(np.diag(B))) @ w) / (w @ B @ w) == pytest.approx(ratios[0], rel=1e-10)
+    assert fits.ridge_fit(ridge, support) is w and not np.array_equal(fits.ridge_fit(2 * ridge, support), w)
 
 
 @pytest.mark.slow

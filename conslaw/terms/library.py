@@ -279,7 +279,8 @@ def _product_index(library: TermLibrary) -> np.ndarray:
 
 def _products(factors: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Term values (N, k): the product of each row of ``index``'s factor columns. ``np.take``
-    gathers columns into a C-ordered array, 1.4x faster than fancy indexing here."""
+    gathers the columns into a C-ordered array, about twice as fast as fancy indexing on
+    30,000 states x 256 terms (the pruning's chunks)."""
     values = np.take(factors, index[:, 0], axis=1)
     with np.errstate(all="ignore"):
         for j in range(1, index.shape[1]):
