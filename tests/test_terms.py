@@ -203,12 +203,17 @@ def test_a_fit_besides_known_laws_finds_the_other_law():
     assert np.allclose(known_penalty(A, B, np.arange(5)[None, :], [u1])[0], A[:5, :5])
 
 
-def test_a_kept_refit_is_bitwise_the_one_made_again_and_the_known_laws_are_part_of_its_key():
-    rng = np.random.default_rng(3)
+def _random_forms(seed: int, terms: int, supports: int) -> tuple:
+    """Forms A and B of 12 random terms on 40 states, term sizes, and ``supports`` sorted random
+    sets of ``terms`` terms."""
+    rng = np.random.default_rng(seed)
     values, null = rng.standard_normal((40, 12)), rng.standard_normal((40, 12))
-    A, B = values.T @ values, null.T @ null
-    sizes = np.arange(12) % 4 + 1
-    supports = np.sort(np.array([rng.choice(12, 4, replace=False) for _ in range(60)]), axis=1)
+    sets = np.sort(np.array([rng.choice(12, terms, replace=False) for _ in range(supports)]), axis=1)
+    return values.T @ values, null.T @ null, np.arange(12) % 4 + 1, sets
+
+
+def test_a_kept_refit_is_bitwise_the_one_made_again_and_the_known_laws_are_part_of_its_key():
+    A, B, sizes, supports = _random_forms(3, 4, 60)
     fits = SparseFits(A, B, sizes)
     first = fits.batch(supports[:40])
     again = fits.batch(supports[20:])  # half of it made before, in another batch
@@ -226,11 +231,7 @@ def test_a_kept_refit_is_bitwise_the_one_made_again_and_the_known_laws_are_part_
 
 
 def test_forward_selection_s_shortest_refit_and_the_kept_ridge_fits_are_the_laws_made_in_full():
-    rng = np.random.default_rng(4)
-    values, null = rng.standard_normal((40, 12)), rng.standard_normal((40, 12))
-    A, B = values.T @ values, null.T @ null
-    sizes = np.arange(12) % 3 + 1
-    supports = np.sort(np.array([rng.choice(12, 3, replace=False) for _ in range(30)]), axis=1)
+    A, B, sizes, supports = _random_forms(4, 3, 30)
     supports = np.concatenate([supports, supports[:5]])  # equal lengths: the first one wins
     known = [np.eye(12)[0] + np.eye(12)[5]]
     made = SparseFits(A, B, sizes).batch(supports, known)
