@@ -29,7 +29,7 @@ def term_law(library: TermLibrary, law: SparseLaw, scale: np.ndarray, evidence: 
     reference = reference_term(law, scale)
     others = [int(i) for i in law.support if i != reference]
     relative = law.coefficients / law.coefficients[reference]
-    terms = [library.sympy_term(i) for i in [reference] + others]
+    terms = [library.law_term(i) for i in [reference] + others]
     names = [sympy.Symbol(f"c{j}") for j in range(len(others))]
     template = sympy.Add(terms[0], *[name * term for name, term in zip(names, terms[1:])])
     expression = sympy.Add(terms[0], *[exact_float(relative[i]) * term
