@@ -89,6 +89,7 @@ class TermLibrary:
     sizes: list[int]
     counts: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
+    _law_terms: dict[int, sympy.Expr] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -110,10 +111,6 @@ class TermLibrary:
             self._law_terms[index] = sympy.Mul(*[self.table.to_sympy(self.factors[f], real=True)
                                                  for f in self.terms[index]])
         return self._law_terms[index]
-
-    @cached_property
-    def _law_terms(self) -> dict[int, sympy.Expr]:
-        return {}
 
     def text(self, index: int) -> str:
         return str(self.sympy_term(index))
