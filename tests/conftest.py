@@ -17,7 +17,8 @@ def pytest_configure(config):
     """Byte-compile conslaw once, in the controlling process. Where PYTHONDONTWRITEBYTECODE is set
     (the CI sandbox sets it) every process the suite starts (xdist, loky and dask workers) would
     otherwise compile the package's modules again: 4.1-4.7 s to import it against 3.1 s with
-    them compiled. ``compileall`` writes whatever that variable says."""
+    them compiled. ``compileall`` writes whatever that variable says. In each xdist worker,
+    share the cores (``_share_the_cores``)."""
     if not hasattr(config, "workerinput"):
         compileall.compile_dir(str(Path(conslaw.__file__).parent), quiet=1)
     else:
@@ -28,8 +29,8 @@ def _share_the_cores(workers: int) -> None:
     """Give each of the suite's ``workers`` xdist processes its share of the cores. A search's
     default jobs (and tailoring's threads) are every usable core (``joblib.cpu_count()``, which
     reads ``LOKY_MAX_CPU_COUNT``); on 2 cores under 2 xdist workers each test that kept the
-    default started a pool of loky workers, and the suite took 789 s of CPU and 424 s against
-    583 s and 315 s with one core each. Tests of the pools ask for their jobs explicitly."""
+    default started a pool of loky workers, and the suite took 424 s (789 s of CPU) against
+    306 s (572 s) with one core each. Tests of the pools ask for their jobs explicitly."""
     cores = joblib.cpu_count()
     os.environ.setdefault("LOKY_MAX_CPU_COUNT", str(max(1, cores // max(workers, 1))))
 
