@@ -6,6 +6,7 @@ from pathlib import Path
 
 import joblib
 import pytest
+import threadpoolctl
 
 import conslaw
 from conslaw.datasets import load_dataset
@@ -30,9 +31,13 @@ def _share_the_cores(workers: int) -> None:
     default jobs (and tailoring's threads) are every usable core (``joblib.cpu_count()``, which
     reads ``LOKY_MAX_CPU_COUNT``); on 2 cores under 2 xdist workers each test that kept the
     default started a pool of loky workers, and the suite took 424 s (789 s of CPU) against
-    306 s (572 s) with one core each. Tests of the pools ask for their jobs explicitly."""
-    cores = joblib.cpu_count()
-    os.environ.setdefault("LOKY_MAX_CPU_COUNT", str(max(1, cores // max(workers, 1))))
+    306 s (572 s) with one core each. BLAS and OpenMP threads likewise (numpy's BLAS is loaded
+    already, so it is limited through threadpoolctl; torch reads the variable when imported):
+    271 s (504 s). Tests of the pools ask for their jobs explicitly."""
+    share = str(max(1, joblib.cpu_count() // max(workers, 1)))
+    for variable in ("LOKY_MAX_CPU_COUNT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, share)
+    threadpoolctl.threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
 def data_dir():
