@@ -33,7 +33,7 @@ def _share_the_cores(workers: int) -> None:
     default started a pool of loky workers, and the suite took 424 s (789 s of CPU) against
     306 s (572 s) with one core each. BLAS and OpenMP threads likewise (numpy's BLAS is loaded
     already, so it is limited through threadpoolctl; torch reads the variable when imported):
-    271 s (504 s). Tests of the pools ask for their jobs explicitly."""
+    279 s (521 s). Tests of the pools ask for their jobs explicitly."""
     share = str(max(1, joblib.cpu_count() // max(workers, 1)))
     for variable in ("LOKY_MAX_CPU_COUNT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, share)
