@@ -58,6 +58,11 @@ HEAVY_TAIL = 1e6
 RANK_TOLERANCE = 1e-6
 DUPLICATE_DIGITS = 8
 NORM_OPERATORS = ("sqrt", "rsqrt", "inv")
+"""Operators applied to sums of squares of two same-unit columns when they are chosen."""
+PRUNING_STATES = 4096
+"""At most this many states (evenly spaced, and about twice as many as terms) on which terms are
+compared for equality and rank: an identity holds at any states, and spread states show it."""
+CHUNK = 256
 LIBRARY_COPIES = 3
 """Peak memory of a library pass, in copies of its factors' values at every judging state: the
 values ``prune_library`` keeps, the evaluator's cache of their sub-formulas and the products
@@ -69,11 +74,6 @@ def library_memory_gb(factors: float, judging_states: float) -> float:
     """The estimated peak memory of a library of ``factors`` factors evaluated on
     ``judging_states`` states."""
     return LIBRARY_COPIES * 8 * factors * judging_states / 1e9
-"""Operators applied to sums of squares of two same-unit columns when they are chosen."""
-PRUNING_STATES = 4096
-"""At most this many states (evenly spaced, and about twice as many as terms) on which terms are
-compared for equality and rank: an identity holds at any states, and spread states show it."""
-CHUNK = 256
 
 
 @dataclass
