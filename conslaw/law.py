@@ -44,10 +44,11 @@ def latex_names(columns: Sequence[str]) -> dict[sympy.Symbol, str]:
     their commands (``\\theta``, ``\\mathit{\\omega{}x}``)."""
     names = {}
     for name, symbol in column_symbols(columns).items():
+        plain = sympy.latex(symbol)
         typeset = sympy.latex(sympy.Symbol(_spelled_greek(name)))
         if re.search(r"(?<![\\A-Za-z])[A-Za-z]{2,}", typeset):
-            typeset = r"\mathit{" + _spelled_greek(sympy.latex(symbol), commands=True) + "}"
-        if typeset != sympy.latex(symbol):
+            typeset = r"\mathit{" + _spelled_greek(plain, commands=True) + "}"
+        if typeset != plain:
             names[symbol] = typeset
     return names
 
