@@ -15,7 +15,8 @@ from conslaw.engine import ConservationSearch
 from conslaw.errors import ConslawError
 from conslaw.terms import TermsConfig, check_law
 from conslaw.terms.judging import magnitude
-from conslaw.terms.library import _key_limit, _products_by_rank, build_library, prune_library, term_values
+from conslaw.terms.library import _key_limit, _products_by_rank, build_library
+from conslaw.terms.pruning import prune_library, term_values
 from conslaw.terms.sparse_fits import SparseFits, known_penalty
 
 from terms_cases import accepted, coefficients, run

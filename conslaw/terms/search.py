@@ -51,7 +51,8 @@ from conslaw.law import Law, StateColumns
 from conslaw.terms.extraction import judged_laws, rejudged
 from conslaw.terms.judging import TermValues, judging_states, resolved
 from conslaw.terms.term_laws import term_law
-from conslaw.terms.library import TermLibrary, build_library, moving_terms, prune_library, simplest
+from conslaw.terms.library import TermLibrary, build_library, moving_terms, simplest
+from conslaw.terms.pruning import prune_library
 from conslaw.terms.sparse_fits import SparseLaw
 from conslaw.terms.term_config import TermsConfig
 from conslaw.terms.vocabulary import LibraryStage, complete, stages, target_laws
