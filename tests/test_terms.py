@@ -8,6 +8,7 @@ import sympy
 
 from conslaw.datasets import load_dataset, make_variant
 from conslaw.discovery.conservation import DiscoveryConfig
+from conslaw.discovery.function_forms import MAX_MAGNITUDE, MIN_MAGNITUDE
 from conslaw.discovery.independence import functionally_dependent
 from conslaw.dsl.operators import resolve_operators
 from conslaw.dsl.units import DIMENSIONLESS, parse_unit
@@ -16,7 +17,7 @@ from conslaw.errors import ConslawError
 from conslaw.terms import TermsConfig, check_law
 from conslaw.terms.judging import magnitude
 from conslaw.terms.library import _key_limit, _products_by_rank, build_library
-from conslaw.terms.pruning import prune_library, term_values
+from conslaw.terms.pruning import _usable, prune_library, term_values
 from conslaw.terms.sparse_fits import SparseFits, known_penalty
 
 from terms_cases import accepted, coefficients, run
@@ -183,6 +184,31 @@ def test_only_the_simplest_products_are_formed_in_the_library_order():
             if wanted is not None and wanted < len(every):  # nothing beyond the last key needed
                 assert max(record[0] for record in formed) == every[wanted - 1][0]
 
+
+
+def test_terms_settled_by_their_factors_bounds_are_judged_as_at_every_state():
+    # against every product formed at every state: factors that overflow together, underflow
+    # together, vanish at most states, or are inf at some
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n_factors = int(rng.integers(2, 10))
+        parts = []
+        for n in (int(rng.integers(0, 200)), int(rng.integers(1, 200))):
+            part = rng.normal(size=(n, n_factors)) * 10.0 ** rng.choice([0, 0, 30, 60, 100, -40, -70, -100], n_factors)
+            part[:, rng.integers(n_factors)] *= rng.random(n) < 0.05
+            if n and rng.random() < 0.3:
+                part[rng.integers(n), rng.integers(n_factors)] = np.inf
+            parts.append(np.column_stack([part, np.ones(n)]))
+        index = rng.integers(0, n_factors + 1, size=(300, int(rng.integers(1, 5))))
+        finite, in_range = np.ones(300, bool), np.ones(300, bool)
+        for part in parts:
+            with np.errstate(all="ignore"):
+                values = np.prod(part[:, index], axis=-1)  # the same products, left to right
+            finite &= np.isfinite(values).all(axis=0)
+            peak = np.where(np.isfinite(values), np.abs(values), 0.0).max(axis=0, initial=0.0)
+            in_range &= (peak <= MAX_MAGNITUDE) & (peak >= MIN_MAGNITUDE)
+        settled = _usable(parts, index)
+        assert np.array_equal(settled[0], finite) and np.array_equal(settled[1], in_range)
 
 def test_a_fit_besides_known_laws_finds_the_other_law():
     # two conserved directions u1, u2 (A u = 0) among 6 terms: with u1 known, the fit on all

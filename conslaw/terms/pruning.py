@@ -15,6 +15,11 @@ Pruning, in order (each step's removals are counted in ``TermLibrary.removed``):
 6. ``linearly_dependent``: in the span of simpler terms, by an unpivoted QR factorization of the
    centred, unit-norm term matrix ordered simple to complex (a diagonal entry of R below
    ``RANK_TOLERANCE``).
+
+Steps 1 and 2 look at every state, but most terms are settled without forming their values
+there: a product of factors that are all finite is finite, and its peak magnitude is at most
+the product of the factors' peaks and at least its magnitude at any one state. Only terms that
+these bounds leave in doubt are formed at every state (``_usable``).
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ PRUNING_STATES = 4096
 """At most this many states (evenly spaced, and about twice as many as terms) on which terms are
 compared for equality and rank: an identity holds at any states, and spread states show it."""
 CHUNK = 256
+BOUND_STATES = 32
+"""States at which a term's magnitude is read to settle that it is not below range."""
 
 
 def factor_values(library: TermLibrary, states: np.ndarray) -> np.ndarray:
@@ -70,18 +77,37 @@ def term_values(library: TermLibrary, states: np.ndarray) -> np.ndarray:
 
 
 def _usable(factors: Sequence[np.ndarray], index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per term, over all parts: finite everywhere; and magnitude within range. Computed
-    ``CHUNK`` terms at a time, so that an unpruned library never lies in memory at once."""
+    """Per term, over all parts: finite everywhere; and magnitude within range. The terms that
+    ``_surely_usable`` settles are not formed; the rest are, at every state, ``CHUNK`` terms at a
+    time, so that an unpruned library never lies in memory at once."""
     finite, in_range = np.ones(len(index), dtype=bool), np.ones(len(index), dtype=bool)
-    for start in range(0, len(index), CHUNK):
-        rows = slice(start, start + CHUNK)
-        for part in factors:
-            values = _products(part, index[rows])
+    for part in factors:
+        doubtful = np.flatnonzero(~_surely_usable(part, index))
+        for start in range(0, len(doubtful), CHUNK):
+            terms = doubtful[start:start + CHUNK]
+            values = _products(part, index[terms])
             usable = np.isfinite(values)
-            finite[rows] &= usable.all(axis=0)
+            finite[terms] &= usable.all(axis=0)
             peak = np.where(usable, np.abs(values), 0.0).max(axis=0, initial=0.0)
-            in_range[rows] &= (peak <= MAX_MAGNITUDE) & (peak >= MIN_MAGNITUDE)
+            in_range[terms] &= (peak <= MAX_MAGNITUDE) & (peak >= MIN_MAGNITUDE)
     return finite, in_range
+
+
+def _surely_usable(part: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per term: whether its values at the states of ``part`` (factor values (N, f+1)) are
+    certainly finite and within range, judged without forming them. Its factors are all finite
+    and the product of their peak magnitudes is within half of ``MAX_MAGNITUDE`` (the half
+    bounds the rounding of both products), so no value overflows or exceeds the range; and at
+    one of ``BOUND_STATES`` evenly spaced states its value, computed as ``_products`` computes
+    it there, is at least ``MIN_MAGNITUDE``."""
+    if not len(part):
+        return np.zeros(len(index), dtype=bool)
+    finite = np.isfinite(part).all(axis=0)
+    with np.errstate(all="ignore"):
+        bound = np.prod(np.abs(part).max(axis=0)[index], axis=1)
+        sample = part[np.unique(np.linspace(0, len(part) - 1, BOUND_STATES).astype(int))]
+        least = np.abs(_products(sample, index)).max(axis=0)
+    return finite[index].all(axis=1) & (bound <= MAX_MAGNITUDE / 2) & (least >= MIN_MAGNITUDE)
 
 
 def _distinct(unit: np.ndarray, seed: int) -> list[int]:
