@@ -68,7 +68,7 @@ class FitData:
 def _some_segments(segments: Segments, max_states: int, rng: np.random.Generator) -> Segments:
     if len(segments.x) <= max_states:
         return segments
-    counts = np.diff(segments.starts)
+    counts = segments.counts
     chosen, total = [], 0
     for k in rng.permutation(segments.n_segments):
         if total + counts[k] > max_states and len(chosen) >= 2:

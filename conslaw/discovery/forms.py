@@ -46,7 +46,7 @@ def within_form(values: np.ndarray, segments: Segments) -> np.ndarray:
     """A = mean over segments of the weighted covariance of ``values`` (..., N, k) -> (..., k, k)."""
     weighted = values * segments.weight[:, None]
     means = np.add.reduceat(weighted, segments.starts[:-1], axis=-2)
-    centred = values - np.repeat(means, np.diff(segments.starts), axis=-2)
+    centred = values - np.repeat(means, segments.counts, axis=-2)
     form = np.swapaxes(centred * segments.weight[:, None], -1, -2) @ centred  # BLAS
     return form / segments.n_segments
 
@@ -62,7 +62,7 @@ def smooth_form(values: np.ndarray, segments: Segments) -> np.ndarray:
     """
     weighted = values * segments.weight[:, None]
     means = np.add.reduceat(weighted, segments.starts[:-1], axis=-2)
-    centred = values - np.repeat(means, np.diff(segments.starts), axis=-2)
+    centred = values - np.repeat(means, segments.counts, axis=-2)
     form = np.swapaxes(centred[..., :-1, :] * segments.pair_weight[:, None], -1, -2) @ centred[..., 1:, :]
     return 0.5 * (form + np.swapaxes(form, -1, -2)) / segments.n_segments
 
@@ -89,7 +89,7 @@ def segment_means(values: np.ndarray, segments: Segments) -> np.ndarray:
 
 def _centred(values: np.ndarray, segments: Segments) -> np.ndarray:
     """Values (..., N) minus their segments' weighted means."""
-    return values - np.repeat(segment_means(values, segments), np.diff(segments.starts), axis=-1)
+    return values - np.repeat(segment_means(values, segments), segments.counts, axis=-1)
 
 
 def _variation(centred: np.ndarray, segments: Segments, smooth: bool) -> np.ndarray:

@@ -46,7 +46,7 @@ class _Part:
 
     def __init__(self, segments: Segments) -> None:
         self.starts = segments.starts[:-1]
-        self.counts = np.diff(segments.starts)
+        self.counts = segments.counts
         self.weight = segments.weight[:, None]
         self.pair_weight = segments.pair_weight[:, None]
         self.n_segments = segments.n_segments

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -60,26 +61,32 @@ class Segments:
         """How many trajectories the segments were cut from."""
         return len(np.unique(self.source))
 
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """The number of states of each segment (K,)."""
+        return _read_only(np.diff(self.starts))
+
     @property
     def segment(self) -> np.ndarray:
         """The segment id of every state (N,)."""
-        return np.repeat(np.arange(self.n_segments), np.diff(self.starts))
+        return np.repeat(np.arange(self.n_segments), self.counts)
 
     @property
     def durations(self) -> np.ndarray:
         """Each segment's duration in seconds (K,)."""
         return self.time[self.starts[1:] - 1]
 
-    @property
+    @cached_property
     def pair_weight(self) -> np.ndarray:
         """Weights of consecutive state pairs (N - 1,): time gap over the segment's duration,
-        0 for pairs that straddle two segments."""
+        0 for pairs that straddle two segments. Kept, as ``counts`` is: judging a law reads
+        them several times."""
         gaps = np.diff(self.time)
-        ends = np.repeat(self.durations, np.diff(self.starts))[:-1]
+        ends = np.repeat(self.durations, self.counts)[:-1]
         with np.errstate(invalid="ignore", divide="ignore"):
             weight = np.where(ends > 0, gaps / ends, 0.0)
         weight[self.starts[1:-1] - 1] = 0.0
-        return weight
+        return _read_only(weight)
 
     def part(self, k: int) -> slice:
         return slice(int(self.starts[k]), int(self.starts[k + 1]))
@@ -89,6 +96,12 @@ class Segments:
         parts = [self.part(int(k)) for k in chosen]
         return build_segments([self.time[p] for p in parts], [self.x[p] for p in parts],
                               self.source[list(chosen)])
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array``, no longer writable: a kept value that no caller may change."""
+    array.setflags(write=False)
+    return array
 
 
 def _trapezoid_weights(t: np.ndarray) -> np.ndarray:
