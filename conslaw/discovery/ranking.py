@@ -68,7 +68,7 @@ import numpy as np
 import sympy
 
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values
+from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values, outdone
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import segment_means
@@ -267,6 +267,10 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = [law for law in accepted if is_resolved(law.evidence)]
     accepted = [law.replace(accepted=True, quality="exact" if is_exact(law.evidence, threshold) else "approximate")
                 for law in accepted]
+    noisy_only = [not within_noise(law.evidence) and not biased(law.evidence.noise_bias)
+                  and not drifting(law.evidence.drift) for law in accepted]
+    overtaken = outdone(accepted, data, noisy_only)
+    accepted = [law.replace(quality="approximate") if i in overtaken else law for i, law in enumerate(accepted)]
     exact = [i for i, law in enumerate(accepted) if law.quality == "exact"]
     eligible = exact or list(range(len(accepted)))
     relations = independent_relations(identities, data, seed)
