@@ -120,8 +120,10 @@ def test_derive_is_refused_for_built_in_data_and_short_trajectories(tmp_path):
 def _laws(path: str, units: str, derive: str) -> ConservationSearch:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # The tests read the best candidates only; building 200 would cost a sixth of the file's time.
-        return ConservationSearch(data=path, units=units, derive=derive, jobs=1, keep=20).fit()
+        # The tests read the best candidates only; building 200 would cost a sixth of the file's
+        # time. Nor do they read the unit check's warnings, whose trial searches were a fifth to
+        # almost half of each test's time.
+        return ConservationSearch(data=path, units=units, derive=derive, jobs=1, keep=20, unit_check=False).fit()
 
 
 def test_a_spring_s_energy_from_its_positions_alone(tmp_path):
