@@ -28,8 +28,10 @@ search's seed.
   of their standard errors of 0, whose nonlinear terms the noise does not bias
   (``conslaw.discovery.noise``) and whose level does not drift from window to window along its
   trajectories (``conslaw.discovery.drift``), is ``exact`` (conserved to within the data's
-  noise); any other accepted law is ``approximate``. So is a dependent law that varies along a
-  segment more than ``NOISE_FLOOR_FACTOR`` times every independent exact law
+  noise); any other accepted law is ``approximate``. So is an exact law that an approximate one,
+  one law with it on the data, outdoes in steadiness on the training and the held-out data
+  (``demotions.outdone``: its label rests on wider errors), and a dependent law that varies
+  along a segment more than ``NOISE_FLOOR_FACTOR`` times every independent exact law
   (``conslaw.discovery.demotions``).
 - **Independent**: greedily in rank order, among the exact laws (or, when there is none, the
   approximate ones): a law joins when its gradient raises the rank of the chosen laws'
