@@ -17,9 +17,10 @@ Pruning, in order (each step's removals are counted in ``TermLibrary.removed``):
    ``RANK_TOLERANCE``).
 
 Steps 1 and 2 look at every state, but most terms are settled without forming their values
-there: a product of factors that are all finite is finite, and its peak magnitude is at most
-the product of the factors' peaks and at least its magnitude at any one state. Only terms that
-these bounds leave in doubt are formed at every state (``_usable``).
+there: a product of factors finite at every state is at most the product of the factors' peak
+magnitudes anywhere (finite and in range when that is), and its peak is at least its magnitude
+at any one state. Only terms that these bounds leave in doubt are formed at every state
+(``_usable``).
 """
 from __future__ import annotations
 
