@@ -185,7 +185,6 @@ def test_only_the_simplest_products_are_formed_in_the_library_order():
                 assert max(record[0] for record in formed) == every[wanted - 1][0]
 
 
-
 def test_terms_settled_by_their_factors_bounds_are_judged_as_at_every_state():
     # against every product formed at every state: factors that overflow together, underflow
     # together, vanish at most states, or are inf at some
