@@ -211,15 +211,14 @@ def outdone(laws: Sequence[Law], data: ConservationData, noisy_only: Sequence[bo
     independent in its place, the heat content demoted as its approximation."""
     exact = [i for i, law in enumerate(laws) if law.quality == "exact"]
     steadier = [i for i, law in enumerate(laws) if law.quality == "approximate" and noisy_only[i]]
-    if not exact or not steadier:
-        return set()
+    pairs = [(a, e) for e in exact for a in steadier if _steadier(laws[a], laws[e])]
     truth = data.train.truth
-    values = {i: law_values(laws[i], truth.x) for i in exact + steadier}
+    values = {i: law_values(laws[i], truth.x) for i in {i for pair in pairs for i in pair}}
 
     def one_law(i: int, j: int) -> bool:
         return predictable(values[i], values[j][None], truth) and predictable(values[j], values[i][None], truth)
 
-    return {e for e in exact if any(_steadier(laws[a], laws[e]) and one_law(a, e) for a in steadier)}
+    return {e for a, e in pairs if one_law(a, e)}
 
 
 def _steadier(law: Law, than: Law) -> bool:
