@@ -124,6 +124,10 @@ def test_a_meta_tailoring_that_would_run_away_is_refused_before_any_work():
     assert estimate_meta_minutes(data, dataclasses.replace(config, meta_epochs=200)) == pytest.approx(2 * meta)
     assert estimate_meta_minutes(data, dataclasses.replace(config, inner_steps=3)) == pytest.approx(3 * meta)
     assert estimate_meta_minutes(data, dataclasses.replace(config, top=5)) == pytest.approx(meta * (5 + 15) / (20 + 15))
+    # 3 methods a seed: the control, the selected law, the oracle; --combine adds one, no true law drops one
+    assert estimate_meta_minutes(data, dataclasses.replace(config, combine=True)) == pytest.approx(meta * (20 + 20) / (20 + 15))
+    unknown = dataclasses.replace(data, true_law=None)
+    assert estimate_meta_minutes(unknown, config) == pytest.approx(meta * (20 + 10) / (20 + 15))
     training = estimate_training(data, config).minutes
     limit = dataclasses.replace(config, meta_epochs=10 ** 6, tailor_max_minutes=training * 2)
     _refused_before_any_work(data, limit, r"^tailoring would take about [0-9]+ min \(the baselines' training [0-9]+, "

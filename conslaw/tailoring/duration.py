@@ -18,7 +18,7 @@ import joblib
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.errors import UsageError
 from conslaw.options import flags
-from conslaw.tailoring.memory import training_points
+from conslaw.tailoring.memory import law_methods, training_points
 from conslaw.tailoring.protocol import TailoringConfig
 
 FLOPS_PER_THREAD = 5e10
@@ -32,11 +32,8 @@ META_EPOCH_FLOPS = 32
 """Operations per training point, meta-tailored model, meta epoch and inner step, in units of
 hidden**2, as measured: the pendulum's evaluation (5 seeds, 100 meta epochs, 1,125 points, 200
 hidden units) took 21.9 s on 2 Zen 3 cores (benchmarks/README.md, The whole pipeline), 32 by
-this count for its 3 meta-tailored methods a seed; stage 2 took 3 s for its 20 candidates, so
+this count for its 3 meta-tailored methods a seed (``meta_methods``); stage 2 took 3 s for its 20 candidates, so
 the estimate is about twice the time measured."""
-META_METHODS = 3
-"""Methods meta-tailored on every seed of the evaluation: the winner's Noether loss, the
-fine-tuning control and the oracle."""
 DTYPE_COST = {"float32": 1.0, "float64": 2.0}
 
 
@@ -62,12 +59,18 @@ def estimate_training(dataset: TrajectoryDataset, config: TailoringConfig, with_
     return DurationEstimate(operations / (FLOPS_PER_THREAD * threads) / 60.0, points, kinds, threads)
 
 
+def meta_methods(dataset: TrajectoryDataset, config: TailoringConfig) -> int:
+    """The methods the evaluation meta-tailors on every seed: the fine-tuning control and the
+    Noether losses (``memory.law_methods``)."""
+    return 1 + law_methods(dataset, config)
+
+
 def estimate_meta_minutes(dataset: TrajectoryDataset, config: TailoringConfig) -> float:
     """Stage 2's and the evaluation's meta-tailoring time on this machine's cores: ``config.top``
-    candidates and ``META_METHODS`` methods on every seed, each ``config.meta_epochs`` epochs of
+    candidates and ``meta_methods`` on every seed, each ``config.meta_epochs`` epochs of
     ``config.inner_steps`` inner steps."""
     threads = max(1, config.threads or joblib.cpu_count())
-    models = config.top + config.seeds * META_METHODS
+    models = config.top + config.seeds * meta_methods(dataset, config)
     operations = (models * config.meta_epochs * config.inner_steps * training_points(dataset, config)
                   * config.hidden ** 2 * META_EPOCH_FLOPS * DTYPE_COST[config.dtype])
     return operations / (FLOPS_PER_THREAD * threads) / 60.0
@@ -103,7 +106,7 @@ def _check_meta(dataset: TrajectoryDataset, config: TailoringConfig, training: D
     names = flags(TailoringConfig)
     raise UsageError(
         f"tailoring would take about {training.minutes + meta:.0f} min (the baselines' training {training.minutes:.0f}, "
-        f"meta-tailoring {meta:.0f}: {config.top} candidates and {config.seeds} seeds x {META_METHODS} methods x "
+        f"meta-tailoring {meta:.0f}: {config.top} candidates and {config.seeds} seeds x {meta_methods(dataset, config)} methods x "
         f"{config.meta_epochs} meta epochs x {config.inner_steps} inner step(s) on {training.points:,} training points), "
         f"more than {names['tailor_max_minutes']} {limit:g}: lower {names['meta_epochs']}, {names['top']}, "
         f"{names['seeds']} or {names['inner_steps']}, pass {names['tailor']}, or raise {names['tailor_max_minutes']}")

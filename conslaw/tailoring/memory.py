@@ -48,12 +48,18 @@ def training_points(dataset: TrajectoryDataset, config: TailoringConfig) -> int:
     return sum(len(t.t) for t in dataset.train)
 
 
+def law_methods(dataset: TrajectoryDataset, config: TailoringConfig) -> int:
+    """The Noether losses the evaluation meta-tailors on every seed: the selected law's, the
+    oracle's when the data set has a true law (counted, though it is skipped when the selected
+    law is the true one) and, with ``config.combine``, the combined loss."""
+    return 1 + (dataset.true_law is not None) + config.combine
+
+
 def estimate_memory(dataset: TrajectoryDataset, config: TailoringConfig) -> MemoryEstimate:
     """The peak memory of tailoring ``dataset``: its largest meta-tailoring, the evaluation's
-    (the selected law, the oracle and the combined loss on every seed; the oracle counted, though
-    it is skipped when the selected law is the true one) or stage 2's chunk of candidates."""
+    (``law_methods`` on every seed) or stage 2's chunk of candidates."""
     points = training_points(dataset, config)
-    laws = 1 + (dataset.true_law is not None) + config.combine
+    laws = law_methods(dataset, config)
     members = max(config.seeds * laws, min(config.candidate_chunk, config.top))
     a, b, c = META_VECTORS
     k = config.inner_steps
