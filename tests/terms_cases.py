@@ -1,5 +1,5 @@
-"""The multi-term search as discovery runs it, and helpers to read its laws (for test_terms.py
-and test_terms_noise.py)."""
+"""The multi-term search as discovery runs it, and helpers to read its laws (for test_terms.py,
+test_terms_library.py and test_terms_noise.py)."""
 import sympy
 
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
