@@ -309,7 +309,10 @@ def test_summary_accounts_for_searches_laws_tailoring_and_table1(degree_pendulum
                                                              still_columns=[False, True]))
     column = degree_pendulum.result["columns"]["names"][1]
     assert f"still columns (one value along each trajectory, up to noise: a setting, a conserved input): " \
-        f"{column};" in format_summary(setting)
+        f"{column}; the whole-formula search fits no formula of them alone, and accepts each bare column that " \
+        "passes as a law (here: none)" in format_summary(setting)  # p is no accepted law of this run
+    bare = dict(setting["candidates"][0], expression=column, accepted=True)
+    assert f"passes as a law (here: {column})" in format_summary(dict(setting, candidates=[bare]))
     long_law = " + ".join(f"{k}*q**{k}" for k in range(2, 30))
     unlisted = dict(degree_pendulum.result, tailoring=dict(degree_pendulum.result["tailoring"],
                                                            selected={"rank": None, "expression": long_law}))

@@ -73,9 +73,11 @@ def search_lines(result: Mapping[str, Any]) -> list[str]:
             lines.append(f"  {name}: ran: {_counts_text(account.get('counts') or {}) or 'no counts'}{partial}")
     still = still_column_names(result)
     if still and searches:
+        laws = {law["expression"] for law in result.get("candidates") or [] if law.get("accepted")}
+        listed = [name for name in still if name in laws]
         lines.append(f"  still columns (one value along each trajectory, up to noise: a setting, a conserved "
-                     f"input): {', '.join(still)}; the whole-formula search lists each as a law and fits no "
-                     "formula of them alone")
+                     f"input): {', '.join(still)}; the whole-formula search fits no formula of them alone, "
+                     f"and accepts each bare column that passes as a law (here: {', '.join(listed) or 'none'})")
     return lines
 
 
