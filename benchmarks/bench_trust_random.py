@@ -5,13 +5,17 @@ differences of the noisy states) and the data's seed, and is judged as ``bench_t
 and quieter trajectories side by side) with the same draws. ``--all-systems`` also draws the
 systems added after the recorded seeds (every one but Lorenz and three-body), so its draws are
 other than a recorded seed's; ``--derive`` gives each cell's data as a camera records them (the
-columns that are another's time derivative dropped and derived again, ``bench_trust.py --derive``).
-The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
+columns that are another's time derivative dropped and derived again, ``bench_trust.py --derive``);
+``--constants`` sets each physical constant of the system (masses, lengths, stiffnesses, rates:
+not the ranges the initial states are drawn from, nor a friction left at 0) to its default times
+a factor log-uniform in [1/2, 2], rounded to 3 digits, drawn from a second stream of the seed so
+that the cells' other draws are those of the seed without it. The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
 three-body (slow, and covered by the trust table) and the systems added after the recorded seeds
 (``LEFT_OUT``) are left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
                                             [--noise-scale data|trajectory|value] [--all-systems] [--derive]
+                                            [--constants]
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import numpy as np
 from bench_trust import derivative_columns, judge, positions_only, print_judged_laws
 
 from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
+from conslaw.datasets.specs import Constant
 from conslaw.datasets.variants import NOISE_SCALES
 from conslaw.engine import ConservationSearch
 
@@ -52,6 +57,21 @@ def draw(rng: np.random.Generator, left_out: tuple = LEFT_OUT) -> tuple[str, dic
     return system, options
 
 
+RANGE_WORDS = ("initial", "drawn", "smallest", "largest")
+"""Words of the descriptions of constants that bound the initial states, not the dynamics."""
+
+
+def physical(constant: Constant) -> bool:
+    """Whether ``constant`` is a constant of the dynamics that ``--constants`` may change."""
+    return bool(constant.default) and not any(word in constant.description for word in RANGE_WORDS)
+
+
+def draw_constants(rng: np.random.Generator, system: str) -> dict[str, float]:
+    """Each physical constant of ``system`` at its default times a factor in [1/2, 2]."""
+    return {c.name: float(f"{c.default * 2.0 ** rng.uniform(-1.0, 1.0):.3g}")
+            for c in SYSTEMS[system].constants if physical(c)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=11)
@@ -63,12 +83,16 @@ def main() -> None:
                         help="draw every system but Lorenz and three-body (other draws than the recorded seeds')")
     parser.add_argument("--derive", action="store_true",
                         help="drop the velocity columns and derive them from the positions (--derive)")
+    parser.add_argument("--constants", action="store_true",
+                        help="draw each physical constant within a factor 2 of its default")
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
+    rng, constants_rng = np.random.default_rng(args.seed), np.random.default_rng([args.seed, 1])
     directory = tempfile.mkdtemp(prefix="conslaw-trust-") if args.derive else None  # the written files
     false_laws = over_counted = 0
     for _ in range(args.cells):
         system, options = draw(rng, SLOW if args.all_systems else LEFT_OUT)
+        if args.constants:
+            options.update(draw_constants(constants_rng, system))
         variant = make_variant(system, noise_scale=args.noise_scale, **options)
         derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
             if args.derive else {}
