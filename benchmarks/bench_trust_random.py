@@ -9,9 +9,10 @@ columns that are another's time derivative dropped and derived again, ``bench_tr
 ``--constants`` sets each physical constant of the system (masses, lengths, stiffnesses, rates:
 not the ranges the initial states are drawn from, nor a friction left at 0) to its default times
 a factor log-uniform in [1/2, 2], rounded to 3 digits, drawn from a second stream of the seed so
-that the cells' other draws are those of the seed without it. The draws come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and
-three-body (slow, and covered by the trust table) and the systems added after the recorded seeds
-(``LEFT_OUT``) are left out.
+that the cells' other draws are those of the seed without it. The draws come from
+``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and three-body (slow, and
+covered by the trust table) and the systems added after the recorded seeds (``LEFT_OUT``) are
+left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
                                             [--noise-scale data|trajectory|value] [--all-systems] [--derive]

@@ -32,8 +32,8 @@ META_EPOCH_FLOPS = 32
 """Operations per training point, meta-tailored model, meta epoch and inner step, in units of
 hidden**2, as measured: the pendulum's evaluation (5 seeds, 100 meta epochs, 1,125 points, 200
 hidden units) took 21.9 s on 2 Zen 3 cores (benchmarks/README.md, The whole pipeline), 32 by
-this count for its 3 meta-tailored methods a seed (``meta_methods``); stage 2 took 3 s for its 20 candidates, so
-the estimate is about twice the time measured."""
+this count for its 3 meta-tailored methods a seed (``meta_methods``); stage 2 took 3 s for its
+20 candidates, so the estimate is about twice the time measured."""
 DTYPE_COST = {"float32": 1.0, "float64": 2.0}
 
 
