@@ -9,14 +9,16 @@ columns that are another's time derivative dropped and derived again, ``bench_tr
 ``--constants`` sets each physical constant of the system (masses, lengths, stiffnesses, rates:
 not the ranges the initial states are drawn from, nor a friction left at 0) to its default times
 a factor log-uniform in [1/2, 2], rounded to 3 digits, drawn from a second stream of the seed so
-that the cells' other draws are those of the seed without it. The draws come from
+that the cells' other draws are those of the seed without it; ``--few`` records each cell as
+2, 3, 4 or 6 trajectories (half of them held out, as by default), drawn from that stream after
+the constants, as a lab's few runs. The draws come from
 ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and three-body (slow, and
 covered by the trust table) and the systems added after the recorded seeds (``LEFT_OUT``) are
 left out.
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
                                             [--noise-scale data|trajectory|value] [--all-systems] [--derive]
-                                            [--constants]
+                                            [--constants] [--few]
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ def draw(rng: np.random.Generator, left_out: tuple = LEFT_OUT) -> tuple[str, dic
     return system, options
 
 
+FEW = (2, 3, 4, 6)
+"""The trajectory counts ``--few`` draws from."""
 RANGE_WORDS = ("initial", "drawn", "smallest", "largest")
 """Words of the descriptions of constants that bound the initial states, not the dynamics."""
 
@@ -86,6 +90,7 @@ def main() -> None:
                         help="drop the velocity columns and derive them from the positions (--derive)")
     parser.add_argument("--constants", action="store_true",
                         help="draw each physical constant within a factor 2 of its default")
+    parser.add_argument("--few", action="store_true", help="record each cell as 2, 3, 4 or 6 trajectories")
     args = parser.parse_args()
     rng, constants_rng = np.random.default_rng(args.seed), np.random.default_rng([args.seed, 1])
     directory = tempfile.mkdtemp(prefix="conslaw-trust-") if args.derive else None  # the written files
@@ -94,6 +99,8 @@ def main() -> None:
         system, options = draw(rng, SLOW if args.all_systems else LEFT_OUT)
         if args.constants:
             options.update(draw_constants(constants_rng, system))
+        if args.few:
+            options["n_trajectories"] = FEW[constants_rng.integers(len(FEW))]
         variant = make_variant(system, noise_scale=args.noise_scale, **options)
         derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
             if args.derive else {}
