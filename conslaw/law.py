@@ -175,7 +175,9 @@ class Evidence:
     ``unresolved``: how much an accepted law changes between neighbouring samples beyond what the
     noise explains, ``{"ratio", "error"}`` (both ``conslaw.discovery.noise``); ``drift``: the
     p-value that an accepted law's level trends along its trajectories (``conslaw.discovery.drift``;
-    None with fewer than 3 windows per trajectory).
+    None with fewer than 3 windows per trajectory); ``segments`` and ``segments_test``: how many
+    training and held-out segments ``error`` and ``error_test`` come from (None for a record made
+    before they were kept).
     """
 
     ratio: float
@@ -190,6 +192,8 @@ class Evidence:
     level_share: Optional[float] = None
     unresolved: Optional[Mapping[str, float]] = None
     drift: Optional[float] = None
+    segments: Optional[int] = None
+    segments_test: Optional[int] = None
 
     @property
     def worst_ratio(self) -> float:
@@ -214,14 +218,14 @@ class Evidence:
                 "noise_bias": dict(self.noise_bias) if self.noise_bias is not None else None,
                 "error_test": self.error_test, "level_share": self.level_share,
                 "unresolved": dict(self.unresolved) if self.unresolved is not None else None,
-                "drift": self.drift}
+                "drift": self.drift, "segments": self.segments, "segments_test": self.segments_test}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Evidence":
         return cls(data["ratio"], data.get("ratio_test"), data.get("ratio_control"),
                    data.get("error") or 0.0, data.get("variation") or {}, data.get("spread"),
                    data.get("paper"), data.get("noise_bias"), data.get("error_test"), data.get("level_share"),
-                   data.get("unresolved"), data.get("drift"))
+                   data.get("unresolved"), data.get("drift"), data.get("segments"), data.get("segments_test"))
 
 
 REJECTIONS = {

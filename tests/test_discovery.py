@@ -360,21 +360,6 @@ def test_coarse_samples_accept_no_false_law(n_points, noise):
     assert any(law.evidence.ratio < 0.01 for law in discovery.laws)  # what the old rule accepted
 
 
-def test_a_law_is_accepted_only_when_its_whole_interval_passes_the_acceptance_rule():
-    from conslaw.discovery.ranking import is_accepted, is_exact
-    from conslaw.law import Evidence
-
-    assert not is_accepted(Evidence(0.009, 0.004, 1.0, 0.024), 100.0)  # consistent with 0 only by its spread
-    assert not is_accepted(Evidence(0.0, 0.0, 0.644, 0.11), 100.0)  # 20 coarse samples per trajectory
-    assert is_accepted(Evidence(0.0058, 0.0060, 0.9, 0.001), 100.0)  # approximate: 0.0078 < 0.009
-    assert not is_accepted(Evidence(0.0058, 0.0060, 0.9, 0.001, error_test=0.002), 100.0)  # 0.010 held out
-    assert not is_accepted(Evidence(1e-20, 1e-20, 0.9, float("inf")), 100.0)  # one segment: no error
-    assert not is_exact(Evidence(0.0058, 0.0060, 0.9, 0.001), 100.0)
-    assert is_exact(Evidence(0.0, 0.0, 0.9, 1e-4), 100.0)
-    assert is_exact(Evidence(0.002, 0.003, 0.8, 0.0015), 100.0)  # noise-limited, still 160x below chance
-    assert not is_exact(Evidence(0.004, 0.003, 0.8, 0.001), 100.0)  # 4 standard errors from 0
-
-
 def test_an_approximate_law_over_part_of_an_exact_laws_columns_is_its_truncation():
     """Three bodies drifting between encounters: beside the exact momentum vx1 + 0.8*vx2 +
     0.6*vx3 (here over the 2D oscillator's columns px, py, x), px + 0.81*py is steady only as far

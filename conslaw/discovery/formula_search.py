@@ -42,9 +42,9 @@ class SearchOutcome:
     reason: Optional[str] = None
 
 
-def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
-    """The law of a fit record (its parameters at full precision, each with its unit); its
-    template is over the real column symbols, as its expression is."""
+def formula_law(table: NodeTable, record: dict, columns: StateColumns, data: ConservationData) -> Law:
+    """The law of a fit record on ``data`` (its parameters at full precision, each with its unit);
+    its template is over the real column symbols, as its expression is."""
     node, values = record["node"], record["parameters"]
     units = table.parameter_units(node) if values else []
     template = table.to_sympy(node, real=True)
@@ -54,7 +54,9 @@ def formula_law(table: NodeTable, record: dict, columns: StateColumns) -> Law:
         template=str(template),
         parameters=tuple(Parameter(f"c{k}", float(v), u) for k, (v, u) in enumerate(zip(values, units))),
         evidence=Evidence(record["ratio"], record["ratio_test"], record["ratio_control"],
-                          record["error"], error_test=record.get("error_test")))
+                          record["error"], error_test=record.get("error_test"),
+                          segments=data.train.truth.n_segments,
+                          segments_test=data.test.truth.n_segments if data.test is not None else None))
 
 
 def still_only(table: NodeTable, roots: Sequence[int], still: Sequence[bool]) -> set[int]:
@@ -127,7 +129,7 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     passed = [r for r in flat if r["ratio_control"] is not None]
     others = sorted((r for r in flat if r["status"] == "ok" and r["ratio_control"] is None),
                     key=lambda r: (r["ratio"], r["node"]))[:keep]
-    candidates = [formula_law(space.table, r, columns) for r in passed + others]
+    candidates = [formula_law(space.table, r, columns, data) for r in passed + others]
     counts = {status: sum(1 for r in flat if r["status"] == status) for status in STATUSES}
     counts.update(still_only=len(skipped), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
     timings = {"enumerate_s": space.seconds, "fit_s": seconds,
