@@ -36,6 +36,7 @@ from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
 from conslaw.datasets.specs import Constant
 from conslaw.datasets.variants import NOISE_SCALES
 from conslaw.engine import ConservationSearch
+from conslaw.errors import ConslawError
 
 LEFT_OUT = ("lorenz", "three-body", "cyclotron", "rotating-trap", "heat-exchange", "pendulum-lengths",
             "henon-heiles", "four-oscillators", "spring-pendulum", "pendulum-cart", "toda-pair",
@@ -105,13 +106,17 @@ def main() -> None:
         derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
             if args.derive else {}
         started = time.perf_counter()
+        if derived:
+            options["derived"] = sorted(derived)
         with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
             warnings.simplefilter("ignore")
             data = positions_only(variant.dataset, derived, directory) if derived else variant.dataset
-            search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
+            try:
+                search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
+            except ConslawError as error:  # data too short to judge: refused, no law reported
+                print(f"{system:18s} {json.dumps(options)} refused: {error}", flush=True)
+                continue
         row = judge(variant, search)
-        if derived:
-            options["derived"] = sorted(derived)
         false_laws += len(row["false"])
         over_counted += row["independent_true"] > row["expected_independent"]
         print(f"{system:18s} {json.dumps(options)} {time.perf_counter() - started:5.1f} s  accepted "
@@ -121,7 +126,8 @@ def main() -> None:
         print_judged_laws(row)
     if directory:
         shutil.rmtree(directory, ignore_errors=True)
-    print(f"{args.cells} cells: {false_laws} false laws; {over_counted} cells with more independent laws than exist")
+    print(f"{args.cells} cells: {false_laws} false laws; {over_counted} cells with more independent laws than exist"
+          " (refused cells count as none)")
 
 
 if __name__ == "__main__":
