@@ -287,3 +287,21 @@ def test_user_variants_cover_each_system_and_noise_level():
     labels = [v.label for v in variants]
     assert len(variants) == 4 and labels[0].startswith("spring velocities [x=m, v=m/s; t in s], 121 samples")
     assert "rigid-body native" in labels[2] and "noise 0.01" in labels[3]
+
+
+def test_no_system_names_a_constant_or_flag_as_a_variant_or_data_set_option():
+    """The saddle's growth rate was called ``rate``, the variant's sampling rate: the CLI's
+    ``--variant rate=10 --option rate=2`` ended in a TypeError, and the constant could not be
+    set through ``make_variant``. Its constant, set, now moves the data and the law."""
+    import inspect
+
+    from conslaw.datasets.source import VARIANT_KEYS
+
+    options = set(inspect.signature(make_variant).parameters) | set(inspect.signature(load_dataset).parameters)
+    for name, spec in SYSTEMS.items():
+        names = {c.name for c in spec.constants} | set(spec.flags)
+        assert not names & (options | set(VARIANT_KEYS)), name
+    slow, fast = (make_variant("saddle", rate=10.0, growth=growth) for growth in (1.0, 2.0))
+    assert _states(fast)[0, -1, 0] / _states(fast)[0, 0, 0] == pytest.approx(np.exp(2.0 * 2.0), rel=1e-6)  # t_end 2 s
+    assert _states(slow)[0, -1, 0] / _states(slow)[0, 0, 0] == pytest.approx(np.exp(2.0), rel=1e-6)
+    assert str(fast.laws["hamiltonian"]) == "2*x*y"

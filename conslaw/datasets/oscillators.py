@@ -318,8 +318,8 @@ DUFFING = SystemSpec(
 
 # ---------------------------------------------------------------- hyperbolic saddle
 def _saddle_field(x: np.ndarray, c: Constants) -> np.ndarray:
-    """dx/dt = rate x, dy/dt = -rate y: two columns that move independently of each other."""
-    return np.stack([c["rate"] * x[..., 0], -c["rate"] * x[..., 1]], axis=-1)
+    """dx/dt = growth x, dy/dt = -growth y: two columns that move independently of each other."""
+    return np.stack([c["growth"] * x[..., 0], -c["growth"] * x[..., 1]], axis=-1)
 
 
 def _saddle_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
@@ -330,16 +330,17 @@ def _saddle_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constan
 
 SADDLE = SystemSpec(
     name="saddle",
-    description="hyperbolic saddle dx/dt = rate x, dy/dt = -rate y (the Hamiltonian flow of rate*x*y); "
+    description="hyperbolic saddle dx/dt = growth x, dy/dt = -growth y (the Hamiltonian flow of growth*x*y); "
     "conserved x*y",
     columns=("x", "y"),
     units=("m", "m"),
     constants=(
-        Constant("rate", 1.0, "1/s", "growth rate of x and decay rate of y"),
+        Constant("growth", 1.0, "1/s", "growth rate of x and decay rate of y (not 'rate': that is a variant's "
+                 "sampling rate)"),
         Constant("amplitude", 1.0, "m", "initial |x| and |y| drawn from U[amplitude/5, amplitude]"),
     ),
     field=_saddle_field,
-    laws=template_laws(("x", "y"), [("hamiltonian", "rate*x*y", always)]),
+    laws=template_laws(("x", "y"), [("hamiltonian", "growth*x*y", always)]),
     independent_laws=lambda c: 1,
     sample=_saddle_sample,
     initial_conditions="|x|, |y| ~ U[A/5, A] with random signs (A = amplitude)",

@@ -89,9 +89,20 @@ class DataConfig:
                        and getattr(self, f.name) != f.default]:
             raise UsageError(f"{flag_of(moved[0])} names a column of a --data file; built-in --dataset "
                              f"{self.dataset} has none")
-        parse_key_values(self.options)
+        self._check_options()
         if self.variant:
             self._check_variant()
+
+    def _check_options(self) -> None:
+        """Refuse an ``--option`` key that names a setting of its own flag: passed on with it, it
+        reached ``make_variant`` twice (``--variant rate=10 --option rate=2``: a TypeError)."""
+        elsewhere = {**{key: f"--variant {key}=VALUE" for key in VARIANT_KEYS}, "seed": "--seed",
+                     "data_dir": "--data-dir", "noise": "--noise (SI units) or --variant noise=FRACTION"}
+        for key in parse_key_values(self.options):
+            if key in elsewhere:
+                raise UsageError(f"--option {key}: {key} is no constant or flag of a system; give {elsewhere[key]}")
+            if key in ("name", "system", "units"):
+                raise UsageError(f"--option {key}: {key} is no constant or flag of a system")
 
     def _check_variant(self) -> None:
         if unknown := sorted(set(self.variant_keys) - set(VARIANT_KEYS)):
