@@ -1,5 +1,7 @@
 """The acceptance rule: a law's ratios, at the top of their intervals, against the control's
 (``conslaw.discovery.ranking.is_accepted``), each interval as wide as its segments allow."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -31,11 +33,12 @@ def test_a_ratios_interval_is_as_wide_as_a_t_quantile_of_its_segments():
     assert bound_sigmas(10 ** 7) == pytest.approx(TIE_SIGMAS, abs=1e-6)
     evidence = Evidence(0.00343, 0.00586, 0.886, 1.6e-5, error_test=0.00069)
     assert is_accepted(evidence, 100.0)  # as every record was judged before the counts were kept
-    assert is_accepted(Evidence(**{**evidence.__dict__, "segments": 50, "segments_test": 50}), 100.0)
-    assert not is_accepted(Evidence(**{**evidence.__dict__, "segments": 2, "segments_test": 2}), 100.0)
-    assert not is_accepted(Evidence(**{**evidence.__dict__, "segments": 50, "segments_test": 2}), 100.0)
-    assert Evidence.from_dict(Evidence(**{**evidence.__dict__, "segments": 2, "segments_test": 3}).to_dict()) \
-        == Evidence(**{**evidence.__dict__, "segments": 2, "segments_test": 3})
+    counted = lambda segments, segments_test: dataclasses.replace(  # noqa: E731
+        evidence, segments=segments, segments_test=segments_test)
+    assert is_accepted(counted(50, 50), 100.0)
+    assert not is_accepted(counted(2, 2), 100.0)
+    assert not is_accepted(counted(50, 2), 100.0)  # the held-out ratio's interval alone is too wide
+    assert Evidence.from_dict(counted(2, 3).to_dict()) == counted(2, 3)
 
 
 def test_one_recording_of_coherent_motion_in_two_windows_gives_no_false_law():
