@@ -33,8 +33,10 @@ def test_a_ratios_interval_is_as_wide_as_a_t_quantile_of_its_segments():
     assert bound_sigmas(10 ** 7) == pytest.approx(TIE_SIGMAS, abs=1e-6)
     evidence = Evidence(0.00343, 0.00586, 0.886, 1.6e-5, error_test=0.00069)
     assert is_accepted(evidence, 100.0)  # as every record was judged before the counts were kept
-    counted = lambda segments, segments_test: dataclasses.replace(  # noqa: E731
-        evidence, segments=segments, segments_test=segments_test)
+
+    def counted(segments, segments_test):
+        return dataclasses.replace(evidence, segments=segments, segments_test=segments_test)
+
     assert is_accepted(counted(50, 50), 100.0)
     assert not is_accepted(counted(2, 2), 100.0)
     assert not is_accepted(counted(50, 2), 100.0)  # the held-out ratio's interval alone is too wide
