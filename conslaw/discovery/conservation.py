@@ -154,6 +154,13 @@ class ConservationData:
                    tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil,
                    derived)
 
+    @property
+    def segment_counts(self) -> dict[str, Optional[int]]:
+        """The training and held-out segments a law's ratio errors come from, as ``Evidence``
+        keeps them (``segments``, ``segments_test``; None without held-out data)."""
+        return {"segments": self.train.truth.n_segments,
+                "segments_test": self.test.truth.n_segments if self.test is not None else None}
+
     def summary(self) -> dict:
         """For result.json: the time scales and segment counts the judgement used."""
         return {

@@ -54,9 +54,7 @@ def formula_law(table: NodeTable, record: dict, columns: StateColumns, data: Con
         template=str(template),
         parameters=tuple(Parameter(f"c{k}", float(v), u) for k, (v, u) in enumerate(zip(values, units))),
         evidence=Evidence(record["ratio"], record["ratio_test"], record["ratio_control"],
-                          record["error"], error_test=record.get("error_test"),
-                          segments=data.train.truth.n_segments,
-                          segments_test=data.test.truth.n_segments if data.test is not None else None))
+                          record["error"], error_test=record.get("error_test"), **data.segment_counts))
 
 
 def still_only(table: NodeTable, roots: Sequence[int], still: Sequence[bool]) -> set[int]:

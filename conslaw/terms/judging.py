@@ -168,9 +168,7 @@ class Judge:
             else (None, None)
         control = _judged(self.values.control, self.data.control,
                           self.control_fit(np.flatnonzero(w)))[0]
-        return Evidence(ratio, test, control, error, error_test=test_error,
-                        segments=self.data.train.truth.n_segments,
-                        segments_test=self.data.test.truth.n_segments if self.data.test is not None else None)
+        return Evidence(ratio, test, control, error, error_test=test_error, **self.data.segment_counts)
 
     def same_law(self, w: np.ndarray, as_w: np.ndarray) -> bool:
         """Whether ``g = w . t`` is the law ``as_w . t`` up to the data's noise: on the training
