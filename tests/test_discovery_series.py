@@ -1,11 +1,14 @@
 """Discovery end to end, approximations that stand in for a law outside the vocabulary: truncated
 power series beyond the noise, polynomial formulas that miss a fourth power, the laws that
 depend on such laws alone, and a series whose level drifts."""
+import dataclasses
+
 import pytest
 import sympy
 
 from conslaw.datasets import make_variant
-from conslaw.discovery.demotions import reads_as_series
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.demotions import demoted, reads_as_series
 from conslaw.law import REJECTIONS
 from discovery_cases import coefficient, run
 
@@ -60,15 +63,20 @@ def test_a_polynomial_formula_beyond_the_noise_is_judged_among_fourth_powers():
 
 
 def test_laws_that_depend_on_demoted_laws_alone_go_with_them():
-    """The relativistic oscillator noiseless at 200 Hz: its independent law, a series, is demoted;
-    ``-0.22*p**2*Abs(p) + p**2 + 3.8*x**2``, judged a function of it, was then accepted beside no
-    independent law and listed as an identity. It is rejected with it now."""
+    """A law judged a function of the independent laws goes with them when they are all
+    demoted; left accepted beside no independent law, such a law became an identity (the
+    relativistic oscillator noiseless at 200 Hz: ``-0.221*p**2*Abs(p) + p**2 + 3.76*x**2``
+    beside its demoted series, until the multi-term search dropped it for a lacking term). Here
+    a series of that oscillator, independent, and a dependent exact law that no rule demotes on
+    its own."""
     variant = make_variant("relativistic-oscillator", rate=200.0)
     discovery = run(variant.dataset, mode="both", unit_check=False)
-    assert discovery.accepted == [] and not [law for law in discovery.laws if law.quality == "identity"]
-    dependent = [law for law in discovery.laws if law.rejection == "dependent"]
-    assert len(dependent) == 1  # against x**2: -0.221 / 3.76
-    assert coefficient(dependent[0], "p**2*Abs(p)", "x**2") == pytest.approx(-0.0588, abs=0.002)
+    series = next(law for law in discovery.laws if law.rejection == "series")
+    independent = dataclasses.replace(series, accepted=True, quality="approximate", independent=True, rejection=None)
+    dependent = dataclasses.replace(independent, quality="exact", independent=False)
+    data = ConservationData.prepare(variant.dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    assert demoted([independent, dependent], data, [True, False]) == {0: "series", 1: "dependent"}
+    assert demoted([independent, dependent], data, [False, False]) == {}  # within the noise: no series rule
 
 
 def test_a_series_whose_level_drifts_stays_an_approximate_law():

@@ -8,7 +8,7 @@ import pytest
 from conslaw.datasets import make_variant
 from conslaw.datasets.types import Trajectory
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
-from conslaw.discovery.forms import judged_ratio
+from conslaw.discovery.forms import judged_ratio, segment_smooth_forms, segment_variation, smooth_form
 from conslaw.discovery.segments import motion_time, segment_trajectories
 from conslaw.discovery.surrogate import still_columns
 from conslaw.dsl.expressions import numpy_function
@@ -180,3 +180,15 @@ def test_a_sampling_too_coarse_to_judge_is_a_warning_of_the_result(system):
                     .fit(make_variant(system, rate=rate).dataset) for rate in (5, None))
     assert any("samples per motion time" in w and "judgements are weak" in w for w in coarse.discovery_.warnings)
     assert not any("samples per motion time" in w for w in fine.discovery_.warnings)
+
+
+def test_the_smooth_form_is_the_mean_of_its_segments_forms():
+    """The segment jackknife (``Judge.needs_term``) leaves out one segment's form at a time."""
+    data = ConservationData.prepare(make_variant("coupled-springs", noise=0.01, rate=20.0).dataset, 2.0, NULL_DRAWS, 0)
+    truth = data.train.truth
+    values = np.column_stack([truth.x[:, 0] ** 2, truth.x[:, 0] * truth.x[:, 1], truth.x[:, 2]])
+    forms = segment_smooth_forms(values, truth)
+    assert forms.shape == (truth.n_segments, 3, 3)
+    np.testing.assert_allclose(forms.mean(axis=0), smooth_form(values, truth), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(np.einsum("sii->is", forms), segment_variation(values.T, truth, smooth=True),
+                               rtol=1e-10, atol=1e-14)

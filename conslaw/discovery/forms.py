@@ -67,6 +67,17 @@ def smooth_form(values: np.ndarray, segments: Segments) -> np.ndarray:
     return 0.5 * (form + np.swapaxes(form, -1, -2)) / segments.n_segments
 
 
+def segment_smooth_forms(values: np.ndarray, segments: Segments) -> np.ndarray:
+    """Each segment's share of ``smooth_form`` for values (N, k) -> (K, k, k): the form is their
+    mean. Per segment, for a segment jackknife (``conslaw.terms.judging``); the form itself is
+    one product over all segments at once, which the fit needs for batches of formulas."""
+    centred = _centred(values.T, segments).T
+    products = centred[:-1, :, None] * segments.pair_weight[:, None, None] * centred[1:, None, :]
+    products = np.concatenate([products, np.zeros((1,) + products.shape[1:])])
+    forms = np.add.reduceat(products, segments.starts[:-1], axis=0)
+    return 0.5 * (forms + np.swapaxes(forms, -1, -2))
+
+
 def segment_variation(values: np.ndarray, segments: Segments, smooth: bool = False) -> np.ndarray:
     """Each segment's share of ``within_form`` (or of ``smooth_form``) for functions' values
     (..., N) -> (..., K): the forms are the means of these over segments."""

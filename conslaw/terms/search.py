@@ -42,6 +42,7 @@ import numpy as np
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.demotions import reads_as_series
 from conslaw.discovery.formula_search import SearchOutcome
 from conslaw.discovery.identities import split_identities
 from conslaw.discovery.independence import independent_relations, independent_set
@@ -178,6 +179,9 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
         return term_law(library, unscaled, scale * peaks, records[law.support.tobytes()], columns)
 
     laws = [law_of(law) for law in accepted]
+    complete = [reads_as_series(law.expression, parity=True) or judge.lacking_term(sparse.coefficients) is None
+                for law, sparse in zip(laws, accepted)]
+    laws = [law for law, kept in zip(laws, complete) if kept]
     near_misses = [NearMiss(records[law.support.tobytes()].ratio, law.size, lambda law=law: law_of(law))
                    for law in rejected]
     kept = [law for law in laws if is_exact(law.evidence, threshold)] if stage.exact_only else laws
@@ -187,6 +191,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
               "sparse_found": len(accepted),
               "inexact_dropped": len(laws) - len(kept), "near_misses": len(rejected),
               "missing_term": sum(evidence is None for evidence in records.values()),
+              "lacking_term": len(complete) - sum(complete),
               "superseded": len(superseded),
               "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
