@@ -212,8 +212,8 @@ class Judge:
         outside the vocabulary, within the noise (a Toda bond's ``0.064*q**4 - 0.34*q**3 +
         q**2 + 0.245*v**2`` at 2 % noise), where ``steadier`` leaves a shorter truncation
         that the series demotion rejects."""
-        for term, support, wider, tests in self._wider(w):
-            if self.needs_term(support, term, wider, w, tests=tests):
+        for term, support, _, tests in self._wider(w):
+            if self.needs_term(support, term, w, tests=tests):
                 return term
         return None
 
@@ -247,30 +247,33 @@ class Judge:
         spread = gain.std(ddof=1) / np.sqrt(segments)
         return bool(gain.mean() > MISSING_FLOOR and gain.mean() > critical * spread)
 
-    def needs_term(self, support: np.ndarray, term: int, w: np.ndarray, than: np.ndarray, tests: int = 1) -> bool:
-        """Whether ``term``'s coefficient in ``g = w . t`` (refitted on ``support``, which holds
-        ``term`` and ``than``'s support) is significantly non-zero, and ``than`` loses more
-        steadiness without it than ``g``'s own noise explains: a segment-jackknife t-test of the
-        coefficient (two-sided, at ``MISSING_ALPHA / tests``) and a mean loss per segment above
-        that critical value times ``g``'s standard error. ``steadier`` tests the mean loss
-        against its own spread, which the loss itself inflates when it is concentrated in a
-        few segments: coupled springs recorded as 6 runs of unequal amplitude, the
-        truncated ``0.247*p1*p2 + 0.031*p2**2 - 0.128*x1**2 + x1*x2`` loses 9e-6 to 5e-4 per
-        segment, against a noise of 1e-5, and passes it. The second condition keeps a second
-        law within ``support`` (a steadier mixture, not a missing term) from counting."""
+    def needs_term(self, support: np.ndarray, term: int, than: np.ndarray, tests: int = 1) -> bool:
+        """Whether ``than . t`` lacks ``term``: refitted on ``support`` (``than``'s support and
+        ``term``), the law ``g``'s coefficient of ``term`` is significantly non-zero, and
+        ``than`` loses more steadiness than ``g``'s own noise explains. A segment-jackknife
+        t-test of the coefficient (two-sided, at ``MISSING_ALPHA / tests``; the refit leaves out
+        one training segment at a time), and a mean loss per segment above that critical value
+        times ``g``'s standard error. ``steadier`` tests the mean loss against its own spread,
+        which the loss inflates when it sits in a few segments: coupled springs recorded as 6
+        runs of unequal amplitude, the truncated ``0.247*p1*p2 + 0.031*p2**2 - 0.128*x1**2 +
+        x1*x2`` loses 9e-6 to 5e-4 per segment, against a noise of 1e-5, and passes it. The
+        second condition keeps a second law within ``support`` (a steadier mixture, not a
+        missing term) from counting."""
         segments = self.data.train.truth.n_segments
         if segments < 3:
             return False
-        index = np.ix_(support, support)
+        B = self.B[np.ix_(support, support)]
         forms = segment_smooth_forms(self.values.train[0][:, support], self.data.train.truth)
         left_out = (forms.sum(axis=0) - forms) / (segments - 1)
-        _, refits = smallest_ratio(magnitude(left_out, self.B[index]), self.B[index])
-        fitted = w[support]
-        refits = refits * ((fitted @ self.B[index] @ fitted) / (refits @ self.B[index] @ fitted))[:, None]
+        _, fits = smallest_ratio(magnitude(np.concatenate([forms.mean(axis=0)[None], left_out]), B), B)
+        fitted = fits[0]
+        refits = fits[1:] * ((fitted @ B @ fitted) / (fits[1:] @ B @ fitted))[:, None]  # sign and scale of g
         position = int(np.searchsorted(support, term))
         spread = np.sqrt((segments - 1) * np.var(refits[:, position]))  # the jackknife's error
         critical = -stdtrit(segments - 1, MISSING_ALPHA / (2 * tests))
-        own = self._segment_ratios(w)
+        g = np.zeros(len(self.A))
+        g[support] = fitted
+        own = self._segment_ratios(g)
         loss = self._segment_ratios(than) - own
         return bool(abs(fitted[position]) > critical * spread
                     and loss.mean() > max(MISSING_FLOOR, critical * own.std(ddof=1) / np.sqrt(segments)))
