@@ -111,11 +111,11 @@ def _judged(values: tuple[np.ndarray, np.ndarray], fit: FitData, w: np.ndarray) 
 
 
 def magnitude(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """The smooth form ``A`` (or a batch of them) with each eigenvalue replaced by its magnitude (in the basis scaled
-    to unit ``B``-diagonal). The smooth form is the covariance of each state with the next: a
-    combination of many terms can alternate from sample to sample and make it strongly
-    negative, which a ratio clipped at 0 would call conserved; its magnitude says that such a
-    combination varies, while a conserved one (near 0 either way) stays near 0."""
+    """The smooth form ``A`` (or a batch of them) with each eigenvalue replaced by its magnitude
+    (in the basis scaled to unit ``B``-diagonal). The smooth form is the covariance of each state
+    with the next: a combination of many terms can alternate from sample to sample and make it
+    strongly negative, which a ratio clipped at 0 would call conserved; its magnitude says that
+    such a combination varies, while a conserved one (near 0 either way) stays near 0."""
     diag = np.sqrt(np.clip(np.einsum("...ii->...i", B), 1e-300, None))
     outer = diag[..., :, None] * diag[..., None, :]
     values, vectors = np.linalg.eigh(A / outer)
