@@ -72,9 +72,9 @@ def segment_smooth_forms(values: np.ndarray, segments: Segments) -> np.ndarray:
     mean. Per segment, for a segment jackknife (``conslaw.terms.judging``); the form itself is
     one product over all segments at once, which the fit needs for batches of formulas."""
     centred = _centred(values.T, segments).T
-    products = centred[:-1, :, None] * segments.pair_weight[:, None, None] * centred[1:, None, :]
-    products = np.concatenate([products, np.zeros((1,) + products.shape[1:])])
-    forms = np.add.reduceat(products, segments.starts[:-1], axis=0)
+    weighted = centred[:-1] * segments.pair_weight[:, None]
+    bounds = zip(segments.starts[:-1], segments.starts[1:])  # a product per segment: no (N, k, k) array
+    forms = np.stack([weighted[start:end - 1].T @ centred[start + 1:end] for start, end in bounds])
     return 0.5 * (forms + np.swapaxes(forms, -1, -2))
 
 
