@@ -78,6 +78,22 @@ def draw_constants(rng: np.random.Generator, system: str) -> dict[str, float]:
             for c in SYSTEMS[system].constants if physical(c)}
 
 
+def searched_cell(system: str, options: dict, args: argparse.Namespace, directory: str | None):
+    """The cell's variant and the search of its data (``options`` gains the derived columns'
+    names with ``--derive``). Raises ConslawError for constants the system refuses (a
+    Hénon-Heiles well whose escape energy the drawn constants put below its energies) and for
+    data too short to judge."""
+    variant = make_variant(system, noise_scale=args.noise_scale, **options)
+    derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
+        if args.derive else {}
+    if derived:
+        options["derived"] = sorted(derived)
+    with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
+        warnings.simplefilter("ignore")
+        data = positions_only(variant.dataset, derived, directory) if derived else variant.dataset
+        return variant, ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=11)
@@ -102,20 +118,12 @@ def main() -> None:
             options.update(draw_constants(constants_rng, system))
         if args.few:
             options["n_trajectories"] = FEW[constants_rng.integers(len(FEW))]
-        variant = make_variant(system, noise_scale=args.noise_scale, **options)
-        derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
-            if args.derive else {}
         started = time.perf_counter()
-        if derived:
-            options["derived"] = sorted(derived)
-        with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
-            warnings.simplefilter("ignore")
-            data = positions_only(variant.dataset, derived, directory) if derived else variant.dataset
-            try:
-                search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
-            except ConslawError as error:  # data too short to judge: refused, no law reported
-                print(f"{system:18s} {json.dumps(options)} refused: {error}", flush=True)
-                continue
+        try:
+            variant, search = searched_cell(system, options, args, directory)
+        except ConslawError as error:  # a draw the system refuses, or data too short to judge: no law
+            print(f"{system:18s} {json.dumps(options)} refused: {error}", flush=True)
+            continue
         row = judge(variant, search)
         false_laws += len(row["false"])
         over_counted += row["independent_true"] > row["expected_independent"]
