@@ -231,6 +231,7 @@ class Evidence:
 REJECTIONS = {
     "ratio": "its ratio on the training, held-out or control data misses the threshold",
     "unresolved": "it varies faster than the sampling resolves",
+    "lacking_term": "refitted with one more library term, one segment left out at a time, it gains beyond its error",
     "approximation": "a polynomial of the laws judged independent predicts it",
     "truncation": "it is approximate over part of an exact law's columns",
     "misfit": "its own terms, refitted freely, are steadier",
@@ -241,8 +242,8 @@ REJECTIONS = {
     "unidentified": "a quantity of its own terms can be mixed into it unseen: the data do not fix its coefficients",
     "dependent": "it is a function of accepted laws that were then rejected",
 }
-"""Why a candidate is rejected (``Law.rejection``): by ratio, by sampling (``ranking``), or
-demoted by a rule of ``conslaw.discovery.demotions``, in the order ``demotions.demoted`` tries
+"""Why a candidate is rejected (``Law.rejection``): by ratio, by sampling (``ranking``), for a
+lacking term (the multi-term search, ``conslaw.terms.search``), or demoted by a rule of ``conslaw.discovery.demotions``, in the order ``demotions.demoted`` tries
 them."""
 
 

@@ -78,3 +78,6 @@ def test_runs_of_unequal_amplitude_give_no_truncated_law():
     assert all(functionally_dependent(law.expression, truths, variant.dataset.columns, states)
                for law in discovery.accepted)
     assert sum(counts["lacking_term"] for counts in discovery.searches["terms"]["counts"]["passes"]) >= 1
+    lacking = [law for law in discovery.laws if law.rejection == "lacking_term"]  # listed, and why
+    assert lacking and not any(functionally_dependent(law.expression, truths, variant.dataset.columns, states)
+                               for law in lacking)

@@ -11,6 +11,8 @@ search's seed.
   coarse samples per segment) says nothing about conservation. Each ``k`` is ``TIE_SIGMAS`` at its
   normal level as a Student t quantile of the ratio's segments (``bound_sigmas``), since the
   error is their spread: 2.05 for 50 segments, 14 for 2.
+  A candidate that arrives rejected (its search's own verdict: the multi-term search's lacking
+  term) stays rejected, for its search's reason.
 - **Order**: evidence first. Accepted laws come first, by ratio; laws whose ratios agree within
   ``TIE_SIGMAS`` standard errors are equal within their noise, and among them the simpler
   (fewer nodes) comes first, then the one that divides by the columns less often
@@ -274,10 +276,11 @@ def _by_ratio(laws: Sequence[Law]) -> list[Law]:
 def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
     laws = [with_variation(law, data) for law in candidates]
-    passing = [law for law in laws if is_accepted(law.evidence, threshold)]
+    passing = [law for law in laws if law.rejection is None and is_accepted(law.evidence, threshold)]
     trajectories = data.train.truth.n_trajectories
     identities, accepted = (order_by_evidence(part) for part in split_identities(passing, trajectories))
-    rejected = _by_ratio(law.replace(rejection="ratio") for law in laws if not is_accepted(law.evidence, threshold))
+    rejected = _by_ratio(law.replace(rejection=law.rejection or "ratio") for law in laws  # a search's own verdict kept
+                         if law.rejection is not None or not is_accepted(law.evidence, threshold))
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [as_identity(law) for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
     accepted = [with_noise_evidence(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]

@@ -27,10 +27,14 @@ One pass, for one operator set (stages timed in ``SearchOutcome.timings``):
    of this library makes it significantly steadier) is superseded: dropped from the search's
    laws (``counts["superseded"]``, summed over passes), and the shortest law that remains when
    such a term joins it, if accepted as the same law, is among this pass's laws.
+6. ``lacking``: an accepted law that lacks a term (``judging.Judge.lacking_term``; a truncated
+   series excepted) is dropped from the accepted laws and returned rejected for it (rejection
+   ``lacking_term``): the ranking lists it, and says why, but never accepts it.
 
 ``search_terms`` runs one pass per library stage (``conslaw.terms.vocabulary.stages``: lean, then
 the configured library, each widened vocabulary by vocabulary) and returns the
-union of the accepted sparse laws and up to ``keep`` near misses, unranked.
+union of the accepted sparse laws, the laws dropped for a lacking term and up to ``keep`` near
+misses, unranked.
 """
 from __future__ import annotations
 
@@ -76,10 +80,11 @@ class NearMiss:
 
 @dataclass
 class PassResult:
-    """One pass's accepted laws and near misses."""
+    """One pass's accepted laws, near misses and laws dropped for a lacking term (step 6)."""
 
     accepted: list[Law]
     rejected: list[NearMiss]
+    lacking: list[Law] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     reason: Optional[str] = None
@@ -181,6 +186,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
     laws = [law_of(law) for law in accepted]
     complete = [reads_as_series(law.expression, parity=True) or judge.lacking_term(sparse.coefficients) is None
                 for law, sparse in zip(laws, accepted)]
+    lacking = [law.replace(rejection="lacking_term") for law, kept in zip(laws, complete) if not kept]
     laws = [law for law, kept in zip(laws, complete) if kept]
     near_misses = [NearMiss(records[law.support.tobytes()].ratio, law.size, lambda law=law: law_of(law))
                    for law in rejected]
@@ -195,7 +201,8 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
               "superseded": len(superseded),
               "seconds": round(sum(timings.values()), 3)}
     partial = deadline is not None and time.perf_counter() > deadline
-    return PassResult(kept, near_misses, counts, timings, reason, partial, superseded, account["noiseless"])
+    return PassResult(kept, near_misses, lacking, counts, timings, reason, partial, superseded,
+                      account["noiseless"])
 
 
 def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, threshold: float) -> int:
@@ -219,6 +226,7 @@ class _Widening:
 
     accepted: list[Law] = field(default_factory=list)
     rejected: list[NearMiss] = field(default_factory=list)
+    lacking: list[Law] = field(default_factory=list)
     passes: list[dict] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -231,6 +239,8 @@ class _Widening:
         dropped = set(result.superseded)
         self.accepted = [law for i, law in enumerate(self.accepted) if i not in dropped] + result.accepted
         self.rejected += result.rejected
+        known = {law.expression for law in self.lacking}
+        self.lacking += [law for law in result.lacking if law.expression not in known]
         self.passes.append(result.counts)
         for step, seconds in result.timings.items():
             self.timings[step] = self.timings.get(step, 0.0) + seconds
@@ -251,7 +261,7 @@ class _Widening:
                   "inexact_dropped": len(self.accepted) - len(accepted) + sum(p["inexact_dropped"] for p in self.passes),
                   "exact_basis": sum(p["exact_basis"] for p in self.passes),
                   "superseded": sum(p["superseded"] for p in self.passes), "passes": self.passes}
-        return SearchOutcome(accepted + [miss.build() for miss in near_misses], counts,
+        return SearchOutcome(accepted + self.lacking + [miss.build() for miss in near_misses], counts,
                              {**self.timings, "total_s": seconds}, self.partial,
                              "; ".join(reasons) if reasons else None)
 
