@@ -14,7 +14,8 @@ that the cells' other draws are those of the seed without it; ``--few`` records 
 the constants, as a lab's few runs. The draws come from
 ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and three-body (slow, and
 covered by the trust table) and the systems added after the recorded seeds (``LEFT_OUT``) are
-left out.
+left out; ``--later`` draws the systems added after the ``--all-systems`` seeds too (``LATER``;
+with it a seed's draws are other than without it).
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
                                             [--noise-scale data|trajectory|value] [--all-systems] [--derive]
@@ -40,11 +41,13 @@ from conslaw.errors import ConslawError
 
 LEFT_OUT = ("lorenz", "three-body", "cyclotron", "rotating-trap", "heat-exchange", "pendulum-lengths",
             "henon-heiles", "four-oscillators", "spring-pendulum", "pendulum-cart", "toda-pair",
-            "relativistic-oscillator")
+            "relativistic-oscillator", "van-der-pol")
 """Slow and covered by the trust table; and systems added after the recorded seeds were drawn (one
 more system would change every seed's draws)."""
 SLOW = ("lorenz", "three-body")
 """Left out with ``--all-systems`` too."""
+LATER = ("van-der-pol",)
+"""Added after the ``--all-systems`` seeds were drawn: left out unless ``--later``."""
 RATES = (10.0, 30.0, 100.0)
 NOISES = (0.0, 0.005, 0.02)
 
@@ -108,12 +111,17 @@ def main() -> None:
     parser.add_argument("--constants", action="store_true",
                         help="draw each physical constant within a factor 2 of its default")
     parser.add_argument("--few", action="store_true", help="record each cell as 2, 3, 4 or 6 trajectories")
+    parser.add_argument("--later", action="store_true",
+                        help=f"with --all-systems, also draw {', '.join(LATER)} (other draws than without it)")
     args = parser.parse_args()
+    if args.later and not args.all_systems:
+        parser.error("--later draws more systems with --all-systems: give both")
     rng, constants_rng = np.random.default_rng(args.seed), np.random.default_rng([args.seed, 1])
     directory = tempfile.mkdtemp(prefix="conslaw-trust-") if args.derive else None  # the written files
     false_laws = over_counted = 0
     for _ in range(args.cells):
-        system, options = draw(rng, SLOW if args.all_systems else LEFT_OUT)
+        left_out = (SLOW if args.later else SLOW + LATER) if args.all_systems else LEFT_OUT
+        system, options = draw(rng, left_out)
         if args.constants:
             options.update(draw_constants(constants_rng, system))
         if args.few:

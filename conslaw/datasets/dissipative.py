@@ -1,11 +1,11 @@
 """Systems that conserve nothing: ``damped-pendulum`` (friction; with ``gamma=0`` the pendulum's
-energy returns) and ``lorenz`` (chaotic, volume-contracting). They test that discovery reports no
-law where there is none."""
+energy returns), ``van-der-pol`` (a limit cycle that every trajectory approaches) and ``lorenz``
+(chaotic, volume-contracting). They test that discovery reports no law where there is none."""
 from __future__ import annotations
 
 import numpy as np
 
-from conslaw.datasets.specs import Constant, Constants, SystemSpec, template_laws, with_unit_noise
+from conslaw.datasets.specs import Constant, Constants, SystemSpec, integrate, template_laws, with_unit_noise
 
 
 def _damped_pendulum_field(x: np.ndarray, c: Constants) -> np.ndarray:
@@ -43,6 +43,46 @@ DAMPED_PENDULUM = SystemSpec(
     t_end=10.0,
     n_points=200,
     notes=("the energy omega**2/2 - omega0**2 cos(theta) decays at the rate gamma omega**2",),
+)
+
+
+def _van_der_pol_field(x: np.ndarray, c: Constants) -> np.ndarray:
+    """dx/dt = v, dv/dt = mu (1 - x**2/a**2) v - omega**2 x."""
+    position, velocity = x[..., 0], x[..., 1]
+    pumping = c["mu"] * (1.0 - (position / c["a"]) ** 2) * velocity
+    return np.stack([velocity, pumping - c["omega"] ** 2 * position], axis=-1)
+
+
+def _van_der_pol_sample(rng: np.random.RandomState, n: int, n_points: int, c: Constants) -> tuple[np.ndarray, np.ndarray]:
+    """x ~ U[-3a, 3a], v ~ U[-3a omega, 3a omega], then ``settle`` seconds of the flow."""
+    u = rng.uniform(-3.0, 3.0, size=(n, 2)) * np.array([c["a"], c["a"] * c["omega"]])
+    if c["settle"] > 0:
+        u = integrate(VAN_DER_POL, c, u, np.array([0.0, c["settle"]]))[:, -1]
+    return with_unit_noise(rng, u, n_points)
+
+
+VAN_DER_POL = SystemSpec(
+    name="van-der-pol",
+    description="van der Pol oscillator, in position and velocity: dv/dt = mu (1 - x**2/a**2) v - "
+    "omega**2 x; every trajectory approaches one limit cycle, so nothing is conserved (settled on the "
+    "cycle, the states share one closed curve: an identity of the data, not a law)",
+    columns=("x", "v"),
+    units=("m", "m/s"),
+    constants=(
+        Constant("omega", 1.0, "1/s", "angular frequency of small oscillations"),
+        Constant("mu", 0.5, "1/s", "pumping rate: negative damping inside |x| < a, damping outside"),
+        Constant("a", 1.0, "m", "amplitude where the damping changes sign (the cycle's is about 2a)"),
+        Constant("settle", 0.0, "s", "time the flow runs from the drawn initial states before the "
+                 "recording (0: transients recorded; 40/mu and more: the states start on the cycle)", zero=True),
+    ),
+    field=_van_der_pol_field,
+    laws=template_laws(("x", "v"), []),
+    independent_laws=lambda c: 0,
+    sample=_van_der_pol_sample,
+    initial_conditions="x ~ U[-3a, 3a], v ~ U[-3a omega, 3a omega], then settle seconds of the flow",
+    t_end=10.0,
+    n_points=200,
+    notes=("the energy v**2/2 + omega**2 x**2/2 changes at the rate mu (1 - x**2/a**2) v**2",),
 )
 
 

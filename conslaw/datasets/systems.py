@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from conslaw.datasets.cart import PENDULUM_CART
-from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ
+from conslaw.datasets.dissipative import DAMPED_PENDULUM, LORENZ, VAN_DER_POL
 from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.families import PENDULUM_LENGTHS
 from conslaw.datasets.gravitation import HENON_HEILES, KEPLER, THREE_BODY, TWO_BODY
@@ -52,6 +52,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         HEAT_EXCHANGE,
         PENDULUM_LENGTHS,
         DAMPED_PENDULUM,
+        VAN_DER_POL,
         LORENZ,
     )
 }
