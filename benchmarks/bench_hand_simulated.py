@@ -1,0 +1,124 @@
+"""Trust on systems conslaw has no generator for, simulated here as a user would (SciPy's DOP853,
+tight tolerances), written as long-format CSV files and read back through ``load_file`` with the
+units a user would declare: a bead on a rotating hoop recorded in degrees (its Jacobi integral),
+a Morse oscillator (its energy needs ``exp``, outside the default operators), Kepler's problem in
+polar coordinates (angular momentum, energy and the Runge-Lenz vector), two uncoupled oscillators of incommensurate
+frequencies (two energies), and a driven pendulum (explicitly time-dependent: nothing conserved).
+Each accepted law is checked against the system's true laws as ``bench_trust.py`` checks them (a
+law is false when it is not a function of them at the data).
+
+    python benchmarks/bench_hand_simulated.py [--noise 0 0.01] [--seed 0] [--jobs 1]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sympy
+from scipy.integrate import solve_ivp
+
+from conslaw.datasets.files import load_file
+from conslaw.discovery.independence import functionally_dependent
+from conslaw.engine import ConservationSearch
+
+TRAJECTORIES = 20
+
+
+def _hoop(rng):
+    spin, gravity = 3.0, 9.81 / 0.5  # the hoop's rate (rad/s) and g/R (1/s**2)
+    field = lambda t, s: [s[1], np.sin(s[0]) * (spin**2 * np.cos(s[0]) - gravity)]
+    starts = np.column_stack([rng.uniform(-2.5, 2.5, TRAJECTORIES), rng.uniform(-3, 3, TRAJECTORIES)])
+    laws = [f"omega**2/2 - {spin**2 / 2}*sin(theta)**2 - {gravity}*cos(theta)"]
+    return field, starts, 6.0, 30.0, {"theta": "deg", "omega": "deg/s"}, laws
+
+
+def _morse(rng):
+    depth, reach = 2.0, 1.5  # the well's depth (J/kg) and inverse width (1/m)
+    field = lambda t, s: [s[1], -2 * depth * reach * np.exp(-reach * s[0]) * (1 - np.exp(-reach * s[0]))]
+    starts = np.column_stack([rng.uniform(-0.3, 0.6, TRAJECTORIES), rng.uniform(-1.5, 1.5, TRAJECTORIES)])
+    return field, starts, 8.0, 25.0, {"x": "m", "v": "m/s"}, [f"v**2/2 + {depth}*(1 - exp(-{reach}*x))**2"]
+
+
+def _polar_kepler(rng):
+    k = 1.3  # G M (m**3/s**2)
+    field = lambda t, s: [s[2], s[3], s[0] * s[3]**2 - k / s[0]**2, -2 * s[2] * s[3] / s[0]]
+    radius = rng.uniform(0.8, 1.5, TRAJECTORIES)
+    starts = np.column_stack([radius, rng.uniform(0, 6, TRAJECTORIES), rng.uniform(-0.2, 0.2, TRAJECTORIES),
+                              np.sqrt(k / radius**3) * rng.uniform(0.8, 1.15, TRAJECTORIES)])
+    units = {"r": "m", "phi": "rad", "vr": "m/s", "phidot": "rad/s"}
+    vx, vy = "(vr*cos(phi) - r*phidot*sin(phi))", "(vr*sin(phi) + r*phidot*cos(phi))"
+    runge_lenz = [f"{vy}*r**2*phidot - {k}*cos(phi)", f"-{vx}*r**2*phidot - {k}*sin(phi)"]
+    return field, starts, 10.0, 20.0, units, ["r**2*phidot", f"vr**2 + r**2*phidot**2 - {2 * k}/r", *runge_lenz]
+
+
+def _two_frequencies(rng):
+    field = lambda t, s: [s[2], s[3], -s[0], -5.0 * s[1]]
+    units = {"x1": "m", "x2": "m", "v1": "m/s", "v2": "m/s"}
+    return field, rng.uniform(-1, 1, (TRAJECTORIES, 4)), 10.0, 20.0, units, ["v1**2 + x1**2", "v2**2 + 5*x2**2"]
+
+
+def _driven_pendulum(rng):
+    field = lambda t, s: [s[1], -9.81 * np.sin(s[0]) + 1.2 * np.cos(1.7 * t)]
+    return field, rng.uniform(-1, 1, (TRAJECTORIES, 2)), 8.0, 25.0, {"q": "rad", "w": "rad/s"}, []
+
+
+SYSTEMS = {"rotating-hoop": _hoop, "morse": _morse, "polar-kepler": _polar_kepler,
+           "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum}
+
+
+def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dict, list[str]]:
+    """The system simulated and written as ``folder/name.csv`` (degrees where its units say so),
+    with Gaussian noise at ``noise`` times each column's spread; its units and true laws (SI)."""
+    rng = np.random.default_rng(seed)
+    field, starts, t_end, rate, units, laws = SYSTEMS[name](rng)
+    times = np.arange(0.0, t_end, 1.0 / rate)
+    rows = []
+    for k, start in enumerate(starts):
+        states = solve_ivp(field, (0.0, times[-1]), start, t_eval=times, rtol=1e-11, atol=1e-12, method="DOP853").y.T
+        rows.append(np.column_stack([np.full(len(times), k), times, states]))
+    table = np.concatenate(rows)
+    degrees = [i + 2 for i, unit in enumerate(units.values()) if unit.startswith("deg")]
+    table[:, degrees] = np.degrees(table[:, degrees])
+    table[:, 2:] += rng.normal(size=table[:, 2:].shape) * noise * table[:, 2:].std(axis=0)
+    path = folder / f"{name}.csv"
+    np.savetxt(path, table, delimiter=",", header=",".join(["trajectory", "t", *units]), comments="")
+    return path, units, laws
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    false_laws = 0
+    with tempfile.TemporaryDirectory(prefix="conslaw-hand-") as folder:
+        for name in SYSTEMS:
+            for noise in args.noise:
+                started = time.perf_counter()
+                path, units, laws = written(name, noise, args.seed, Path(folder))
+                dataset = load_file(path, units)
+                search = ConservationSearch(jobs=args.jobs, tailor=False).fit(dataset)
+                columns = dataset.columns
+                symbols = {column: sympy.Symbol(column) for column in columns}
+                truths = [sympy.sympify(law, locals=symbols) for law in laws]
+                states = dataset.stacked("train")
+                accepted = [law for law in search.laws_ if law.accepted]
+                false = [law for law in accepted if not truths
+                         or not functionally_dependent(law.expression, truths, columns, states)]
+                false_laws += len(false)
+                print(f"{name:16s} noise {noise:<5g} {time.perf_counter() - started:5.1f} s  accepted "
+                      f"{len(accepted)}  false {len(false)}  independent {sum(law.independent for law in accepted)}"
+                      f"  rank 1: {search.laws_[0].text(digits=4)[:70] if accepted else '-'}", flush=True)
+                for law in false:
+                    print(f"{'':16s} false law: {law.text(digits=4)} ({law.quality})")
+    print(f"false laws in all: {false_laws}")
+
+
+if __name__ == "__main__":
+    main()
