@@ -2,7 +2,7 @@
 
 ``specs.py`` defines what a system is (``SystemSpec``, ``Constant``, ``CoordinateMap``) and
 ``integrate``; ``hnn.py``, ``oscillators.py``, ``mechanics.py``, ``cart.py``, ``lattice.py``,
-``relativistic.py``, ``gravitation.py``, ``ecology.py``, ``thermal.py``, ``families.py`` and
+``relativistic.py``, ``gravitation.py``, ``ecology.py``, ``thermal.py``, ``families.py``, ``hoop.py`` and
 ``dissipative.py`` define the systems. A new system is one new ``SystemSpec`` added to ``SYSTEMS``.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from conslaw.datasets.ecology import PREDATOR_PREY
 from conslaw.datasets.families import PENDULUM_LENGTHS
 from conslaw.datasets.gravitation import HENON_HEILES, KEPLER, THREE_BODY, TWO_BODY
 from conslaw.datasets.hnn import PENDULUM, SPRING
+from conslaw.datasets.hoop import ROTATING_HOOP
 from conslaw.datasets.lattice import TODA_PAIR
 from conslaw.datasets.mechanics import (
     CYCLOTRON, DOUBLE_PENDULUM, RIGID_BODY, ROTATING_TRAP, SPHERICAL_PENDULUM, SPRING_PENDULUM,
@@ -49,6 +50,7 @@ SYSTEMS: dict[str, SystemSpec] = {
         ROTATING_TRAP,
         SPRING_PENDULUM,
         PENDULUM_CART,
+        ROTATING_HOOP,
         HEAT_EXCHANGE,
         PENDULUM_LENGTHS,
         DAMPED_PENDULUM,
