@@ -8,9 +8,11 @@ import sympy
 
 from conslaw.datasets import make_variant
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
-from conslaw.discovery.demotions import demoted, reads_as_series
-from conslaw.law import REJECTIONS
+from conslaw.discovery.demotions import demoted, mixes_an_angle, reads_as_series
+from conslaw.dsl.units import parse_unit
+from conslaw.law import REJECTIONS, StateColumns
 from discovery_cases import coefficient, run
+from report_cases import make_law
 
 
 def test_an_approximate_series_that_varies_beyond_the_noise_is_no_law():
@@ -91,3 +93,31 @@ def test_a_series_whose_level_drifts_stays_an_approximate_law():
     assert not any("truncated power series" in text for text in discovery.warnings)
     assert coefficient(law, "x**3", "v**2") == pytest.approx(2 / 3, rel=0.01)
     assert coefficient(law, "x**4", "v**2") == pytest.approx(0.25, rel=0.01)
+
+
+def test_a_series_in_an_angle_does_not_stand_in_for_a_periodic_term():
+    """A bead on a spinning hoop in degrees at 1 % noise, 30 Hz: its Jacobi integral
+    ``omega**2/2 - 4.5*sin(theta)**2 - 19.62*cos(theta)`` needs ``sin(theta)**2``, which the lean
+    libraries do not hold; their ``theta**2`` and ``theta*sin(theta)`` imitate it within the noise
+    (``-0.0049*omega**2 + 0.17*theta**2 + 0.28*theta*sin(theta) + cos(theta)``), and the widening
+    stopped there. Such a law mixes its angle in and out of ``sin``/``cos``, so the widening goes on,
+    and the integral itself ranks first with its coefficients."""
+    variant = make_variant("rotating-hoop", angle_unit="deg", rate=30.0, noise=0.01, seed=3)
+    discovery = run(variant.dataset, mode="terms", unit_check=False)
+    top = discovery.laws[0]
+    assert top.accepted and top.quality == "exact" and not mixes_an_angle(top)
+    assert coefficient(top, "sin(theta)**2", "cos(theta)") == pytest.approx(4.5 / 19.62, rel=0.01)
+    assert coefficient(top, "omega**2", "cos(theta)") == pytest.approx(-0.5 / 19.62, rel=0.01)
+    assert not any(mixes_an_angle(law) for law in discovery.accepted)
+
+
+@pytest.mark.parametrize("text, mixes", [
+    ("-0.0049*omega**2 + 0.17*theta**2 + 0.28*theta*sin(theta) + cos(theta)", True),
+    ("theta**2 + cos(theta)", True),  # a pendulum on a torsion spring: a law, only widened past
+    ("-0.025*omega**2 + 0.23*sin(theta)**2 + cos(theta)", False),
+    ("omega*cos(theta) + omega", False),  # a rate is no angle
+])
+def test_an_angle_in_and_out_of_sin_and_cos_is_told(text, mixes):
+    units = ("rad", "rad/s")
+    columns = StateColumns(("theta", "omega"), tuple(parse_unit(unit).dimension for unit in units), units, (1.0, 1.0))
+    assert mixes_an_angle(make_law(text, columns, "1", 1)) is mixes
