@@ -243,8 +243,8 @@ REJECTIONS = {
     "dependent": "it is a function of accepted laws that were then rejected",
 }
 """Why a candidate is rejected (``Law.rejection``): by ratio, by sampling (``ranking``), for a
-lacking term (the multi-term search, ``conslaw.terms.search``), or demoted by a rule of ``conslaw.discovery.demotions``, in the order ``demotions.demoted`` tries
-them."""
+lacking term (the multi-term search, ``conslaw.terms.search``), or demoted by a rule of
+``conslaw.discovery.demotions``, in the order ``demotions.demoted`` tries them."""
 
 
 @dataclass(frozen=True)
