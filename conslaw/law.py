@@ -238,7 +238,7 @@ REJECTIONS = {
     "derived_column": "it is approximate and reads a column derived by --derive",
     "unneeded_column": "it is as steady with one of its columns held at its mean",
     "drifting": "its level drifts from window to window beside exact laws",
-    "series": "it reads as a truncated power series and varies beyond the noise",
+    "series": "it reads as a truncated power series (or an angle's, beside its sin/cos) and varies beyond the noise",
     "unidentified": "a quantity of its own terms can be mixed into it unseen: the data do not fix its coefficients",
     "dependent": "it is a function of accepted laws that were then rejected",
 }

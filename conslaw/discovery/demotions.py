@@ -11,7 +11,8 @@
 - ``drifting_beside_exact``: a dependent approximate law whose level drifts, beside exact laws.
 - ``reading_derived``: an approximate law that reads a column derived by ``--derive``.
 - ``series_beyond_noise``: an approximate law that varies beyond the noise, does not drift, and
-  reads as a truncated power series (``reads_as_series``).
+  reads as a truncated power series (``reads_as_series``) or mixes an angle in and out of
+  ``sin``/``cos`` (``mixes_an_angle``).
 - ``unidentified``: an independent exact law whose coefficients the data do not fix.
 
 The last eight are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
@@ -256,11 +257,14 @@ def series_beyond_noise(laws: Sequence[Law], beyond_noise: Sequence[bool]) -> se
 
 def stands_in_as_series(law: Law, beyond_noise: bool) -> bool:
     """Whether a law that varies beyond the noise (``beyond_noise``) does not drift and reads as a
-    truncated power series, of any function or of an even or odd one: what
-    ``series_beyond_noise`` demotes. A relativistic oscillator's energy ``sqrt(p**2 + 1) + 2*x**2``
-    (a hand-written file, 1 and 5 % noise): ``-0.069*p**4 + p**2 + 4.7*x**2``, accepted as
-    approximate, was a false law."""
-    return beyond_noise and not drifting(law.evidence.drift) and reads_as_series(law.expression, parity=True)
+    truncated power series, of any function or of an even or odd one, or mixes an angle in and
+    out of ``sin``/``cos`` (``mixes_an_angle``): what ``series_beyond_noise`` demotes. A
+    relativistic oscillator's energy ``sqrt(p**2 + 1) + 2*x**2`` (a hand-written file, 1 and 5 %
+    noise): ``-0.069*p**4 + p**2 + 4.7*x**2``, accepted as approximate, was a false law; so was a
+    rotating hoop's ``-1.36e-5*omega**6 + omega**2 + 6.87*theta**2 - 12.85*cos(theta)`` (10 Hz, 2 %
+    noise, finite differences; random trust seed 85)."""
+    return beyond_noise and not drifting(law.evidence.drift) and (reads_as_series(law.expression, parity=True)
+                                                                 or mixes_an_angle(law))
 
 
 def reads_as_series(expression: sympy.Expr, parity: bool = False) -> bool:
