@@ -260,9 +260,8 @@ def test_no_unit_warning_when_neither_the_declared_nor_the_trial_units_find_a_la
 def test_systems_that_conserve_nothing_give_no_law(system, options):
     """Friction, chaos and a limit cycle (its transients, and states settled on the cycle, where
     the energy v**2/2 + x**2/2 swings by 13 % along each turn): both searches accept nothing,
-    and no unit is blamed for it (the
-    multi-term search with the operators' vocabulary only: the auto vocabulary widens it three
-    times when nothing is found, 30 s here; bench_trust runs it)."""
+    and no unit is blamed for it (the multi-term search with the operators' vocabulary only: the
+    auto vocabulary widens it three times when nothing is found, 30 s here; bench_trust runs it)."""
     discovery = run(make_variant(system, **options).dataset, depth=5, mode="both",
                     terms=TermsConfig(vocabulary="default"))
     assert discovery.accepted == [] and discovery.warnings == []

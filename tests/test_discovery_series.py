@@ -1,6 +1,7 @@
 """Discovery end to end, approximations that stand in for a law outside the vocabulary: truncated
 power series beyond the noise, polynomial formulas that miss a fourth power, the laws that
-depend on such laws alone, and a series whose level drifts."""
+depend on such laws alone, a series whose level drifts, and series in an angle beside its sin
+and cos."""
 import dataclasses
 
 import pytest
