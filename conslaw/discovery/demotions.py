@@ -263,8 +263,14 @@ def stands_in_as_series(law: Law, beyond_noise: bool) -> bool:
     noise): ``-0.069*p**4 + p**2 + 4.7*x**2``, accepted as approximate, was a false law; so was a
     rotating hoop's ``-1.36e-5*omega**6 + omega**2 + 6.87*theta**2 - 12.85*cos(theta)`` (10 Hz, 2 %
     noise, finite differences; random trust seed 85)."""
-    return beyond_noise and not drifting(law.evidence.drift) and (reads_as_series(law.expression, parity=True)
-                                                                 or mixes_an_angle(law))
+    return beyond_noise and not drifting(law.evidence.drift) and reads_as_stand_in(law, parity=True)
+
+
+def reads_as_stand_in(law: Law, parity: bool = False) -> bool:
+    """Whether the law bears a mark of a series standing in for a law that a wider library
+    writes: it reads as a truncated power series (``reads_as_series``, with ``parity`` as there)
+    or mixes an angle in and out of ``sin``/``cos`` (``mixes_an_angle``)."""
+    return reads_as_series(law.expression, parity) or mixes_an_angle(law)
 
 
 def reads_as_series(expression: sympy.Expr, parity: bool = False) -> bool:

@@ -210,7 +210,8 @@ def _series_warning(laws: Sequence[Law]) -> list[str]:
         return []
     first = demoted[0]
     return [f"{len(demoted)} candidate(s) steadier than chance but not within the noise read as a truncated power "
-            f"series (or an angle's, beside its sin/cos), the first law {first.rank} ({first.text(digits=TABLE_DIGITS)}): such a series stands in for "
+            f"series (or an angle's, beside its sin/cos), the first law {first.rank} "
+            f"({first.text(digits=TABLE_DIGITS)}): such a series stands in for "
             "a law the vocabulary cannot write, so they are rejected"]
 
 

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS
-from conslaw.discovery.demotions import mixes_an_angle, reads_as_series
+from conslaw.discovery.demotions import reads_as_stand_in
 from conslaw.dsl.budget import Estimate, estimate_enumeration
 from conslaw.dsl.operators import resolve_operators
 from conslaw.law import Law
@@ -61,12 +61,11 @@ def target_laws(n_columns: int) -> int:
 def complete(found: int, target: int, noiseless: bool, laws: Sequence[Law]) -> bool:
     """Whether the widening may stop: the data hold as many laws as they could (``found`` of
     ``target``), and none of the ``laws`` reads as a truncated series or mixes an angle in and
-    out of ``sin``/``cos`` (``demotions.mixes_an_angle``) unless the data are exact to rounding
+    out of ``sin``/``cos`` (``demotions.reads_as_stand_in``) unless the data are exact to rounding
     (``noiseless``). Under noise a series can stand in for a law that a wider vocabulary writes
     in few terms: ``0.067*q**4 + 0.34*q**3 + q**2 + 0.25*v**2``, exact at 1 % noise, for
     ``exp(q) - q + 0.125*v**2``; the later stages judge it again."""
-    return found >= target and (noiseless or not any(reads_as_series(law.expression) or mixes_an_angle(law)
-                                                     for law in laws))
+    return found >= target and (noiseless or not any(reads_as_stand_in(law) for law in laws))
 
 
 LEAN_DEPTH = 1
