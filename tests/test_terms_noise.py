@@ -122,7 +122,7 @@ def test_the_nulls_yardstick_counts_values_only_near_the_truths_range():
 
 
 def _kepler_at_one_percent():
-    return make_variant("kepler", coordinates="velocities", rate=200.0, noise=0.01, seed=0)
+    return make_variant("kepler", coordinates="velocities", rate=100.0, noise=0.01, seed=0)
 
 
 def test_a_term_that_spikes_only_on_the_null_does_not_look_steadier_than_the_laws():
@@ -171,7 +171,7 @@ def test_under_noise_a_long_approximation_does_not_stand_in_for_the_law():
     # At 5 % noise, mixtures of 11 and 12 polynomial and norm terms are exact within the noise
     # in the lean library with square roots, which lacks the logarithms; accepted, they ended
     # the widening before the library that holds the invariant.
-    variant = make_variant("predator-prey", rate=200.0, noise=0.05, seed=0)
+    variant = make_variant("predator-prey", rate=100.0, noise=0.05, seed=0)
     _, laws = run(variant.dataset, vocabulary="auto")
     found = [coefficients(law) for law in accepted(laws)]
     assert [set(c) for c in found] == [{"x", "y", "log(x)", "log(y)"}]
