@@ -9,7 +9,7 @@ import pytest
 from conslaw.datasets import make_variant
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.discovery.independence import functionally_dependent
-from conslaw.discovery.ranking import TIE_SIGMAS, bound_sigmas, is_accepted, is_exact
+from conslaw.discovery.ranking import TIE_SIGMAS, bound_sigmas, is_accepted, is_exact, rejected_on_training
 from conslaw.law import Evidence
 from discovery_cases import run
 
@@ -24,6 +24,27 @@ def test_a_law_is_accepted_only_when_its_whole_interval_passes_the_acceptance_ru
     assert is_exact(Evidence(0.0, 0.0, 0.9, 1e-4), 100.0)
     assert is_exact(Evidence(0.002, 0.003, 0.8, 0.0015), 100.0)  # noise-limited, still 160x below chance
     assert not is_exact(Evidence(0.004, 0.003, 0.8, 0.001), 100.0)  # 4 standard errors from 0
+
+
+def test_a_law_rejected_on_its_training_ratio_is_rejected_whatever_else_it_shows():
+    """``rejected_on_training`` lets the multi-term search skip a law's held-out and control
+    judgement: whenever it says so, no held-out ratio or control makes ``is_accepted`` accept."""
+    rng = np.random.default_rng(0)
+    rejected = 0
+    for ratio, error, segments in zip(10 ** rng.uniform(-4, -1, 400), 10 ** rng.uniform(-6, -2, 400),
+                                      rng.integers(2, 60, 400)):
+        if not rejected_on_training(ratio, error, int(segments), 100.0):
+            continue
+        rejected += 1
+        for control, test in ((1.0, 0.0), (50.0, ratio), (0.9, 1e-9)):
+            evidence = Evidence(ratio, test, control, error, error_test=0.0, segments=int(segments), segments_test=50)
+            assert not is_accepted(evidence, 100.0), (ratio, error, segments)
+    assert 100 < rejected < 400
+    assert rejected_on_training(0.0101, 0.0, 50, 100.0) and not rejected_on_training(0.0099, 0.0, 50, 100.0)
+    assert rejected_on_training(0.004, 0.003, 50, 100.0)  # its interval reaches past 1/100
+    assert rejected_on_training(float("nan"), 0.0, 50, 100.0) and rejected_on_training(0.0, float("inf"), 1, 100.0)
+    # not rejected on training alone, and still no law: a control too low to pass
+    assert not rejected_on_training(0.005, 0.0, 50, 100.0) and not is_accepted(Evidence(0.005, 0.005, 0.3, 0.0), 100.0)
 
 
 def test_a_ratios_interval_is_as_wide_as_a_t_quantile_of_its_segments():

@@ -9,13 +9,14 @@ import sympy
 from conslaw.datasets import make_variant, user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
 from conslaw.discovery.independence import functionally_dependent
+from conslaw.discovery.ranking import is_accepted
 from conslaw.dsl.operators import resolve_operators
 from conslaw.dsl.units import DIMENSIONLESS
 from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms import TermsConfig
 from conslaw.terms.judging import RANGE_MARGIN, Judge, within_truth_range
 from conslaw.discovery.forms import ratio_of
-from conslaw.terms.extraction import _records, rejudged
+from conslaw.terms.extraction import Judgement, _records, rejudged
 from conslaw.terms.search import fitted_library, search_pass
 from conslaw.terms.supersede import superseded_formulas
 from conslaw.terms.solve import best_pair, judged_elimination
@@ -54,6 +55,19 @@ def test_a_law_pruned_past_the_noise_misses_a_term_and_the_whole_law_does_not(ra
     support = np.flatnonzero(pruned)
     law = SparseLaw(support, pruned, float(ratio_of(pruned, judge.A, judge.B)), 4 * len(support))
     assert not accept(law) and records[support.tobytes()] is None
+
+
+def test_a_judgement_defers_only_what_its_training_ratio_makes_needless():
+    """A law the training data reject is judged on the held-out and control data only when its
+    evidence is asked for (a near miss kept), and then to the same numbers as judged whole."""
+    judge, index = _noisy_judge("spring", "native", 100.0, 0)
+    energy, imitation = _law_on(judge, index, ["q**2", "p**2"]), _law_on(judge, index, ["q**2", "p*q"])
+    for w, law in ((energy, True), (imitation, False)):
+        judgement = Judgement(judge, w, THRESHOLD)
+        assert "evidence" not in vars(judgement)
+        assert judgement.accepted(THRESHOLD) == law == is_accepted(judge.evidence(w), THRESHOLD)
+        assert ("evidence" in vars(judgement)) == law  # the rest judged only when a law is possible
+        assert judgement.evidence == judge.evidence(w) and judgement.ratio == judgement.evidence.ratio
 
 
 @pytest.mark.parametrize("system, law", [("oscillator2d", ["x**2", "px**2"]), ("spring", ["q**2", "p**2"])])

@@ -118,6 +118,14 @@ def is_accepted(evidence: Evidence, threshold: float) -> bool:
     return bool(np.isfinite(upper) and upper * threshold <= min(evidence.ratio_control, 1.0) + RATIO_FLOOR)
 
 
+def rejected_on_training(ratio: float, error: float, segments: Optional[int], threshold: float) -> bool:
+    """Whether ``is_accepted`` rejects a law with this training ratio, standard error and count
+    of segments whatever its held-out and control ratios (the control counts at most 1): a
+    caller need not judge those to know it is no law."""
+    upper = ratio + bound_sigmas(segments) * error
+    return not (np.isfinite(upper) and upper * threshold <= 1.0 + RATIO_FLOOR)
+
+
 def _measured(evidence: Evidence) -> list[tuple[float, float, Optional[int]]]:
     """The training ratio and, when there is one, the held-out ratio, each with its standard
     error (the training one for a record made before held-out errors were kept) and its count of

@@ -8,6 +8,7 @@ a later pass's library (``rejudged``): one that misses a term there is supersede
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ import scipy.linalg
 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.forms import generalized_spectrum, ratio_of
-from conslaw.discovery.ranking import is_accepted
+from conslaw.discovery.ranking import is_accepted, rejected_on_training
 from conslaw.law import Evidence
 from conslaw.terms.judging import Judge, TermValues
 from conslaw.terms.limits import (ROUND_OFF, SEARCH_TOLERANCE, SPARSITY_TOLERANCE, gap_limit,
@@ -30,19 +31,39 @@ DUST = 1e-9
 """A coefficient of an exact-span law below this fraction of the law's largest is rounding."""
 
 
+class Judgement:
+    """A sparse law's evidence (``Judge.evidence``), judged on the training segments at once and
+    on the held-out and control data when first asked for: a law its training ratio rejects
+    (``rejected_on_training``; most candidates where nothing is conserved) needs them only if
+    it is kept as a near miss. The same numbers as judging it whole."""
+
+    def __init__(self, judge: Judge, coefficients: np.ndarray, threshold: float) -> None:
+        self.ratio, error = judge.training_ratio(coefficients)
+        self._judge, self._coefficients, self._training = judge, coefficients, (self.ratio, error)
+        self._rejected = rejected_on_training(self.ratio, error, judge.data.train.truth.n_segments, threshold)
+
+    @cached_property
+    def evidence(self) -> Evidence:
+        return self._judge.evidence(self._coefficients, self._training)
+
+    def accepted(self, threshold: float) -> bool:
+        """``is_accepted`` of the evidence."""
+        return not self._rejected and is_accepted(self.evidence, threshold)
+
+
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
-    """Evidence per support (None for a law that passes the ranking's rule but misses a term,
-    ``Judge.missing_term``: neither a law nor a near miss), and the acceptance test
+    """A ``Judgement`` per support (None for a law that passes the ranking's rule but misses a
+    term, ``Judge.missing_term``: neither a law nor a near miss), and the acceptance test
     ``extract_laws`` calls."""
-    records: dict[bytes, Optional[Evidence]] = {}
+    records: dict[bytes, Optional[Judgement]] = {}
 
     def accept(law: SparseLaw) -> bool:
         key = law.support.tobytes()
         if key not in records:
-            evidence = judge.evidence(law.coefficients)
-            complete = not is_accepted(evidence, threshold) or judge.missing_term(law.coefficients) is None
-            records[key] = evidence if complete else None
-        return records[key] is not None and is_accepted(records[key], threshold)
+            judgement = Judgement(judge, law.coefficients, threshold)
+            complete = not judgement.accepted(threshold) or judge.missing_term(law.coefficients) is None
+            records[key] = judgement if complete else None
+        return records[key] is not None and records[key].accepted(threshold)
 
     return records, accept
 
@@ -78,7 +99,7 @@ def _extract(judge: Judge, fits: SparseFits, candidates: np.ndarray, limit: floa
 def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
                 threshold: float, deadline: Optional[float], columns: Optional[int] = None
                 ) -> tuple[list[SparseLaw], list[SparseLaw], dict, dict]:
-    """Accepted and rejected sparse laws, their evidence by support, and the dense spectrum's
+    """Accepted and rejected sparse laws, their judgements by support (``Judgement``), and the dense spectrum's
     account, extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio).
     With ``columns`` (noisy data), at most ``noisy_max_terms(columns)`` terms per law, and
     again at each of the looser limits of ``rungs``: noise lifts every law. When all that
@@ -99,31 +120,31 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
     for rung in rungs(limit, loose, threshold) if columns is not None else []:
         if np.sum(ratios <= rung) <= len(accepted):  # no direction beyond the laws found
             continue
-        more, others, evidence = _extract(judge, fits, vectors[:, ratios <= rung], rung, ridge,
+        more, others, judged = _extract(judge, fits, vectors[:, ratios <= rung], rung, ridge,
                                           threshold, deadline, longest)
         known = {law.support.tobytes() for law in accepted + rejected}
         new = [law for law in more if law.support.tobytes() not in known]
         accepted += new
         rejected += [law for law in others if law.support.tobytes() not in known]
-        records.update(evidence)
+        records.update(judged)
         if rung > loose and not new:
             break
     account["pair_probe"], account["exact_basis"] = None, 0
     if not accepted and columns is None:
-        accepted, missed, evidence = _exact_basis(judge, sizes, spectrum, threshold)
+        accepted, missed, judged = _exact_basis(judge, sizes, spectrum, threshold)
         rejected += missed
-        records.update(evidence)
+        records.update(judged)
         account["exact_basis"] = len(accepted)
         account["noiseless"] = any(law.ratio <= ROUND_OFF for law in accepted)
     if not accepted:
-        accepted, missed, evidence = _pair_probe(judge, sizes, threshold)
+        accepted, missed, judged = _pair_probe(judge, sizes, threshold)
         rejected += missed
-        records.update(evidence)
+        records.update(judged)
         account["pair_probe"] = "accepted" if accepted else "rejected" if missed else None
         account["noiseless"] = any(law.ratio <= ROUND_OFF for law in accepted)
     if columns is not None:
-        accepted, evidence = _without_noise_terms(judge, fits, accepted, threshold)
-        records.update(evidence)
+        accepted, judged = _without_noise_terms(judge, fits, accepted, threshold)
+        records.update(judged)
     return accepted, rejected, records, account
 
 
@@ -132,7 +153,7 @@ def _exact_basis(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np
     """When the extraction accepts nothing though the dense spectrum holds directions conserved
     to rounding, set apart by ``EXACT_GAP``: their span in reduced row-echelon form, each law 1 at
     a term of its own and 0 at the others' (column-pivoted QR picks those terms), each judged:
-    (accepted, rejected, evidence). Noiseless data only, where the span is the library's
+    (accepted, rejected, judgements). Noiseless data only, where the span is the library's
     conserved quantities exactly. Found by a chain of 4 masses between walls (8 columns): its 4
     mode energies, 20 terms each, are the 4 exact directions of the quadratic library, beyond
     forward selection's ``MAX_FORWARD_TERMS``, and the pass accepted nothing."""
@@ -154,8 +175,8 @@ def _exact_basis(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np
 
 
 def _pair_probe(judge: Judge, sizes: np.ndarray, threshold: float) -> tuple[list, list, dict]:
-    """The library's best law of two terms (``solve.best_pair``), judged: ([law], [], evidence)
-    when accepted, ([], [law], evidence) when not. One candidate per pass, so that fitting
+    """The library's best law of two terms (``solve.best_pair``), judged: ([law], [], judgements)
+    when accepted, ([], [law], judgements) when not. One candidate per pass, so that fitting
     every pair adds one test, not thousands, to the judge's."""
     pair = best_pair(judge.A, judge.B, sizes)
     if pair is None:
@@ -168,7 +189,7 @@ def _without_noise_terms(judge: Judge, fits: SparseFits, laws: list[SparseLaw], 
                          ) -> tuple[list[SparseLaw], dict]:
     """Each law with the terms it keeps only to fit the noise dropped (``judged_elimination``:
     while what is left is accepted and is the same law, ``Judge.same_law``), once per support,
-    and the evidence judged on the way."""
+    and the judgements made on the way."""
     records, accept = _records(judge, threshold)
     simplified: dict[bytes, SparseLaw] = {}
     for law in laws:
@@ -184,7 +205,7 @@ def rejudged(judge: Judge, sizes: np.ndarray, supports: Sequence[Optional[np.nda
              ) -> tuple[list[int], list[SparseLaw], dict]:
     """Earlier passes' laws judged in this pass's library, each given by its support here (None
     when a term of it is not in the library): the positions of those it supersedes, their
-    replacements and the evidence judged on the way. A law this library's judge does not
+    replacements and the judgements made on the way. A law this library's judge does not
     accept (``_records``: under noise, a term outside it makes it significantly steadier) is
     superseded, and replaced by the shortest of the laws (``judged_elimination``) that remain
     when such a term (``Judge.missing_terms``) joins it and that this judge accepts as the same

@@ -162,9 +162,14 @@ class Judge:
         full[support] = w
         return full
 
-    def evidence(self, w: np.ndarray) -> Evidence:
-        """The evidence of ``g = w . t`` (see the module docstring)."""
-        ratio, error = _judged(self.values.train, self.data.train, w)
+    def training_ratio(self, w: np.ndarray) -> tuple[float, float]:
+        """The judged ratio of ``g = w . t`` on the training segments, and its standard error."""
+        return _judged(self.values.train, self.data.train, w)
+
+    def evidence(self, w: np.ndarray, training: Optional[tuple[float, float]] = None) -> Evidence:
+        """The evidence of ``g = w . t`` (see the module docstring); ``training``, when given, is
+        its ``training_ratio`` judged before."""
+        ratio, error = training if training is not None else self.training_ratio(w)
         test, test_error = _judged(self.values.test, self.data.test, w) if self.data.test is not None \
             else (None, None)
         control = _judged(self.values.control, self.data.control,

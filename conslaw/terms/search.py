@@ -168,9 +168,9 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
         values, data, np.array(library.sizes), len(dataset.columns), threshold, deadline)
     superseded: list[int] = []
     if earlier and not account["noiseless"]:
-        superseded, replacements, evidence = rejudged(judge, np.array(library.sizes),
+        superseded, replacements, judged = rejudged(judge, np.array(library.sizes),
                                                       [library.support_of(law.terms) for law in earlier], threshold)
-        records.update(evidence)
+        records.update(judged)
         found = {law.support.tobytes() for law in accepted}
         accepted += [law for law in replacements if law.support.tobytes() not in found]
     timings["laws_s"] = time.perf_counter() - started
@@ -181,7 +181,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
 
     def law_of(law: SparseLaw) -> Law:
         unscaled = SparseLaw(law.support, law.coefficients / peaks, law.ratio, law.size)
-        return term_law(library, unscaled, scale * peaks, records[law.support.tobytes()], columns)
+        return term_law(library, unscaled, scale * peaks, records[law.support.tobytes()].evidence, columns)
 
     laws = [law_of(law) for law in accepted]
     complete = [reads_as_series(law.expression, parity=True) or judge.lacking_term(sparse.coefficients) is None
@@ -196,7 +196,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
               "max_lifted": stage.max_lifted, "operators": list(stage.operators), **account,
               "sparse_found": len(accepted),
               "inexact_dropped": len(laws) - len(kept), "near_misses": len(rejected),
-              "missing_term": sum(evidence is None for evidence in records.values()),
+              "missing_term": sum(judgement is None for judgement in records.values()),
               "lacking_term": len(complete) - sum(complete),
               "superseded": len(superseded),
               "seconds": round(sum(timings.values()), 3)}
