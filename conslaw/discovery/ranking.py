@@ -284,11 +284,12 @@ def _by_ratio(laws: Sequence[Law]) -> list[Law]:
 def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: float, seed: int) -> list[Law]:
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
     laws = [with_variation(law, data) for law in candidates]
-    passing = [law for law in laws if law.rejection is None and is_accepted(law.evidence, threshold)]
+    passes = [law.rejection is None and is_accepted(law.evidence, threshold) for law in laws]
     trajectories = data.train.truth.n_trajectories
-    identities, accepted = (order_by_evidence(part) for part in split_identities(passing, trajectories))
-    rejected = _by_ratio(law.replace(rejection=law.rejection or "ratio") for law in laws  # a search's own verdict kept
-                         if law.rejection is not None or not is_accepted(law.evidence, threshold))
+    identities, accepted = (order_by_evidence(part) for part in split_identities(
+        [law for law, passed in zip(laws, passes) if passed], trajectories))
+    rejected = _by_ratio(law.replace(rejection=law.rejection or "ratio")  # a search's own verdict kept
+                         for law, passed in zip(laws, passes) if not passed)
     reference = data.train.null.x[:REFERENCE_STATES]
     identities = [as_identity(law) for law in merge_identities(identities, data.train.truth.x[:REFERENCE_STATES])]
     accepted = [with_noise_evidence(law, data) for law in merge_variants(accepted, reference, by_gradient=True)]
