@@ -3,7 +3,8 @@ tight tolerances), written as long-format CSV files and read back through ``load
 units a user would declare: a bead on a rotating hoop recorded in degrees (its Jacobi integral),
 a Morse oscillator (its energy needs ``exp``, outside the default operators), Kepler's problem in
 polar coordinates (angular momentum, energy and the Runge-Lenz vector), two uncoupled oscillators of incommensurate
-frequencies (two energies), and a driven pendulum (explicitly time-dependent: nothing conserved).
+frequencies (two energies), a driven pendulum (explicitly time-dependent: nothing conserved), and
+an SIR epidemic in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``).
 Each accepted law is checked against the system's true laws as ``bench_trust.py`` checks them (a
 law is false when it is not a function of them at the data).
 
@@ -66,8 +67,18 @@ def _driven_pendulum(rng):
     return field, rng.uniform(-1, 1, (TRAJECTORIES, 2)), 8.0, 25.0, {"q": "rad", "w": "rad/s"}, []
 
 
+def _epidemic(rng):
+    infection, recovery = 0.004, 0.25  # mass action (1/(count*day)) and recovery rate (1/day)
+    field = lambda t, s: [-infection * s[0] * s[1], infection * s[0] * s[1] - recovery * s[1], recovery * s[1]]
+    population = rng.uniform(300, 1000, TRAJECTORIES)
+    infected = rng.uniform(0.01, 0.1, TRAJECTORIES) * population
+    starts = np.column_stack([population - infected, infected, np.zeros(TRAJECTORIES)])
+    units = {"t": "day", "S": "count", "I": "count", "R": "count"}  # SIR, sampled twice a day
+    return field, starts, 40.0, 2.0, units, ["S + I + R", f"log(S) + {infection / recovery}*R"]  # dS/dR = -b S/g
+
+
 SYSTEMS = {"rotating-hoop": _hoop, "morse": _morse, "polar-kepler": _polar_kepler,
-           "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum}
+           "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum, "epidemic": _epidemic}
 
 
 def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dict, list[str]]:
@@ -81,11 +92,12 @@ def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dic
         states = solve_ivp(field, (0.0, times[-1]), start, t_eval=times, rtol=1e-11, atol=1e-12, method="DOP853").y.T
         rows.append(np.column_stack([np.full(len(times), k), times, states]))
     table = np.concatenate(rows)
-    degrees = [i + 2 for i, unit in enumerate(units.values()) if unit.startswith("deg")]
+    columns = [column for column in units if column != "t"]  # "t": a time unit other than s
+    degrees = [i + 2 for i, column in enumerate(columns) if units[column].startswith("deg")]
     table[:, degrees] = np.degrees(table[:, degrees])
     table[:, 2:] += rng.normal(size=table[:, 2:].shape) * noise * table[:, 2:].std(axis=0)
     path = folder / f"{name}.csv"
-    np.savetxt(path, table, delimiter=",", header=",".join(["trajectory", "t", *units]), comments="")
+    np.savetxt(path, table, delimiter=",", header=",".join(["trajectory", "t", *columns]), comments="")
     return path, units, laws
 
 
