@@ -2,13 +2,15 @@
 tight tolerances), written as long-format CSV files and read back through ``load_file`` with the
 units a user would declare: a bead on a rotating hoop recorded in degrees (its Jacobi integral),
 a Morse oscillator (its energy needs ``exp``, outside the default operators), Kepler's problem in
-polar coordinates (angular momentum, energy and the Runge-Lenz vector), two uncoupled oscillators of incommensurate
+polar coordinates (angular momentum, energy and the Runge-Lenz vector), Kepler's problem in three
+dimensions (six columns: the angular momentum's three components, the energy and the Runge-Lenz
+vector, five independent laws), two uncoupled oscillators of incommensurate
 frequencies (two energies), a driven pendulum (explicitly time-dependent: nothing conserved), and
 an SIR epidemic in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``).
 Each accepted law is checked against the system's true laws as ``bench_trust.py`` checks them (a
 law is false when it is not a function of them at the data).
 
-    python benchmarks/bench_hand_simulated.py [--noise 0 0.01] [--seed 0] [--jobs 1]
+    python benchmarks/bench_hand_simulated.py [--noise 0 0.01] [--seed 0] [--jobs 1] [--systems NAME ...]
 """
 from __future__ import annotations
 
@@ -56,6 +58,24 @@ def _polar_kepler(rng):
     return field, starts, 10.0, 20.0, units, ["r**2*phidot", f"vr**2 + r**2*phidot**2 - {2 * k}/r", *runge_lenz]
 
 
+def _kepler_3d(rng):
+    k = 1.0  # G M (m**3/s**2); orbits in every plane, so six columns and five independent laws
+    field = lambda t, s: [*s[3:], *(-k * s[:3] / np.linalg.norm(s[:3]) ** 3)]
+    positions = rng.normal(size=(TRAJECTORIES, 3))
+    radius = rng.uniform(0.8, 1.4, TRAJECTORIES)
+    positions *= (radius / np.linalg.norm(positions, axis=1))[:, None]
+    across = rng.normal(size=(TRAJECTORIES, 3))
+    across -= np.sum(across * positions, axis=1)[:, None] * positions / radius[:, None] ** 2
+    across /= np.linalg.norm(across, axis=1)[:, None]
+    speed = np.sqrt(k / radius) * rng.uniform(0.8, 1.15, TRAJECTORIES)
+    starts = np.column_stack([positions, across * speed[:, None] + 0.1 * rng.normal(size=(TRAJECTORIES, 3))])
+    units = {c: "m" for c in ("x", "y", "z")} | {c: "m/s" for c in ("vx", "vy", "vz")}
+    momentum = {"x": "(y*vz - z*vy)", "y": "(z*vx - x*vz)", "z": "(x*vy - y*vx)"}
+    r = "sqrt(x**2 + y**2 + z**2)"
+    runge_lenz = [f"v{b}*{momentum[c]} - v{c}*{momentum[b]} - {k}*{a}/{r}" for a, b, c in ("xyz", "yzx", "zxy")]
+    return field, starts, 12.0, 20.0, units, [*momentum.values(), f"(vx**2 + vy**2 + vz**2)/2 - {k}/{r}", *runge_lenz]
+
+
 def _two_frequencies(rng):
     field = lambda t, s: [s[2], s[3], -s[0], -5.0 * s[1]]
     units = {"x1": "m", "x2": "m", "v1": "m/s", "v2": "m/s"}
@@ -77,7 +97,7 @@ def _epidemic(rng):
     return field, starts, 40.0, 2.0, units, ["S + I + R", f"log(S) + {infection / recovery}*R"]  # dS/dR = -b S/g
 
 
-SYSTEMS = {"rotating-hoop": _hoop, "morse": _morse, "polar-kepler": _polar_kepler,
+SYSTEMS = {"rotating-hoop": _hoop, "morse": _morse, "polar-kepler": _polar_kepler, "kepler-3d": _kepler_3d,
            "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum, "epidemic": _epidemic}
 
 
@@ -106,11 +126,12 @@ def main() -> None:
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.01])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--systems", nargs="+", choices=list(SYSTEMS), default=list(SYSTEMS))
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     false_laws = 0
     with tempfile.TemporaryDirectory(prefix="conslaw-hand-") as folder:
-        for name in SYSTEMS:
+        for name in args.systems:
             for noise in args.noise:
                 started = time.perf_counter()
                 path, units, laws = written(name, noise, args.seed, Path(folder))

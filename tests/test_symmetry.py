@@ -1,4 +1,6 @@
 """Symmetry generators, Poisson brackets and functional independence on the 2D oscillators."""
+import math
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -12,7 +14,7 @@ from conslaw.discovery.symmetry import (
     poisson_bracket,
     symmetry_generator,
 )
-from conslaw.discovery.symbolic_rank import symbolic_independence
+from conslaw.discovery.symbolic_rank import MAX_MINOR_WORK, _confirm_minors_vanish, symbolic_independence
 from conslaw.dsl.expressions import parse_expression
 from conslaw.errors import ConslawError
 
@@ -140,6 +142,25 @@ def test_symbolic_independence_dependent_and_transcendental():
     energy = "p**2 - 3*cos(q)"
     assert symbolic_independence([energy, f"({energy})**2"], ["q", "p"]) == (1, [0])
     assert symbolic_independence([energy, f"exp({energy})", "p*sin(q)"], ["q", "p"]) == (2, [0, 2])
+
+
+def test_the_minors_check_catches_a_rank_missed_and_skips_minors_too_large_to_expand():
+    """A rank below the generic one leaves a nonzero minor, which is refused; a true rank is
+    confirmed; seven 6x6 minors (count times 6! over ``MAX_MINOR_WORK``) are not expanded."""
+    names = ["q", "p"]
+    variables = [sp.Symbol(name, real=True) for name in names]
+
+    def jacobian(laws, symbols=variables):
+        return sp.Matrix([[sp.diff(parse_expression(law, [s.name for s in symbols]), s) for s in symbols]
+                          for law in laws])
+
+    with pytest.raises(ConslawError, match="minor"):
+        _confirm_minors_vanish(jacobian(["p**2 - 3*cos(q)", "p*sin(q)"]), 1, variables, 0)
+    _confirm_minors_vanish(jacobian(["p**2 - 3*cos(q)", "(p**2 - 3*cos(q))**3"]), 1, variables, 0)
+    wide = [sp.Symbol(name, real=True) for name in "abcdef"]
+    seven = jacobian(["a", "b", "c", "d", "e", "f", "a*b"], wide)
+    assert 7 * math.factorial(6) > MAX_MINOR_WORK >= 10 * math.factorial(5)
+    _confirm_minors_vanish(seven, 5, wide, 0)  # a wrong rank, but unchecked: too large
 
 
 def test_anisotropic_separate_energies_independent_and_angular_momentum_not_conserved():
