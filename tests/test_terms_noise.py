@@ -16,7 +16,7 @@ from conslaw.law import Evidence, Law, StateColumns
 from conslaw.terms import TermsConfig
 from conslaw.terms.judging import RANGE_MARGIN, Judge, within_truth_range
 from conslaw.discovery.forms import ratio_of
-from conslaw.terms.extraction import Judgement, _records, rejudged
+from conslaw.terms.extraction import DeferredEvidence, _records, rejudged
 from conslaw.terms.search import fitted_library, search_pass
 from conslaw.terms.supersede import superseded_formulas
 from conslaw.terms.solve import best_pair, judged_elimination
@@ -63,7 +63,7 @@ def test_a_judgement_defers_only_what_its_training_ratio_makes_needless():
     judge, index = _noisy_judge("spring", "native", 100.0, 0)
     energy, imitation = _law_on(judge, index, ["q**2", "p**2"]), _law_on(judge, index, ["q**2", "p*q"])
     for w, law in ((energy, True), (imitation, False)):
-        judgement = Judgement(judge, w, THRESHOLD)
+        judgement = DeferredEvidence(judge, w, THRESHOLD)
         assert "evidence" not in vars(judgement)
         assert judgement.accepted(THRESHOLD) == law == is_accepted(judge.evidence(w), THRESHOLD)
         assert ("evidence" in vars(judgement)) == law  # the rest judged only when a law is possible

@@ -31,7 +31,7 @@ DUST = 1e-9
 """A coefficient of an exact-span law below this fraction of the law's largest is rounding."""
 
 
-class Judgement:
+class DeferredEvidence:
     """A sparse law's evidence (``Judge.evidence``), judged on the training segments at once and
     on the held-out and control data when first asked for: a law its training ratio rejects
     (``rejected_on_training``; most candidates where nothing is conserved) needs them only if
@@ -52,15 +52,15 @@ class Judgement:
 
 
 def _records(judge: Judge, threshold: float) -> tuple[dict, Callable[[SparseLaw], bool]]:
-    """A ``Judgement`` per support (None for a law that passes the ranking's rule but misses a
-    term, ``Judge.missing_term``: neither a law nor a near miss), and the acceptance test
-    ``extract_laws`` calls."""
-    records: dict[bytes, Optional[Judgement]] = {}
+    """A ``DeferredEvidence`` per support (None for a law that passes the ranking's rule but
+    misses a term, ``Judge.missing_term``: neither a law nor a near miss), and the acceptance
+    test ``extract_laws`` calls."""
+    records: dict[bytes, Optional[DeferredEvidence]] = {}
 
     def accept(law: SparseLaw) -> bool:
         key = law.support.tobytes()
         if key not in records:
-            judgement = Judgement(judge, law.coefficients, threshold)
+            judgement = DeferredEvidence(judge, law.coefficients, threshold)
             complete = not judgement.accepted(threshold) or judge.missing_term(law.coefficients) is None
             records[key] = judgement if complete else None
         return records[key] is not None and records[key].accepted(threshold)
@@ -99,12 +99,13 @@ def _extract(judge: Judge, fits: SparseFits, candidates: np.ndarray, limit: floa
 def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray],
                 threshold: float, deadline: Optional[float], columns: Optional[int] = None
                 ) -> tuple[list[SparseLaw], list[SparseLaw], dict, dict]:
-    """Accepted and rejected sparse laws, their judgements by support (``Judgement``), and the dense spectrum's
-    account, extracted at the tight limit (``SEARCH_TOLERANCE`` times the smallest ratio).
-    With ``columns`` (noisy data), at most ``noisy_max_terms(columns)`` terms per law, and
-    again at each of the looser limits of ``rungs``: noise lifts every law. When all that
-    accepts nothing, without ``columns`` the exact span's laws are judged (``_exact_basis``),
-    and if none is accepted, the library's best pair of terms (``_pair_probe``)."""
+    """Accepted and rejected sparse laws, their judgements by support (``DeferredEvidence``),
+    and the dense spectrum's account, extracted at the tight limit (``SEARCH_TOLERANCE`` times
+    the smallest ratio). With ``columns`` (noisy data), at most ``noisy_max_terms(columns)``
+    terms per law, and again at each of the looser limits of ``rungs``: noise lifts every law.
+    When all that accepts nothing, without ``columns`` the exact span's laws are judged
+    (``_exact_basis``), and if none is accepted, the library's best pair of terms
+    (``_pair_probe``)."""
     ratios, vectors = spectrum
     ridge = max(float(ratios[0]), R_FLOOR)
     limit = SEARCH_TOLERANCE * max(float(ratios[0]), LIMIT_FLOOR)
@@ -121,7 +122,7 @@ def sparse_laws(judge: Judge, sizes: np.ndarray, spectrum: tuple[np.ndarray, np.
         if np.sum(ratios <= rung) <= len(accepted):  # no direction beyond the laws found
             continue
         more, others, judged = _extract(judge, fits, vectors[:, ratios <= rung], rung, ridge,
-                                          threshold, deadline, longest)
+                                        threshold, deadline, longest)
         known = {law.support.tobytes() for law in accepted + rejected}
         new = [law for law in more if law.support.tobytes() not in known]
         accepted += new
