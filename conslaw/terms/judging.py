@@ -148,6 +148,7 @@ class Judge:
         self.A = magnitude(smooth_form(values.train[0], data.train.truth), self.B)
         self.B_control = within_form(yardstick(*values.control), data.control.null)
         self.A_control = magnitude(smooth_form(values.control[0], data.control.truth), self.B_control)
+        self._widened: dict[bytes, list] = {}  # ``_wider`` by law: asked for again by ``lacking_term``
 
     @property
     def scale(self) -> np.ndarray:
@@ -226,6 +227,12 @@ class Judge:
         """The laws refitted with one more term, the ``MISSING_TRIED`` best by training ratio
         (best first): each as its added term, its support, its coefficients (full length) and
         the number of terms outside ``w``'s support (the tests' Bonferroni count)."""
+        key = w.tobytes()
+        if key not in self._widened:
+            self._widened[key] = self._refitted_wider(w)
+        return self._widened[key]
+
+    def _refitted_wider(self, w: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray, int]]:
         support = np.flatnonzero(w)
         outside = np.setdiff1d(np.arange(len(self.A)), support)
         if not outside.size:
