@@ -169,7 +169,7 @@ def _pass(dataset: TrajectoryDataset, data: ConservationData, columns: StateColu
     superseded: list[int] = []
     if earlier and not account["noiseless"]:
         superseded, replacements, judged = rejudged(judge, np.array(library.sizes),
-                                                      [library.support_of(law.terms) for law in earlier], threshold)
+                                                    [library.support_of(law.terms) for law in earlier], threshold)
         records.update(judged)
         found = {law.support.tobytes() for law in accepted}
         accepted += [law for law in replacements if law.support.tobytes() not in found]
