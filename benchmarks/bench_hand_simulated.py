@@ -4,9 +4,9 @@ units a user would declare: a bead on a rotating hoop recorded in degrees (its J
 a Morse oscillator (its energy needs ``exp``, outside the default operators), Kepler's problem in
 polar coordinates (angular momentum, energy and the Runge-Lenz vector), Kepler's problem in three
 dimensions (six columns: the angular momentum's three components, the energy and the Runge-Lenz
-vector, five independent laws), two uncoupled oscillators of incommensurate
-frequencies (two energies), a driven pendulum (explicitly time-dependent: nothing conserved), and
-an SIR epidemic in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``).
+vector, five independent laws), two uncoupled oscillators of incommensurate frequencies (two
+energies), a driven pendulum (explicitly time-dependent: nothing conserved), and an SIR epidemic
+in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``).
 Each accepted law is checked against the system's true laws as ``bench_trust.py`` checks them (a
 law is false when it is not a function of them at the data).
 
