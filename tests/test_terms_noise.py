@@ -141,9 +141,9 @@ def _kepler_at_one_percent():
 
 def test_a_term_that_spikes_only_on_the_null_does_not_look_steadier_than_the_laws():
     # 1/(vx**2 + vy**2) spikes where surrogate states are slower than the orbit ever is: with
-    # the null's values unclipped its raw ratio was 6e-6, five times below the energy's (7e-3
-    # clipped; judged 0.36), and
-    # combinations of such terms buried every law but the angular momentum at 1 % noise.
+    # the null's values unclipped its raw ratio was 6e-6 at 200 Hz, five times below the
+    # energy's (7e-3 clipped; judged 0.36), and combinations of such terms buried every law but
+    # the angular momentum at 1 % noise.
     variant = _kepler_at_one_percent()
     data = ConservationData.prepare(variant.dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
     # the auto vocabulary's first library with inverse powers and square roots
