@@ -87,7 +87,9 @@ def searched_cell(system: str, options: dict, args: argparse.Namespace, director
     Hénon-Heiles well whose escape energy the drawn constants put below its energies) and for
     data too short to judge."""
     variant = make_variant(system, noise_scale=args.noise_scale, **options)
-    derived = derivative_columns(make_variant(system, coordinates=options["coordinates"]).dataset) \
+    constants = {c.name: options[c.name] for c in SYSTEMS[system].constants if c.name in options}
+    # the rates found on the cell's own constants: with --constants a momentum is no rate (p = m v)
+    derived = derivative_columns(make_variant(system, coordinates=options["coordinates"], **constants).dataset) \
         if args.derive else {}
     if derived:
         options["derived"] = sorted(derived)
