@@ -38,13 +38,13 @@ class DeferredEvidence:
     it is kept as a near miss. The same numbers as judging it whole."""
 
     def __init__(self, judge: Judge, coefficients: np.ndarray, threshold: float) -> None:
-        self.ratio, error = judge.training_ratio(coefficients)
-        self._judge, self._coefficients, self._training = judge, coefficients, (self.ratio, error)
-        self._rejected = rejected_on_training(self.ratio, error, judge.data.train.truth.n_segments, threshold)
+        self.ratio, self._error = judge.training_ratio(coefficients)
+        self._judge, self._coefficients = judge, coefficients
+        self._rejected = rejected_on_training(self.ratio, self._error, judge.data.train.truth.n_segments, threshold)
 
     @cached_property
     def evidence(self) -> Evidence:
-        return self._judge.evidence(self._coefficients, self._training)
+        return self._judge.evidence(self._coefficients, (self.ratio, self._error))
 
     def accepted(self, threshold: float) -> bool:
         """``is_accepted`` of the evidence."""
