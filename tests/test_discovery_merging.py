@@ -121,7 +121,7 @@ def test_one_recording_accepts_its_law_and_lists_what_holds_on_its_level_set_onl
     variant = make_variant(system, coordinates=coordinates, angle_unit=angle_unit, n_trajectories=2, rate=200,
                            t_end=20)
     dataset = load_file(variant.write_csv(tmp_path / "one.csv", splits=("train",)), variant.units_spec())
-    assert (len(dataset.train), len(dataset.test)) == (1, 1)
+    assert (len(dataset.train), len(dataset.test)) == (1, 1) and not dataset.separate_test_runs
     discovery = run(dataset, mode="both", terms=TermsConfig(vocabulary="default"))
     assert len(discovery.accepted) == 1 and discovery.accepted[0].independent
     assert_no_false_law(discovery, variant)

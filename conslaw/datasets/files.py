@@ -313,7 +313,7 @@ def dataset_from_table(
         test=test, units={c: parsed[c].text for c in columns}, derivatives="finite-difference",
         metadata=metadata, to_si={c: parsed[c].to_si for c in columns},
         si_offset={c: parsed[c].offset for c in columns}, time_unit=time_unit.text,
-        time_to_si=time_unit.to_si,
+        time_to_si=time_unit.to_si, separate_test_runs=len(trajectories) > 1 and metadata["rows_dropped"] == 0,
     )
 
 

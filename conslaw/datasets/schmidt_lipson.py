@@ -177,6 +177,7 @@ def load_schmidt_lipson(
         train=train, test=test, units={c: parsed[n].text for c, n in zip(column_names, state_names)},
         derivatives="exact" if given_rates else "finite-difference", metadata=metadata,
         to_si={c: parsed[n].to_si for c, n in zip(column_names, state_names)},
+        separate_test_runs=len(trajectories) > 1,
     )
 
 

@@ -173,6 +173,7 @@ def simulate(spec: SystemSpec, *, seed: int, noise: float, options: dict[str, An
         dimensions=tuple(parse_unit(u).dimension for u in spec.units),
         train=train,
         test=test,
+        separate_test_runs=True,
         units=dict(zip(spec.columns, spec.units)),
         true_law=law_strings[0] if law_strings else None,
         true_laws=law_strings,

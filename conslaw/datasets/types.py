@@ -54,6 +54,12 @@ class TrajectoryDataset:
     time_unit: str = "s"
     time_to_si: float = 1.0
     si_offset: dict[str, float] = field(default_factory=dict)
+    separate_test_runs: bool = False
+    """Whether the test trajectories are runs of their own, started apart from the training ones
+    (a split by trajectory), not later pieces of them (one recording split in time, or a
+    recording's pieces between gaps): only then can they show a law's other levels, and
+    ``conslaw.discovery`` may count them when the training runs are too few to tell an identity
+    from a law."""
 
     def __post_init__(self) -> None:
         if not self.units:

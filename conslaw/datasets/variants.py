@@ -244,6 +244,7 @@ def _variant_dataset(
     return TrajectoryDataset(
         name=f"{spec.name}-variant", columns=columns,
         dimensions=tuple(parse_unit(u).dimension for u in recipe.si_units), train=train, test=test,
+        separate_test_runs=True,
         units={c: declared[c].text for c in columns}, true_law=law_strings[0] if law_strings else None, true_laws=law_strings,
         true_field=field, derivatives=recipe.derivatives, metadata=metadata,
         to_si={c: declared[c].to_si for c in columns}, si_offset={c: declared[c].offset for c in columns},

@@ -8,10 +8,13 @@
   null: data with the same motion and none of the structure, on which a template refitted tells
   how low its ratio gets by chance (``Evidence.ratio_control``);
 - ``noise``: each column's white-noise level on the training segments
-  (``conslaw.discovery.noise``), which decides whether a law's nonlinear terms are biased.
+  (``conslaw.discovery.noise``), which decides whether a law's nonlinear terms are biased;
+- ``levels``: the segments whose means tell an identity's one value from a law's levels
+  (``level_segments``).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import partial
 from typing import Optional, Sequence
@@ -20,6 +23,7 @@ import numpy as np
 
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
 from conslaw.discovery.fit import FitData
+from conslaw.discovery.identities import IDENTITY_TRAJECTORIES
 from conslaw.discovery.noise import NoiseStencil, noise_stencil
 from conslaw.discovery.segments import (
     Segments, build_segments, check_sampling, check_windows, column_motion_times, median_motion_time,
@@ -112,6 +116,19 @@ def null_of(segments: Segments, draws: int, rng: np.random.Generator) -> Segment
     return concatenate([surrogate_draw(segments, still, rng) for _ in range(draws)])
 
 
+def level_segments(train: Segments, test: Optional[Segments], separate_runs: bool) -> Segments:
+    """The segments whose means tell an identity (one value on every sample) from a law (a
+    level per trajectory): the training ones, joined by the held-out ones when the training runs
+    are fewer than ``IDENTITY_TRAJECTORIES`` and the held-out runs are runs of their own
+    (``TrajectoryDataset.separate_test_runs``). A lab's three runs, one trained on, then show a
+    rod's length at one value and the energy at three. A held-out piece of a training run shares
+    every law's level, so it would make the energy an identity; and with enough training runs the
+    decision stays theirs alone."""
+    if test is None or not separate_runs or train.n_trajectories >= IDENTITY_TRAJECTORIES:
+        return train
+    return concatenate([train, dataclasses.replace(test, source=test.source + int(train.source.max()) + 1)])
+
+
 @dataclass(frozen=True)
 class ConservationData:
     """Training, held-out and control data, each with its null; see the module docstring."""
@@ -127,6 +144,8 @@ class ConservationData:
     stencil: NoiseStencil
     """The training segments' cubic stencil and each of its states' noise level, which every law's
     ``unresolved_change`` uses."""
+    levels: Segments
+    """The segments whose means tell an identity from a law (``level_segments``)."""
     derived: tuple[bool, ...] = ()
     """Whether each column was derived from another by ``--derive`` (``conslaw.datasets.derivatives``)."""
 
@@ -152,7 +171,7 @@ class ConservationData:
         derived = tuple(column in dataset.metadata.get("derived", {}) for column in dataset.columns)
         return cls(FitData(train, train_null), test, control, seconds, window_seconds,
                    tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil,
-                   derived)
+                   level_segments(train, test.truth if test else None, dataset.separate_test_runs), derived)
 
     @property
     def segment_counts(self) -> dict[str, Optional[int]]:

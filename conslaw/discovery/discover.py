@@ -162,7 +162,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]
     warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
-    warnings += (_identity_warning(laws, data.train.truth.n_trajectories) + _unresolved_warning(laws)
+    warnings += (_identity_warning(laws, data) + _unresolved_warning(laws)
                  + _series_warning(laws) + _unidentified_warning(laws, data) + _drift_warning(laws)
                  + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
@@ -256,9 +256,10 @@ def _derived_warning(dataset: TrajectoryDataset) -> list[str]:
             "candidates; velocities recorded as columns are judged better"]
 
 
-def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
+def _identity_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:
     """One warning for the identities (``conslaw.discovery.identities``), saying why they are."""
     identities = [law for law in laws if law.quality == "identity"]
+    trajectories, training = data.levels.n_trajectories, data.train.truth.n_trajectories
     if not identities:
         return []
     first = f"the first law {identities[0].rank} ({identities[0].text(digits=TABLE_DIGITS)})"
@@ -268,6 +269,8 @@ def _identity_warning(laws: Sequence[Law], trajectories: int) -> list[str]:
                 f"there, {first}, are listed as identities, not laws: there the data cannot tell a function "
                 "of the laws from any function that agrees with one there (q*(E - E0)); trajectories from "
                 "other initial states tell them apart"]
-    return [f"{len(identities)} candidate(s) take one value on every sample of the {trajectories} training "
+    runs = (f"{trajectories} training" if trajectories == training
+            else f"{trajectories} ({training} training, {trajectories - training} held out)")
+    return [f"{len(identities)} candidate(s) take one value on every sample of the {runs} "
             f"trajectories, {first}: relations between the columns (a column repeated in another unit, a "
             "constraint) or values the trajectories all share; listed as identities, not conservation laws"]

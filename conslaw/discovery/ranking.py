@@ -157,16 +157,19 @@ def within_noise(evidence: Evidence) -> bool:
 
 
 def with_variation(law: Law, data: ConservationData) -> Law:
-    """The evidence completed with the law's variation along the segments and across them, each
-    relative to its typical range along a surrogate segment, and the share of the null's values
-    between the segments' means."""
+    """The evidence completed with the law's variation along the training segments and across
+    the segments that tell its levels (``ConservationData.levels``), each relative to its typical
+    range along a surrogate segment, and the share of the null's values between the segments'
+    means."""
     truth, null = data.train.truth, data.train.null
     values = law_values(law, data.train.states)
     on_truth, on_null = values[:len(truth.x)], values[len(truth.x):]
     ranges = np.maximum.reduceat(on_truth, truth.starts[:-1]) - np.minimum.reduceat(on_truth, truth.starts[:-1])
     null_range = float(np.median(np.maximum.reduceat(on_null, null.starts[:-1])
                                  - np.minimum.reduceat(on_null, null.starts[:-1])))
-    means = segment_means(on_truth, truth)
+    levels = data.levels
+    on_levels = on_truth if levels is truth else np.broadcast_to(law_values(law, levels.x), levels.x.shape[:1])
+    means = segment_means(on_levels, levels)
     scale = null_range if null_range > 0 else np.inf
     variation = {"median": float(np.median(ranges) / scale), "max": float(np.max(ranges) / scale)}
     between = np.searchsorted(np.sort(on_null), [np.min(means), np.max(means)], side="right")
@@ -285,7 +288,7 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     """Accept, merge, order, label and mark ``candidates`` (see the module docstring)."""
     laws = [with_variation(law, data) for law in candidates]
     passes = [law.rejection is None and is_accepted(law.evidence, threshold) for law in laws]
-    trajectories = data.train.truth.n_trajectories
+    trajectories = data.levels.n_trajectories
     identities, accepted = (order_by_evidence(part) for part in split_identities(
         [law for law, passed in zip(laws, passes) if passed], trajectories))
     rejected = _by_ratio(law.replace(rejection=law.rejection or "ratio")  # a search's own verdict kept
