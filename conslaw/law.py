@@ -232,6 +232,7 @@ REJECTIONS = {
     "ratio": "its ratio on the training, held-out or control data misses the threshold",
     "unresolved": "it varies faster than the sampling resolves",
     "lacking_term": "refitted with one more library term, one segment left out at a time, it gains beyond its error",
+    "relation": "with a column an identity fixes replaced by its value from the identity, it is no law",
     "approximation": "a polynomial of the laws judged independent predicts it",
     "truncation": "it is approximate over part of an exact law's columns",
     "misfit": "its own terms, refitted freely, are steadier",

@@ -70,6 +70,29 @@ def test_a_formula_whose_own_terms_refit_freely_are_steadier_is_a_misfit(system,
     assert refit_is_steadier(columns.parse(misfit), columns, data)
 
 
+@pytest.mark.parametrize("system, column, unit, trajectories, seed", [
+    ("pendulum", "q", "deg", 4, 1), ("spring", "q", "cm", 4, 0)])
+def test_a_noisy_column_copied_in_another_unit_gives_no_law_that_only_the_broken_copy_conserves(
+        system, column, unit, trajectories, seed):
+    """A lab file with an angle in radians and again in degrees, both from one noisy sensor (1 %):
+    the null draws each column from another segment, so it breaks ``q - 0.0175*q_deg`` too, and a
+    function nearly constant along that relation alone looked conserved against it. On a few runs
+    2 to 6 such were accepted as approximate laws (``cos(q) - cos(pi*q_deg/180 - 0.0048)``, which
+    is ``0.0048*sin(q)`` on the data); with the relation restored on the null they move there as
+    little as on the truth, and are rejected (``relation``). The energy stays, exact."""
+    variant = make_variant(system, n_trajectories=trajectories, noise=0.01, seed=seed)
+    repeated = f"{column}_{unit}"
+    dataset = variant.dataset.with_repeated_column(column, repeated, unit)
+    discovery = run(dataset, unit_check=False)
+    assert any(law.rejection == "relation" for law in discovery.laws)
+    states = variant.dataset.stacked("train")[::10]
+    for law in discovery.accepted:
+        as_original = law.expression.subs(sympy.Symbol(repeated, real=True), sympy.Symbol(column, real=True))
+        assert functionally_dependent(as_original, list(variant.laws.values()), variant.dataset.columns, states), \
+            f"false law accepted: {law.expression}"
+    assert [(law.independent, law.quality) for law in discovery.accepted] == [(True, "exact")]
+
+
 @pytest.mark.parametrize("system, column, unit, noise, mode, trajectories", [
     ("pendulum", "q", "deg", 0.0, "terms", None), ("oscillator2d", "x", "cm", 0.01, "formulas", 24)])
 def test_a_column_repeated_in_another_unit_is_an_identity_not_a_law(system, column, unit, noise, mode,

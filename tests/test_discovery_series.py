@@ -78,8 +78,8 @@ def test_laws_that_depend_on_demoted_laws_alone_go_with_them():
     independent = dataclasses.replace(series, accepted=True, quality="approximate", independent=True, rejection=None)
     dependent = dataclasses.replace(independent, quality="exact", independent=False)
     data = ConservationData.prepare(variant.dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
-    assert demoted([independent, dependent], data, [True, False]) == {0: "series", 1: "dependent"}
-    assert demoted([independent, dependent], data, [False, False]) == {}  # within the noise: no series rule
+    assert demoted([independent, dependent], data, [True, False], set()) == {0: "series", 1: "dependent"}
+    assert demoted([independent, dependent], data, [False, False], set()) == {}  # within the noise: no series rule
 
 
 def test_a_series_whose_level_drifts_stays_an_approximate_law():

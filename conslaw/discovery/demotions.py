@@ -14,8 +14,10 @@
   reads as a truncated power series (``reads_as_series``) or mixes an angle in and out of
   ``sin``/``cos`` (``mixes_an_angle``).
 - ``unidentified``: an independent exact law whose coefficients the data do not fix.
+- ``relation`` (judged by ``ranking.borne_by_broken_relations``): a law that is no law once a
+  column an identity fixes is replaced by its value from the identity.
 
-The last eight are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
+The last nine are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
 with the key of ``conslaw.law.REJECTIONS`` that names its rule.
 """
 from __future__ import annotations
@@ -304,14 +306,17 @@ def mixes_an_angle(law: Law) -> bool:
     return bool(angles & inside & outside)
 
 
-def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[bool]) -> dict[int, str]:
+def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[bool],
+            relation: set[int]) -> dict[int, str]:
     """The positions of the accepted ``laws`` that the rules above demote, each with the key of
     ``conslaw.law.REJECTIONS`` of the first rule that does (``beyond_noise``: per law, whether its
-    ratio is not within its errors of 0); and when they demote every independent law, the
+    ratio is not within its errors of 0; ``relation``: the positions of the laws that are no law
+    with an identity restored, ``ranking.borne_by_broken_relations``, the first rule); and when
+    they demote every independent law, the
     dependent ones too (``dependent``), which were judged functions of those. Left accepted
     beside no independent law, they became identities (a relativistic oscillator's
     ``-0.221*p**2*Abs(p) + p**2 + 3.76*x**2``, beside its demoted series, noiseless)."""
-    rules = {"approximation": approximations(laws, data), "truncation": truncations(laws),
+    rules = {"relation": relation, "approximation": approximations(laws, data), "truncation": truncations(laws),
              "misfit": misfitted(laws, data), "derived_column": reading_derived(laws, data),
              "unneeded_column": unneeded(laws, data), "drifting": drifting_beside_exact(laws),
              "series": series_beyond_noise(laws, beyond_noise), "unidentified": unidentified(laws, data)}

@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from conslaw.discovery.merging import merge_variants
-from conslaw.dsl.expressions import gradient_function
+from conslaw.dsl.expressions import gradient_function, numpy_function
 from conslaw.law import Evidence, Law
 
 IDENTITY_TRAJECTORIES = 3
@@ -96,6 +96,22 @@ def split_identities(laws: Sequence[Law], trajectories: int) -> tuple[list[Law],
     everywhere = [holds_everywhere(law.evidence, trajectories) for law in laws]
     return ([law for law, flag in zip(laws, everywhere) if flag],
             [law for law, flag in zip(laws, everywhere) if not flag])
+
+
+def affine_solutions(identities: Sequence[Law], states: np.ndarray) -> list[tuple[sympy.Symbol, sympy.Expr]]:
+    """For each identity affine in a column with a constant coefficient (``q - 0.0175*q_deg``, a
+    column repeated in another unit; a linear constraint), that column and its value from the
+    others, the identity held at its mean over ``states``. A relation of any other form is left
+    out: solved for a column, ``x*vx + y*vy`` divides by ``x``, which amplifies the noise."""
+    solutions = []
+    for identity in identities:
+        expression = identity.expression
+        level = float(np.mean(numpy_function(expression, identity.columns.names)(states)))
+        for symbol in sorted(expression.free_symbols, key=str):
+            coefficient = sympy.diff(expression, symbol)
+            if coefficient != 0 and not coefficient.free_symbols:
+                solutions.append((symbol, (level - (expression - coefficient * symbol)) / coefficient))
+    return solutions
 
 
 def as_identity(law: Law) -> Law:

@@ -78,8 +78,8 @@ from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values, outdone
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
-from conslaw.discovery.forms import segment_means
-from conslaw.discovery.identities import (as_identity, fold_into_relations, merge_identities, on_one_level_set,
+from conslaw.discovery.forms import judged_ratio, segment_means
+from conslaw.discovery.identities import (affine_solutions, as_identity, fold_into_relations, merge_identities, on_one_level_set,
                                           split_identities)
 from conslaw.discovery.independence import along_one_law, function_of, independent_relations, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
@@ -268,6 +268,34 @@ def _coincidences_apart(accepted: list[Law], trajectories: int) -> tuple[list[La
             [as_identity(law) for law in accepted if not law.independent])
 
 
+def borne_by_broken_relations(laws: Sequence[Law], identities: Sequence[Law], data: ConservationData,
+                               threshold: float) -> set[int]:
+    """Positions of the ``laws`` whose training ratio, once a column an identity fixes is
+    replaced by its value from that identity (``identities.affine_solutions``) on the truth and
+    the null alike, is nearer no conservation (1) than acceptance (``1 / threshold``) on a log
+    scale: above ``1 / sqrt(threshold)``. The null draws each column from another segment, so it
+    breaks the identity too, and a function that is nearly constant along the identity alone
+    looks conserved against it: with an angle in radians and again in degrees from one noisy
+    sensor, ``cos(q) - cos(pi*q_deg/180 - 0.0048)``, which is ``0.0048*sin(q)`` on the data
+    (5e-6, restored 1.0). A law keeps its ratio (a spring's energy: 0 ± 6e-4, restored 0 ± 4e-3);
+    the ratio's point value decides, since with few segments its error is as wide as 1 either
+    way (4 segments: a false law restored to 1.0 ± 0.5)."""
+    solutions = affine_solutions(identities, data.train.truth.x)
+    truth, split = data.train.truth, len(data.train.truth.x)
+    broken = set()
+    for i, law in enumerate(laws):
+        for symbol, value in solutions:
+            if symbol not in law.expression.free_symbols:
+                continue
+            restored = law.replace(expression=law.expression.subs(symbol, value))
+            values = np.broadcast_to(law_values(restored, data.train.states), data.train.states.shape[:1])
+            ratio, _ = judged_ratio(values[:split], values[split:], truth, data.train.null)
+            if ratio * np.sqrt(threshold) > 1.0:
+                broken.add(i)
+                break
+    return broken
+
+
 def _pareto(laws: Sequence[Law]) -> list[bool]:
     return [not any(other.evidence.ratio <= law.evidence.ratio and other.size <= law.size
                     and (other.evidence.ratio < law.evidence.ratio or other.size < law.size)
@@ -313,7 +341,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     accepted = [law.replace(independent=i in chosen) for i, law in enumerate(accepted)]
     loose = beyond_noise_floor(accepted)
     accepted = [law.replace(quality="approximate") if i in loose else law for i, law in enumerate(accepted)]
-    reasons = demoted(accepted, data, [not within_noise(law.evidence) for law in accepted])
+    reasons = demoted(accepted, data, [not within_noise(law.evidence) for law in accepted],
+                      borne_by_broken_relations(accepted, identities, data, threshold))
     rejected = _by_ratio(rejected + [law.replace(rejection=reasons[i])
                                      for i, law in enumerate(accepted) if i in reasons])
     accepted = [law for i, law in enumerate(accepted) if i not in reasons]
