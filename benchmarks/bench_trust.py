@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import sympy
 
 from conslaw.datasets import SYSTEMS, derive_columns, load_file, make_variant, units_spec, user_coordinates, write_csv
 from conslaw.discovery.noise import biased
@@ -30,15 +31,20 @@ from conslaw.discovery.independence import functionally_dependent
 from conslaw.engine import ConservationSearch
 
 
-def judge(variant, search) -> dict:
+def judge(variant, search, copies: dict[str, str] | None = None) -> dict:
     """The accepted laws checked against the variant's true laws (on a system without any, every
-    accepted law is false). A false law whose term the data's noise biases, and which the run
-    labels approximate with a warning for it (``conslaw.discovery.noise``), is listed apart."""
+    accepted law is false), each read with the ``copies`` (a column recorded a second time: its
+    name -> the column's) replaced by their columns. A false law whose term the data's noise
+    biases, and which the run labels approximate with a warning for it
+    (``conslaw.discovery.noise``), is listed apart."""
     dataset = variant.dataset
     states = dataset.stacked("train")
     states = states[:: max(1, len(states) // 300)]
     truths = list(variant.laws.values())
-    true_flags = [bool(truths) and functionally_dependent(law.expression, truths, dataset.columns, states)
+    originals = {sympy.Symbol(copy, real=True): sympy.Symbol(column, real=True)
+                 for copy, column in (copies or {}).items()}
+    true_flags = [bool(truths) and functionally_dependent(law.expression.subs(originals), truths, dataset.columns,
+                                                          states)
                   for law in search.accepted_laws_]
     independent_true = [law for law, ok in zip(search.accepted_laws_, true_flags) if ok and law.independent]
     false = [law for law, ok in zip(search.accepted_laws_, true_flags) if not ok]

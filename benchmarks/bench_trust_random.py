@@ -11,7 +11,10 @@ not the ranges the initial states are drawn from, nor a friction left at 0) to i
 a factor log-uniform in [1/2, 2], rounded to 3 digits, drawn from a second stream of the seed so
 that the cells' other draws are those of the seed without it; ``--few`` records each cell as
 2, 3, 4 or 6 trajectories (half of them held out, as by default), drawn from that stream after
-the constants, as a lab's few runs. The draws come from
+the constants, as a lab's few runs; ``--copy-column`` records one column, drawn from a third
+stream, a second time in another unit from the same sensor (an exact copy of its noisy values, as
+a lab file with an angle in radians and again in degrees: ``deg`` or ``rad`` for an angle,
+``0.001*(unit)`` otherwise), and reads the copy as its column when it judges the laws. The draws come from
 ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and three-body (slow, and
 covered by the trust table) and the systems added after the recorded seeds (``LEFT_OUT``) are
 left out; ``--later`` draws the systems added after the ``--all-systems`` seeds too (``LATER``;
@@ -19,7 +22,7 @@ with it a seed's draws are other than without it).
 
     python benchmarks/bench_trust_random.py [--seed 11] [--cells 30] [--jobs 2] [--max-seconds 60]
                                             [--noise-scale data|trajectory|value] [--all-systems] [--derive]
-                                            [--constants] [--few]
+                                            [--constants] [--few] [--copy-column]
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from bench_trust import derivative_columns, judge, positions_only, print_judged_
 from conslaw.datasets import SYSTEMS, list_coordinates, make_variant
 from conslaw.datasets.specs import Constant
 from conslaw.datasets.variants import NOISE_SCALES
+from conslaw.dsl.units import parse_unit
 from conslaw.engine import ConservationSearch
 from conslaw.errors import ConslawError
 
@@ -81,11 +85,24 @@ def draw_constants(rng: np.random.Generator, system: str) -> dict[str, float]:
             for c in SYSTEMS[system].constants if physical(c)}
 
 
-def searched_cell(system: str, options: dict, args: argparse.Namespace, directory: str | None):
-    """The cell's variant and the search of its data (``options`` gains the derived columns'
-    names with ``--derive``). Raises ConslawError for constants the system refuses (a
-    Hénon-Heiles well whose escape energy the drawn constants put below its energies) and for
-    data too short to judge."""
+def with_copied_column(dataset, rng: np.random.Generator) -> tuple:
+    """``dataset`` with one column, drawn by ``rng``, recorded a second time in another unit from
+    the same sensor (an exact copy), and ``{copy: column}``."""
+    column = dataset.columns[rng.integers(dataset.n_state)]
+    declared = dataset.units[column]
+    if parse_unit(declared).dimension.is_angle:
+        unit = "rad" if declared == "deg" else "deg"
+    else:
+        unit = f"0.001*({declared})"
+    return dataset.with_repeated_column(column, f"{column}_copy", unit), {f"{column}_copy": column}
+
+
+def searched_cell(system: str, options: dict, args: argparse.Namespace, directory: str | None,
+                  copy_rng: np.random.Generator):
+    """The cell's variant, the search of its data and the copied columns (``options`` gains the
+    derived columns' names with ``--derive``, the copied column with ``--copy-column``). Raises
+    ConslawError for constants the system refuses (a Hénon-Heiles well whose escape energy the
+    drawn constants put below its energies) and for data too short to judge."""
     variant = make_variant(system, noise_scale=args.noise_scale, **options)
     constants = {c.name: options[c.name] for c in SYSTEMS[system].constants if c.name in options}
     # the rates found on the cell's own constants: with --constants a momentum is no rate (p = m v)
@@ -96,7 +113,12 @@ def searched_cell(system: str, options: dict, args: argparse.Namespace, director
     with warnings.catch_warnings():  # coarse-sampling warnings: the judgement is the point here
         warnings.simplefilter("ignore")
         data = positions_only(variant.dataset, derived, directory) if derived else variant.dataset
-        return variant, ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
+        copies = {}
+        if args.copy_column:
+            data, copies = with_copied_column(data, copy_rng)
+            options["copy"] = f"{next(iter(copies.values()))} in {data.units[next(iter(copies))]}"
+        search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
+        return variant, search, copies
 
 
 def main() -> None:
@@ -113,12 +135,17 @@ def main() -> None:
     parser.add_argument("--constants", action="store_true",
                         help="draw each physical constant within a factor 2 of its default")
     parser.add_argument("--few", action="store_true", help="record each cell as 2, 3, 4 or 6 trajectories")
+    parser.add_argument("--copy-column", action="store_true",
+                        help="record one column a second time in another unit from the same sensor")
     parser.add_argument("--later", action="store_true",
                         help=f"with --all-systems, also draw {', '.join(LATER)} (other draws than without it)")
     args = parser.parse_args()
     if args.later and not args.all_systems:
         parser.error("--later draws more systems with --all-systems: give both")
+    if args.copy_column and args.derive:
+        parser.error("--copy-column copies a recorded column; with --derive a derived one could be drawn: give one")
     rng, constants_rng = np.random.default_rng(args.seed), np.random.default_rng([args.seed, 1])
+    copy_rng = np.random.default_rng([args.seed, 2])
     directory = tempfile.mkdtemp(prefix="conslaw-trust-") if args.derive else None  # the written files
     false_laws = over_counted = 0
     for _ in range(args.cells):
@@ -130,11 +157,11 @@ def main() -> None:
             options["n_trajectories"] = FEW[constants_rng.integers(len(FEW))]
         started = time.perf_counter()
         try:
-            variant, search = searched_cell(system, options, args, directory)
+            variant, search, copies = searched_cell(system, options, args, directory, copy_rng)
         except ConslawError as error:  # a draw the system refuses, or data too short to judge: no law
             print(f"{system:18s} {json.dumps(options)} refused: {error}", flush=True)
             continue
-        row = judge(variant, search)
+        row = judge(variant, search, copies)
         false_laws += len(row["false"])
         over_counted += row["independent_true"] > row["expected_independent"]
         print(f"{system:18s} {json.dumps(options)} {time.perf_counter() - started:5.1f} s  accepted "
