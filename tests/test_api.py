@@ -254,15 +254,22 @@ def test_a_state_column_named_t_is_a_state_and_times_must_match():
         ConservationSearch(units=units).fit(holed, times=times)
 
 
-def test_a_column_repeated_in_cm_gives_an_identity_that_the_ranker_never_tries():
+def test_a_column_repeated_in_cm_is_named_as_a_copy_that_the_ranker_never_tries():
+    """``q_cm`` is ``100*q`` on every sample: a copy, named in a warning and the summary, which
+    the null moves with ``q``; no function of the copy's relation alone (one value on the data)
+    becomes a law, an identity or a candidate the ranker tries."""
     trajectories, t = oscillator()
     repeated = [np.column_stack([x, 100 * x[:, 0]]) for x in trajectories]
     search = ConservationSearch(units={"q": "m", "p": "kg*m/s", "q_cm": "cm"}, depth=5, jobs=1)
     search.fit(repeated, times=[t] * len(repeated))
-    identities = [law for law in search.laws_ if law.quality == "identity"]
-    assert identities and not any(law.accepted for law in identities)
-    assert search.laws_[0].accepted and search.laws_[0].independent
-    assert not set(map(id, identities)) & set(map(id, search.tailoring_pool()))
+    assert search.discovery_.conservation["copied_columns"] == {"q_cm": "q"}
+    assert sum("q_cm repeats q" in warning for warning in search.discovery_.warnings) == 1
+    assert search.laws_[0].accepted and search.laws_[0].independent and len(search.accepted_laws_) == 1
+    assert not any(law.quality == "identity" for law in search.laws_)
+    states = search.dataset_.stacked("train")
+    for law in search.tailoring_pool():
+        values = law.numpy("si")(states)
+        assert np.ptp(values) > 1e-6 * np.abs(values).max(), law.expression
 
 
 def test_the_rankers_pool_is_the_approximately_conserved_candidates_in_rank_order():

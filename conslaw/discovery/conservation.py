@@ -10,7 +10,9 @@
 - ``noise``: each column's white-noise level on the training segments
   (``conslaw.discovery.noise``), which decides whether a law's nonlinear terms are biased;
 - ``levels``: the segments whose means tell an identity's one value from a law's levels
-  (``level_segments``).
+  (``level_segments``);
+- ``copies``: the columns that repeat another (``conslaw.discovery.copies``), which move with it
+  in every surrogate.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
+from conslaw.discovery.copies import Copy, copied_columns, sources
 from conslaw.discovery.fit import FitData
 from conslaw.discovery.identities import IDENTITY_TRAJECTORIES
 from conslaw.discovery.noise import NoiseStencil, noise_stencil
@@ -110,10 +113,11 @@ def concatenate(parts: Sequence[Segments]) -> Segments:
     return build_segments(times, states, source)
 
 
-def null_of(segments: Segments, draws: int, rng: np.random.Generator) -> Segments:
-    """``draws`` surrogate draws of ``segments``, as one ``Segments``."""
-    still = still_columns(segments)
-    return concatenate([surrogate_draw(segments, still, rng) for _ in range(draws)])
+def null_of(segments: Segments, draws: int, rng: np.random.Generator, copies: Sequence[Copy] = ()) -> Segments:
+    """``draws`` surrogate draws of ``segments``, as one ``Segments``, each ``copies`` column
+    moving with its original."""
+    still, source = still_columns(segments), sources(copies, segments.x.shape[1])
+    return concatenate([surrogate_draw(segments, still, rng, source) for _ in range(draws)])
 
 
 def level_segments(train: Segments, test: Optional[Segments], separate_runs: bool) -> Segments:
@@ -148,6 +152,8 @@ class ConservationData:
     """The segments whose means tell an identity from a law (``level_segments``)."""
     derived: tuple[bool, ...] = ()
     """Whether each column was derived from another by ``--derive`` (``conslaw.datasets.derivatives``)."""
+    copies: tuple[Copy, ...] = ()
+    """The columns that repeat another on every training sample (``conslaw.discovery.copies``)."""
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
@@ -159,19 +165,21 @@ class ConservationData:
         check_windows(train, "training", window, window_seconds)
         still = still_columns(train)
         check_sampling(dataset.train, times, dataset.columns, still)
-        train_null = null_of(train, draws, rng)
+        copies = copied_columns(train.x, dataset.columns)
+        train_null = null_of(train, draws, rng, copies)
         test = None
         if dataset.test:
             segments = segment_trajectories(dataset.test, window, seconds, "test")
             check_windows(segments, "held-out", window, window_seconds)
-            test = FitData(segments, null_of(segments, draws, rng))
+            test = FitData(segments, null_of(segments, draws, rng, copies))
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
-        control = FitData(surrogate_draw(train, still, control_rng), train_null)
+        control = FitData(surrogate_draw(train, still, control_rng, sources(copies, train.x.shape[1])), train_null)
         stencil = noise_stencil(train)
         derived = tuple(column in dataset.metadata.get("derived", {}) for column in dataset.columns)
         return cls(FitData(train, train_null), test, control, seconds, window_seconds,
                    tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil,
-                   level_segments(train, test.truth if test else None, dataset.separate_test_runs), derived)
+                   level_segments(train, test.truth if test else None, dataset.separate_test_runs), derived,
+                   copies)
 
     @property
     def segment_counts(self) -> dict[str, Optional[int]]:
@@ -190,4 +198,5 @@ class ConservationData:
             "null_segments": self.train.null.n_segments,
             "still_columns": list(self.still),
             "noise": list(self.noise),
+            "copied_columns": {copy.names[0]: copy.names[1] for copy in self.copies},
         }

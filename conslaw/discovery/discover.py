@@ -160,7 +160,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
     biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]
-    warnings = sampling + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
+    warnings = sampling + _copy_warning(data) + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
                            for law in biased_laws]
     warnings += (_identity_warning(laws, data) + _unresolved_warning(laws)
                  + _series_warning(laws) + _unidentified_warning(laws, data) + _drift_warning(laws)
@@ -186,6 +186,16 @@ def _prepared(dataset: TrajectoryDataset, config: DiscoveryConfig, seed: int
     for other in (w for w in caught if not issubclass(w.category, UserWarning)):
         warnings_module.warn_explicit(other.message, other.category, other.filename, other.lineno)
     return data, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def _copy_warning(data: ConservationData) -> list[str]:
+    """One warning naming the columns that repeat another (``conslaw.discovery.copies``)."""
+    if not data.copies:
+        return []
+    pairs = ", ".join(f"{copy.names[0]} repeats {copy.names[1]}" for copy in data.copies)
+    return [f"{pairs} on every training sample (one reading recorded twice, or a linear constraint): the null "
+            "moves each copy with its column, so that no function of the two alone passes for a law, and a copy "
+            "counts as a relation between the columns, not as a law"]
 
 
 def _unresolved_warning(laws: Sequence[Law]) -> list[str]:

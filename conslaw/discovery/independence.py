@@ -188,13 +188,15 @@ def independent_relations(identities: Sequence[Law], data: ConservationData, see
     """The simplest identities whose gradients (finite at every point) raise the rank by more
     than ``RELATION_RTOL``: on noisy data a product ``vy*(x - 0.01*x_cm)`` leans off its factor's
     gradient by the noise's share, about 1e-2, which the laws' tolerance would count. An identity
-    whose gradient vanishes on the data (``_first_order``) is no relation."""
+    whose gradient vanishes on the data (``_first_order``) is no relation. The columns that
+    repeat another (``ConservationData.copies``) are relations first: the null keeps them, so
+    no identity shows them."""
+    relations: list[sympy.Expr] = [copy.relation for copy in data.copies]
     if not identities:
-        return []
+        return relations
     points, spread = _gradient_points(data, seed), data.train.truth.x.std(axis=0)
     off_data = _gradient_points(data, seed, data.train.null.x)
     columns = identities[0].columns.names
-    relations: list[sympy.Expr] = []
     for law in sorted(identities, key=lambda law: law.size):
         if not np.all(np.isfinite(gradient_function(law.expression, columns)(points))):
             continue

@@ -5,7 +5,8 @@ fewer segments than columns, some from segments already used, run the other way)
 target segment's time grid. Never one segment forwards and backwards while others are unused: the
 two runs meet at its midpoint, in a true state. Each column therefore keeps
 its own motion, smoothness, amplitude and noise, while the relations between columns, which is
-what a conservation law is, are broken. A quantity that is constant only because the data move
+what a conservation law is, are broken; but a column that copies another (``conslaw.discovery.copies``:
+one reading recorded twice) takes that column's source, so the copy holds. A quantity that is constant only because the data move
 little is constant on the surrogates too, so it gains nothing against this null, however dense the
 sampling or short the windows; a conserved quantity stays constant on the true segments only.
 
@@ -16,6 +17,8 @@ not moving when its within-segment variation has no smooth part, i.e. looks like
 measurement noise (von Neumann ratio of successive differences to variance near 2), or is zero.
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 
@@ -73,12 +76,16 @@ def _series(segments: Segments, k: int, column: int, times: np.ndarray, backward
     return np.interp(query, source_time, values)
 
 
-def surrogate_draw(segments: Segments, still: np.ndarray, rng: np.random.Generator) -> Segments:
-    """One surrogate of every segment (see the module docstring)."""
+def surrogate_draw(segments: Segments, still: np.ndarray, rng: np.random.Generator,
+                   sources: Sequence[int] = ()) -> Segments:
+    """One surrogate of every segment (see the module docstring); a column that copies another
+    (``sources[j]``, ``conslaw.discovery.copies``) takes that column's source segment and
+    direction, so that the copy holds in the surrogate too."""
     n, d = segments.n_segments, segments.x.shape[1]
     order = rng.permutation(n)
     position = np.argsort(order)
     options = _column_options(n, d, rng)
+    options = [options[source] for source in sources] if len(sources) else options
     durations = segments.durations
     times, states = [], []
     for k in range(n):

@@ -215,7 +215,7 @@ def exact_independent(laws: Sequence[Law], data: ConservationData, seed: int, th
     judged = [with_noise_evidence(with_variation(law, data), data) for law in laws]
     exact = order_by_evidence([law for law in judged if is_exact(law.evidence, threshold)
                                and is_resolved(law.evidence)])
-    identities, others = split_identities(exact, data.train.truth.n_trajectories)
+    identities, others = split_identities(exact, data.levels.n_trajectories)
     relations = independent_relations(identities, data, seed)
     return len(relations) + (len(independent_set(others, data, seed, relations)) if others else 0)
 
