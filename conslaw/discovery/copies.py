@@ -22,7 +22,7 @@ from conslaw.dsl.expressions import column_symbols
 COPY_TOLERANCE = 1e-6
 """A column is a copy when the least-squares line through another column leaves residuals (root
 mean square) of at most this share of its spread: a copy written with 7 significant digits is
-one; a second sensor with its own noise (1e-4 of the spread and more) is not."""
+one; a second reading with its own noise (1e-5 of the spread and more) is not."""
 
 
 @dataclass(frozen=True)

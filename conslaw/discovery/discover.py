@@ -160,8 +160,9 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
     biased_laws = [law for law in laws if law.accepted and biased(law.evidence.noise_bias)]
-    warnings = sampling + _copy_warning(data) + [bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
-                           for law in biased_laws]
+    warnings = sampling + _copy_warning(data) + [
+        bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
+        for law in biased_laws]
     warnings += (_identity_warning(laws, data) + _unresolved_warning(laws)
                  + _series_warning(laws) + _unidentified_warning(laws, data) + _drift_warning(laws)
                  + _derived_warning(dataset))
@@ -269,9 +270,9 @@ def _derived_warning(dataset: TrajectoryDataset) -> list[str]:
 def _identity_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:
     """One warning for the identities (``conslaw.discovery.identities``), saying why they are."""
     identities = [law for law in laws if law.quality == "identity"]
-    trajectories, training = data.levels.n_trajectories, data.train.truth.n_trajectories
     if not identities:
         return []
+    trajectories, training = data.levels.n_trajectories, data.train.truth.n_trajectories
     first = f"the first law {identities[0].rank} ({identities[0].text(digits=TABLE_DIGITS)})"
     if any(law.independent for law in laws) and on_one_level_set(laws, trajectories):
         return [f"the training data are one recording, or visit one level set of the independent laws "

@@ -79,8 +79,8 @@ from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values,
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_variants
 from conslaw.discovery.forms import judged_ratio, segment_means
-from conslaw.discovery.identities import (affine_solutions, as_identity, fold_into_relations, merge_identities, on_one_level_set,
-                                          split_identities)
+from conslaw.discovery.identities import (affine_solutions, as_identity, fold_into_relations, merge_identities,
+                                          on_one_level_set, split_identities)
 from conslaw.discovery.independence import along_one_law, function_of, independent_relations, independent_set
 from conslaw.discovery.noise import biased, noise_bias, unresolved, unresolved_change
 from conslaw.discovery.paper_ratio import paper_ratios, random_segments
@@ -274,12 +274,13 @@ def borne_by_broken_relations(laws: Sequence[Law], identities: Sequence[Law], da
     replaced by its value from that identity (``identities.affine_solutions``) on the truth and
     the null alike, is nearer no conservation (1) than acceptance (``1 / threshold``) on a log
     scale: above ``1 / sqrt(threshold)``. The null draws each column from another segment, so it
-    breaks the identity too, and a function that is nearly constant along the identity alone
-    looks conserved against it: with an angle in radians and again in degrees from one noisy
-    sensor, ``cos(q) - cos(pi*q_deg/180 - 0.0048)``, which is ``0.0048*sin(q)`` on the data
-    (5e-6, restored 1.0). A law keeps its ratio (a spring's energy: 0 ± 6e-4, restored 0 ± 4e-3);
-    the ratio's point value decides, since with few segments its error is as wide as 1 either
-    way (4 segments: a false law restored to 1.0 ± 0.5)."""
+    breaks the identity too (an exact copy it keeps: ``conslaw.discovery.copies``), and a
+    function that is nearly constant along the identity alone looks conserved against it: with
+    an angle in radians and again in degrees from a second reading, ``cos(q) - cos(pi*q_deg/180 -
+    0.0048)``, which is ``0.0048*sin(q)`` on the data (5e-6, restored 1.0). A law keeps its
+    ratio (a spring's energy: 0 ± 6e-4, restored 0 ± 4e-3); the ratio's point value decides,
+    since with few segments its error is as wide as 1 either way (4 segments: a false law
+    restored to 1.0 ± 0.5)."""
     solutions = affine_solutions(identities, data.train.truth.x)
     truth, split = data.train.truth, len(data.train.truth.x)
     broken = set()

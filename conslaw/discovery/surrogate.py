@@ -5,10 +5,11 @@ fewer segments than columns, some from segments already used, run the other way)
 target segment's time grid. Never one segment forwards and backwards while others are unused: the
 two runs meet at its midpoint, in a true state. Each column therefore keeps
 its own motion, smoothness, amplitude and noise, while the relations between columns, which is
-what a conservation law is, are broken; but a column that copies another (``conslaw.discovery.copies``:
-one reading recorded twice) takes that column's source, so the copy holds. A quantity that is constant only because the data move
-little is constant on the surrogates too, so it gains nothing against this null, however dense the
-sampling or short the windows; a conserved quantity stays constant on the true segments only.
+what a conservation law is, are broken; but a column that copies another
+(``conslaw.discovery.copies``: one reading recorded twice) takes that column's source, so the
+copy holds. A quantity that is constant only because the data move little is constant on the
+surrogates too, so it gains nothing against this null, however dense the sampling or short the
+windows; a conserved quantity stays constant on the true segments only.
 
 A column that the data never move (a conserved input, such as a free particle's momentum) cannot
 be moved by any reshuffling of its own motion. Its null motion is its spread across segments:
