@@ -4,12 +4,14 @@ single recordings and identities, and known laws equal to an accepted one within
 import dataclasses
 import types
 
+import numpy as np
 import pytest
 import sympy
 
 from conslaw.datasets import load_file, make_variant
 from conslaw.datasets.variants import user_coordinates
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.copies import copied_columns
 from conslaw.discovery.demotions import _fixed_curves
 from conslaw.discovery.independence import functionally_dependent
 from conslaw.law import StateColumns
@@ -68,6 +70,27 @@ def test_a_formula_whose_own_terms_refit_freely_are_steadier_is_a_misfit(system,
     columns = StateColumns.from_dataset(variant.dataset)
     assert not refit_is_steadier(columns.parse(true_law), columns, data)
     assert refit_is_steadier(columns.parse(misfit), columns, data)
+
+
+def test_a_copy_is_a_line_through_its_column_on_every_run_and_a_linear_law_is_not():
+    """A copy written with 7 significant digits is one, a second reading with its own noise
+    (1e-5 of the spread) is not; the cyclotron's velocities are lines through its positions
+    along one trajectory (``vx - 1.7*y`` is a law), so a copy is judged across two runs or more:
+    on 3 runs (1 trained on) only the true copy is one, and on the training run alone nothing
+    is (its laws were once taken for copies, and lost)."""
+    states = np.random.default_rng(0).normal(size=(500, 2))
+    rounded = np.column_stack([states, [float(f"{value:.7g}") for value in 57.29578 * states[:, 0]]])
+    assert [(copy.copy, copy.original) for copy in copied_columns(rounded, ("q", "p", "q_deg"))] == [(2, 0)]
+    assert copied_columns(rounded, ("q", "p", "q_deg"))[0].scale == pytest.approx(57.29578, rel=1e-6)
+    second = np.column_stack([states, states[:, 0] * (1 + 1e-5 * np.random.default_rng(1).normal(size=500))])
+    assert copied_columns(second, ("q", "p", "q2")) == ()
+    dataset = make_variant("cyclotron", rate=10.0, n_trajectories=3, seed=64).dataset
+    dataset = dataset.with_repeated_column("x", "x_mm", "mm")
+    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    assert data.summary()["copied_columns"] == {"x_mm": "x"}
+    alone = ConservationData.prepare(dataclasses.replace(dataset, separate_test_runs=False),
+                                     DiscoveryConfig().window, NULL_DRAWS, 0)
+    assert alone.copies == ()
 
 
 @pytest.mark.parametrize("system, column, unit, trajectories, seed, own_noise", [

@@ -153,7 +153,8 @@ class ConservationData:
     derived: tuple[bool, ...] = ()
     """Whether each column was derived from another by ``--derive`` (``conslaw.datasets.derivatives``)."""
     copies: tuple[Copy, ...] = ()
-    """The columns that repeat another on every training sample (``conslaw.discovery.copies``)."""
+    """The columns that repeat another on every sample of ``levels``, when those come from two
+    trajectories or more (``conslaw.discovery.copies``)."""
 
     @classmethod
     def prepare(cls, dataset: TrajectoryDataset, window: float, draws: int, seed: int) -> "ConservationData":
@@ -165,21 +166,22 @@ class ConservationData:
         check_windows(train, "training", window, window_seconds)
         still = still_columns(train)
         check_sampling(dataset.train, times, dataset.columns, still)
-        copies = copied_columns(train.x, dataset.columns)
-        train_null = null_of(train, draws, rng, copies)
-        test = None
+        held_out = None
         if dataset.test:
-            segments = segment_trajectories(dataset.test, window, seconds, "test")
-            check_windows(segments, "held-out", window, window_seconds)
-            test = FitData(segments, null_of(segments, draws, rng, copies))
+            held_out = segment_trajectories(dataset.test, window, seconds, "test")
+            check_windows(held_out, "held-out", window, window_seconds)
+        levels = level_segments(train, held_out, dataset.separate_test_runs)
+        # on one trajectory a linear law (a cyclotron's vx + omega*y) is a line between two columns too
+        copies = copied_columns(levels.x, dataset.columns) if levels.n_trajectories >= 2 else ()
+        train_null = null_of(train, draws, rng, copies)
+        test = FitData(held_out, null_of(held_out, draws, rng, copies)) if held_out is not None else None
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
         control = FitData(surrogate_draw(train, still, control_rng, sources(copies, train.x.shape[1])), train_null)
         stencil = noise_stencil(train)
         derived = tuple(column in dataset.metadata.get("derived", {}) for column in dataset.columns)
         return cls(FitData(train, train_null), test, control, seconds, window_seconds,
                    tuple(bool(s) for s in still), tuple(float(level) for level in stencil.columns), stencil,
-                   level_segments(train, test.truth if test else None, dataset.separate_test_runs), derived,
-                   copies)
+                   levels, derived, copies)
 
     @property
     def segment_counts(self) -> dict[str, Optional[int]]:

@@ -1,4 +1,4 @@
-"""Columns that repeat another: on every training sample ``a*x_j + b`` of an earlier column.
+"""Columns that repeat another: on every sample ``a*x_j + b`` of an earlier column.
 
 A lab file may hold one sensor's reading twice, an angle in radians and again in degrees, a
 position in m and in cm. Such a copy is a relation between the columns, not a conservation law,
@@ -44,7 +44,10 @@ class Copy:
 
 
 def copied_columns(states: np.ndarray, columns: Sequence[str]) -> tuple[Copy, ...]:
-    """The ``columns`` of ``states`` (n, d) that copy an earlier column which copies none."""
+    """The ``columns`` of ``states`` (n, d) that copy an earlier column which copies none. The
+    states must come from two trajectories or more: along one, a law linear in two columns (a
+    cyclotron's guiding centre, ``vx + omega*y``) is a line between them as well; across
+    trajectories its level moves the line, and a copy's does not."""
     copies: list[Copy] = []
     copied = set()
     spread = states.std(axis=0)

@@ -194,7 +194,7 @@ def _copy_warning(data: ConservationData) -> list[str]:
     if not data.copies:
         return []
     pairs = ", ".join(f"{copy.names[0]} repeats {copy.names[1]}" for copy in data.copies)
-    return [f"{pairs} on every training sample (one reading recorded twice, or a linear constraint): the null "
+    return [f"{pairs} on every sample (one reading recorded twice, or a linear constraint): the null "
             "moves each copy with its column, so that no function of the two alone passes for a law, and a copy "
             "counts as a relation between the columns, not as a law"]
 
