@@ -126,7 +126,7 @@ def test_a_lab_s_few_runs_tell_a_constraint_from_a_law_by_the_held_out_runs(syst
     if system == "spring":
         dataset = dataset.with_repeated_column("q", "q_cm", "cm", noise=1e-5)  # a second reading: no exact copy
     assert len(dataset.train) == 1 and dataset.separate_test_runs
-    discovery = run(dataset, mode="both", unit_check=False)
+    discovery = run(dataset, mode="terms", unit_check=False)
     columns, states = dataset.columns, dataset.stacked("train")[::10]
     independent = [found.expression for found in discovery.accepted if found.independent]
     assert len(independent) == 1 and functionally_dependent(sympy.sympify(law), independent, columns, states)
@@ -134,7 +134,7 @@ def test_a_lab_s_few_runs_tell_a_constraint_from_a_law_by_the_held_out_runs(syst
     assert identities and functionally_dependent(sympy.sympify(identity), identities, columns, states)
     assert any("held out" in warning for warning in discovery.warnings)
     if system == "spring":
-        pieces = run(dataclasses.replace(dataset, separate_test_runs=False), mode="both", unit_check=False)
+        pieces = run(dataclasses.replace(dataset, separate_test_runs=False), mode="terms", unit_check=False)
         assert sum(found.independent for found in pieces.accepted) == 2
         assert not any(found.quality == "identity" for found in pieces.laws)
 
