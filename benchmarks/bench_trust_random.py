@@ -14,8 +14,8 @@ that the cells' other draws are those of the seed without it; ``--few`` records 
 the constants, as a lab's few runs; ``--copy-column`` records one column, drawn from a third
 stream, a second time in another unit from the same sensor (an exact copy of its noisy values, as
 a lab file with an angle in radians and again in degrees: ``deg`` or ``rad`` for an angle,
-``0.001*(unit)`` otherwise), and reads the copy as its column when it judges the laws. The draws come from
-``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and three-body (slow, and
+``0.001*(unit)`` otherwise), and reads the copy as its column when it judges the laws. The draws
+come from ``numpy.random.default_rng(--seed)``, so a run is reproducible; Lorenz and three-body (slow, and
 covered by the trust table) and the systems added after the recorded seeds (``LEFT_OUT``) are
 left out; ``--later`` draws the systems added after the ``--all-systems`` seeds too (``LATER``;
 with it a seed's draws are other than without it).
@@ -116,7 +116,8 @@ def searched_cell(system: str, options: dict, args: argparse.Namespace, director
         copies = {}
         if args.copy_column:
             data, copies = with_copied_column(data, copy_rng)
-            options["copy"] = f"{next(iter(copies.values()))} in {data.units[next(iter(copies))]}"
+            (copy, column), = copies.items()
+            options["copy"] = f"{column} in {data.units[copy]}"
         search = ConservationSearch(jobs=args.jobs, tailor=False, max_seconds=args.max_seconds).fit(data)
         return variant, search, copies
 
