@@ -76,8 +76,8 @@ def test_a_copy_is_a_line_through_its_column_on_every_run_and_a_linear_law_is_no
     """A copy written with 7 significant digits is one, a second reading with its own noise
     (1e-5 of the spread) is not; the cyclotron's velocities are lines through its positions
     along one trajectory (``vx - 1.7*y`` is a law), so a copy is judged across two runs or more:
-    on 3 runs (1 trained on) only the true copy is one, and on the training run alone nothing
-    is (its laws were once taken for copies, and lost)."""
+    on 3 runs (1 trained on) only the true copy is one; on the training run alone (its laws were
+    once taken for copies there, and lost) only a column equal to another in SI is one."""
     states = np.random.default_rng(0).normal(size=(500, 2))
     rounded = np.column_stack([states, [float(f"{value:.7g}") for value in 57.29578 * states[:, 0]]])
     assert [(copy.copy, copy.original) for copy in copied_columns(rounded, ("q", "p", "q_deg"))] == [(2, 0)]
@@ -90,7 +90,9 @@ def test_a_copy_is_a_line_through_its_column_on_every_run_and_a_linear_law_is_no
     assert data.summary()["copied_columns"] == {"x_mm": "x"}
     alone = ConservationData.prepare(dataclasses.replace(dataset, separate_test_runs=False),
                                      DiscoveryConfig().window, NULL_DRAWS, 0)
-    assert alone.copies == ()
+    assert alone.summary()["copied_columns"] == {"x_mm": "x"}
+    assert copied_columns(alone.train.truth.x[:, :4], dataset.columns[:4]) != ()  # vx, vy: lines through y, x
+    assert copied_columns(alone.train.truth.x[:, :4], dataset.columns[:4], same_values=True) == ()
 
 
 @pytest.mark.parametrize("system, column, unit, trajectories, seed, own_noise", [

@@ -171,8 +171,7 @@ class ConservationData:
             held_out = segment_trajectories(dataset.test, window, seconds, "test")
             check_windows(held_out, "held-out", window, window_seconds)
         levels = level_segments(train, held_out, dataset.separate_test_runs)
-        # on one trajectory a linear law (a cyclotron's vx + omega*y) is a line between two columns too
-        copies = copied_columns(levels.x, dataset.columns) if levels.n_trajectories >= 2 else ()
+        copies = copied_columns(levels.x, dataset.columns, same_values=levels.n_trajectories < 2)
         train_null = null_of(train, draws, rng, copies)
         test = FitData(held_out, null_of(held_out, draws, rng, copies)) if held_out is not None else None
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)

@@ -43,11 +43,13 @@ class Copy:
         return copy - sympy.Float(self.scale) * original - sympy.Float(self.offset)
 
 
-def copied_columns(states: np.ndarray, columns: Sequence[str]) -> tuple[Copy, ...]:
-    """The ``columns`` of ``states`` (n, d) that copy an earlier column which copies none. The
-    states must come from two trajectories or more: along one, a law linear in two columns (a
-    cyclotron's guiding centre, ``vx + omega*y``) is a line between them as well; across
-    trajectories its level moves the line, and a copy's does not."""
+def copied_columns(states: np.ndarray, columns: Sequence[str], same_values: bool = False) -> tuple[Copy, ...]:
+    """The ``columns`` of ``states`` (n, d, SI values) that copy an earlier column which copies
+    none. Along one trajectory a law linear in two columns (a cyclotron's guiding centre,
+    ``vx + omega*y``; two momenta's sum) is a line between them as well; across trajectories its
+    level moves the line, and a copy's does not. So states from one trajectory need
+    ``same_values``: there only a column equal to another in SI (one reading in two units) is a
+    copy."""
     copies: list[Copy] = []
     copied = set()
     spread = states.std(axis=0)
@@ -55,7 +57,7 @@ def copied_columns(states: np.ndarray, columns: Sequence[str]) -> tuple[Copy, ..
         for j in range(k):
             if j in copied or spread[j] == 0 or spread[k] == 0:
                 continue
-            scale, offset = np.polyfit(states[:, j], states[:, k], 1)
+            scale, offset = (1.0, 0.0) if same_values else np.polyfit(states[:, j], states[:, k], 1)
             residual = states[:, k] - (scale * states[:, j] + offset)
             if np.sqrt(np.mean(residual ** 2)) <= COPY_TOLERANCE * spread[k]:
                 copies.append(Copy(k, j, float(scale), float(offset), (columns[k], columns[j])))
