@@ -52,8 +52,10 @@ ROUNDING_VARIATION = 1e-12
 
 
 def law_values(law: Law, states: np.ndarray) -> np.ndarray:
-    """The law's values at ``states`` (SI)."""
-    return law.numpy("si")(states)
+    """The law's values at ``states`` (n, d; SI), one per state (n,), also for a law that the
+    lambdified expression returns as one number (a constant)."""
+    values = law.numpy("si")(states)
+    return values if np.shape(values) == states.shape[:1] else np.full(states.shape[:1], values, dtype=float)
 
 
 def predictable(values: np.ndarray, chosen: np.ndarray, truth: Segments) -> bool:

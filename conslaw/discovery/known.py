@@ -85,7 +85,7 @@ def _near(expression: sympy.Expr, accepted: Sequence[Law], columns: StateColumns
     if not np.all(np.isfinite(values)):
         return None
     for law in accepted:
-        own = np.broadcast_to(law_values(law, truth.x), truth.x.shape[:1])
+        own = law_values(law, truth.x)
         if np.all(np.isfinite(own)) and within_own_variation(own, values, truth):
             return law.rank
     return None

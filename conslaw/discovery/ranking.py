@@ -168,7 +168,7 @@ def with_variation(law: Law, data: ConservationData) -> Law:
     null_range = float(np.median(np.maximum.reduceat(on_null, null.starts[:-1])
                                  - np.minimum.reduceat(on_null, null.starts[:-1])))
     levels = data.levels
-    on_levels = on_truth if levels is truth else np.broadcast_to(law_values(law, levels.x), levels.x.shape[:1])
+    on_levels = on_truth if levels is truth else law_values(law, levels.x)
     means = segment_means(on_levels, levels)
     scale = null_range if null_range > 0 else np.inf
     variation = {"median": float(np.median(ranges) / scale), "max": float(np.max(ranges) / scale)}
@@ -186,7 +186,7 @@ def with_noise_evidence(law: Law, data: ConservationData) -> Law:
     states = truth.x[:: max(1, len(truth.x) // REFERENCE_STATES)]
     on_null = law_values(law, data.train.null.x)
     scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
-    on_truth = np.broadcast_to(law_values(law, truth.x), truth.x.shape[:1]).astype(float)
+    on_truth = law_values(law, truth.x).astype(float)
     evidence = dataclasses.replace(law.evidence, noise_bias=noise_bias(law.expression, columns, noise, states),
                                    unresolved=unresolved_change(law.expression, columns, data.stencil, scale),
                                    drift=drift_p_value(on_truth, truth, scale))
@@ -289,7 +289,7 @@ def borne_by_broken_relations(laws: Sequence[Law], identities: Sequence[Law], da
             if symbol not in law.expression.free_symbols:
                 continue
             restored = law.replace(expression=law.expression.subs(symbol, value))
-            values = np.broadcast_to(law_values(restored, data.train.states), data.train.states.shape[:1])
+            values = law_values(restored, data.train.states)
             ratio, _ = judged_ratio(values[:split], values[split:], truth, data.train.null)
             if ratio * np.sqrt(threshold) > 1.0:
                 broken.add(i)
