@@ -113,11 +113,11 @@ def concatenate(parts: Sequence[Segments]) -> Segments:
     return build_segments(times, states, source)
 
 
-def null_of(segments: Segments, draws: int, rng: np.random.Generator, copies: Sequence[Copy] = ()) -> Segments:
-    """``draws`` surrogate draws of ``segments``, as one ``Segments``, each ``copies`` column
-    moving with its original."""
-    still, source = still_columns(segments), sources(copies, segments.x.shape[1])
-    return concatenate([surrogate_draw(segments, still, rng, source) for _ in range(draws)])
+def null_of(segments: Segments, draws: int, rng: np.random.Generator, column_sources: Sequence[int] = ()) -> Segments:
+    """``draws`` surrogate draws of ``segments``, as one ``Segments``, a copy moving with its
+    column (``column_sources``: ``copies.sources``)."""
+    still = still_columns(segments)
+    return concatenate([surrogate_draw(segments, still, rng, column_sources) for _ in range(draws)])
 
 
 def level_segments(train: Segments, test: Optional[Segments], separate_runs: bool) -> Segments:
@@ -172,10 +172,11 @@ class ConservationData:
             check_windows(held_out, "held-out", window, window_seconds)
         levels = level_segments(train, held_out, dataset.separate_test_runs)
         copies = copied_columns(levels.x, dataset.columns, same_values=levels.n_trajectories < 2)
-        train_null = null_of(train, draws, rng, copies)
-        test = FitData(held_out, null_of(held_out, draws, rng, copies)) if held_out is not None else None
+        column_sources = sources(copies, train.x.shape[1])
+        train_null = null_of(train, draws, rng, column_sources)
+        test = FitData(held_out, null_of(held_out, draws, rng, column_sources)) if held_out is not None else None
         control_rng = np.random.default_rng(seed + CONTROL_SEED_OFFSET)
-        control = FitData(surrogate_draw(train, still, control_rng, sources(copies, train.x.shape[1])), train_null)
+        control = FitData(surrogate_draw(train, still, control_rng, column_sources), train_null)
         stencil = noise_stencil(train)
         derived = tuple(column in dataset.metadata.get("derived", {}) for column in dataset.columns)
         return cls(FitData(train, train_null), test, control, seconds, window_seconds,
