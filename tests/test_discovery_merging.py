@@ -393,3 +393,16 @@ def test_a_known_law_not_found_names_the_law_that_equals_it_within_the_noise(rat
     truth = "0.025*omega**2*r**2 + r**2 - 0.4905*r*cos(theta) - r + 0.025*vr**2"
     (entry,) = known_laws(variant.dataset, [accepted(truth, 1)], data)
     assert (entry["found"], entry["near"]) == (True, None)
+
+
+def test_a_template_whose_parameter_fits_to_zero_is_merged_into_the_law_it_prints_as():
+    """A symmetric top's spin ``w3`` is exactly conserved, and templates such as ``c0/w2**2 + w3``
+    fit it with ``c0 = 0``: such a candidate prints as ``w3``, and was listed as rejected (its
+    control is not judged) a rank below the accepted ``w3``. It is one of that law's variants."""
+    variant = make_variant("rigid-body", I1=2.0, I2=2.0, I3=1.0, seed=8, t_end=6.0, n_points=301,
+                           n_trajectories=12, units={"w1": "rpm", "w2": "rpm", "w3": "rpm"})
+    discovery = run(variant.dataset, depth=6, unit_check=False)
+    assert [str(law.expression) for law in discovery.accepted] == ["w3", "w1**2 + w2**2"]
+    accepted = {law.expression for law in discovery.accepted}
+    assert not [law.rank for law in discovery.laws if not law.accepted and law.expression in accepted]
+    assert discovery.accepted[0].variants > 1

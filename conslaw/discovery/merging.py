@@ -8,10 +8,12 @@ of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a va
 accepted laws a polynomial is one within the precision the data give them: its residual may
 reach the larger of the two laws' variations along a trajectory (``Evidence.variation``), up to
 ``NOISY_VARIANT``. Once independence is marked, ``merge_near_copies`` merges a dependent exact
-law that is a function of one independent law to within the data's precision (uncapped).
+law that is a function of one independent law to within the data's precision (uncapped). A rejected candidate that prints as a law ranked above it
+(``merge_repeats``) is merged into that law.
 """
 from __future__ import annotations
 
+import collections
 from typing import Sequence
 
 import numpy as np
@@ -137,3 +139,21 @@ def merge_near_copies(laws: Sequence[Law], states: np.ndarray, parallel: np.ndar
         else:
             kept.append(index)
     return [laws[i].replace(variants=laws[i].variants + variants.get(i, 0)) for i in kept]
+
+
+def merge_repeats(kept: Sequence[Law], others: Sequence[Law]) -> tuple[list[Law], list[Law]]:
+    """``others`` whose expression is one of the ``kept`` laws' merged into that law as variants
+    (its own variants with it), and the rest. A template whose fitted parameter vanished prints
+    as a smaller law (``c0*w1/w3 + w3`` at ``c0 = 0`` is ``w3``); the two searches and the
+    rejected candidates' own merge see it apart from the accepted law, and listed as rejected it
+    reads as that law rejected."""
+    index = {law.expression: i for i, law in reversed(list(enumerate(kept)))}
+    variants = collections.Counter()
+    rest = []
+    for law in others:
+        if law.expression in index:
+            variants[index[law.expression]] += 1 + law.variants
+        else:
+            rest.append(law)
+    return [law.replace(variants=law.variants + variants[i]) if variants[i] else law
+            for i, law in enumerate(kept)], rest

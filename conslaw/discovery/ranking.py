@@ -22,7 +22,8 @@ search's seed.
   best-ranked) with a ``variants`` count. After independence is marked, a dependent exact law
   that is a function of one independent law to within the data's precision (a near-copy with a
   small fitted term, or the law written with a column's copy in another unit) is merged into it
-  too (``merging.merge_near_copies``).
+  too (``merging.merge_near_copies``), and so is a rejected candidate that prints as an accepted
+  law or an identity (``merging.merge_repeats``: a template whose parameter fitted to 0).
 - **Resolved**: an accepted law that changes between neighbouring samples by more than the
   columns' noise explains (``conslaw.discovery.noise.unresolved_change``) changes faster than
   the sampling resolves, where the ratio's smooth forms take its change for noise: it is
@@ -77,7 +78,7 @@ from scipy.special import ndtr, stdtrit  # the normal level and the t quantile; 
 from conslaw.discovery.conservation import ConservationData
 from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values, outdone
 from conslaw.discovery.drift import drift_p_value, drifting
-from conslaw.discovery.merging import merge_near_copies, merge_variants
+from conslaw.discovery.merging import merge_near_copies, merge_repeats, merge_variants
 from conslaw.discovery.forms import judged_ratio, segment_means
 from conslaw.discovery.identities import (affine_solutions, as_identity, fold_into_relations, merge_identities,
                                           on_one_level_set, split_identities)
@@ -353,6 +354,8 @@ def rank_laws(candidates: Sequence[Law], data: ConservationData, threshold: floa
     front, spanned = _pareto(accepted), function_of(accepted, data, seed, relations)
     accepted = [law.replace(pareto=front[i], function_of=tuple(k + 1 for k in spanned[i]))  # ranks
                 for i, law in enumerate(accepted)]
+    kept, rejected = merge_repeats(accepted + identities, rejected)
+    accepted, identities = kept[:len(accepted)], kept[len(accepted):]
     rejected = [law.replace(accepted=False, quality="rejected", independent=False, pareto=False)
                 for law in rejected]
     ranked = [law.replace(rank=rank) for rank, law in enumerate(accepted + identities + rejected, start=1)]
