@@ -105,7 +105,8 @@ def test_a_column_read_again_in_another_unit_gives_no_law_that_only_a_broken_cop
     nearly constant along that relation alone looked conserved against it: 2 to 13 were accepted
     as approximate laws (``cos(q) - cos(pi*q_deg/180 - 0.0048)``, ``0.0048*sin(q)`` on the data).
     From one sensor (an exact copy) the null now moves the copy with its column, which the
-    summary names, and no such function is a candidate; from a second, quieter reading (its own
+    summary names, and no such function is a candidate (nor is any formula of the copy: its twin in
+    the original column is fitted); from a second, quieter reading (its own
     noise 0.1 % of the spread) the copy is an identity, and each such function, judged again with
     the identity restored on the null, moves there as little as on the truth and is rejected
     (``relation``). The energy stays, exact and alone."""
@@ -118,6 +119,11 @@ def test_a_column_read_again_in_another_unit_gives_no_law_that_only_a_broken_cop
         assert any(law.quality == "identity" for law in discovery.laws)
     else:
         assert discovery.conservation["copied_columns"] == {repeated: column}
+        # a formula reading the copy has a twin in the original, with its values: only the twin is fitted
+        counts = discovery.searches["formulas"]["counts"]
+        assert counts["copy_reading"] > counts["enumerated"] // 2
+        copy = sympy.Symbol(repeated, real=True)
+        assert not [law for law in discovery.laws if law.origin == "formula" and copy in law.expression.free_symbols]
     states = variant.dataset.stacked("train")[::10]
     for law in discovery.accepted:
         as_original = law.expression.subs(sympy.Symbol(repeated, real=True), sympy.Symbol(column, real=True))

@@ -28,13 +28,15 @@ one; a second reading with its own noise (1e-5 of the spread and more) is not.""
 @dataclass(frozen=True)
 class Copy:
     """Column ``copy`` (named ``names[0]``) is ``scale * column original + offset`` (named
-    ``names[1]``) on every training sample."""
+    ``names[1]``) on every training sample; ``equal`` when it holds its original's SI values (one
+    reading in two units: ``scale`` 1, no offset)."""
 
     copy: int
     original: int
     scale: float
     offset: float
     names: tuple[str, str]
+    equal: bool = False
 
     @property
     def relation(self) -> sympy.Expr:
@@ -58,12 +60,16 @@ def copied_columns(states: np.ndarray, columns: Sequence[str], same_values: bool
             if j in copied or spread[j] == 0 or spread[k] == 0:
                 continue
             scale, offset = (1.0, 0.0) if same_values else np.polyfit(states[:, j], states[:, k], 1)
-            residual = states[:, k] - (scale * states[:, j] + offset)
-            if np.sqrt(np.mean(residual ** 2)) <= COPY_TOLERANCE * spread[k]:
-                copies.append(Copy(k, j, float(scale), float(offset), (columns[k], columns[j])))
+            if _within_tolerance(states[:, k] - (scale * states[:, j] + offset), spread[k]):
+                equal = _within_tolerance(states[:, k] - states[:, j], spread[k])
+                copies.append(Copy(k, j, float(scale), float(offset), (columns[k], columns[j]), equal))
                 copied.add(k)
                 break
     return tuple(copies)
+
+
+def _within_tolerance(residual: np.ndarray, spread: float) -> bool:
+    return bool(np.sqrt(np.mean(residual ** 2)) <= COPY_TOLERANCE * spread)
 
 
 def sources(copies: Sequence[Copy], n_columns: int) -> list[int]:

@@ -6,7 +6,8 @@ passes there too has its template refitted on the control (surrogate against nul
 how low its ratio gets by chance. The search returns, unranked, every formula that passed the
 training and held-out tests and the ``keep`` best of the others by training ratio (the pool the
 tailoring stage ranks); ``conslaw.discovery.ranking`` then accepts, merges and orders them.
-Formulas of still columns only, bare columns aside, are not fitted (``still_only``).
+Formulas of still columns only, bare columns aside, are not fitted (``still_only``), nor are
+formulas that read a column holding another's SI values (``copy_reading``).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Callable, Optional, Sequence
 from conslaw.checkpoints import Checkpoints
 from conslaw.discovery.chunks import FittingJob, fit_chunk, release
 from conslaw.discovery.conservation import ConservationData
+from conslaw.discovery.copies import Copy
 from conslaw.discovery.grids import search_points
 from conslaw.dsl.enumerate import FormulaSpace
 from conslaw.dsl.grammar import NodeTable, assign
@@ -26,9 +28,9 @@ from conslaw.parallel import WorkerPool
 CHUNK = 128
 """Formulas per task: fixed, so that checkpoints are found again by a resume with other --jobs."""
 GRID_STATES = 512
-STATUSES = ("ok", "non_finite", "scale", "constant", "unresolved", "degenerate", "still_only")
-"""A fit's statuses (``conslaw.discovery.fit``), and ``still_only``: a formula of still columns
-alone, counted and not fitted (the function ``still_only``)."""
+STATUSES = ("ok", "non_finite", "scale", "constant", "unresolved", "degenerate", "still_only", "copy_reading")
+"""A fit's statuses (``conslaw.discovery.fit``), and two kinds of formula counted and not fitted:
+``still_only``, of still columns alone, and ``copy_reading`` (the functions of those names)."""
 
 
 @dataclass
@@ -69,6 +71,18 @@ def still_only(table: NodeTable, roots: Sequence[int], still: Sequence[bool]) ->
         return set()
     return {root for root in roots
             if table[root].op != "input" and table.columns_of(root) <= fixed}
+
+
+def copy_reading(table: NodeTable, roots: Sequence[int], copies: Sequence[Copy]) -> set[int]:
+    """The formulas that read a column equal to its original in SI (``Copy.equal``: one reading
+    in two units, an angle in rad and in deg). Each has a twin that reads the original instead,
+    with the same values on every sample, which the search fits; without the rule a pendulum's
+    copied angle tripled its formulas (3,100 to 10,728) and doubled its discovery's time, and the
+    twins doubled the candidates."""
+    copied = {copy.copy for copy in copies if copy.equal}
+    if not copied:
+        return set()
+    return {root for root in roots if table.columns_of(root) & copied}
 
 
 def chunk_cost(table: NodeTable, nodes: Sequence[int]) -> int:
@@ -117,8 +131,9 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     """Fit every formula of ``space`` (see the module docstring) with the workers of ``pool``."""
     started = time.perf_counter()
     job = FittingJob(space.table, data.train, data.test, data.control, threshold, grid_states, seed)
-    skipped = still_only(space.table, space.roots, data.still)
-    roots = [root for root in space.roots if root not in skipped]
+    still = still_only(space.table, space.roots, data.still)
+    copies = copy_reading(space.table, space.roots, data.copies) - still
+    roots = [root for root in space.roots if root not in still and root not in copies]
     try:
         flat, partial = _fit_all(roots, job, pool, max_seconds, checkpoints, progress)
     finally:
@@ -129,7 +144,7 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
                     key=lambda r: (r["ratio"], r["node"]))[:keep]
     candidates = [formula_law(space.table, r, columns, data) for r in passed + others]
     counts = {status: sum(1 for r in flat if r["status"] == status) for status in STATUSES}
-    counts.update(still_only=len(skipped), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
+    counts.update(still_only=len(still), copy_reading=len(copies), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
     timings = {"enumerate_s": space.seconds, "fit_s": seconds,
                "formulas_per_second": len(flat) / max(seconds, 1e-9)}
     reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(roots)} formulas" if partial else None
