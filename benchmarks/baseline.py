@@ -28,13 +28,16 @@ def _option_value(text: str) -> int | float | str:
 
 def dataset(system: str, options: str):
     """The built-in ``system`` (the recorded pendulum from ``$CONSLAW_DATA_DIR``), or a variant
-    of it with ``make_variant`` options written ``key=value,...``."""
+    of it with ``make_variant`` options written ``key=value,...``; ``repeat=q:q_deg:deg`` adds
+    column ``q`` again as ``q_deg`` in degrees (one reading recorded twice)."""
     from conslaw.datasets import load_dataset, make_variant
 
     if system == "real-pendulum":
         return load_dataset(system, data_dir=os.environ.get("CONSLAW_DATA_DIR", str(ROOT.parent / "shared" / "data")))
     values = dict(item.split("=") for item in options.split(",") if item)
-    return make_variant(system, **{key: _option_value(value) for key, value in values.items()}).dataset
+    repeat = values.pop("repeat", None)
+    variant = make_variant(system, **{key: _option_value(value) for key, value in values.items()}).dataset
+    return variant.with_repeated_column(*repeat.split(":")) if repeat else variant
 
 
 def extract(revision: str) -> str:
