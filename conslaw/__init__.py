@@ -1,6 +1,6 @@
 """conslaw: discover conservation laws in trajectory data and use them as Noether losses."""
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
 
 
 def __getattr__(name: str):
