@@ -240,6 +240,7 @@ REJECTIONS = {
     "unneeded_column": "it is as steady with one of its columns held at its mean",
     "drifting": "its level drifts from window to window beside exact laws",
     "series": "it reads as a truncated power series (or an angle's, beside its sin/cos) and varies beyond the noise",
+    "by_run": "its own terms, refitted on each run apart, are far steadier: each run has its own law, and it is their average",
     "unidentified": "a quantity of its own terms can be mixed into it unseen: the data do not fix its coefficients",
     "dependent": "it is a function of accepted laws that were then rejected",
 }

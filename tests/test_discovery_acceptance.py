@@ -8,9 +8,12 @@ import pytest
 
 from conslaw.datasets import make_variant
 from conslaw.datasets.types import Trajectory, TrajectoryDataset
+from conslaw.discovery.conservation import NULL_DRAWS, ConservationData, DiscoveryConfig
+from conslaw.discovery.demotions import BY_RUN_GAIN
 from conslaw.discovery.independence import functionally_dependent
 from conslaw.discovery.ranking import TIE_SIGMAS, bound_sigmas, is_accepted, is_exact, rejected_on_training
-from conslaw.law import Evidence
+from conslaw.law import Evidence, StateColumns
+from conslaw.terms.check import run_refit_gain
 from discovery_cases import run
 
 
@@ -102,3 +105,45 @@ def test_runs_of_unequal_amplitude_give_no_truncated_law():
     lacking = [law for law in discovery.laws if law.rejection == "lacking_term"]  # listed, and why
     assert lacking and not any(functionally_dependent(law.expression, truths, variant.dataset.columns, states)
                                for law in lacking)
+
+
+def test_pendulums_of_unrecorded_lengths_give_no_law_and_the_reason():
+    """Pendulums of 0.9-1.1 m whose length is not a column: each run conserves its own energy
+    and none of them is a function of the angle and its rate alone. Their average,
+    ``omega**2 - 19.4*cos(theta)``, is steady to a few percent on every run and was accepted as an
+    approximate law; refitted run by run its terms are far steadier on the run's other windows,
+    so it is rejected (``by_run``) and a warning says that a setting may be missing."""
+    variant = make_variant("pendulum-lengths", l_low=0.9, l_high=1.1, n_trajectories=16)
+    discovery = run(variant.dataset.without_column("l"), unit_check=False)
+    assert discovery.accepted == []
+    average = next(law for law in discovery.laws if law.rejection == "by_run")
+    assert str(average.expression).startswith("omega**2 - 19.")
+    assert any("take other coefficients on each run" in warning and "missing from the columns" in warning
+               for warning in discovery.warnings)
+
+
+@pytest.mark.parametrize("system, options", [
+    ("pendulum", dict(noise=0.01)), ("spring", dict(noise=0.05)), ("oscillator2d", dict(noise=0.01)),
+    ("damped-pendulum", dict(rate=25, seed=3, gamma=0.1, omega0=2.0, n_trajectories=12)),
+    ("pendulum-lengths", dict(l_low=0.9, l_high=1.1, n_trajectories=16))])
+def test_a_law_refitted_on_each_run_apart_gains_only_when_the_runs_have_laws_of_their_own(system, options):
+    """``run_refit_gain``: a true law refitted on a run's windows fits their noise and does no
+    better on its other windows (an approximate one neither: a damped pendulum's drifting
+    energy); the average of the runs' own energies does more than ``BY_RUN_GAIN`` times better."""
+    variant = make_variant(system, **options)
+    dataset = variant.dataset
+    if system == "pendulum-lengths":
+        dataset, laws = dataset.without_column("l"), {"average": "omega**2 - 19.4*cos(theta)"}
+    elif system == "damped-pendulum":  # conserves nothing: its energy drifts, an approximate law
+        laws = {"energy": "omega**2 - 8*cos(theta)"}
+    else:
+        laws = {name: str(law) for name, law in variant.laws.items()}
+    assert laws
+    columns = StateColumns.from_dataset(dataset)
+    data = ConservationData.prepare(dataset, DiscoveryConfig().window, NULL_DRAWS, 0)
+    for name, law in laws.items():
+        gain = run_refit_gain(columns.parse(law), columns, data)
+        if name == "average":
+            assert gain > BY_RUN_GAIN
+        else:
+            assert gain < 2.0, (name, law, gain)

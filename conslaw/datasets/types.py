@@ -136,6 +136,23 @@ class TrajectoryDataset:
             **self._mapped(ordered, ordered), true_field=None if field_ is None else
             (lambda x: ordered(field_(np.asarray(x)[..., np.argsort(order)]))))
 
+    def without_column(self, column: str) -> "TrajectoryDataset":
+        """This data set with ``column`` left out, as a file that did not record it (each run's
+        setting, which the dynamics depend on): its known laws and its field may need the column,
+        so the data set has neither."""
+        if column not in self.columns:
+            raise UsageError(f"cannot leave out column {column!r}: columns are {list(self.columns)}")
+        keep = [k for k, name in enumerate(self.columns) if name != column]
+        names = tuple(self.columns[k] for k in keep)
+
+        def kept(values: Optional[np.ndarray]) -> Optional[np.ndarray]:
+            return None if values is None else values[..., keep]
+
+        return dataclasses.replace(
+            self, columns=names, dimensions=tuple(self.dimensions[k] for k in keep), **self._mapped(kept, kept),
+            units={c: self.units[c] for c in names}, to_si={c: self.to_si[c] for c in names},
+            si_offset={c: self.si_offset[c] for c in names}, true_law=None, true_laws=(), true_field=None)
+
     def _mapped(self, states: Callable, rates: Callable) -> dict[str, list[Trajectory]]:
         """``train`` and ``test`` with each trajectory's states and rates through ``states`` and
         ``rates`` (train first, each trajectory's states before its rates)."""

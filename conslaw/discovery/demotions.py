@@ -13,11 +13,13 @@
 - ``series_beyond_noise``: an approximate law that varies beyond the noise, does not drift, and
   reads as a truncated power series (``reads_as_series``) or mixes an angle in and out of
   ``sin``/``cos`` (``mixes_an_angle``).
+- ``by_run``: an approximate law whose own terms, refitted on each run apart, are far steadier
+  on that run's other windows: each run has its own law, and it is their average.
 - ``unidentified``: an independent exact law whose coefficients the data do not fix.
 - ``relation`` (judged by ``ranking.borne_by_broken_relations``): a law that is no law once a
   column an identity fixes is replaced by its value from the identity.
 
-The last nine are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
+The last ten are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
 with the key of ``conslaw.law.REJECTIONS`` that names its rule.
 """
 from __future__ import annotations
@@ -47,6 +49,9 @@ segment and still count as conserved to within the data's noise."""
 IDENTIFIED_SHARE = 0.4
 """How large a share of an exact law's variation on the null a quantity of its own terms may be
 mixed in at before the data must tell the mixture from the law (``unidentified``)."""
+BY_RUN_GAIN = 10.0
+"""How many times steadier, refitted run by run, an approximate law's terms must be for the law
+to be an average of the runs' own laws (``averaged_over_runs``)."""
 ROUNDING_VARIATION = 1e-12
 """Variation along a segment (of the null's range) that rounding alone can make."""
 
@@ -170,6 +175,19 @@ def unneeded(laws: Sequence[Law], data: ConservationData) -> set[int]:
 
     return {i for i, law in enumerate(laws) if not law.independent
             and unneeded_column(law.expression, law.columns, data) is not None}
+
+
+def averaged_over_runs(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the approximate laws whose additive terms, refitted on each training run
+    apart, are more than ``BY_RUN_GAIN`` times steadier on that run's other windows
+    (``conslaw.terms.check.run_refit_gain``). Each run then conserves its own combination of
+    them: a setting that differs from run to run and is not a column (a pendulum's g, 16 runs
+    of 0.8-1.25 times 9.81 m/s**2) leaves ``cos(0.35*v) + cos(x)`` approximately conserved on
+    all of them, steady to 5 % along a run, where no function of the columns is a law."""
+    from conslaw.terms.check import run_refit_gain  # conslaw.terms imports this module
+
+    return {i for i, law in enumerate(laws) if law.quality == "approximate"
+            and (run_refit_gain(law.expression, law.columns, data) or 0.0) > BY_RUN_GAIN}
 
 
 def unidentified(laws: Sequence[Law], data: ConservationData) -> set[int]:
@@ -321,7 +339,8 @@ def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[
     rules = {"relation": relation, "approximation": approximations(laws, data), "truncation": truncations(laws),
              "misfit": misfitted(laws, data), "derived_column": reading_derived(laws, data),
              "unneeded_column": unneeded(laws, data), "drifting": drifting_beside_exact(laws),
-             "series": series_beyond_noise(laws, beyond_noise), "unidentified": unidentified(laws, data)}
+             "series": series_beyond_noise(laws, beyond_noise), "by_run": averaged_over_runs(laws, data),
+             "unidentified": unidentified(laws, data)}
     reasons: dict[int, str] = {}
     for key, positions in rules.items():
         for position in sorted(positions):

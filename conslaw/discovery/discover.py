@@ -164,7 +164,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
         for law in biased_laws]
     warnings += (_identity_warning(laws, data) + _unresolved_warning(laws)
-                 + _series_warning(laws) + _unidentified_warning(laws, data) + _drift_warning(laws)
+                 + _series_warning(laws) + _by_run_warning(laws) + _unidentified_warning(laws, data)
+                 + _drift_warning(laws)
                  + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
@@ -224,6 +225,20 @@ def _series_warning(laws: Sequence[Law]) -> list[str]:
             f"series (or an angle's, beside its sin/cos), the first law {first.rank} "
             f"({first.text(digits=TABLE_DIGITS)}): such a series stands in for "
             "a law the vocabulary cannot write, so they are rejected"]
+
+
+def _by_run_warning(laws: Sequence[Law]) -> list[str]:
+    """One warning for the candidates rejected as an average of laws each run has on its own
+    (``demotions.averaged_over_runs``; rejection ``by_run``)."""
+    demoted = [law for law in laws if law.rejection == "by_run"]
+    if not demoted:
+        return []
+    first = demoted[0]
+    return [f"{len(demoted)} candidate(s) steadier than chance take other coefficients on each run, the first law "
+            f"{first.rank} ({first.text(digits=TABLE_DIGITS)}): refitted on each run apart, their own terms are far "
+            "steadier on the run's other windows, so each run has its own law and these are their average; they are "
+            "rejected. A setting that differs from run to run (a length, a mass, a field) may be missing from the "
+            "columns"]
 
 
 def _unidentified_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:
