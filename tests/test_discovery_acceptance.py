@@ -112,13 +112,13 @@ def test_pendulums_of_unrecorded_lengths_give_no_law_and_the_reason():
     and none of them is a function of the angle and its rate alone. Their average,
     ``omega**2 - 19.4*cos(theta)``, is steady to a few percent on every run and was accepted as an
     approximate law; refitted run by run its terms are far steadier on the run's other windows,
-    so it is rejected (``by_run``) and a warning says that a setting may be missing."""
+    so it is rejected (``by_run``) and a warning says that the runs' laws need a setting."""
     variant = make_variant("pendulum-lengths", l_low=0.9, l_high=1.1, n_trajectories=16)
     discovery = run(variant.dataset.without_column("l"), unit_check=False)
     assert discovery.accepted == []
     average = next(law for law in discovery.laws if law.rejection == "by_run")
     assert str(average.expression).startswith("omega**2 - 19.")
-    assert any("take other coefficients on each run" in warning and "missing from the columns" in warning
+    assert any("take other coefficients on each run" in warning and "record it as a column" in warning
                for warning in discovery.warnings)
 
 

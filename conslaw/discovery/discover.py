@@ -237,8 +237,9 @@ def _by_run_warning(laws: Sequence[Law]) -> list[str]:
     return [f"{len(demoted)} candidate(s) steadier than chance take other coefficients on each run, the first law "
             f"{first.rank} ({first.text(digits=TABLE_DIGITS)}): refitted on each run apart, their own terms are far "
             "steadier on the run's other windows, so each run has its own law and these are their average; they are "
-            "rejected. A setting that differs from run to run (a length, a mass, a field) may be missing from the "
-            "columns"]
+            "rejected. The runs' laws need a setting that differs from run to run (a length, a mass, a field): record "
+            "it as a column, or, when it is one, let the multi-term search or a deeper --depth reach the law that "
+            "reads it"]
 
 
 def _unidentified_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:

@@ -52,7 +52,9 @@ search's seed.
   slower than a window). So is an approximate law that reads a column derived by ``--derive``
   (``reading_derived``): on such data only exact laws are accepted. And so is an approximate
   law that varies beyond the noise without drifting and reads as a truncated power series
-  (``series_beyond_noise``): it stands in for a law the vocabulary cannot write. When these
+  (``series_beyond_noise``): it stands in for a law the vocabulary cannot write. So is an
+  approximate law whose terms, refitted on each run apart, are far steadier on that run's other
+  windows (``averaged_over_runs``): the average of laws each run has on its own. When these
   rules demote every independent law, the dependent laws go with them. Each rejected candidate
   carries why (``Law.rejection``: ``ratio``, ``unresolved``, or the demoting rule's key,
   ``demotions.demoted``).
