@@ -144,7 +144,8 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
                     key=lambda r: (r["ratio"], r["node"]))[:keep]
     candidates = [formula_law(space.table, r, columns, data) for r in passed + others]
     counts = {status: sum(1 for r in flat if r["status"] == status) for status in STATUSES}
-    counts.update(still_only=len(still), copy_reading=len(copies), enumerated=len(space.roots), fitted=len(flat), passed=len(passed))
+    counts.update(still_only=len(still), copy_reading=len(copies), enumerated=len(space.roots),
+                  fitted=len(flat), passed=len(passed))
     timings = {"enumerate_s": space.seconds, "fit_s": seconds,
                "formulas_per_second": len(flat) / max(seconds, 1e-9)}
     reason = f"time budget of {max_seconds:g} s ran out after {len(flat)} of {len(roots)} formulas" if partial else None

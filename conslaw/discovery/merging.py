@@ -8,8 +8,9 @@ of a spherical pendulum). A function of several laws (``E_x + E_y``) is not a va
 accepted laws a polynomial is one within the precision the data give them: its residual may
 reach the larger of the two laws' variations along a trajectory (``Evidence.variation``), up to
 ``NOISY_VARIANT``. Once independence is marked, ``merge_near_copies`` merges a dependent exact
-law that is a function of one independent law to within the data's precision (uncapped). A rejected candidate that prints as a law ranked above it
-(``merge_repeats``) is merged into that law.
+law that is a function of one independent law to within the data's precision (uncapped). A
+rejected candidate that prints as a law ranked above it (``merge_repeats``) is merged into that
+law.
 """
 from __future__ import annotations
 
