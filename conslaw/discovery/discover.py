@@ -200,46 +200,42 @@ def _copy_warning(data: ConservationData) -> list[str]:
             "counts as a relation between the columns, not as a law"]
 
 
+def _rejected_warning(laws: Sequence[Law], rejection: str, message: Callable[[int, Law], str]) -> list[str]:
+    """One warning, ``message(count, first)``, for the candidates rejected for ``rejection``."""
+    demoted = [law for law in laws if law.rejection == rejection]
+    return [message(len(demoted), demoted[0])] if demoted else []
+
+
 def _unresolved_warning(laws: Sequence[Law]) -> list[str]:
     """One warning for the candidates rejected because they change faster than the sampling
     resolves (``ranking.is_resolved``; rejection ``unresolved``): their ratios alone would have
     accepted them."""
-    demoted = [law for law in laws if law.rejection == "unresolved"]
-    if not demoted:
-        return []
-    first, change = demoted[0], demoted[0].evidence.unresolved["ratio"]
-    text = first.text(digits=TABLE_DIGITS)
-    return [f"{len(demoted)} candidate(s) conserved by the ratio change between neighbouring samples more "
-            f"than the columns' noise explains, the first law {first.rank} ({text}) {change:.2g} times: "
-            "they vary faster than the sampling resolves, so they are rejected; finer sampling would judge them"]
+    return _rejected_warning(laws, "unresolved", lambda count, first: (
+        f"{count} candidate(s) conserved by the ratio change between neighbouring samples more than the columns' "
+        f"noise explains, the first law {first.rank} ({first.text(digits=TABLE_DIGITS)}) "
+        f"{first.evidence.unresolved['ratio']:.2g} times: they vary faster than the sampling resolves, so they are "
+        "rejected; finer sampling would judge them"))
 
 
 def _series_warning(laws: Sequence[Law]) -> list[str]:
     """One warning for the candidates rejected as a truncated power series that varies beyond the
     noise (``demotions.series_beyond_noise``; rejection ``series``)."""
-    demoted = [law for law in laws if law.rejection == "series"]
-    if not demoted:
-        return []
-    first = demoted[0]
-    return [f"{len(demoted)} candidate(s) steadier than chance but not within the noise read as a truncated power "
-            f"series (or an angle's, beside its sin/cos), the first law {first.rank} "
-            f"({first.text(digits=TABLE_DIGITS)}): such a series stands in for "
-            "a law the vocabulary cannot write, so they are rejected"]
+    return _rejected_warning(laws, "series", lambda count, first: (
+        f"{count} candidate(s) steadier than chance but not within the noise read as a truncated power series "
+        f"(or an angle's, beside its sin/cos), the first law {first.rank} ({first.text(digits=TABLE_DIGITS)}): "
+        "such a series stands in for a law the vocabulary cannot write, so they are rejected"))
 
 
 def _by_run_warning(laws: Sequence[Law]) -> list[str]:
     """One warning for the candidates rejected as an average of laws each run has on its own
     (``demotions.averaged_over_runs``; rejection ``by_run``)."""
-    demoted = [law for law in laws if law.rejection == "by_run"]
-    if not demoted:
-        return []
-    first = demoted[0]
-    return [f"{len(demoted)} candidate(s) steadier than chance take other coefficients on each run, the first law "
-            f"{first.rank} ({first.text(digits=TABLE_DIGITS)}): refitted on each run apart, their own terms are far "
-            "steadier on the run's other windows, so each run has its own law and these are their average; they are "
-            "rejected. The runs' laws need a setting that differs from run to run (a length, a mass, a field): record "
-            "it as a column, or, when it is one, let the multi-term search or a deeper --depth reach the law that "
-            "reads it"]
+    return _rejected_warning(laws, "by_run", lambda count, first: (
+        f"{count} candidate(s) steadier than chance take other coefficients on each run, the first law "
+        f"{first.rank} ({first.text(digits=TABLE_DIGITS)}): refitted on each run apart, their own terms are far "
+        "steadier on the run's other windows, so each run has its own law and these are their average; they are "
+        "rejected. The runs' laws need a setting that differs from run to run (a length, a mass, a field): record "
+        "it as a column, or, when it is one, let the multi-term search or a deeper --depth reach the law that "
+        "reads it"))
 
 
 def _unidentified_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:
@@ -248,15 +244,14 @@ def _unidentified_warning(laws: Sequence[Law], data: ConservationData) -> list[s
     mixes into the first of them unseen."""
     from conslaw.terms.check import unseen_mixture  # conslaw.terms imports this package
 
-    demoted = [law for law in laws if law.rejection == "unidentified"]
-    if not demoted:
-        return []
-    first = demoted[0]
-    quantity = first.replace(expression=unseen_mixture(first.expression, first.columns, data, IDENTIFIED_SHARE))
-    return [f"{len(demoted)} candidate(s) conserved to within the noise stay as steady with a quantity of their "
-            f"own terms, not conserved, mixed in at {IDENTIFIED_SHARE:.0%} of their variation: law {first.rank} "
-            f"({first.text(digits=TABLE_DIGITS)}) with {quantity.text(digits=3)}; the data do not fix their "
-            "coefficients, so they are rejected; less noisy or longer recordings would fix them"]
+    def message(count: int, first: Law) -> str:
+        quantity = first.replace(expression=unseen_mixture(first.expression, first.columns, data, IDENTIFIED_SHARE))
+        return (f"{count} candidate(s) conserved to within the noise stay as steady with a quantity of their own "
+                f"terms, not conserved, mixed in at {IDENTIFIED_SHARE:.0%} of their variation: law {first.rank} "
+                f"({first.text(digits=TABLE_DIGITS)}) with {quantity.text(digits=3)}; the data do not fix their "
+                "coefficients, so they are rejected; less noisy or longer recordings would fix them")
+
+    return _rejected_warning(laws, "unidentified", message)
 
 
 def _drift_warning(laws: Sequence[Law]) -> list[str]:
