@@ -6,7 +6,9 @@ polar coordinates (angular momentum, energy and the Runge-Lenz vector), Kepler's
 dimensions (six columns: the angular momentum's three components, the energy and the Runge-Lenz
 vector, five independent laws), two uncoupled oscillators of incommensurate frequencies (two
 energies), a driven pendulum (explicitly time-dependent: nothing conserved), and an SIR epidemic
-in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``).
+in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``), and pendulums
+whose g differs from run to run and is not recorded (nothing conserved: each run has its own
+energy). State components beyond a system's declared columns are such unrecorded settings.
 Each accepted law is checked against the system's true laws as ``bench_trust.py`` checks them (a
 law is false when it is not a function of them at the data).
 
@@ -97,8 +99,16 @@ def _epidemic(rng):
     return field, starts, 40.0, 2.0, units, ["S + I + R", f"log(S) + {infection / recovery}*R"]  # dS/dR = -b S/g
 
 
+def _unrecorded_gravity(rng):
+    field = lambda t, s: [s[1], -s[2] * np.sin(s[0]), 0.0]  # s[2]: this run's g, not a column
+    starts = np.column_stack([rng.uniform(-1.5, 1.5, TRAJECTORIES), rng.uniform(-2, 2, TRAJECTORIES),
+                              9.81 * rng.uniform(0.8, 1.25, TRAJECTORIES)])
+    return field, starts, 8.0, 20.0, {"theta": "rad", "omega": "rad/s"}, []
+
+
 SYSTEMS = {"rotating-hoop": _hoop, "morse": _morse, "polar-kepler": _polar_kepler, "kepler-3d": _kepler_3d,
-           "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum, "epidemic": _epidemic}
+           "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum, "epidemic": _epidemic,
+           "unrecorded-gravity": _unrecorded_gravity}
 
 
 def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dict, list[str]]:
@@ -111,8 +121,8 @@ def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dic
     for k, start in enumerate(starts):
         states = solve_ivp(field, (0.0, times[-1]), start, t_eval=times, rtol=1e-11, atol=1e-12, method="DOP853").y.T
         rows.append(np.column_stack([np.full(len(times), k), times, states]))
-    table = np.concatenate(rows)
     columns = [column for column in units if column != "t"]  # "t": a time unit other than s
+    table = np.concatenate(rows)[:, :2 + len(columns)]  # the states beyond them are not recorded
     degrees = [i + 2 for i, column in enumerate(columns) if units[column].startswith("deg")]
     table[:, degrees] = np.degrees(table[:, degrees])
     table[:, 2:] += rng.normal(size=table[:, 2:].shape) * noise * table[:, 2:].std(axis=0)
