@@ -32,6 +32,19 @@ def test_operators_reach_the_library():
     assert "1/sqrt(x**2 + y**2)" in {str(lifted.sympy_term(i)) for i in range(len(lifted))}
 
 
+def test_a_copy_of_a_columns_values_gives_the_library_no_factor():
+    """A column that holds another's SI values (one reading in two units) is left out of the
+    factors: each factor of it has a twin in the original, which the library keeps."""
+    dataset = load_dataset("pendulum", n_trajectories=4).with_repeated_column("q", "q_deg", "deg")
+    operators = resolve_operators("default")
+    alone = build_library(dataset.columns[:2], dataset.dimensions[:2], 3, 2, operators=operators)
+    with_copy = build_library(dataset.columns, dataset.dimensions, 3, 2, operators=operators)
+    skipped = build_library(dataset.columns, dataset.dimensions, 3, 2, operators=operators, skipped_columns={2})
+    texts = lambda library: [str(library.sympy_term(i)) for i in range(len(library))]
+    assert any("q_deg" in text for text in texts(with_copy))
+    assert texts(skipped) == texts(alone) and skipped.counts == alone.counts
+
+
 def test_states_on_which_no_factor_moves_give_an_empty_library():
     """A factor constant at the states carries nothing; with none left there is no product (the
     count once failed on the empty list of factors)."""

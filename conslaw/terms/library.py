@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations, combinations_with_replacement, product
-from typing import Optional, Sequence
+from typing import Collection, Optional, Sequence
 
 import numpy as np
 import sympy
@@ -212,11 +212,13 @@ def _key_limit(ranks: Sequence[int], lifted: Sequence[bool], max_factors: int, m
 def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_depth: int,
                   max_factors: int, *, operators: Sequence[str], seed: int = 0,
                   states: Sequence[np.ndarray] = (), limit: Optional[int] = None,
-                  max_lifted: Optional[int] = None) -> TermLibrary:
+                  max_lifted: Optional[int] = None, skipped_columns: Collection[int] = ()) -> TermLibrary:
     """The simplest ``limit`` (default: all) products of up to ``max_factors`` factors, at most
     ``max_lifted`` (default: any number) of them lifted (unpruned), ordered simple to complex;
     with ``states``, of the factors usable there only (``_usable_factors``). The others are
-    counted, not formed (``removed["unevaluated"]``).
+    counted, not formed (``removed["unevaluated"]``). Factors that read one of
+    ``skipped_columns`` (a copy of another column's SI values, ``Copy.equal``: each has a twin in
+    the original) are left out before any is evaluated.
 
     The order is by size, a lifted factor counting as ``term_depth + 1`` nodes (its argument is
     one unit-valid block, so that a library shrunk to its simplest terms keeps the lifts it was
@@ -229,7 +231,8 @@ def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_
                                parameters=False, seed=seed, max_formulas=None, max_memory_gb=None)
     table = space.table
     lifted = _lift(table, list(space.roots), dimensions, space.operators, term_depth)
-    candidates = list(space.roots) + lifted
+    skipped = set(skipped_columns)
+    candidates = [f for f in list(space.roots) + lifted if not table.columns_of(f) & skipped]
     factors = _usable_factors(table, candidates, states) if len(states) else candidates
     sizes = [table[f].size for f in factors]
     ranks = [min(size, term_depth + 1) if f in lifted else size for f, size in zip(factors, sizes)]

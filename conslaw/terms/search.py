@@ -116,7 +116,8 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms
     evaluated = build_library(dataset.columns, dataset.dimensions, stage.term_depth,
                               stage.max_factors, operators=stage.operators, seed=seed,
                               states=states, limit=EVALUATED_PER_TERM * allowed,
-                              max_lifted=stage.max_lifted)
+                              max_lifted=stage.max_lifted,
+                              skipped_columns={copy.copy for copy in data.copies if copy.equal})
     if evaluated.counts["factors"] == previous:
         return None
     evaluated.counts.update(constraints=constraints, allowed_terms=allowed)
