@@ -295,3 +295,18 @@ def test_a_friction_constant_may_be_zero_and_no_other_constant_may():
         load_dataset("damped-pendulum", gamma=-0.1)
     with pytest.raises(UsageError, match=r"omega0=0 must be a finite number > 0"):
         load_dataset("damped-pendulum", omega0=0)
+
+
+def test_a_data_set_without_a_column_keeps_the_others_as_they_were():
+    """``without_column`` leaves a run's setting out as a file that did not record it: the other
+    columns keep their values and units, the laws and the field (which may need it) go, and a
+    column the data set lacks is named in the error."""
+    dataset = load_dataset("pendulum-lengths", n_trajectories=4)
+    without = dataset.without_column("l")
+    kept = [dataset.columns.index(column) for column in ("theta", "omega")]
+    assert without.columns == ("theta", "omega") and set(without.units) == {"theta", "omega"}
+    np.testing.assert_array_equal(without.train[0].x, dataset.train[0].x[:, kept])
+    np.testing.assert_array_equal(without.test[1].dxdt, dataset.test[1].dxdt[:, kept])
+    assert without.true_laws == () and without.true_field is None
+    with pytest.raises(UsageError, match="cannot leave out column 'L': columns are"):
+        dataset.without_column("L")
