@@ -184,6 +184,12 @@ class ConservationData:
                    levels, derived, copies)
 
     @property
+    def equal_copies(self) -> frozenset[int]:
+        """The columns that hold another column's SI values (``Copy.equal``): each formula or
+        term of one has a twin in the original, so the searches leave them out."""
+        return frozenset(copy.copy for copy in self.copies if copy.equal)
+
+    @property
     def segment_counts(self) -> dict[str, Optional[int]]:
         """The training and held-out segments a law's ratio errors come from, as ``Evidence``
         keeps them (``segments``, ``segments_test``; None without held-out data)."""

@@ -28,8 +28,8 @@ one; a second reading with its own noise (1e-5 of the spread and more) is not.""
 @dataclass(frozen=True)
 class Copy:
     """Column ``copy`` (named ``names[0]``) is ``scale * column original + offset`` (named
-    ``names[1]``) on every training sample; ``equal`` when it holds its original's SI values (one
-    reading in two units: ``scale`` 1, no offset)."""
+    ``names[1]``) on every sample it was judged on; ``equal`` when it holds its original's SI
+    values (one reading in two units: ``scale`` 1, no offset)."""
 
     copy: int
     original: int
@@ -61,7 +61,7 @@ def copied_columns(states: np.ndarray, columns: Sequence[str], same_values: bool
                 continue
             scale, offset = (1.0, 0.0) if same_values else np.polyfit(states[:, j], states[:, k], 1)
             if _within_tolerance(states[:, k] - (scale * states[:, j] + offset), spread[k]):
-                equal = _within_tolerance(states[:, k] - states[:, j], spread[k])
+                equal = same_values or _within_tolerance(states[:, k] - states[:, j], spread[k])
                 copies.append(Copy(k, j, float(scale), float(offset), (columns[k], columns[j]), equal))
                 copied.add(k)
                 break

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Collection, Optional, Sequence
 
 from conslaw.checkpoints import Checkpoints
 from conslaw.discovery.chunks import FittingJob, fit_chunk, release
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.copies import Copy
 from conslaw.discovery.grids import search_points
 from conslaw.dsl.enumerate import FormulaSpace
 from conslaw.dsl.grammar import NodeTable, assign
@@ -73,16 +72,14 @@ def still_only(table: NodeTable, roots: Sequence[int], still: Sequence[bool]) ->
             if table[root].op != "input" and table.columns_of(root) <= fixed}
 
 
-def copy_reading(table: NodeTable, roots: Sequence[int], copies: Sequence[Copy]) -> set[int]:
-    """The formulas that read a column equal to its original in SI (``Copy.equal``: one reading
-    in two units, an angle in rad and in deg). Each has a twin that reads the original instead,
-    with the same values on every sample, which the search fits; without the rule a pendulum's
-    copied angle tripled its formulas (3,100 to 10,728) and doubled its discovery's time, and the
-    twins doubled the candidates."""
-    copied = {copy.copy for copy in copies if copy.equal}
-    if not copied:
-        return set()
-    return {root for root in roots if table.columns_of(root) & copied}
+def copy_reading(table: NodeTable, roots: Sequence[int], copied: Collection[int]) -> set[int]:
+    """The formulas that read one of the ``copied`` columns, each equal to its original in SI
+    (``ConservationData.equal_copies``: one reading in two units, an angle in rad and in deg).
+    Each has a twin that reads the original instead, with the same values on every sample, which
+    the search fits; without the rule a pendulum's copied angle tripled its formulas (3,100 to
+    10,728) and doubled its discovery's time, and the twins doubled the candidates."""
+    copied = set(copied)
+    return {root for root in roots if table.columns_of(root) & copied} if copied else set()
 
 
 def chunk_cost(table: NodeTable, nodes: Sequence[int]) -> int:
@@ -132,7 +129,7 @@ def search_formulas(space: FormulaSpace, data: ConservationData, columns: StateC
     started = time.perf_counter()
     job = FittingJob(space.table, data.train, data.test, data.control, threshold, grid_states, seed)
     still = still_only(space.table, space.roots, data.still)
-    copies = copy_reading(space.table, space.roots, data.copies) - still
+    copies = copy_reading(space.table, space.roots, data.equal_copies) - still
     roots = [root for root in space.roots if root not in still and root not in copies]
     try:
         flat, partial = _fit_all(roots, job, pool, max_seconds, checkpoints, progress)

@@ -120,10 +120,9 @@ def run_refit_gain(law: sympy.Expr, columns: StateColumns, data: ConservationDat
         return None
     law_total = refit_total = 0.0
     for windows in runs:
-        folds = (windows[0::2], windows[1::2])
-        for fit, judged_windows in (folds, folds[::-1]):
-            A = _windows_form(values, truth, judged_windows)
-            _, refit = smallest_ratio(_windows_form(values, truth, fit), B)
+        even, odd = (_windows_form(values, truth, windows[start::2]) for start in (0, 1))
+        for fitted_on, A in ((even, odd), (odd, even)):
+            _, refit = smallest_ratio(fitted_on, B)
             law_total += max(float(w @ A @ w / (w @ B @ w)), 0.0)
             refit_total += max(float(refit @ A @ refit / (refit @ B @ refit)), 0.0)
     return law_total / refit_total if refit_total > 0 else (np.inf if law_total > 0 else 1.0)

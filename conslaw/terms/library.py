@@ -217,8 +217,8 @@ def build_library(columns: Sequence[str], dimensions: Sequence[Dimension], term_
     ``max_lifted`` (default: any number) of them lifted (unpruned), ordered simple to complex;
     with ``states``, of the factors usable there only (``_usable_factors``). The others are
     counted, not formed (``removed["unevaluated"]``). Factors that read one of
-    ``skipped_columns`` (a copy of another column's SI values, ``Copy.equal``: each has a twin in
-    the original) are left out before any is evaluated.
+    ``skipped_columns`` (``ConservationData.equal_copies``: each has a twin in the original) are
+    left out before any is evaluated.
 
     The order is by size, a lifted factor counting as ``term_depth + 1`` nodes (its argument is
     one unit-valid block, so that a library shrunk to its simplest terms keeps the lifts it was

@@ -117,7 +117,7 @@ def fitted_library(dataset: TrajectoryDataset, data: ConservationData, max_terms
                               stage.max_factors, operators=stage.operators, seed=seed,
                               states=states, limit=EVALUATED_PER_TERM * allowed,
                               max_lifted=stage.max_lifted,
-                              skipped_columns={copy.copy for copy in data.copies if copy.equal})
+                              skipped_columns=data.equal_copies)
     if evaluated.counts["factors"] == previous:
         return None
     evaluated.counts.update(constraints=constraints, allowed_terms=allowed)
