@@ -6,9 +6,12 @@ polar coordinates (angular momentum, energy and the Runge-Lenz vector), Kepler's
 dimensions (six columns: the angular momentum's three components, the energy and the Runge-Lenz
 vector, five independent laws), two uncoupled oscillators of incommensurate frequencies (two
 energies), a driven pendulum (explicitly time-dependent: nothing conserved), and an SIR epidemic
-in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``), and pendulums
+in counts and days (the population, and ``log(S) + (b/g)*R``, which needs ``log``), pendulums
 whose g differs from run to run and is not recorded (nothing conserved: each run has its own
-energy). State components beyond a system's declared columns are such unrecorded settings.
+energy), two pendulums coupled by a torsion spring in degrees (one energy, with
+``(q1 - q2)**2``; at small swings each normal mode's energy is nearly conserved too), a particle
+in the chaotic well ``(x**2 + y**2)/2 + 2*x**2*y**2`` (its energy alone), and a pendulum recorded
+as its angle in degrees and the bob's speed along the arc in cm/s (``v**2/2 - g*l*cos(theta)``). State components beyond a system's declared columns are such unrecorded settings.
 Each accepted law is checked against the system's true laws as ``bench_trust.py`` checks them (a
 law is false when it is not a function of them at the data).
 
@@ -28,6 +31,7 @@ from scipy.integrate import solve_ivp
 
 from conslaw.datasets.files import load_file
 from conslaw.discovery.independence import functionally_dependent
+from conslaw.dsl.units import parse_unit
 from conslaw.engine import ConservationSearch
 
 TRAJECTORIES = 20
@@ -106,13 +110,38 @@ def _unrecorded_gravity(rng):
     return field, starts, 8.0, 20.0, {"theta": "rad", "omega": "rad/s"}, []
 
 
+def _coupled_pendulums(rng):
+    gravity, coupling = 9.81, 3.0  # g/l (1/s**2) and the spring's torque per radian of twist (1/s**2)
+    field = lambda t, s: [s[2], s[3], -gravity * np.sin(s[0]) - coupling * (s[0] - s[1]),
+                          -gravity * np.sin(s[1]) - coupling * (s[1] - s[0])]
+    starts = np.column_stack([rng.uniform(-1.8, 1.8, (TRAJECTORIES, 2)), rng.uniform(-2, 2, (TRAJECTORIES, 2))])
+    units = {"q1": "deg", "q2": "deg", "w1": "deg/s", "w2": "deg/s"}
+    return field, starts, 8.0, 25.0, units, [
+        f"(w1**2 + w2**2)/2 - {gravity}*(cos(q1) + cos(q2)) + {coupling / 2}*(q1 - q2)**2"]
+
+
+def _quartic_well(rng):
+    field = lambda t, s: [s[2], s[3], -s[0] - 4 * s[0] * s[1] ** 2, -s[1] - 4 * s[1] * s[0] ** 2]
+    units = {"x": "m", "y": "m", "vx": "m/s", "vy": "m/s"}
+    return field, rng.uniform(-1.2, 1.2, (TRAJECTORIES, 4)), 10.0, 20.0, units, [
+        "(vx**2 + vy**2 + x**2 + y**2)/2 + 2*x**2*y**2"]
+
+
+def _bob_speed(rng):
+    gravity, length = 9.81, 0.7  # the bob's speed along its arc, v = length * dtheta/dt, in cm/s
+    field = lambda t, s: [s[1] / length, -gravity * np.sin(s[0])]
+    starts = np.column_stack([rng.uniform(-2.0, 2.0, TRAJECTORIES), rng.uniform(-2.0, 2.0, TRAJECTORIES)])
+    return field, starts, 6.0, 30.0, {"theta": "deg", "v": "cm/s"}, [f"v**2/2 - {gravity * length}*cos(theta)"]
+
+
 SYSTEMS = {"rotating-hoop": _hoop, "morse": _morse, "polar-kepler": _polar_kepler, "kepler-3d": _kepler_3d,
            "two-frequencies": _two_frequencies, "driven-pendulum": _driven_pendulum, "epidemic": _epidemic,
-           "unrecorded-gravity": _unrecorded_gravity}
+           "unrecorded-gravity": _unrecorded_gravity, "coupled-pendulums": _coupled_pendulums,
+           "quartic-well": _quartic_well, "bob-speed": _bob_speed}
 
 
 def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dict, list[str]]:
-    """The system simulated and written as ``folder/name.csv`` (degrees where its units say so),
+    """The system simulated and written as ``folder/name.csv`` in its declared units (degrees, cm/s),
     with Gaussian noise at ``noise`` times each column's spread; its units and true laws (SI)."""
     rng = np.random.default_rng(seed)
     field, starts, t_end, rate, units, laws = SYSTEMS[name](rng)
@@ -123,8 +152,7 @@ def written(name: str, noise: float, seed: int, folder: Path) -> tuple[Path, dic
         rows.append(np.column_stack([np.full(len(times), k), times, states]))
     columns = [column for column in units if column != "t"]  # "t": a time unit other than s
     table = np.concatenate(rows)[:, :2 + len(columns)]  # the states beyond them are not recorded
-    degrees = [i + 2 for i, column in enumerate(columns) if units[column].startswith("deg")]
-    table[:, degrees] = np.degrees(table[:, degrees])
+    table[:, 2:] /= [parse_unit(units[column]).to_si for column in columns]  # SI -> the declared units
     table[:, 2:] += rng.normal(size=table[:, 2:].shape) * noise * table[:, 2:].std(axis=0)
     path = folder / f"{name}.csv"
     np.savetxt(path, table, delimiter=",", header=",".join(["trajectory", "t", *columns]), comments="")
