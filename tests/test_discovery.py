@@ -271,12 +271,41 @@ def test_no_unit_warning_when_neither_the_declared_nor_the_trial_units_find_a_la
                                  evidence=Evidence(0.05, 0.06, 0.5, 0.01))
     calls = []
 
-    def trial_search(trial, column, inside):
+    def trial_search(trial, column, inside, seconds):
         calls.append(column)
         return [nearly]  # conserved as well as before, and still not accepted
 
     assert unit_warnings(dataset, [nearly], ("sin", "cos"), trial_search) == []
     assert calls  # the trials ran, and judged nothing better
+
+
+def test_the_unit_checks_trials_share_one_time_budget_and_name_the_columns_left_untried(monkeypatch):
+    """Each trial gets what is left of ``--max-seconds``, and once none is left the check stops
+    with a warning naming the columns it did not try (eight columns once took 192 s of trials
+    under a budget of 60 s). A clock that each trial moves on by 40 s stands in for the time."""
+    from conslaw.discovery import evidence as evidence_module
+    from conslaw.law import Evidence
+
+    dataset = make_variant("spring", coordinates="velocities", n_trajectories=4).dataset
+    nearly = dataclasses.replace(run(dataset, depth=3).laws[0], accepted=False, quality="rejected",
+                                 evidence=Evidence(0.05, 0.06, 0.5, 0.01))
+    clock, given = [1000.0], []
+    monkeypatch.setattr(evidence_module.time, "perf_counter", lambda: clock[0])
+
+    def trial_search(trial, column, inside, seconds):
+        given.append((column, tuple(inside), seconds))
+        clock[0] += 40.0
+        return [nearly]
+
+    operators = ("sin", "cos", "exp", "log")
+    warnings = evidence_module.unit_warnings(dataset, [nearly], operators, trial_search, max_seconds=60.0)
+    first, second = dataset.columns
+    assert given == [(first, ("sin", "cos"), 60.0), (first, ("exp", "log"), 20.0)]
+    assert warnings == ["the unit check ran out of its time budget of 60 s (--max-seconds) after 2 of 4 "
+                        f"trial searches; columns not tried: {second!r}"]
+    given.clear()
+    assert evidence_module.unit_warnings(dataset, [nearly], operators, trial_search) == []
+    assert [seconds for *_, seconds in given] == [None] * 4  # no budget: every trial, unlimited
 
 
 @pytest.mark.parametrize("system, options", [

@@ -64,8 +64,10 @@ class DiscoveryConfig:
                            "0 keeps whole trajectories.")
     keep: int = option(200, "Rejected candidates kept beside the accepted laws, best first (the pool "
                        "the tailoring stage ranks).")
-    max_seconds: Optional[float] = option(None, "Time budget per search in seconds; a search that "
-                                          "runs out returns the best found so far, marked partial.",
+    max_seconds: Optional[float] = option(None, "Time budget per search in seconds (the whole-formula "
+                                          "search, the multi-term search, and the unit check's trial "
+                                          "searches together); a search that runs out returns the best "
+                                          "found so far, marked partial.",
                                           parse=partial(optional_number, name="--max-seconds",
                                                         absent=("", "none", "0")))
     unit_check: bool = option(True, "Skip the unit check: when no law is exact, the trial searches "

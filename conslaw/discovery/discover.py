@@ -148,14 +148,15 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
     independence = symbolic_check([law for law in laws if law.accepted],
                                   [law for law in laws if law.independent], dataset.columns)
 
-    def trial_search(trial: TrajectoryDataset, column: str, inside: Sequence[str]) -> list[Law]:
+    def trial_search(trial: TrajectoryDataset, column: str, inside: Sequence[str],
+                     seconds: Optional[float]) -> list[Law]:
         space = enumerate_formulas(trial.columns, trial.dimensions, min(DEPTH, enumeration.depth),
                                    operators=enumeration.operators, seed=seed)
         space = dataclasses.replace(space, roots=[root for root in space.roots
                                                   if space.table.uses_inside(root, column, inside)])
         judging = _prepared(trial, config, seed)[0]  # the column's numbers as written (evidence.py)
         outcome = search_formulas(space, judging, StateColumns.from_dataset(trial), threshold=config.threshold,
-                                  keep=0, seed=seed, pool=pool, max_seconds=config.max_seconds)
+                                  keep=0, seed=seed, pool=pool, max_seconds=seconds)
         return rank_laws(outcome.candidates, judging, config.threshold, seed)
 
     declared = [level / factor for level, factor in zip(data.noise, columns.to_si)]
@@ -169,7 +170,7 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
                  + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
         try:
-            warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search)
+            warnings += unit_warnings(dataset, laws, enumeration.operators, trial_search, config.max_seconds)
         except ConslawError as error:  # a trial past its budget: the searches' results are kept
             warnings.append(f"the unit check did not run: {error}")
     for warning in warnings:
