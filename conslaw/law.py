@@ -241,6 +241,7 @@ REJECTIONS = {
     "drifting": "its level drifts from window to window beside exact laws",
     "series": "it reads as a truncated power series (or an angle's, beside its sin/cos) and varies beyond the noise",
     "by_run": "its own terms, refitted on each run apart, are far steadier: each run has its own law, and it is their average",
+    "beating": "its level drifts, but not one way on every trajectory as a loss to friction does: a slow exchange between motions",
     "unidentified": "a quantity of its own terms can be mixed into it unseen: the data do not fix its coefficients",
     "dependent": "it is a function of accepted laws that were then rejected",
 }

@@ -15,11 +15,13 @@
   ``sin``/``cos`` (``mixes_an_angle``).
 - ``by_run``: an approximate law whose own terms, refitted on each run apart, are far steadier
   on that run's other windows: each run has its own law, and it is their average.
+- ``beating``: an approximate law whose level drifts, but not one way on every trajectory (the
+  held-out ones too) as a loss to friction does: a slow exchange between motions.
 - ``unidentified``: an independent exact law whose coefficients the data do not fix.
 - ``relation`` (judged by ``ranking.borne_by_broken_relations``): a law that is no law once a
   column an identity fixes is replaced by its value from the identity.
 
-The last ten are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
+The last eleven are demoted to the rejected candidates by ``ranking.rank_laws`` (``demoted``), each
 with the key of ``conslaw.law.REJECTIONS`` that names its rule.
 """
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 import sympy
 
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.drift import drifting
+from conslaw.discovery.drift import drifting, one_way, trajectory_trends
 from conslaw.discovery.forms import segment_variation
 from conslaw.discovery.segments import Segments
 from conslaw.dsl.expressions import column_symbols
@@ -190,6 +192,25 @@ def averaged_over_runs(laws: Sequence[Law], data: ConservationData) -> set[int]:
             and (run_refit_gain(law.expression, law.columns, data) or 0.0) > BY_RUN_GAIN}
 
 
+def beating(laws: Sequence[Law], data: ConservationData) -> set[int]:
+    """Positions of the approximate laws whose level drifts (``Evidence.drift``) other than one
+    way everywhere (``drift.one_way`` of their trends on the training and held-out
+    trajectories). Friction drains an energy on every trajectory alike; a quadratic form of
+    modes that exchange energy slower than the recordings last rises on some and falls on others
+    (four oscillators at 10 Hz, a 15-term form), and a near-integral of a slowly rotating trap
+    drifted on its one training trajectory and not on the held-out one."""
+    trends = {}
+    for i, law in enumerate(laws):
+        if law.quality != "approximate" or not drifting(law.evidence.drift):
+            continue
+        on_null = law_values(law, data.train.null.x)
+        scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+        held_out = [] if data.test is None else \
+            trajectory_trends(law_values(law, data.test.truth.x), data.test.truth, scale)
+        trends[i] = (trajectory_trends(law_values(law, data.train.truth.x), data.train.truth, scale), held_out)
+    return {i for i, (training, held_out) in trends.items() if not one_way(training, held_out)}
+
+
 def unidentified(laws: Sequence[Law], data: ConservationData) -> set[int]:
     """Positions of the independent exact laws into which a quantity of their own terms, not
     conserved, can be mixed at ``IDENTIFIED_SHARE`` unseen (``conslaw.terms.check.unseen_mixture``):
@@ -340,6 +361,7 @@ def demoted(laws: Sequence[Law], data: ConservationData, beyond_noise: Sequence[
              "misfit": misfitted(laws, data), "derived_column": reading_derived(laws, data),
              "unneeded_column": unneeded(laws, data), "drifting": drifting_beside_exact(laws),
              "series": series_beyond_noise(laws, beyond_noise), "by_run": averaged_over_runs(laws, data),
+             "beating": beating(laws, data),
              "unidentified": unidentified(laws, data)}
     reasons: dict[int, str] = {}
     for key, positions in rules.items():

@@ -165,7 +165,8 @@ def discover(dataset: TrajectoryDataset, config: DiscoveryConfig, enumeration: A
         bias_warning(law.rank, law.evidence.noise_bias, columns.names, columns.declared, declared)
         for law in biased_laws]
     warnings += (_identity_warning(laws, data) + _unresolved_warning(laws)
-                 + _series_warning(laws) + _by_run_warning(laws) + _unidentified_warning(laws, data)
+                 + _series_warning(laws) + _by_run_warning(laws) + _beating_warning(laws)
+                 + _unidentified_warning(laws, data)
                  + _drift_warning(laws)
                  + _derived_warning(dataset))
     if "formulas" in outcomes and config.unit_check:  # a trial completes a whole-formula search (evidence.py)
@@ -237,6 +238,17 @@ def _by_run_warning(laws: Sequence[Law]) -> list[str]:
         "rejected. The runs' laws need a setting that differs from run to run (a length, a mass, a field): record "
         "it as a column, or, when it is one, let the multi-term search or a deeper --depth reach the law that "
         "reads it"))
+
+
+def _beating_warning(laws: Sequence[Law]) -> list[str]:
+    """One warning for the candidates rejected because their level drifts other than one way on
+    every trajectory (``demotions.beating``; rejection ``beating``)."""
+    return _rejected_warning(laws, "beating", lambda count, first: (
+        f"{count} candidate(s) steadier than chance within each window drift from window to window, but not one "
+        f"way on every trajectory as a loss to friction does, the first law {first.rank} "
+        f"({first.text(digits=TABLE_DIGITS)}, trend p = {first.evidence.drift:.2g}): up on some trajectories and "
+        "down on others, or on the training trajectories and not on the held-out ones; a slow exchange between "
+        "motions (modes that beat), so they are rejected; longer recordings would show it"))
 
 
 def _unidentified_warning(laws: Sequence[Law], data: ConservationData) -> list[str]:

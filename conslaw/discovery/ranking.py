@@ -54,7 +54,9 @@ search's seed.
   law that varies beyond the noise without drifting and reads as a truncated power series
   (``series_beyond_noise``): it stands in for a law the vocabulary cannot write. So is an
   approximate law whose terms, refitted on each run apart, are far steadier on that run's other
-  windows (``averaged_over_runs``): the average of laws each run has on its own. When these
+  windows (``averaged_over_runs``): the average of laws each run has on its own; and one whose
+  level drifts other than one way on every trajectory, the held-out ones too (``beating``): a
+  slow exchange between motions, not a loss to friction. When these
   rules demote every independent law, the dependent laws go with them. Each rejected candidate
   carries why (``Law.rejection``: ``ratio``, ``unresolved``, or the demoting rule's key,
   ``demotions.demoted``).
