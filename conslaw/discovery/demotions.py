@@ -199,16 +199,18 @@ def beating(laws: Sequence[Law], data: ConservationData) -> set[int]:
     modes that exchange energy slower than the recordings last rises on some and falls on others
     (four oscillators at 10 Hz, a 15-term form), and a near-integral of a slowly rotating trap
     drifted on its one training trajectory and not on the held-out one."""
-    trends = {}
+    beats = set()
     for i, law in enumerate(laws):
         if law.quality != "approximate" or not drifting(law.evidence.drift):
             continue
         on_null = law_values(law, data.train.null.x)
         scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+        training = trajectory_trends(law_values(law, data.train.truth.x), data.train.truth, scale)
         held_out = [] if data.test is None else \
             trajectory_trends(law_values(law, data.test.truth.x), data.test.truth, scale)
-        trends[i] = (trajectory_trends(law_values(law, data.train.truth.x), data.train.truth, scale), held_out)
-    return {i for i, (training, held_out) in trends.items() if not one_way(training, held_out)}
+        if not one_way(training, held_out):
+            beats.add(i)
+    return beats
 
 
 def unidentified(laws: Sequence[Law], data: ConservationData) -> set[int]:

@@ -92,9 +92,9 @@ def one_way(training: list[tuple[float, int]], held_out: list[tuple[float, int]]
     trends the other way (their one-sided p-values for it, combined by Fisher's method and the
     least of them times their number, each not below ``DRIFT_ALPHA``: many weak trends or one
     strong one), and the held-out trajectories trend the training's way (Fisher's combination
-    below ``REPLICATION_ALPHA``) when any of them has ``MIN_WINDOWS`` windows. Two modes that beat slower than the
-    recordings move a quadratic form up on some trajectories and down on others, or on one and
-    not the next."""
+    below ``REPLICATION_ALPHA``) when any of them has ``MIN_WINDOWS`` windows. Two modes that
+    beat slower than the recordings move a quadratic form up on some trajectories and down on
+    others, or on one and not the next."""
     direction = 1.0 if sum(t for t, _ in training) >= 0 else -1.0
     against = [stdtr(dof, direction * t) for t, dof in training + held_out]
     along = _combined([stdtr(dof, -direction * t) for t, dof in held_out])
