@@ -65,6 +65,13 @@ def law_values(law: Law, states: np.ndarray) -> np.ndarray:
     return values if np.shape(values) == states.shape[:1] else np.full(states.shape[:1], values, dtype=float)
 
 
+def null_spread(law: Law, data: ConservationData) -> float:
+    """The standard deviation of the law's finite values on the training null (0 when none is
+    finite): the scale its drift and its unresolved change are judged on."""
+    on_null = law_values(law, data.train.null.x)
+    return float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+
+
 def predictable(values: np.ndarray, chosen: np.ndarray, truth: Segments) -> bool:
     """Whether a polynomial of the ``chosen`` laws' values predicts ``values`` (both at the
     states of the ``truth`` segments) to within ``PREDICTABLE`` times the law's own mean
@@ -203,8 +210,7 @@ def beating(laws: Sequence[Law], data: ConservationData) -> set[int]:
     for i, law in enumerate(laws):
         if law.quality != "approximate" or not drifting(law.evidence.drift):
             continue
-        on_null = law_values(law, data.train.null.x)
-        scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+        scale = null_spread(law, data)
         training = trajectory_trends(law_values(law, data.train.truth.x), data.train.truth, scale)
         held_out = [] if data.test is None else \
             trajectory_trends(law_values(law, data.test.truth.x), data.test.truth, scale)

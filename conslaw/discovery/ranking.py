@@ -80,7 +80,7 @@ import sympy
 from scipy.special import ndtr, stdtrit  # the normal level and the t quantile; scipy.stats would add 0.5 s to every import
 
 from conslaw.discovery.conservation import ConservationData
-from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values, outdone
+from conslaw.discovery.demotions import beyond_noise_floor, demoted, law_values, null_spread, outdone
 from conslaw.discovery.drift import drift_p_value, drifting
 from conslaw.discovery.merging import merge_near_copies, merge_repeats, merge_variants
 from conslaw.discovery.forms import judged_ratio, segment_means
@@ -189,8 +189,7 @@ def with_noise_evidence(law: Law, data: ConservationData) -> Law:
     scale of its spread on the null) and its drift along the trajectories (``drift_p_value``)."""
     truth, noise, columns = data.train.truth, np.asarray(data.noise), law.columns.names
     states = truth.x[:: max(1, len(truth.x) // REFERENCE_STATES)]
-    on_null = law_values(law, data.train.null.x)
-    scale = float(np.std(on_null[np.isfinite(on_null)])) if np.isfinite(on_null).any() else 0.0
+    scale = null_spread(law, data)
     on_truth = law_values(law, truth.x).astype(float)
     evidence = dataclasses.replace(law.evidence, noise_bias=noise_bias(law.expression, columns, noise, states),
                                    unresolved=unresolved_change(law.expression, columns, data.stencil, scale),
