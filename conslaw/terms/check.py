@@ -9,9 +9,8 @@ import sympy
 
 from conslaw.datasets.types import TrajectoryDataset
 from conslaw.discovery.conservation import NULL_DRAWS, ConservationData
-from conslaw.discovery.forms import smallest_ratio, smooth_form
+from conslaw.discovery.forms import segment_smooth_forms, smallest_ratio
 from conslaw.discovery.ranking import is_accepted
-from conslaw.discovery.segments import Segments
 from conslaw.dsl.expressions import ExpressionLike, column_symbols, exact_float, numpy_function
 from conslaw.errors import ConslawError
 from conslaw.law import Evidence, StateColumns
@@ -118,20 +117,15 @@ def run_refit_gain(law: sympy.Expr, columns: StateColumns, data: ConservationDat
     runs = [windows for windows in runs if len(windows) >= 2]
     if len(runs) < RUNS_FOR_REFIT:
         return None
+    forms = segment_smooth_forms(values, truth)  # a window set's smooth form is the mean of its windows'
     law_total = refit_total = 0.0
     for windows in runs:
-        even, odd = (_windows_form(values, truth, windows[start::2]) for start in (0, 1))
+        even, odd = (forms[windows[start::2]].mean(axis=0) for start in (0, 1))
         for fitted_on, A in ((even, odd), (odd, even)):
             _, refit = smallest_ratio(fitted_on, B)
             law_total += max(float(w @ A @ w / (w @ B @ w)), 0.0)
             refit_total += max(float(refit @ A @ refit / (refit @ B @ refit)), 0.0)
     return law_total / refit_total if refit_total > 0 else (np.inf if law_total > 0 else 1.0)
-
-
-def _windows_form(values: np.ndarray, truth: Segments, windows: np.ndarray) -> np.ndarray:
-    """The smooth form of term ``values`` (N, k) over the training ``windows`` of ``truth``."""
-    rows = np.concatenate([np.arange(truth.starts[k], truth.starts[k + 1]) for k in windows])
-    return smooth_form(values[rows], truth.select(windows))
 
 
 def unneeded_column(law: sympy.Expr, columns: StateColumns, data: ConservationData) -> Optional[str]:
